@@ -1,0 +1,156 @@
+"""The `copilot` command line. Scripts and CI depend on its verbs, options and exit codes:
+0 ok, 1 eval regression, 2 bad input (with a one-line reason on stderr)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from copilot.config import Settings, get_settings
+from copilot.errors import CopilotError
+
+app = typer.Typer(
+    help="Support copilot: grounded reply drafts, anamnesis questions and handoff flags.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
+
+IndexOption = typer.Option(None, "--index", help="Index folder (default: <data dir>/index, COPILOT_INDEX_DIR).")
+JsonOption = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+
+
+def settings_for(index: Optional[Path]) -> Settings:
+    settings = get_settings()
+    if index is not None:
+        settings = settings.model_copy(update={"index_dir": index})
+    return settings
+
+
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr, then exit."""
+    err.print(f"Error: {message}", highlight=False, markup=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the library's typed errors into one-line messages and exit codes."""
+    try:
+        yield
+    except CopilotError as exc:
+        fail(str(exc), exc.exit_code)
+
+
+@contextmanager
+def progress_bar(enabled: bool) -> Iterator:
+    if not enabled:
+        yield None
+        return
+    with Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=True) as progress:
+        yield progress
+
+
+@app.command()
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="Files or folders: md, txt, html, json, jsonl, csv."),
+    index: Optional[Path] = IndexOption,
+    reset: bool = typer.Option(False, "--reset", help="Empty the index first."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Add or update knowledge sources; unchanged documents are skipped, removed ones deleted.
+
+    Prints one summary line (added, updated, unchanged, removed, failed); each failure is
+    one line on stderr naming the file and line. Exit code 2 if anything failed.
+    """
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.ingest import Ingestor
+
+    with user_errors():
+        kb = KnowledgeIndex(settings_for(index))
+        with progress_bar(not as_json and err.is_terminal) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if bar is None:
+                    return
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            report = Ingestor(kb, progress=progress).run(paths, reset=reset)
+    for line in report.errors:
+        err.print(f"Error: {line}", highlight=False, markup=False)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        for note in report.outdated:
+            err.print(f"skipped outdated: {note}", highlight=False, markup=False)
+        for note in report.duplicate_documents + report.duplicate_passages:
+            err.print(f"removed duplicate: {note}", highlight=False, markup=False)
+        if report.boilerplate_lines:
+            err.print(f"removed {report.boilerplate_lines} boilerplate lines", highlight=False)
+        out.print(f"{report.summary()} ({report.documents} documents, {report.chunks} chunks, "
+                  f"{report.timings_s['total']:.1f}s)", highlight=False)
+    if report.failed:
+        raise typer.Exit(2)
+
+
+@app.command()
+def search(
+    text: str = typer.Argument(..., help="The query."),
+    index: Optional[Path] = IndexOption,
+    k: int = typer.Option(5, "-k", min=1, max=100, help="Number of chunks."),
+    lang: Optional[str] = typer.Option(None, "--lang", help="Only this language (ru, en)."),
+    doc_type: Optional[str] = typer.Option(None, "--type", help="Only 'article' or 'ticket'."),
+    tag: Optional[list[str]] = typer.Option(None, "--tag", help="Only chunks with any of these tags."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Ranked chunks with source_id, chunk_id, score and the index that found them."""
+    from knowledge_base.documents import SearchFilters
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.retriever import HybridRetriever
+
+    if not text.strip():
+        fail("the query is empty")
+    if doc_type not in (None, "article", "ticket"):
+        fail(f"--type must be 'article' or 'ticket', not '{doc_type}'")
+    with user_errors():
+        kb = KnowledgeIndex(settings_for(index))
+        if kb.docstore.count_documents() == 0:
+            fail(f"the index in {kb.index_dir} is empty; run `copilot ingest PATH` first")
+        result = HybridRetriever(kb).search(
+            text, k=k, filters=SearchFilters(lang=lang, doc_type=doc_type, tags=tag or []))  # type: ignore[arg-type]
+    if as_json:
+        print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2))
+        return
+    covered = "covered" if result.covered else "NOT covered by the knowledge base"
+    out.print(f"confidence {result.confidence:.2f} ({covered})", highlight=False)
+    for i, hit in enumerate(result.hits, 1):
+        where = f"{hit.title} > {hit.heading}" if hit.heading else hit.title
+        out.print(f"{i}. {hit.source_id}  [{hit.chunk_id}]  score {hit.score:.4f}  "
+                  f"({'+'.join(hit.found_by)})", highlight=False, markup=False)
+        out.print(f"   {where}", highlight=False, markup=False)
+        snippet = " ".join(hit.text.split())[:200]
+        out.print(f"   {snippet}", highlight=False, markup=False)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

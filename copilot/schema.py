@@ -1,0 +1,127 @@
+"""The suggestion and the conversation: the JSON contract of DESIGN.md.
+
+Outside tools read `Suggestion.model_dump_json()`; field names and meanings are fixed.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+HandoffReason = Literal[
+    "explicit_human_request",
+    "frustration_or_loop",
+    "legal_or_regulatory_threat",
+    "fraud_or_security",
+    "vulnerable_customer",
+    "policy_requires_human",
+    "no_grounded_answer",
+    "account_verification_required",
+    "complaint_compensation",
+]
+HANDOFF_REASONS: tuple[str, ...] = HandoffReason.__args__  # type: ignore[attr-defined]
+
+Language = Literal["ru", "en"]
+
+
+class Message(BaseModel):
+    role: Literal["customer", "agent"]
+    text: str = Field(min_length=1)
+
+
+class CustomerProfile(BaseModel):
+    contract_number: str | None = None
+    name: str | None = None
+    plan: str | None = None
+    tenure_months: int | None = Field(None, ge=0)
+
+
+class Conversation(BaseModel):
+    """Input of `copilot suggest`: {"messages": [...], "profile": {...}}."""
+
+    messages: list[Message] = Field(min_length=1)
+    profile: CustomerProfile = CustomerProfile()
+
+    @field_validator("messages")
+    @classmethod
+    def _has_customer_turn(cls, messages: list[Message]) -> list[Message]:
+        if not any(m.role == "customer" for m in messages):
+            raise ValueError("needs at least one message with role 'customer'")
+        return messages
+
+    def customer_text(self) -> str:
+        return "\n".join(m.text for m in self.messages if m.role == "customer")
+
+
+class Intent(BaseModel):
+    label: str
+    confidence: float = Field(ge=0, le=1)
+
+
+class Sentiment(BaseModel):
+    label: Literal["negative", "neutral", "positive"]
+    score: float = Field(ge=-1, le=1)
+    signals: list[str] = Field(default_factory=list, description="What triggered the label.")
+
+
+class Draft(BaseModel):
+    text: str
+    mode: Literal["llm", "retrieval"]
+    prompt: str
+    model: str
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Citation(BaseModel):
+    n: int = Field(ge=1)
+    source_id: str
+    chunk_id: str
+    title: str
+    quote: str
+
+
+class SentenceCheck(BaseModel):
+    text: str
+    supported: bool
+    citation: int | None = None
+    score: float = 0.0
+    factual: bool = True
+    reason: str = ""
+
+
+class Grounding(BaseModel):
+    supported: int = 0
+    unsupported: int = 0
+    sentences: list[SentenceCheck] = Field(default_factory=list)
+
+
+class Question(BaseModel):
+    fact: str
+    text: str
+    why: str
+
+
+class Handoff(BaseModel):
+    needed: bool = False
+    urgency: Literal["low", "medium", "high"] = "low"
+    reasons: list[HandoffReason] = Field(default_factory=list)
+    queue: str = ""
+    summary: str = ""
+
+
+class Suggestion(BaseModel):
+    language: Language
+    intent: Intent
+    sentiment: Sentiment
+    draft: Draft
+    citations: list[Citation] = Field(default_factory=list)
+    grounding: Grounding = Grounding()
+    questions: list[Question] = Field(default_factory=list, max_length=3)
+    handoff: Handoff = Handoff()
+    confidence: float = Field(0.0, ge=0, le=1)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    usage: dict[str, int] = Field(default_factory=lambda: {"prompt_tokens": 0, "completion_tokens": 0})
+    flags: list[str] = Field(
+        default_factory=list, description="Safety flags, e.g. prompt_injection, pii_masked."
+    )

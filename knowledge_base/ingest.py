@@ -1,0 +1,239 @@
+"""Incremental ingestion: parse -> clean -> chunk -> embed -> both indexes.
+
+Documents are compared by content hash: unchanged ones are skipped before chunking,
+changed ones re-indexed, and ones that disappeared from an ingested folder deleted from
+both indexes. Crash safety comes from the order of writes: vectors first, then the
+docstore row in one transaction, then the lexical index; each run ends by reconciling
+the vector index with the docstore, so a run killed half-way is completed by the next.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from pydantic import BaseModel, Field
+
+from copilot.errors import SourceError
+from knowledge_base.analysis import tokenize
+from knowledge_base.chunking import Chunker
+from knowledge_base.cleaning import Cleaner, CleaningReport
+from knowledge_base.documents import Chunk, SourceDocument
+from knowledge_base.index import KnowledgeIndex
+from knowledge_base.loaders import LoadResult, SourceFile, discover, load_file
+
+ProgressFn = Callable[[str, int, int], None]
+"""progress(stage, done, total)"""
+
+
+class IngestReport(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: int = 0
+    errors: list[str] = Field(default_factory=list)
+    outdated: list[str] = Field(default_factory=list)
+    boilerplate_lines: int = 0
+    duplicate_passages: list[str] = Field(default_factory=list)
+    duplicate_documents: list[str] = Field(default_factory=list)
+    chunks_written: int = 0
+    chunks_embedded: int = 0
+    repaired_vectors: int = 0
+    documents: int = 0
+    chunks: int = 0
+    timings_s: dict[str, float] = Field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
+                f"removed {self.removed}, failed {self.failed}")
+
+
+@dataclass
+class _Pending:
+    doc: SourceDocument
+    root: str
+    chunks: list[Chunk]
+    tokens: list[list[str]]
+    stale_ids: list[str] = field(default_factory=list)
+    is_new: bool = False
+
+
+class Ingestor:
+    def __init__(self, index: KnowledgeIndex, progress: ProgressFn | None = None, batch_chunks: int = 64):
+        self.index = index
+        s = index.settings
+        self.chunker = Chunker(s.chunking.chunk_tokens, s.chunking.overlap_tokens)
+        self.cleaner = Cleaner(
+            s.ingest.boilerplate_patterns,
+            repeated_line_min_docs=s.ingest.repeated_line_min_docs,
+            min_block_words=s.chunking.min_block_words,
+            jaccard=s.chunking.near_duplicate_jaccard,
+            signature_cache=index.docstore.signatures,
+        )
+        self.max_bytes = int(s.ingest.max_file_mb * 1e6)
+        self.progress = progress or (lambda stage, done, total: None)
+        self.batch_chunks = batch_chunks
+
+    # -- loading -----------------------------------------------------------------------
+    def _load(self, paths: Iterable[Path], report: IngestReport) -> tuple[list[tuple[SourceDocument, str]], set[tuple[str, str]], list[tuple[str, str | None]]]:
+        """(documents with their root, files with errors as (root, rel), removal scopes)."""
+        files, errors = discover(paths)
+        for e in errors:
+            report.errors.append(str(e))
+        scopes: list[tuple[str, str | None]] = []
+        for raw in paths:
+            p = Path(raw)
+            if p.is_dir():
+                scopes.append((str(p.resolve()), None))
+            elif p.is_file():
+                scopes.append((str(p.resolve().parent), p.name))
+        docs: list[tuple[SourceDocument, str]] = []
+        bad_files: set[tuple[str, str]] = set()
+        seen: dict[str, str] = {}
+        for i, src in enumerate(files):
+            res: LoadResult = load_file(src, self.max_bytes)
+            report.errors.extend(str(e) for e in res.errors)
+            bad_files.update((str(src.root), rel) for rel in res.files_with_errors)
+            for doc in res.documents:
+                where = f"{doc.path}:{doc.line}" if doc.line else doc.path
+                if doc.id in seen:
+                    report.errors.append(str(SourceError(where, f"duplicate id '{doc.id}' (also in {seen[doc.id]})")))
+                    bad_files.add((str(src.root), src.rel))
+                    continue
+                seen[doc.id] = where
+                docs.append((doc, str(src.root)))
+            self.progress("read", i + 1, len(files))
+        return docs, bad_files, scopes
+
+    # -- the run -------------------------------------------------------------------------
+    def run(self, paths: list[Path], reset: bool = False) -> IngestReport:
+        report = IngestReport()
+        t0 = time.perf_counter()
+        idx = self.index
+        if reset:
+            idx.vector.delete(sorted(idx.vector.all_ids()))
+            idx.docstore.reset()
+        embedder_changed = idx.built_with() not in (None, idx.embedding.model_id)
+        target_changed = idx.docstore.get_meta("vector_target") != idx.vector_target
+
+        loaded, bad_files, scopes = self._load(paths, report)
+        report.timings_s["read"] = time.perf_counter() - t0
+
+        t = time.perf_counter()
+        current = [d for d, _ in loaded if d.status == "current"]
+        for d, _ in loaded:
+            if d.status == "outdated":
+                report.outdated.append(f"{d.id} (superseded by {d.superseded_by})" if d.superseded_by else d.id)
+        roots = {d.id: r for d, r in loaded}
+        cleaned, cleaning = self.cleaner.clean(current)
+        self.cleaner.signature_cache.flush()  # type: ignore[attr-defined]
+        self._report_cleaning(cleaning, report)
+        report.timings_s["clean"] = time.perf_counter() - t
+
+        stored = idx.docstore.documents()
+        pending: list[_Pending] = []
+        t = time.perf_counter()
+        for doc in cleaned:
+            old = stored.get(doc.id)
+            if old and old.content_hash == doc.content_hash() and not embedder_changed:
+                report.unchanged += 1
+                continue
+            chunks = self.chunker.split(doc)
+            tokens = [tokenize(c.index_text) for c in chunks]
+            new_ids = {c.chunk_id for c in chunks}
+            stale = [cid for cid in idx.docstore.chunk_ids(doc.id) if cid not in new_ids] if old else []
+            pending.append(_Pending(doc, roots[doc.id], chunks, tokens, stale, is_new=old is None))
+        report.timings_s["chunk"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        embed_before = idx.embedding.timer.seconds
+        texts_before = idx.embedding.timer.texts
+        self._write(pending, report)
+        report.timings_s["embed"] = idx.embedding.timer.seconds - embed_before
+        report.chunks_embedded = idx.embedding.timer.texts - texts_before
+        report.timings_s["write"] = time.perf_counter() - t - report.timings_s["embed"]
+
+        # Removed: gone from an ingested folder (or file), outdated now, or deduplicated away.
+        kept_ids = {d.id for d in cleaned}
+        for sid, old in stored.items():
+            if sid in kept_ids or (old.root, old.path) in bad_files:
+                continue
+            in_scope = any(old.root == root and (name is None or old.path == name) for root, name in scopes)
+            if in_scope:
+                idx.vector.delete(idx.docstore.chunk_ids(sid))
+                idx.docstore.delete_document(sid)
+                report.removed += 1
+
+        t = time.perf_counter()
+        report.repaired_vectors = self._reconcile(force=embedder_changed or target_changed)
+        idx.docstore.set_meta("embedding_model", idx.embedding.model_id)
+        idx.docstore.set_meta("vector_target", idx.vector_target)
+        idx.refresh_lexical()
+        report.timings_s["lexical"] = time.perf_counter() - t
+
+        report.failed = len(report.errors)
+        report.documents = idx.docstore.count_documents()
+        report.chunks = idx.docstore.count_chunks()
+        report.timings_s["total"] = time.perf_counter() - t0
+        return report
+
+    def _write(self, pending: list[_Pending], report: IngestReport) -> None:
+        total = sum(len(p.chunks) for p in pending)
+        done = 0
+        batch: list[_Pending] = []
+        for p in pending:
+            batch.append(p)
+            if sum(len(b.chunks) for b in batch) >= self.batch_chunks:
+                done += self._flush(batch, report)
+                self.progress("embed", done, total)
+                batch = []
+        if batch:
+            done += self._flush(batch, report)
+            self.progress("embed", done, total)
+
+    def _flush(self, batch: list[_Pending], report: IngestReport) -> int:
+        idx = self.index
+        chunks = [c for p in batch for c in p.chunks]
+        idx.vector.upsert(chunks)
+        for p in batch:
+            if p.stale_ids:
+                idx.vector.delete(p.stale_ids)
+            idx.docstore.replace_document(p.doc, p.root, p.chunks, p.tokens)
+            if p.is_new:
+                report.added += 1
+            else:
+                report.updated += 1
+        report.chunks_written += len(chunks)
+        return len(chunks)
+
+    def _reconcile(self, force: bool) -> int:
+        """Make the vector index hold exactly the docstore's chunks: write missing ones
+        (a crash, a new Chroma server, a new embedder) and delete orphans."""
+        idx = self.index
+        wanted = idx.docstore.all_chunk_ids()
+        have = set() if force else idx.vector.all_ids()
+        orphans = sorted(have - wanted)
+        if orphans:
+            idx.vector.delete(orphans)
+        missing = sorted(wanted - have)
+        for i in range(0, len(missing), 256):
+            part = idx.docstore.chunks(missing[i : i + 256])
+            idx.vector.upsert(list(part.values()))
+            self.progress("repair", min(i + 256, len(missing)), len(missing))
+        return len(missing)
+
+    @staticmethod
+    def _report_cleaning(cleaning: CleaningReport, report: IngestReport) -> None:
+        report.boilerplate_lines = cleaning.boilerplate_total
+        for p in cleaning.duplicate_passages:
+            report.duplicate_passages.append(f"{p.source_id}: near-duplicate of {p.duplicate_of}: \"{p.preview}\"")
+        for doc_id, of in cleaning.duplicate_documents:
+            report.duplicate_documents.append(f"{doc_id}: duplicate of {of}")
+
+
+def count_by_type(index: KnowledgeIndex) -> Counter:
+    return Counter(d.doc_type for d in index.docstore.documents().values())

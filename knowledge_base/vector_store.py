@@ -1,0 +1,111 @@
+"""The vector index: Chroma, in the index folder or on a Chroma server, through
+langchain-chroma with our own embedder (chromadb's default one would download a model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+from langchain_chroma import Chroma
+
+from copilot.config import VectorStoreSettings
+from copilot.errors import ConfigError
+from knowledge_base.documents import Chunk, SearchFilters
+from knowledge_base.embeddings import EmbeddingModel
+
+_CHROMA_SETTINGS = ChromaSettings(anonymized_telemetry=False)
+
+
+def make_client(settings: VectorStoreSettings, index_dir: Path) -> Any:
+    """A Chroma client for the configured mode."""
+    if settings.mode == "persistent":
+        return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=_CHROMA_SETTINGS)
+    try:
+        client = chromadb.HttpClient(host=settings.host, port=settings.port, ssl=settings.ssl,
+                                     settings=_CHROMA_SETTINGS)
+        client.heartbeat()
+    except Exception as exc:  # connection refused, DNS, TLS: all the same to the user
+        raise ConfigError(
+            f"cannot reach the Chroma server at {settings.host}:{settings.port} ({type(exc).__name__}); "
+            "start it with `chroma run --host 127.0.0.1 --port PORT --path DIR` or set "
+            "COPILOT_VECTOR_STORE__MODE=persistent"
+        ) from None
+    return client
+
+
+def chroma_where(filters: SearchFilters | None) -> dict | None:
+    """The same filters the lexical index applies, as a Chroma `where` clause."""
+    if filters is None:
+        return None
+    clauses: list[dict] = []
+    if filters.lang:
+        clauses.append({"lang": filters.lang})
+    if filters.doc_type:
+        clauses.append({"doc_type": filters.doc_type})
+    if filters.audience:
+        clauses.append({"audience": filters.audience})
+    if filters.tags:
+        tag_clauses = [{f"tag_{t}": True} for t in filters.tags]
+        clauses.append(tag_clauses[0] if len(tag_clauses) == 1 else {"$or": tag_clauses})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class VectorIndex:
+    """Chunks by id in one Chroma collection per embedding model."""
+
+    def __init__(self, client: Any, collection: str, embedding: EmbeddingModel):
+        self.embedding = embedding
+        name = f"{collection}__{embedding.model_id}".replace("/", "_")[:60]
+        self.store = Chroma(
+            client=client,
+            collection_name=name,
+            embedding_function=embedding.embeddings,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+        self.collection = self.store._collection
+
+    @staticmethod
+    def _metadata(chunk: Chunk) -> dict:
+        meta: dict = {"source_id": chunk.source_id, "lang": chunk.lang, "doc_type": chunk.doc_type,
+                      "audience": chunk.audience}
+        meta.update({f"tag_{t}": True for t in chunk.tags})
+        return meta
+
+    def upsert(self, chunks: list[Chunk]) -> None:
+        if chunks:
+            self.store.add_texts(
+                texts=[c.index_text for c in chunks],
+                metadatas=[self._metadata(c) for c in chunks],
+                ids=[c.chunk_id for c in chunks],
+            )
+
+    def delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 5000):
+            self.store.delete(ids=ids[i : i + 5000])
+
+    def all_ids(self) -> set[str]:
+        ids: set[str] = set()
+        offset, page = 0, 10000
+        while True:
+            got = self.collection.get(include=[], limit=page, offset=offset)["ids"]
+            ids.update(got)
+            if len(got) < page:
+                return ids
+            offset += page
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def search(self, query: str, n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first."""
+        if self.count() == 0:
+            return []
+        vector = self.embedding.embeddings.embed_query(query)
+        results = self.store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=n, filter=chroma_where(filters)
+        )
+        return [(doc.id, 1.0 - float(distance)) for doc, distance in results if doc.id]
