@@ -145,6 +145,87 @@ def search(
         out.print(f"   {snippet}", highlight=False, markup=False)
 
 
+bench_app = typer.Typer(help="Speed, scale and quality benchmarks; results go to docs/benchmarks.md.",
+                        no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("calibrate")
+def bench_calibrate(
+    index: Optional[Path] = IndexOption,
+    in_scope: Path = typer.Option(None, help="JSONL of in-scope queries {query, lang} (default: the demo set)."),
+    out_of_scope: Path = typer.Option(None, help="JSONL of queries the knowledge base does not answer."),
+) -> None:
+    """Fit the retrieval confidence ("does the knowledge base cover this?") for the
+    configured embedder on labelled queries, and save it."""
+    from knowledge_base import calibrate
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.retriever import CALIBRATION_FILE, HybridRetriever
+
+    with user_errors():
+        kb = KnowledgeIndex(settings_for(index))
+        if kb.docstore.count_documents() == 0:
+            fail(f"the index in {kb.index_dir} is empty; run `copilot ingest knowledge_base/demo` first")
+        result = calibrate.fit(HybridRetriever(kb), in_scope or calibrate.IN_SCOPE,
+                               out_of_scope or calibrate.OUT_OF_SCOPE)
+    result.save()
+    model = result.models.get(kb.embedding.model_id)
+    if model:
+        out.print(f"{kb.embedding.model_id}: leave-one-out accuracy {model.loo_accuracy}", highlight=False)
+    out.print(f"lexical only: leave-one-out accuracy {result.lexical_only.loo_accuracy}", highlight=False)
+    out.print(f"saved {CALIBRATION_FILE}", highlight=False)
+
+
+@bench_app.command("retrieval")
+def bench_retrieval(
+    sizes: str = typer.Option("10000,100000", help="Comma-separated corpus sizes in chunks (0: skip)."),
+    tau: bool = typer.Option(True, "--tau/--no-tau", help="Also run the tau-banking benchmark."),
+) -> None:
+    """Ingest throughput, query latency p50/p95 and peak memory on generated corpora, and
+    recall@k / hit@k on tau-banking next to plain BM25."""
+    import os
+
+    from copilot.bench_docs import update_section
+    from knowledge_base import benchmark
+
+    settings = get_settings()
+    points = [int(x) for x in sizes.split(",") if x.strip() and int(x) > 0]
+    command = f"copilot bench retrieval --sizes {sizes}" + ("" if tau else " --no-tau")
+    if points:
+        rows = []
+        for n in points:
+            err.print(f"scale point: {n} chunks ...", highlight=False)
+            p = benchmark.scale_in_subprocess(n, env=dict(os.environ))
+            rows.append(p)
+            out.print(p.model_dump_json(), highlight=False)
+        table = ["| chunks | embedder | ingest s | embed chunks/s | ingest chunks/s (all) | ingest chunks/s (without embedding) "
+                 "| query p50 ms | query p95 ms | vector p50 ms | lexical p50 ms | peak RSS MB |",
+                 "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for p in rows:
+            table.append(f"| {p.chunks} | {p.embedder} | {p.ingest_seconds} | {p.embed_chunks_per_s} | "
+                         f"{p.ingest_chunks_per_s} | {p.ingest_without_embedding_chunks_per_s} | {p.query_p50_ms} | "
+                         f"{p.query_p95_ms} | {p.query_vector_p50_ms} | {p.query_lexical_p50_ms} | {p.peak_rss_mb} |")
+        body = ("## Retrieval at scale (generated corpora)\n\nGenerated corpora of real demo-desk sentences "
+                "recombined into ~90-130-token records (half Russian, half English), ingested from scratch "
+                "with the configured embedder; 200 queries from `tests/data/retrieval_queries.jsonl`.\n\n"
+                + "\n".join(table))
+        update_section("retrieval-scale", command, body)
+    if tau:
+        err.print("tau-banking ...", highlight=False)
+        results = benchmark.run_tau(settings)
+        table = ["| method | recall@5 | recall@10 | recall@20 | hit@5 | hit@10 | hit@20 |",
+                 "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in results:
+            table.append(f"| {r.method} | {r.recall[5]} | {r.recall[10]} | {r.recall[20]} | "
+                         f"{r.hit[5]} | {r.hit[10]} | {r.hit[20]} |")
+            out.print(r.model_dump_json(), highlight=False)
+        body = ("## tau-banking retrieval (outside benchmark)\n\n`../shared/benchmarks/tau_banking`: 698 bank "
+                "documents, 97 tasks, each task's `instructions` as the query, document-level ranking "
+                "(chunks collapsed to their document), same run for all methods.\n\n" + "\n".join(table))
+        update_section("retrieval-tau", command, body)
+    out.print("updated docs/benchmarks.md", highlight=False)
+
+
 def main() -> None:
     try:
         app()

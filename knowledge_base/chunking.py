@@ -72,7 +72,9 @@ class Chunker:
     def split(self, doc: SourceDocument) -> list[Chunk]:
         chunks: list[Chunk] = []
         for heading, text in self._sections(doc):
-            for piece in self._tokens.split_text(text):
+            # a resolution card is already bounded by the loader and is reused as one unit
+            pieces = [text] if doc.doc_type == "ticket" else self._tokens.split_text(text)
+            for piece in pieces:
                 piece = piece.strip()
                 if not piece:
                     continue

@@ -57,6 +57,15 @@ def _normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def _shingles(text: str) -> set[str]:
+    return {text[i : i + SHINGLE_CHARS] for i in range(max(1, len(text) - SHINGLE_CHARS + 1))}
+
+
+def _jaccard(a: str, b: str) -> float:
+    sa, sb = _shingles(a), _shingles(b)
+    return len(sa & sb) / len(sa | sb) if sa or sb else 1.0
+
+
 def _blocks(text: str) -> list[str]:
     """Paragraphs, with every heading line a block of its own (a heading directly above a
     paragraph must not hide the paragraph from duplicate detection)."""
@@ -124,8 +133,7 @@ class Cleaner:
             return MinHash(num_perm=NUM_PERM, scheme=SCHEME,
                            hashvalues=np.frombuffer(cached, dtype=np.uint64))
         m = MinHash(num_perm=NUM_PERM, scheme=SCHEME)
-        shingles = {text[i : i + SHINGLE_CHARS] for i in range(max(1, len(text) - SHINGLE_CHARS + 1))}
-        m.update_batch([s.encode() for s in shingles])
+        m.update_batch([s.encode() for s in _shingles(text)])
         self.signature_cache[key] = m.hashvalues.astype(np.uint64).tobytes()
         return m
 
@@ -136,8 +144,10 @@ class Cleaner:
     def deduplicate(self, docs: list[SourceDocument], report: CleaningReport) -> list[SourceDocument]:
         ordered = sorted(docs, key=self._priority)
         by_text: dict[str, str] = {}
-        lsh = MinHashLSH(threshold=self.jaccard, num_perm=NUM_PERM)
-        sigs: dict[str, MinHash] = {}
+        # LSH proposes candidates a little below the threshold (MinHash estimates are noisy);
+        # the exact Jaccard of the shingle sets decides.
+        lsh = MinHashLSH(threshold=max(0.05, self.jaccard - 0.15), num_perm=NUM_PERM)
+        texts: dict[str, str] = {}
         owner: dict[str, str] = {}
         kept_docs: dict[str, SourceDocument] = {}
         for doc in ordered:
@@ -159,7 +169,7 @@ class Cleaner:
                 sig = self._signature(norm)
                 dup_of = None
                 for key in lsh.query(sig):
-                    if owner[key] != doc.id and sigs[key].jaccard(sig) >= self.jaccard:
+                    if owner[key] != doc.id and _jaccard(texts[key], norm) >= self.jaccard:
                         dup_of = owner[key]
                         break
                 if dup_of:
@@ -168,11 +178,11 @@ class Cleaner:
                         DuplicatePassage(doc.id, dup_of, " ".join(block.split()[:8]) + " …"))
                     continue
                 key = f"{doc.id}\x00{i}"
-                block_keys.append((key, sig))
+                block_keys.append((key, sig, norm))
                 new_blocks.append(block)
-            for key, sig in block_keys:
+            for key, sig, norm in block_keys:
                 lsh.insert(key, sig)
-                sigs[key] = sig
+                texts[key] = norm
                 owner[key] = doc.id
             if not removed_any:
                 kept_docs[doc.id] = doc

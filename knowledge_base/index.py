@@ -18,7 +18,7 @@ class KnowledgeIndex:
         self.index_dir = settings.index_dir
         self.index_dir.mkdir(parents=True, exist_ok=True)
         self.docstore = DocStore(self.index_dir / "docstore.sqlite")
-        self.embedding = embedding or make_embeddings(settings.embedding, cache_dir=settings.data_dir)
+        self.embedding = embedding or make_embeddings(settings.embedding, cache_dir=settings.cache_dir)
         self.vector = VectorIndex(
             make_client(settings.vector_store, self.index_dir),
             settings.vector_store.collection,

@@ -397,10 +397,8 @@ def ticket_to_document(rec: TicketRecord, rel: str, line: int | None) -> SourceD
     steps = [s for s in agent_sentences if not s.endswith("?")]
     lang = rec.lang or detect_language(customer)
     lbl = _CARD_LABELS.get(lang, _CARD_LABELS["en"])
-    first_customer = next(m["text"] for m in rec.messages if m["role"] == "customer") if any(
-        m["role"] == "customer" for m in rec.messages) else rec.resolution
-    title_line = _SENTENCE.split(first_customer.strip())[0]
-    title = f"{lbl[5]} {rec.id}: {_truncate_words(title_line, 12)}"
+    first_customer = next((m["text"] for m in rec.messages if m["role"] == "customer"), rec.resolution)
+    title = f"{lbl[5]} {rec.id}: {_truncate_words(' '.join(first_customer.split()), 12)}"
     parts = [f"{lbl[0]}: {_truncate_words(customer, 70)}"]
     if questions:
         parts.append(f"{lbl[1]}: {_truncate_words(' '.join(questions), 50)}")

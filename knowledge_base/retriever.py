@@ -14,7 +14,7 @@ import math
 import time
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from copilot.config import RetrievalSettings
 from copilot.language import detect_language
@@ -22,38 +22,56 @@ from knowledge_base.analysis import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult
 from knowledge_base.index import KnowledgeIndex
 
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+CALIBRATION_FILE = Path(__file__).with_name("calibration") / "calibration.json"
+
+
+class CoverageModel(BaseModel):
+    """Logistic model of "the knowledge base covers this query", one per embedding model:
+    z = bias + w_cos * top cosine + w_agree * [top vector and lexical hits share a document]
+        + w_ru * [query is Russian];  confidence = 1 / (1 + exp(-z)).
+    Queries searched lexically only (no embedder for the language) use
+    z = bias + w_coverage * share of query terms found in the top hit."""
+
+    bias: float
+    w_cos: float = 0.0
+    w_agree: float = 0.0
+    w_ru: float = 0.0
+    w_coverage: float = 0.0
+    fitted_on: str = ""
+    loo_accuracy: float | None = None
+
+    def confidence(self, features: "CoverageFeatures") -> float:
+        z = (self.bias + self.w_cos * features.top_cos + self.w_agree * float(features.agree)
+             + self.w_ru * float(features.lang == "ru") + self.w_coverage * features.coverage)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
 class Calibration(BaseModel):
-    """Logistic model of "the top hit answers the query", fitted by
-    `copilot bench calibrate` on labelled in-scope and out-of-scope queries.
+    """Fitted by `copilot bench calibrate`; vector models are keyed by embedding model id."""
 
-    confidence = sigmoid(bias + w_vec * top cosine + w_cov * query-term coverage of the
-    top hit + w_agree * [top vector and top lexical hit are the same document])
-    """
-
-    bias: float = -12.0
-    w_vec: float = 12.0
-    w_cov: float = 4.0
-    w_agree: float = 1.0
-    fitted_on: str = "defaults (not fitted)"
+    models: dict[str, CoverageModel] = Field(default_factory=dict)
+    lexical_only: CoverageModel = CoverageModel(bias=-3.0, w_coverage=6.0, fitted_on="defaults")
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> "Calibration":
         return cls.model_validate_json(path.read_text()) if path.exists() else cls()
 
-    def confidence(self, top_cos: float, coverage: float, agree: bool) -> float:
-        z = self.bias + self.w_vec * top_cos + self.w_cov * coverage + self.w_agree * float(agree)
-        return 1.0 / (1.0 + math.exp(-z))
+    def save(self, path: Path = CALIBRATION_FILE) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2) + "\n")
+
+    def model_for(self, model_id: str, used_vectors: bool) -> CoverageModel:
+        if used_vectors and model_id in self.models:
+            return self.models[model_id]
+        return self.lexical_only
 
 
-def query_features(query_tokens: list[str], top_tokens: list[str], top_cos: float | None,
-                   agree: bool) -> tuple[float, float, bool]:
-    """(top cosine, share of distinct query terms found in the top hit, agreement)."""
-    q = set(query_tokens)
-    coverage = len(q & set(top_tokens)) / len(q) if q else 0.0
-    return (top_cos if top_cos is not None else 0.0), coverage, agree
+class CoverageFeatures(BaseModel):
+    top_cos: float = 0.0
+    agree: bool = False
+    coverage: float = 0.0
+    lang: str = "en"
+    used_vectors: bool = False
 
 
 class HybridRetriever:
@@ -65,6 +83,11 @@ class HybridRetriever:
         index.check_searchable()
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> SearchResult:
+        return self.search_with_features(query, k, filters)[0]
+
+    def search_with_features(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
+                             ) -> tuple[SearchResult, CoverageFeatures]:
+        """The search result and the features its confidence was computed from."""
         s = self.settings
         k = k or s.k
         t0 = time.perf_counter()
@@ -109,32 +132,36 @@ class HybridRetriever:
             ))
             if len(hits) >= k:
                 break
-        confidence = self._confidence(tokens, hits, lexical, vector)
+        features = self.features(tokens, lang, hits, lexical, vector)
+        confidence = self._confidence(features) if hits else 0.0
         t3 = time.perf_counter()
         return SearchResult(
             query=query, hits=hits, confidence=round(confidence, 4),
             covered=bool(hits) and confidence >= s.min_confidence,
             timings_ms={"lexical": (t1 - t0) * 1000, "vector": (t2 - t1) * 1000,
                         "fusion": (t3 - t2) * 1000, "total": (t3 - t0) * 1000},
-        )
+        ), features
 
-    def features(self, tokens: list[str], hits: list[SearchHit], lexical: list[tuple[str, float]],
-                 vector: list[tuple[str, float]]) -> tuple[float, float, bool]:
+    def features(self, tokens: list[str], lang: str, hits: list[SearchHit],
+                 lexical: list[tuple[str, float]], vector: list[tuple[str, float]]) -> CoverageFeatures:
         if not hits:
-            return 0.0, 0.0, False
+            return CoverageFeatures(lang=lang, used_vectors=bool(vector))
         top = hits[0]
-        top_cos = vector[0][1] if vector else None
         agree = False
         if lexical and vector:
-            top_docs = self.index.docstore.chunks([lexical[0][0], vector[0][0]])
-            a, b = top_docs.get(lexical[0][0]), top_docs.get(vector[0][0])
+            tops = self.index.docstore.chunks([lexical[0][0], vector[0][0]])
+            a, b = tops.get(lexical[0][0]), tops.get(vector[0][0])
             agree = bool(a and b and a.source_id == b.source_id)
-        return query_features(tokens, tokenize(f"{top.title}\n{top.heading}\n{top.text}"), top_cos, agree)
+        q = set(tokens)
+        top_tokens = set(tokenize(f"{top.title}\n{top.heading}\n{top.text}"))
+        return CoverageFeatures(
+            top_cos=vector[0][1] if vector else 0.0, agree=agree,
+            coverage=len(q & top_tokens) / len(q) if q else 0.0, lang=lang, used_vectors=bool(vector),
+        )
 
-    def _confidence(self, tokens, hits, lexical, vector) -> float:
-        if not hits:
-            return 0.0
-        return self.calibration.confidence(*self.features(tokens, hits, lexical, vector))
+    def _confidence(self, features: CoverageFeatures) -> float:
+        model = self.calibration.model_for(self.index.embedding.model_id, features.used_vectors)
+        return model.confidence(features)
 
 
 def search_result_json(result: SearchResult) -> str:

@@ -1,0 +1,35 @@
+"""Writes benchmark results into `docs/benchmarks.md`, one section per benchmark, each
+with the command that produced it, so re-running one benchmark never erases another."""
+
+from __future__ import annotations
+
+import platform
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+HEADER = """# Benchmarks
+
+Every section below is written by the command it names; re-run the command to refresh it.
+Numbers are from this project's machine class (2 CPU cores, no GPU) unless a section says
+otherwise. Where we lose, the section says so.
+"""
+
+
+def machine() -> str:
+    import os
+
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def update_section(name: str, command: str, body: str, path: Path = BENCHMARKS_MD) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    block = (f"<!-- {name}:start -->\n{body.strip()}\n\n"
+             f"_Produced by `{command}` on {stamp} ({machine()})._\n<!-- {name}:end -->")
+    text = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,120 @@
+"""Eval cases: one JSON object per line, validated by these models.
+
+The supervisor's "turn into eval case" button writes the same format, so cases from
+real conversations and hand-written ones run through one runner.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from copilot.errors import BadInputError
+from copilot.schema import Conversation, HandoffReason
+
+CATEGORIES = (
+    "covered",            # the knowledge base answers it
+    "not_covered",        # it does not: say so and hand off
+    "facts_given",        # multi-turn, some facts already given: do not ask again
+    "diagnostic",         # a problem that needs anamnesis questions first
+    "angry",              # frustration, caps, repeated contacts
+    "legal_threat",
+    "fraud",
+    "prompt_injection",
+    "pii",                # the message carries personal data
+    "refusal",            # the answer is no: reason and alternative
+    "explicit_human",     # asks for a person
+    "vulnerable",
+    "compensation",
+    "account_verification",
+)
+
+
+class ExpectedHandoff(BaseModel):
+    needed: bool
+    reasons: list[HandoffReason] = Field(default_factory=list)
+
+
+class Expected(BaseModel):
+    sources: list[str] = Field(default_factory=list, description="Source ids that answer the case.")
+    must_include: list[str] = Field(
+        default_factory=list,
+        description="Facts the reply must contain; each entry may list alternatives with '|'.",
+    )
+    must_not_include: list[str] = Field(
+        default_factory=list, description="Content that must not appear (invented or outdated facts)."
+    )
+    handoff: ExpectedHandoff
+    ask_about: list[str] = Field(default_factory=list, description="Missing facts to ask about (fact keys).")
+    given_facts: list[str] = Field(default_factory=list, description="Facts already given: never ask.")
+    gold_reply: str = ""
+
+
+class CaseTags(BaseModel):
+    category: str
+    difficulty: Literal["easy", "medium", "hard"] = "medium"
+    adversarial: bool = False
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, v: str) -> str:
+        if v not in CATEGORIES:
+            raise ValueError(f"unknown category '{v}' (one of {', '.join(CATEGORIES)})")
+        return v
+
+
+class EvalCase(BaseModel):
+    id: str = Field(min_length=1)
+    split: Literal["dev", "test"] = "dev"
+    language: Literal["ru", "en"]
+    conversation: Conversation
+    expected: Expected
+    tags: CaseTags
+    origin: str = Field("hand-written", description="hand-written | supervisor:<suggestion id>")
+
+    @model_validator(mode="after")
+    def _reasons_match(self) -> "EvalCase":
+        if self.expected.handoff.needed and not self.expected.handoff.reasons:
+            raise ValueError("expected.handoff.needed is true but no reasons are given")
+        if not self.expected.handoff.needed and self.expected.handoff.reasons:
+            raise ValueError("expected.handoff.reasons given but needed is false")
+        return self
+
+
+def load_cases(path: Path, split: str | None = None) -> list[EvalCase]:
+    """Cases from a JSONL file; a bad line is a BadInputError naming the file and line."""
+    if not path.exists():
+        raise BadInputError(f"{path}: no such dataset file")
+    cases: list[EvalCase] = []
+    seen: set[str] = set()
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            case = EvalCase.model_validate(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise BadInputError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            loc = ".".join(str(p) for p in e["loc"]) or "case"
+            raise BadInputError(f"{path}:{n}: field '{loc}': {e['msg']}") from None
+        if case.id in seen:
+            raise BadInputError(f"{path}:{n}: duplicate case id '{case.id}'")
+        seen.add(case.id)
+        if split is None or case.split == split:
+            cases.append(case)
+    return cases
+
+
+def append_case(path: Path, case: EvalCase) -> None:
+    """Append one case (used by the supervisor page); refuses a duplicate id."""
+    existing = {c.id for c in load_cases(path)} if path.exists() else set()
+    if case.id in existing:
+        raise BadInputError(f"{path}: case id '{case.id}' already exists")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(case.model_dump_json(exclude_defaults=False) + "\n")
+

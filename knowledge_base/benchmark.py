@@ -1,0 +1,190 @@
+"""Retrieval benchmarks: ingest throughput, query latency and memory at scale on generated
+corpora, and recall on the outside tau-banking benchmark next to plain BM25.
+
+Each scale point runs in its own process so its peak memory (ru_maxrss) is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from pydantic import BaseModel
+
+from copilot.config import Settings
+from knowledge_base.documents import SearchFilters
+from knowledge_base.index import KnowledgeIndex
+from knowledge_base.ingest import Ingestor
+from knowledge_base.loaders import discover, load_file
+from knowledge_base.retriever import HybridRetriever
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "knowledge_base" / "demo"
+QUERIES = REPO / "tests" / "data" / "retrieval_queries.jsonl"
+TAU = REPO.parent / "shared" / "benchmarks" / "tau_banking"
+
+
+def percentile(values: list[float], p: float) -> float:
+    return float(np.percentile(np.asarray(values), p)) if values else float("nan")
+
+
+# --- generated corpora ----------------------------------------------------------------
+
+def _sentence_pool() -> dict[str, list[str]]:
+    """Real support sentences from the demo desk, per language, to recombine."""
+    pool: dict[str, list[str]] = {"en": [], "ru": []}
+    files, _ = discover([DEMO / "articles", DEMO / "tickets"])
+    for f in files:
+        for doc in load_file(f, 10**8).documents:
+            for s in re.split(r"(?<=[.!?])\s+", re.sub(r"[#*>|-]+", " ", doc.text)):
+                s = " ".join(s.split())
+                if 6 <= len(s.split()) <= 40 and doc.lang in pool:
+                    pool[doc.lang].append(s)
+    return pool
+
+
+def write_corpus(folder: Path, n_chunks: int, seed: int = 7) -> Path:
+    """JSONL records of ~90-130 tokens each (one chunk apiece), half Russian, half English,
+    built from real sentences plus record-specific numbers so no two are identical."""
+    rng = random.Random(seed)
+    pool = _sentence_pool()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "corpus.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n_chunks):
+            lang = "ru" if i % 2 else "en"
+            sents = rng.sample(pool[lang], 4)
+            marker = f"{'Договор' if lang == 'ru' else 'Contract'} 77{rng.randrange(10**8):08d}."
+            f.write(json.dumps({"id": f"gen-{i:07d}", "title": sents[0][:60], "lang": lang,
+                                "content": " ".join(sents[1:]) + " " + marker}, ensure_ascii=False) + "\n")
+    return path
+
+
+class ScalePoint(BaseModel):
+    chunks: int
+    embedder: str
+    ingest_seconds: float
+    embed_seconds: float
+    embedded_chunks: int
+    embed_chunks_per_s: float
+    ingest_chunks_per_s: float
+    ingest_without_embedding_chunks_per_s: float
+    query_p50_ms: float
+    query_p95_ms: float
+    query_vector_p50_ms: float
+    query_lexical_p50_ms: float
+    peak_rss_mb: float
+
+
+def run_scale_point(n_chunks: int, settings: Settings, n_queries: int = 200) -> ScalePoint:
+    """Build an index of `n_chunks` generated chunks and time queries against it."""
+    with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
+        tmp_path = Path(tmp)
+        corpus = write_corpus(tmp_path / "corpus", n_chunks)
+        s = settings.model_copy(update={"index_dir": tmp_path / "index"})
+        kb = KnowledgeIndex(s)
+        start = time.perf_counter()
+        report = Ingestor(kb, batch_chunks=256).run([corpus.parent])
+        ingest_s = time.perf_counter() - start
+        retriever = HybridRetriever(kb)
+        queries = [json.loads(x)["query"] for x in QUERIES.read_text().splitlines() if x.strip()]
+        rng = random.Random(3)
+        total, vec, lex = [], [], []
+        for i in range(n_queries):
+            q = queries[i % len(queries)] if i < len(queries) else rng.choice(queries)
+            res = retriever.search(q, k=6, filters=SearchFilters(lang="ru" if re.search("[а-я]", q) else "en"))
+            total.append(res.timings_ms["total"])
+            vec.append(res.timings_ms["vector"])
+            lex.append(res.timings_ms["lexical"])
+        embed_s = report.timings_s.get("embed", 0.0)
+        return ScalePoint(
+            chunks=report.chunks, embedder=kb.embedding.model_id,
+            ingest_seconds=round(ingest_s, 1), embed_seconds=round(embed_s, 1),
+            embedded_chunks=report.chunks_embedded,
+            embed_chunks_per_s=round(report.chunks_embedded / embed_s, 1) if embed_s else float("nan"),
+            ingest_chunks_per_s=round(report.chunks / ingest_s, 1),
+            ingest_without_embedding_chunks_per_s=round(report.chunks / max(1e-9, ingest_s - embed_s), 1),
+            query_p50_ms=round(percentile(total, 50), 1), query_p95_ms=round(percentile(total, 95), 1),
+            query_vector_p50_ms=round(percentile(vec, 50), 1), query_lexical_p50_ms=round(percentile(lex, 50), 1),
+            peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        )
+
+
+def scale_in_subprocess(n_chunks: int, env: dict | None = None) -> ScalePoint:
+    out = subprocess.run([sys.executable, "-m", "knowledge_base.benchmark", str(n_chunks)],
+                         capture_output=True, text=True, env=env, cwd=REPO)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "benchmark failed")
+    return ScalePoint.model_validate_json(out.stdout.strip().splitlines()[-1])
+
+
+# --- tau-banking ------------------------------------------------------------------------
+
+class TauResult(BaseModel):
+    method: str
+    recall: dict[int, float]
+    hit: dict[int, float]
+
+
+def _scores(ranked: list[list[str]], gold: list[set[str]], ks=(5, 10, 20)) -> tuple[dict, dict]:
+    recall = {k: round(float(np.mean([len(set(r[:k]) & g) / len(g) for r, g in zip(ranked, gold)])), 3) for k in ks}
+    hit = {k: round(float(np.mean([bool(set(r[:k]) & g) for r, g in zip(ranked, gold)])), 3) for k in ks}
+    return recall, hit
+
+
+def plain_bm25_baseline(docs: list[dict], queries: list[str], k: int = 20) -> list[list[str]]:
+    """The benchmark's reference: BM25 (k1=1.5, b=0.75), English stop words, no stemming,
+    over title + content, one entry per document."""
+    corpus = [f"{d['title']}\n{d['content']}" for d in docs]
+    tokens = bm25s.tokenize(corpus, stopwords="en", show_progress=False)
+    model = bm25s.BM25(k1=1.5, b=0.75)
+    model.index(tokens, show_progress=False)
+    q = bm25s.tokenize(queries, stopwords="en", show_progress=False)
+    idx, _ = model.retrieve(q, k=k, show_progress=False)
+    return [[docs[int(i)]["id"] for i in row] for row in idx]
+
+
+def run_tau(settings: Settings, folder: Path = TAU) -> list[TauResult]:
+    docs = [json.loads(x) for x in (folder / "documents.jsonl").read_text().splitlines() if x.strip()]
+    tasks = [json.loads(x) for x in (folder / "tasks.jsonl").read_text().splitlines() if x.strip()]
+    queries = [t["instructions"] for t in tasks]
+    gold = [set(t["required_documents"]) for t in tasks]
+    results = []
+    recall, hit = _scores(plain_bm25_baseline(docs, queries), gold)
+    results.append(TauResult(method="plain BM25 (baseline)", recall=recall, hit=hit))
+    with tempfile.TemporaryDirectory(prefix="copilot-tau-") as tmp:
+        s = settings.model_copy(update={"index_dir": Path(tmp) / "index"})
+        kb = KnowledgeIndex(s)
+        report = Ingestor(kb, batch_chunks=128).run([folder / "documents.jsonl"])
+        if report.failed:
+            raise RuntimeError("; ".join(report.errors[:3]))
+        for method, upd in (("our lexical (BM25, Snowball stems)", {"vector_weight": 0.0}),
+                            ("our vector (e5)", {"lexical_weight": 0.0}),
+                            ("hybrid (RRF)", {})):
+            retriever = HybridRetriever(kb, s.retrieval.model_copy(update={**upd, "candidates": 200}))
+            ranked = []
+            for q in queries:
+                ids: list[str] = []
+                for h in retriever.search(q, k=150).hits:
+                    if h.source_id not in ids:
+                        ids.append(h.source_id)
+                ranked.append(ids[:20])
+            recall, hit = _scores(ranked, gold)
+            results.append(TauResult(method=method, recall=recall, hit=hit))
+    return results
+
+
+if __name__ == "__main__":  # one scale point, JSON on stdout (used by scale_in_subprocess)
+    from copilot.config import get_settings
+
+    print(run_scale_point(int(sys.argv[1]), get_settings()).model_dump_json())

@@ -1,0 +1,86 @@
+"""Shared fixtures.
+
+Every test gets its own data folder (COPILOT_DATA_DIR), so nothing leaks between tests or
+into the working tree. Embedding vectors are cached by text in one session-wide folder:
+the real embedder runs once per distinct passage, and the many small indexes the tests
+build stay cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_KB = REPO / "knowledge_base" / "demo"
+DATA = Path(__file__).resolve().parent / "data"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The suite sets its own configuration; none may leak in from the shell.
+for _key in [k for k in os.environ if k.startswith("COPILOT_")]:
+    del os.environ[_key]
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("embedding-cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch, session_cache):
+    """A fresh data folder per test, a shared embedding cache, no stray configuration."""
+    from copilot.config import get_settings
+
+    for key in list(os.environ):
+        if key.startswith("COPILOT_"):
+            monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("COPILOT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("COPILOT_CACHE_DIR", str(session_cache))
+    monkeypatch.setenv("COPILOT_CONFIG", str(tmp_path / "no-copilot.toml"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def make_settings(data_dir: Path, cache_dir: Path, **updates):
+    from copilot.config import Settings
+
+    return Settings(data_dir=data_dir, cache_dir=cache_dir, **updates)
+
+
+@pytest.fixture(scope="session")
+def demo_index_dir(tmp_path_factory, session_cache) -> Path:
+    """The demo desk ingested once per session (read-only for tests)."""
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.ingest import Ingestor
+
+    data = tmp_path_factory.mktemp("demo-data")
+    settings = make_settings(data, session_cache)
+    kb = KnowledgeIndex(settings)
+    report = Ingestor(kb).run([DEMO_KB])
+    kb.close()
+    assert report.failed == 0, report.errors
+    return data
+
+
+@pytest.fixture
+def demo_kb_copy(tmp_path) -> Path:
+    """A writable copy of the demo desk for tests that edit or break it."""
+    target = tmp_path / "kb"
+    shutil.copytree(DEMO_KB, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def demo_retriever(demo_index_dir, session_cache):
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.retriever import HybridRetriever
+
+    kb = KnowledgeIndex(make_settings(demo_index_dir, session_cache))
+    return HybridRetriever(kb)

@@ -1,0 +1,149 @@
+"""Incremental ingestion of the demo desk: clean first run, nothing redone on a re-run,
+only the edited article re-indexed, removed sources gone from both indexes, and a run
+killed half-way completed by the next one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from knowledge_base.documents import SearchFilters
+from knowledge_base.index import KnowledgeIndex
+from knowledge_base.ingest import Ingestor
+from knowledge_base.retriever import HybridRetriever
+
+from conftest import DEMO_KB, REPO, make_settings
+
+
+def open_index(data: Path, cache: Path) -> KnowledgeIndex:
+    return KnowledgeIndex(make_settings(data, cache))
+
+
+def consistent(kb: KnowledgeIndex) -> None:
+    """Both indexes hold exactly the docstore's chunks."""
+    wanted = kb.docstore.all_chunk_ids()
+    assert kb.vector.all_ids() == wanted
+    kb.refresh_lexical()
+    assert set(kb.lexical._ids) == wanted
+
+
+def test_demo_desk_ingests_cleanly_and_a_rerun_changes_nothing(demo_index_dir, session_cache):
+    kb = open_index(demo_index_dir, session_cache)
+    docs = kb.docstore.documents()
+    articles = [d for d in docs.values() if d.doc_type == "article" and d.path.startswith("articles/")]
+    tickets = [d for d in docs.values() if d.doc_type == "ticket"]
+    assert len(articles) >= 60 and {d.lang for d in articles} == {"en", "ru"}
+    assert len(tickets) >= 200
+    assert "refunds-2023-en" not in docs  # outdated, not indexed
+    consistent(kb)
+
+    before = kb.docstore.generation()
+    report = Ingestor(kb).run([DEMO_KB])
+    assert report.failed == 0
+    assert (report.added, report.updated, report.removed) == (0, 0, 0)
+    assert report.unchanged == len(docs)
+    assert report.chunks_embedded == 0
+    assert kb.docstore.generation() == before
+    assert sorted(report.outdated) == ["refunds-2023-en (superseded by refunds-en)",
+                                       "refunds-2023-ru (superseded by refunds-ru)"]
+    assert len(report.duplicate_passages) >= 3  # the help-centre export repeats article paragraphs
+    assert report.boilerplate_lines > 0
+    kb.close()
+
+
+def test_editing_one_article_reindexes_only_it(demo_kb_copy, tmp_path, session_cache):
+    kb = open_index(tmp_path / "data", session_cache)
+    first = Ingestor(kb).run([demo_kb_copy])
+    assert first.failed == 0 and first.added == first.documents
+
+    article = demo_kb_copy / "articles" / "autopay-en.md"
+    article.write_text(article.read_text().replace(
+        "On the **25th** of each month", "On the **25th** of each month (test marker: zebra-lighthouse)"))
+    assert "zebra-lighthouse" in article.read_text()
+    chunks_before = {c.chunk_id: c.text for c in kb.docstore.chunks_of("autopay-en")}
+
+    second = Ingestor(kb).run([demo_kb_copy])
+    assert (second.added, second.updated, second.removed, second.failed) == (0, 1, 0, 0)
+    assert second.unchanged == first.added - 1
+    changed = [c for c in kb.docstore.chunks_of("autopay-en") if chunks_before.get(c.chunk_id) != c.text]
+    assert second.chunks_embedded == len(changed) >= 1  # only the changed passage was embedded
+    consistent(kb)
+    hit = HybridRetriever(kb).search("zebra-lighthouse", k=1).hits[0]
+    assert hit.source_id == "autopay-en"
+
+
+def test_removed_documents_disappear_from_both_indexes(demo_kb_copy, tmp_path, session_cache):
+    kb = open_index(tmp_path / "data", session_cache)
+    Ingestor(kb).run([demo_kb_copy])
+    gone = kb.docstore.chunk_ids("sim-replacement-en")
+    assert gone
+    (demo_kb_copy / "articles" / "sim-replacement-en.md").unlink()
+
+    report = Ingestor(kb).run([demo_kb_copy])
+    assert (report.removed, report.added, report.updated) == (1, 0, 0)
+    assert kb.docstore.document("sim-replacement-en") is None
+    assert not set(gone) & kb.vector.all_ids()
+    consistent(kb)
+    hits = HybridRetriever(kb).search("replace a lost SIM card in an office", k=10,
+                                      filters=SearchFilters(lang="en")).hits
+    assert "sim-replacement-en" not in {h.source_id for h in hits}
+
+
+def test_ingesting_one_file_does_not_remove_the_others(demo_kb_copy, tmp_path, session_cache):
+    kb = open_index(tmp_path / "data", session_cache)
+    Ingestor(kb).run([demo_kb_copy / "articles"])
+    total = kb.docstore.count_documents()
+    report = Ingestor(kb).run([demo_kb_copy / "articles" / "autopay-en.md"])
+    assert (report.removed, report.unchanged) == (0, 1)
+    assert kb.docstore.count_documents() == total
+
+
+@pytest.mark.slow
+def test_an_ingest_killed_half_way_leaves_a_usable_index_and_the_next_run_completes_it(demo_kb_copy, tmp_path):
+    """SIGKILL while embedding (cold cache so it takes long enough), then search and re-run."""
+    data, cache = tmp_path / "data", tmp_path / "cache"
+    env = {**os.environ, "COPILOT_DATA_DIR": str(data), "COPILOT_CACHE_DIR": str(cache)}
+    source = demo_kb_copy / "articles"
+    proc = subprocess.Popen([sys.executable, "-m", "copilot.cli", "ingest", str(source)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    db = data / "index" / "docstore.sqlite"
+    deadline = time.time() + 240
+    stored = 0
+    while time.time() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=1) as con:
+                    stored = con.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+            except sqlite3.OperationalError:
+                stored = 0
+            if stored >= 10:
+                break
+        time.sleep(0.05)
+    assert proc.poll() is None, "ingest finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    kb = open_index(data, cache)
+    partial = kb.docstore.count_documents()
+    assert 10 <= partial < 68
+    # the index is usable: searching what was committed works
+    kb.refresh_lexical()
+    result = HybridRetriever(kb).search("how do I reset my password", k=3)
+    assert result.hits and all(kb.docstore.document(h.source_id) for h in result.hits)
+    kb.close()
+
+    rerun = subprocess.run([sys.executable, "-m", "copilot.cli", "ingest", str(source)],
+                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    kb = open_index(data, cache)
+    assert kb.docstore.count_documents() == 68
+    consistent(kb)
+    top = HybridRetriever(kb).search("how do I reset my password", k=3).hits
+    assert "password-reset-en" in {h.source_id for h in top}

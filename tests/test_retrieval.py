@@ -1,0 +1,133 @@
+"""Hybrid retrieval finds the right article for paraphrased customer messages in Russian
+and English, honours filters, and knows when the knowledge base does not cover a question."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from knowledge_base.documents import SearchFilters
+
+from conftest import DATA, make_settings
+
+QUERIES = [json.loads(line) for line in (DATA / "retrieval_queries.jsonl").read_text().splitlines() if line.strip()]
+ANSWER_FILTER = dict(doc_type="article", audience="customer")  # what the engine searches for answers
+
+# Measured misses of the current retriever, kept visible rather than removed from the set
+# (docs/retrieval.md). The per-language floor below fails the suite if more appear.
+KNOWN_MISSES = {
+    "I put 2000 on the wrong contract number": "payment-not-credited-en and sign-in pages outrank refunds-en",
+    "Third time your engineer didn't show up": "technician and outage articles outrank the complaints article",
+    "пришло смс что моя сим карта заменена": "sim-replacement-ru outranks fraud-suspicious-activity-ru",
+    "all the lamps on the router are blinking orange": "the FAQ row on rebooting the router outranks router-lights-en",
+}
+
+
+def top_articles(retriever, query: str, lang: str, n: int = 3) -> list[str]:
+    hits = retriever.search(query, k=30, filters=SearchFilters(lang=lang, **ANSWER_FILTER)).hits
+    ids: list[str] = []
+    for hit in hits:
+        if hit.source_id not in ids:
+            ids.append(hit.source_id)
+    return ids[:n]
+
+
+def test_the_query_set_is_large_balanced_and_covers_the_desk():
+    langs = Counter(q["lang"] for q in QUERIES)
+    assert langs["en"] >= 20 and langs["ru"] >= 20 and len(QUERIES) >= 40
+    assert len({e.rsplit("-", 1)[0] for q in QUERIES for e in q["expected"]}) >= 25
+
+
+@pytest.mark.parametrize("case", QUERIES, ids=[f"{q['lang']}-{i:02d}" for i, q in enumerate(QUERIES)])
+def test_paraphrased_query_finds_its_article_in_the_top_3(case, demo_retriever, request):
+    known = next((why for start, why in KNOWN_MISSES.items() if case["query"].startswith(start)), None)
+    if known:
+        request.applymarker(pytest.mark.xfail(reason=known, strict=False))
+    top = top_articles(demo_retriever, case["query"], case["lang"])
+    assert set(top) & set(case["expected"]), f"{case['expected']} not in {top}"
+
+
+def test_hit_rate_per_language_does_not_regress(demo_retriever):
+    hits: Counter = Counter()
+    first: Counter = Counter()
+    for q in QUERIES:
+        top = top_articles(demo_retriever, q["query"], q["lang"])
+        hits[q["lang"]] += bool(set(top) & set(q["expected"]))
+        first[q["lang"]] += top[0] in q["expected"]
+    total = Counter(q["lang"] for q in QUERIES)
+    for lang in ("en", "ru"):
+        # measured on the demo desk: en 27/30, ru 29/30 (docs/retrieval.md)
+        assert hits[lang] >= 0.85 * total[lang], (lang, hits[lang], total[lang])
+        assert first[lang] >= total[lang] * 0.5, (lang, first[lang])
+
+
+def test_hits_carry_ids_titles_scores_and_which_index_found_them(demo_retriever):
+    result = demo_retriever.search("Роутер мигает оранжевым, можно его выключить?", k=5)
+    assert result.hits
+    for hit in result.hits:
+        assert hit.source_id and hit.chunk_id.startswith(hit.source_id + "::")
+        assert hit.title and hit.text and hit.score > 0
+        assert set(hit.found_by) <= {"vector", "lexical"} and hit.found_by
+    assert result.hits == sorted(result.hits, key=lambda h: -h.score)
+    assert any(len(h.found_by) == 2 for h in result.hits)
+
+
+def test_exact_codes_are_found_by_the_lexical_index(demo_retriever):
+    hits = demo_retriever.search("E-203", k=3, filters=SearchFilters(lang="en")).hits
+    assert hits[0].source_id == "tv-no-signal-en"
+    assert "lexical" in hits[0].found_by
+
+
+def test_filters_by_language_type_and_tag(demo_retriever):
+    tickets = demo_retriever.search("no internet router red light", k=8,
+                                    filters=SearchFilters(lang="en", doc_type="ticket")).hits
+    assert tickets and all(h.doc_type == "ticket" and h.lang == "en" for h in tickets)
+    ru = demo_retriever.search("refund", k=8, filters=SearchFilters(lang="ru")).hits
+    assert ru and all(h.lang == "ru" for h in ru)
+    tagged = demo_retriever.search("how to pay", k=8, filters=SearchFilters(tags=["autopay"])).hits
+    assert tagged and all("autopay" in h.tags for h in tagged)
+    internal = demo_retriever.search("how to refuse a customer", k=8,
+                                     filters=SearchFilters(audience="customer")).hits
+    assert all(h.audience == "customer" for h in internal)
+
+
+@pytest.mark.parametrize("query", [
+    "Сколько стоит билет на самолёт до Сочи?",
+    "What is the capital of Australia?",
+    "recipe for borscht with beetroot",
+    "How do I renew my foreign passport at the MFC?",
+    "Где купить подарочный сертификат Ozon?",
+])
+def test_questions_the_desk_does_not_cover_get_low_confidence(demo_retriever, query):
+    result = demo_retriever.search(query, k=3, filters=SearchFilters(**ANSWER_FILTER))
+    assert not result.covered, (result.confidence, [h.source_id for h in result.hits])
+
+
+def test_covered_questions_get_high_confidence(demo_retriever):
+    covered = [demo_retriever.search(q["query"], k=3, filters=SearchFilters(lang=q["lang"], **ANSWER_FILTER)).covered
+               for q in QUERIES]
+    assert sum(covered) >= 0.8 * len(QUERIES)
+
+
+@pytest.mark.slow
+def test_an_english_only_embedder_does_not_touch_russian_queries(tmp_path, session_cache):
+    """With MiniLM (English only), Russian queries use the lexical index alone instead of
+    near-random vectors; English queries use both."""
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.ingest import Ingestor
+    from knowledge_base.retriever import HybridRetriever
+    from copilot.config import EmbeddingSettings
+
+    from conftest import DEMO_KB
+
+    settings = make_settings(tmp_path / "data", session_cache, embedding=EmbeddingSettings(backend="minilm"))
+    kb = KnowledgeIndex(settings)
+    report = Ingestor(kb).run([DEMO_KB / "articles"])
+    assert report.failed == 0
+    retriever = HybridRetriever(kb)
+    ru = retriever.search("не работает интернет, роутер горит красным", k=5)
+    assert ru.hits and all(h.found_by == ["lexical"] for h in ru.hits)
+    en = retriever.search("the router light is red and nothing loads", k=5)
+    assert any("vector" in h.found_by for h in en.hits)
