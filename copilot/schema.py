@@ -110,6 +110,16 @@ class Handoff(BaseModel):
     summary: str = ""
 
 
+class SimilarCase(BaseModel):
+    """A past ticket like this one, for the operator (not cited to the customer)."""
+
+    source_id: str
+    title: str
+    outcome: str
+    resolution: str
+    score: float
+
+
 class Suggestion(BaseModel):
     language: Language
     intent: Intent
@@ -125,3 +135,5 @@ class Suggestion(BaseModel):
     flags: list[str] = Field(
         default_factory=list, description="Safety flags, e.g. prompt_injection, pii_masked."
     )
+    similar_cases: list[SimilarCase] = Field(default_factory=list)
+    facts: dict[str, str] = Field(default_factory=dict, description="Facts the customer already gave (key: evidence).")

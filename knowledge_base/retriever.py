@@ -82,11 +82,18 @@ class HybridRetriever:
         self.calibration = calibration or Calibration.load()
         index.check_searchable()
 
-    def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None) -> SearchResult:
-        return self.search_with_features(query, k, filters)[0]
+    def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
+               query_vector: list[float] | None = None) -> SearchResult:
+        return self.search_with_features(query, k, filters, query_vector)[0]
+
+    def embed_query(self, query: str) -> list[float] | None:
+        """The query's vector, or None when the embedder does not know its language."""
+        if not self.index.embedding.knows(detect_language(query)) or self.settings.vector_weight <= 0:
+            return None
+        return self.index.embedding.embeddings.embed_query(query)
 
     def search_with_features(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
-                             ) -> tuple[SearchResult, CoverageFeatures]:
+                             query_vector: list[float] | None = None) -> tuple[SearchResult, CoverageFeatures]:
         """The search result and the features its confidence was computed from."""
         s = self.settings
         k = k or s.k
@@ -98,7 +105,7 @@ class HybridRetriever:
         lang = detect_language(query)
         vector: list[tuple[str, float]] = []
         if self.index.embedding.knows(lang) and s.vector_weight > 0:
-            vector = self.index.vector.search(query, s.candidates, filters)
+            vector = self.index.vector.search(query, s.candidates, filters, vector=query_vector)
         t2 = time.perf_counter()
 
         fused: dict[str, float] = {}

@@ -100,11 +100,12 @@ class VectorIndex:
     def count(self) -> int:
         return self.collection.count()
 
-    def search(self, query: str, n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity), best first."""
+    def search(self, query: str, n: int, filters: SearchFilters | None = None,
+               vector: list[float] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first; pass `vector` to reuse a query embedding."""
         if self.count() == 0:
             return []
-        vector = self.embedding.embeddings.embed_query(query)
+        vector = vector if vector is not None else self.embedding.embeddings.embed_query(query)
         results = self.store.similarity_search_by_vector_with_relevance_scores(
             vector, k=n, filter=chroma_where(filters)
         )

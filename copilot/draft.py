@@ -1,0 +1,216 @@
+"""The reply draft, in two modes.
+
+retrieval: composed from knowledge-base sentences chosen for the customer's question,
+    each citing its passage, plus the engine's questions and handoff promise. It cannot
+    invent anything; it is the fallback whenever the model is absent, slow or wrong.
+llm: the model words the reply from numbered sources under a versioned prompt, with the
+    questions and handoff decided by the engine; the verifier then checks every sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from copilot.chunk_budget import fit_to_budget
+from copilot.llm import ChatClient, LLMResult
+from copilot.prompts import PromptSpec
+from copilot.safety import fence, mask_pii
+from copilot.schema import Citation, Conversation, Question
+from copilot.verify import split_sentences, strip_citations
+from knowledge_base.analysis import tokenize
+from knowledge_base.documents import SearchHit
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Russian"}
+GREETING = {"en": "Hello", "ru": "Здравствуйте"}
+EMPATHY = {"en": "I'm sorry for the trouble.", "ru": "Приносим извинения за неудобства."}
+ASK_INTRO = {"en": "To help you faster, could you tell me:", "ru": "Чтобы помочь быстрее, подскажите, пожалуйста:"}
+
+
+class DraftAnswer(BaseModel):
+    """What the model must return (JSON schema-constrained)."""
+
+    reply: str = Field(min_length=1, max_length=2000)
+
+
+@dataclass
+class Sources:
+    """The passages a draft may cite, numbered in order of first use."""
+
+    hits: list[SearchHit] = field(default_factory=list)
+
+    def cite(self, hit: SearchHit) -> int:
+        for i, h in enumerate(self.hits):
+            if h.chunk_id == hit.chunk_id:
+                return i + 1
+        self.hits.append(hit)
+        return len(self.hits)
+
+    def passages(self) -> dict[int, str]:
+        return {i + 1: f"{h.title}\n{h.text}" for i, h in enumerate(self.hits)}
+
+    def citations(self, used: set[int] | None = None) -> list[Citation]:
+        return [Citation(n=i + 1, source_id=h.source_id, chunk_id=h.chunk_id, title=h.title,
+                         quote=" ".join(h.text.split())[:400])
+                for i, h in enumerate(self.hits) if used is None or i + 1 in used]
+
+
+@dataclass
+class DraftPlan:
+    """Everything the engine decided before wording the reply."""
+
+    language: str
+    customer_name: str | None
+    answer_hits: list[SearchHit]
+    covered: bool
+    negative: bool
+    questions: list[Question]
+    handoff_promise: str | None
+    policy_hit: SearchHit | None
+    query: str
+    query_vector: list[float] | None
+    boost_terms: set[str] = field(default_factory=set)  # from the best past resolution
+
+
+def _clean(sentence: str) -> str:
+    s = re.sub(r"\*\*|__|`", "", sentence)
+    s = re.sub(r"^\s*(\d+[.)]|[-•*])\s+", "", s)
+    return " ".join(s.split())
+
+
+def candidate_sentences(hits: list[SearchHit], max_hits: int = 3) -> list[tuple[int, int, SearchHit, str]]:
+    """(hit rank, position, hit, sentence) for answer-like sentences of the top passages."""
+    out = []
+    for rank, hit in enumerate(hits[:max_hits]):
+        for pos, raw in enumerate(split_sentences(hit.text)):
+            s = _clean(raw)
+            words = len(s.split())
+            if s.startswith(("#", "|")) or s.endswith((":", "?")) or words < 5 or words > 60:
+                continue
+            out.append((rank, pos, hit, s))
+    return out
+
+
+def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[float]]] | None,
+                     limit: int) -> list[tuple[SearchHit, str]]:
+    """The sentences that best answer the question: semantic closeness to the query,
+    shared terms, the passage's rank, and terms of the best past resolution."""
+    cands = candidate_sentences(plan.answer_hits)
+    if not cands or limit <= 0:
+        return []
+    q_tokens = set(tokenize(plan.query))
+    scores = np.zeros(len(cands))
+    if embed is not None and plan.query_vector is not None:
+        vecs = np.asarray(embed([c[3] for c in cands]), dtype=np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-9
+        q = np.asarray(plan.query_vector, dtype=np.float32)
+        scores += (vecs @ (q / (np.linalg.norm(q) + 1e-9)) - 0.8) * 5
+    for i, (rank, pos, _, s) in enumerate(cands):
+        tokens = set(tokenize(s))
+        scores[i] += len(tokens & q_tokens) / (len(q_tokens) or 1)
+        scores[i] += 0.3 * len(tokens & plan.boost_terms) / (len(plan.boost_terms) or 1)
+        scores[i] -= 0.25 * rank + 0.02 * pos
+    chosen: list[int] = []
+    for i in np.argsort(-scores):
+        tokens = set(tokenize(cands[i][3]))
+        if any(len(tokens & set(tokenize(cands[j][3]))) / (len(tokens) or 1) > 0.6 for j in chosen):
+            continue
+        chosen.append(int(i))
+        if len(chosen) == limit:
+            break
+    chosen.sort(key=lambda i: (cands[i][0], cands[i][1]))
+    return [(cands[i][2], cands[i][3]) for i in chosen]
+
+
+def _greeting(plan: DraftPlan) -> str:
+    hello = GREETING.get(plan.language, GREETING["en"])
+    return f"{hello}, {plan.customer_name}!" if plan.customer_name else f"{hello}!"
+
+
+def _with_citation(sentence: str, n: int) -> str:
+    body = sentence.rstrip()
+    end = body[-1] if body and body[-1] in ".!" else "."
+    return f"{body.rstrip('.!')} [{n}]{end}"
+
+
+def _closing_parts(plan: DraftPlan, sources: Sources) -> list[str]:
+    parts = []
+    if plan.handoff_promise:
+        promise = plan.handoff_promise
+        parts.append(_with_citation(promise, sources.cite(plan.policy_hit)) if plan.policy_hit else promise)
+    if plan.questions:
+        parts.append(ASK_INTRO.get(plan.language, ASK_INTRO["en"]))
+        parts.extend(q.text for q in plan.questions)
+    return parts
+
+
+def retrieval_draft(plan: DraftPlan, sources: Sources,
+                    embed: Callable[[list[str]], list[list[float]]] | None) -> str:
+    """A reply built only from retrieved sentences (cited) and the engine's decisions."""
+    parts = [_greeting(plan)]
+    if plan.negative:
+        parts.append(EMPATHY.get(plan.language, EMPATHY["en"]))
+    if plan.covered:
+        # missing facts: answer briefly and ask instead of guessing
+        limit = 1 if plan.questions or plan.handoff_promise else 2
+        for hit, sentence in select_sentences(plan, embed, limit):
+            parts.append(_with_citation(sentence, sources.cite(hit)))
+    parts.extend(_closing_parts(plan, sources))
+    return " ".join(parts)
+
+
+def llm_draft(plan: DraftPlan, sources: Sources, conversation: Conversation, chat: ChatClient,
+              prompt: PromptSpec, context_window: int, mask: bool,
+              on_partial: Callable[[str], None] | None = None) -> tuple[str, LLMResult]:
+    """Ask the model to word the reply; returns the raw reply text and the call's details."""
+    for hit in plan.answer_hits[:4]:
+        sources.cite(hit)
+    if plan.policy_hit:
+        sources.cite(plan.policy_hit)
+    passages = fit_to_budget(
+        [(n, f"{h.title}: {h.text}") for n, h in ((i + 1, h) for i, h in enumerate(sources.hits))],
+        budget_tokens=max(400, context_window - 1400),
+    )
+    source_block = "\n".join(f"[{n}] {fence('source', text)}" for n, text in passages)
+    turns = conversation.messages[-6:]
+    dialogue = "\n".join(fence("customer" if m.role == "customer" else "agent", m.text) for m in turns)
+    if mask:
+        source_block = mask_pii(source_block).text
+        dialogue = mask_pii(dialogue).text
+    questions = " ".join(q.text for q in plan.questions) or "none"
+    handoff = plan.handoff_promise or "none"
+    messages = prompt.render(language=LANGUAGE_NAMES.get(plan.language, "English"), sources=source_block,
+                             conversation=dialogue, questions=questions, handoff=handoff)
+    partial_cb = None
+    if on_partial is not None:
+        def partial_cb(obj: dict) -> None:
+            reply = obj.get("reply")
+            if isinstance(reply, str):
+                on_partial(reply)
+    result = chat.structured(messages, DraftAnswer, on_partial=partial_cb)
+    reply = result.value.reply  # type: ignore[attr-defined]
+    return complete_llm_reply(reply, plan, sources), result
+
+
+def complete_llm_reply(reply: str, plan: DraftPlan, sources: Sources) -> str:
+    """The engine's decisions are not optional: add the handoff promise and the questions
+    if the model left them out."""
+    text = reply.strip()
+    lowered = text.lower()
+    extra = []
+    if plan.handoff_promise and plan.handoff_promise[:40].lower() not in lowered:
+        extra.append(_with_citation(plan.handoff_promise, sources.cite(plan.policy_hit)) if plan.policy_hit
+                     else plan.handoff_promise)
+    missing_q = [q for q in plan.questions if q.text[:30].lower() not in lowered]
+    if missing_q:
+        extra.append(ASK_INTRO.get(plan.language, ASK_INTRO["en"]))
+        extra.extend(q.text for q in missing_q)
+    return " ".join([text, *extra]).strip()
+
+
+def sentences_without_citations(text: str) -> list[str]:
+    return [strip_citations(s) for s in split_sentences(text)]

@@ -1,0 +1,228 @@
+"""The anamnesis vocabulary: the facts a support case may need, how to recognise that a
+customer already gave one, how to recognise that an agent asked for one, and the default
+question when no article supplies its own.
+
+Recognition is by patterns in both languages: they are explainable ("why did it not ask
+for the contract number?" -> the number 7712345678 in turn 2), fast, and a 135M model
+does not do better. The keys are those of `knowledge_base/demo/README.md`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from copilot.schema import Conversation
+
+_I = re.I | re.U
+
+
+@dataclass(frozen=True)
+class FactDef:
+    key: str
+    question: dict[str, str]
+    why: dict[str, str]
+    given: list[re.Pattern] = field(default_factory=list)   # the customer stated it
+    asked: list[re.Pattern] = field(default_factory=list)   # an agent asked for it
+
+
+def _p(*patterns: str) -> list[re.Pattern]:
+    return [re.compile(p, _I) for p in patterns]
+
+
+_DATE_RU = r"(\d{1,2}[./]\d{1,2}|\d{1,2} (январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)\w*)"
+_DATE_EN = (r"(\d{1,2}[./]\d{1,2}|(on )?the \d{1,2}(st|nd|rd|th)\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+            r"[a-z]*\.? \d{1,2}\b|\b\d{1,2} (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)")
+
+FACTS: dict[str, FactDef] = {f.key: f for f in [
+    FactDef(
+        "contract_number",
+        {"en": "Could you tell me your contract number (10 digits starting with 77)?",
+         "ru": "Подскажите, пожалуйста, номер договора (10 цифр, начинается с 77)."},
+        {"en": "Opens the customer's account: balance, services, open requests.",
+         "ru": "Открывает договор клиента: баланс, услуги, открытые заявки."},
+        given=_p(r"\b77\d{8}\b"),
+        asked=_p(r"contract (number|no)|account number|номер\w* (вашего )?договор|лицев\w* сч[её]т"),
+    ),
+    FactDef(
+        "since_when",
+        {"en": "Since when has this been happening?", "ru": "С какого времени это происходит?"},
+        {"en": "A fresh problem may be an outage; a long one is a fault to diagnose.",
+         "ru": "Свежая проблема может быть аварией, давняя — неисправностью."},
+        given=_p(r"\b(since|started|began|this morning|yesterday|last night|today|for (the )?(last |past )?\d+ (hours?|days?|weeks?)"
+                 r"|(\d+|a few|couple of|two|three) (hours?|days?|weeks?) (ago|now|already)|all (day|week)|for (a|one|two|three) (days?|weeks?))\b",
+                 r"(с утра|со вчера|вчера|сегодня|позавчера|с ночи|с вечера|с обеда|с \d{1,2}(:\d\d)?\b|с (понедельник|вторник|сред|четверг|пятниц|суббот|воскресень)"
+                 r"|уже (\d+|несколько|пару|два|три|неделю|сутки|месяц|час)|(\d+|пару|несколько|два|три) (час|дн|недел|сут)\w* (назад|подряд|уже)"
+                 r"|(второй|третий|четв[её]ртый) день|всю неделю|целый день|с прошлой)"),
+        asked=_p(r"since when|when did (it|this|the problem) (start|begin)|how long (has|have)", r"с како(го|й) (времени|момента|дня)|как давно|когда (это )?(началось|пропал|появил)"),
+    ),
+    FactDef(
+        "router_lights",
+        {"en": "What do the lights on the router show right now (colour, steady or blinking)?",
+         "ru": "Какие индикаторы сейчас горят на роутере (цвет, горят или мигают)?"},
+        {"en": "A red or unlit Internet light points to the line; green points to Wi-Fi or the device.",
+         "ru": "Красный или погасший индикатор «Интернет» указывает на линию, зелёный — на Wi-Fi или устройство."},
+        given=_p(r"\b(lights?|lamps?|leds?|indicators?)\b[^.?!]{0,40}\b(red|green|orange|amber|off|blink\w*|flash\w*|on)\b",
+                 r"\b(red|green|orange|amber|blinking|flashing)\b[^.?!]{0,30}\b(lights?|lamps?|leds?|indicators?)\b",
+                 r"(индикатор|лампочк|лампа|огон[её]?к|светодиод)\w*[^.?!]{0,40}(красн|зел[её]н|оранж|не гор|мига|погас|горит)",
+                 r"(красн|зел[её]н|оранж)\w*[^.?!]{0,25}(индикатор|лампочк|огон|горит|светится|мига)", r"горит красн|мигает оранж"),
+        asked=_p(r"\blights?\b|\bindicators?\b|\bleds?\b", r"индикатор|лампочк|огон[её]?к"),
+    ),
+    FactDef(
+        "devices_affected",
+        {"en": "Is it on all devices or only one (which one)?", "ru": "Проблема на всех устройствах или на одном (на каком)?"},
+        {"en": "All devices points to the line or router; one device points to that device.",
+         "ru": "Если на всех — дело в линии или роутере, если на одном — в этом устройстве."},
+        given=_p(r"\b(all (my |the )?devices|every device|any device|(my |the )?(phone|laptop|computer|pc|tv|tablet|smart tv|macbook|console|playstation|xbox)s?)\b",
+                 r"(все устройства|всех устройствах|ни на (одном|чем)|телефон|ноутбук|ноут\b|компьютер|комп\b|телевизор|планшет|смарт|приставк)"),
+        asked=_p(r"which devices?|all (your )?devices|on (one|every) device|other devices?", r"(каки[ех]|всех|одном|други[ех]) устройств"),
+    ),
+    FactDef(
+        "connection_type",
+        {"en": "Are you connected by cable or over Wi-Fi?", "ru": "Вы подключены по кабелю или по Wi-Fi?"},
+        {"en": "A cable test rules Wi-Fi in or out.", "ru": "Проверка по кабелю отделяет проблему Wi-Fi от проблемы линии."},
+        given=_p(r"\b(cable|cabled|wired|ethernet|lan|wi-?fi|wifi|wireless)\b", r"(кабел|по проводу|провод|wi-?fi|вай-?фай|беспроводн)"),
+        asked=_p(r"cable or (over )?wi-?fi|by cable|wired", r"по кабелю|по wi-?fi|по проводу"),
+    ),
+    FactDef(
+        "already_tried",
+        {"en": "What have you already tried (for example restarting the router)?",
+         "ru": "Что вы уже пробовали сделать (например, перезагрузить роутер)?"},
+        {"en": "So we don't repeat steps you have already done.", "ru": "Чтобы не повторять то, что уже сделано."},
+        given=_p(r"\b(restart\w*|reboot\w*|re-?started|unplug\w*|plugged|turned (it )?(off|on)|switched (it )?(off|on)|power[- ]cycl\w*|reset\w*|tried|checked the cable)\b",
+                 r"(перезагру|перезапуск|выключ|включ\w* снова|выдерг|выдёрг|вытаск|отключал|пробовал|сбрасывал|переткн|передёрг|передерг|проверил\w* кабел)"),
+        asked=_p(r"(have|did) you (already )?(try|tried|restart|reboot|unplug)|what have you tried", r"пробовали|перезагружали|что (вы )?уже (делали|пробовали)"),
+    ),
+    FactDef(
+        "address",
+        {"en": "What is the address where the service is connected?", "ru": "Подскажите адрес подключения."},
+        {"en": "Outages and technician visits are checked by address.", "ru": "Аварии и выезд мастера проверяются по адресу."},
+        given=_p(r"\b\d+[a-z]?,? [\w .'-]{2,30} (street|st|avenue|ave|road|rd|lane|prospekt|pr|boulevard|blvd)\b",
+                 r"\b(street|avenue|prospekt|boulevard|flat|apt\.?|apartment|building|house)\b\.? ?\d+",
+                 r"(ул\.|улиц|пр-т|просп|пер\.|переул|бульвар|шоссе|наб\.|набережн)\w*\.? ?[А-ЯЁа-яё0-9 -]{2,40}", r"\b(д\.|дом|кв\.|квартир)\w*\.? ?\d+"),
+        asked=_p(r"\baddress\b", r"\bадрес"),
+    ),
+    FactDef(
+        "error_code",
+        {"en": "Is there an error code or message on the screen (for example E-101)?",
+         "ru": "Есть ли на экране код ошибки или сообщение (например, E-101)?"},
+        {"en": "Each error code has its own fix.", "ru": "У каждого кода ошибки своё решение."},
+        given=_p(r"\b[EЕ][- ]?\d{3}\b", r"\b(error|message)\b[^.?!]{0,20}(says|shows|:)", r"(ошибк|сообщени|надпис)\w*[^.?!]{0,20}(пишет|:|«|\")"),
+        asked=_p(r"error (code|message)|code on the screen|what does the screen", r"код ошибки|ошибк\w* на экране|что пишет|какая ошибка"),
+    ),
+    FactDef(
+        "speed_test_result",
+        {"en": "What speed does speedtest.volna.example show, and was it measured by cable or over Wi-Fi?",
+         "ru": "Какую скорость показывает speedtest.volna.example и замер был по кабелю или по Wi-Fi?"},
+        {"en": "Below 70% of the plan speed by cable counts as a fault.", "ru": "Меньше 70% скорости тарифа по кабелю считается неисправностью."},
+        given=_p(r"\b\d+([.,]\d+)?\s*(mbit|mbps|mb/s|megabit)", r"\d+([.,]\d+)?\s*(мбит|мб/с|мегабит|мбс)"),
+        asked=_p(r"speed ?test|what speed|measure", r"замер|спидтест|speedtest|какую скорость"),
+    ),
+    FactDef(
+        "time_of_day",
+        {"en": "Does it happen at a particular time of day (for example in the evening)?",
+         "ru": "Это происходит в какое-то определённое время (например, вечером)?"},
+        {"en": "Evening slowdowns point to load; all-day ones to a fault.", "ru": "Вечерние замедления — нагрузка, круглосуточные — неисправность."},
+        given=_p(r"\b(evenings?|at night|mornings?|afternoons?|after \d{1,2} ?(pm|am)?|all day|peak hours)\b", r"(вечер|ночью|по ночам|утром|днём|днем|после \d{1,2}|весь день|круглые сутки|в час пик)"),
+        asked=_p(r"what time|time of day|in the evening", r"в какое время|вечером|по вечерам"),
+    ),
+    FactDef(
+        "payment_date",
+        {"en": "When did you make the payment?", "ru": "Когда вы оплачивали?"},
+        {"en": "Shows whether the normal crediting time has passed.", "ru": "Показывает, прошёл ли обычный срок зачисления."},
+        given=_p(r"\b(paid|payment|topped up|transferred|charged)\b[^.?!]{0,40}\b(yesterday|today|this morning|last (week|night|month)|\d+ days? ago|" + _DATE_EN[1:-1] + r")",
+                 r"\b(yesterday|today|this morning|last week|\d+ days? ago)\b[^.?!]{0,40}\b(paid|payment|topped up|transferred)\b",
+                 r"(оплатил|оплачивал|заплатил|перевел|перевёл|пополнил|платеж|платёж|списал)\w*[^.?!]{0,40}(вчера|сегодня|позавчера|утром|на прошлой неделе|\d+ дн\w* назад|" + _DATE_RU[1:-1] + r")",
+                 r"(вчера|сегодня|позавчера|на прошлой неделе|" + _DATE_RU[1:-1] + r")[^.?!]{0,40}(оплатил|заплатил|перевел|перевёл|пополнил|списал)"),
+        asked=_p(r"when did you (make the )?pa(y|id)|date of (the )?payment|payment date", r"когда (вы )?(оплачивали|платили|оплатили)|дат\w* (платеж|платёж|оплат)"),
+    ),
+    FactDef(
+        "payment_amount",
+        {"en": "What amount was paid or charged?", "ru": "Какая сумма была оплачена или списана?"},
+        {"en": "Matches the payment or spots a double charge.", "ru": "Помогает найти платёж или двойное списание."},
+        given=_p(r"\b\d[\d\s,.]*\s*(rub|rubles|roubles|₽|rur)\b", r"\d[\d\s,.]*\s*(руб|₽|р\.)"),
+        asked=_p(r"how much|what amount|the amount", r"как\w* сумм|сколько (вы )?(оплатили|заплатили|списал)"),
+    ),
+    FactDef(
+        "payment_method",
+        {"en": "How did you pay: card, SBP, a cash terminal or a bank transfer?",
+         "ru": "Как вы оплачивали: картой, через СБП, в терминале или банковским переводом?"},
+        {"en": "Crediting times differ by method.", "ru": "Сроки зачисления зависят от способа оплаты."},
+        given=_p(r"\b(by card|bank card|credit card|debit card|my card|sbp|faster payments|qr code|terminal|cash|bank transfer|online banking|apple pay|google pay|sberbank|tinkoff)\b",
+                 r"(картой|карты|карту|сбп|по qr|qr-код|терминал|наличн|перевод|сбер|тинькоф|онлайн-банк|через банк)"),
+        asked=_p(r"how did you pay|which (payment )?method|by card or", r"каким способом|как (вы )?(оплачивали|платили)|картой или"),
+    ),
+    FactDef(
+        "phone_model",
+        {"en": "Which phone model do you use?", "ru": "Какая у вас модель телефона?"},
+        {"en": "Some settings depend on the phone.", "ru": "Некоторые настройки зависят от модели телефона."},
+        given=_p(r"\b(iphone|samsung|galaxy|xiaomi|redmi|huawei|honor|pixel|realme|poco|oneplus|nokia|motorola|android)\b", r"(айфон|самсунг|сяоми|ксиоми|хуавей|хонор|андроид)"),
+        asked=_p(r"phone model|which phone|what phone", r"модел\w* телефон|какой (у вас )?телефон"),
+    ),
+    FactDef(
+        "location",
+        {"en": "Where does it happen: which city, and indoors or outdoors?", "ru": "Где это происходит: в каком городе, в помещении или на улице?"},
+        {"en": "Coverage gaps are local; a problem everywhere points to the SIM or phone.",
+         "ru": "Проблемы покрытия локальны, а если везде — дело в SIM-карте или телефоне."},
+        given=_p(r"\b(at home|indoors|inside|outdoors|outside|in the (city|centre|center|metro|office|basement|countryside)|at (work|the office|my dacha)|in (?-i:[A-Z][a-z]{3,}))\b",
+                 r"(дома|в квартире|на улице|в помещении|в городе|в метро|на даче|в центре|на работе|в подвале|в офисе|за городом|в (?-i:[А-ЯЁ][а-яё]{3,}))"),
+        asked=_p(r"where (are you|does it|exactly)|which city|indoors or", r"где (вы|именно|это)|в каком городе|в помещении или"),
+    ),
+    FactDef(
+        "new_address",
+        {"en": "What is the new address you are moving to?", "ru": "Подскажите новый адрес, куда вы переезжаете."},
+        {"en": "Coverage is checked for the exact address.", "ru": "Покрытие проверяется по точному адресу."},
+        given=_p(r"\b(moving|move|relocating) to\b[^.?!]{3,}", r"\bnew address\b[^.?!]{0,10}(is|:)",
+                 r"(переезжа|переед|переезд)\w* (на|в) (ул|улиц|просп|пр-т|пер|дом|д\.|(?-i:[А-ЯЁ]))", r"новый адрес\W{0,3}\w+"),
+        asked=_p(r"new address|where are you moving", r"новый адрес|куда (вы )?переезжа"),
+    ),
+    FactDef(
+        "move_date",
+        {"en": "When is the move?", "ru": "Когда переезд?"},
+        {"en": "The request should be made at least 5 business days before the move.",
+         "ru": "Заявку нужно подать минимум за 5 рабочих дней до переезда."},
+        given=_p(r"\b(mov\w+|relocat\w+)\b[^.?!]{0,40}\b(next (week|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|in \d+ (days|weeks)|this (week|month|weekend)|tomorrow|" + _DATE_EN[1:-1] + r")",
+                 r"(переезжа|переед|переезд)\w*[^.?!]{0,40}(через|на следующей|в (понедельник|вторник|среду|четверг|пятницу|субботу|воскресенье)|в конце|в начале|завтра|" + _DATE_RU[1:-1] + r")"),
+        asked=_p(r"when (is|are you) (the )?mov|move date|date of the move", r"когда (вы )?переезжа|дат\w* переезда|когда переезд"),
+    ),
+    FactDef(
+        "contact_phone",
+        {"en": "Which contact phone number is on the contract?", "ru": "Какой контактный номер телефона указан в договоре?"},
+        {"en": "Codes are sent to the contact phone.", "ru": "Коды приходят на контактный телефон."},
+        given=_p(r"(\+7|\b8)[\s(-]*9\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}\b"),
+        asked=_p(r"(contact )?phone number", r"(контактн\w* )?(номер )?телефон"),
+    ),
+]}
+
+
+@dataclass
+class GivenFact:
+    key: str
+    evidence: str   # the words that gave it away, for the handoff summary
+
+
+def _snippet(text: str, m: re.Match, extra: int = 25) -> str:
+    """The match widened to whole words, a little context after it."""
+    start = text.rfind(" ", 0, max(0, m.start() - 1)) + 1 if m.start() > 0 else 0
+    end = text.find(" ", min(len(text), m.end() + extra))
+    return " ".join(text[start : end if end != -1 else len(text)].split()).strip(" ,;")
+
+
+def given_facts(conversation: Conversation) -> dict[str, GivenFact]:
+    """Facts the customer already stated (in any turn) or the profile carries."""
+    text = conversation.customer_text()
+    found: dict[str, GivenFact] = {}
+    for key, fact in FACTS.items():
+        for pattern in fact.given:
+            m = pattern.search(text)
+            if m:
+                found[key] = GivenFact(key, _snippet(text, m) if key != "contract_number" else m.group(0))
+                break
+    if conversation.profile.contract_number:
+        found["contract_number"] = GivenFact("contract_number", conversation.profile.contract_number)
+    return found
+
+
+def facts_asked(question: str) -> list[str]:
+    """Fact keys an agent's question asks for (used to mine what agents ask in past tickets)."""
+    return [key for key, fact in FACTS.items() if any(p.search(question) for p in fact.asked)]

@@ -1,0 +1,107 @@
+"""When a person must take over, why, how urgently, where to, and what to tell them.
+
+Reasons come from three places: the customer's words (an explicit request is always
+honoured; frustration, legal threats, fraud, vulnerability, compensation demands, identity
+changes), the `handoff` rules of the articles that match the case, and grounding (the
+knowledge base does not cover the question). The summary gives the human what the
+customer wants, the facts already collected and what was tried, so nobody asks twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from copilot.config import HandoffSettings
+from copilot.facts import GivenFact
+from copilot.schema import Handoff, HandoffReason
+from copilot.understand import Signal, frustrated
+
+# the order reasons are listed in (most serious first) and routed by
+PRIORITY: list[HandoffReason] = [
+    "fraud_or_security", "legal_or_regulatory_threat", "frustration_or_loop", "explicit_human_request",
+    "vulnerable_customer", "complaint_compensation", "account_verification_required", "policy_requires_human",
+    "no_grounded_answer",
+]
+_SIGNAL_REASONS: dict[str, HandoffReason] = {
+    "explicit_human": "explicit_human_request",
+    "legal_threat": "legal_or_regulatory_threat",
+    "fraud": "fraud_or_security",
+    "vulnerable": "vulnerable_customer",
+    "compensation": "complaint_compensation",
+    "identity_change": "account_verification_required",
+    "instalment": "policy_requires_human",
+    "personal_data": "policy_requires_human",
+}
+_URGENCY = {"low": 0, "medium": 1, "high": 2}
+
+
+@dataclass
+class RuleMatch:
+    """An article's handoff rule that applies to this conversation."""
+
+    source_id: str
+    reason: HandoffReason
+    when: str
+    similarity: float
+
+
+@dataclass
+class HandoffInputs:
+    language: str
+    signals: list[Signal]
+    rule_matches: list[RuleMatch]
+    covered: bool
+    intent: str
+    customer_request: str
+    facts: dict[str, GivenFact]
+    tried: str | None = None
+
+
+def decide(inputs: HandoffInputs, settings: HandoffSettings) -> tuple[Handoff, dict[str, str]]:
+    """The handoff, and for each reason the evidence that triggered it."""
+    evidence: dict[str, str] = {}
+    for signal in inputs.signals:
+        reason = _SIGNAL_REASONS.get(signal.name)
+        if reason and reason not in evidence:
+            evidence[reason] = f"customer said \"{signal.evidence}\""
+    if frustrated(inputs.signals):
+        shown = ", ".join(f"{s.name} ({s.evidence})" for s in inputs.signals
+                          if s.name in {"repeat_contact", "recurrence", "insult_or_anger", "caps", "punctuation"})
+        evidence.setdefault("frustration_or_loop", shown)
+    for match in inputs.rule_matches:
+        evidence.setdefault(match.reason, f"{match.source_id}: {match.when}")
+    if not inputs.covered:
+        evidence.setdefault("no_grounded_answer", "the knowledge base has no confident match")
+    reasons = [r for r in PRIORITY if r in evidence]
+    if not reasons:
+        return Handoff(needed=False), {}
+    routes = [settings.routes[r] for r in reasons]
+    urgency = max((r.urgency for r in routes), key=_URGENCY.__getitem__)
+    handoff = Handoff(
+        needed=True, urgency=urgency, reasons=reasons, queue=routes[0].queue,
+        summary=summary(inputs, reasons, evidence),
+    )
+    return handoff, evidence
+
+
+_LABELS = {
+    "en": {"wants": "Customer wants", "topic": "Topic", "facts": "Facts collected", "tried": "Already tried",
+           "why": "Why a person", "none": "none yet"},
+    "ru": {"wants": "Клиент хочет", "topic": "Тема", "facts": "Собранные факты", "tried": "Уже пробовали",
+           "why": "Почему нужен человек", "none": "пока нет"},
+}
+
+
+def summary(inputs: HandoffInputs, reasons: list[str], evidence: dict[str, str]) -> str:
+    """A note for the human who takes over, in the conversation's language."""
+    lbl = _LABELS.get(inputs.language, _LABELS["en"])
+    facts = "; ".join(f"{k}: {v.evidence}" for k, v in inputs.facts.items() if k != "already_tried")
+    tried = inputs.facts.get("already_tried")
+    lines = [
+        f"{lbl['wants']}: {inputs.customer_request}",
+        f"{lbl['topic']}: {inputs.intent}",
+        f"{lbl['facts']}: {facts or lbl['none']}",
+        f"{lbl['tried']}: {tried.evidence if tried else lbl['none']}",
+        f"{lbl['why']}: " + "; ".join(f"{r} ({evidence[r]})" for r in reasons),
+    ]
+    return "\n".join(lines)

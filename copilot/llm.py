@@ -1,0 +1,147 @@
+"""The only module that talks to a chat model: one OpenAI-compatible client (langchain-openai)
+with base URL, model, key, timeout and retries from configuration.
+
+Answers the code reads back are JSON constrained by a JSON schema (llama.cpp turns the
+schema into a grammar) and validated with pydantic. Timeouts, refused connections, 429,
+5xx and invalid JSON are retried with exponential backoff inside one time budget; when the
+budget or the attempts run out, `LLMUnavailableError` says why and the engine falls back
+to a retrieval-only draft.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Callable, TypeVar
+
+import httpx
+import openai
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.utils.json import parse_partial_json
+from langchain_openai import ChatOpenAI
+from pydantic import BaseModel, ValidationError
+
+from copilot.config import LLMSettings
+from copilot.errors import LLMUnavailableError
+
+T = TypeVar("T", bound=BaseModel)
+
+RETRYABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError,
+             openai.InternalServerError, httpx.TimeoutException, httpx.TransportError)
+
+
+@dataclass
+class LLMResult:
+    value: BaseModel
+    raw: str
+    model: str
+    usage: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    attempts: int = 1
+
+
+def json_schema_format(schema: type[BaseModel]) -> dict:
+    """`response_format` for a pydantic model: OpenAI's strict JSON schema, which
+    llama.cpp's server also accepts and compiles to a grammar."""
+    body = schema.model_json_schema()
+    body["additionalProperties"] = False
+    return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": body, "strict": True}}
+
+
+class InvalidAnswer(Exception):
+    """The model answered, but not with JSON matching the schema."""
+
+
+class ChatClient:
+    def __init__(self, settings: LLMSettings, chat_model: BaseChatModel | None = None):
+        self.settings = settings
+        self._injected = chat_model
+        self._http = httpx.Client() if chat_model is None else None
+        self.model_name = settings.model if chat_model is None else getattr(chat_model, "model_name", type(chat_model).__name__)
+
+    def _chat(self, timeout: float) -> BaseChatModel:
+        if self._injected is not None:
+            return self._injected
+        s = self.settings
+        return ChatOpenAI(
+            model=s.model, base_url=s.base_url, api_key=s.api_key, timeout=timeout, max_retries=0,
+            temperature=s.temperature, max_tokens=s.max_tokens, stream_usage=True, http_client=self._http,
+        )
+
+    def structured(
+        self,
+        messages: list[BaseMessage],
+        schema: type[T],
+        on_partial: Callable[[dict], None] | None = None,
+        budget_s: float | None = None,
+    ) -> LLMResult:
+        """Ask for JSON matching `schema`; stream partial objects to `on_partial` if given."""
+        s = self.settings
+        budget = s.timeout_s if budget_s is None else budget_s
+        deadline = time.monotonic() + budget
+        start = time.monotonic()
+        fmt = json_schema_format(schema)
+        last_error = "no attempt made"
+        attempts = 0
+        for attempt in range(s.max_retries + 1):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.05:
+                break
+            attempts += 1
+            try:
+                raw, usage = self._call(self._chat(remaining).bind(response_format=fmt), messages, on_partial)
+                value = self._parse(raw, schema)
+                return LLMResult(value, raw, self.model_name, usage, time.monotonic() - start, attempts)
+            except InvalidAnswer as exc:
+                last_error = f"invalid answer: {exc}"
+            except RETRYABLE as exc:
+                last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}".rstrip(": ")
+            except openai.APIStatusError as exc:  # 4xx other than 429: retrying will not help
+                raise LLMUnavailableError(f"the model endpoint refused the request (HTTP {exc.status_code})") from None
+            pause = s.backoff_s * (2 ** attempt)
+            if time.monotonic() + pause >= deadline:
+                break
+            time.sleep(pause)
+        raise LLMUnavailableError(f"no usable answer from {s.base_url} after {attempts} attempt(s): {last_error}")
+
+    @staticmethod
+    def _call(runnable, messages: list[BaseMessage], on_partial) -> tuple[str, dict[str, int]]:
+        if on_partial is None:
+            msg: AIMessage = runnable.invoke(messages)
+            return str(msg.content), _usage(msg)
+        text = ""
+        final: AIMessageChunk | None = None
+        for chunk in runnable.stream(messages):
+            final = chunk if final is None else final + chunk
+            if chunk.content:
+                text += str(chunk.content)
+                try:
+                    partial = parse_partial_json(text)
+                except Exception:  # partial JSON that cannot be completed yet
+                    partial = None
+                if isinstance(partial, dict):
+                    on_partial(partial)
+        return text, _usage(final) if final is not None else {}
+
+    @staticmethod
+    def _parse(raw: str, schema: type[T]) -> T:
+        text = raw.strip()
+        if text.startswith("```"):
+            text = text.strip("`").removeprefix("json").strip()
+        try:
+            return schema.model_validate(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise InvalidAnswer(f"not JSON ({exc.msg})") from None
+        except ValidationError as exc:
+            raise InvalidAnswer(f"JSON does not match {schema.__name__}: {exc.errors()[0]['msg']}") from None
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+
+
+def _usage(msg: AIMessage | AIMessageChunk | None) -> dict[str, int]:
+    meta = getattr(msg, "usage_metadata", None) or {}
+    return {"prompt_tokens": int(meta.get("input_tokens", 0)), "completion_tokens": int(meta.get("output_tokens", 0))}

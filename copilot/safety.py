@@ -1,0 +1,116 @@
+"""Safety: personal data masked before it leaves the process or reaches a log, and
+instructions hidden in customer or knowledge-base text detected and flagged.
+
+Masking keeps the kind of data ("[CARD]", "[PHONE]") so the model and the reader still
+know what was there. Contract numbers are kept: the case needs them and they identify a
+contract, not a person.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_I = re.I | re.U
+
+
+def _inn_ok(digits: str) -> bool:
+    """Checksum of a Russian taxpayer number (10 digits for companies, 12 for people)."""
+    def check(ds: str, weights: list[int]) -> int:
+        return sum(int(d) * w for d, w in zip(ds, weights)) % 11 % 10
+
+    if len(digits) == 10:
+        return check(digits, [2, 4, 10, 3, 5, 9, 4, 6, 8]) == int(digits[9])
+    if len(digits) == 12:
+        return (check(digits, [7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) == int(digits[10])
+                and check(digits, [3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) == int(digits[11]))
+    return False
+
+
+def _snils_ok(digits: str) -> bool:
+    if len(digits) != 11:
+        return False
+    total = sum(int(d) * (9 - i) for i, d in enumerate(digits[:9]))
+    control = total % 101
+    control = 0 if control == 100 else control
+    return control == int(digits[9:])
+
+
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_PHONE = re.compile(r"(?<![\w+])(?:\+7|8|7)[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)")
+_PASSPORT = re.compile(r"(?:паспорт\w*|passport)[^\d\n]{0,25}(\d{2}\s?\d{2}\s?(?:№\s?)?\d{6})\b", _I)
+_SNILS_FORMATTED = re.compile(r"(?<!\d)\d{3}-\d{3}-\d{3}[- ]\d{2}(?!\d)")
+_SNILS = re.compile(r"(?<!\d)\d{11}(?!\d)")
+_INN_LABELLED = re.compile(r"(?:ИНН|INN|taxpayer (?:id|number))\D{0,12}(\d{10}|\d{12})(?!\d)", _I)
+_INN = re.compile(r"(?<!\d)(\d{12}|\d{10})(?!\d)")
+_CONTRACT = re.compile(r"(?<!\d)77\d{8}(?!\d)")
+
+
+@dataclass
+class MaskResult:
+    text: str
+    found: dict[str, int] = field(default_factory=dict)
+
+
+def mask_pii(text: str) -> MaskResult:
+    """Replace card numbers, e-mails, phone numbers, passport numbers, SNILS and INN with
+    placeholders. Any 13-19 digit run counts as a card: a mistyped card number is still
+    a card number. Bare 10-12 digit runs count as INN/SNILS only when their checksum holds
+    or a label says so, so order and contract numbers survive."""
+    found: dict[str, int] = {}
+
+    def sub(pattern: re.Pattern, label: str, check=None, group: int = 0):
+        nonlocal text
+
+        def repl(m: re.Match) -> str:
+            value = m.group(group)
+            digits = re.sub(r"\D", "", value)
+            if check and not check(digits):
+                return m.group(0)
+            found[label] = found.get(label, 0) + 1
+            return m.group(0).replace(value, f"[{label}]")
+
+        text = pattern.sub(repl, text)
+
+    sub(_EMAIL, "EMAIL")
+    sub(_PASSPORT, "PASSPORT", group=1)
+    sub(_SNILS_FORMATTED, "SNILS")
+    sub(_INN_LABELLED, "INN", group=1)
+    sub(_PHONE, "PHONE", lambda d: not _CONTRACT.fullmatch(d))
+    sub(_CARD, "CARD", lambda d: 13 <= len(d) <= 19)
+    sub(_SNILS, "SNILS", _snils_ok)
+    sub(_INN, "INN", lambda d: _inn_ok(d) and not _CONTRACT.fullmatch(d))
+    return MaskResult(text, found)
+
+
+# --- instructions inside data -------------------------------------------------------------
+
+_INJECTION = re.compile("|".join(f"(?:{p})" for p in [
+    r"\b(ignore|disregard|forget|override)\b.{0,30}\b(previous|prior|above|earlier|all|your|the)\b.{0,20}\b(instructions?|rules?|prompts?|guidelines?|directions?)",
+    r"\b(you are now|from now on you|act as|pretend (to be|you are)|you must now)\b",
+    r"\b(system|developer|admin)\s*(prompt|mode|message|override)\b", r"^\s*(system|assistant|developer)\s*:", r"<\s*/?\s*(system|instructions?)\s*>",
+    r"\b(print|show|reveal|repeat|output)\b.{0,20}\b(your|the|system)\b.{0,10}\b(prompt|instructions?)\b",
+    r"\b(i am|i'm|as) (the |a |your )?(manager|supervisor|admin|administrator|director|ceo)\b.{0,40}\b(authori[sz]e|allow|approve|order|permit)\b",
+    r"\b(promise|confirm|guarantee|approve)\b.{0,30}\b(full|100 ?%|complete)\b.{0,15}\b(refund|compensation|waiver)\b",
+    r"\bwaive (the|all|my) (fee|debt|charges?)\b",
+    r"(игнорир|забуд|не обращай внимания|отмени)\w*.{0,30}(предыдущ|прошл|все|свои|эти|системн)\w*.{0,20}(инструкц|правил|указани|промпт)",
+    r"(теперь ты|ты теперь|представь,? что ты|веди себя как|действуй как)",
+    r"(системн\w* (промпт|сообщени|режим)|режим\w* (администратора|разработчика|админа))",
+    r"(выведи|покажи|повтори|напиши)\w*.{0,20}(свой|свои|системн)\w*.{0,10}(промпт|инструкц)",
+    r"я (руководител|начальник|администратор|директор|менеджер)\w*.{0,40}(разрешаю|приказываю|одобряю|подтверждаю|велю)",
+    r"(пообещай|подтверди|гарантируй|одобри)\w*.{0,30}(полн|100 ?%|весь|всю)\w*.{0,15}(возврат|компенсац|списани)",
+    r"спиши (мне )?(весь |мой )?(долг|задолженность)",
+]), _I | re.M)
+
+
+def injection_evidence(text: str) -> str | None:
+    """The words that look like an instruction to the model, or None."""
+    m = _INJECTION.search(text)
+    return " ".join(m.group(0).split())[:80] if m else None
+
+
+def fence(label: str, text: str) -> str:
+    """Wrap untrusted text as data for a prompt; any closing tag inside is neutralised."""
+    cleaned = re.sub(rf"</?\s*{label}\s*>", "", text, flags=re.I)
+    return f"<{label}>\n{cleaned}\n</{label}>"

@@ -1,0 +1,159 @@
+"""Understanding the conversation: language, sentiment with the frustration signals behind
+it, and the situations that call for a person (explicit request, legal threat, fraud,
+vulnerability, compensation, identity changes).
+
+Signals are patterns in Russian and English, each reported with the words that triggered
+it, so an operator sees why the copilot thinks the customer is upset or wants a human.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from copilot.language import detect_language
+from copilot.schema import Conversation, Sentiment
+
+_I = re.I | re.U
+
+
+def _rx(*parts: str) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in parts), _I)
+
+
+# Each signal: patterns over the customer's own words.
+SIGNALS: dict[str, re.Pattern] = {
+    "explicit_human": _rx(
+        r"\b(speak|talk|chat|connect|transfer|put) (me )?(to|with|through to)? ?(a |an |the |some |your )?(real |live |actual )?(human|person|operator|manager|supervisor|someone|agent|specialist|people)\b",
+        r"\b(real|live|actual) (person|human|agent|operator)\b", r"\b(your |a |the )?(manager|supervisor)\b",
+        r"\bnot (a|with a|to a) (bot|robot|machine)\b", r"\bare you a (bot|robot)\b", r"\bhuman,? please\b",
+        r"оператор", r"жив\w* (человек|сотрудник|специалист|люд)", r"с человеком", r"руководител", r"начальник",
+        r"менеджер", r"старш\w* (смены|специалист)", r"позовите", r"соедините", r"переключите (на|меня)",
+        r"(не|хватит|надоел) (с )?(бот|робот)", r"вы (бот|робот)"),
+    "repeat_contact": _rx(
+        r"\b(second|third|fourth|fifth|\d+(st|nd|rd|th)) time\b", r"\balready (called|written|wrote|contacted|told|explained|reported)\b",
+        r"\bagain and again\b", r"\b(called|contacted|written|wrote)( to)?( you)? (twice|three times|\d+ times|several times|many times)\b",
+        r"\bno ?one (called|helped|came|answered|showed up)\b", r"\bnobody (called|helped|came|answered|showed up)\b",
+        r"\b(didn'?t|did not|never) (show up|come|call back)\b", r"\bhow many times\b",
+        r"(втор|трет|четв[её]рт|пят|десят)\w* раз", r"уже (звонил|писал|обращал|говорил|объяснял|сообщал)",
+        r"в который раз", r"сколько можно", r"никто не (перезвонил|помог|решил|пришёл|пришел|ответил|приехал)",
+        r"(\d+|два|три|несколько|много) раза? (звонил|писал|обращал)", r"(мастер|техник)\w* не (пришёл|пришел|приехал)", r"не перезвонил"),
+    # the problem came back: a loop only together with anger
+    "recurrence": _rx(
+        r"\bagain\b", r"\bstill (not|no|isn'?t|hasn'?t|doesn'?t|broken)\b", r"\b(keep|keeps) (happening|dropping|disconnecting)\b",
+        r"\bevery (single )?(day|week|evening)\b", r"\bfor (a|two|three|\d+) weeks? now\b",
+        r"\bопять\b", r"\bснова\b", r"до сих пор", r"каждый (день|вечер)", r"(неделю|месяц) (уже )?не", r"постоянно"),
+    "insult_or_anger": _rx(
+        r"\b(idiots?|stupid|useless|ridiculous|unacceptable|disgusting|pathetic|incompetent|scam|worst|fed up|sick of|"
+        r"terrible|awful|outrageous|joke|wtf|damn|hate|furious|angry|rip-?off|shameful|nonsense)\b",
+        r"идиот", r"дебил", r"придур", r"тупы", r"бесит", r"задолбал", r"достали", r"кошмар", r"безобрази", r"издевательств",
+        r"\bужас", r"отвратительн", r"хамств", r"\bблин\b", r"черт", r"чёрт", r"обман", r"развод", r"позор", r"возмутительн",
+        r"надоел", r"издева", r"сколько можно", r"бардак", r"беспредел", r"вы там (что|вообще)"),
+    "legal_threat": _rx(
+        r"\b(court|sue|suing|lawsuit|lawyer|attorney|legal action|regulator|consumer protection|consumer rights|ombudsman|"
+        r"rospotrebnadzor|roskomnadzor|prosecutor|police|claim against)\b",
+        r"\bсуд\w*", r"\bиск\w*", r"юрист", r"адвокат", r"роспотребнадзор", r"роскомнадзор", r"прокуратур", r"полици",
+        r"защит\w* прав потребител", r"(жалоб|заявлени)\w* (в|во) (роспотреб|роском|прокурат|суд|полиц|цб|фас)", r"\bфас\b", r"\bзозпп\b"),
+    "fraud": _rx(
+        r"\bsim (card )?(was |has been )?(swap\w*|replac\w*|chang\w*|reissu\w*)\b", r"\b(didn'?t|did not|never) (request|ask for|order|make|replace|authori[sz]e)\b",
+        r"\bsomeone (called|asked|logged|used|changed|replaced|is using|got)\b", r"\basked (me )?(for )?(the |a |my )?(sms |one-time |verification )?code\b",
+        r"\bhack\w*\b", r"\bfraud\w*\b", r"\bscammer\w*\b", r"\bstolen\b", r"\b(unknown|strange|suspicious) (login|log-in|sign-in|call|sms|activity)s?\b", r"\bnot me\b",
+        r"мошенни", r"взлом", r"украл", r"кража", r"\bне я\b", r"чуж\w* (вход|устройств)", r"кто-то (звонил|вош|зашел|зашёл|сменил|заменил|пытал|просил|получил)",
+        r"просил\w* (назвать |продиктовать |сказать )?код", r"код из (смс|sms)", r"(сим|sim)-?карт\w* (был\w* )?(заменен|замен[её]н|перевыпущ)",
+        r"замени\w* (мою )?(сим|sim)", r"я (ничего )?не (менял|заказывал|делал|просил|заменял|входил)", r"подозрительн\w* (вход|звон|смс|активн)"),
+    "vulnerable": _rx(
+        r"\bi'?m \d{2,3}( years)?\b", r"\b(elderly|pensioner|retired|disabled|disability|wheelchair|blind|deaf|hospital\w*|chemo\w*|cancer|"
+        r"terminally|seriously ill|passed away|died|funeral|widow\w*|bereave\w*|can'?t afford|no money|unemployed|lost my (job|husband|wife|mother|father))\b",
+        r"\b(live|living) alone\b", r"\bon my own\b",
+        r"мне \d{2} (лет|год)", r"пенсионер", r"пожил", r"инвалид", r"слеп", r"глух", r"больниц", r"болею", r"болезн", r"онколог",
+        r"\bумер", r"скончал", r"похорон", r"вдов", r"потерял\w* работ", r"нечем (платить|заплатить)", r"нет денег",
+        r"(одна|один) живу", r"живу (одна|один)", r"одинок", r"сложн\w* (финансов|ситуаци)", r"тяжел\w* (финансов|ситуаци)"),
+    "compensation": _rx(
+        r"\bcompensat\w*\b", r"\bformal complaint\b", r"\b(file|make|lodge|submit) (a |an )?(official |formal )?complaint\b", r"\bdamages\b",
+        r"\breimburs\w*\b", r"\bmoney back for\b",
+        r"компенсац", r"компенсир", r"претензи", r"(официальн\w* )?жалоб", r"возмест", r"моральн\w* (вред|ущерб)", r"неустойк"),
+    "identity_change": _rx(
+        r"\bchange (my |the )?(contact )?(phone|number|e-?mail)\b", r"\bnew (phone )?number (on|to) (the|my) contract\b",
+        r"\b(transfer|move|put|re-?register) (the |my )?(contract|account|internet|service)\w* (to|in|into|on) (my|his|her|another|someone)\b",
+        r"\bin(to)? my name\b", r"\bcontract holder\b", r"\b(no longer|don'?t) have (that|the old|my old) (phone|number)\b",
+        r"(смен|помен|измен)\w* (контактн\w* )?(номер|телефон|почт|e-?mail)", r"переоформ", r"на (другого человека|меня|себя|мужа|жену|сына|дочь|мать|отца)",
+        r"владел\w* договор", r"(старого|того) номера (больше )?нет", r"номер (телефона )?(уже )?не (мой|действует|работает)"),
+    "instalment": _rx(r"\binstal?ments?\b", r"\bpayment plan\b", r"\bpay (it )?(in parts|later|off over)\b", r"рассрочк", r"по частям", r"отсрочк"),
+    "personal_data": _rx(
+        r"\bpersonal (data|information|info)\b", r"\b(delete|erase|remove|copy of) (all )?(my )?(personal )?(data|information|info)\b",
+        r"\bwhat data (do )?you (have|keep|store)\b", r"\bgdpr\b",
+        r"персональн\w* данн", r"(удал|стер|скопир|выгруз)\w* (все )?(мои )?(персональн\w* )?данн", r"какие данные (обо мне|вы храните)", r"152-?фз"),
+    "positive": _rx(r"\b(thanks?|thank you|great|perfect|appreciate|awesome|helpful|brilliant)\b", r"спасибо", r"благодар", r"отлично", r"супер", r"здорово", r"класс"),
+}
+
+_ACRONYMS = re.compile(r"\b(SMS|SBP|SIM|TV|WI-?FI|ID|URL|QR|PIN|LAN|WAN|ISP|IP|OK|СБП|ТВ|СМС|ИНН|СНИЛС|E-\d+|[A-ZА-Я]-?\d+)\b")
+
+
+@dataclass
+class Signal:
+    name: str
+    evidence: str
+
+
+def _caps(text: str) -> str | None:
+    stripped = _ACRONYMS.sub("", text)
+    letters = [c for c in stripped if c.isalpha()]
+    upper = [c for c in letters if c.isupper()]
+    if len(letters) >= 12 and len(upper) / len(letters) >= 0.6:
+        return " ".join(text.split())[:60]
+    m = re.search(r"\b[A-ZА-ЯЁ]{3,}(?:\s+[A-ZА-ЯЁ]{2,}){2,}\b", stripped)
+    return m.group(0) if m else None
+
+
+def detect_signals(conversation: Conversation) -> list[Signal]:
+    """Signals in the customer's turns, each with the words that triggered it."""
+    found: dict[str, Signal] = {}
+    for message in conversation.messages:
+        if message.role != "customer":
+            continue
+        text = message.text
+        for name, pattern in SIGNALS.items():
+            m = pattern.search(text)
+            if m and name not in found:
+                found[name] = Signal(name, m.group(0).strip())
+        caps = _caps(text)
+        if caps and "caps" not in found:
+            found["caps"] = Signal("caps", caps)
+        m = re.search(r"[!?]{3,}|!{2,}|\?!|!\?", text)
+        if m and "punctuation" not in found:
+            found["punctuation"] = Signal("punctuation", m.group(0))
+    return list(found.values())
+
+
+_NEGATIVE_WEIGHTS = {"insult_or_anger": 0.5, "caps": 0.35, "punctuation": 0.2, "repeat_contact": 0.35, "recurrence": 0.1,
+                     "legal_threat": 0.4, "fraud": 0.2, "compensation": 0.2}
+
+
+def sentiment(signals: list[Signal]) -> Sentiment:
+    names = {s.name for s in signals}
+    score = -sum(w for n, w in _NEGATIVE_WEIGHTS.items() if n in names)
+    if "positive" in names:
+        score += 0.3
+    score = max(-1.0, min(1.0, score))
+    label = "negative" if score <= -0.3 else "positive" if score >= 0.3 else "neutral"
+    shown = [f"{s.name}: {s.evidence}" for s in signals if s.name in _NEGATIVE_WEIGHTS or s.name == "positive"]
+    return Sentiment(label=label, score=round(score, 2), signals=shown)
+
+
+def frustrated(signals: list[Signal]) -> bool:
+    """Repeated contact, or anger shown two ways (insults, caps, !!!): time for a person,
+    before the shouting gets worse."""
+    names = {s.name for s in signals}
+    anger = names & {"insult_or_anger", "caps", "punctuation"}
+    if "repeat_contact" in names:
+        return True
+    if "recurrence" in names and anger:
+        return True
+    return len(anger) >= 2
+
+
+def conversation_language(conversation: Conversation) -> str:
+    """The language of the customer's latest turn, falling back to all their turns."""
+    last = next((m.text for m in reversed(conversation.messages) if m.role == "customer"), "")
+    lang = detect_language(last, default="")
+    return lang or detect_language(conversation.customer_text(), default="en")
