@@ -160,7 +160,9 @@ class HandoffRoute(BaseModel):
 
     queue: str
     urgency: Literal["low", "medium", "high"]
-    promise: dict[str, str] = Field(description="The sentence promised to the customer, per language.")
+    promise: dict[str, str] = Field(
+        description="What the customer is told, per language. The last sentence carries the promise and "
+        "cites the escalation protocol; sentences before it are the engine's own statements.")
     policy_query: str = Field("", description="Search text that finds the escalation-protocol passage to cite.")
 
 
@@ -200,8 +202,8 @@ def _routes() -> dict[str, HandoffRoute]:
         "policy_requires_human": second_line,
         "no_grounded_answer": HandoffRoute(
             queue="technical-support-2nd-line", urgency="low",
-            promise={"en": "I don't have a verified answer to this, so I am passing your question to a specialist; they will contact you within 4 hours.",
-                     "ru": "У меня нет проверенного ответа на этот вопрос, поэтому я передаю его специалисту, он свяжется с вами в течение 4 часов."},
+            promise={"en": "I don't have a verified answer to this in our knowledge base. I am passing your question to a specialist; they will contact you within 4 hours.",
+                     "ru": "В нашей базе знаний нет проверенного ответа на этот вопрос. Я передаю его специалисту, он свяжется с вами в течение 4 часов."},
             policy_query="escalation technical support second line 4 hours"),
         "account_verification_required": HandoffRoute(
             queue="account-verification", urgency="medium",
@@ -236,6 +238,24 @@ class VerificationSettings(BaseModel):
         "that supports it at least this well (reported as 'citation added').")
 
 
+class JudgeSettings(BaseModel):
+    """An optional LLM judge for evals; it must not be the model under test."""
+
+    enabled: bool = False
+    base_url: str | None = None
+    model: str | None = None
+    api_key: SecretStr = SecretStr("unused")
+    timeout_s: float = Field(30.0, gt=0)
+    prompt: str = "judge_grounding@v1"
+
+
+class EvalSettings(BaseModel):
+    gate_file: Path = Field(Path(__file__).resolve().parent.parent / "evals" / "gate.yaml")
+    input_price_per_m: float = Field(0.0, ge=0, description="Price per million prompt tokens (cost estimate).")
+    output_price_per_m: float = Field(0.0, ge=0, description="Price per million completion tokens.")
+    judge: JudgeSettings = JudgeSettings()
+
+
 class Settings(BaseSettings):
     """Support copilot settings."""
 
@@ -262,6 +282,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = LLMSettings()
     handoff: HandoffSettings = HandoffSettings()
     verification: VerificationSettings = VerificationSettings()
+    evals: EvalSettings = EvalSettings()
 
     @model_validator(mode="after")
     def _default_index_dir(self) -> "Settings":

@@ -21,7 +21,7 @@ from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import PromptSpec
 from copilot.safety import fence, mask_pii
 from copilot.schema import Citation, Conversation, Question
-from copilot.verify import split_sentences, strip_citations
+from copilot.verify import entities, split_sentences, strip_citations
 from knowledge_base.analysis import tokenize
 from knowledge_base.documents import SearchHit
 
@@ -73,23 +73,31 @@ class DraftPlan:
     policy_hit: SearchHit | None
     query: str
     query_vector: list[float] | None
+    second_promise: str | None = None      # a second queue (e.g. supervisor and 2nd line)
+    second_policy_hit: SearchHit | None = None
     boost_terms: set[str] = field(default_factory=set)  # from the best past resolution
 
 
 def _clean(sentence: str) -> str:
-    s = re.sub(r"\*\*|__|`", "", sentence)
+    s = re.sub(r"\*\*|__|`|\[[ xX]\]\s*", "", sentence)
     s = re.sub(r"^\s*(\d+[.)]|[-•*])\s+", "", s)
     return " ".join(s.split())
 
 
-def candidate_sentences(hits: list[SearchHit], max_hits: int = 3) -> list[tuple[int, int, SearchHit, str]]:
-    """(hit rank, position, hit, sentence) for answer-like sentences of the top passages."""
+_META = re.compile(r"^(this (article|page|guide)|in this (article|page)|here you|эта статья|в этой статье|"
+                   r"здесь (мы )?(рассказ|описан)|ниже (мы )?(рассказ|описан))", re.I)
+
+
+def candidate_sentences(hits: list[SearchHit], max_hits: int = 5) -> list[tuple[int, int, SearchHit, str]]:
+    """(hit rank, position, hit, sentence) for answer-like sentences of the top passages:
+    not headings, table rows, questions, lead-ins ending in a colon or "this article"."""
     out = []
     for rank, hit in enumerate(hits[:max_hits]):
         for pos, raw in enumerate(split_sentences(hit.text)):
             s = _clean(raw)
             words = len(s.split())
-            if s.startswith(("#", "|")) or s.endswith((":", "?")) or words < 5 or words > 60:
+            if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < 5 or words > 60
+                    or _META.match(s) or not re.search(r"[.!]$", s) and words < 9):
                 continue
             out.append((rank, pos, hit, s))
     return out
@@ -112,8 +120,9 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
     for i, (rank, pos, _, s) in enumerate(cands):
         tokens = set(tokenize(s))
         scores[i] += len(tokens & q_tokens) / (len(q_tokens) or 1)
+        scores[i] += 0.3 if entities(s) else 0.0  # deadlines, fees, numbers: the facts people ask for
         scores[i] += 0.3 * len(tokens & plan.boost_terms) / (len(plan.boost_terms) or 1)
-        scores[i] -= 0.25 * rank + 0.02 * pos
+        scores[i] -= 0.1 * rank + 0.02 * pos
     chosen: list[int] = []
     for i in np.argsort(-scores):
         tokens = set(tokenize(cands[i][3]))
@@ -137,11 +146,32 @@ def _with_citation(sentence: str, n: int) -> str:
     return f"{body.rstrip('.!')} [{n}]{end}"
 
 
+def promise_parts(plan: DraftPlan, sources: Sources) -> list[str]:
+    """The handoff promises: the last sentence of each cites the escalation protocol."""
+    out: list[str] = []
+    for promise, hit in ((plan.handoff_promise, plan.policy_hit), (plan.second_promise, plan.second_policy_hit)):
+        if not promise:
+            continue
+        parts = split_sentences(promise)
+        if hit:
+            parts[-1] = _with_citation(parts[-1], sources.cite(hit))
+        out.extend(parts)
+    return out
+
+
+def engine_statements(plan: DraftPlan) -> list[str]:
+    """Sentences the engine itself adds that state no knowledge-base fact: greeting,
+    empathy, the questions and their lead-in, the lead-in of a handoff promise."""
+    out = [_greeting(plan), EMPATHY.get(plan.language, ""), ASK_INTRO.get(plan.language, "")]
+    out.extend(q.text for q in plan.questions)
+    for promise in (plan.handoff_promise, plan.second_promise):
+        if promise:
+            out.extend(split_sentences(promise)[:-1])
+    return [s for s in out if s]
+
+
 def _closing_parts(plan: DraftPlan, sources: Sources) -> list[str]:
-    parts = []
-    if plan.handoff_promise:
-        promise = plan.handoff_promise
-        parts.append(_with_citation(promise, sources.cite(plan.policy_hit)) if plan.policy_hit else promise)
+    parts = promise_parts(plan, sources)
     if plan.questions:
         parts.append(ASK_INTRO.get(plan.language, ASK_INTRO["en"]))
         parts.extend(q.text for q in plan.questions)
@@ -156,7 +186,7 @@ def retrieval_draft(plan: DraftPlan, sources: Sources,
         parts.append(EMPATHY.get(plan.language, EMPATHY["en"]))
     if plan.covered:
         # missing facts: answer briefly and ask instead of guessing
-        limit = 1 if plan.questions or plan.handoff_promise else 2
+        limit = 1 if plan.questions or plan.handoff_promise else 3
         for hit, sentence in select_sentences(plan, embed, limit):
             parts.append(_with_citation(sentence, sources.cite(hit)))
     parts.extend(_closing_parts(plan, sources))
@@ -202,9 +232,8 @@ def complete_llm_reply(reply: str, plan: DraftPlan, sources: Sources) -> str:
     text = reply.strip()
     lowered = text.lower()
     extra = []
-    if plan.handoff_promise and plan.handoff_promise[:40].lower() not in lowered:
-        extra.append(_with_citation(plan.handoff_promise, sources.cite(plan.policy_hit)) if plan.policy_hit
-                     else plan.handoff_promise)
+    if plan.handoff_promise and split_sentences(plan.handoff_promise)[-1][:40].lower() not in lowered:
+        extra.extend(promise_parts(plan, sources))
     missing_q = [q for q in plan.questions if q.text[:30].lower() not in lowered]
     if missing_q:
         extra.append(ASK_INTRO.get(plan.language, ASK_INTRO["en"]))

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from copilot import anamnesis, handoff as handoff_policy
 from copilot.config import Settings, get_settings
-from copilot.draft import DraftPlan, Sources, llm_draft, retrieval_draft
+from copilot.draft import DraftPlan, Sources, engine_statements, llm_draft, retrieval_draft
 from copilot.errors import BadInputError, LLMUnavailableError
 from copilot.facts import given_facts
 from copilot.language import detect_language
@@ -26,7 +26,8 @@ from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import PROMPTS_DIR, load_prompt
 from copilot.safety import injection_evidence, mask_pii
 from copilot.schema import (Conversation, Draft, Grounding, Intent, SimilarCase, Suggestion)
-from copilot.understand import conversation_language, detect_signals, sentiment
+from copilot.understand import (conversation_language, detect_signals, is_problem_report, needs_diagnosis,
+                                 sentiment)
 from copilot.verify import Verifier, citations_of
 from knowledge_base.analysis import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit
@@ -40,10 +41,10 @@ PartialFn = Callable[[str], None]
 
 
 def build_query(conversation: Conversation, max_words: int = 120) -> str:
-    """What to search for: the customer's first message (the problem) and their latest."""
+    """What to search for: the customer's own words, first turn (the problem) first, then
+    the facts they added; agent turns would pull in the agent's phrasing instead."""
     turns = [m.text for m in conversation.messages if m.role == "customer"]
-    parts = [turns[0]] if len(turns) == 1 else [turns[0], turns[-1]]
-    words = " ".join(parts).split()
+    words = " ".join(turns).split()
     return " ".join(words[:max_words])
 
 
@@ -86,7 +87,10 @@ class Copilot:
         return self._policy_hits[key]
 
     def _rule_matches(self, query_vector: list[float] | None, docs: list[str]) -> list[handoff_policy.RuleMatch]:
-        """Handoff rules of the matched articles whose situation the customer describes."""
+        """`policy_requires_human` rules of the matched articles whose situation the customer
+        describes ("the Internet light stays red after a reboot"). Called only once the
+        diagnosis is done (a problem report where the customer already tried the usual
+        steps); other reasons come from the customer's words, which are more precise."""
         if query_vector is None:
             return []
         import numpy as np
@@ -98,7 +102,7 @@ class Copilot:
             stored = self.index.docstore.document(source_id)
             for rule in (stored.meta.get("handoff") or []) if stored else []:
                 when = rule.get("when") or ""
-                if not when:
+                if not when or rule.get("reason") != "policy_requires_human":
                     continue
                 if when not in self._rule_vectors:
                     self._rule_vectors[when] = self.index.embedding.embeddings.embed_query(when)
@@ -109,8 +113,13 @@ class Copilot:
         return matches
 
     # -- the flow ------------------------------------------------------------------------
-    def suggest(self, conversation: Conversation | dict, on_partial: PartialFn | None = None) -> Suggestion:
+    def suggest(self, conversation: Conversation | dict, on_partial: PartialFn | None = None,
+                trace: dict | None = None) -> Suggestion:
+        """The suggestion for a conversation. `on_partial` receives the draft text as it is
+        generated; `trace`, if given, is filled with what evaluation needs to look inside
+        (the ranked sources, the model's raw reply and its grounding before any fallback)."""
         t0 = time.perf_counter()
+        trace = trace if trace is not None else {}
         if not isinstance(conversation, Conversation):
             try:
                 conversation = Conversation.model_validate(conversation)
@@ -148,20 +157,29 @@ class Copilot:
                 flags.append(f"prompt_injection_in_source {hit.source_id}: \"{kb_injection}\"")
         t2 = time.perf_counter()
         timings["retrieval"] = (t2 - t1) * 1000
+        trace["query"] = query
+        trace["retrieved"] = [h.source_id for h in answers.hits]
+        trace["retrieval_confidence"] = answers.confidence
 
         top_docs = list(dict.fromkeys(h.source_id for h in answers.hits))[:2]
         intent = Intent(label=topic_of(top_docs[0]) if answers.covered and top_docs else "not_covered",
                         confidence=answers.confidence)
 
         # handoff and anamnesis
-        rules = self._rule_matches(qvec, top_docs) if answers.covered else []
+        problem = is_problem_report(conversation)
+        diagnosed = problem and "already_tried" in given
+        rules = self._rule_matches(qvec, top_docs) if answers.covered and diagnosed else []
         first_customer = next(m.text for m in conversation.messages if m.role == "customer")
         decision, _evidence = handoff_policy.decide(handoff_policy.HandoffInputs(
             language=lang, signals=signals, rule_matches=rules, covered=answers.covered,
             intent=intent.label, customer_request=" ".join(mask_pii(first_customer).text.split())[:300],
             facts=given), self.settings.handoff)
         questions = []
-        if answers.covered and decision.urgency != "high":
+        diagnosed_fault = any(m.reason == "policy_requires_human" for m in rules)
+        # a person takes over for these; questions now would only delay them
+        person_led = set(decision.reasons) & {"fraud_or_security", "legal_or_regulatory_threat", "frustration_or_loop",
+                                               "explicit_human_request", "vulnerable_customer", "complaint_compensation"}
+        if answers.covered and needs_diagnosis(conversation) and not person_led and not diagnosed_fault:
             articles = []
             for source_id in top_docs:
                 stored = self.index.docstore.document(source_id)
@@ -173,11 +191,16 @@ class Copilot:
                 if stored and stored.meta.get("ticket"):
                     ticket_questions.append(stored.meta["ticket"].get("agent_questions") or [])
             questions = anamnesis.questions(lang, articles, ticket_questions, given)
-        policy_hit, promise = None, None
-        if decision.needed:
-            primary = decision.reasons[0]
-            promise = self.settings.handoff.routes[primary].promise.get(lang)
-            policy_hit = self._policy_hit(primary, lang)
+        promises: list[tuple[str | None, SearchHit | None]] = []
+        queues: set[str] = set()
+        for reason in decision.reasons:  # one promise per queue, at most two
+            route = self.settings.handoff.routes[reason]
+            if route.queue in queues or len(promises) == 2:
+                continue
+            queues.add(route.queue)
+            promises.append((route.promise.get(lang), self._policy_hit(reason, lang)))
+        promises += [(None, None)] * (2 - len(promises))
+        (promise, policy_hit), (second_promise, second_hit) = promises[0], promises[1]
         t3 = time.perf_counter()
         timings["handoff_anamnesis"] = (t3 - t2) * 1000
         timings["before_llm"] = (t3 - t0) * 1000
@@ -186,12 +209,13 @@ class Copilot:
         plan = DraftPlan(
             language=lang, customer_name=conversation.profile.name, answer_hits=answers.hits,
             covered=answers.covered, negative=mood.label == "negative", questions=questions,
-            handoff_promise=promise, policy_hit=policy_hit, query=query, query_vector=qvec,
+            handoff_promise=promise, policy_hit=policy_hit, second_promise=second_promise,
+            second_policy_hit=second_hit, query=query, query_vector=qvec,
             boost_terms=set(tokenize(best_ticket.text.split("\n")[-2] if best_ticket else "")),
         )
 
         # draft + verify
-        draft, grounding, sources, usage, warnings, llm_ms = self._draft(plan, conversation, on_partial)
+        draft, grounding, sources, usage, warnings, llm_ms = self._draft(plan, conversation, on_partial, trace)
         t4 = time.perf_counter()
         timings["llm"] = llm_ms
         timings["draft_verify"] = (t4 - t3) * 1000 - llm_ms
@@ -215,7 +239,7 @@ class Copilot:
         stored = self.index.docstore.document(source_id)
         return ((stored.meta.get("ticket") or {}).get("outcome", "")) if stored else ""
 
-    def _draft(self, plan: DraftPlan, conversation: Conversation, on_partial: PartialFn | None):
+    def _draft(self, plan: DraftPlan, conversation: Conversation, on_partial: PartialFn | None, trace: dict):
         """(draft fields, grounding, sources, usage, warnings, llm ms) — LLM first if enabled,
         retrieval-only whenever the model cannot deliver a grounded reply."""
         warnings: list[str] = []
@@ -233,14 +257,17 @@ class Copilot:
                 usage = {"prompt_tokens": result.usage.get("prompt_tokens", 0),
                          "completion_tokens": result.usage.get("completion_tokens", 0)}
                 text = mask_pii(text).text
-                checked, grounding = self.verifier.verify(text, sources.passages(), conv_text)
+                checked, grounding = self.verifier.verify(text, sources.passages(), conv_text, engine_statements(plan))
                 problem = self._reject_reason(checked, grounding, plan.language)
+                trace.update(llm_raw=text, llm_grounding=grounding, llm_accepted=problem is None,
+                             llm_problem=problem)
                 if problem is None:
                     draft = {"text": checked, "mode": "llm", "prompt": self.prompt.ref, "model": result.model}
                     return draft, grounding, sources, usage, warnings, llm_ms
                 warnings.append(f"LLM draft discarded ({problem}); retrieval-only draft shown")
             except LLMUnavailableError as exc:
                 llm_ms = (time.perf_counter() - start) * 1000
+                trace.update(llm_accepted=False, llm_problem=str(exc))
                 warnings.append(f"LLM unavailable ({exc}); retrieval-only draft shown")
             except Exception as exc:  # a bug must not take the panel down either
                 llm_ms = (time.perf_counter() - start) * 1000
@@ -248,7 +275,7 @@ class Copilot:
                 warnings.append(f"LLM draft failed ({type(exc).__name__}); retrieval-only draft shown")
         sources = Sources()
         text = retrieval_draft(plan, sources, self._embed)
-        checked, grounding = self.verifier.verify(text, sources.passages(), conv_text)
+        checked, grounding = self.verifier.verify(text, sources.passages(), conv_text, engine_statements(plan))
         if on_partial is not None:
             on_partial(checked)
         draft = {"text": checked, "mode": "retrieval", "prompt": RETRIEVAL_COMPOSER, "model": "none"}

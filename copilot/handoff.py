@@ -70,8 +70,12 @@ def decide(inputs: HandoffInputs, settings: HandoffSettings) -> tuple[Handoff, d
         evidence.setdefault("frustration_or_loop", shown)
     for match in inputs.rule_matches:
         evidence.setdefault(match.reason, f"{match.source_id}: {match.when}")
-    if not inputs.covered:
-        evidence.setdefault("no_grounded_answer", "the knowledge base has no confident match")
+    if "fraud_or_security" in evidence:  # the fraud team takes the whole case
+        for reason in ("account_verification_required", "policy_requires_human"):
+            evidence.pop(reason, None)
+    if not inputs.covered and not evidence:
+        # only when nothing else already brings a person in: then it is the reason itself
+        evidence["no_grounded_answer"] = "the knowledge base has no confident match"
     reasons = [r for r in PRIORITY if r in evidence]
     if not reasons:
         return Handoff(needed=False), {}

@@ -10,9 +10,13 @@ to a retrieval-only draft.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, TypeVar
 
 import httpx
@@ -54,11 +58,40 @@ class InvalidAnswer(Exception):
     """The model answered, but not with JSON matching the schema."""
 
 
+class AnswerCache:
+    """Model answers by (endpoint, model, messages, schema), for repeatable, fast eval re-runs.
+    Only successful, valid answers are stored."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._db.execute("CREATE TABLE IF NOT EXISTS answers (key TEXT PRIMARY KEY, raw TEXT, usage TEXT)")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(settings: LLMSettings, model: str, messages: list[BaseMessage], fmt: dict) -> str:
+        payload = json.dumps({"url": settings.base_url, "model": model, "temperature": settings.temperature,
+                              "max_tokens": settings.max_tokens, "format": fmt,
+                              "messages": [(m.type, m.content) for m in messages]}, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def get(self, key: str) -> tuple[str, dict] | None:
+        with self._lock:
+            row = self._db.execute("SELECT raw, usage FROM answers WHERE key=?", (key,)).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def put(self, key: str, raw: str, usage: dict) -> None:
+        with self._lock, self._db:
+            self._db.execute("INSERT OR REPLACE INTO answers VALUES (?, ?, ?)", (key, raw, json.dumps(usage)))
+
+
 class ChatClient:
-    def __init__(self, settings: LLMSettings, chat_model: BaseChatModel | None = None):
+    def __init__(self, settings: LLMSettings, chat_model: BaseChatModel | None = None,
+                 cache: AnswerCache | None = None):
         self.settings = settings
         self._injected = chat_model
         self._http = httpx.Client() if chat_model is None else None
+        self.cache = cache
         self.model_name = settings.model if chat_model is None else getattr(chat_model, "model_name", type(chat_model).__name__)
 
     def _chat(self, timeout: float) -> BaseChatModel:
@@ -83,6 +116,14 @@ class ChatClient:
         deadline = time.monotonic() + budget
         start = time.monotonic()
         fmt = json_schema_format(schema)
+        cache_key = AnswerCache.key(s, self.model_name, messages, fmt) if self.cache else None
+        if cache_key:
+            hit = self.cache.get(cache_key)  # type: ignore[union-attr]
+            if hit is not None:
+                value = self._parse(hit[0], schema)
+                if on_partial is not None:
+                    on_partial(json.loads(hit[0]))
+                return LLMResult(value, hit[0], self.model_name, hit[1], 0.0, 0)
         last_error = "no attempt made"
         attempts = 0
         for attempt in range(s.max_retries + 1):
@@ -93,6 +134,8 @@ class ChatClient:
             try:
                 raw, usage = self._call(self._chat(remaining).bind(response_format=fmt), messages, on_partial)
                 value = self._parse(raw, schema)
+                if cache_key:
+                    self.cache.put(cache_key, raw, usage)  # type: ignore[union-attr]
                 return LLMResult(value, raw, self.model_name, usage, time.monotonic() - start, attempts)
             except InvalidAnswer as exc:
                 last_error = f"invalid answer: {exc}"

@@ -24,12 +24,14 @@ def _rx(*parts: str) -> re.Pattern:
 # Each signal: patterns over the customer's own words.
 SIGNALS: dict[str, re.Pattern] = {
     "explicit_human": _rx(
-        r"\b(speak|talk|chat|connect|transfer|put) (me )?(to|with|through to)? ?(a |an |the |some |your )?(real |live |actual )?(human|person|operator|manager|supervisor|someone|agent|specialist|people)\b",
-        r"\b(real|live|actual) (person|human|agent|operator)\b", r"\b(your |a |the )?(manager|supervisor)\b",
-        r"\bnot (a|with a|to a) (bot|robot|machine)\b", r"\bare you a (bot|robot)\b", r"\bhuman,? please\b",
-        r"оператор", r"жив\w* (человек|сотрудник|специалист|люд)", r"с человеком", r"руководител", r"начальник",
-        r"менеджер", r"старш\w* (смены|специалист)", r"позовите", r"соедините", r"переключите (на|меня)",
-        r"(не|хватит|надоел) (с )?(бот|робот)", r"вы (бот|робот)"),
+        r"\b(speak|talk|chat|connect|transfer|put|escalate) (me |this |it )?(to|with|through to)? ?(a |an |the |some |your )?(real |live |actual )?(human|person|operator|manager|supervisor|someone|agent|specialist|people|boss)\b",
+        r"\b(real|live|actual) (person|human|agent|operator)\b", r"\b(i want|i need|i'd like|get me|give me|let me talk to) (a |an |the |your )?(human|person|operator|manager|supervisor|boss)\b",
+        r"\b(operator|human|manager|supervisor)(,)? please\b", r"^\W*(operator|human|manager|supervisor)\W*$",
+        r"\b(don'?t|do not) want (to (chat|talk|write) (with|to) )?(a |the |your )?(bot|robot|machine)\b",
+        r"\bnot (a|with a|to a) (bot|robot|machine)\b", r"\bare you a (bot|robot)\b",
+        r"(позовите|позови|дайте|соедините|переключите|свяжите|хочу (поговорить|связаться|общаться)|нужен|нужна|верните)\w*[^.?!]{0,30}(оператор|человек|сотрудник|специалист|руководител|начальник|менеджер|старш\w* смены)",
+        r"\bоператор(а|у)?\b[^.?!]{0,12}(пожалуйста|срочно|!)", r"^\W*оператор\w*\W*$", r"жив\w* (человек|сотрудник|специалист|люд|оператор)",
+        r"с человеком", r"(не|хватит|надоел\w*|не хочу)[^.?!]{0,25}(бот|робот)", r"вы (бот|робот)"),
     "repeat_contact": _rx(
         r"\b(second|third|fourth|fifth|\d+(st|nd|rd|th)) time\b", r"\balready (called|written|wrote|contacted|told|explained|reported)\b",
         r"\bagain and again\b", r"\b(called|contacted|written|wrote)( to)?( you)? (twice|three times|\d+ times|several times|many times)\b",
@@ -55,23 +57,24 @@ SIGNALS: dict[str, re.Pattern] = {
         r"\bсуд\w*", r"\bиск\w*", r"юрист", r"адвокат", r"роспотребнадзор", r"роскомнадзор", r"прокуратур", r"полици",
         r"защит\w* прав потребител", r"(жалоб|заявлени)\w* (в|во) (роспотреб|роском|прокурат|суд|полиц|цб|фас)", r"\bфас\b", r"\bзозпп\b"),
     "fraud": _rx(
-        r"\bsim (card )?(was |has been )?(swap\w*|replac\w*|chang\w*|reissu\w*)\b", r"\b(didn'?t|did not|never) (request|ask for|order|make|replace|authori[sz]e)\b",
+        r"\bsim (card )?(was |has been )?(swap\w*|replac\w*|chang\w*|reissu\w*)\b", r"\b(didn'?t|did not|never) (request\w*|ask\w* for|order\w*|make|made|replac\w*|authori[sz]\w*)\b",
         r"\bsomeone (called|asked|logged|used|changed|replaced|is using|got)\b", r"\basked (me )?(for )?(the |a |my )?(sms |one-time |verification )?code\b",
         r"\bhack\w*\b", r"\bfraud\w*\b", r"\bscammer\w*\b", r"\bstolen\b", r"\b(unknown|strange|suspicious) (login|log-in|sign-in|call|sms|activity)s?\b", r"\bnot me\b",
         r"мошенни", r"взлом", r"украл", r"кража", r"\bне я\b", r"чуж\w* (вход|устройств)", r"кто-то (звонил|вош|зашел|зашёл|сменил|заменил|пытал|просил|получил)",
         r"просил\w* (назвать |продиктовать |сказать )?код", r"код из (смс|sms)", r"(сим|sim)-?карт\w* (был\w* )?(заменен|замен[её]н|перевыпущ)",
         r"замени\w* (мою )?(сим|sim)", r"я (ничего )?не (менял|заказывал|делал|просил|заменял|входил)", r"подозрительн\w* (вход|звон|смс|активн)"),
     "vulnerable": _rx(
-        r"\bi'?m \d{2,3}( years)?\b", r"\b(elderly|pensioner|retired|disabled|disability|wheelchair|blind|deaf|hospital\w*|chemo\w*|cancer|"
+        r"\bi'?m \d{2,3}( years)?\b", r"\b(elderly|pensioner|retired|disabled|disability|wheelchair|blind|deaf|in hospital|chemo\w*|cancer|"
         r"terminally|seriously ill|passed away|died|funeral|widow\w*|bereave\w*|can'?t afford|no money|unemployed|lost my (job|husband|wife|mother|father))\b",
         r"\b(live|living) alone\b", r"\bon my own\b",
-        r"мне \d{2} (лет|год)", r"пенсионер", r"пожил", r"инвалид", r"слеп", r"глух", r"больниц", r"болею", r"болезн", r"онколог",
+        r"мне \d{2} (лет|год)", r"пенсионер", r"пожил", r"инвалид", r"\bслеп", r"\bглух", r"лежу в больниц", r"болею", r"тяжел\w* болезн", r"онколог",
         r"\bумер", r"скончал", r"похорон", r"вдов", r"потерял\w* работ", r"нечем (платить|заплатить)", r"нет денег",
         r"(одна|один) живу", r"живу (одна|один)", r"одинок", r"сложн\w* (финансов|ситуаци)", r"тяжел\w* (финансов|ситуаци)"),
     "compensation": _rx(
-        r"\bcompensat\w*\b", r"\bformal complaint\b", r"\b(file|make|lodge|submit) (a |an )?(official |formal )?complaint\b", r"\bdamages\b",
-        r"\breimburs\w*\b", r"\bmoney back for\b",
-        r"компенсац", r"компенсир", r"претензи", r"(официальн\w* )?жалоб", r"возмест", r"моральн\w* (вред|ущерб)", r"неустойк"),
+        r"\b(want|expect|demand|require|deserve|owe me|insist on|claim)\b[^.?!]{0,40}\b(compensat\w*|free month|damages|reimburs\w*|refund for the (days|time|inconvenience)|pay (me )?for)\b",
+        r"\bcompensate me\b", r"\bformal complaint\b", r"\b(file|make|lodge|submit|write) (a |an )?(official |formal )?complaint\b", r"\bdamages\b",
+        r"(хочу|требую|жду|положен\w*|должны|прошу|верните)[^.?!]{0,40}(компенсац|бесплатн\w* месяц|возмещ|моральн|неустойк)",
+        r"компенсируйте", r"претензи", r"(официальн\w*|письменн\w*) жалоб", r"(напишу|пишу|подам|подаю) жалоб", r"моральн\w* (вред|ущерб)", r"неустойк"),
     "identity_change": _rx(
         r"\bchange (my |the )?(contact )?(phone|number|e-?mail)\b", r"\bnew (phone )?number (on|to) (the|my) contract\b",
         r"\b(transfer|move|put|re-?register) (the |my )?(contract|account|internet|service)\w* (to|in|into|on) (my|his|her|another|someone)\b",
@@ -150,6 +153,43 @@ def frustrated(signals: list[Signal]) -> bool:
     if "recurrence" in names and anger:
         return True
     return len(anger) >= 2
+
+
+_PROBLEM = _rx(
+    r"\b(not working|doesn'?t work|does not work|don'?t work|isn'?t working|stopped|no (internet|signal|network|data|connection|service)|"
+    r"(is |went |goes )?down\b|drops?|dropping|disconnect\w*|slow|error|can'?t|cannot|couldn'?t|won'?t|failed|fails|broken|"
+    r"(charged|taken|debited) twice|double charge|not (on|in|credited|showing|arrived)|hasn'?t (arrived|come|appeared)|missing|"
+    r"keeps|no picture|blank|frozen|freez\w*|red light|blinking|flashing|lost|stuck|locked)\b",
+    r"\bE-?\d{3}\b",
+    r"не работа|перестал|нет (интернета|сети|сигнала|связи|изображения|картинки)|пропал|пропада|отваливает|отключил|медленн|тормоз|"
+    r"ошибк|не могу|не получается|не удается|не удаётся|сломал|не заходит|не пришл|не пришёл|не пришел|не зачисл|не поступил|"
+    r"(списал|сняли|списали)\w*[^.?!]{0,20}(дважды|два раза)|дважды|не грузит|еле|плохо|не видит|не включает|мигает|горит красн|завис|"
+    r"не открыва|заблокир|не приход")
+
+
+_DIAGNOSTIC_QUESTION = _rx(
+    r"\b(why|what'?s (going on|wrong|happening|up)|what should i do|can you (check|look)|what happened|is (it|something) broken|did it die)\b",
+    r"почему|что (случилось|происходит|делать|не так)|в ч[её]м (дело|причина)|провер(ьте|ите)|что это значит")
+_INFO_QUESTION = _rx(
+    r"\b(how (much|long|many|do|can|to|does)|when|what (is|are|day|time|plans?|do i (need|do)|happens)|can (i|we|a|you)|"
+    r"where|is there|do you (have|offer|sell)|does it cost|which|will (i|it|you))\b",
+    r"сколько|когда|\bкак\b|можно( ли)?|\bгде\b|куда|что (нужно|надо|будет)|как\w+ (тариф|пакет|способ)|есть ли|перейдут|надо ли|нужно ли")
+
+
+def is_problem_report(conversation: Conversation) -> bool:
+    """The customer reports something broken or wrong, as opposed to asking how
+    something works."""
+    return bool(_PROBLEM.search(conversation.customer_text()))
+
+
+def needs_diagnosis(conversation: Conversation) -> bool:
+    """Ask anamnesis questions? Yes for a reported problem or a "why / what's wrong"
+    question; no when the customer asks how something works, what it costs or when it
+    happens: that gets a direct answer, not an interrogation."""
+    text = conversation.customer_text()
+    diagnostic = bool(_DIAGNOSTIC_QUESTION.search(text))
+    informational = bool(_INFO_QUESTION.search(text))
+    return (bool(_PROBLEM.search(text)) or diagnostic) and not (informational and not diagnostic)
 
 
 def conversation_language(conversation: Conversation) -> str:

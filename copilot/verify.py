@@ -193,9 +193,13 @@ class Verifier:
     def supported(self, s: Support) -> bool:
         return not s.missing and not s.negation_mismatch and s.score >= self.settings.threshold
 
-    def verify(self, draft: str, passages: dict[int, str], conversation_text: str = "") -> tuple[str, Grounding]:
+    def verify(self, draft: str, passages: dict[int, str], conversation_text: str = "",
+               exempt: list[str] | None = None) -> tuple[str, Grounding]:
         """Check every sentence; returns the draft with invalid citations removed (and, in
-        strict mode, unsupported sentences dropped) and the per-sentence grounding."""
+        strict mode, unsupported sentences dropped) and the per-sentence grounding.
+        `exempt` are the engine's own statements (questions, greeting, handoff lead-in):
+        they claim nothing from the knowledge base."""
+        exempt_norm = [" ".join(strip_citations(e).lower().split()) for e in exempt or []]
         kept: list[str] = []
         checks: list[SentenceCheck] = []
         for sentence in split_sentences(draft):
@@ -206,6 +210,11 @@ class Verifier:
                 text = re.sub(rf"\s*\[{n}\]", "", text)
             plain = strip_citations(text)
             if not plain:
+                continue
+            norm = " ".join(plain.lower().split())
+            if norm and any(norm in e for e in exempt_norm):
+                checks.append(SentenceCheck(text=text, supported=True, factual=False, reason="engine statement"))
+                kept.append(text)
                 continue
             if not is_factual(text):
                 checks.append(SentenceCheck(text=text, supported=True, factual=False, reason="no factual claim"))

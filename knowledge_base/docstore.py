@@ -212,6 +212,9 @@ class DocStore:
                                 (source_id,))
         return [self._chunk(r) for r in rows]
 
+    def sources_with_audience(self, audience: str) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT DISTINCT source_id FROM chunks WHERE audience=?", (audience,))}
+
     def all_chunk_ids(self) -> set[str]:
         return {r[0] for r in self._db.execute("SELECT chunk_id FROM chunks")}
 

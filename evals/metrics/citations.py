@@ -1,0 +1,73 @@
+"""Citations: are they valid, do they point at the right sources, and did the model cite
+at all before the verifier repaired anything."""
+
+from __future__ import annotations
+
+import re
+
+from evals.metrics.base import NAN, CaseRun, Metric, Score
+from copilot.verify import citations_of
+
+
+class CitationValidity(Metric):
+    """validity = valid citations / all citations written in the draft (before invalid ones
+    were removed); a valid citation points at a passage retrieved for this suggestion."""
+
+    name = "citation_validity"
+
+    def score(self, run: CaseRun) -> Score:
+        grounding = run.llm_grounding or run.suggestion.grounding
+        valid = sum(len(citations_of(s.text)) for s in grounding.sentences)
+        invalid = sum(len(re.findall(r"\d+", m)) for s in grounding.sentences
+                      for m in re.findall(r"invalid citation ((?:\[\d+\])+)", s.reason))
+        total = valid + invalid
+        return Score(valid / total if total else NAN, f"{invalid} invalid of {total}")
+
+
+def _answer_citations(run: CaseRun) -> set[str]:
+    return {c.source_id for c in run.suggestion.citations if c.source_id not in run.internal_sources}
+
+
+class CitationPrecision(Metric):
+    """precision = cited answer sources that are expected / cited answer sources
+    (policy passages backing a handoff promise are not answers and are left out)."""
+
+    name = "citation_precision"
+
+    def score(self, run: CaseRun) -> Score:
+        expected = set(run.case.expected.sources)
+        cited = _answer_citations(run)
+        if not expected or not cited:
+            return Score(NAN, "nothing cited or nothing expected")
+        return Score(len(cited & expected) / len(cited), f"cited {sorted(cited)}")
+
+
+class CitationRecall(Metric):
+    """recall = expected sources cited / expected sources."""
+
+    name = "citation_recall"
+
+    def score(self, run: CaseRun) -> Score:
+        expected = set(run.case.expected.sources)
+        if not expected:
+            return Score(NAN, "no expected sources")
+        cited = _answer_citations(run)
+        return Score(len(cited & expected) / len(expected), f"cited {sorted(cited)}")
+
+
+class RawCitationRate(Metric):
+    """raw citation rate = factual sentences of the model's own draft that carried a valid
+    citation as written / factual sentences (before the verifier attached any). Undefined
+    without a model draft. A prompt that stops asking for citations shows up here first."""
+
+    name = "raw_citation_rate"
+
+    def score(self, run: CaseRun) -> Score:
+        grounding = run.llm_grounding
+        if grounding is None:
+            return Score(NAN, "no model draft")
+        factual = [s for s in grounding.sentences if s.factual]
+        if not factual:
+            return Score(NAN, "no factual sentence")
+        cited = [s for s in factual if not s.reason.endswith(("citation added", "no citation"))]
+        return Score(len(cited) / len(factual), f"{len(cited)} of {len(factual)} cited")

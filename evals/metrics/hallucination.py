@@ -1,0 +1,63 @@
+"""Hallucination: factual sentences the sources do not support."""
+
+from __future__ import annotations
+
+from evals.metrics.base import NAN, CaseRun, Metric, Score
+
+
+class HallucinationRate(Metric):
+    """hallucination rate = unsupported factual sentences / factual sentences of the draft
+    shown to the operator, as judged by the grounding verifier (copilot/verify.py)."""
+
+    name = "hallucination_rate"
+    higher_is_better = False
+
+    def score(self, run: CaseRun) -> Score:
+        g = run.suggestion.grounding
+        factual = g.supported + g.unsupported
+        if not factual:
+            return Score(NAN, "no factual sentence")
+        bad = [s.text for s in g.sentences if s.factual and not s.supported]
+        return Score(g.unsupported / factual, "; ".join(bad)[:300])
+
+
+class ModelHallucinationRate(HallucinationRate):
+    """The same ratio on the model's own draft, before any fallback replaced it: what the
+    model under test would have put in front of the operator."""
+
+    name = "model_hallucination_rate"
+
+    def score(self, run: CaseRun) -> Score:
+        g = run.llm_grounding
+        if g is None:
+            return Score(NAN, "no model draft")
+        factual = g.supported + g.unsupported
+        return Score(g.unsupported / factual if factual else NAN)
+
+
+class JudgeHallucinationRate(Metric):
+    """judge hallucination rate = factual sentences an LLM judge (a different model or
+    endpoint than the one under test) finds unsupported by their cited passage / factual
+    sentences judged. Undefined when no judge is configured."""
+
+    name = "judge_hallucination_rate"
+    higher_is_better = False
+
+    def score(self, run: CaseRun) -> Score:
+        verdicts = run.trace.get("judge")
+        if not verdicts:
+            return Score(NAN, "no judge")
+        bad = sum(1 for v in verdicts if not v)
+        return Score(bad / len(verdicts), f"{bad} of {len(verdicts)} unsupported")
+
+
+class LLMAcceptance(Metric):
+    """acceptance = 1 when the model's draft passed language and grounding checks and was
+    shown, 0 when it was replaced by the retrieval-only draft; undefined without a model."""
+
+    name = "llm_acceptance_rate"
+
+    def score(self, run: CaseRun) -> Score:
+        if "llm_accepted" not in run.trace:
+            return Score(NAN, "no model call")
+        return Score(float(bool(run.trace["llm_accepted"])), run.trace.get("llm_problem") or "")
