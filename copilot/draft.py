@@ -34,7 +34,9 @@ ASK_INTRO = {"en": "To help you faster, could you tell me:", "ru": "Чтобы �
 class DraftAnswer(BaseModel):
     """What the model must return (JSON schema-constrained)."""
 
-    reply: str = Field(min_length=1, max_length=2000)
+    # the length bound becomes part of the grammar on llama.cpp: a rambling small model
+    # cannot run past it and leave the JSON unclosed
+    reply: str = Field(min_length=1, max_length=700)
 
 
 @dataclass
@@ -193,19 +195,19 @@ def retrieval_draft(plan: DraftPlan, sources: Sources,
     return " ".join(parts)
 
 
+FACTS_FOR_MODEL = 6
+
+
 def llm_draft(plan: DraftPlan, sources: Sources, conversation: Conversation, chat: ChatClient,
               prompt: PromptSpec, context_window: int, mask: bool,
+              embed: Callable[[list[str]], list[list[float]]] | None = None,
               on_partial: Callable[[str], None] | None = None) -> tuple[str, LLMResult]:
-    """Ask the model to word the reply; returns the raw reply text and the call's details."""
-    for hit in plan.answer_hits[:4]:
-        sources.cite(hit)
-    if plan.policy_hit:
-        sources.cite(plan.policy_hit)
-    passages = fit_to_budget(
-        [(n, f"{h.title}: {h.text}") for n, h in ((i + 1, h) for i, h in enumerate(sources.hits))],
-        budget_tokens=max(400, context_window - 1400),
-    )
-    source_block = "\n".join(f"[{n}] {fence('source', text)}" for n, text in passages)
+    """Ask the model to word the reply from numbered facts (the best sentences of the
+    retrieved passages, most relevant first, within the token budget); returns the raw
+    reply text and the call's details."""
+    facts = [(sources.cite(hit), sentence) for hit, sentence in select_sentences(plan, embed, FACTS_FOR_MODEL)]
+    facts = fit_to_budget(facts, budget_tokens=max(300, context_window - 1600))
+    source_block = "\n".join(f"[{n}] {fence('source', text)}" for n, text in facts)
     turns = conversation.messages[-6:]
     dialogue = "\n".join(fence("customer" if m.role == "customer" else "agent", m.text) for m in turns)
     if mask:
@@ -213,7 +215,7 @@ def llm_draft(plan: DraftPlan, sources: Sources, conversation: Conversation, cha
         dialogue = mask_pii(dialogue).text
     questions = " ".join(q.text for q in plan.questions) or "none"
     handoff = plan.handoff_promise or "none"
-    messages = prompt.render(language=LANGUAGE_NAMES.get(plan.language, "English"), sources=source_block,
+    messages = prompt.render(language=LANGUAGE_NAMES.get(plan.language, "English"), facts=source_block,
                              conversation=dialogue, questions=questions, handoff=handoff)
     partial_cb = None
     if on_partial is not None:

@@ -246,13 +246,14 @@ class Copilot:
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         llm_ms = 0.0
         conv_text = conversation.customer_text()
-        if self.chat is not None and self.use_llm:
+        # nothing to word from the knowledge base: the engine's own handoff text is better
+        if self.chat is not None and self.use_llm and plan.covered:
             sources = Sources()
             start = time.perf_counter()
             try:
                 text, result = llm_draft(plan, sources, conversation, self.chat, self.prompt,
                                          self.settings.llm.context_window, mask=not self.settings.llm.is_local(),
-                                         on_partial=on_partial)
+                                         embed=self._embed, on_partial=on_partial)
                 llm_ms = (time.perf_counter() - start) * 1000
                 usage = {"prompt_tokens": result.usage.get("prompt_tokens", 0),
                          "completion_tokens": result.usage.get("completion_tokens", 0)}

@@ -139,6 +139,8 @@ class ChatClient:
                 return LLMResult(value, raw, self.model_name, usage, time.monotonic() - start, attempts)
             except InvalidAnswer as exc:
                 last_error = f"invalid answer: {exc}"
+            except openai.LengthFinishReasonError:
+                last_error = "invalid answer: the reply hit the token limit before the JSON was complete"
             except RETRYABLE as exc:
                 last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}".rstrip(": ")
             except openai.APIStatusError as exc:  # 4xx other than 429: retrying will not help

@@ -166,9 +166,26 @@ class Verifier:
                 self._vectors = dict(list(self._vectors.items())[-10000:])
         return np.stack([self._vectors[t] for t in texts])
 
+    @staticmethod
+    def _unbound(sentence_entities: set[str], passage: str) -> list[str]:
+        """Entities that the passage has, but never together: "TV Basic" and "220" both
+        appear in a plans table, on different rows. Every entity must share a window of two
+        consecutive lines or sentences of the passage with the others."""
+        if len(sentence_entities) < 2:
+            return []
+        units = [u for line in passage.splitlines() for u in split_sentences(line)] or [passage]
+        windows = [entities(" ".join(units[i : i + 2])) for i in range(len(units))]
+        if any(sentence_entities <= w for w in windows):
+            return []
+        best = max(windows, key=lambda w: len(sentence_entities & w))
+        return sorted(sentence_entities - best)
+
     def support(self, sentence: str, passage: str, allowed_extra: str = "") -> Support:
         """How well `passage` supports `sentence` (citations already stripped)."""
-        missing = sorted(entities(sentence) - entities(passage) - entities(allowed_extra))
+        own = entities(sentence) - entities(allowed_extra)
+        missing = sorted(own - entities(passage))
+        if not missing:
+            missing = [f"{m} (not with the rest)" for m in self._unbound(own, passage)]
         s_tokens = set(tokenize(sentence))
         p_tokens = set(tokenize(passage))
         lexical = len(s_tokens & p_tokens) / len(s_tokens) if s_tokens else 0.0
