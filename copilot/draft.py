@@ -161,11 +161,19 @@ def promise_parts(plan: DraftPlan, sources: Sources) -> list[str]:
     return out
 
 
+def policy_statements(plan: DraftPlan) -> list[str]:
+    """The promise sentences that carry the escalation protocol's facts."""
+    return [split_sentences(p)[-1] for p in (plan.handoff_promise, plan.second_promise) if p]
+
+
 def engine_statements(plan: DraftPlan) -> list[str]:
     """Sentences the engine itself adds that state no knowledge-base fact: greeting,
     empathy, the questions and their lead-in, the lead-in of a handoff promise."""
-    out = [_greeting(plan), EMPATHY.get(plan.language, ""), ASK_INTRO.get(plan.language, "")]
+    intro = ASK_INTRO.get(plan.language, "")
+    out = [_greeting(plan), EMPATHY.get(plan.language, ""), intro]
     out.extend(q.text for q in plan.questions)
+    if plan.questions:  # the lead-in ends with a colon, so it reads as one sentence with the first question
+        out.append(f"{intro} {plan.questions[0].text}")
     for promise in (plan.handoff_promise, plan.second_promise):
         if promise:
             out.extend(split_sentences(promise)[:-1])

@@ -11,6 +11,7 @@ caller's to fix and raise typed errors.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Callable
 
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from copilot import anamnesis, handoff as handoff_policy
 from copilot.config import Settings, get_settings
-from copilot.draft import DraftPlan, Sources, engine_statements, llm_draft, retrieval_draft
+from copilot.draft import DraftPlan, Sources, engine_statements, llm_draft, policy_statements, retrieval_draft
 from copilot.errors import BadInputError, LLMUnavailableError
 from copilot.facts import given_facts
 from copilot.language import detect_language
@@ -28,7 +29,7 @@ from copilot.safety import injection_evidence, mask_pii
 from copilot.schema import (Conversation, Draft, Grounding, Intent, SimilarCase, Suggestion)
 from copilot.understand import (conversation_language, detect_signals, is_problem_report, needs_diagnosis,
                                  sentiment)
-from copilot.verify import Verifier, citations_of
+from copilot.verify import Verifier, citations_of, entities, split_sentences
 from knowledge_base.analysis import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit
 from knowledge_base.index import KnowledgeIndex
@@ -44,7 +45,9 @@ def build_query(conversation: Conversation, max_words: int = 120) -> str:
     """What to search for: the customer's own words, first turn (the problem) first, then
     the facts they added; agent turns would pull in the agent's phrasing instead."""
     turns = [m.text for m in conversation.messages if m.role == "customer"]
-    words = " ".join(turns).split()
+    # contract, phone and card numbers identify the customer, not the topic
+    text = re.sub(r"\+?\d[\d\s()-]{5,}\d", " ", " ".join(turns))
+    words = text.split()
     return " ".join(words[:max_words])
 
 
@@ -79,11 +82,13 @@ class Copilot:
         key = (reason, lang)
         if key not in self._policy_hits:
             route = self.settings.handoff.routes[reason]
-            # the passage closest to the promise itself is the one that can back it
-            query = f"{route.promise.get(lang, '')} {route.policy_query}".strip()
-            hits = self.retriever.search(query, k=1, filters=SearchFilters(
-                lang=lang, doc_type="article", audience="internal")).hits if query else []
-            self._policy_hits[key] = hits[0] if hits else None
+            promise = route.promise.get(lang, "")
+            # the passage closest to the promise that states all of its facts backs it
+            query = f"{promise} {route.policy_query}".strip()
+            hits = self.retriever.search(query, k=8, filters=SearchFilters(lang=lang, doc_type="article")).hits
+            needed = entities(split_sentences(promise)[-1]) if promise else set()
+            backing = [h for h in hits if needed <= entities(h.text)]
+            self._policy_hits[key] = (backing or hits or [None])[0]
         return self._policy_hits[key]
 
     def _rule_matches(self, query_vector: list[float] | None, docs: list[str]) -> list[handoff_policy.RuleMatch]:
@@ -258,7 +263,8 @@ class Copilot:
                 usage = {"prompt_tokens": result.usage.get("prompt_tokens", 0),
                          "completion_tokens": result.usage.get("completion_tokens", 0)}
                 text = mask_pii(text).text
-                checked, grounding = self.verifier.verify(text, sources.passages(), conv_text, engine_statements(plan))
+                checked, grounding = self.verifier.verify(text, sources.passages(), conv_text, engine_statements(plan),
+                                                          policy_statements(plan))
                 problem = self._reject_reason(checked, grounding, plan.language)
                 trace.update(llm_raw=text, llm_grounding=grounding, llm_accepted=problem is None,
                              llm_problem=problem)
@@ -276,7 +282,8 @@ class Copilot:
                 warnings.append(f"LLM draft failed ({type(exc).__name__}); retrieval-only draft shown")
         sources = Sources()
         text = retrieval_draft(plan, sources, self._embed)
-        checked, grounding = self.verifier.verify(text, sources.passages(), conv_text, engine_statements(plan))
+        checked, grounding = self.verifier.verify(text, sources.passages(), conv_text, engine_statements(plan),
+                                                  policy_statements(plan))
         if on_partial is not None:
             on_partial(checked)
         draft = {"text": checked, "mode": "retrieval", "prompt": RETRIEVAL_COMPOSER, "model": "none"}

@@ -31,7 +31,7 @@ SIGNALS: dict[str, re.Pattern] = {
         r"\bnot (a|with a|to a) (bot|robot|machine)\b", r"\bare you a (bot|robot)\b",
         r"(позовите|позови|дайте|соедините|переключите|свяжите|хочу (поговорить|связаться|общаться)|нужен|нужна|верните)\w*[^.?!]{0,30}(оператор|человек|сотрудник|специалист|руководител|начальник|менеджер|старш\w* смены)",
         r"\bоператор(а|у)?\b[^.?!]{0,12}(пожалуйста|срочно|!)", r"^\W*оператор\w*\W*$", r"жив\w* (человек|сотрудник|специалист|люд|оператор)",
-        r"с человеком", r"(не|хватит|надоел\w*|не хочу)[^.?!]{0,25}(бот|робот)", r"вы (бот|робот)"),
+        r"с человеком", r"\b(не|хватит|надоел\w*|не хочу)[^.?!]{0,25}\b(бот|робот)\w*", r"вы (бот|робот)\b"),
     "repeat_contact": _rx(
         r"\b(second|third|fourth|fifth|\d+(st|nd|rd|th)) time\b", r"\balready (called|written|wrote|contacted|told|explained|reported)\b",
         r"\bagain and again\b", r"\b(called|contacted|written|wrote)( to)?( you)? (twice|three times|\d+ times|several times|many times)\b",

@@ -31,7 +31,8 @@ EmbedFn = Callable[[list[str]], list[list[float]]]
 
 _CITE = re.compile(r"\s*\[(\d{1,2})\]")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|no|tel|т\.е|т\.д|т\.п|т\.к|ул|д|кв|г|руб|мин|пр|пер|стр|тел|им|др|пн|вт|ср|чт|пт|сб|вс)\.)$", re.I)
-_SPLIT = re.compile(r"(?<=[.!?…])\s+|\n+")
+# a sentence may end inside emphasis or quotes: "**...started.** The fee"
+_SPLIT = re.compile(r"(?<=[.!?…])(?:\*\*|__|[»\"')\]])*\s+|\n+")
 
 _NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -211,12 +212,15 @@ class Verifier:
         return not s.missing and not s.negation_mismatch and s.score >= self.settings.threshold
 
     def verify(self, draft: str, passages: dict[int, str], conversation_text: str = "",
-               exempt: list[str] | None = None) -> tuple[str, Grounding]:
+               exempt: list[str] | None = None, policy: list[str] | None = None) -> tuple[str, Grounding]:
         """Check every sentence; returns the draft with invalid citations removed (and, in
         strict mode, unsupported sentences dropped) and the per-sentence grounding.
         `exempt` are the engine's own statements (questions, greeting, handoff lead-in):
-        they claim nothing from the knowledge base."""
+        they claim nothing from the knowledge base. `policy` are the configured handoff
+        promises: worded by the team, not copied, so they are held to their facts: every
+        time, deadline and phone number in them must be in the cited escalation passage."""
         exempt_norm = [" ".join(strip_citations(e).lower().split()) for e in exempt or []]
+        policy_norm = [" ".join(strip_citations(p).lower().split()) for p in policy or []]
         kept: list[str] = []
         checks: list[SentenceCheck] = []
         for sentence in split_sentences(draft):
@@ -237,7 +241,14 @@ class Verifier:
                 checks.append(SentenceCheck(text=text, supported=True, factual=False, reason="no factual claim"))
                 kept.append(text)
                 continue
-            check = self._check(text, plain, cited, passages, conversation_text, invalid)
+            if norm and cited and any(norm in p for p in policy_norm):
+                missing = sorted(entities(plain) - entities("\n".join(passages[n] for n in cited)))
+                check = SentenceCheck(
+                    text=text, supported=not missing, citation=cited[0], score=1.0 if not missing else 0.0,
+                    reason="policy promise, facts checked" if not missing else
+                    "not in the source: " + ", ".join(m.split(":", 1)[1] for m in missing))
+            else:
+                check = self._check(text, plain, cited, passages, conversation_text, invalid)
             if check.supported or not self.settings.strict:
                 kept.append(check.text)
             checks.append(check)

@@ -84,3 +84,31 @@ def demo_retriever(demo_index_dir, session_cache):
 
     kb = KnowledgeIndex(make_settings(demo_index_dir, session_cache))
     return HybridRetriever(kb)
+
+
+@pytest.fixture(scope="session")
+def demo_index(demo_index_dir, session_cache):
+    """The session's demo index, opened once (read-only for tests)."""
+    from knowledge_base.index import KnowledgeIndex
+
+    return KnowledgeIndex(make_settings(demo_index_dir, session_cache))
+
+
+def llm_settings(settings, **llm):
+    """Settings with the chat model section replaced."""
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
+
+
+@pytest.fixture(scope="session")
+def retrieval_copilot(demo_index):
+    """The engine over the demo desk with no model: retrieval-only drafts."""
+    from copilot.engine import Copilot
+
+    settings = llm_settings(demo_index.settings, enabled=False)
+    return Copilot(settings, index=demo_index, use_llm=False)
+
+
+def conversation(*turns: str, **profile) -> dict:
+    """Customer and agent turns, alternating, starting with the customer."""
+    roles = ["customer", "agent"]
+    return {"messages": [{"role": roles[i % 2], "text": t} for i, t in enumerate(turns)], "profile": profile}

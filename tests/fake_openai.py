@@ -1,0 +1,115 @@
+"""A real OpenAI-compatible HTTP server on loopback for fault and gate tests.
+
+Modes: `error500`, `error429`, `hang` (never answers), `junk` (200 with text that is not
+the JSON asked for), and `follow` — a scripted "capable model" that follows the draft
+prompt literally: when the system prompt asks for citations in brackets it copies the
+first two numbered facts with their [n]; when it does not, it restates them without
+numbers and adds an invented promise (what weaker prompts get from real models). Every
+request body is recorded so tests can inspect what left the process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeOpenAI:
+    def __init__(self, mode: str = "follow"):
+        self.mode = mode
+        self.requests: list[dict] = []
+        self._stop = threading.Event()
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> "FakeOpenAI":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- the scripted model ---------------------------------------------------------------
+    @staticmethod
+    def follow(body: dict) -> str:
+        system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
+        user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
+        facts = re.findall(r"\[(\d+)\]\s*<source>\s*(.*?)\s*</source>", user, flags=re.S)
+        cites = "number in brackets" in system or "[1]" in system
+        russian = "Russian" in system or "Russian" in user
+        hello = "Здравствуйте!" if russian else "Hello!"
+        if not facts:
+            return json.dumps({"reply": hello})
+        parts = [hello]
+        for n, text in facts[:2]:
+            text = " ".join(text.split()).rstrip(".")
+            parts.append(f"{text} [{n}]." if cites else f"{text}.")
+        if not cites:
+            parts.append("Мы также начислим вам бонус 500 ₽ за неудобства." if russian
+                         else "We will also credit you a 500 RUB bonus for the inconvenience.")
+        return json.dumps({"reply": " ".join(parts)}, ensure_ascii=False)
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _send(self, status: int, payload: dict | str, content_type="application/json"):
+                data = payload if isinstance(payload, str) else json.dumps(payload)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data.encode())))
+                self.end_headers()
+                self.wfile.write(data.encode())
+
+            def do_GET(self):
+                self._send(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                fake.requests.append(body)
+                mode = fake.mode
+                if mode == "hang":
+                    fake._stop.wait(60)
+                    return
+                if mode == "error500":
+                    return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
+                if mode == "error429":
+                    return self._send(429, {"error": {"message": "rate limited", "type": "rate_limit"}})
+                content = "this is not JSON {" if mode == "junk" else fake.follow(body)
+                if body.get("stream"):
+                    return self._stream(content)
+                self._send(200, {
+                    "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": body.get("model"),
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
+                })
+
+            def _stream(self, content: str):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for i in range(0, len(content), 12):
+                    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                             "choices": [{"index": 0, "delta": {"content": content[i:i + 12]}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                end = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                       "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                       "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}}
+                self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
+
+        return Handler
