@@ -293,11 +293,12 @@ class Copilot:
     def _reject_reason(text: str, grounding: Grounding, lang: str) -> str | None:
         if detect_language(text, default=lang) != lang:
             return "reply not in the customer's language"
-        factual = grounding.supported + grounding.unsupported
+        bad = grounding.unsupported + grounding.removed
+        factual = grounding.supported + bad
         if factual and grounding.supported / factual < 0.5:
-            return f"{grounding.unsupported} of {factual} factual sentences unsupported by the sources"
-        if factual == 0 and not text.strip():
-            return "empty reply"
+            return f"{bad} of {factual} factual sentences unsupported by the sources"
+        if not grounding.supported:
+            return "no supported fact in the reply"
         return None
 
     def close(self) -> None:

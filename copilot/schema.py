@@ -88,11 +88,13 @@ class SentenceCheck(BaseModel):
     score: float = 0.0
     factual: bool = True
     reason: str = ""
+    removed: bool = Field(False, description="Left out of the draft (an invented fee, date, number...).")
 
 
 class Grounding(BaseModel):
     supported: int = 0
-    unsupported: int = 0
+    unsupported: int = Field(0, description="Unsupported factual sentences still in the draft (marked).")
+    removed: int = Field(0, description="Unsupported sentences taken out of the draft.")
     sentences: list[SentenceCheck] = Field(default_factory=list)
 
 

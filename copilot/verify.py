@@ -52,6 +52,7 @@ _ENTITY_RXS = [
     ("time", re.compile(r"\b\d{1,2}:\d{2}\b")),
     ("number", re.compile(r"\d+(?:[\s\u00a0\u202f,.]\d{3})*(?:[.,]\d+)?")),
 ]
+_CLAUSE = re.compile(r"[;:]|,\s+(?:but|а|но)\s+|\s+—\s+")
 _NEGATION = re.compile(r"\b(not|no|never|cannot|can't|won't|don't|doesn't|isn't|aren't|without|none|nor|unable)\b|"
                        r"(?<![\w-])(не|нет|нельзя|никогда|ни|без|невозможно)(?![\w-])", re.I)
 _NON_FACTUAL = re.compile(
@@ -143,6 +144,11 @@ class Support:
     missing: list[str]
     negation_mismatch: bool
 
+    @property
+    def contradicts(self) -> bool:
+        """A checkable fact is wrong (not merely weakly worded)."""
+        return bool(self.missing) or self.negation_mismatch
+
     def reason(self) -> str:
         if self.missing:
             return "not in the source: " + ", ".join(m.split(":", 1)[1] for m in self.missing)
@@ -175,7 +181,9 @@ class Verifier:
         if len(sentence_entities) < 2:
             return []
         units = [u for line in passage.splitlines() for u in split_sentences(line)] or [passage]
-        windows = [entities(" ".join(units[i : i + 2])) for i in range(len(units))]
+        # a table row stands alone; sentences may carry a fact on into the next one
+        windows = [entities(" ".join(units[i : i + 1 if units[i].lstrip().startswith("|") else i + 2]))
+                   for i in range(len(units))]
         if any(sentence_entities <= w for w in windows):
             return []
         best = max(windows, key=lambda w: len(sentence_entities & w))
@@ -191,6 +199,9 @@ class Verifier:
         p_tokens = set(tokenize(passage))
         lexical = len(s_tokens & p_tokens) / len(s_tokens) if s_tokens else 0.0
         p_sentences = [strip_citations(x) for x in split_sentences(passage)] or [passage]
+        # clauses too: a draft often restates one half of "A; B" or "A, but B"
+        p_sentences += [c.strip() for x in p_sentences for c in _CLAUSE.split(x)
+                        if c.strip() and len(c.split()) >= 4 and c.strip() != x]
         semantic_cos = 0.0
         best_sentence = p_sentences[0]
         if self.embed is not None and (lexical < 0.95 or missing):
@@ -205,8 +216,15 @@ class Verifier:
         semantic = min(1.0, max(0.0, (semantic_cos - 0.75) / 0.20))
         w = self.settings.lexical_weight if self.embed is not None or lexical >= 0.95 else 1.0
         score = w * lexical + (1 - w) * semantic
-        mismatch = has_negation(sentence) != has_negation(best_sentence)
+        mismatch = has_negation(sentence) != has_negation(self._closest_clause(s_tokens, best_sentence))
         return Support(round(score, 4), round(lexical, 4), round(semantic, 4), missing, mismatch)
+
+    @staticmethod
+    def _closest_clause(tokens: set[str], sentence: str) -> str:
+        """The clause of a source sentence that the draft sentence restates: "we refund only
+        to the card; we never pay in cash" has a negation in one clause only."""
+        clauses = [c for c in _CLAUSE.split(sentence) if c.strip()] or [sentence]
+        return max(clauses, key=lambda c: len(tokens & set(tokenize(c))))
 
     def supported(self, s: Support) -> bool:
         return not s.missing and not s.negation_mismatch and s.score >= self.settings.threshold
@@ -247,26 +265,34 @@ class Verifier:
                     text=text, supported=not missing, citation=cited[0], score=1.0 if not missing else 0.0,
                     reason="policy promise, facts checked" if not missing else
                     "not in the source: " + ", ".join(m.split(":", 1)[1] for m in missing))
+                contradicts = bool(missing)
             else:
-                check = self._check(text, plain, cited, passages, conversation_text, invalid)
-            if check.supported or not self.settings.strict:
+                check, contradicts = self._check(text, plain, cited, passages, conversation_text, invalid)
+            # a wrong or unverifiable number, amount, date, phone, link or plan name, or a flipped
+            # negation, is never shown: an invented fee is worse than no sentence. Sentences that
+            # are only weakly worded against their source are marked for the operator instead.
+            if not check.supported and (self.settings.strict or contradicts):
+                check.removed = True
+            else:
                 kept.append(check.text)
             checks.append(check)
         grounding = Grounding(
             supported=sum(c.supported for c in checks if c.factual),
-            unsupported=sum(not c.supported for c in checks if c.factual),
+            unsupported=sum(not c.supported and not c.removed for c in checks if c.factual),
+            removed=sum(c.removed for c in checks),
             sentences=checks,
         )
         return " ".join(kept), grounding
 
     def _check(self, text: str, plain: str, cited: list[int], passages: dict[int, str],
-               conversation_text: str, invalid: list[int]) -> SentenceCheck:
+               conversation_text: str, invalid: list[int]) -> tuple[SentenceCheck, bool]:
+        """The check, and whether the sentence contradicts its source (vs. weak wording)."""
         note = f"invalid citation [{']['.join(map(str, invalid))}] removed; " if invalid else ""
         if cited:
             support = self.support(plain, "\n".join(passages[n] for n in cited), conversation_text)
             ok = self.supported(support)
             return SentenceCheck(text=text, supported=ok, citation=cited[0], score=support.score,
-                                 reason=note + ("supported" if ok else support.reason()))
+                                 reason=note + ("supported" if ok else support.reason())), support.contradicts
         # No citation: attach one if a retrieved passage clearly supports the sentence.
         best_n, best = None, None
         for n, passage in passages.items():
@@ -275,6 +301,7 @@ class Verifier:
                 best_n, best = n, s
         if best is not None and self.supported(best) and best.score >= self.settings.attach_threshold:
             return SentenceCheck(text=f"{plain.rstrip('.!')} [{best_n}].", supported=True, citation=best_n,
-                                 score=best.score, reason=note + "citation added")
+                                 score=best.score, reason=note + "citation added"), False
+        # an uncited fact with numbers or names cannot be checked: treated as invented
         return SentenceCheck(text=text, supported=False, citation=None, score=best.score if best else 0.0,
-                             reason=note + "no citation")
+                             reason=note + "no citation"), bool(entities(plain))

@@ -104,8 +104,9 @@ class FakeOpenAI:
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 for i in range(0, len(content), 12):
+                    delta = {"content": content[i:i + 12], **({"role": "assistant"} if i == 0 else {})}
                     chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
-                             "choices": [{"index": 0, "delta": {"content": content[i:i + 12]}, "finish_reason": None}]}
+                             "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 end = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],

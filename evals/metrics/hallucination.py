@@ -31,8 +31,9 @@ class ModelHallucinationRate(HallucinationRate):
         g = run.llm_grounding
         if g is None:
             return Score(NAN, "no model draft")
-        factual = g.supported + g.unsupported
-        return Score(g.unsupported / factual if factual else NAN)
+        bad = g.unsupported + g.removed  # what the model wrote, before anything was removed
+        factual = g.supported + bad
+        return Score(bad / factual if factual else NAN)
 
 
 class JudgeHallucinationRate(Metric):
