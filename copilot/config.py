@@ -272,6 +272,9 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(
         None, description="Embedding and LLM answer caches, shareable between indexes. Default: <data_dir>/cache."
     )
+    prompts_dir: Path = Field(
+        Path(__file__).resolve().parent.parent / "prompts", description="Versioned prompt files (NAME/vN.yaml)."
+    )
     demo_kb: Path = Field(
         Path(__file__).resolve().parent.parent / "knowledge_base" / "demo",
         description="The bundled demo knowledge base.",

@@ -62,8 +62,9 @@ def topic_of(source_id: str) -> str:
 class Copilot:
     def __init__(self, settings: Settings | None = None, index: KnowledgeIndex | None = None,
                  chat: ChatClient | None = None, prompt: str = "draft_reply@v1", use_llm: bool | None = None,
-                 prompts_dir=PROMPTS_DIR):
+                 prompts_dir=None):
         self.settings = settings or get_settings()
+        prompts_dir = prompts_dir or self.settings.prompts_dir or PROMPTS_DIR
         self.index = index or KnowledgeIndex(self.settings)
         self.retriever = HybridRetriever(self.index)
         self.prompt = load_prompt(prompt, prompts_dir)

@@ -59,6 +59,7 @@ class CaseRecord(BaseModel):
     expected_ask: list[str]
     llm_raw: str | None = None
     scores: dict[str, float | None]
+    counts: dict[str, dict[str, float]] = Field(default_factory=dict)
     reasons: dict[str, str]
     failures: list[str]
 
@@ -139,6 +140,7 @@ def run_eval(config: EvalConfig, settings: Settings, progress: ProgressFn | None
         cases = cases[: config.limit]
     llm_settings = settings.llm.model_copy(update={"enabled": config.use_llm, **({"model": config.model} if config.model else {})})
     settings = settings.model_copy(update={"llm": llm_settings})
+    prompts_dir = settings.prompts_dir
     if copilot is None:
         chat = None
         if config.use_llm:
@@ -147,7 +149,7 @@ def run_eval(config: EvalConfig, settings: Settings, progress: ProgressFn | None
             ensure_local_llm(settings.llm)
             assert settings.cache_dir is not None
             chat = ChatClient(settings.llm, cache=AnswerCache(settings.cache_dir / "llm_answers.sqlite"))
-        copilot = Copilot(settings, prompt=config.prompt, chat=chat, use_llm=config.use_llm)
+        copilot = Copilot(settings, prompt=config.prompt, chat=chat, use_llm=config.use_llm, prompts_dir=prompts_dir)
     if copilot.index.docstore.count_documents() == 0:
         raise BadInputError(f"the index in {copilot.index.index_dir} is empty; run `copilot ingest knowledge_base/demo` first")
     judge = Judge.from_settings(settings)
@@ -177,6 +179,7 @@ def run_eval(config: EvalConfig, settings: Settings, progress: ProgressFn | None
             questions=[q.fact for q in s.questions], expected_ask=run.case.expected.ask_about,
             llm_raw=run.trace.get("llm_raw"),
             scores={k: _clean(v.value) for k, v in scores.items()},
+            counts={k: v.counts for k, v in scores.items() if v.counts},
             reasons={k: v.reason for k, v in scores.items() if v.reason},
             failures=failures(run, scores),
         ))

@@ -154,34 +154,55 @@ def plain_bm25_baseline(docs: list[dict], queries: list[str], k: int = 20) -> li
     return [[docs[int(i)]["id"] for i in row] for row in idx]
 
 
-def run_tau(settings: Settings, folder: Path = TAU) -> list[TauResult]:
+def load_tau(folder: Path = TAU) -> tuple[list[dict], list[dict]]:
+    if not (folder / "documents.jsonl").exists():
+        raise FileNotFoundError(f"{folder}: no tau-banking benchmark here (documents.jsonl missing)")
     docs = [json.loads(x) for x in (folder / "documents.jsonl").read_text().splitlines() if x.strip()]
     tasks = [json.loads(x) for x in (folder / "tasks.jsonl").read_text().splitlines() if x.strip()]
+    return docs, tasks
+
+
+def build_tau_index(settings: Settings, index_dir: Path, folder: Path = TAU) -> KnowledgeIndex:
+    """The benchmark's documents ingested with their ids kept."""
+    s = settings.model_copy(update={"index_dir": index_dir})
+    kb = KnowledgeIndex(s)
+    report = Ingestor(kb, batch_chunks=128).run([folder / "documents.jsonl"])
+    if report.failed:
+        raise RuntimeError("; ".join(report.errors[:3]))
+    return kb
+
+
+def tau_retrieval(kb: KnowledgeIndex, folder: Path = TAU) -> list[TauResult]:
+    """recall@k and hit@k of our lexical, vector and hybrid retrieval next to plain BM25."""
+    docs, tasks = load_tau(folder)
     queries = [t["instructions"] for t in tasks]
     gold = [set(t["required_documents"]) for t in tasks]
     results = []
     recall, hit = _scores(plain_bm25_baseline(docs, queries), gold)
     results.append(TauResult(method="plain BM25 (baseline)", recall=recall, hit=hit))
-    with tempfile.TemporaryDirectory(prefix="copilot-tau-") as tmp:
-        s = settings.model_copy(update={"index_dir": Path(tmp) / "index"})
-        kb = KnowledgeIndex(s)
-        report = Ingestor(kb, batch_chunks=128).run([folder / "documents.jsonl"])
-        if report.failed:
-            raise RuntimeError("; ".join(report.errors[:3]))
-        for method, upd in (("our lexical (BM25, Snowball stems)", {"vector_weight": 0.0}),
-                            ("our vector (e5)", {"lexical_weight": 0.0}),
-                            ("hybrid (RRF)", {})):
-            retriever = HybridRetriever(kb, s.retrieval.model_copy(update={**upd, "candidates": 200}))
-            ranked = []
-            for q in queries:
-                ids: list[str] = []
-                for h in retriever.search(q, k=150).hits:
-                    if h.source_id not in ids:
-                        ids.append(h.source_id)
-                ranked.append(ids[:20])
-            recall, hit = _scores(ranked, gold)
-            results.append(TauResult(method=method, recall=recall, hit=hit))
+    for method, upd in (("our lexical (BM25, Snowball stems)", {"vector_weight": 0.0}),
+                        ("our vector (e5)", {"lexical_weight": 0.0}),
+                        ("hybrid (RRF)", {})):
+        retriever = HybridRetriever(kb, kb.settings.retrieval.model_copy(update={**upd, "candidates": 200}))
+        ranked = []
+        for q in queries:
+            ids: list[str] = []
+            for h in retriever.search(q, k=150).hits:
+                if h.source_id not in ids:
+                    ids.append(h.source_id)
+            ranked.append(ids[:20])
+        recall, hit = _scores(ranked, gold)
+        results.append(TauResult(method=method, recall=recall, hit=hit))
     return results
+
+
+def run_tau(settings: Settings, folder: Path = TAU) -> list[TauResult]:
+    with tempfile.TemporaryDirectory(prefix="copilot-tau-") as tmp:
+        kb = build_tau_index(settings, Path(tmp) / "index", folder)
+        try:
+            return tau_retrieval(kb, folder)
+        finally:
+            kb.close()
 
 
 if __name__ == "__main__":  # one scale point, JSON on stdout (used by scale_in_subprocess)

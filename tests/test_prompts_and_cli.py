@@ -1,0 +1,87 @@
+"""Every prompt file loads and declares exactly the variables it uses; `copilot suggest`
+prints a suggestion and refuses a malformed conversation with one line and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from copilot.errors import BadInputError, ConfigError
+from copilot.prompts import PROMPTS_DIR, available, load_prompt
+
+from conftest import REPO
+
+
+@pytest.mark.parametrize("ref", available())
+def test_every_prompt_loads_and_its_variables_match(ref):
+    spec = load_prompt(ref)
+    assert spec.ref == ref and spec.changelog[-1].version == spec.version
+    assert set(spec.chat_template().input_variables) == set(spec.variables)
+    spec.render(**{v: f"<{v}>" for v in spec.variables})
+
+
+def test_a_missing_variable_is_an_error_not_an_empty_string():
+    with pytest.raises(ConfigError, match="missing value for"):
+        load_prompt("draft_reply@v1").render(language="English")
+
+
+def test_unknown_or_malformed_prompt_references_are_clear_errors():
+    with pytest.raises(BadInputError, match="available: .*draft_reply@v1"):
+        load_prompt("draft_reply@v99")
+    with pytest.raises(BadInputError, match="NAME@vN"):
+        load_prompt("draft reply v1")
+
+
+def test_a_template_using_an_undeclared_variable_is_refused(tmp_path):
+    folder = tmp_path / "p"
+    folder.mkdir()
+    text = (PROMPTS_DIR / "draft_reply" / "v1.yaml").read_text().replace("variables: [language, facts, conversation, questions, handoff]",
+                                                                       "variables: [language, facts, conversation, questions]")
+    (folder / "v1.yaml").write_text(text.replace("name: draft_reply", "name: p"))
+    with pytest.raises(ConfigError, match="differ from declared"):
+        load_prompt("p@v1", tmp_path)
+
+
+def run_cli(*args, stdin: str | None = None, env: dict | None = None):
+    return subprocess.run([sys.executable, "-m", "copilot.cli", *args], input=stdin, capture_output=True, text=True,
+                          cwd=REPO, env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.mark.slow
+def test_suggest_prints_json_for_a_conversation(demo_index_dir, session_cache, tmp_path):
+    conv = {"messages": [{"role": "customer", "text": "Когда списывается абонентская плата?"}]}
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(conv, ensure_ascii=False))
+    env = {"COPILOT_DATA_DIR": str(demo_index_dir), "COPILOT_CACHE_DIR": str(session_cache)}
+    result = run_cli("suggest", str(path), "--json", "--no-llm", env=env)
+    assert result.returncode == 0, result.stderr
+    s = json.loads(result.stdout)
+    assert s["language"] == "ru" and s["draft"]["mode"] == "retrieval" and s["citations"]
+    assert {"intent", "sentiment", "draft", "citations", "grounding", "questions", "handoff", "confidence",
+            "timings_ms", "usage"} <= set(s)
+    piped = run_cli("suggest", "-", "--no-llm", stdin=json.dumps(conv), env=env)
+    assert piped.returncode == 0 and "[retrieval]" in piped.stdout
+
+
+@pytest.mark.parametrize("content,message", [
+    ("{not json", "invalid JSON"),
+    ('{"messages": []}', "field 'messages'"),
+    ('{"messages": [{"role": "robot", "text": "hi"}]}', "field 'messages.0.role'"),
+    ('{"messages": [{"role": "agent", "text": "hello"}]}', "needs at least one message with role 'customer'"),
+])
+def test_suggest_refuses_a_malformed_conversation_with_one_line(tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    result = run_cli("suggest", str(path), "--no-llm")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {path}") and message in lines[0], result.stderr
+
+
+def test_suggest_on_a_missing_file():
+    result = run_cli("suggest", "/nonexistent/conv.json")
+    assert result.returncode == 2 and result.stderr.strip() == "Error: /nonexistent/conv.json: no such file"
