@@ -5,6 +5,7 @@ warning, inside the configured time; personal data never reaches a non-local end
 from __future__ import annotations
 
 import json
+import shutil
 import time
 
 import pytest
@@ -13,7 +14,7 @@ from copilot.engine import Copilot
 from copilot.llm import ChatClient
 from copilot.verify import citations_of
 
-from conftest import conversation, llm_settings
+from conftest import DATA, conversation, llm_settings
 from fake_openai import FakeOpenAI
 
 REFUND_EN = conversation("How long does a refund take to reach my card after it is approved?")
@@ -73,10 +74,7 @@ def test_a_prompt_that_drops_citations_is_repaired_or_rejected(demo_index, tmp_p
     """The draft shown never carries uncited invented claims, whatever the prompt says."""
     prompts = tmp_path / "prompts" / "draft_reply"
     prompts.mkdir(parents=True)
-    spec = (demo_index.settings.demo_kb.parent.parent / "prompts" / "draft_reply" / "v1.yaml").read_text()
-    broken = spec.replace("version: 1", "version: 2").replace(
-        "  - After every sentence that uses a fact, write its number in brackets, for example: \"Refunds take 10 business days [1].\"\n", "")
-    (prompts / "v2.yaml").write_text(broken)
+    shutil.copy(DATA / "prompts" / "draft_reply" / "v2.yaml", prompts / "v2.yaml")  # v1 without the citation rule
     with FakeOpenAI("follow") as server:
         settings = llm_settings(demo_index.settings, enabled=True, base_url=server.base_url)
         copilot = Copilot(settings, index=demo_index, chat=ChatClient(settings.llm), prompt="draft_reply@v2",
