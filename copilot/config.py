@@ -253,9 +253,34 @@ class JudgeSettings(BaseModel):
 
 class EvalSettings(BaseModel):
     gate_file: Path = Field(Path(__file__).resolve().parent.parent / "evals" / "gate.yaml")
+    supervisor_cases: Path = Field(
+        Path(__file__).resolve().parent.parent / "evals" / "datasets" / "supervisor.jsonl",
+        description="Where 'turn into eval case' appends (the default eval datasets folder).")
     input_price_per_m: float = Field(0.0, ge=0, description="Price per million prompt tokens (cost estimate).")
     output_price_per_m: float = Field(0.0, ge=0, description="Price per million completion tokens.")
     judge: JudgeSettings = JudgeSettings()
+
+
+class FeedbackSettings(BaseModel):
+    url: str | None = Field(
+        None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db. Default: SQLite (WAL) "
+        "in <data_dir>/feedback.sqlite.")
+    mask_pii: bool = Field(True, description="Mask personal data in stored conversations and texts.")
+    heavy_edit: float = Field(0.5, ge=0, le=1, description="Edit distance (0..1) above which an edit counts as heavy.")
+    low_confidence: float = Field(0.5, ge=0, le=1)
+
+
+class UserAccount(BaseModel):
+    username: str = Field(min_length=1)
+    role: Literal["operator", "supervisor"]
+    password_hash: str = Field(description="bcrypt hash; never a plain password.")
+
+
+class AuthSettings(BaseModel):
+    users: list[UserAccount] = Field(
+        default_factory=list,
+        description="Accounts from configuration (copilot.toml or COPILOT_AUTH__USERS as JSON). When empty, "
+        "demo accounts are created on first run in <data_dir>/users.json and their passwords printed once.")
 
 
 class Settings(BaseSettings):
@@ -288,6 +313,8 @@ class Settings(BaseSettings):
     handoff: HandoffSettings = HandoffSettings()
     verification: VerificationSettings = VerificationSettings()
     evals: EvalSettings = EvalSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
+    auth: AuthSettings = AuthSettings()
 
     @model_validator(mode="after")
     def _default_index_dir(self) -> "Settings":

@@ -15,16 +15,18 @@ from copilot.errors import ConfigError
 from knowledge_base.documents import Chunk, SearchFilters
 from knowledge_base.embeddings import EmbeddingModel
 
-_CHROMA_SETTINGS = ChromaSettings(anonymized_telemetry=False)
+def _chroma_settings() -> ChromaSettings:
+    # a fresh object per client: chromadb writes the client's mode (folder or HTTP) into it
+    return ChromaSettings(anonymized_telemetry=False)
 
 
 def make_client(settings: VectorStoreSettings, index_dir: Path) -> Any:
     """A Chroma client for the configured mode."""
     if settings.mode == "persistent":
-        return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=_CHROMA_SETTINGS)
+        return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=_chroma_settings())
     try:
         client = chromadb.HttpClient(host=settings.host, port=settings.port, ssl=settings.ssl,
-                                     settings=_CHROMA_SETTINGS)
+                                     settings=_chroma_settings())
         client.heartbeat()
     except Exception as exc:  # connection refused, DNS, TLS: all the same to the user
         raise ConfigError(

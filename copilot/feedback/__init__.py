@@ -1,0 +1,1 @@
+"""The feedback store: suggestions, what operators did with them, supervisors' reviews."""

@@ -1,0 +1,68 @@
+"""Pure helpers that turn suggestions into what the panel shows (no streamlit here, so
+they are unit-tested directly)."""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+
+from copilot.schema import Suggestion
+from copilot.verify import strip_citations
+
+URGENCY_ICON = {"high": "🔴", "medium": "🟠", "low": "🟡"}
+
+
+def draft_html(s: Suggestion) -> str:
+    """The draft with [n] as superscript citation marks and unsupported sentences
+    highlighted, the reason in a tooltip."""
+    parts = []
+    for check in s.grounding.sentences:
+        if check.removed:
+            continue
+        text = html.escape(check.text)
+        text = re.sub(r"\s*\[(\d{1,2})\]", r'<sup class="cite" title="source \1">[\1]</sup>', text)
+        if check.factual and not check.supported:
+            reason = html.escape(check.reason or "not supported by its source")
+            text = (f'<span class="unsupported" title="{reason}" style="background:#fde2e1;'
+                    f'border-bottom:2px dotted #c0392b">{text}</span>')
+        parts.append(text)
+    return " ".join(parts) if parts else html.escape(s.draft.text)
+
+
+def plain_reply(s: Suggestion) -> str:
+    """What goes into the reply box: the draft without citation marks or removed sentences."""
+    kept = [c.text for c in s.grounding.sentences if not c.removed] or [s.draft.text]
+    return strip_citations(" ".join(kept))
+
+
+def word_diff_html(before: str, after: str) -> str:
+    """Word-level diff: deletions struck through in red, insertions in green."""
+    a, b = before.split(), after.split()
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
+        if op == "equal":
+            out.append(html.escape(" ".join(a[i1:i2])))
+        if op in ("delete", "replace"):
+            out.append(f'<del style="background:#fde2e1">{html.escape(" ".join(a[i1:i2]))}</del>')
+        if op in ("insert", "replace"):
+            out.append(f'<ins style="background:#d5f5e3;text-decoration:none">{html.escape(" ".join(b[j1:j2]))}</ins>')
+    return " ".join(out)
+
+
+def parse_transcript(text: str) -> list[dict]:
+    """'Customer: ...' / 'Agent: ...' lines (also Клиент/Оператор/Агент); text without
+    labels is one customer message."""
+    turns: list[dict] = []
+    label = re.compile(r"^\s*(customer|client|клиент|покупатель|agent|operator|оператор|агент|сотрудник)\s*[:>-]\s*(.*)$", re.I)
+    for line in text.splitlines():
+        m = label.match(line)
+        if m:
+            role = "customer" if m.group(1).lower() in {"customer", "client", "клиент", "покупатель"} else "agent"
+            turns.append({"role": role, "text": m.group(2).strip()})
+        elif line.strip():
+            if turns:
+                turns[-1]["text"] = f"{turns[-1]['text']}\n{line.strip()}".strip()
+            else:
+                turns.append({"role": "customer", "text": line.strip()})
+    return [t for t in turns if t["text"]]

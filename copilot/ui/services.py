@@ -1,0 +1,69 @@
+"""Shared resources for the pages: created once per server process by cache_resource
+factories and put into the session only when absent, so tests can pre-seed them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from copilot.auth import Auth
+from copilot.config import Settings, get_settings
+from copilot.feedback.store import FeedbackStore
+
+
+def settings() -> Settings:
+    if "settings" not in st.session_state:
+        st.session_state.settings = get_settings()
+    return st.session_state.settings
+
+
+@st.cache_resource(show_spinner="Opening the knowledge base and the model…")
+def _copilot(_settings: Settings):
+    from copilot.engine import new_copilot
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.ingest import Ingestor
+
+    index = KnowledgeIndex(_settings)
+    if index.docstore.count_documents() == 0:  # first run: the demo desk
+        Ingestor(index).run([_settings.demo_kb])
+    return new_copilot(_settings, index=index)
+
+
+@st.cache_resource
+def _store(_settings: Settings) -> FeedbackStore:
+    return FeedbackStore(_settings.feedback, _settings.data_dir)
+
+
+@st.cache_resource
+def _auth(_settings: Settings) -> Auth:
+    return Auth(_settings)
+
+
+def copilot():
+    if "copilot" not in st.session_state:
+        st.session_state.copilot = _copilot(settings())
+    return st.session_state.copilot
+
+
+def store() -> FeedbackStore:
+    if "store" not in st.session_state:
+        st.session_state.store = _store(settings())
+    return st.session_state.store
+
+
+def auth() -> Auth:
+    if "auth" not in st.session_state:
+        st.session_state.auth = _auth(settings())
+    return st.session_state.auth
+
+
+def user():
+    return st.session_state.get("user")
+
+
+def require_role(role: str) -> None:
+    """Stop the page for anyone without the role (pages are also hidden from them)."""
+    current = user()
+    if current is None or current.role != role:
+        st.error(f"This page is for {role}s. You are signed in as "
+                 f"{current.role if current else 'nobody'}.")
+        st.stop()

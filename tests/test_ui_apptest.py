@@ -1,0 +1,178 @@
+"""The panel's page logic with Streamlit's AppTest: sign-in, suggest, insert, edit, send,
+reject, the review queue's filters, and supervisor pages refusing operators."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from copilot.auth import Auth
+from copilot.config import AuthSettings, UserAccount
+from copilot.feedback.store import FeedbackStore, QueueFilters
+
+from conftest import REPO
+
+APP = str(REPO / "app.py")
+TIMEOUT = 120
+
+
+@pytest.fixture
+def ui(retrieval_copilot, tmp_path):
+    """What the app would build for itself, pre-seeded: the engine (retrieval-only, demo
+    desk), a fresh feedback store, and two accounts with known passwords."""
+    from copilot.auth import hash_password
+
+    settings = retrieval_copilot.settings.model_copy(update={
+        "auth": AuthSettings(users=[
+            UserAccount(username="olga", role="operator", password_hash=hash_password("op-secret")),
+            UserAccount(username="sam", role="supervisor", password_hash=hash_password("sup-secret"))]),
+    })
+    settings.evals.supervisor_cases = tmp_path / "supervisor.jsonl"
+    store = FeedbackStore(settings.feedback, tmp_path)
+    return {"settings": settings, "copilot": retrieval_copilot, "store": store, "auth": Auth(settings)}
+
+
+def app(ui, user: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in ui.items():
+        at.session_state[key] = value
+    if user:
+        at.session_state["user"] = ui["auth"].users[user]
+    return at.run()
+
+
+def button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_sign_in_rejects_a_wrong_password_and_accepts_the_right_one(ui):
+    at = app(ui)
+    assert not at.exception
+    at.text_input[0].input("olga")
+    at.text_input[1].input("wrong")
+    at.button[0].click().run()
+    assert "Wrong user name or password." in [e.value for e in at.error]
+    at.text_input[1].input("op-secret")
+    at.button[0].click().run()
+    assert at.session_state["user"].username == "olga"
+    assert any("Conversation" in h.value for h in at.subheader)
+
+
+def test_operator_gets_a_suggestion_and_sends_it_as_is(ui):
+    at = app(ui, "olga")
+    at.text_area(key="new_turn").input("How long does a refund take to reach my card?")
+    at.button(key="FormSubmitter:add-turn-Add turn").click().run()
+    assert at.session_state["turns"] == [{"role": "customer", "text": "How long does a refund take to reach my card?"}]
+    button(at, "Suggest").click().run()
+    assert not at.exception
+    s = at.session_state["suggestion"]
+    assert s.citations and "10 business days" in s.draft.text
+    assert any("[1]" in m.value for m in at.markdown)  # the draft with its citation marks
+    sid = at.session_state["suggestion_id"]
+    button(at, "Send as is").click().run()
+    row = ui["store"].get(sid)
+    assert row.actions[-1].action == "sent" and row.actions[-1].edit_distance == 0.0
+    assert "[1]" not in row.actions[-1].final_text
+    assert any("Sent" in m.value for m in at.success)
+
+
+def test_operator_inserts_edits_and_marks_sent(ui):
+    at = app(ui, "olga")
+    at.selectbox(key="demo_choice").select(next(o for o in at.selectbox(key="demo_choice").options if o.startswith("EN · Hi, the internet")))
+    at.run()
+    assert at.session_state["turns"][0]["text"].startswith("Hi, the internet")
+    button(at, "Suggest").click().run()
+    s = at.session_state["suggestion"]
+    assert s.questions  # a no-internet case asks first
+    button(at, s.questions[0].text).click().run()  # a chip adds the question to the reply
+    assert s.questions[0].text in at.session_state["reply"]
+    button(at, "Insert to edit").click().run()
+    at.text_area(key="reply").input(at.session_state["reply"] + " Thank you for your patience!")
+    sid = at.session_state["suggestion_id"]
+    button(at, "Mark sent").click().run()
+    action = ui["store"].get(sid).actions[-1]
+    assert action.action == "sent" and action.final_text.endswith("Thank you for your patience!")
+    assert 0 < action.edit_distance < 0.5
+
+
+def test_operator_rejects_with_a_reason_and_regenerates(ui):
+    at = app(ui, "olga")
+    at.text_area(key="new_turn").input("Когда списывается абонентская плата?")
+    at.button(key="FormSubmitter:add-turn-Add turn").click().run()
+    button(at, "Suggest").click().run()
+    first = at.session_state["suggestion_id"]
+    button(at, "Regenerate").click().run()
+    second = at.session_state["suggestion_id"]
+    assert second != first and ui["store"].get(first).actions[-1].action == "regenerated"
+    at.selectbox(key="reject_reason").select("wrong_tone")
+    at.text_input(key="reject_note").input("too formal")
+    button(at, "Reject suggestion").click().run()
+    action = ui["store"].get(second).actions[-1]
+    assert (action.action, action.reason, action.note) == ("rejected", "wrong_tone", "too formal")
+
+
+def test_supervisor_pages_refuse_operators(ui):
+    at = app(ui, "olga")
+    with pytest.raises(ValueError, match="Known pages: .*operator.py'\\]"):
+        at.switch_page("copilot/ui/pages/review.py")  # not in an operator's navigation at all
+    for page in ("review", "metrics", "mined"):  # and refused if opened directly
+        direct = AppTest.from_file(str(REPO / "copilot" / "ui" / "pages" / f"{page}.py"), default_timeout=TIMEOUT)
+        for key, value in ui.items():
+            direct.session_state[key] = value
+        direct.session_state["user"] = ui["auth"].users["olga"]
+        direct.run()
+        assert [e.value for e in direct.error] == ["This page is for supervisors. You are signed in as operator."]
+        assert not direct.dataframe and not direct.metric
+
+
+def test_review_queue_filters_and_eval_case(ui):
+    store, copilot = ui["store"], ui["copilot"]
+    for text, action in [("How long does a refund take?", "sent"), ("Operator please, I want a human", "rejected"),
+                         ("Когда списывается абонентская плата?", None)]:
+        conv = {"messages": [{"role": "customer", "text": text}]}
+        sid = store.record_suggestion("olga", conv, copilot.suggest(conv))
+        if action == "sent":
+            store.record_action(sid, "olga", "sent", "Refunds: 10 business days after approval.")
+        elif action == "rejected":
+            store.record_action(sid, "olga", "rejected", reason="should_hand_off")
+    at = app(ui, "sam")
+    at.switch_page("copilot/ui/pages/review.py").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 3
+    at.checkbox(key="f_handoff").check().run()
+    assert list(at.dataframe[0].value["handoff"]) == [True]
+    at.checkbox(key="f_handoff").uncheck()
+    at.checkbox(key="f_rejected").check().run()
+    assert list(at.dataframe[0].value["reason"]) == ["should_hand_off"]
+    at.checkbox(key="f_rejected").uncheck()
+    at.selectbox(key="f_language").select("ru").run()
+    assert list(at.dataframe[0].value["lang"]) == ["ru"]
+    sid = int(at.dataframe[0].value["id"].iloc[0])
+    at.button(key=f"ec-create-{sid}").click().run()
+    assert any(f"Eval case sup-{sid}" in s.value for s in at.success)
+    from evals.dataset import load_cases
+    (case,) = load_cases(ui["settings"].evals.supervisor_cases)
+    assert case.id == f"sup-{sid}" and case.language == "ru" and case.origin == f"supervisor:{sid}"
+    assert store.get(sid).reviews[-1].eval_case_id == case.id
+
+
+def test_metrics_page_for_a_supervisor(ui):
+    store, copilot = ui["store"], ui["copilot"]
+    conv = {"messages": [{"role": "customer", "text": "How do I set up autopay?"}]}
+    sid = store.record_suggestion("olga", conv, copilot.suggest(conv))
+    store.record_action(sid, "olga", "sent", "ok")
+    at = app(ui, "sam")
+    at.switch_page("copilot/ui/pages/metrics.py").run()
+    assert not at.exception
+    assert [m.label for m in at.metric][:3] == ["Suggestions", "Acceptance", "Mean edit distance"]
+    assert at.metric[1].value == "100%"
+
+
+def test_queue_filters_in_the_store(ui):
+    store, copilot = ui["store"], ui["copilot"]
+    conv = {"messages": [{"role": "customer", "text": "What's the capital of Australia?"}]}
+    sid = store.record_suggestion("olga", conv, copilot.suggest(conv))
+    assert [i.id for i in store.queue(QueueFilters(low_confidence=True))] == [sid]
+    assert store.queue(QueueFilters(heavy_edits=True)) == []
+    store.record_action(sid, "olga", "sent", "Completely different text written by the operator.")
+    assert [i.id for i in store.queue(QueueFilters(heavy_edits=True))] == [sid]
