@@ -42,4 +42,4 @@ with st.sidebar:
         for key in ("user", "suggestion", "suggestion_id", "turns", "reply"):
             st.session_state.pop(key, None)
         st.rerun()
-st.navigation(pages).run()
+st.navigation(pages, position="top").run()

@@ -229,7 +229,7 @@ class Copilot:
 
         factual = grounding.supported + grounding.unsupported
         confidence = answers.confidence * (grounding.supported / factual if factual else 1.0)
-        used = {n for s in grounding.sentences for n in citations_of(s.text)}
+        used = {n for s in grounding.sentences if not s.removed for n in citations_of(s.text)}
         similar = [SimilarCase(source_id=h.source_id, title=h.title,
                                outcome=self._ticket_outcome(h.source_id), resolution=h.text.split("\n")[-2]
                                if "\n" in h.text else h.text, score=h.score) for h in tickets.hits[:3]]

@@ -216,7 +216,9 @@ class Verifier:
         semantic = min(1.0, max(0.0, (semantic_cos - 0.75) / 0.20))
         w = self.settings.lexical_weight if self.embed is not None or lexical >= 0.95 else 1.0
         score = w * lexical + (1 - w) * semantic
-        mismatch = has_negation(sentence) != has_negation(self._closest_clause(s_tokens, best_sentence))
+        neg = has_negation(sentence)
+        # the negation must agree with the closest sentence or with its closest clause
+        mismatch = neg != has_negation(best_sentence) and neg != has_negation(self._closest_clause(s_tokens, best_sentence))
         return Support(round(score, 4), round(lexical, 4), round(semantic, 4), missing, mismatch)
 
     @staticmethod

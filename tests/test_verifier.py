@@ -73,7 +73,7 @@ def test_strict_mode_drops_every_unsupported_sentence(demo_index):
 
 
 def test_on_labelled_pairs_precision_and_recall_hold(verifier):
-    """Measured on the test split (docs/grounding.md): P 0.77, R 0.88, F1 0.82 (P is the
+    """Measured on the test split (docs/grounding.md): P 0.79, R 0.88, F1 0.83 (P is the
     share of flagged sentences that were really unsupported)."""
     scores = evaluate(verifier, load_pairs(split="test"))
     assert scores.n >= 100

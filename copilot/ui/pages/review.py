@@ -12,6 +12,7 @@ from copilot.feedback.store import QueueFilters
 from copilot.schema import HANDOFF_REASONS, Conversation
 from copilot.ui import services
 from copilot.ui.render import word_diff_html
+from copilot.verify import strip_citations
 from evals.dataset import CATEGORIES, CaseTags, EvalCase, Expected, ExpectedHandoff, append_case
 
 services.require_role("supervisor")
@@ -65,7 +66,7 @@ if final is None:
 elif final.action == "sent":
     right.write(final.final_text)
     st.markdown(f"**Changes** (edit distance {final.edit_distance}):", help="red: removed, green: added")
-    st.markdown(word_diff_html(row.draft, final.final_text), unsafe_allow_html=True)
+    st.markdown(word_diff_html(strip_citations(row.draft), final.final_text), unsafe_allow_html=True)
 else:
     right.write(f"{final.action}" + (f" — {final.reason}" if final.reason else "") + (f": {final.note}" if final.note else ""))
 if s.get("citations"):

@@ -1,0 +1,219 @@
+"""The feedback store: migrations, masking, and many operators writing at once, threads
+and processes, on SQLite (WAL) and on a real PostgreSQL started on loopback; every row
+is accounted for. Also sign-in accounts and mined resolutions."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+
+from copilot.auth import Auth, hash_password
+from copilot.config import AuthSettings, FeedbackSettings, Settings, UserAccount
+from copilot.feedback.models import Base
+from copilot.feedback.store import FeedbackStore, edit_distance
+from copilot.schema import Draft, Intent, Sentiment, Suggestion
+
+WRITERS_THREADS = 16
+WRITES_EACH = 25
+
+
+def suggestion(i: int) -> Suggestion:
+    return Suggestion(language="ru" if i % 2 else "en", intent=Intent(label="refunds", confidence=0.8),
+                      sentiment=Sentiment(label="neutral", score=0),
+                      draft=Draft(text=f"Draft number {i} [1].", mode="retrieval", prompt="draft_reply@v1", model="none"))
+
+
+def write_many(url: str | None, data_dir: str, writer: str, n: int) -> list[int]:
+    """One operator's session: a suggestion and an action, n times."""
+    store = FeedbackStore(FeedbackSettings(url=url), Path(data_dir))
+    ids = []
+    for i in range(n):
+        sid = store.record_suggestion(writer, {"messages": [{"role": "customer", "text": f"{writer} message {i}"}]},
+                                      suggestion(i))
+        store.record_action(sid, writer, "sent", f"Final {writer} {i}")
+        ids.append(sid)
+    store.close()
+    return ids
+
+
+def _process_writer(args) -> list[int]:
+    return write_many(*args)
+
+
+def hammer(url: str | None, data_dir: Path) -> None:
+    store = FeedbackStore(FeedbackSettings(url=url), data_dir)  # migrated before the crowd arrives
+    with ThreadPoolExecutor(WRITERS_THREADS) as pool:
+        thread_ids = list(pool.map(lambda w: write_many(url, str(data_dir), f"thread-{w}", WRITES_EACH),
+                                   range(WRITERS_THREADS)))
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        proc_ids = pool.map(_process_writer, [(url, str(data_dir), f"proc-{p}", WRITES_EACH) for p in range(4)])
+    all_ids = [i for ids in thread_ids + proc_ids for i in ids]
+    expected = (WRITERS_THREADS + 4) * WRITES_EACH
+    assert len(all_ids) == len(set(all_ids)) == expected
+    assert store.count() == expected
+    from copilot.feedback.models import ActionRow
+    assert store.count(ActionRow) == expected
+    for writer in ("thread-3", "proc-2"):
+        rows = [store.get(i) for i in all_ids if store.get(i).operator == writer]
+        assert sorted(r.conversation["messages"][0]["text"] for r in rows) == sorted(
+            f"{writer} message {i}" for i in range(WRITES_EACH))
+        assert all(len(r.actions) == 1 and r.actions[0].final_text.startswith(f"Final {writer}") for r in rows)
+    store.close()
+
+
+@pytest.mark.slow
+def test_concurrent_writers_on_sqlite_lose_nothing(tmp_path):
+    hammer(None, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def postgres(tmp_path_factory):
+    """A throwaway PostgreSQL on loopback (initdb + pg_ctl), stopped afterwards."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or [Path(p) for p in [shutil.which("initdb")] if p]
+    initdb = candidates[-1] if candidates else None
+    if initdb is None:
+        pytest.skip("PostgreSQL server binaries are not installed")
+    bindir = Path(initdb).parent
+    base = Path(tempfile.mkdtemp(prefix="copilot-pg-"))
+    data = base / "data"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        user = "postgres" if _user_exists("postgres") else "nobody"
+        shutil.chown(base, user)
+        os.chmod(base, 0o755)
+        as_user = ["runuser", "-u", user, "--"]
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "copilot", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
+                    f"-h 127.0.0.1 -p {port} -k {base} -c max_connections=200", "start"], check=True, capture_output=True)
+    try:
+        subprocess.run([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "copilot", "feedback"],
+                       check=True, capture_output=True)
+        yield f"postgresql+psycopg://copilot@127.0.0.1:{port}/feedback"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+@pytest.mark.slow
+def test_concurrent_writers_on_postgresql_lose_nothing(postgres, tmp_path):
+    hammer(postgres, tmp_path)
+
+
+def test_migrations_create_exactly_the_orm_schema(tmp_path):
+    store = FeedbackStore(FeedbackSettings(), tmp_path)
+    assert store.revision() == "0001"
+    insp = inspect(store.engine)
+    for table in Base.metadata.sorted_tables:
+        assert {c["name"] for c in insp.get_columns(table.name)} == {c.name for c in table.columns}, table.name
+    again = FeedbackStore(FeedbackSettings(), tmp_path)  # re-opening is a no-op
+    assert again.revision() == "0001"
+
+
+def test_personal_data_is_masked_before_it_is_stored(tmp_path):
+    store = FeedbackStore(FeedbackSettings(mask_pii=True), tmp_path)
+    sid = store.record_suggestion("olga", {"messages": [{"role": "customer", "text": "card 2202 2000 1234 5678, mail a@b.ru"}]},
+                                  suggestion(1))
+    store.record_action(sid, "olga", "sent", "We saw card 2202 2000 1234 5678.")
+    row = store.get(sid)
+    assert row.conversation["messages"][0]["text"] == "card [CARD], mail [EMAIL]"
+    assert "2202" not in row.actions[0].final_text
+    raw = FeedbackStore(FeedbackSettings(mask_pii=False), tmp_path / "raw")
+    sid = raw.record_suggestion("olga", {"messages": [{"role": "customer", "text": "a@b.ru"}]}, suggestion(1))
+    assert raw.get(sid).conversation["messages"][0]["text"] == "a@b.ru"
+
+
+def test_actions_are_validated_and_edit_distance_ignores_citations(tmp_path):
+    store = FeedbackStore(FeedbackSettings(), tmp_path)
+    sid = store.record_suggestion("olga", {"messages": [{"role": "customer", "text": "x"}]}, suggestion(3))
+    with pytest.raises(ValueError, match="reject reason"):
+        store.record_action(sid, "olga", "rejected", reason="because")
+    with pytest.raises(ValueError, match="action must be"):
+        store.record_action(sid, "olga", "deleted")
+    assert edit_distance("Draft number 3 [1].", "Draft number 3.") == 0.0
+    assert edit_distance("abc", "xyz") == 1.0
+
+
+def test_demo_accounts_are_created_once_and_stored_hashed(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    printed: list[str] = []
+    first = Auth(settings, announce=printed.append)
+    assert set(first.users) == {"operator", "supervisor"} and len(printed) == 1
+    passwords = dict(line.strip().split(" (")[0:1] + [line.rsplit(": ", 1)[1]] for line in printed[0].splitlines()[1:])
+    stored = (tmp_path / "users.json").read_text()
+    for name, password in passwords.items():
+        assert password not in stored
+        assert first.authenticate(name, password).username == name
+    assert (tmp_path / "users.json").stat().st_mode & 0o777 == 0o600
+    second = Auth(settings, announce=printed.append)
+    assert len(printed) == 1  # printed once, on first run only
+    assert second.authenticate("supervisor", passwords["supervisor"]).role == "supervisor"
+    assert second.authenticate("supervisor", "wrong") is None and second.authenticate("nobody", "x") is None
+
+
+def test_configured_accounts_replace_the_demo_ones(tmp_path):
+    settings = Settings(data_dir=tmp_path, auth=AuthSettings(users=[
+        UserAccount(username="anna", role="supervisor", password_hash=hash_password("s3cret"))]))
+    auth = Auth(settings, announce=lambda _: pytest.fail("nothing to announce"))
+    assert auth.authenticate("anna", "s3cret").role == "supervisor"
+    assert not (tmp_path / "users.json").exists()
+
+
+def test_no_plain_passwords_in_the_repository():
+    from conftest import REPO
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.split()
+    for path in tracked:
+        if path.endswith((".toml", ".json", ".yaml", ".yml", ".env")):
+            text = (REPO / path).read_text(errors="ignore").lower()
+            assert "password =" not in text and '"password":' not in text, path
+
+
+@pytest.mark.slow
+def test_mined_resolutions_are_approved_and_indexed(demo_kb_copy, tmp_path, session_cache):
+    from copilot.mining import mine, publish
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.ingest import Ingestor
+    from knowledge_base.retriever import HybridRetriever
+
+    from conftest import make_settings
+
+    kb = KnowledgeIndex(make_settings(tmp_path / "data", session_cache))
+    Ingestor(kb).run([demo_kb_copy])
+    store = FeedbackStore(FeedbackSettings(), tmp_path)
+    added = mine(kb, store, limit=5)
+    assert 1 <= added <= 5 and mine(kb, store, limit=5) <= 5
+    pending = store.mined()
+    assert pending and all(p.status == "pending" and p.text for p in pending)
+    card = pending[0]
+    store.decide_mined(pending[1].id, "rejected", "sam") if len(pending) > 1 else None
+    marker = "Supervisor note: zebra-lighthouse procedure confirmed."
+    approved = store.decide_mined(card.id, "approved", "sam", text=f"{card.text}\n\n{marker}")
+    article_id, report = publish(approved, tmp_path / "kb_mined", kb)
+    assert report.added == 1 and kb.docstore.document(article_id) is not None
+    hits = HybridRetriever(kb).search("zebra-lighthouse procedure", k=3).hits
+    assert hits[0].source_id == article_id and marker in hits[0].text
+    assert [r.ticket_id for r in store.mined("approved")] == [card.ticket_id]

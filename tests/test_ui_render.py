@@ -1,0 +1,39 @@
+"""What the panel shows, as pure functions: citation marks, highlighted unsupported
+sentences, the reply without marks, the supervisor's diff, pasted transcripts."""
+
+from copilot.schema import Draft, Grounding, Intent, SentenceCheck, Sentiment, Suggestion
+from copilot.ui.render import draft_html, parse_transcript, plain_reply, word_diff_html
+
+
+def suggestion() -> Suggestion:
+    sentences = [SentenceCheck(text="Hello!", supported=True, factual=False),
+                 SentenceCheck(text="Refunds take 10 business days [1].", supported=True, citation=1),
+                 SentenceCheck(text="We are very quick [1].", supported=False, citation=1, reason="weak support (0.61)"),
+                 SentenceCheck(text="It costs 999 RUB [1].", supported=False, citation=1, removed=True, reason="not in the source: 999")]
+    return Suggestion(language="en", intent=Intent(label="refunds", confidence=0.9), sentiment=Sentiment(label="neutral", score=0),
+                      draft=Draft(text="Hello! Refunds take 10 business days [1]. We are very quick [1].", mode="retrieval",
+                                  prompt="p", model="none"),
+                      grounding=Grounding(supported=1, unsupported=1, removed=1, sentences=sentences))
+
+
+def test_draft_html_marks_citations_and_highlights_unsupported_sentences():
+    html = draft_html(suggestion())
+    assert '<sup class="cite" title="source 1">[1]</sup>' in html
+    assert 'class="unsupported" title="weak support (0.61)"' in html
+    assert "999" not in html  # removed sentences are not shown at all
+
+
+def test_the_reply_box_gets_the_draft_without_marks_or_removed_sentences():
+    assert plain_reply(suggestion()) == "Hello! Refunds take 10 business days. We are very quick."
+
+
+def test_word_diff_shows_deletions_and_insertions():
+    html = word_diff_html("Refunds take 10 days.", "Refunds take 10 business days. Thanks!")
+    assert "<del" in html and "<ins" in html and "Thanks!" in html
+
+
+def test_pasted_transcripts_keep_roles_in_both_languages():
+    assert parse_transcript("Клиент: нет интернета\nОператор: с какого времени?\nКлиент: с утра\nи роутер мигает") == [
+        {"role": "customer", "text": "нет интернета"}, {"role": "agent", "text": "с какого времени?"},
+        {"role": "customer", "text": "с утра\nи роутер мигает"}]
+    assert parse_transcript("my internet is down") == [{"role": "customer", "text": "my internet is down"}]
