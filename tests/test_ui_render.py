@@ -28,8 +28,9 @@ def test_the_reply_box_gets_the_draft_without_marks_or_removed_sentences():
 
 
 def test_word_diff_shows_deletions_and_insertions():
-    html = word_diff_html("Refunds take 10 days.", "Refunds take 10 business days. Thanks!")
-    assert "<del" in html and "<ins" in html and "Thanks!" in html
+    html = word_diff_html("Refunds take 10 days.", "Refunds take 14 business days. Thanks!")
+    assert '<del style="background:#fde2e1">10</del>' in html
+    assert "<ins" in html and "14 business" in html and "Thanks!" in html
 
 
 def test_pasted_transcripts_keep_roles_in_both_languages():
