@@ -410,10 +410,11 @@ def bench_calibrate(
 @bench_app.command("retrieval")
 def bench_retrieval(
     sizes: str = typer.Option("10000,100000", help="Comma-separated corpus sizes in chunks (0: skip)."),
-    tau: bool = typer.Option(True, "--tau/--no-tau", help="Also run the tau-banking benchmark."),
+    tau: bool = typer.Option(True, "--tau/--no-tau", help="Also run the tau-banking retrieval benchmark."),
 ) -> None:
     """Ingest throughput, query latency p50/p95 and peak memory on generated corpora, and
-    recall@k / hit@k on tau-banking next to plain BM25."""
+    recall@k / hit@k on tau-banking next to plain BM25 (handoff on tau-banking: `copilot
+    eval external tau-banking`)."""
     import os
 
     from copilot.bench_docs import update_section
@@ -454,6 +455,23 @@ def bench_retrieval(
                 "documents, 97 tasks, each task's `instructions` as the query, document-level ranking "
                 "(chunks collapsed to their document), same run for all methods.\n\n" + "\n".join(table))
         update_section("retrieval-tau", command, body)
+    out.print("updated docs/benchmarks.md", highlight=False)
+
+
+@bench_app.command("suggest")
+def bench_suggest(
+    llm_cases: int = typer.Option(20, "--llm-cases", min=0, help="Conversations to run through the model (0: none)."),
+) -> None:
+    """Latency p50/p95 of each stage of suggest() in retrieval-only mode and with the
+    configured model (tokens per second too); written to docs/benchmarks.md."""
+    from copilot import bench_suggest
+    from copilot.bench_docs import update_section
+
+    with user_errors():
+        results = bench_suggest.run(get_settings(), llm_cases)
+    for r in results:
+        out.print(r.model_dump_json(), highlight=False)
+    update_section("suggest", f"copilot bench suggest --llm-cases {llm_cases}", bench_suggest.markdown(results))
     out.print("updated docs/benchmarks.md", highlight=False)
 
 

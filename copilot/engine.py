@@ -25,7 +25,7 @@ from copilot.facts import given_facts
 from copilot.language import detect_language
 from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import PROMPTS_DIR, load_prompt
-from copilot.safety import injection_evidence, mask_pii
+from copilot.safety import fence, injection_evidence, mask_pii
 from copilot.schema import (Conversation, Draft, Grounding, Intent, SimilarCase, Suggestion)
 from copilot.understand import (conversation_language, detect_signals, is_problem_report, needs_diagnosis,
                                  sentiment)
@@ -170,6 +170,8 @@ class Copilot:
         top_docs = list(dict.fromkeys(h.source_id for h in answers.hits))[:2]
         intent = Intent(label=topic_of(top_docs[0]) if answers.covered and top_docs else "not_covered",
                         confidence=answers.confidence)
+        if answers.covered and self.settings.llm.refine_intent and self.chat is not None and self.use_llm:
+            intent = self._refine_intent(intent, conversation, answers.hits)
 
         # handoff and anamnesis
         problem = is_problem_report(conversation)
@@ -240,6 +242,29 @@ class Copilot:
             timings_ms={k: round(v, 1) for k, v in timings.items()}, usage=usage, flags=flags,
             similar_cases=similar, facts={k: v.evidence for k, v in given.items()},
         )
+
+    def _refine_intent(self, intent: Intent, conversation: Conversation, hits: list[SearchHit]) -> Intent:
+        """The model picks the topic among retrieval's candidates (a schema enum: it cannot
+        invent one); on any failure retrieval's topic stands."""
+        from pydantic import create_model
+        from typing import Literal
+
+        candidates = list(dict.fromkeys(topic_of(h.source_id) for h in hits))[:4]
+        if len(candidates) < 2:
+            return intent
+        schema = create_model("Topic", topic=(Literal[tuple(candidates + ["other"])], ...))  # type: ignore[valid-type]
+        prompt = load_prompt("classify_intent@v1", self.settings.prompts_dir)
+        text = conversation.customer_text()
+        if not self.settings.llm.is_local():
+            text = mask_pii(text).text
+        try:
+            result = self.chat.structured(prompt.render(customer=fence("customer", text),  # type: ignore[union-attr]
+                                                        candidates=", ".join(candidates + ["other"])),
+                                          schema, budget_s=min(5.0, self.settings.llm.timeout_s))
+        except LLMUnavailableError:
+            return intent
+        topic = result.value.topic  # type: ignore[attr-defined]
+        return intent if topic == "other" else Intent(label=topic, confidence=intent.confidence)
 
     def _ticket_outcome(self, source_id: str) -> str:
         stored = self.index.docstore.document(source_id)

@@ -57,12 +57,15 @@ SIGNALS: dict[str, re.Pattern] = {
         r"\bсуд\w*", r"\bиск\w*", r"юрист", r"адвокат", r"роспотребнадзор", r"роскомнадзор", r"прокуратур", r"полици",
         r"защит\w* прав потребител", r"(жалоб|заявлени)\w* (в|во) (роспотреб|роском|прокурат|суд|полиц|цб|фас)", r"\bфас\b", r"\bзозпп\b"),
     "fraud": _rx(
-        r"\bsim (card )?(was |has been )?(swap\w*|replac\w*|chang\w*|reissu\w*)\b", r"\b(didn'?t|did not|never) (request\w*|ask\w* for|order\w*|make|made|replac\w*|authori[sz]\w*)\b",
+        r"\bsim (card )?(was |has been )?(swap\w*|replac\w*|chang\w*|reissu\w*)\b", r"\b(didn'?t|did not|never) (request\w*|replac\w*|authori[sz]\w*)\b[^.?!]{0,40}\b(sim|code|login|log in|sign[- ]?in|password|swap)",
+        r"\b(sim|code|login|log in|sign[- ]?in|password|swap)\b[^.?!]{0,40}\b(didn'?t|did not|never) (request\w*|replac\w*|authori[sz]\w*|make|made)\b",
         r"\bsomeone (called|asked|logged|used|changed|replaced|is using|got)\b", r"\basked (me )?(for )?(the |a |my )?(sms |one-time |verification )?code\b",
         r"\bhack\w*\b", r"\bfraud\w*\b", r"\bscammer\w*\b", r"\bstolen\b", r"\b(unknown|strange|suspicious) (login|log-in|sign-in|call|sms|activity)s?\b", r"\bnot me\b",
         r"мошенни", r"взлом", r"украл", r"кража", r"\bне я\b", r"чуж\w* (вход|устройств)", r"кто-то (звонил|вош|зашел|зашёл|сменил|заменил|пытал|просил|получил)",
         r"просил\w* (назвать |продиктовать |сказать )?код", r"код из (смс|sms)", r"(сим|sim)-?карт\w* (был\w* )?(заменен|замен[её]н|перевыпущ)",
-        r"замени\w* (мою )?(сим|sim)", r"я (ничего )?не (менял|заказывал|делал|просил|заменял|входил)", r"подозрительн\w* (вход|звон|смс|активн)"),
+        r"замени\w* (мою )?(сим|sim)", r"подозрительн\w* (вход|звон|смс|активн)",
+        r"(сим|sim|код|вход|парол|кабинет)[^.?!]{0,60}я (ничего )?не (менял|заказывал|делал|просил|заменял|входил)",
+        r"я (ничего )?не (менял|заказывал|делал|просил|заменял|входил)[^.?!]{0,60}(сим|sim|код|вход|парол|кабинет)"),
     "vulnerable": _rx(
         r"\bi'?m \d{2,3}( years)?\b", r"\b(elderly|pensioner|retired|disabled|disability|wheelchair|blind|deaf|in hospital|chemo\w*|cancer|"
         r"terminally|seriously ill|passed away|died|funeral|widow\w*|bereave\w*|can'?t afford|no money|unemployed|lost my (job|husband|wife|mother|father))\b",
@@ -79,7 +82,8 @@ SIGNALS: dict[str, re.Pattern] = {
         r"\bchange (my |the )?(contact )?(phone|number|e-?mail)\b", r"\bnew (phone )?number (on|to) (the|my) contract\b",
         r"\b(transfer|move|put|re-?register) (the |my )?(contract|account|internet|service)\w* (to|in|into|on) (my|his|her|another|someone)\b",
         r"\bin(to)? my name\b", r"\bcontract holder\b", r"\b(no longer|don'?t) have (that|the old|my old) (phone|number)\b",
-        r"(смен|помен|измен)\w* (контактн\w* )?(номер|телефон|почт|e-?mail)", r"переоформ", r"на (другого человека|меня|себя|мужа|жену|сына|дочь|мать|отца)",
+        r"(смен|помен|измен)\w* (контактн\w* )?(номер|телефон|почт|e-?mail)", r"переоформ",
+        r"(переписа|перевест|передат|оформит)\w*[^.?!]{0,30}на (другого человека|меня|себя|мужа|жену|сына|дочь|мать|отца|нового)",
         r"владел\w* договор", r"(старого|того) номера (больше )?нет", r"номер (телефона )?(уже )?не (мой|действует|работает)"),
     "instalment": _rx(r"\binstal?ments?\b", r"\bpayment plan\b", r"\bpay (it )?(in parts|later|off over)\b", r"рассрочк", r"по частям", r"отсрочк"),
     "personal_data": _rx(
@@ -122,7 +126,7 @@ def detect_signals(conversation: Conversation) -> list[Signal]:
         caps = _caps(text)
         if caps and "caps" not in found:
             found["caps"] = Signal("caps", caps)
-        m = re.search(r"[!?]{3,}|!{2,}|\?!|!\?", text)
+        m = re.search(r"[!?]{3,}|!{2,}|\?{2,}|\?!|!\?", text)
         if m and "punctuation" not in found:
             found["punctuation"] = Signal("punctuation", m.group(0))
     return list(found.values())

@@ -19,7 +19,8 @@ HEADLINE = [
     "retrieval_hit@3", "retrieval_mrr", "citation_validity", "citation_precision", "citation_recall",
     "hallucination_rate", "model_hallucination_rate", "raw_citation_rate", "llm_acceptance_rate",
     "must_include_coverage", "forbidden_content_rate", "gold_similarity", "handoff_precision", "handoff_recall",
-    "handoff_f1", "anamnesis_precision", "anamnesis_recall", "asked_given_facts", "language_match", "reply_words",
+    "handoff_f1", "anamnesis_precision", "anamnesis_recall", "asked_given_facts", "intent_accuracy",
+    "language_match", "reply_words",
     "latency_before_llm_p50_ms", "latency_total_p50_ms", "latency_total_p95_ms", "tokens_per_suggestion",
     "cost_per_suggestion",
 ]

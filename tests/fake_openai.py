@@ -43,6 +43,16 @@ class FakeOpenAI:
     # -- the scripted model ---------------------------------------------------------------
     @staticmethod
     def follow(body: dict) -> str:
+        schema = body.get("response_format", {}).get("json_schema", {})
+        if schema.get("name") == "Topic":  # pick the last real candidate, to be told apart from retrieval
+            options = schema["schema"]["properties"]["topic"]["enum"]
+            return json.dumps({"topic": [o for o in options if o != "other"][-1]})
+        if schema.get("name") == "Judgement":  # supported if every number of the sentence is in the passage
+            user = body["messages"][-1]["content"]
+            passage = re.search(r"<passage>(.*)</passage>", user, re.S).group(1)
+            sentence = re.search(r"<sentence>(.*)</sentence>", user, re.S).group(1)
+            ok = all(n in passage for n in re.findall(r"\d+", sentence))
+            return json.dumps({"supported": ok, "reason": "numbers checked"})
         system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
         user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
         facts = re.findall(r"\[(\d+)\]\s*<source>\s*(.*?)\s*</source>", user, flags=re.S)

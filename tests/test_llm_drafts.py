@@ -108,3 +108,40 @@ def test_injected_instructions_reach_the_model_only_as_fenced_data(demo_index):
     user = server.requests[0]["messages"][-1]["content"]
     assert f"<customer>\n{attack}" in user
     assert "5000" not in s.draft.text and any(f.startswith("prompt_injection") for f in s.flags)
+
+
+def test_the_model_may_refine_the_topic_only_among_retrieved_candidates(demo_index):
+    conv = conversation("My internet is slow in the evenings and the Wi-Fi drops")
+    base = copilot_for(demo_index, "http://127.0.0.1:9/v1").suggest(conv).intent.label
+    with FakeOpenAI("follow") as server:
+        copilot = copilot_for(demo_index, server.base_url, refine_intent=True)
+        s = copilot.suggest(conv)
+        topic_request = next(r for r in server.requests if r["response_format"]["json_schema"]["name"] == "Topic")
+    options = topic_request["response_format"]["json_schema"]["schema"]["properties"]["topic"]["enum"]
+    assert base in options and s.intent.label in options and s.intent.label != "other"
+    assert s.intent.label == [o for o in options if o != "other"][-1]  # the model's pick, not retrieval's
+    with FakeOpenAI("junk") as server:
+        s = copilot_for(demo_index, server.base_url, refine_intent=True, timeout_s=2, max_retries=0).suggest(conv)
+    assert s.intent.label == base  # a failing model leaves retrieval's topic
+
+
+def test_the_eval_judge_is_another_model_and_gives_verdicts(demo_index):
+    from copilot.config import EvalSettings, JudgeSettings
+    from copilot.errors import ConfigError
+    from evals.judge import Judge
+
+    settings = demo_index.settings
+    same = settings.model_copy(update={"evals": EvalSettings(judge=JudgeSettings(
+        enabled=True, base_url=settings.llm.base_url, model=settings.llm.model))})
+    with pytest.raises(ConfigError, match="the model under test"):
+        Judge.from_settings(same)
+    assert Judge.from_settings(settings) is None  # off unless configured
+    with FakeOpenAI("follow") as server:
+        judged = settings.model_copy(update={"evals": EvalSettings(judge=JudgeSettings(
+            enabled=True, base_url=server.base_url, model="judge-model"))})
+        judge = Judge.from_settings(judged)
+        assert judge.judge_sentence("Refunds take 10 business days.", "It takes 10 business days.") is True
+        assert judge.judge_sentence("Refunds take 10 business days.", "It takes 14 business days.") is False
+        copilot = Copilot(llm_settings(settings, enabled=False), index=demo_index, use_llm=False)
+        verdicts = judge.judge(copilot.suggest(REFUND_EN), copilot)
+    assert verdicts and all(verdicts)

@@ -8,7 +8,7 @@ from evals.metrics.base import CaseRun, Metric, Score
 from evals.metrics.citations import CitationPrecision, CitationRecall, CitationValidity, RawCitationRate
 from evals.metrics.hallucination import HallucinationRate, JudgeHallucinationRate, LLMAcceptance, ModelHallucinationRate
 from evals.metrics.handoff import HandoffDecision, HandoffReasonF1
-from evals.metrics.operational import Cost, LanguageMatch, Latency, ReplyLength, Tokens
+from evals.metrics.operational import Cost, IntentAccuracy, LanguageMatch, Latency, ReplyLength, Tokens
 from evals.metrics.resolution import ForbiddenContentRate, GoldSimilarity, MustIncludeCoverage
 from evals.metrics.retrieval import MRR, HitAtK, RecallAtK
 
@@ -22,7 +22,7 @@ def default_metrics(input_price_per_m: float = 0.0, output_price_per_m: float = 
         HandoffDecision("precision"), HandoffDecision("recall"), HandoffDecision("f1"),
         *[HandoffReasonF1(r) for r in HANDOFF_REASONS],
         AnamnesisPrecision(), AnamnesisRecall(), AskedGivenFacts(),
-        LanguageMatch(), ReplyLength(), Latency("total", 50), Latency("total", 95),
+        IntentAccuracy(), LanguageMatch(), ReplyLength(), Latency("total", 50), Latency("total", 95),
         Latency("before_llm", 50), Latency("before_llm", 95), Tokens(), Cost(input_price_per_m, output_price_per_m),
     ]
 

@@ -19,6 +19,22 @@ class LanguageMatch(Metric):
         return Score(float(got == run.case.language), f"draft in {got}")
 
 
+class IntentAccuracy(Metric):
+    """intent accuracy = 1 if the suggestion's topic is the topic of the case's first expected
+    source ("refunds" for refunds-en), else 0; undefined without expected sources."""
+
+    name = "intent_accuracy"
+
+    def score(self, run: CaseRun) -> Score:
+        from copilot.engine import topic_of
+
+        if not run.case.expected.sources:
+            return Score(NAN, "no expected sources")
+        want = topic_of(run.case.expected.sources[0])
+        got = run.suggestion.intent.label
+        return Score(float(got == want), f"{got} vs {want}")
+
+
 class ReplyLength(Metric):
     """reply length = words in the draft (citations removed); mean over cases."""
 
