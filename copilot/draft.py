@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from copilot.chunk_budget import fit_to_budget
+from copilot.config import LLMSettings
 from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import PromptSpec
 from copilot.safety import fence, mask_pii
@@ -37,6 +38,18 @@ class DraftAnswer(BaseModel):
     # the length bound becomes part of the grammar on llama.cpp: a rambling small model
     # cannot run past it and leave the JSON unclosed
     reply: str = Field(min_length=1, max_length=700)
+
+
+def draft_answer_schema(settings: LLMSettings, lang: str) -> type[DraftAnswer]:
+    """DraftAnswer with a length bound that fits in `max_tokens` in this language: Russian
+    costs the small model's tokenizer about three times the tokens of English, and a
+    bound of 700 characters let Russian replies run out of tokens inside the JSON."""
+    per_token = settings.chars_per_token.get(lang, min(settings.chars_per_token.values(), default=1.0))
+    limit = max(80, min(700, int((settings.max_tokens - 12) * per_token)))
+    if limit == 700:
+        return DraftAnswer
+    return create_model("DraftAnswer", __base__=DraftAnswer,
+                        reply=(str, Field(min_length=1, max_length=limit)))
 
 
 @dataclass
@@ -231,7 +244,7 @@ def llm_draft(plan: DraftPlan, sources: Sources, conversation: Conversation, cha
             reply = obj.get("reply")
             if isinstance(reply, str):
                 on_partial(reply)
-    result = chat.structured(messages, DraftAnswer, on_partial=partial_cb)
+    result = chat.structured(messages, draft_answer_schema(chat.settings, plan.language), on_partial=partial_cb)
     reply = result.value.reply  # type: ignore[attr-defined]
     return complete_llm_reply(reply, plan, sources), result
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from typing import Callable
 
 from pydantic import ValidationError
@@ -29,7 +30,7 @@ from copilot.safety import fence, injection_evidence, mask_pii
 from copilot.schema import (Conversation, Draft, Grounding, Intent, SimilarCase, Suggestion)
 from copilot.understand import (conversation_language, detect_signals, is_problem_report, needs_diagnosis,
                                  sentiment)
-from copilot.verify import Verifier, citations_of, entities, split_sentences
+from copilot.verify import Verifier, citations_of, entities, split_sentences, strip_citations
 from knowledge_base.analysis import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit
 from knowledge_base.index import KnowledgeIndex
@@ -49,6 +50,26 @@ def build_query(conversation: Conversation, max_words: int = 120) -> str:
     text = re.sub(r"\+?\d[\d\s()-]{5,}\d", " ", " ".join(turns))
     words = text.split()
     return " ".join(words[:max_words])
+
+
+def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_text: str = "") -> str | None:
+    """Why a model draft must not be shown, or None. Small models loop, echo the customer
+    and mix supported with unsupported claims; any of these is worse than the
+    retrieval-only draft, so it is shown instead."""
+    if detect_language(text, default=lang) != lang:
+        return "reply not in the customer's language"
+    norms = [" ".join(strip_citations(s.text).lower().split()).rstrip(".!?") for s in grounding.sentences]
+    if any(count > 1 and len(n.split()) > 3 for n, count in Counter(norms).items()):
+        return "the reply repeats itself"
+    customer = " ".join(customer_text.lower().split())
+    if any(len(n.split()) >= 5 and n in customer for n in norms):
+        return "the reply copies the customer's message"
+    bad = grounding.unsupported + grounding.removed
+    if not grounding.supported:
+        return "no supported fact in the reply"
+    if grounding.supported / (grounding.supported + bad) < 2 / 3:
+        return f"{bad} of {grounding.supported + bad} factual sentences unsupported by the sources"
+    return None
 
 
 def topic_of(source_id: str) -> str:
@@ -291,7 +312,7 @@ class Copilot:
                 text = mask_pii(text).text
                 checked, grounding = self.verifier.verify(text, sources.passages(), conv_text, engine_statements(plan),
                                                           policy_statements(plan))
-                problem = self._reject_reason(checked, grounding, plan.language)
+                problem = model_draft_problem(checked, grounding, plan.language, conv_text)
                 trace.update(llm_raw=text, llm_grounding=grounding, llm_accepted=problem is None,
                              llm_problem=problem)
                 if problem is None:
@@ -300,6 +321,7 @@ class Copilot:
                 warnings.append(f"LLM draft discarded ({problem}); retrieval-only draft shown")
             except LLMUnavailableError as exc:
                 llm_ms = (time.perf_counter() - start) * 1000
+                usage = dict(exc.usage)
                 trace.update(llm_accepted=False, llm_problem=str(exc))
                 warnings.append(f"LLM unavailable ({exc}); retrieval-only draft shown")
             except Exception as exc:  # a bug must not take the panel down either
@@ -314,18 +336,6 @@ class Copilot:
             on_partial(checked)
         draft = {"text": checked, "mode": "retrieval", "prompt": RETRIEVAL_COMPOSER, "model": "none"}
         return draft, grounding, sources, usage, warnings, llm_ms
-
-    @staticmethod
-    def _reject_reason(text: str, grounding: Grounding, lang: str) -> str | None:
-        if detect_language(text, default=lang) != lang:
-            return "reply not in the customer's language"
-        bad = grounding.unsupported + grounding.removed
-        factual = grounding.supported + bad
-        if factual and grounding.supported / factual < 0.5:
-            return f"{bad} of {factual} factual sentences unsupported by the sources"
-        if not grounding.supported:
-            return "no supported fact in the reply"
-        return None
 
     def close(self) -> None:
         if self.chat is not None:

@@ -36,4 +36,9 @@ class ConfigError(CopilotError):
 
 
 class LLMUnavailableError(CopilotError):
-    """The chat endpoint failed after retries; the engine falls back to retrieval-only."""
+    """The chat endpoint failed after retries; the engine falls back to retrieval-only.
+    `usage` counts the tokens the failed attempts still spent."""
+
+    def __init__(self, message: str, usage: dict[str, int] | None = None):
+        super().__init__(message)
+        self.usage = usage or {"prompt_tokens": 0, "completion_tokens": 0}

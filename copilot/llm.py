@@ -126,6 +126,7 @@ class ChatClient:
                 return LLMResult(value, hit[0], self.model_name, hit[1], 0.0, 0)
         last_error = "no attempt made"
         attempts = 0
+        spent = {"prompt_tokens": 0, "completion_tokens": 0}  # failed attempts cost tokens too
         for attempt in range(s.max_retries + 1):
             remaining = deadline - time.monotonic()
             if remaining <= 0.05:
@@ -133,23 +134,27 @@ class ChatClient:
             attempts += 1
             try:
                 raw, usage = self._call(self._chat(remaining).bind(response_format=fmt), messages, on_partial)
+                _add(spent, usage)
                 value = self._parse(raw, schema)
                 if cache_key:
                     self.cache.put(cache_key, raw, usage)  # type: ignore[union-attr]
-                return LLMResult(value, raw, self.model_name, usage, time.monotonic() - start, attempts)
+                return LLMResult(value, raw, self.model_name, spent, time.monotonic() - start, attempts)
             except InvalidAnswer as exc:
                 last_error = f"invalid answer: {exc}"
-            except openai.LengthFinishReasonError:
+            except openai.LengthFinishReasonError as exc:
+                _add(spent, _completion_usage(exc))
                 last_error = "invalid answer: the reply hit the token limit before the JSON was complete"
             except RETRYABLE as exc:
                 last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}".rstrip(": ")
             except openai.APIStatusError as exc:  # 4xx other than 429: retrying will not help
-                raise LLMUnavailableError(f"the model endpoint refused the request (HTTP {exc.status_code})") from None
+                raise LLMUnavailableError(f"the model endpoint refused the request (HTTP {exc.status_code})",
+                                          spent) from None
             pause = s.backoff_s * (2 ** attempt)
             if time.monotonic() + pause >= deadline:
                 break
             time.sleep(pause)
-        raise LLMUnavailableError(f"no usable answer from {s.base_url} after {attempts} attempt(s): {last_error}")
+        raise LLMUnavailableError(f"no usable answer from {s.base_url} after {attempts} attempt(s): {last_error}",
+                                  spent)
 
     @staticmethod
     def _call(runnable, messages: list[BaseMessage], on_partial) -> tuple[str, dict[str, int]]:
@@ -190,3 +195,15 @@ class ChatClient:
 def _usage(msg: AIMessage | AIMessageChunk | None) -> dict[str, int]:
     meta = getattr(msg, "usage_metadata", None) or {}
     return {"prompt_tokens": int(meta.get("input_tokens", 0)), "completion_tokens": int(meta.get("output_tokens", 0))}
+
+
+def _add(total: dict[str, int], usage: dict[str, int]) -> None:
+    for key in total:
+        total[key] += int(usage.get(key, 0))
+
+
+def _completion_usage(exc: openai.LengthFinishReasonError) -> dict[str, int]:
+    usage = getattr(getattr(exc, "completion", None), "usage", None)
+    if usage is None:
+        return {}
+    return {"prompt_tokens": usage.prompt_tokens or 0, "completion_tokens": usage.completion_tokens or 0}

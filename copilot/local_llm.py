@@ -55,9 +55,20 @@ def answering(base_url: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
 def serve(settings: LLMSettings, host: str = "127.0.0.1", port: int = LOCAL_LLM_PORT,
-          ready: threading.Event | None = None) -> None:
-    """Serve the model until interrupted (blocking)."""
+          ready: threading.Event | None = None, parent_pid: int | None = None) -> None:
+    """Serve the model until interrupted (blocking); with `parent_pid`, also stop when
+    that process is gone (a killed app must not leave the model running)."""
     import xllamacpp
 
     params = xllamacpp.CommonParams()
@@ -78,6 +89,8 @@ def serve(settings: LLMSettings, host: str = "127.0.0.1", port: int = LOCAL_LLM_
     try:
         while not stop.is_set():
             stop.wait(0.5)
+            if parent_pid is not None and not _alive(parent_pid):
+                break
     finally:
         del server
 
@@ -95,7 +108,7 @@ class LocalLLMProcess:
         env = {**os.environ, "COPILOT_LLM__BASE_URL": self.settings.base_url}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "copilot.cli", "llm", "serve", "--host", url.hostname or "127.0.0.1",
-             "--port", str(url.port or LOCAL_LLM_PORT)],
+             "--port", str(url.port or LOCAL_LLM_PORT), "--parent-pid", str(os.getpid())],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
         )
         deadline = time.monotonic() + wait_s

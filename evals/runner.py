@@ -8,7 +8,6 @@ misses the cache and is really asked.
 from __future__ import annotations
 
 import math
-import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Callable
@@ -198,6 +197,3 @@ def run_eval(config: EvalConfig, settings: Settings, progress: ProgressFn | None
         higher_is_better={m.name: m.higher_is_better for m in metrics},
     )
 
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")

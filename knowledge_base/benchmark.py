@@ -196,15 +196,6 @@ def tau_retrieval(kb: KnowledgeIndex, folder: Path = TAU) -> list[TauResult]:
     return results
 
 
-def run_tau(settings: Settings, folder: Path = TAU) -> list[TauResult]:
-    with tempfile.TemporaryDirectory(prefix="copilot-tau-") as tmp:
-        kb = build_tau_index(settings, Path(tmp) / "index", folder)
-        try:
-            return tau_retrieval(kb, folder)
-        finally:
-            kb.close()
-
-
 if __name__ == "__main__":  # one scale point, JSON on stdout (used by scale_in_subprocess)
     from copilot.config import get_settings
 

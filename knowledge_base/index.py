@@ -20,10 +20,11 @@ class KnowledgeIndex:
         self.docstore = DocStore(self.index_dir / "docstore.sqlite")
         self.embedding = embedding or make_embeddings(settings.embedding, cache_dir=settings.cache_dir)
         self.vector = VectorIndex(
-            make_client(settings.vector_store, self.index_dir),
+            lambda: make_client(settings.vector_store, self.index_dir),
             settings.vector_store.collection,
             self.embedding,
         )
+        self._vector_generation = self.docstore.generation()
         self.lexical = LexicalIndex(self.index_dir / "bm25")
         self.lexical.load()
 
@@ -47,6 +48,24 @@ class KnowledgeIndex:
                 "to re-embed, or set COPILOT_EMBEDDING__BACKEND back"
             )
 
+    def mark_current(self) -> None:
+        """This process wrote the latest changes: its vector index already holds them."""
+        self._vector_generation = self.docstore.generation()
+
+    def follow_other_writers(self) -> bool:
+        """Pick up an ingest made by another process since we last looked: the lexical
+        index reloads its live generation, and a folder Chroma, whose graph is held in
+        memory, is reopened. True when the vector index was reopened."""
+        self.lexical.load()
+        gen = self.docstore.generation()
+        if gen == self._vector_generation:
+            return False
+        self._vector_generation = gen
+        if self.settings.vector_store.mode != "persistent":
+            return False  # a server serves every writer's data
+        self.vector.reopen()
+        return True
+
     def refresh_lexical(self) -> bool:
         """Rebuild the lexical index if the docstore changed since it was built."""
         gen = self.docstore.generation()
@@ -57,4 +76,5 @@ class KnowledgeIndex:
         return True
 
     def close(self) -> None:
+        self.vector.close()
         self.docstore.close()

@@ -173,6 +173,7 @@ class Ingestor:
         idx.docstore.set_meta("embedding_model", idx.embedding.model_id)
         idx.docstore.set_meta("vector_target", idx.vector_target)
         idx.refresh_lexical()
+        idx.mark_current()
         report.timings_s["lexical"] = time.perf_counter() - t
 
         report.failed = len(report.errors)

@@ -98,7 +98,7 @@ class HybridRetriever:
         s = self.settings
         k = k or s.k
         t0 = time.perf_counter()
-        self.index.lexical.load()  # picks up a rebuild made by another process
+        self.index.follow_other_writers()
         tokens = tokenize(query)
         lexical = self.index.lexical.search(tokens, s.candidates, filters)
         t1 = time.perf_counter()

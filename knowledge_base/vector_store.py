@@ -3,8 +3,9 @@ langchain-chroma with our own embedder (chromadb's default one would download a 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
@@ -57,18 +58,41 @@ def chroma_where(filters: SearchFilters | None) -> dict | None:
 
 
 class VectorIndex:
-    """Chunks by id in one Chroma collection per embedding model."""
+    """Chunks by id in one Chroma collection per embedding model.
 
-    def __init__(self, client: Any, collection: str, embedding: EmbeddingModel):
+    An embedded (folder) Chroma keeps its HNSW graph in memory and does not see what
+    another process (a `copilot ingest` beside the running panel) wrote; `reopen()` loads
+    it afresh. `connect` makes the client, so a reopen gets a new one."""
+
+    def __init__(self, connect: Callable[[], Any], collection: str, embedding: EmbeddingModel):
         self.embedding = embedding
-        name = f"{collection}__{embedding.model_id}".replace("/", "_")[:60]
+        self._connect = connect
+        self._name = f"{collection}__{embedding.model_id}".replace("/", "_")[:60]
+        self._lock = threading.RLock()
+        self._open()
+
+    def _open(self) -> None:
+        self.client = self._connect()
         self.store = Chroma(
-            client=client,
-            collection_name=name,
-            embedding_function=embedding.embeddings,
+            client=self.client,
+            collection_name=self._name,
+            embedding_function=self.embedding.embeddings,
             collection_metadata={"hnsw:space": "cosine"},
         )
         self.collection = self.store._collection
+
+    def close(self) -> None:
+        """Release the client; for a folder this drops chromadb's per-process cached
+        system, so the next open reads the folder again."""
+        with self._lock:
+            close = getattr(self.client, "close", None)
+            if close:
+                close()
+
+    def reopen(self) -> None:
+        with self._lock:
+            self.close()
+            self._open()
 
     @staticmethod
     def _metadata(chunk: Chunk) -> dict:
@@ -79,28 +103,32 @@ class VectorIndex:
 
     def upsert(self, chunks: list[Chunk]) -> None:
         if chunks:
-            self.store.add_texts(
-                texts=[c.index_text for c in chunks],
-                metadatas=[self._metadata(c) for c in chunks],
-                ids=[c.chunk_id for c in chunks],
-            )
+            with self._lock:
+                self.store.add_texts(
+                    texts=[c.index_text for c in chunks],
+                    metadatas=[self._metadata(c) for c in chunks],
+                    ids=[c.chunk_id for c in chunks],
+                )
 
     def delete(self, ids: list[str]) -> None:
-        for i in range(0, len(ids), 5000):
-            self.store.delete(ids=ids[i : i + 5000])
+        with self._lock:
+            for i in range(0, len(ids), 5000):
+                self.store.delete(ids=ids[i : i + 5000])
 
     def all_ids(self) -> set[str]:
         ids: set[str] = set()
         offset, page = 0, 10000
         while True:
-            got = self.collection.get(include=[], limit=page, offset=offset)["ids"]
+            with self._lock:
+                got = self.collection.get(include=[], limit=page, offset=offset)["ids"]
             ids.update(got)
             if len(got) < page:
                 return ids
             offset += page
 
     def count(self) -> int:
-        return self.collection.count()
+        with self._lock:
+            return self.collection.count()
 
     def search(self, query: str, n: int, filters: SearchFilters | None = None,
                vector: list[float] | None = None) -> list[tuple[str, float]]:
@@ -108,7 +136,8 @@ class VectorIndex:
         if self.count() == 0:
             return []
         vector = vector if vector is not None else self.embedding.embeddings.embed_query(query)
-        results = self.store.similarity_search_by_vector_with_relevance_scores(
-            vector, k=n, filter=chroma_where(filters)
-        )
+        with self._lock:
+            results = self.store.similarity_search_by_vector_with_relevance_scores(
+                vector, k=n, filter=chroma_where(filters)
+            )
         return [(doc.id, 1.0 - float(distance)) for doc, distance in results if doc.id]

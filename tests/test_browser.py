@@ -99,7 +99,8 @@ def test_operator_sends_a_suggestion_and_the_supervisor_finds_it(panel, browser)
     assert "[1]" not in reply.input_value()
     reply.fill(reply.input_value() + " Хорошего дня!")
     reply.press("Tab")  # commits the edit
-    operator.get_by_role("button", name="Mark sent").click()
+    # while Streamlit reruns, the stale (disabled) button is still on the page beside the new one
+    operator.get_by_role("button", name="Mark sent", disabled=False).click()
     operator.get_by_text("Sent (suggestion #1)").wait_for(timeout=30_000)
     operator.close()
 

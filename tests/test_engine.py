@@ -147,3 +147,44 @@ def test_a_malformed_conversation_is_bad_input(retrieval_copilot):
         retrieval_copilot.suggest({"messages": []})
     with pytest.raises(BadInputError, match="role"):
         retrieval_copilot.suggest({"messages": [{"role": "bot", "text": "hi"}]})
+
+
+def _grounding(*sentences: tuple[str, bool]):
+    from copilot.schema import Grounding, SentenceCheck
+
+    checks = [SentenceCheck(text=t, supported=ok, citation=1 if ok else None) for t, ok in sentences]
+    return Grounding(supported=sum(ok for _, ok in sentences), unsupported=sum(not ok for _, ok in sentences),
+                     sentences=checks)
+
+
+@pytest.mark.parametrize("sentences,customer,problem", [
+    # a grounded, short reply is shown
+    ([("Refunds reach the card within 10 business days [1].", True)], "", None),
+    # the looping small model: the same sentence again and again
+    ([("Refunds reach the card within 10 business days [1].", True),
+      ("I will send you a reminder of the next update.", False),
+      ("I will send you a reminder of the next update.", False)], "", "the reply repeats itself"),
+    # echoing the customer's question back
+    ([("Через сколько дней деньги вернутся на карту?", False), ("Деньги вернутся за 10 рабочих дней [1].", True)],
+     "Через сколько дней деньги вернутся на карту?", "the reply copies the customer's message"),
+    # one supported sentence in three is not enough
+    ([("Refunds reach the card within 10 business days [1].", True), ("We add a bonus of 500 RUB.", False),
+      ("Your plan will be upgraded for free.", False)], "", "2 of 3 factual sentences unsupported by the sources"),
+    ([("Спасибо за обращение, мы всё проверим.", False)], "", "no supported fact in the reply"),
+    # two in three is: the unsupported one is marked for the operator
+    ([("Refunds reach the card within 10 business days [1].", True), ("Pay by card or SBP [2].", True),
+      ("We will also check it for you.", False)], "", None),
+])
+def test_a_model_draft_is_shown_only_when_it_is_grounded_and_sane(sentences, customer, problem):
+    from copilot.engine import model_draft_problem
+
+    text = " ".join(t for t, _ in sentences)
+    lang = "ru" if any("а" <= ch <= "я" for ch in text) else "en"
+    assert model_draft_problem(text, _grounding(*sentences), lang, customer) == problem
+
+
+def test_a_model_draft_in_the_wrong_language_is_not_shown():
+    from copilot.engine import model_draft_problem
+
+    text = "Refunds reach the card within 10 business days [1]."
+    assert model_draft_problem(text, _grounding((text, True)), "ru") == "reply not in the customer's language"

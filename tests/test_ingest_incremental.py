@@ -147,3 +147,25 @@ def test_an_ingest_killed_half_way_leaves_a_usable_index_and_the_next_run_comple
     consistent(kb)
     top = HybridRetriever(kb).search("how do I reset my password", k=3).hits
     assert "password-reset-en" in {h.source_id for h in top}
+
+
+@pytest.mark.slow
+def test_a_running_index_sees_an_ingest_made_by_another_process(demo_kb_copy, tmp_path, session_cache):
+    """The panel keeps its index open while `copilot ingest` runs beside it: new articles
+    must be found by vector search too, not only lexically, without a restart."""
+    data = tmp_path / "data"
+    kb = open_index(data, session_cache)
+    Ingestor(kb).run([demo_kb_copy / "articles" / "autopay-en.md"])
+    retriever = HybridRetriever(kb)
+    before = retriever.search("I forgot the password to my personal account", k=5).hits
+    assert "password-reset-en" not in {h.source_id for h in before}
+
+    env = {**os.environ, "COPILOT_DATA_DIR": str(data), "COPILOT_CACHE_DIR": str(session_cache)}
+    done = subprocess.run([sys.executable, "-m", "copilot.cli", "ingest",
+                           str(demo_kb_copy / "articles" / "password-reset-en.md")],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    after = retriever.search("I forgot the password to my personal account", k=5).hits
+    found = [h for h in after if h.source_id == "password-reset-en"]
+    assert found and "vector" in found[0].found_by
+    kb.close()

@@ -38,6 +38,9 @@ def test_a_model_that_follows_the_prompt_gives_a_cited_llm_draft(demo_index, con
     assert s.usage["prompt_tokens"] > 0 and s.timings_ms["llm"] > 0
     body = server.requests[0]
     assert body["response_format"]["type"] == "json_schema"  # structured output, grammar on llama.cpp
+    # the reply's length bound fits in max_tokens: Russian costs about four times the tokens
+    limit = body["response_format"]["json_schema"]["schema"]["properties"]["reply"]["maxLength"]
+    assert limit == {"en": 700, "ru": 446}[lang]
 
 
 def test_partial_drafts_are_streamed(demo_index):
@@ -62,6 +65,9 @@ def test_a_failing_model_falls_back_to_retrieval_within_the_timeout(demo_index, 
     assert elapsed < timeout + 2.0  # the budget covers all retries, plus retrieval and drafting
     if mode != "hang":
         assert len(server.requests) == 3  # one try and two retries with backoff
+    # tokens spent on answers that could not be used are still reported
+    assert s.usage == ({"prompt_tokens": 300, "completion_tokens": 60} if mode == "junk"
+                       else {"prompt_tokens": 0, "completion_tokens": 0})
 
 
 def test_a_refused_connection_falls_back_too(demo_index):
