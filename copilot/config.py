@@ -109,6 +109,11 @@ class IngestSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     k: int = Field(6, ge=1, le=100, description="Chunks returned by default.")
     candidates: int = Field(40, ge=1, le=1000, description="Candidates taken from each index.")
+    vector_overfetch: int = Field(
+        4, ge=1, le=50,
+        description="Filtered vector searches fetch this many times the candidates unfiltered "
+        "and filter them here; Chroma's own filter is ~50x slower at 100k chunks.",
+    )
     fusion: Literal["rrf", "weighted"] = "rrf"
     rrf_k: int = Field(60, ge=1)
     vector_weight: float = Field(1.0, ge=0)

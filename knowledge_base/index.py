@@ -23,6 +23,7 @@ class KnowledgeIndex:
             lambda: make_client(settings.vector_store, self.index_dir),
             settings.vector_store.collection,
             self.embedding,
+            overfetch=settings.retrieval.vector_overfetch,
         )
         self._vector_generation = self.docstore.generation()
         self.lexical = LexicalIndex(self.index_dir / "bm25")

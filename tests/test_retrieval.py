@@ -93,6 +93,24 @@ def test_filters_by_language_type_and_tag(demo_retriever):
     assert all(h.audience == "customer" for h in internal)
 
 
+@pytest.mark.parametrize("filters", [
+    SearchFilters(lang="ru"), SearchFilters(lang="en", doc_type="article", audience="customer"),
+    SearchFilters(doc_type="ticket"), SearchFilters(lang="en", tags=["sim"]),
+    SearchFilters(lang="ru", tags=["no-such-tag"]),
+])
+def test_filtered_vector_search_equals_chromas_own_filter(demo_index, filters):
+    """Filtering an over-fetched result here (fast) returns what Chroma's `where` (slow)
+    returns, including for filters too narrow for the over-fetch."""
+    from knowledge_base.vector_store import chroma_where
+
+    for query in ("my internet keeps dropping in the evening", "как поменять тариф", "lost my SIM card"):
+        vector = demo_index.embedding.embeddings.embed_query(query)
+        ours = demo_index.vector.search(query, 10, filters, vector=vector)
+        chroma = demo_index.vector._query(vector, 10, chroma_where(filters))
+        assert [cid for cid, _ in ours] == [cid for cid, _ in chroma]
+        assert all(demo_index.docstore.chunks([cid])[cid].lang == filters.lang for cid, _ in ours if filters.lang)
+
+
 @pytest.mark.parametrize("query", [
     "Сколько стоит билет на самолёт до Сочи?",
     "What is the capital of Australia?",
