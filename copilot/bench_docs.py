@@ -8,7 +8,6 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
-BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADER = """# Benchmarks
 
 Every section below is written by the command it names; re-run the command to refresh it.
@@ -23,7 +22,12 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def update_section(name: str, command: str, body: str, path: Path = BENCHMARKS_MD) -> Path:
+def update_section(name: str, command: str, body: str, path: Path | None = None) -> Path:
+    """Replace (or append) the section `name`, stamped with the command and the machine."""
+    if path is None:
+        from copilot.config import get_settings
+
+        path = get_settings().benchmarks_file
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     block = (f"<!-- {name}:start -->\n{body.strip()}\n\n"
              f"_Produced by `{command}` on {stamp} ({machine()})._\n<!-- {name}:end -->")

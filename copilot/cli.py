@@ -320,18 +320,25 @@ def eval_verifier(
         "faithful paraphrases (share judged correctly below), so a reworded correct sentence is often "
         "marked for the operator.\n\n| kind | judged correctly |\n|---|---:|\n" + kinds)
     update_section("verifier", f"copilot eval verifier --split {split}" + (" --calibrate" if calibrate else ""), body)
-    out.print("updated docs/benchmarks.md", highlight=False)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
 @eval_app.command("external")
 def eval_external(name: str = typer.Argument(..., help="Benchmark: tau-banking.")) -> None:
     """Outside benchmarks. tau-banking: retrieval recall@k / hit@k next to plain BM25, and
     handoff recall on its 13 transfer-to-human tasks; written to docs/benchmarks.md."""
+    if name != "tau-banking":
+        fail(f"unknown benchmark '{name}' (available: tau-banking)")
+    write_tau_banking("copilot eval external tau-banking")
+
+
+def write_tau_banking(command: str) -> None:
+    """Run tau-banking and write its section of docs/benchmarks.md (`eval external` and
+    `bench retrieval` both do)."""
     from copilot.bench_docs import update_section
     from evals.external import tau_banking
 
-    if name != "tau-banking":
-        fail(f"unknown benchmark '{name}' (available: tau-banking)")
+    err.print("tau-banking ...", highlight=False)
     try:
         report = tau_banking(get_settings())
     except FileNotFoundError as exc:
@@ -347,9 +354,9 @@ def eval_external(name: str = typer.Argument(..., help="Benchmark: tau-banking."
             f"\n\nHandoff: flagged {h.flagged_transfers} of the {h.transfer_tasks} transfer tasks (recall {h.recall}); "
             f"also flagged {h.flagged_others} of the {h.other_tasks} other tasks (rate {h.false_handoff_rate}). "
             f"Reasons on the transfer tasks: {h.reasons_on_transfers or 'none'}. Missed: {', '.join(h.missed) or 'none'}.")
-    update_section("tau-banking", "copilot eval external tau-banking", body)
+    update_section("tau-banking", command, body)
     out.print(report.model_dump_json(), highlight=False)
-    out.print("updated docs/benchmarks.md", highlight=False)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
 llm_app = typer.Typer(help="The local model server.", no_args_is_help=True)
@@ -410,21 +417,32 @@ def bench_calibrate(
 
 @bench_app.command("retrieval")
 def bench_retrieval(
-    sizes: str = typer.Option("10000,100000", help="Comma-separated corpus sizes in chunks."),
+    sizes: str = typer.Option("10000,100000", help="Comma-separated corpus sizes in chunks (0: none)."),
+    tau: bool = typer.Option(True, "--tau/--no-tau", help="Also run the tau-banking benchmark."),
 ) -> None:
     """Ingest throughput, query latency p50/p95 and peak memory on generated corpora, with
-    the configured embedder. (Recall on tau-banking: `copilot eval external tau-banking`.)"""
+    the configured embedder, and recall@k / hit@k on tau-banking next to plain BM25 (the
+    same run as `copilot eval external tau-banking`)."""
+    try:
+        points = [int(x) for x in sizes.split(",") if x.strip()]
+    except ValueError:
+        fail(f"--sizes must be comma-separated numbers, not '{sizes}'")
+    if any(n < 0 for n in points):
+        fail("--sizes must not be negative")
+    points = [n for n in points if n > 0]
+    command = f"copilot bench retrieval --sizes {sizes}" + ("" if tau else " --no-tau")
+    if points:
+        _scale_points(points, command)
+    if tau:
+        write_tau_banking(command)
+
+
+def _scale_points(points: list[int], command: str) -> None:
     import os
 
     from copilot.bench_docs import update_section
     from knowledge_base import benchmark
 
-    try:
-        points = [int(x) for x in sizes.split(",") if x.strip()]
-    except ValueError:
-        fail(f"--sizes must be comma-separated numbers, not '{sizes}'")
-    if not points or min(points) <= 0:
-        fail("--sizes needs at least one positive size")
     rows = []
     for n in points:
         err.print(f"scale point: {n} chunks ...", highlight=False)
@@ -447,8 +465,8 @@ def bench_retrieval(
             "with this embedder; 200 queries from `tests/data/retrieval_queries.jsonl` (half Russian). "
             "Query latency is the whole hybrid search: query embedding, HNSW search, BM25, fusion, "
             "docstore lookup.\n\n" + "\n".join(table))
-    update_section(f"retrieval-scale-{embedder}", f"copilot bench retrieval --sizes {sizes}", body)
-    out.print("updated docs/benchmarks.md", highlight=False)
+    update_section(f"retrieval-scale-{embedder}", command, body)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
 @bench_app.command("suggest")
@@ -465,7 +483,7 @@ def bench_suggest(
     for r in results:
         out.print(r.model_dump_json(), highlight=False)
     update_section("suggest", f"copilot bench suggest --llm-cases {llm_cases}", bench_suggest.markdown(results))
-    out.print("updated docs/benchmarks.md", highlight=False)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
 def main() -> None:

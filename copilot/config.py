@@ -319,6 +319,10 @@ class Settings(BaseSettings):
         Path(__file__).resolve().parent.parent / "knowledge_base" / "demo",
         description="The bundled demo knowledge base.",
     )
+    benchmarks_file: Path = Field(
+        Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md",
+        description="Where `copilot bench` and `copilot eval verifier|external` write their results.",
+    )
     embedding: EmbeddingSettings = EmbeddingSettings()
     vector_store: VectorStoreSettings = VectorStoreSettings()
     chunking: ChunkingSettings = ChunkingSettings()

