@@ -58,9 +58,11 @@ def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_tex
     retrieval-only draft, so it is shown instead."""
     if detect_language(text, default=lang) != lang:
         return "reply not in the customer's language"
-    norms = [" ".join(strip_citations(s.text).lower().split()).rstrip(".!?") for s in grounding.sentences]
-    if any(count > 1 and len(n.split()) > 3 for n, count in Counter(norms).items()):
+    words = re.findall(r"\w+", strip_citations(text).lower())
+    grams = Counter(tuple(words[i : i + 6]) for i in range(len(words) - 5))
+    if any(count > 1 for count in grams.values()):  # a loop, within a sentence or across them
         return "the reply repeats itself"
+    norms = [" ".join(strip_citations(s.text).lower().split()).rstrip(".!?") for s in grounding.sentences]
     customer = " ".join(customer_text.lower().split())
     if any(len(n.split()) >= 5 and n in customer for n in norms):
         return "the reply copies the customer's message"

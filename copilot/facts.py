@@ -133,14 +133,15 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         given=_p(r"\b(paid|payment|topped up|transferred|charged)\b[^.?!]{0,40}\b(yesterday|today|this morning|last (week|night|month)|\d+ days? ago|" + _DATE_EN[1:-1] + r")",
                  r"\b(yesterday|today|this morning|last week|\d+ days? ago)\b[^.?!]{0,40}\b(paid|payment|topped up|transferred)\b",
                  r"(оплатил|оплачивал|заплатил|перевел|перевёл|пополнил|платеж|платёж|списал)\w*[^.?!]{0,40}(вчера|сегодня|позавчера|утром|на прошлой неделе|\d+ дн\w* назад|" + _DATE_RU[1:-1] + r")",
-                 r"(вчера|сегодня|позавчера|на прошлой неделе|" + _DATE_RU[1:-1] + r")[^.?!]{0,40}(оплатил|заплатил|перевел|перевёл|пополнил|списал)"),
+                 r"(вчера|сегодня|позавчера|на прошлой неделе|" + _DATE_RU[1:-1] + r")[^.?!]{0,40}(оплатил|оплачива|заплатил|платил|перевел|перевёл|пополнил|списал)"),
         asked=_p(r"when did you (make the )?pa(y|id)|date of (the )?payment|payment date", r"когда (вы )?(оплачивали|платили|оплатили)|дат\w* (платеж|платёж|оплат)"),
     ),
     FactDef(
         "payment_amount",
         {"en": "What amount was paid or charged?", "ru": "Какая сумма была оплачена или списана?"},
         {"en": "Matches the payment or spots a double charge.", "ru": "Помогает найти платёж или двойное списание."},
-        given=_p(r"\b\d[\d\s,.]*\s*(rub|rubles|roubles|₽|rur)\b", r"\d[\d\s,.]*\s*(руб|₽|р\.)"),
+        given=_p(r"\b\d[\d\s,.]*\s*(rub|rubles|roubles|₽|rur)\b",
+                 r"\d[\d\s,.]*\s*(руб|₽|р\.|р\b|тыс)"),
         asked=_p(r"how much|what amount|the amount", r"как\w* сумм|сколько (вы )?(оплатили|заплатили|списал)"),
     ),
     FactDef(

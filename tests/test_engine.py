@@ -164,6 +164,10 @@ def _grounding(*sentences: tuple[str, bool]):
     ([("Refunds reach the card within 10 business days [1].", True),
       ("I will send you a reminder of the next update.", False),
       ("I will send you a reminder of the next update.", False)], "", "the reply repeats itself"),
+    # ... or one clause again and again inside one sentence
+    ([("The money is returned to the card or account you paid from; the money you paid is returned to the "
+       "card or account you paid from; the money you paid is returned to the card [1].", True)], "",
+     "the reply repeats itself"),
     # echoing the customer's question back
     ([("Через сколько дней деньги вернутся на карту?", False), ("Деньги вернутся за 10 рабочих дней [1].", True)],
      "Через сколько дней деньги вернутся на карту?", "the reply copies the customer's message"),

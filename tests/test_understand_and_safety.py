@@ -82,6 +82,20 @@ def test_facts_given_in_any_turn_are_recognised():
     assert "devices_affected" not in facts
 
 
+@pytest.mark.parametrize("text,facts", [
+    ("Вчера оплачивал связь 590 р картой в приложении", {"payment_date", "payment_amount", "payment_method"}),
+    ("Заплатил 1 500р через СБП позавчера", {"payment_date", "payment_amount", "payment_method"}),
+    ("требую компенсацию 50 тыс", {"payment_amount"}),
+    ("I paid 1,500 RUB by card yesterday", {"payment_date", "payment_amount", "payment_method"}),
+])
+def test_payment_facts_in_colloquial_wording(text, facts):
+    assert facts <= set(given_facts(conv(text)))
+
+
+def test_a_bare_letter_after_a_number_is_not_an_amount():
+    assert "payment_amount" not in given_facts(conv("у меня роутер 5 рядов лампочек, горит 3 разъём"))
+
+
 def test_profile_contract_number_counts_as_given():
     assert "contract_number" in given_facts(conv("no internet", contract_number="7700000001"))
 
