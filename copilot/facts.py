@@ -30,7 +30,8 @@ def _p(*patterns: str) -> list[re.Pattern]:
     return [re.compile(p, _I) for p in patterns]
 
 
-_DATE_RU = r"(\d{1,2}[./]\d{1,2}|\d{1,2} (январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)\w*)"
+_DATE_RU = (r"(\d{1,2}[./]\d{1,2}|\d{1,2} (январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)\w*"
+            r"|\b\d{1,2}-?(го|е|ого)\b|\b\d{1,2} числа)")
 _DATE_EN = (r"(\d{1,2}[./]\d{1,2}|(on )?the \d{1,2}(st|nd|rd|th)\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
             r"[a-z]*\.? \d{1,2}\b|\b\d{1,2} (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)")
 
@@ -132,8 +133,8 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "Shows whether the normal crediting time has passed.", "ru": "Показывает, прошёл ли обычный срок зачисления."},
         given=_p(r"\b(paid|payment|topped up|transferred|charged)\b[^.?!]{0,40}\b(yesterday|today|this morning|last (week|night|month)|\d+ days? ago|" + _DATE_EN[1:-1] + r")",
                  r"\b(yesterday|today|this morning|last week|\d+ days? ago)\b[^.?!]{0,40}\b(paid|payment|topped up|transferred)\b",
-                 r"(оплатил|оплачивал|заплатил|перевел|перевёл|пополнил|платеж|платёж|списал)\w*[^.?!]{0,40}(вчера|сегодня|позавчера|утром|на прошлой неделе|\d+ дн\w* назад|" + _DATE_RU[1:-1] + r")",
-                 r"(вчера|сегодня|позавчера|на прошлой неделе|" + _DATE_RU[1:-1] + r")[^.?!]{0,40}(оплатил|оплачива|заплатил|платил|перевел|перевёл|пополнил|списал)"),
+                 r"(оплатил|оплачивал|заплатил|перевел|перевёл|пополнил|платеж|платёж|списал|снял|сняли|взял)\w*[^.?!]{0,40}(вчера|сегодня|позавчера|утром|на прошлой неделе|\d+ дн\w* назад|" + _DATE_RU[1:-1] + r")",
+                 r"(вчера|сегодня|позавчера|на прошлой неделе|" + _DATE_RU[1:-1] + r")[^.?!]{0,40}(оплатил|оплачива|заплатил|платил|перевел|перевёл|пополнил|списал|снял|сняли|взял)"),
         asked=_p(r"when did you (make the )?pa(y|id)|date of (the )?payment|payment date", r"когда (вы )?(оплачивали|платили|оплатили)|дат\w* (платеж|платёж|оплат)"),
     ),
     FactDef(

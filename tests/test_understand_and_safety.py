@@ -86,6 +86,8 @@ def test_facts_given_in_any_turn_are_recognised():
     ("Вчера оплачивал связь 590 р картой в приложении", {"payment_date", "payment_amount", "payment_method"}),
     ("Заплатил 1 500р через СБП позавчера", {"payment_date", "payment_amount", "payment_method"}),
     ("требую компенсацию 50 тыс", {"payment_amount"}),
+    ("сегодня 27е и автоплатеж снял деньги с карты", {"payment_date", "payment_method"}),
+    ("25-го числа списали абонентскую плату", {"payment_date"}),
     ("I paid 1,500 RUB by card yesterday", {"payment_date", "payment_amount", "payment_method"}),
 ])
 def test_payment_facts_in_colloquial_wording(text, facts):
@@ -106,6 +108,9 @@ def test_profile_contract_number_counts_as_given():
     ("how long does a refund take?", False),
     ("когда списывается абонентская плата?", False),
     ("Why is my bill higher this month?", True),
+    ("Интернета не было пять дней из-за вашей аварии", True),
+    ("сегодня 27е и автоплатеж снял деньги. он что два раза взял?", True),
+    ("autopay charged me twice this month", True),
 ])
 def test_questions_are_asked_for_problems_not_for_how_to_questions(text, diagnose):
     assert needs_diagnosis(conv(text)) is diagnose
