@@ -16,7 +16,7 @@ from evals.gate import GateResult
 from evals.runner import EvalResult
 
 HEADLINE = [
-    "retrieval_hit@3", "retrieval_mrr", "citation_validity", "citation_precision", "citation_recall",
+    "retrieval_hit@3", "retrieval_mrr", "citation_validity", "model_citation_validity", "citation_precision", "citation_recall",
     "hallucination_rate", "model_hallucination_rate", "raw_citation_rate", "llm_acceptance_rate",
     "must_include_coverage", "forbidden_content_rate", "gold_similarity", "handoff_precision", "handoff_recall",
     "handoff_f1", "anamnesis_precision", "anamnesis_recall", "asked_given_facts", "intent_accuracy",

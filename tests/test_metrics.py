@@ -11,7 +11,8 @@ from copilot.schema import (Citation, Draft, Grounding, Handoff, Intent, Questio
 from evals.dataset import EvalCase
 from evals.metrics.anamnesis import AnamnesisPrecision, AnamnesisRecall, AskedGivenFacts
 from evals.metrics.base import CaseRun, Score, prf
-from evals.metrics.citations import CitationPrecision, CitationRecall, CitationValidity, RawCitationRate
+from evals.metrics.citations import (CitationPrecision, CitationRecall, CitationValidity, ModelCitationValidity,
+                                     RawCitationRate)
 from evals.metrics.hallucination import HallucinationRate, LLMAcceptance, ModelHallucinationRate
 from evals.metrics.handoff import HandoffDecision, HandoffReasonF1
 from evals.metrics.operational import LanguageMatch, Latency, ReplyLength
@@ -64,8 +65,10 @@ def test_citation_validity_precision_recall_raw_rate():
                  SentenceCheck(text="b [2].", supported=True, citation=2, reason="invalid citation [5] removed; supported"),
                  SentenceCheck(text="c [3].", supported=True, citation=3)]
     run = make_run(citations=[cite(1, "refunds-en"), cite(2, "autopay-en"), cite(3, "escalation-protocol-en")],
-                   sentences=sentences)
-    assert CitationValidity().score(run).value == pytest.approx(3 / 4)  # 3 valid of 4 written
+                   sentences=sentences, draft="a [1]. b [2]. c [3] [4].", trace={"llm_grounding": Grounding(sentences=sentences)})
+    assert CitationValidity().score(run).value == pytest.approx(3 / 4)  # [4] shown but never retrieved
+    assert ModelCitationValidity().score(run).value == pytest.approx(3 / 4)  # the model wrote [5] too
+    assert math.isnan(ModelCitationValidity().score(make_run()).value)
     assert CitationPrecision().score(run).value == 0.5   # refunds-en right, autopay-en wrong; policy passage left out
     assert CitationRecall().score(run).value == 0.5      # payment-methods-en not cited
     raw = Grounding(supported=2, unsupported=1, sentences=[

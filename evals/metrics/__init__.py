@@ -5,7 +5,8 @@ from __future__ import annotations
 from copilot.schema import HANDOFF_REASONS
 from evals.metrics.anamnesis import AnamnesisPrecision, AnamnesisRecall, AskedGivenFacts
 from evals.metrics.base import CaseRun, Metric, Score
-from evals.metrics.citations import CitationPrecision, CitationRecall, CitationValidity, RawCitationRate
+from evals.metrics.citations import (CitationPrecision, CitationRecall, CitationValidity, ModelCitationValidity,
+                                     RawCitationRate)
 from evals.metrics.hallucination import HallucinationRate, JudgeHallucinationRate, LLMAcceptance, ModelHallucinationRate
 from evals.metrics.handoff import HandoffDecision, HandoffReasonF1
 from evals.metrics.operational import Cost, IntentAccuracy, LanguageMatch, Latency, ReplyLength, Tokens
@@ -16,7 +17,7 @@ from evals.metrics.retrieval import MRR, HitAtK, RecallAtK
 def default_metrics(input_price_per_m: float = 0.0, output_price_per_m: float = 0.0) -> list[Metric]:
     return [
         HitAtK(3), RecallAtK(5), MRR(),
-        CitationValidity(), CitationPrecision(), CitationRecall(), RawCitationRate(),
+        CitationValidity(), ModelCitationValidity(), CitationPrecision(), CitationRecall(), RawCitationRate(),
         HallucinationRate(), ModelHallucinationRate(), JudgeHallucinationRate(), LLMAcceptance(),
         MustIncludeCoverage(), ForbiddenContentRate(), GoldSimilarity(),
         HandoffDecision("precision"), HandoffDecision("recall"), HandoffDecision("f1"),

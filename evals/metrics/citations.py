@@ -10,13 +10,30 @@ from copilot.verify import citations_of
 
 
 class CitationValidity(Metric):
-    """validity = valid citations / all citations written in the draft (before invalid ones
-    were removed); a valid citation points at a passage retrieved for this suggestion."""
+    """validity = citations in the draft shown to the operator that resolve to a passage
+    retrieved for this suggestion / citations in that draft. Invalid ones are removed
+    before anything is shown, so below 1 means that guard is broken."""
 
     name = "citation_validity"
 
     def score(self, run: CaseRun) -> Score:
-        grounding = run.llm_grounding or run.suggestion.grounding
+        written = citations_of(run.suggestion.draft.text)
+        known = {c.n for c in run.suggestion.citations}
+        invalid = [n for n in written if n not in known]
+        return Score(1 - len(invalid) / len(written) if written else NAN, f"{len(invalid)} invalid of {len(written)}")
+
+
+class ModelCitationValidity(Metric):
+    """model validity = valid citations / all citations the model wrote in its own draft
+    (before the verifier removed invalid ones); a valid citation points at a passage
+    retrieved for this suggestion. Undefined without a model draft."""
+
+    name = "model_citation_validity"
+
+    def score(self, run: CaseRun) -> Score:
+        grounding = run.llm_grounding
+        if grounding is None:
+            return Score(NAN, "no model draft")
         valid = sum(len(citations_of(s.text)) for s in grounding.sentences)
         invalid = sum(len(re.findall(r"\d+", m)) for s in grounding.sentences
                       for m in re.findall(r"invalid citation ((?:\[\d+\])+)", s.reason))
