@@ -42,7 +42,7 @@ class DraftAnswer(BaseModel):
 
 def draft_answer_schema(settings: LLMSettings, lang: str) -> type[DraftAnswer]:
     """DraftAnswer with a length bound that fits in `max_tokens` in this language: Russian
-    costs the small model's tokenizer about three times the tokens of English, and a
+    costs the small model's tokenizer three to four times the tokens of English, and a
     bound of 700 characters let Russian replies run out of tokens inside the JSON."""
     per_token = settings.chars_per_token.get(lang, min(settings.chars_per_token.values(), default=1.0))
     limit = max(80, min(700, int((settings.max_tokens - 12) * per_token)))
