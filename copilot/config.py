@@ -111,8 +111,14 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(40, ge=1, le=1000, description="Candidates taken from each index.")
     vector_overfetch: int = Field(
         4, ge=1, le=50,
-        description="Filtered vector searches fetch this many times the candidates unfiltered "
-        "and filter them here; Chroma's own filter is ~50x slower at 100k chunks.",
+        description="Filtered vector searches on a large collection fetch this many times the "
+        "candidates unfiltered and filter them here: Chroma's own filter scans the collection, "
+        "the over-fetch costs about the same at any size (docs/benchmarks.md).",
+    )
+    chroma_filter_below: int = Field(
+        5000, ge=0,
+        description="Collections smaller than this many chunks are filtered by Chroma itself, "
+        "which is cheaper than the over-fetch there.",
     )
     fusion: Literal["rrf", "weighted"] = "rrf"
     rrf_k: int = Field(60, ge=1)

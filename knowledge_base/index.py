@@ -24,6 +24,7 @@ class KnowledgeIndex:
             settings.vector_store.collection,
             self.embedding,
             overfetch=settings.retrieval.vector_overfetch,
+            filter_in_chroma_below=settings.retrieval.chroma_filter_below,
         )
         self._vector_generation = self.docstore.generation()
         self.lexical = LexicalIndex(self.index_dir / "bm25")

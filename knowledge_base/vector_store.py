@@ -65,9 +65,10 @@ class VectorIndex:
     it afresh. `connect` makes the client, so a reopen gets a new one."""
 
     def __init__(self, connect: Callable[[], Any], collection: str, embedding: EmbeddingModel,
-                 overfetch: int = 4):
+                 overfetch: int = 4, filter_in_chroma_below: int = 5000):
         self.embedding = embedding
         self.overfetch = overfetch
+        self.filter_in_chroma_below = filter_in_chroma_below
         self._connect = connect
         self._name = f"{collection}__{embedding.model_id}".replace("/", "_")[:60]
         self._lock = threading.RLock()
@@ -136,16 +137,20 @@ class VectorIndex:
                vector: list[float] | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first; pass `vector` to reuse a query embedding.
 
-        Filters are applied to an over-fetched unfiltered result: Chroma's own `where`
-        pre-filter costs 200-350 ms at 100k chunks against 4 ms unfiltered
-        (docs/benchmarks.md). When at least `n` of the `overfetch * n` nearest chunks pass
-        the filters they are exactly the `n` nearest that pass; only when fewer do (a rare
-        tag, a small language) is Chroma asked to filter."""
-        if self.count() == 0:
+        On a large collection filters are applied to an over-fetched unfiltered result:
+        Chroma's own `where` scans the collection (a few ms at 1k chunks, hundreds at 100k,
+        docs/benchmarks.md), while fetching `overfetch * n` neighbours with their metadata
+        costs about the same at any size. When at least `n` of them pass the filters they
+        are exactly the `n` nearest that pass; only when fewer do (a rare tag) is Chroma
+        asked to filter after all."""
+        size = self.count()
+        if size == 0:
             return []
         vector = vector if vector is not None else self.embedding.embeddings.embed_query(query)
         if filters is None or filters.is_empty():
             return self._query(vector, n, None)
+        if size < self.filter_in_chroma_below:
+            return self._query(vector, n, chroma_where(filters))
         fetched = self._query(vector, n * self.overfetch, None, with_meta=True)
         kept = [(cid, sim) for cid, sim, meta in fetched if matches(meta, filters)]
         if len(kept) >= n or len(fetched) < n * self.overfetch:  # enough, or the whole collection seen
