@@ -150,8 +150,8 @@ class LLMSettings(BaseModel):
         default_factory=lambda: {"en": 4.0, "ru": 1.2},
         description="Characters of reply text one model token holds, per language (SmolLM2's "
         "tokenizer, measured with the server's /tokenize: about 4.5 in English, 1.3 in "
-        "Russian, less where it writes JSON escapes). The reply's length bound in the JSON grammar comes from it, so the JSON "
-        "closes before max_tokens cuts it off.",
+        "Russian, less where it writes JSON escapes). The reply's length bound in the JSON "
+        "grammar comes from it, so the JSON closes before max_tokens cuts it off.",
     )
     context_window: int = Field(4096, ge=512, description="Model window in tokens.")
     gguf_path: Path | None = Field(
