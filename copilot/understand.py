@@ -37,7 +37,9 @@ SIGNALS: dict[str, re.Pattern] = {
         r"\bagain and again\b", r"\b(called|contacted|written|wrote)( to)?( you)? (twice|three times|\d+ times|several times|many times)\b",
         r"\bno ?one (called|helped|came|answered|showed up)\b", r"\bnobody (called|helped|came|answered|showed up)\b",
         r"\b(didn'?t|did not|never) (show up|come|call back)\b", r"\bhow many times\b",
-        r"(втор|трет|четв[её]рт|пят|десят)\w* раз", r"уже (звонил|писал|обращал|говорил|объяснял|сообщал)",
+        # "третий раз пишу", not "третий раз за день приходят смс" (that is something done to them)
+        r"(втор|трет|четв[её]рт|пят|десят)\w* раз(?![^.?!]{0,25}(приход|пришл|присыла|пропада|отключа|списыва|снима|звонят))",
+        r"уже (звонил|писал|обращал|говорил|объяснял|сообщал)",
         r"в который раз", r"сколько можно", r"никто не (перезвонил|помог|решил|пришёл|пришел|ответил|приехал)",
         r"(\d+|два|три|несколько|много) раза? (звонил|писал|обращал)", r"(мастер|техник)\w* не (пришёл|пришел|приехал)", r"не перезвонил"),
     # the problem came back: a loop only together with anger
@@ -64,8 +66,10 @@ SIGNALS: dict[str, re.Pattern] = {
         r"мошенни", r"взлом", r"украл", r"кража", r"\bне я\b", r"чуж\w* (вход|устройств)", r"кто-то (звонил|вош|зашел|зашёл|сменил|заменил|пытал|просил|получил)",
         r"просил\w* (назвать |продиктовать |сказать )?код", r"код из (смс|sms)", r"(сим|sim)-?карт\w* (был\w* )?(заменен|замен[её]н|перевыпущ)",
         r"замени\w* (мою )?(сим|sim)", r"подозрительн\w* (вход|звон|смс|активн)",
-        r"(сим|sim|код|вход|парол|кабинет)[^.?!]{0,60}я (ничего )?не (менял|заказывал|делал|просил|заменял|входил)",
-        r"я (ничего )?не (менял|заказывал|делал|просил|заменял|входил)[^.?!]{0,60}(сим|sim|код|вход|парол|кабинет)"),
+        r"(сим|sim|код|вход|парол|кабинет)[^.?!]{0,60}(я )?(их |его |ничего )?не (менял|заказывал|делал|просил|заменял|входил|запрашивал)",
+        r"я (ничего )?не (менял|заказывал|делал|просил|заменял|входил|запрашивал)[^.?!]{0,60}(сим|sim|код|вход|парол|кабинет)",
+        r"(почт|e-?mail|номер|телефон)\w*[^.?!]{0,25}на (какую-то |какой-то |чью-то |чей-то )?чуж",
+        r"\b(someone else'?s|a stranger'?s|an unknown|a strange) (e-?mail|phone|number)\b"),
     "vulnerable": _rx(
         r"\bi'?m \d{2,3}( years)?\b", r"\b(elderly|pensioner|retired|disabled|disability|wheelchair|blind|deaf|in hospital|chemo\w*|cancer|"
         r"terminally|seriously ill|passed away|died|funeral|widow\w*|bereave\w*|can'?t afford|no money|unemployed|lost my (job|husband|wife|mother|father))\b",

@@ -38,6 +38,9 @@ def test_language_is_decided_by_the_script(text, lang):
     ("подам в суд и напишу жалобу в Роспотребнадзор", "legal_threat"),
     ("Someone called and asked me for the SMS code", "fraud"),
     ("пришло смс что сим-карта заменена, я ничего не менял", "fraud"),
+    ("приходят смс с кодом для сброса пароля, я их не запрашивал", "fraud"),
+    ("в договоре поменялась почта на какую-то чужую", "fraud"),
+    ("my contract now shows someone else's email", "fraud"),
     ("I'm 84 and live alone", "vulnerable"),
     ("Мне 79 лет, месяц назад умер муж", "vulnerable"),
     ("I expect compensation for the three days", "compensation"),
@@ -67,6 +70,12 @@ def test_anger_in_caps_and_punctuation_is_frustration_with_reasons():
     assert mood.label == "negative" and mood.score < -0.5
     assert frustrated(signals)
     assert any(s.startswith("caps") for s in mood.signals) and any(s.startswith("punctuation") for s in mood.signals)
+
+
+def test_codes_arriving_three_times_are_not_three_contacts():
+    names = {s.name for s in detect_signals(conv("Третий раз за день приходят смс с кодом"))}
+    assert "repeat_contact" not in names
+    assert "repeat_contact" in {s.name for s in detect_signals(conv("Третий раз пишу вам за день"))}
 
 
 def test_a_recurring_problem_alone_is_not_frustration():
