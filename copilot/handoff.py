@@ -66,7 +66,7 @@ def decide(inputs: HandoffInputs, settings: HandoffSettings) -> tuple[Handoff, d
             evidence[reason] = f"customer said \"{signal.evidence}\""
     if frustrated(inputs.signals):
         shown = ", ".join(f"{s.name} ({s.evidence})" for s in inputs.signals
-                          if s.name in {"repeat_contact", "recurrence", "insult_or_anger", "caps", "punctuation"})
+                          if s.name in {"repeat_contact", "loop", "recurrence", "insult_or_anger", "caps", "punctuation"})
         evidence.setdefault("frustration_or_loop", shown)
     for match in inputs.rule_matches:
         evidence.setdefault(match.reason, f"{match.source_id}: {match.when}")

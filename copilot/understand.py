@@ -42,6 +42,16 @@ SIGNALS: dict[str, re.Pattern] = {
         r"уже (звонил|писал|обращал|говорил|объяснял|сообщал)",
         r"в который раз", r"сколько можно", r"никто не (перезвонил|помог|решил|пришёл|пришел|ответил|приехал)",
         r"(\d+|два|три|несколько|много) раза? (звонил|писал|обращал)", r"(мастер|техник)\w* не (пришёл|пришел|приехал)", r"не перезвонил"),
+    # what the agent suggested did not help; in two turns, or said outright, it is a loop
+    "steps_failed": _rx(
+        r"\b(did that|done that|tried that|tried (it|all|everything)|didn'?t help|did not help|doesn'?t help|"
+        r"no (use|luck|change)|still (drops|dropping|the same|not|no|doesn'?t|isn'?t|won'?t))\b",
+        r"не помогл|не помогает|без толку|бесполезно|толку нет|(сделал|сделала|делал|делала|пробовал|пробовала)\w*,? (но |а )?(не|опять|снова|всё равно|все равно)"),
+    "loop_outright": _rx(
+        r"\b((done|did|tried) everything( you (said|asked|told me))?|going nowhere|nothing (helps|helped)|"
+        r"same (answer|thing) every time|round in circles)\b",
+        r"ничего не (помогает|помогло|меняется|изменилось)|(вс[её]|все) (уже )?(сделал|перепробовал|попробовал)|"
+        r"каждый раз одно и то же|по кругу|толку ноль"),
     # the problem came back: a loop only together with anger
     "recurrence": _rx(
         r"\bagain\b", r"\bstill (not|no|isn'?t|hasn'?t|doesn'?t|broken)\b", r"\b(keep|keeps) (happening|dropping|disconnecting)\b",
@@ -133,10 +143,16 @@ def detect_signals(conversation: Conversation) -> list[Signal]:
         m = re.search(r"[!?]{3,}|!{2,}|\?{2,}|\?!|!\?", text)
         if m and "punctuation" not in found:
             found["punctuation"] = Signal("punctuation", m.group(0))
-    return list(found.values())
+    failed = [m.group(0) for msg in conversation.messages if msg.role == "customer"
+              for m in [SIGNALS["steps_failed"].search(msg.text)] if m]
+    if "loop_outright" in found:
+        found["loop"] = Signal("loop", found["loop_outright"].evidence)
+    elif len(failed) >= 2:  # the suggested steps failed turn after turn
+        found["loop"] = Signal("loop", "; ".join(failed))
+    return [s for n, s in found.items() if n not in ("steps_failed", "loop_outright")]
 
 
-_NEGATIVE_WEIGHTS = {"insult_or_anger": 0.5, "caps": 0.35, "punctuation": 0.2, "repeat_contact": 0.35, "recurrence": 0.1,
+_NEGATIVE_WEIGHTS = {"insult_or_anger": 0.5, "caps": 0.35, "punctuation": 0.2, "repeat_contact": 0.35, "loop": 0.3, "recurrence": 0.1,
                      "legal_threat": 0.4, "fraud": 0.2, "compensation": 0.2}
 
 
@@ -152,11 +168,12 @@ def sentiment(signals: list[Signal]) -> Sentiment:
 
 
 def frustrated(signals: list[Signal]) -> bool:
-    """Repeated contact, or anger shown two ways (insults, caps, !!!): time for a person,
-    before the shouting gets worse."""
+    """Repeated contact, a loop (the suggested steps failed turn after turn, or "nothing
+    helps"), or anger shown two ways (insults, caps, !!!): time for a person, before the
+    shouting gets worse."""
     names = {s.name for s in signals}
     anger = names & {"insult_or_anger", "caps", "punctuation"}
-    if "repeat_contact" in names:
+    if names & {"repeat_contact", "loop"}:
         return True
     if "recurrence" in names and anger:
         return True

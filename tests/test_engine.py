@@ -16,6 +16,13 @@ HANDOFF_CASES = [
     ("explicit_human_request", "ru", ["Позовите живого оператора, пожалуйста, не хочу переписываться с ботом."]),
     ("frustration_or_loop", "en", ["THIS IS THE THIRD TIME I'M WRITING!!! The internet is down AGAIN and nobody called back."]),
     ("frustration_or_loop", "ru", ["Уже третий раз пишу!!! Интернет опять не работает, никто не перезвонил."]),
+    # a loop: the agent's steps failed turn after turn, calmly worded
+    ("frustration_or_loop", "en", ["My TV picture freezes every few minutes.", "Please restart the set-top box.",
+                                   "Tried that, no change.", "Then check the HDMI cable is firmly in.",
+                                   "Did that too and it still freezes."]),
+    ("frustration_or_loop", "ru", ["Телевизор зависает каждые пару минут.", "Перезагрузите, пожалуйста, приставку.",
+                                   "Перезагрузил, не помогло.", "Проверьте, плотно ли вставлен кабель HDMI.",
+                                   "Проверил, всё равно зависает, без толку."]),
     ("legal_or_regulatory_threat", "en", ["You charged me twice. If this isn't fixed I'm going to court and to Rospotrebnadzor."]),
     ("legal_or_regulatory_threat", "ru", ["Вы дважды списали деньги. Если не вернёте, подаю в суд и жалобу в Роспотребнадзор."]),
     ("fraud_or_security", "en", ["I got an SMS that my SIM card was replaced, but I didn't request anything. Now my phone has no network."]),

@@ -78,6 +78,15 @@ def test_codes_arriving_three_times_are_not_three_contacts():
     assert "repeat_contact" in {s.name for s in detect_signals(conv("Третий раз пишу вам за день"))}
 
 
+def test_one_failed_step_is_not_a_loop_but_two_or_nothing_helps_is():
+    one = conv("The internet is down.", "Please reboot the router.", "Rebooted it twice, didn't help.")
+    assert not frustrated(detect_signals(one))
+    two = conv("Wi-Fi drops.", "Reboot the router.", "Did that.", "Move it higher.", "Moved it, still drops.")
+    assert "loop" in {s.name for s in detect_signals(two)} and frustrated(detect_signals(two))
+    outright = conv("перезагружала, переставляла, меняла канал, ничего не помогает")
+    assert frustrated(detect_signals(outright))
+
+
 def test_a_recurring_problem_alone_is_not_frustration():
     assert not frustrated(detect_signals(conv("опять не работает интернет")))
 
