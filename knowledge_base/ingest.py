@@ -118,7 +118,9 @@ class Ingestor:
             idx.vector.delete(sorted(idx.vector.all_ids()))
             idx.docstore.reset()
         embedder_changed = idx.built_with() not in (None, idx.embedding.model_id)
-        target_changed = idx.docstore.get_meta("vector_target") != idx.vector_target
+        # a fresh docstore has no target yet: that is not a change (forcing would embed everything twice)
+        stored_target = idx.docstore.get_meta("vector_target")
+        target_changed = stored_target is not None and stored_target != idx.vector_target
 
         loaded, bad_files, scopes = self._load(paths, report)
         report.timings_s["read"] = time.perf_counter() - t0
@@ -169,7 +171,13 @@ class Ingestor:
                 report.removed += 1
 
         t = time.perf_counter()
+        embed_before = idx.embedding.timer.seconds
         report.repaired_vectors = self._reconcile(force=embedder_changed or target_changed)
+        repair_embed = idx.embedding.timer.seconds - embed_before
+        report.timings_s["embed"] += repair_embed
+        report.chunks_embedded = idx.embedding.timer.texts - texts_before
+        report.timings_s["repair"] = time.perf_counter() - t - repair_embed
+        t = time.perf_counter()
         idx.docstore.set_meta("embedding_model", idx.embedding.model_id)
         idx.docstore.set_meta("vector_target", idx.vector_target)
         idx.refresh_lexical()

@@ -62,6 +62,7 @@ def test_editing_one_article_reindexes_only_it(demo_kb_copy, tmp_path, session_c
     kb = open_index(tmp_path / "data", session_cache)
     first = Ingestor(kb).run([demo_kb_copy])
     assert first.failed == 0 and first.added == first.documents
+    assert first.repaired_vectors == 0  # a fresh index writes each vector once, nothing to repair
 
     article = demo_kb_copy / "articles" / "autopay-en.md"
     article.write_text(article.read_text().replace(
