@@ -476,7 +476,7 @@ def _write_scale_section(embedder: str, kept: list[dict]) -> None:
     verdict = (f"\n\nTargets on 2 cores: query p50 under 50 ms at 100k chunks, ingest at least 100 chunks/s. "
                f"Largest point measured: {largest['chunks']} chunks, query p50 {largest['query_p50_ms']} ms "
                f"({'met' if largest['query_p50_ms'] < 50 else 'missed'}"
-               f"{'' if largest['chunks'] >= 100_000 else ', but below 100k chunks'}); ingest "
+               f"{'' if largest['chunks'] >= 100_000 else (', but below 100k chunks' if largest['query_p50_ms'] < 50 else ', already below 100k chunks')}); ingest "
                f"{largest['ingest_chunks_per_s']} chunks/s "
                f"({'met' if largest['ingest_chunks_per_s'] >= 100 else 'missed'}: the embedder alone does "
                f"{largest['embed_chunks_per_s']} chunks/s, the rest of ingest "
