@@ -472,15 +472,16 @@ def _write_scale_section(embedder: str, kept: list[dict]) -> None:
                      f"{p['peak_rss_mb']} | {p['measured']} |")
     commands = list(dict.fromkeys(p["command"] for p in kept))
     largest = kept[-1]
+    query_met, ingest_met = largest["query_p50_ms"] < 50, largest["ingest_chunks_per_s"] >= 100
+    query_verdict = "met" if query_met else "missed"
+    if largest["chunks"] < 100_000:
+        query_verdict += ", but below 100k chunks" if query_met else ", already below 100k chunks"
     # the targets of the retrieval issue, judged on the numbers above, lost ones said plainly
     verdict = (f"\n\nTargets on 2 cores: query p50 under 50 ms at 100k chunks, ingest at least 100 chunks/s. "
                f"Largest point measured: {largest['chunks']} chunks, query p50 {largest['query_p50_ms']} ms "
-               f"({'met' if largest['query_p50_ms'] < 50 else 'missed'}"
-               f"{'' if largest['chunks'] >= 100_000 else (', but below 100k chunks' if largest['query_p50_ms'] < 50 else ', already below 100k chunks')}); ingest "
-               f"{largest['ingest_chunks_per_s']} chunks/s "
-               f"({'met' if largest['ingest_chunks_per_s'] >= 100 else 'missed'}: the embedder alone does "
-               f"{largest['embed_chunks_per_s']} chunks/s, the rest of ingest "
-               f"{largest['ingest_without_embedding_chunks_per_s']} chunks/s).")
+               f"({query_verdict}); ingest {largest['ingest_chunks_per_s']} chunks/s "
+               f"({'met' if ingest_met else 'missed'}: the embedder alone does {largest['embed_chunks_per_s']} "
+               f"chunks/s, the rest of ingest {largest['ingest_without_embedding_chunks_per_s']} chunks/s).")
     body = (f"## Retrieval at scale: {embedder}\n\nGenerated corpora of real demo-desk sentences "
             "recombined into ~90-130-token records (half Russian, half English), ingested from scratch "
             "with this embedder; 200 queries from `tests/data/retrieval_queries.jsonl` (half Russian). "
@@ -489,8 +490,7 @@ def _write_scale_section(embedder: str, kept: list[dict]) -> None:
             "is the vector search alone with the filter applied by Chroma, as it was before filtering moved "
             "into `VectorIndex.search` (over-fetch, then filter). Embedding is compute-bound on 2 cores: "
             "ingest throughput is reported with and without it.\n\n" + "\n".join(table)
-            + verdict
-            + ("\n\nRows measured by " + ", ".join(f"`{c}`" for c in commands) + "." if len(commands) > 1 else ""))
+            + verdict)
     update_section(f"retrieval-scale-{embedder}", "; ".join(commands), body)
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 

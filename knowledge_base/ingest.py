@@ -156,7 +156,6 @@ class Ingestor:
         texts_before = idx.embedding.timer.texts
         self._write(pending, report)
         report.timings_s["embed"] = idx.embedding.timer.seconds - embed_before
-        report.chunks_embedded = idx.embedding.timer.texts - texts_before
         report.timings_s["write"] = time.perf_counter() - t - report.timings_s["embed"]
 
         # Removed: gone from an ingested folder (or file), outdated now, or deduplicated away.

