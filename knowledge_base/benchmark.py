@@ -54,21 +54,30 @@ def _sentence_pool() -> dict[str, list[str]]:
     return pool
 
 
-def write_corpus(folder: Path, n_chunks: int, seed: int = 7) -> Path:
+def write_corpus(folder: Path, n_chunks: int, seed: int = 7, shard: int = 10_000) -> Path:
     """JSONL records of ~90-130 tokens each (one chunk apiece), half Russian, half English,
-    built from real sentences plus record-specific numbers so no two are identical."""
+    built from real sentences plus record-specific numbers so no two are identical.
+    Written in files of `shard` records, as an export would be: one 100k-record file is
+    ~80 MB, over the ingest size limit. Returns the folder."""
     rng = random.Random(seed)
     pool = _sentence_pool()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "corpus.jsonl"
-    with path.open("w", encoding="utf-8") as f:
+    f = None
+    try:
         for i in range(n_chunks):
+            if i % shard == 0:
+                if f:
+                    f.close()
+                f = (folder / f"corpus-{i // shard:03d}.jsonl").open("w", encoding="utf-8")
             lang = "ru" if i % 2 else "en"
             sents = rng.sample(pool[lang], 4)
             marker = f"{'Договор' if lang == 'ru' else 'Contract'} 77{rng.randrange(10**8):08d}."
             f.write(json.dumps({"id": f"gen-{i:07d}", "title": sents[0][:60], "lang": lang,
                                 "content": " ".join(sents[1:]) + " " + marker}, ensure_ascii=False) + "\n")
-    return path
+    finally:
+        if f:
+            f.close()
+    return folder
 
 
 class ScalePoint(BaseModel):
@@ -98,8 +107,11 @@ def run_scale_point(n_chunks: int, settings: Settings, n_queries: int = 200) -> 
                                         "embedding": settings.embedding.model_copy(update={"cache": False})})
         kb = KnowledgeIndex(s)
         start = time.perf_counter()
-        report = Ingestor(kb, batch_chunks=256).run([corpus.parent])
+        report = Ingestor(kb, batch_chunks=256).run([corpus])
         ingest_s = time.perf_counter() - start
+        if report.failed or report.chunks < n_chunks:
+            raise RuntimeError(f"the generated corpus did not ingest: {report.chunks} of {n_chunks} chunks; "
+                               + "; ".join(report.errors[:3]))
         retriever = HybridRetriever(kb)
         queries = [json.loads(x)["query"] for x in QUERIES.read_text().splitlines() if x.strip()]
         rng = random.Random(3)
