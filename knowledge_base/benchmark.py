@@ -1,7 +1,8 @@
 """Retrieval benchmarks: ingest throughput, query latency and memory at scale on generated
 corpora, and recall on the outside tau-banking benchmark next to plain BM25.
 
-Each scale point runs in its own process so its peak memory (ru_maxrss) is its own.
+The ingest and the queries of a scale point run in processes of their own, so each peak
+memory (ru_maxrss) is its own.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import random
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,7 +82,9 @@ def write_corpus(folder: Path, n_chunks: int, seed: int = 7, shard: int = 10_000
     return folder
 
 
-class ScalePoint(BaseModel):
+class IngestFigures(BaseModel):
+    """A cold ingest of a generated corpus; kept beside a kept index (`ingest.json`)."""
+
     chunks: int
     embedder: str
     ingest_seconds: float
@@ -89,66 +93,113 @@ class ScalePoint(BaseModel):
     embed_chunks_per_s: float
     ingest_chunks_per_s: float
     ingest_without_embedding_chunks_per_s: float
+    peak_rss_mb: float  # the ingest process
+    ingest_measured: str = ""
+
+
+class QueryFigures(BaseModel):
+    """Hybrid searches against a built index, in a process that only opened it and searched
+    (what the panel's process holds)."""
+
     query_p50_ms: float
     query_p95_ms: float
-    query_vector_p50_ms: float
+    query_embed_p50_ms: float
+    query_vector_p50_ms: float  # the query's embedding and the vector search
     query_lexical_p50_ms: float
     chroma_where_p50_ms: float  # the same filtered vector search through Chroma's own `where`
-    peak_rss_mb: float
+    query_rss_mb: float
 
 
-def run_scale_point(n_chunks: int, settings: Settings, n_queries: int = 200) -> ScalePoint:
-    """Build an index of `n_chunks` generated chunks and time queries against it."""
-    with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
-        tmp_path = Path(tmp)
-        corpus = write_corpus(tmp_path / "corpus", n_chunks)
-        # cold every time: a vector cache warm from an earlier run would measure a lookup, not the embedder
-        s = settings.model_copy(update={"index_dir": tmp_path / "index",
-                                        "embedding": settings.embedding.model_copy(update={"cache": False})})
-        kb = KnowledgeIndex(s)
-        start = time.perf_counter()
-        report = Ingestor(kb, batch_chunks=256).run([corpus])
-        ingest_s = time.perf_counter() - start
-        if report.failed or report.chunks < n_chunks:
-            raise RuntimeError(f"the generated corpus did not ingest: {report.chunks} of {n_chunks} chunks; "
-                               + "; ".join(report.errors[:3]))
-        retriever = HybridRetriever(kb)
-        queries = [json.loads(x)["query"] for x in QUERIES.read_text().splitlines() if x.strip()]
-        rng = random.Random(3)
-        total, vec, lex, where = [], [], [], []
-        for i in range(n_queries):
-            q = queries[i % len(queries)] if i < len(queries) else rng.choice(queries)
-            filters = SearchFilters(lang="ru" if re.search("[а-я]", q) else "en")
-            res = retriever.search(q, k=6, filters=filters)
-            total.append(res.timings_ms["total"])
-            vec.append(res.timings_ms["vector"])
-            lex.append(res.timings_ms["lexical"])
-            if i < 50:  # what the vector search cost before filtering moved out of Chroma
-                v = kb.embedding.embeddings.embed_query(q)
-                t = time.perf_counter()
-                kb.vector._query(v, s.retrieval.candidates, chroma_where(filters))
-                where.append((time.perf_counter() - t) * 1000)
-        embed_s = report.timings_s.get("embed", 0.0)
-        return ScalePoint(
-            chunks=report.chunks, embedder=kb.embedding.model_id,
-            ingest_seconds=round(ingest_s, 1), embed_seconds=round(embed_s, 1),
-            embedded_chunks=report.chunks_embedded,
-            embed_chunks_per_s=round(report.chunks_embedded / embed_s, 1),
-            ingest_chunks_per_s=round(report.chunks / ingest_s, 1),
-            ingest_without_embedding_chunks_per_s=round(report.chunks / max(1e-9, ingest_s - embed_s), 1),
-            query_p50_ms=round(percentile(total, 50), 1), query_p95_ms=round(percentile(total, 95), 1),
-            query_vector_p50_ms=round(percentile(vec, 50), 1), query_lexical_p50_ms=round(percentile(lex, 50), 1),
-            chroma_where_p50_ms=round(percentile(where, 50), 1),
-            peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        )
+class ScalePoint(IngestFigures, QueryFigures):
+    pass
 
 
-def scale_in_subprocess(n_chunks: int, env: dict | None = None) -> ScalePoint:
-    out = subprocess.run([sys.executable, "-m", "knowledge_base.benchmark", str(n_chunks)],
+def _settings_for(index_dir: Path, settings: Settings) -> Settings:
+    # cold every time: a vector cache warm from an earlier run would measure a lookup, not the embedder
+    return settings.model_copy(update={"index_dir": index_dir,
+                                       "embedding": settings.embedding.model_copy(update={"cache": False})})
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def build_point(n_chunks: int, folder: Path, settings: Settings) -> IngestFigures:
+    """Generate `n_chunks` chunks and ingest them cold into `folder`/index."""
+    corpus = write_corpus(folder / "corpus", n_chunks)
+    kb = KnowledgeIndex(_settings_for(folder / "index", settings))
+    start = time.perf_counter()
+    report = Ingestor(kb, batch_chunks=256).run([corpus])
+    ingest_s = time.perf_counter() - start
+    if report.failed or report.chunks < n_chunks:
+        raise RuntimeError(f"the generated corpus did not ingest: {report.chunks} of {n_chunks} chunks; "
+                           + "; ".join(report.errors[:3]))
+    embed_s = report.timings_s.get("embed", 0.0)
+    return IngestFigures(
+        chunks=report.chunks, embedder=kb.embedding.model_id,
+        ingest_seconds=round(ingest_s, 1), embed_seconds=round(embed_s, 1),
+        embedded_chunks=report.chunks_embedded,
+        embed_chunks_per_s=round(report.chunks_embedded / embed_s, 1),
+        ingest_chunks_per_s=round(report.chunks / ingest_s, 1),
+        ingest_without_embedding_chunks_per_s=round(report.chunks / max(1e-9, ingest_s - embed_s), 1),
+        peak_rss_mb=_peak_rss_mb(), ingest_measured=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )
+
+
+def measure_queries(index_dir: Path, settings: Settings, n_queries: int = 200) -> QueryFigures:
+    """Time `n_queries` filtered hybrid searches (the test queries, by language)."""
+    s = _settings_for(index_dir, settings)
+    kb = KnowledgeIndex(s)
+    retriever = HybridRetriever(kb)
+    queries = [json.loads(x)["query"] for x in QUERIES.read_text().splitlines() if x.strip()]
+    rng = random.Random(3)
+    total, emb, vec, lex, where = [], [], [], [], []
+    for i in range(n_queries):
+        q = queries[i % len(queries)] if i < len(queries) else rng.choice(queries)
+        filters = SearchFilters(lang="ru" if re.search("[а-я]", q) else "en")
+        res = retriever.search(q, k=6, filters=filters)
+        total.append(res.timings_ms["total"])
+        emb.append(res.timings_ms["embed"])
+        vec.append(res.timings_ms["vector"])
+        lex.append(res.timings_ms["lexical"])
+        if i < 50:  # what the vector search cost before filtering moved out of Chroma
+            v = kb.embedding.embeddings.embed_query(q)
+            t = time.perf_counter()
+            kb.vector._query(v, s.retrieval.candidates, chroma_where(filters))
+            where.append((time.perf_counter() - t) * 1000)
+    return QueryFigures(
+        query_p50_ms=round(percentile(total, 50), 1), query_p95_ms=round(percentile(total, 95), 1),
+        query_embed_p50_ms=round(percentile(emb, 50), 1),
+        query_vector_p50_ms=round(percentile(vec, 50), 1), query_lexical_p50_ms=round(percentile(lex, 50), 1),
+        chroma_where_p50_ms=round(percentile(where, 50), 1), query_rss_mb=_peak_rss_mb(),
+    )
+
+
+def _in_subprocess(args: list[str], env: dict | None) -> str:
+    out = subprocess.run([sys.executable, "-m", "knowledge_base.benchmark", *args],
                          capture_output=True, text=True, env=env, cwd=REPO)
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "benchmark failed")
-    return ScalePoint.model_validate_json(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
+
+
+def scale_point(n_chunks: int, env: dict | None = None, keep_dir: Path | None = None) -> ScalePoint:
+    """Build (cold) and query one point, each in its own process so each peak memory is its
+    own. With `keep_dir` the index is kept in `keep_dir`/`n_chunks`, and a later call
+    reuses it with its recorded ingest figures, to re-time queries without re-embedding."""
+    with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
+        # absolute: the steps run with the repository as their working directory
+        folder = keep_dir.resolve() / str(n_chunks) if keep_dir else Path(tmp)
+        figures = folder / "ingest.json"
+        if not figures.exists():
+            if folder.exists() and keep_dir:  # a build killed half-way: start it again, cold
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True, exist_ok=True)
+            figures.write_text(_in_subprocess(["build", str(n_chunks), str(folder)], env) + "\n")
+            shutil.rmtree(folder / "corpus", ignore_errors=True)
+        ingest = IngestFigures.model_validate_json(figures.read_text())
+        queries = QueryFigures.model_validate_json(_in_subprocess(["query", str(folder / "index")], env))
+        return ScalePoint(**ingest.model_dump(), **queries.model_dump())
 
 
 # --- tau-banking ------------------------------------------------------------------------
@@ -219,7 +270,10 @@ def tau_retrieval(kb: KnowledgeIndex, folder: Path = TAU) -> list[TauResult]:
     return results
 
 
-if __name__ == "__main__":  # one scale point, JSON on stdout (used by scale_in_subprocess)
+if __name__ == "__main__":  # one step of a scale point, JSON on stdout (used by scale_point)
     from copilot.config import get_settings
 
-    print(run_scale_point(int(sys.argv[1]), get_settings()).model_dump_json())
+    if sys.argv[1] == "build":
+        print(build_point(int(sys.argv[2]), Path(sys.argv[3]), get_settings()).model_dump_json())
+    else:
+        print(measure_queries(Path(sys.argv[2]), get_settings()).model_dump_json())

@@ -12,7 +12,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import bm25s
 import numpy as np
@@ -40,6 +40,8 @@ class LexicalIndex:
         self._types = np.array([], dtype=object)
         self._audiences = np.array([], dtype=object)
         self._tags: list[frozenset[str]] = []
+        self._position: dict[str, int] = {}
+        self._masks: dict[tuple, np.ndarray] = {}  # per filter: the panel asks the same few again and again
 
     # -- build ---------------------------------------------------------------------------
     def build(self, rows: Iterable[LexicalRow], generation: int) -> None:
@@ -90,6 +92,8 @@ class LexicalIndex:
         self._types = np.array(meta["types"], dtype=object)
         self._audiences = np.array(meta["audiences"], dtype=object)
         self._tags = [frozenset(t) for t in meta["tags"]]
+        self._position = {cid: i for i, cid in enumerate(self._ids)}
+        self._masks = {}
         self._bm25 = (bm25s.BM25.load(str(target / "bm25"), mmap=False, show_progress=False)
                       if self._ids else None)
         self.generation = generation
@@ -101,6 +105,10 @@ class LexicalIndex:
     def _mask(self, filters: SearchFilters | None) -> np.ndarray | None:
         if filters is None or filters.is_empty():
             return None
+        key = (filters.lang, filters.doc_type, filters.audience, tuple(sorted(filters.tags)))
+        cached = self._masks.get(key)  # get, not `in` then []: another thread may clear it between
+        if cached is not None:
+            return cached
         mask = np.ones(len(self._ids), dtype=bool)
         if filters.lang:
             mask &= self._langs == filters.lang
@@ -111,7 +119,20 @@ class LexicalIndex:
         if filters.tags:
             wanted = set(filters.tags)
             mask &= np.array([bool(t & wanted) for t in self._tags], dtype=bool)
+        if len(self._masks) > 64:
+            self._masks.clear()
+        self._masks[key] = mask
         return mask
+
+    def filter_for(self, filters: SearchFilters | None) -> Callable[[str], bool] | None:
+        """Whether a chunk id passes the filters, from the metadata this index already holds
+        in memory, so the vector search need not fetch it from Chroma. None without filters.
+        An id this generation does not know (written by an ingest still running) does not pass."""
+        mask = self._mask(filters) if self._ids else None  # none built yet: Chroma's metadata decides
+        if mask is None:
+            return None
+        position = self._position
+        return lambda cid: (i := position.get(cid)) is not None and bool(mask[i])
 
     def search(self, tokens: list[str], n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score), best first; only chunks sharing a term with the query."""

@@ -104,8 +104,14 @@ class HybridRetriever:
         t1 = time.perf_counter()
         lang = detect_language(query)
         vector: list[tuple[str, float]] = []
+        embed_ms = 0.0
         if self.index.embedding.knows(lang) and s.vector_weight > 0:
-            vector = self.index.vector.search(query, s.candidates, filters, vector=query_vector)
+            if query_vector is None:
+                t = time.perf_counter()
+                query_vector = self.index.embedding.embeddings.embed_query(query)
+                embed_ms = (time.perf_counter() - t) * 1000
+            vector = self.index.vector.search(query, s.candidates, filters, vector=query_vector,
+                                              keep=self.index.lexical.filter_for(filters))
         t2 = time.perf_counter()
 
         fused: dict[str, float] = {}
@@ -145,7 +151,8 @@ class HybridRetriever:
         return SearchResult(
             query=query, hits=hits, confidence=round(confidence, 4),
             covered=bool(hits) and confidence >= s.min_confidence,
-            timings_ms={"lexical": (t1 - t0) * 1000, "vector": (t2 - t1) * 1000,
+            # "vector" includes "embed", the query's embedding (0 when the caller passed it)
+            timings_ms={"lexical": (t1 - t0) * 1000, "vector": (t2 - t1) * 1000, "embed": embed_ms,
                         "fusion": (t3 - t2) * 1000, "total": (t3 - t0) * 1000},
         ), features
 

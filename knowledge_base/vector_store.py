@@ -134,26 +134,31 @@ class VectorIndex:
             return self.collection.count()
 
     def search(self, query: str, n: int, filters: SearchFilters | None = None,
-               vector: list[float] | None = None) -> list[tuple[str, float]]:
+               vector: list[float] | None = None,
+               keep: Callable[[str], bool] | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first; pass `vector` to reuse a query embedding.
 
         On a large collection filters are applied to an over-fetched unfiltered result:
         Chroma's own `where` scans the collection (a few ms at 1k chunks, hundreds at 100k,
-        docs/benchmarks.md), while fetching `overfetch * n` neighbours with their metadata
-        costs about the same at any size. When at least `n` of them pass the filters they
-        are exactly the `n` nearest that pass; only when fewer do (a rare tag) is Chroma
-        asked to filter after all."""
-        size = self.count()
-        if size == 0:
-            return []
+        docs/benchmarks.md), while fetching `overfetch * n` neighbours costs about the same
+        at any size. When at least `n` of them pass the filters they are exactly the `n`
+        nearest that pass; only when fewer do (a rare tag) is Chroma asked to filter after
+        all. `keep` tells which ids pass (the lexical index holds every chunk's metadata in
+        memory); without it the metadata comes from Chroma, which costs a few ms more."""
         vector = vector if vector is not None else self.embedding.embeddings.embed_query(query)
         if filters is None or filters.is_empty():
             return self._query(vector, n, None)
-        if size < self.filter_in_chroma_below:
+        # the size decides the path; with `keep` the over-fetch itself shows a small collection
+        if keep is None and self.count() < self.filter_in_chroma_below:
             return self._query(vector, n, chroma_where(filters))
-        fetched = self._query(vector, n * self.overfetch, None, with_meta=True)
-        kept = [(cid, sim) for cid, sim, meta in fetched if matches(meta, filters)]
-        if len(kept) >= n or len(fetched) < n * self.overfetch:  # enough, or the whole collection seen
+        wanted = n * self.overfetch
+        if keep is not None:
+            fetched = self._query(vector, wanted, None)
+            kept = [(cid, sim) for cid, sim in fetched if keep(cid)]
+        else:
+            fetched = self._query(vector, wanted, None, with_meta=True)
+            kept = [(cid, sim) for cid, sim, meta in fetched if matches(meta, filters)]
+        if len(kept) >= n or len(fetched) < wanted:  # enough, or the whole collection seen
             return kept[:n]
         return self._query(vector, n, chroma_where(filters))
 

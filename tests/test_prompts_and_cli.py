@@ -113,6 +113,36 @@ def test_bench_retrieval_writes_its_section_with_the_command(tmp_path, session_c
     assert [p["chunks"] for p in stored] == [200, 300]
 
 
+@pytest.mark.slow
+def test_bench_retrieval_keeps_an_index_and_re_times_queries_on_it(tmp_path, session_cache):
+    """--keep-index: the second run re-times queries on the kept index and reports the
+    ingest figures of the cold build, without ingesting again; a half-built point is rebuilt."""
+    keep = tmp_path / "keep"
+    env = {"COPILOT_BENCHMARKS_FILE": str(tmp_path / "benchmarks.md"), "COPILOT_CACHE_DIR": str(session_cache)}
+    args = ("bench", "retrieval", "--sizes", "150", "--no-tau", "--keep-index", str(keep))
+    first = run_cli(*args, env=env)
+    assert first.returncode == 0, first.stderr
+    built = json.loads(first.stdout.splitlines()[0])
+    recorded = keep / "150" / "ingest.json"
+    assert recorded.exists() and not (keep / "150" / "corpus").exists()
+    assert built["query_rss_mb"] > 0 and 0 < built["query_embed_p50_ms"] < built["query_vector_p50_ms"]
+    stamp = recorded.stat().st_mtime_ns
+    again = run_cli(*args, env=env)
+    assert again.returncode == 0, again.stderr
+    reused = json.loads(again.stdout.splitlines()[0])
+    assert recorded.stat().st_mtime_ns == stamp
+    for field in ("ingest_seconds", "embed_seconds", "ingest_measured", "peak_rss_mb"):
+        assert reused[field] == built[field], field
+    text = (tmp_path / "benchmarks.md").read_text()
+    assert f"--keep-index {keep}`" in text and "| query process RSS MB |" in text
+    # a build killed half-way (no recorded figures) starts again, cold
+    recorded.unlink()
+    (keep / "150" / "index" / "leftover").write_text("x")
+    third = run_cli(*args, env=env)
+    assert third.returncode == 0, third.stderr
+    assert recorded.exists() and not (keep / "150" / "index" / "leftover").exists()
+
+
 @pytest.mark.parametrize("sizes", ["ten", "-5"])
 def test_bench_retrieval_refuses_bad_sizes(sizes):
     result = run_cli("bench", "retrieval", "--sizes", sizes, "--no-tau")

@@ -104,12 +104,37 @@ def test_filtered_vector_search_equals_chromas_own_filter(demo_index, filters, m
     from knowledge_base.vector_store import chroma_where
 
     monkeypatch.setattr(demo_index.vector, "filter_in_chroma_below", 0)  # the demo desk is small
-    for query in ("my internet keeps dropping in the evening", "как поменять тариф", "lost my SIM card"):
-        vector = demo_index.embedding.embeddings.embed_query(query)
-        ours = demo_index.vector.search(query, 10, filters, vector=vector)
-        chroma = demo_index.vector._query(vector, 10, chroma_where(filters))
-        assert [cid for cid, _ in ours] == [cid for cid, _ in chroma]
-        assert all(demo_index.docstore.chunks([cid])[cid].lang == filters.lang for cid, _ in ours if filters.lang)
+    # filtered by Chroma's metadata, and by the lexical index's (what the retriever passes)
+    for keep in (None, demo_index.lexical.filter_for(filters)):
+        for query in ("my internet keeps dropping in the evening", "как поменять тариф", "lost my SIM card"):
+            vector = demo_index.embedding.embeddings.embed_query(query)
+            ours = demo_index.vector.search(query, 10, filters, vector=vector, keep=keep)
+            chroma = demo_index.vector._query(vector, 10, chroma_where(filters))
+            assert [cid for cid, _ in ours] == [cid for cid, _ in chroma]
+            assert all(demo_index.docstore.chunks([cid])[cid].lang == filters.lang for cid, _ in ours if filters.lang)
+
+
+def test_the_lexical_index_tells_which_chunks_pass_a_filter(demo_index):
+    lexical = demo_index.lexical
+    assert lexical.filter_for(None) is None and lexical.filter_for(SearchFilters()) is None
+    keep = lexical.filter_for(SearchFilters(lang="ru", doc_type="ticket"))
+    chunks = demo_index.docstore.chunks(list(lexical._ids))
+    passing = {cid for cid in lexical._ids if keep(cid)}
+    assert passing == {cid for cid, c in chunks.items() if c.lang == "ru" and c.doc_type == "ticket"}
+    assert passing and not keep("written-by-an-ingest-still-running")
+
+
+def test_a_filtered_search_does_not_fetch_metadata_from_chroma(demo_retriever, monkeypatch):
+    """The lexical index already knows every chunk's language: asking Chroma for it costs ms."""
+    vector = demo_retriever.index.vector
+    monkeypatch.setattr(vector, "filter_in_chroma_below", 0)
+    asked = []
+    real = vector._query
+    monkeypatch.setattr(vector, "_query", lambda v, n, where, with_meta=False: asked.append(
+        (where, with_meta)) or real(v, n, where, with_meta))
+    hits = demo_retriever.search("my internet keeps dropping", k=5, filters=SearchFilters(lang="en")).hits
+    assert hits and all(h.lang == "en" for h in hits)
+    assert asked == [(None, False)]
 
 
 @pytest.mark.parametrize("query", [
