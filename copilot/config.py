@@ -117,8 +117,9 @@ class RetrievalSettings(BaseModel):
     )
     chroma_filter_below: int = Field(
         5000, ge=0,
-        description="Collections smaller than this many chunks are filtered by Chroma itself, "
-        "which is cheaper than the over-fetch there.",
+        description="Without the lexical index's metadata (a vector index used alone), collections "
+        "smaller than this many chunks are filtered by Chroma itself, cheaper there than fetching "
+        "the over-fetched candidates' metadata.",
     )
     fusion: Literal["rrf", "weighted"] = "rrf"
     rrf_k: int = Field(60, ge=1)
