@@ -60,7 +60,7 @@ def write_corpus(folder: Path, n_chunks: int, seed: int = 7, shard: int = 10_000
     """JSONL records of ~90-130 tokens each (one chunk apiece), half Russian, half English,
     built from real sentences plus record-specific numbers so no two are identical.
     Written in files of `shard` records, as an export would be: one 100k-record file is
-    ~80 MB, over the ingest size limit. Returns the folder."""
+    ~50 MB, over the ingest size limit. Returns the folder."""
     rng = random.Random(seed)
     pool = _sentence_pool()
     folder.mkdir(parents=True, exist_ok=True)
