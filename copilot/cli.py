@@ -422,6 +422,9 @@ def bench_retrieval(
     keep_index: Optional[Path] = typer.Option(
         None, "--keep-index", help="Keep each point's index in DIR/<size>; a later run with the same DIR "
         "re-times the queries on it with the ingest figures recorded when it was built (no re-embedding)."),
+    resume: bool = typer.Option(
+        False, "--resume", help="With --keep-index: complete a kept build that was killed half-way instead "
+        "of starting it again cold; its ingest figures then cover the resumed part only."),
 ) -> None:
     """Ingest throughput, query latency p50/p95 and peak memory on generated corpora, with
     the configured embedder, and recall@k / hit@k on tau-banking next to plain BM25 (the
@@ -433,15 +436,17 @@ def bench_retrieval(
     if any(n < 0 for n in points):
         fail("--sizes must not be negative")
     points = [n for n in points if n > 0]
+    if resume and not keep_index:
+        fail("--resume completes a kept build: give --keep-index DIR too")
     command = (f"copilot bench retrieval --sizes {sizes}" + ("" if tau else " --no-tau")
-               + (f" --keep-index {keep_index}" if keep_index else ""))
+               + (f" --keep-index {keep_index}" if keep_index else "") + (" --resume" if resume else ""))
     if points:
-        _scale_points(points, command, keep_index)
+        _scale_points(points, command, keep_index, resume)
     if tau:
         write_tau_banking(command)
 
 
-def _scale_points(points: list[int], command: str, keep_index: Path | None) -> None:
+def _scale_points(points: list[int], command: str, keep_index: Path | None, resume: bool = False) -> None:
     import os
 
     from copilot.bench_docs import merge_points
@@ -451,7 +456,7 @@ def _scale_points(points: list[int], command: str, keep_index: Path | None) -> N
     for n in points:
         err.print(f"scale point: {n} chunks ...", highlight=False)
         try:
-            p = benchmark.scale_point(n, env=dict(os.environ), keep_dir=keep_index)
+            p = benchmark.scale_point(n, env=dict(os.environ), keep_dir=keep_index, resume=resume)
         except RuntimeError as exc:
             fail(f"the {n}-chunk run failed: {exc}")
         rows.append(p)
@@ -470,9 +475,12 @@ def _write_scale_section(embedder: str, kept: list[dict]) -> None:
              "| Chroma `where` p50 ms | ingest peak RSS MB | query process RSS MB | measured |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for p in kept:
-        # a kept index re-timed later: its ingest is older than its queries
-        when = p["measured"] if p.get("ingest_measured", p["measured"]) in ("", p["measured"]) else (
-            f"queries {p['measured']}, ingest {p['ingest_measured']}")
+        # a kept index re-timed later: its ingest may be much older than its queries
+        when = p["measured"]
+        if p.get("ingest_measured"):
+            resumed = (f", resumed at {p['resumed_at_chunks']} chunks: ingest figures of the rest"
+                       if p.get("resumed_at_chunks") else "")
+            when += f" (ingest {p['ingest_measured']}{resumed})"
         table.append(f"| {p['chunks']} | {p['ingest_seconds']} | {p['embed_chunks_per_s']} | {p['ingest_chunks_per_s']} | "
                      f"{p['ingest_without_embedding_chunks_per_s']} | {p['query_p50_ms']} | {p['query_p95_ms']} | "
                      f"{p.get('query_embed_p50_ms', '')} | {p['query_vector_p50_ms']} | {p['query_lexical_p50_ms']} | "
@@ -488,7 +496,9 @@ def _write_scale_section(embedder: str, kept: list[dict]) -> None:
                f"Largest point measured: {largest['chunks']} chunks, query p50 {largest['query_p50_ms']} ms "
                f"({query_verdict}); ingest {largest['ingest_chunks_per_s']} chunks/s "
                f"({'met' if ingest_met else 'missed'}: the embedder alone does {largest['embed_chunks_per_s']} "
-               f"chunks/s, the rest of ingest {largest['ingest_without_embedding_chunks_per_s']} chunks/s).")
+               f"chunks/s, the rest of ingest {largest['ingest_without_embedding_chunks_per_s']} chunks/s"
+               + (f"; measured on the resumed part of a killed build, from {largest['resumed_at_chunks']} chunks"
+                  if largest.get("resumed_at_chunks") else "") + ").")
     body = (f"## Retrieval at scale: {embedder}\n\nGenerated corpora of real demo-desk sentences "
             "recombined into ~90-130-token records (half Russian, half English), ingested from scratch "
             "with this embedder; 200 queries from `tests/data/retrieval_queries.jsonl` (half Russian). "

@@ -95,6 +95,9 @@ class IngestFigures(BaseModel):
     ingest_without_embedding_chunks_per_s: float
     peak_rss_mb: float  # the ingest process
     ingest_measured: str = ""
+    # a killed build completed incrementally: chunks already indexed when it was resumed;
+    # the seconds, rates and peak memory above are the resumed part's only
+    resumed_at_chunks: int = 0
 
 
 class QueryFigures(BaseModel):
@@ -124,10 +127,12 @@ def _peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def build_point(n_chunks: int, folder: Path, settings: Settings) -> IngestFigures:
-    """Generate `n_chunks` chunks and ingest them cold into `folder`/index."""
-    corpus = write_corpus(folder / "corpus", n_chunks)
+def build_point(n_chunks: int, folder: Path, settings: Settings, resume: bool = False) -> IngestFigures:
+    """Generate `n_chunks` chunks and ingest them cold into `folder`/index, or with `resume`
+    complete the ingest of a build killed half-way (the ingest is incremental)."""
+    corpus = write_corpus(folder / "corpus", n_chunks)  # deterministic: the same records again
     kb = KnowledgeIndex(_settings_for(folder / "index", settings))
+    already = kb.docstore.count_chunks() if resume else 0
     start = time.perf_counter()
     report = Ingestor(kb, batch_chunks=256).run([corpus])
     ingest_s = time.perf_counter() - start
@@ -135,14 +140,16 @@ def build_point(n_chunks: int, folder: Path, settings: Settings) -> IngestFigure
         raise RuntimeError(f"the generated corpus did not ingest: {report.chunks} of {n_chunks} chunks; "
                            + "; ".join(report.errors[:3]))
     embed_s = report.timings_s.get("embed", 0.0)
+    added = report.chunks - already
     return IngestFigures(
         chunks=report.chunks, embedder=kb.embedding.model_id,
         ingest_seconds=round(ingest_s, 1), embed_seconds=round(embed_s, 1),
         embedded_chunks=report.chunks_embedded,
-        embed_chunks_per_s=round(report.chunks_embedded / embed_s, 1),
-        ingest_chunks_per_s=round(report.chunks / ingest_s, 1),
-        ingest_without_embedding_chunks_per_s=round(report.chunks / max(1e-9, ingest_s - embed_s), 1),
+        embed_chunks_per_s=round(report.chunks_embedded / max(1e-9, embed_s), 1),
+        ingest_chunks_per_s=round(added / ingest_s, 1),
+        ingest_without_embedding_chunks_per_s=round(added / max(1e-9, ingest_s - embed_s), 1),
         peak_rss_mb=_peak_rss_mb(), ingest_measured=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        resumed_at_chunks=already,
     )
 
 
@@ -183,21 +190,31 @@ def _in_subprocess(args: list[str], env: dict | None) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def scale_point(n_chunks: int, env: dict | None = None, keep_dir: Path | None = None) -> ScalePoint:
+def scale_point(n_chunks: int, env: dict | None = None, keep_dir: Path | None = None,
+                resume: bool = False) -> ScalePoint:
     """Build (cold) and query one point, each in its own process so each peak memory is its
     own. With `keep_dir` the index is kept in `keep_dir`/`n_chunks`, and a later call
-    reuses it with its recorded ingest figures, to re-time queries without re-embedding."""
+    reuses it with its recorded ingest figures, to re-time queries without re-embedding.
+    A kept build killed half-way starts again cold, or with `resume` is completed."""
     with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
         # absolute: the steps run with the repository as their working directory
         folder = keep_dir.resolve() / str(n_chunks) if keep_dir else Path(tmp)
         figures = folder / "ingest.json"
+        if keep_dir and folder.exists() and not (folder.is_dir() and {f.name for f in folder.iterdir()}
+                                                 <= {"index", "corpus", "ingest.json"}):
+            raise RuntimeError(f"{folder} is not a kept benchmark index; choose another --keep-index")
         if not figures.exists():
-            if folder.exists() and keep_dir:  # a build killed half-way: start it again, cold
+            resuming = resume and keep_dir is not None and (folder / "index").is_dir()
+            if folder.exists() and keep_dir and not resuming:  # a build killed half-way: start it again, cold
                 shutil.rmtree(folder)
             folder.mkdir(parents=True, exist_ok=True)
-            figures.write_text(_in_subprocess(["build", str(n_chunks), str(folder)], env) + "\n")
+            step = ["build", str(n_chunks), str(folder)] + (["resume"] if resuming else [])
+            figures.write_text(_in_subprocess(step, env) + "\n")
             shutil.rmtree(folder / "corpus", ignore_errors=True)
-        ingest = IngestFigures.model_validate_json(figures.read_text())
+        try:
+            ingest = IngestFigures.model_validate_json(figures.read_text())
+        except ValueError:
+            raise RuntimeError(f"{figures}: not the figures of a benchmark build; delete it to rebuild") from None
         queries = QueryFigures.model_validate_json(_in_subprocess(["query", str(folder / "index")], env))
         return ScalePoint(**ingest.model_dump(), **queries.model_dump())
 
@@ -274,6 +291,7 @@ if __name__ == "__main__":  # one step of a scale point, JSON on stdout (used by
     from copilot.config import get_settings
 
     if sys.argv[1] == "build":
-        print(build_point(int(sys.argv[2]), Path(sys.argv[3]), get_settings()).model_dump_json())
+        resume = sys.argv[4:] == ["resume"]
+        print(build_point(int(sys.argv[2]), Path(sys.argv[3]), get_settings(), resume).model_dump_json())
     else:
         print(measure_queries(Path(sys.argv[2]), get_settings()).model_dump_json())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -135,12 +136,40 @@ def test_bench_retrieval_keeps_an_index_and_re_times_queries_on_it(tmp_path, ses
         assert reused[field] == built[field], field
     text = (tmp_path / "benchmarks.md").read_text()
     assert f"--keep-index {keep}`" in text and "| query process RSS MB |" in text
+    assert f"(ingest {built['ingest_measured']}) |" in text
+    # a folder that is not ours is refused, not emptied; broken figures are named
+    (keep / "150" / "mine.txt").write_text("keep me")
+    refused = run_cli(*args, env=env)
+    assert refused.returncode == 2 and "is not a kept benchmark index" in refused.stderr.strip().splitlines()[-1]
+    assert (keep / "150" / "mine.txt").read_text() == "keep me"
+    (keep / "150" / "mine.txt").unlink()
+    figures_text = recorded.read_text()
+    recorded.write_text("{")
+    broken = run_cli(*args, env=env)
+    assert broken.returncode == 2 and f"{recorded}: not the figures" in broken.stderr
+    recorded.write_text(figures_text)
     # a build killed half-way (no recorded figures) starts again, cold
     recorded.unlink()
     (keep / "150" / "index" / "leftover").write_text("x")
     third = run_cli(*args, env=env)
     assert third.returncode == 0, third.stderr
     assert recorded.exists() and not (keep / "150" / "index" / "leftover").exists()
+    # --resume completes a killed build instead: a 150-chunk build killed after 100 chunks
+    # (a smaller generated corpus is a prefix of a larger one), figures of the resumed part
+    smaller = run_cli("bench", "retrieval", "--sizes", "100", "--no-tau", "--keep-index", str(keep), env=env)
+    assert smaller.returncode == 0, smaller.stderr
+    shutil.rmtree(keep / "150")
+    shutil.copytree(keep / "100" / "index", keep / "150" / "index")
+    resumed = run_cli(*args, "--resume", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    point = json.loads(resumed.stdout.splitlines()[0])
+    assert (point["chunks"], point["resumed_at_chunks"], point["embedded_chunks"]) == (150, 100, 50)
+    assert "resumed at 100 chunks: ingest figures of the rest" in (tmp_path / "benchmarks.md").read_text()
+
+
+def test_bench_retrieval_resume_needs_a_kept_index():
+    result = run_cli("bench", "retrieval", "--sizes", "10", "--no-tau", "--resume")
+    assert result.returncode == 2 and "give --keep-index" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("sizes", ["ten", "-5"])
