@@ -23,7 +23,7 @@ from copilot.config import Settings, get_settings
 from copilot.draft import DraftPlan, Sources, engine_statements, llm_draft, policy_statements, retrieval_draft
 from copilot.errors import BadInputError, LLMUnavailableError
 from copilot.facts import given_facts
-from copilot.language import detect_language
+from knowledge_base.language import detect_language
 from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import PROMPTS_DIR, load_prompt
 from copilot.safety import fence, injection_evidence, mask_pii

@@ -1,38 +1,13 @@
-"""Typed errors. Each message is one line that says what is wrong and how to fix it;
-the CLI prints it on stderr and exits with the error's `exit_code`."""
+"""Typed errors of the application: the knowledge base's (one base class for both, so the
+CLI turns any of them into a one-line message and its exit code) and the model's."""
 
 from __future__ import annotations
 
+from knowledge_base.errors import ActionableError as CopilotError
+from knowledge_base.errors import BadInputError, ConfigError, IndexMismatchError, SourceError
 
-class CopilotError(Exception):
-    """Base class: something the user can act on."""
-
-    exit_code = 2
-
-
-class BadInputError(CopilotError):
-    """Input the user gave is unusable (file, record, field); exit code 2."""
-
-
-class SourceError(BadInputError):
-    """One knowledge source could not be read. `where` is `path` or `path:line`."""
-
-    def __init__(self, where: str, reason: str):
-        self.where = where
-        self.reason = reason
-        super().__init__(f"{where}: {reason}")
-
-
-class IndexMismatchError(CopilotError):
-    """The index on disk was built differently from what the configuration asks for."""
-
-
-class IndexNotFoundError(CopilotError):
-    """No index at the configured place."""
-
-
-class ConfigError(CopilotError):
-    """The configuration cannot work (unknown backend, missing model file, ...)."""
+__all__ = ["CopilotError", "BadInputError", "ConfigError", "IndexMismatchError", "SourceError",
+           "LLMUnavailableError"]
 
 
 class LLMUnavailableError(CopilotError):

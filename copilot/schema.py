@@ -9,18 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-HandoffReason = Literal[
-    "explicit_human_request",
-    "frustration_or_loop",
-    "legal_or_regulatory_threat",
-    "fraud_or_security",
-    "vulnerable_customer",
-    "policy_requires_human",
-    "no_grounded_answer",
-    "account_verification_required",
-    "complaint_compensation",
-]
-HANDOFF_REASONS: tuple[str, ...] = HandoffReason.__args__  # type: ignore[attr-defined]
+from knowledge_base.documents import HANDOFF_REASONS, HandoffReason  # noqa: F401  (part of the contract)
 
 Language = Literal["ru", "en"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from copilot.language import detect_language
+from knowledge_base.language import detect_language
 from copilot.schema import Conversation, Sentiment
 
 _I = re.I | re.U

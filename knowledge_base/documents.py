@@ -8,7 +8,20 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from copilot.schema import HandoffReason
+# Why a person must take over: the fixed codes of DESIGN.md. Articles name them in their
+# `handoff` rules; the application's suggestion carries them.
+HandoffReason = Literal[
+    "explicit_human_request",
+    "frustration_or_loop",
+    "legal_or_regulatory_threat",
+    "fraud_or_security",
+    "vulnerable_customer",
+    "policy_requires_human",
+    "no_grounded_answer",
+    "account_verification_required",
+    "complaint_compensation",
+]
+HANDOFF_REASONS: tuple[str, ...] = HandoffReason.__args__  # type: ignore[attr-defined]
 
 DocType = Literal["article", "ticket"]
 Audience = Literal["customer", "internal"]

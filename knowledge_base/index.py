@@ -3,8 +3,8 @@ together from the configured index folder."""
 
 from __future__ import annotations
 
-from copilot.config import Settings
-from copilot.errors import IndexMismatchError
+from knowledge_base.settings import KnowledgeBaseSettings
+from knowledge_base.errors import IndexMismatchError
 from knowledge_base.docstore import DocStore
 from knowledge_base.embeddings import EmbeddingModel, make_embeddings
 from knowledge_base.lexical import LexicalIndex
@@ -12,7 +12,7 @@ from knowledge_base.vector_store import VectorIndex, make_client
 
 
 class KnowledgeIndex:
-    def __init__(self, settings: Settings, embedding: EmbeddingModel | None = None):
+    def __init__(self, settings: KnowledgeBaseSettings, embedding: EmbeddingModel | None = None):
         assert settings.index_dir is not None
         self.settings = settings
         self.index_dir = settings.index_dir

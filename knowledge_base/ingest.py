@@ -17,7 +17,7 @@ from typing import Callable, Iterable
 
 from pydantic import BaseModel, Field
 
-from copilot.errors import SourceError
+from knowledge_base.errors import SourceError
 from knowledge_base.analysis import tokenize
 from knowledge_base.chunking import Chunker
 from knowledge_base.cleaning import Cleaner, CleaningReport

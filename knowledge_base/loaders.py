@@ -19,8 +19,8 @@ from bs4 import BeautifulSoup
 from markdownify import markdownify
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from copilot.errors import SourceError
-from copilot.language import detect_language
+from knowledge_base.errors import SourceError
+from knowledge_base.language import detect_language
 from knowledge_base.documents import (
     HandoffRule,
     RequiredFact,

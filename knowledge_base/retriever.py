@@ -16,8 +16,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from copilot.config import RetrievalSettings
-from copilot.language import detect_language
+from knowledge_base.settings import RetrievalSettings
+from knowledge_base.language import detect_language
 from knowledge_base.analysis import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult
 from knowledge_base.index import KnowledgeIndex

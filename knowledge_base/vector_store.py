@@ -11,8 +11,8 @@ import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_chroma import Chroma
 
-from copilot.config import VectorStoreSettings
-from copilot.errors import ConfigError
+from knowledge_base.settings import VectorStoreSettings
+from knowledge_base.errors import ConfigError
 from knowledge_base.documents import Chunk, SearchFilters
 from knowledge_base.embeddings import EmbeddingModel
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from copilot.config import VectorStoreSettings
+from knowledge_base.settings import VectorStoreSettings
 from copilot.errors import ConfigError
 from knowledge_base.documents import SearchFilters
 from knowledge_base.index import KnowledgeIndex

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from copilot.config import IngestSettings
+from knowledge_base.settings import IngestSettings
 from knowledge_base.chunking import Chunker, count_tokens
 from knowledge_base.cleaning import Cleaner
 from knowledge_base.documents import SourceDocument

@@ -110,7 +110,7 @@ def test_nothing_is_asked_when_nothing_is_missing(retrieval_copilot):
 def test_draft_is_in_the_customer_language_with_valid_citations(retrieval_copilot, text, lang):
     s = retrieval_copilot.suggest(conversation(text))
     assert s.language == lang and s.draft.mode == "retrieval"
-    from copilot.language import detect_language
+    from knowledge_base.language import detect_language
     assert detect_language(strip_citations(s.draft.text)) == lang
     numbers = {n for sentence in s.grounding.sentences for n in citations_of(sentence.text)}
     assert numbers and numbers == {c.n for c in s.citations}

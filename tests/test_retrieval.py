@@ -162,7 +162,7 @@ def test_an_english_only_embedder_does_not_touch_russian_queries(tmp_path, sessi
     from knowledge_base.index import KnowledgeIndex
     from knowledge_base.ingest import Ingestor
     from knowledge_base.retriever import HybridRetriever
-    from copilot.config import EmbeddingSettings
+    from knowledge_base.settings import EmbeddingSettings
 
     from conftest import DEMO_KB
 

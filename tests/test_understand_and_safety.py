@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from copilot.facts import given_facts
-from copilot.language import detect_language
+from knowledge_base.language import detect_language
 from copilot.safety import injection_evidence, mask_pii
 from copilot.schema import Conversation
 from copilot.understand import detect_signals, frustrated, needs_diagnosis, sentiment

