@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from copilot.facts import FACTS, GivenFact, facts_asked
+from copilot.facts import FACTS, FactDef, GivenFact, facts_asked
 from copilot.schema import Question
+from knowledge_base.documents import RequiredFact
 
 MAX_QUESTIONS = 3
 
@@ -21,41 +22,44 @@ MAX_QUESTIONS = 3
 @dataclass
 class ArticleFacts:
     source_id: str
-    required_facts: list[dict]   # as stored in the docstore meta
+    required_facts: list[RequiredFact]
 
 
-def candidate_facts(articles: list[ArticleFacts], ticket_questions: list[list[str]]) -> dict[str, float]:
+def candidate_facts(articles: list[ArticleFacts], ticket_questions: list[list[str]],
+                    facts: dict[str, FactDef] = FACTS) -> dict[str, float]:
     """fact key -> informativeness score."""
     scores: dict[str, float] = {}
     for rank, article in enumerate(articles):
         for i, fact in enumerate(article.required_facts):
-            key = fact["fact"]
+            key = fact.fact
             # the first article leads; within an article earlier facts matter more
             scores[key] = max(scores.get(key, 0.0), (1.0 - 0.4 * rank) - 0.08 * i)
-    asked = Counter(key for questions in ticket_questions for key in {k for q in questions for k in facts_asked(q)})
+    asked = Counter(key for questions in ticket_questions
+                    for key in {k for q in questions for k in facts_asked(q, facts)})
     for key, count in asked.items():
         if key in scores:
             scores[key] += 0.05 * count
-        elif count >= 2 and key in FACTS:  # agents keep asking it though no article lists it
+        elif count >= 2 and key in facts:  # agents keep asking it though no article lists it
             scores[key] = 0.3 + 0.05 * count
     return scores
 
 
 def questions(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
-              given: dict[str, GivenFact], limit: int = MAX_QUESTIONS) -> list[Question]:
-    scores = candidate_facts(articles, ticket_questions)
-    wording: dict[str, dict] = {}
+              given: dict[str, GivenFact], limit: int = MAX_QUESTIONS,
+              facts: dict[str, FactDef] = FACTS) -> list[Question]:
+    scores = candidate_facts(articles, ticket_questions, facts)
+    wording: dict[str, RequiredFact] = {}
     for article in reversed(articles):  # the best article's wording wins
         for fact in article.required_facts:
-            wording[fact["fact"]] = fact
+            wording[fact.fact] = fact
     missing = sorted((k for k in scores if k not in given), key=lambda k: -scores[k])
     out: list[Question] = []
     for key in missing[:limit]:
         spec = wording.get(key)
-        default = FACTS.get(key)
-        text = (spec or {}).get("question", {}).get(language) or (default.question.get(language) if default else None)
+        default = facts.get(key)
+        text = (spec.question.get(language) if spec else None) or (default.question.get(language) if default else None)
         if not text:
             continue
-        why = (spec or {}).get("why") or (default.why.get(language, "") if default else "")
+        why = (spec.why if spec else "") or (default.why.get(language, "") if default else "")
         out.append(Question(fact=key, text=text, why=why))
     return out

@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from copilot.desk import Desk
 from knowledge_base.settings import KnowledgeBaseSettings
 
 LOCAL_LLM_PORT = 8088
@@ -70,71 +71,7 @@ class LLMSettings(BaseModel):
         return host in {"127.0.0.1", "localhost", "::1"}
 
 
-class HandoffRoute(BaseModel):
-    """Where a handoff reason goes and what the customer is promised."""
-
-    queue: str
-    urgency: Literal["low", "medium", "high"]
-    promise: dict[str, str] = Field(
-        description="What the customer is told, per language. The last sentence carries the promise and "
-        "cites the escalation protocol; sentences before it are the engine's own statements.")
-    policy_query: str = Field("", description="Search text that finds the escalation-protocol passage to cite.")
-
-
-def _routes() -> dict[str, HandoffRoute]:
-    # The demo desk's escalation protocol (knowledge_base/demo/articles/escalation-protocol-*.md).
-    second_line = HandoffRoute(
-        queue="technical-support-2nd-line", urgency="medium",
-        promise={"en": "I am passing your request to our technical team; they will contact you within 4 hours.",
-                 "ru": "Я передаю ваше обращение технической поддержке, специалист свяжется с вами в течение 4 часов."},
-        policy_query="escalation technical support second line 4 hours")
-    return {
-        "explicit_human_request": HandoffRoute(
-            queue="supervisor", urgency="medium",
-            promise={"en": "I am passing your request to a supervisor, who will call you back within 2 hours (9:00-21:00).",
-                     "ru": "Я передаю ваше обращение руководителю смены, он перезвонит вам в течение 2 часов (с 9:00 до 21:00)."},
-            policy_query="supervisor callback within 2 hours"),
-        "frustration_or_loop": HandoffRoute(
-            queue="supervisor", urgency="high",
-            promise={"en": "I am passing your case to a supervisor, who will call you back within 2 hours (9:00-21:00).",
-                     "ru": "Я передаю ваше обращение руководителю смены, он перезвонит вам в течение 2 часов (с 9:00 до 21:00)."},
-            policy_query="supervisor callback within 2 hours"),
-        "legal_or_regulatory_threat": HandoffRoute(
-            queue="complaints", urgency="high",
-            promise={"en": "I am passing your case to our complaints team; they will contact you within 2 business days.",
-                     "ru": "Я передаю ваше обращение в отдел претензий, с вами свяжутся в течение 2 рабочих дней."},
-            policy_query="complaints team first contact 2 business days"),
-        "fraud_or_security": HandoffRoute(
-            queue="fraud", urgency="high",
-            promise={"en": "Please call our fraud line +7 800 700-12-35 (24/7) right away so we can block the number; I am also passing this to the fraud team now.",
-                     "ru": "Пожалуйста, сразу позвоните на линию по борьбе с мошенничеством +7 800 700-12-35 (круглосуточно), чтобы заблокировать номер; я тоже передаю обращение отделу безопасности."},
-            policy_query="fraud team immediately transfer fraud line"),
-        "vulnerable_customer": HandoffRoute(
-            queue="care-team", urgency="medium",
-            promise={"en": "I am passing your request to our care team; they will contact you within 1 business day.",
-                     "ru": "Я передаю ваше обращение команде заботы о клиентах, с вами свяжутся в течение 1 рабочего дня."},
-            policy_query="vulnerable customers care team 1 business day"),
-        "policy_requires_human": second_line,
-        "no_grounded_answer": HandoffRoute(
-            queue="technical-support-2nd-line", urgency="low",
-            promise={"en": "I don't have a verified answer to this in our knowledge base. I am passing your question to a specialist; they will contact you within 4 hours.",
-                     "ru": "В нашей базе знаний нет проверенного ответа на этот вопрос. Я передаю его специалисту, он свяжется с вами в течение 4 часов."},
-            policy_query="escalation technical support second line 4 hours"),
-        "account_verification_required": HandoffRoute(
-            queue="account-verification", urgency="medium",
-            promise={"en": "This change needs an identity check: please visit a Volna office with your passport, or I can pass your request to a specialist who will verify your identity.",
-                     "ru": "Для этого нужно подтвердить личность: приходите в офис «Волны» с паспортом или я передам обращение специалисту, который проверит вашу личность."},
-            policy_query="identity verification passport office specialist"),
-        "complaint_compensation": HandoffRoute(
-            queue="complaints", urgency="medium",
-            promise={"en": "Compensation is decided by our complaints team: I am passing your case to them, and they will contact you within 2 business days.",
-                     "ru": "Решение о компенсации принимает отдел претензий: я передаю ваше обращение, с вами свяжутся в течение 2 рабочих дней."},
-            policy_query="complaints team first contact 2 business days compensation"),
-    }
-
-
 class HandoffSettings(BaseModel):
-    routes: dict[str, HandoffRoute] = Field(default_factory=_routes)
     rule_similarity: float = Field(
         0.86, ge=0, le=1,
         description="Cosine similarity (e5) between the customer's words and an article's handoff "
@@ -219,6 +156,10 @@ class Settings(KnowledgeBaseSettings, BaseSettings):
         Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md",
         description="Where `copilot bench` and `copilot eval verifier|external` write their results.",
     )
+    desk_file: Path | None = Field(
+        None, description="The desk's configuration (routes, promises, plan names, contract format); default: "
+        "the desk.yaml recorded when its knowledge folder was ingested, else neutral defaults.")
+    desk: Desk | None = Field(None, description="The desk inline (a [desk] table in copilot.toml).")
     llm: LLMSettings = LLMSettings()
     handoff: HandoffSettings = HandoffSettings()
     verification: VerificationSettings = VerificationSettings()

@@ -22,7 +22,7 @@ from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import PromptSpec
 from copilot.safety import fence, mask_pii
 from copilot.schema import Citation, Conversation, Question
-from copilot.verify import entities, split_sentences, strip_citations
+from copilot.text import EntityFn, entities, split_sentences
 from knowledge_base.analysis import tokenize
 from knowledge_base.documents import SearchHit
 
@@ -91,6 +91,13 @@ class DraftPlan:
     second_promise: str | None = None      # a second queue (e.g. supervisor and 2nd line)
     second_policy_hit: SearchHit | None = None
     boost_terms: set[str] = field(default_factory=set)  # from the best past resolution
+    entities: EntityFn = entities  # with the desk's plan names
+
+    def promises(self) -> list[tuple[str, SearchHit | None]]:
+        """Each handoff promise with the escalation passage that backs it (None: it names
+        no checkable fact and cites nothing)."""
+        return [(p, hit) for p, hit in ((self.handoff_promise, self.policy_hit),
+                                        (self.second_promise, self.second_policy_hit)) if p]
 
 
 def _clean(sentence: str) -> str:
@@ -135,7 +142,7 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
     for i, (rank, pos, _, s) in enumerate(cands):
         tokens = set(tokenize(s))
         scores[i] += len(tokens & q_tokens) / (len(q_tokens) or 1)
-        scores[i] += 0.3 if entities(s) else 0.0  # deadlines, fees, numbers: the facts people ask for
+        scores[i] += 0.3 if plan.entities(s) else 0.0  # deadlines, fees, numbers: the facts people ask for
         scores[i] += 0.3 * len(tokens & plan.boost_terms) / (len(plan.boost_terms) or 1)
         scores[i] -= 0.1 * rank + 0.02 * pos
     chosen: list[int] = []
@@ -164,9 +171,7 @@ def _with_citation(sentence: str, n: int) -> str:
 def promise_parts(plan: DraftPlan, sources: Sources) -> list[str]:
     """The handoff promises: the last sentence of each cites the escalation protocol."""
     out: list[str] = []
-    for promise, hit in ((plan.handoff_promise, plan.policy_hit), (plan.second_promise, plan.second_policy_hit)):
-        if not promise:
-            continue
+    for promise, hit in plan.promises():
         parts = split_sentences(promise)
         if hit:
             parts[-1] = _with_citation(parts[-1], sources.cite(hit))
@@ -176,7 +181,7 @@ def promise_parts(plan: DraftPlan, sources: Sources) -> list[str]:
 
 def policy_statements(plan: DraftPlan) -> list[str]:
     """The promise sentences that carry the escalation protocol's facts."""
-    return [split_sentences(p)[-1] for p in (plan.handoff_promise, plan.second_promise) if p]
+    return [split_sentences(p)[-1] for p, hit in plan.promises() if hit is not None]
 
 
 def engine_statements(plan: DraftPlan) -> list[str]:
@@ -187,9 +192,9 @@ def engine_statements(plan: DraftPlan) -> list[str]:
     out.extend(q.text for q in plan.questions)
     if plan.questions:  # the lead-in ends with a colon, so it reads as one sentence with the first question
         out.append(f"{intro} {plan.questions[0].text}")
-    for promise in (plan.handoff_promise, plan.second_promise):
-        if promise:
-            out.extend(split_sentences(promise)[:-1])
+    for promise, hit in plan.promises():
+        # the last sentence carries the desk's promise when a passage backs it
+        out.extend(split_sentences(promise)[:-1] if hit is not None else split_sentences(promise))
     return [s for s in out if s]
 
 
@@ -262,7 +267,3 @@ def complete_llm_reply(reply: str, plan: DraftPlan, sources: Sources) -> str:
         extra.append(ASK_INTRO.get(plan.language, ASK_INTRO["en"]))
         extra.extend(q.text for q in missing_q)
     return " ".join([text, *extra]).strip()
-
-
-def sentences_without_citations(text: str) -> list[str]:
-    return [strip_citations(s) for s in split_sentences(text)]

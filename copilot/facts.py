@@ -4,14 +4,16 @@ question when no article supplies its own.
 
 Recognition is by patterns in both languages: they are explainable ("why did it not ask
 for the contract number?" -> the number 7712345678 in turn 2), fast, and a 135M model
-does not do better. The keys are those of `knowledge_base/demo/README.md`.
+does not do better. A desk words its own questions and gives its contract-number format in
+its configuration (`copilot/desk.py`); `fact_book(desk)` applies them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from copilot.desk import Desk
 from copilot.schema import Conversation
 
 _I = re.I | re.U
@@ -24,6 +26,7 @@ class FactDef:
     why: dict[str, str]
     given: list[re.Pattern] = field(default_factory=list)   # the customer stated it
     asked: list[re.Pattern] = field(default_factory=list)   # an agent asked for it
+    exact: bool = False   # the evidence is the match itself (an id), not the words around it
 
 
 def _p(*patterns: str) -> list[re.Pattern]:
@@ -38,12 +41,14 @@ _DATE_EN = (r"(\d{1,2}[./]\d{1,2}|(on )?the \d{1,2}(st|nd|rd|th)\b|\b(jan|feb|ma
 FACTS: dict[str, FactDef] = {f.key: f for f in [
     FactDef(
         "contract_number",
-        {"en": "Could you tell me your contract number (10 digits starting with 77)?",
-         "ru": "Подскажите, пожалуйста, номер договора (10 цифр, начинается с 77)."},
+        {"en": "Could you tell me your contract or account number?",
+         "ru": "Подскажите, пожалуйста, номер договора или лицевого счёта."},
         {"en": "Opens the customer's account: balance, services, open requests.",
          "ru": "Открывает договор клиента: баланс, услуги, открытые заявки."},
-        given=_p(r"\b77\d{8}\b"),
+        # without the desk's format, a number counts only where the customer says what it is
+        given=_p(r"(?:contract|account|договор\w*|лицев\w* сч[её]т\w*)\D{0,20}?(?P<value>\d[\d-]{4,}\d)"),
         asked=_p(r"contract (number|no)|account number|номер\w* (вашего )?договор|лицев\w* сч[её]т"),
+        exact=True,
     ),
     FactDef(
         "since_when",
@@ -113,9 +118,10 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
     ),
     FactDef(
         "speed_test_result",
-        {"en": "What speed does speedtest.volna.example show, and was it measured by cable or over Wi-Fi?",
-         "ru": "Какую скорость показывает speedtest.volna.example и замер был по кабелю или по Wi-Fi?"},
-        {"en": "Below 70% of the plan speed by cable counts as a fault.", "ru": "Меньше 70% скорости тарифа по кабелю считается неисправностью."},
+        {"en": "What speed does a speed test show, and was it measured by cable or over Wi-Fi?",
+         "ru": "Какую скорость показывает замер и был ли он по кабелю или по Wi-Fi?"},
+        {"en": "Shows whether the speed really falls short of the plan.",
+         "ru": "Показывает, действительно ли скорость ниже тарифной."},
         given=_p(r"\b\d+([.,]\d+)?\s*(mbit|mbps|mb/s|megabit)", r"\d+([.,]\d+)?\s*(мбит|мб/с|мегабит|мбс)"),
         asked=_p(r"speed ?test|what speed|measure", r"замер|спидтест|speedtest|какую скорость"),
     ),
@@ -210,21 +216,38 @@ def _snippet(text: str, m: re.Match, extra: int = 25) -> str:
     return " ".join(text[start : end if end != -1 else len(text)].split()).strip(" ,;")
 
 
-def given_facts(conversation: Conversation) -> dict[str, GivenFact]:
-    """Facts the customer already stated (in any turn) or the profile carries."""
-    text = conversation.customer_text()
+def fact_book(desk: Desk) -> dict[str, FactDef]:
+    """The vocabulary with the desk's own wording, patterns and contract-number format."""
+    book = dict(FACTS)
+    for key, wording in desk.facts.items():
+        base = book.get(key) or FactDef(key, {}, {})
+        book[key] = replace(base, question={**base.question, **wording.question}, why={**base.why, **wording.why},
+                            given=_p(*wording.given) if wording.given else base.given)
+    contract = desk.contract_pattern()
+    wording = desk.facts.get("contract_number")
+    if contract is not None and not (wording and wording.given):  # the desk's own patterns win
+        book["contract_number"] = replace(book["contract_number"], given=[contract])
+    return book
+
+
+def given_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
+                text: str | None = None) -> dict[str, GivenFact]:
+    """Facts the customer already stated (in any turn) or the profile carries. `text` is
+    the customer's words when the caller already joined them."""
+    text = conversation.customer_text() if text is None else text
     found: dict[str, GivenFact] = {}
-    for key, fact in FACTS.items():
+    for key, fact in facts.items():
         for pattern in fact.given:
             m = pattern.search(text)
             if m:
-                found[key] = GivenFact(key, _snippet(text, m) if key != "contract_number" else m.group(0))
+                value = m.groupdict().get("value") or m.group(0)
+                found[key] = GivenFact(key, value if fact.exact else _snippet(text, m))
                 break
     if conversation.profile.contract_number:
         found["contract_number"] = GivenFact("contract_number", conversation.profile.contract_number)
     return found
 
 
-def facts_asked(question: str) -> list[str]:
+def facts_asked(question: str, facts: dict[str, FactDef] = FACTS) -> list[str]:
     """Fact keys an agent's question asks for (used to mine what agents ask in past tickets)."""
-    return [key for key, fact in FACTS.items() if any(p.search(question) for p in fact.asked)]
+    return [key for key, fact in facts.items() if any(p.search(question) for p in fact.asked)]

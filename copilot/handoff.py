@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from copilot.config import HandoffSettings
+from copilot.desk import Desk, HandoffRoute
 from copilot.facts import GivenFact
 from copilot.schema import Handoff, HandoffReason
 from copilot.understand import Signal, frustrated
@@ -33,6 +33,11 @@ _SIGNAL_REASONS: dict[str, HandoffReason] = {
     "personal_data": "policy_requires_human",
 }
 _URGENCY = {"low": 0, "medium": 1, "high": 2}
+# a person takes over for these; anamnesis questions now would only delay them
+PERSON_LED: frozenset[str] = frozenset({
+    "fraud_or_security", "legal_or_regulatory_threat", "frustration_or_loop", "explicit_human_request",
+    "vulnerable_customer", "complaint_compensation"})
+MAX_PROMISES = 2
 
 
 @dataclass
@@ -57,7 +62,7 @@ class HandoffInputs:
     tried: str | None = None
 
 
-def decide(inputs: HandoffInputs, settings: HandoffSettings) -> tuple[Handoff, dict[str, str]]:
+def decide(inputs: HandoffInputs, desk: Desk) -> tuple[Handoff, dict[str, str]]:
     """The handoff, and for each reason the evidence that triggered it."""
     evidence: dict[str, str] = {}
     for signal in inputs.signals:
@@ -79,13 +84,34 @@ def decide(inputs: HandoffInputs, settings: HandoffSettings) -> tuple[Handoff, d
     reasons = [r for r in PRIORITY if r in evidence]
     if not reasons:
         return Handoff(needed=False), {}
-    routes = [settings.routes[r] for r in reasons]
+    routes = [desk.route(r) for r in reasons]
     urgency = max((r.urgency for r in routes), key=_URGENCY.__getitem__)
     handoff = Handoff(
         needed=True, urgency=urgency, reasons=reasons, queue=routes[0].queue,
         summary=summary(inputs, reasons, evidence),
     )
     return handoff, evidence
+
+
+def questions_allowed(handoff: Handoff, rule_matches: list[RuleMatch]) -> bool:
+    """Diagnose first, unless a person takes over anyway, or an article's rule already
+    says the diagnosed fault needs one."""
+    diagnosed_fault = any(m.reason == "policy_requires_human" for m in rule_matches)
+    return not (set(handoff.reasons) & PERSON_LED) and not diagnosed_fault
+
+
+def promised_routes(handoff: Handoff, desk: Desk) -> list[tuple[str, HandoffRoute]]:
+    """(reason, route) of what the customer is promised: one promise per queue, most
+    serious reason first, at most two (two deadlines for one queue confuse)."""
+    out: list[tuple[str, HandoffRoute]] = []
+    queues: set[str] = set()
+    for reason in handoff.reasons:
+        route = desk.route(reason)
+        if route.queue in queues or len(out) == MAX_PROMISES:
+            continue
+        queues.add(route.queue)
+        out.append((reason, route))
+    return out
 
 
 _LABELS = {

@@ -28,10 +28,10 @@ def mine(index: KnowledgeIndex, store: FeedbackStore, min_csat: int = 4, max_con
     retriever = HybridRetriever(index)
     added = 0
     for source_id, doc in sorted(index.docstore.documents().items()):
-        ticket = doc.meta.get("ticket") or {}
-        if doc.doc_type != "ticket" or ticket.get("outcome") != "resolved" or (ticket.get("csat") or 0) < min_csat:
+        ticket = doc.info.ticket
+        if doc.doc_type != "ticket" or ticket is None or ticket.outcome != "resolved" or (ticket.csat or 0) < min_csat:
             continue
-        resolution = ticket.get("resolution", "")
+        resolution = ticket.resolution
         covered = retriever.search(resolution, k=1, filters=SearchFilters(
             lang=doc.lang, doc_type="article", audience="customer"))
         if covered.confidence >= max_confidence:

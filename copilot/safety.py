@@ -2,8 +2,8 @@
 instructions hidden in customer or knowledge-base text detected and flagged.
 
 Masking keeps the kind of data ("[CARD]", "[PHONE]") so the model and the reader still
-know what was there. Contract numbers are kept: the case needs them and they identify a
-contract, not a person.
+know what was there. A desk's contract numbers (its configured format) are kept: the case
+needs them and they identify a contract, not a person.
 """
 
 from __future__ import annotations
@@ -44,7 +44,6 @@ _SNILS_FORMATTED = re.compile(r"(?<!\d)\d{3}-\d{3}-\d{3}[- ]\d{2}(?!\d)")
 _SNILS = re.compile(r"(?<!\d)\d{11}(?!\d)")
 _INN_LABELLED = re.compile(r"(?:ИНН|INN|taxpayer (?:id|number))\D{0,12}(\d{10}|\d{12})(?!\d)", _I)
 _INN = re.compile(r"(?<!\d)(\d{12}|\d{10})(?!\d)")
-_CONTRACT = re.compile(r"(?<!\d)77\d{8}(?!\d)")
 
 
 @dataclass
@@ -53,12 +52,16 @@ class MaskResult:
     found: dict[str, int] = field(default_factory=dict)
 
 
-def mask_pii(text: str) -> MaskResult:
+def mask_pii(text: str, keep: re.Pattern | None = None) -> MaskResult:
     """Replace card numbers, e-mails, phone numbers, passport numbers, SNILS and INN with
     placeholders. Any 13-19 digit run counts as a card: a mistyped card number is still
     a card number. Bare 10-12 digit runs count as INN/SNILS only when their checksum holds
-    or a label says so, so order and contract numbers survive."""
+    or a label says so, so order and contract numbers survive; `keep` (the desk's
+    contract-number format) is never taken for a phone or an INN."""
     found: dict[str, int] = {}
+
+    def kept(digits: str) -> bool:
+        return keep is not None and bool(keep.fullmatch(digits))
 
     def sub(pattern: re.Pattern, label: str, check=None, group: int = 0):
         nonlocal text
@@ -77,10 +80,10 @@ def mask_pii(text: str) -> MaskResult:
     sub(_PASSPORT, "PASSPORT", group=1)
     sub(_SNILS_FORMATTED, "SNILS")
     sub(_INN_LABELLED, "INN", group=1)
-    sub(_PHONE, "PHONE", lambda d: not _CONTRACT.fullmatch(d))
+    sub(_PHONE, "PHONE", lambda d: not kept(d))
     sub(_CARD, "CARD", lambda d: 13 <= len(d) <= 19)
     sub(_SNILS, "SNILS", _snils_ok)
-    sub(_INN, "INN", lambda d: _inn_ok(d) and not _CONTRACT.fullmatch(d))
+    sub(_INN, "INN", lambda d: _inn_ok(d) and not kept(d))
     return MaskResult(text, found)
 
 

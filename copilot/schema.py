@@ -128,3 +128,16 @@ class Suggestion(BaseModel):
     )
     similar_cases: list[SimilarCase] = Field(default_factory=list)
     facts: dict[str, str] = Field(default_factory=dict, description="Facts the customer already gave (key: evidence).")
+
+
+class SuggestionTrace(BaseModel):
+    """What evaluation looks at inside a suggestion (not part of the JSON contract): the
+    search, and the model's own draft with its grounding before any fallback."""
+
+    query: str = ""
+    retrieved: list[str] = Field(default_factory=list, description="Source ids of the answer passages, ranked.")
+    retrieval_confidence: float | None = None
+    llm_raw: str | None = Field(None, description="The model's reply as it came, citations included.")
+    llm_grounding: Grounding | None = None
+    llm_accepted: bool | None = Field(None, description="None: no model draft was judged.")
+    llm_problem: str | None = None

@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from knowledge_base.language import detect_language
+from copilot.facts import FACTS, FactDef, GivenFact, given_facts
 from copilot.schema import Conversation, Sentiment
+from knowledge_base.language import detect_language
 
 _I = re.I | re.U
 
@@ -202,24 +203,60 @@ _INFO_QUESTION = _rx(
     r"сколько|когда|\bкак\b|можно( ли)?|\bгде\b|куда|что (нужно|надо|будет)|как\w+ (тариф|пакет|способ)|есть ли|перейдут|надо ли|нужно ли")
 
 
-def is_problem_report(conversation: Conversation) -> bool:
+def is_problem_report(text: str) -> bool:
     """The customer reports something broken or wrong, as opposed to asking how
     something works."""
-    return bool(_PROBLEM.search(conversation.customer_text()))
+    return bool(_PROBLEM.search(text))
 
 
-def needs_diagnosis(conversation: Conversation) -> bool:
+def needs_diagnosis(text: str, problem: bool | None = None) -> bool:
     """Ask anamnesis questions? Yes for a reported problem or a "why / what's wrong"
     question; no when the customer asks how something works, what it costs or when it
-    happens: that gets a direct answer, not an interrogation."""
-    text = conversation.customer_text()
+    happens: that gets a direct answer, not an interrogation. `problem` is
+    `is_problem_report(text)` when the caller already knows it."""
     diagnostic = bool(_DIAGNOSTIC_QUESTION.search(text))
     informational = bool(_INFO_QUESTION.search(text))
-    return (bool(_PROBLEM.search(text)) or diagnostic) and not (informational and not diagnostic)
+    problem = is_problem_report(text) if problem is None else problem
+    return (problem or diagnostic) and not (informational and not diagnostic)
 
 
-def conversation_language(conversation: Conversation) -> str:
+def conversation_language(conversation: Conversation, customer_text: str | None = None) -> str:
     """The language of the customer's latest turn, falling back to all their turns."""
     last = next((m.text for m in reversed(conversation.messages) if m.role == "customer"), "")
     lang = detect_language(last, default="")
-    return lang or detect_language(conversation.customer_text(), default="en")
+    if lang:
+        return lang
+    return detect_language(conversation.customer_text() if customer_text is None else customer_text, default="en")
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the engine knows about the conversation before it searches, computed once."""
+
+    language: str
+    customer_text: str          # every customer turn, joined
+    first_customer_turn: str    # what the customer came for
+    signals: list[Signal]
+    sentiment: Sentiment
+    facts: dict[str, GivenFact]
+    problem_report: bool        # something is broken or wrong (vs. a question)
+    needs_diagnosis: bool       # anamnesis questions before an answer
+
+    def signal_names(self) -> set[str]:
+        return {s.name for s in self.signals}
+
+
+def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS) -> Understanding:
+    customer_text = conversation.customer_text()
+    signals = detect_signals(conversation)
+    problem = is_problem_report(customer_text)
+    return Understanding(
+        language=conversation_language(conversation, customer_text),
+        customer_text=customer_text,
+        first_customer_turn=next(m.text for m in conversation.messages if m.role == "customer"),
+        signals=signals,
+        sentiment=sentiment(signals),
+        facts=given_facts(conversation, facts, customer_text),
+        problem_report=problem,
+        needs_diagnosis=needs_diagnosis(customer_text, problem),
+    )

@@ -14,7 +14,7 @@ from copilot.errors import ConfigError, LLMUnavailableError
 from copilot.llm import ChatClient
 from copilot.prompts import load_prompt
 from copilot.schema import Suggestion
-from copilot.verify import strip_citations
+from copilot.text import strip_citations
 
 
 class Judgement(BaseModel):

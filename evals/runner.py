@@ -18,6 +18,7 @@ from copilot.config import Settings
 from copilot.engine import Copilot
 from copilot.errors import BadInputError
 from copilot.llm import AnswerCache, ChatClient
+from copilot.schema import SuggestionTrace
 from evals.dataset import EvalCase, load_cases
 from evals.judge import Judge
 from evals.metrics import CaseRun, Metric, default_metrics
@@ -148,7 +149,7 @@ def run_eval(config: EvalConfig, settings: Settings, progress: ProgressFn | None
             ensure_local_llm(settings.llm)
             assert settings.cache_dir is not None
             chat = ChatClient(settings.llm, cache=AnswerCache(settings.cache_dir / "llm_answers.sqlite"))
-        copilot = Copilot(settings, prompt=config.prompt, chat=chat, use_llm=config.use_llm, prompts_dir=prompts_dir)
+        copilot = Copilot(settings, prompt=config.prompt, chat=chat, prompts_dir=prompts_dir)
     if copilot.index.docstore.count_documents() == 0:
         raise BadInputError(f"the index in {copilot.index.index_dir} is empty; run `copilot ingest knowledge_base/demo` first")
     judge = Judge.from_settings(settings)
@@ -156,11 +157,10 @@ def run_eval(config: EvalConfig, settings: Settings, progress: ProgressFn | None
     metrics = default_metrics(config.input_price_per_m, config.output_price_per_m)
     runs: list[CaseRun] = []
     for i, case in enumerate(cases):
-        trace: dict = {}
+        trace = SuggestionTrace()
         suggestion = copilot.suggest(case.conversation, trace=trace)
-        if judge is not None:
-            trace["judge"] = judge.judge(suggestion, copilot)
-        runs.append(CaseRun(case, suggestion, trace, internal))
+        verdicts = judge.judge(suggestion, copilot) if judge is not None else None
+        runs.append(CaseRun(case, suggestion, trace, internal, verdicts))
         if progress:
             progress(i + 1, len(cases))
     scored = [{m.name: m.score(r) for m in metrics} for r in runs]
@@ -176,7 +176,7 @@ def run_eval(config: EvalConfig, settings: Settings, progress: ProgressFn | None
             unsupported=[f"{x.text} ({x.reason})" for x in s.grounding.sentences if x.factual and not x.supported],
             handoff=s.handoff.model_dump(), expected_handoff=run.case.expected.handoff.model_dump(),
             questions=[q.fact for q in s.questions], expected_ask=run.case.expected.ask_about,
-            llm_raw=run.trace.get("llm_raw"),
+            llm_raw=run.trace.llm_raw,
             scores={k: _clean(v.value) for k, v in scores.items()},
             counts={k: v.counts for k, v in scores.items() if v.counts},
             reasons={k: v.reason for k, v in scores.items() if v.reason},

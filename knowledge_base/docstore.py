@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from knowledge_base.documents import Chunk, SourceDocument
+from knowledge_base.documents import Chunk, DocumentMeta, SourceDocument
 from knowledge_base.lexical import LexicalRow
 
 SCHEMA_VERSION = "1"
@@ -64,6 +64,11 @@ class StoredDocument:
     doc_type: str
     tags: list[str]
     meta: dict
+
+    @property
+    def info(self) -> DocumentMeta:
+        """The metadata, typed (anamnesis facts, handoff rules, ticket details)."""
+        return DocumentMeta.model_validate(self.meta)
 
 
 class _SignatureCache(MutableMapping):
@@ -125,6 +130,16 @@ class DocStore:
     def set_meta(self, key: str, value: str) -> None:
         with self._lock, self._db:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def record_desk_config(self, text: str, source: str) -> None:
+        """Keep the desk configuration found beside the knowledge (empty text: none)."""
+        self.set_meta("desk_config", text)
+        self.set_meta("desk_config_source", source)
+
+    def desk_config(self) -> tuple[str, str] | None:
+        """(text, where it came from) of the desk configuration recorded at ingest, if any."""
+        text = self.get_meta("desk_config")
+        return (text, self.get_meta("desk_config_source") or "") if text else None
 
     def generation(self) -> int:
         """Bumped on every change, so the lexical index knows when it is stale."""

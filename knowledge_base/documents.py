@@ -78,11 +78,20 @@ class SourceDocument(BaseModel):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
     def meta(self) -> dict:
-        """Document metadata kept in the docstore (anamnesis, handoff, ticket details)."""
-        return self.model_dump(
-            mode="json",
-            include={"required_facts", "handoff", "ticket", "updated", "superseded_by", "fmt"},
-        )
+        """Document metadata kept in the docstore (anamnesis, handoff, ticket details): the
+        JSON of `DocumentMeta`."""
+        return self.model_dump(mode="json", include=set(DocumentMeta.model_fields))
+
+
+class DocumentMeta(BaseModel):
+    """What the docstore keeps of a document beyond its chunks, typed."""
+
+    required_facts: list[RequiredFact] = Field(default_factory=list)
+    handoff: list[HandoffRule] = Field(default_factory=list)
+    ticket: TicketInfo | None = None
+    updated: str | None = None
+    superseded_by: str | None = None
+    fmt: str = ""
 
 
 class Chunk(BaseModel):

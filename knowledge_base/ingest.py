@@ -23,7 +23,7 @@ from knowledge_base.chunking import Chunker
 from knowledge_base.cleaning import Cleaner, CleaningReport
 from knowledge_base.documents import Chunk, SourceDocument
 from knowledge_base.index import KnowledgeIndex
-from knowledge_base.loaders import LoadResult, SourceFile, discover, load_file
+from knowledge_base.loaders import LoadResult, discover, load_file
 
 ProgressFn = Callable[[str, int, int], None]
 """progress(stage, done, total)"""
@@ -45,6 +45,7 @@ class IngestReport(BaseModel):
     repaired_vectors: int = 0
     documents: int = 0
     chunks: int = 0
+    desk_file: str | None = Field(None, description="The desk configuration recorded with the index, if any.")
     timings_s: dict[str, float] = Field(default_factory=dict)
 
     def summary(self) -> str:
@@ -117,6 +118,7 @@ class Ingestor:
         if reset:
             idx.vector.delete(sorted(idx.vector.all_ids()))
             idx.docstore.reset()
+            idx.docstore.record_desk_config("", "")
         embedder_changed = idx.built_with() not in (None, idx.embedding.model_id)
         # a fresh docstore has no target yet: that is not a change (forcing would embed everything twice)
         stored_target = idx.docstore.get_meta("vector_target")
@@ -177,6 +179,7 @@ class Ingestor:
         report.chunks_embedded = idx.embedding.timer.texts - texts_before
         report.timings_s["repair"] = time.perf_counter() - t - repair_embed
         t = time.perf_counter()
+        self._record_desk_file(paths, report)
         idx.docstore.set_meta("embedding_model", idx.embedding.model_id)
         idx.docstore.set_meta("vector_target", idx.vector_target)
         idx.refresh_lexical()
@@ -188,6 +191,16 @@ class Ingestor:
         report.chunks = idx.docstore.count_chunks()
         report.timings_s["total"] = time.perf_counter() - t0
         return report
+
+    def _record_desk_file(self, paths: Iterable[Path], report: IngestReport) -> None:
+        """Keep the desk configuration found beside the ingested knowledge with the index, so
+        the application serves this desk without being told where its file is."""
+        name = self.index.settings.ingest.desk_file
+        for raw in paths:
+            candidate = Path(raw) / name
+            if Path(raw).is_dir() and candidate.is_file():
+                self.index.docstore.record_desk_config(candidate.read_text(encoding="utf-8-sig"), str(candidate.resolve()))
+                report.desk_file = str(candidate)
 
     def _write(self, pending: list[_Pending], report: IngestReport) -> None:
         total = sum(len(p.chunks) for p in pending)

@@ -89,6 +89,11 @@ class IngestSettings(BaseModel):
         ],
         description="Regular expressions (case-insensitive, whole line) for boilerplate lines.",
     )
+    desk_file: str = Field(
+        "desk.yaml",
+        description="A file of this name at the root of an ingested folder is that desk's configuration "
+        "(routes, promises, plan names): recorded with the index as it is, for the application to read.",
+    )
     repeated_line_min_docs: int = Field(
         3,
         description="A short line repeated in this many exported (HTML/TXT) documents is "

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO_KB = REPO / "knowledge_base" / "demo"
-DATA = Path(__file__).resolve().parent / "data"
+from helpers import DEMO_KB, llm_settings, make_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -46,12 +44,6 @@ def isolated_settings(tmp_path, monkeypatch, session_cache):
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
-
-
-def make_settings(data_dir: Path, cache_dir: Path, **updates):
-    from copilot.config import Settings
-
-    return Settings(data_dir=data_dir, cache_dir=cache_dir, **updates)
 
 
 @pytest.fixture(scope="session")
@@ -94,21 +86,10 @@ def demo_index(demo_index_dir, session_cache):
     return KnowledgeIndex(make_settings(demo_index_dir, session_cache))
 
 
-def llm_settings(settings, **llm):
-    """Settings with the chat model section replaced."""
-    return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
-
-
 @pytest.fixture(scope="session")
 def retrieval_copilot(demo_index):
     """The engine over the demo desk with no model: retrieval-only drafts."""
     from copilot.engine import Copilot
 
     settings = llm_settings(demo_index.settings, enabled=False)
-    return Copilot(settings, index=demo_index, use_llm=False)
-
-
-def conversation(*turns: str, **profile) -> dict:
-    """Customer and agent turns, alternating, starting with the customer."""
-    roles = ["customer", "agent"]
-    return {"messages": [{"role": roles[i % 2], "text": t} for i, t in enumerate(turns)], "profile": profile}
+    return Copilot(settings, index=demo_index)

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from copilot.auth import users_json
 
-from conftest import REPO
+from helpers import REPO, free_port, wait_for_http
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -28,9 +25,7 @@ SHOTS = REPO / "docs" / "screenshots"
 def panel(demo_index_dir, session_cache, tmp_path_factory):
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is not installed: run `make browser`")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     data = tmp_path_factory.mktemp("panel-data")
     env = {**os.environ,
            "COPILOT_DATA_DIR": str(data), "COPILOT_INDEX_DIR": str(demo_index_dir / "index"),
@@ -42,16 +37,10 @@ def panel(demo_index_dir, session_cache, tmp_path_factory):
                              "--browser.gatherUsageStats", "false"],
                             cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("the panel did not start")
+    try:
+        wait_for_http(f"{url}/_stcore/health", proc, "the panel")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield url
     proc.terminate()
     proc.wait(timeout=20)

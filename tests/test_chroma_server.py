@@ -4,13 +4,10 @@ searches return the same ids as the persistent folder."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from knowledge_base.settings import VectorStoreSettings
@@ -20,7 +17,7 @@ from knowledge_base.index import KnowledgeIndex
 from knowledge_base.ingest import Ingestor
 from knowledge_base.retriever import HybridRetriever
 
-from conftest import DEMO_KB, make_settings
+from helpers import DEMO_KB, free_port, make_settings, wait_for_http
 
 QUERIES = [
     ("роутер мигает красным, интернета нет", "ru"),
@@ -32,12 +29,6 @@ QUERIES = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
@@ -45,16 +36,10 @@ def chroma_server(tmp_path_factory):
     path = tmp_path_factory.mktemp("chroma-server")
     proc = subprocess.Popen([exe, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start")
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, "chroma run")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield port
     proc.terminate()
     proc.wait(timeout=30)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from copilot.errors import BadInputError
-from copilot.verify import citations_of, strip_citations
+from copilot.text import citations_of, strip_citations
 
-from conftest import conversation
+from helpers import conversation
 
 HANDOFF_CASES = [
     ("explicit_human_request", "en", ["Operator please. I don't want to chat with a bot."]),

@@ -9,14 +9,13 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from evals.dataset import CATEGORIES, append_case, load_cases
 from evals.runner import DATASETS, load_dataset
 
-from conftest import DATA, REPO
+from helpers import DATA, REPO
 from fake_openai import FakeOpenAI
 
 REPORTS = REPO / "build" / "eval-reports"

@@ -4,7 +4,6 @@ is accounted for. Also sign-in accounts and mined resolutions."""
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import pwd
@@ -12,7 +11,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -184,7 +182,7 @@ def test_configured_accounts_replace_the_demo_ones(tmp_path):
 
 
 def test_no_plain_passwords_in_the_repository():
-    from conftest import REPO
+    from helpers import REPO
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True).stdout.split()
     for path in tracked:
         if path.endswith((".toml", ".json", ".yaml", ".yml", ".env")):
@@ -199,7 +197,7 @@ def test_mined_resolutions_are_approved_and_indexed(demo_kb_copy, tmp_path, sess
     from knowledge_base.ingest import Ingestor
     from knowledge_base.retriever import HybridRetriever
 
-    from conftest import make_settings
+    from helpers import make_settings
 
     kb = KnowledgeIndex(make_settings(tmp_path / "data", session_cache))
     Ingestor(kb).run([demo_kb_copy])

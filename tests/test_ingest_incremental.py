@@ -19,7 +19,7 @@ from knowledge_base.index import KnowledgeIndex
 from knowledge_base.ingest import Ingestor
 from knowledge_base.retriever import HybridRetriever
 
-from conftest import DEMO_KB, REPO, make_settings
+from helpers import DEMO_KB, REPO, make_settings
 
 
 def open_index(data: Path, cache: Path) -> KnowledgeIndex:

@@ -12,9 +12,10 @@ import pytest
 
 from copilot.engine import Copilot
 from copilot.llm import ChatClient
-from copilot.verify import citations_of
+from copilot.schema import SuggestionTrace
+from copilot.text import citations_of
 
-from conftest import DATA, conversation, llm_settings
+from helpers import DATA, conversation, llm_settings
 from fake_openai import FakeOpenAI
 
 REFUND_EN = conversation("How long does a refund take to reach my card after it is approved?")
@@ -85,9 +86,9 @@ def test_a_prompt_that_drops_citations_is_repaired_or_rejected(demo_index, tmp_p
         settings = llm_settings(demo_index.settings, enabled=True, base_url=server.base_url)
         copilot = Copilot(settings, index=demo_index, chat=ChatClient(settings.llm), prompt="draft_reply@v2",
                           prompts_dir=tmp_path / "prompts")
-        trace: dict = {}
+        trace = SuggestionTrace()
         s = copilot.suggest(REFUND_EN, trace=trace)
-    raw = trace["llm_grounding"]
+    raw = trace.llm_grounding
     bonus = [x for x in raw.sentences if "bonus" in x.text]
     assert bonus and not bonus[0].supported and bonus[0].removed  # invented: taken out, not just marked
     assert "bonus" not in s.draft.text
@@ -148,6 +149,6 @@ def test_the_eval_judge_is_another_model_and_gives_verdicts(demo_index):
         judge = Judge.from_settings(judged)
         assert judge.judge_sentence("Refunds take 10 business days.", "It takes 10 business days.") is True
         assert judge.judge_sentence("Refunds take 10 business days.", "It takes 14 business days.") is False
-        copilot = Copilot(llm_settings(settings, enabled=False), index=demo_index, use_llm=False)
+        copilot = Copilot(llm_settings(settings, enabled=False), index=demo_index)
         verdicts = judge.judge(copilot.suggest(REFUND_EN), copilot)
     assert verdicts and all(verdicts)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from knowledge_base.loaders import SourceFile, discover, load_file
 
-from conftest import DEMO_KB
+from helpers import DEMO_KB
 
 MB = 10**6
 

@@ -10,9 +10,10 @@ import pytest
 from copilot.config import LOCAL_LLM_PORT
 from copilot.engine import new_copilot
 from copilot.local_llm import LocalLLMProcess, answering
-from copilot.verify import citations_of
+from copilot.schema import SuggestionTrace
+from copilot.text import citations_of
 
-from conftest import conversation, llm_settings
+from helpers import conversation, llm_settings
 
 pytestmark = pytest.mark.slow
 
@@ -25,13 +26,15 @@ def local_model(demo_index):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    settings = llm_settings(demo_index.settings, enabled=True, base_url=f"http://127.0.0.1:{port}/v1", timeout_s=60)
+    settings = llm_settings(demo_index.settings, enabled=True, base_url=f"http://127.0.0.1:{port}/v1",
+                            timeout_s=600)  # a busy machine must not fail the test: speed is for `copilot bench`
     proc = LocalLLMProcess(settings.llm).start()
     yield settings
     proc.stop()
     assert not answering(settings.llm.base_url)
 
 
+@pytest.mark.timeout(1800)
 @pytest.mark.parametrize("text,lang", [
     ("How long does a refund take to reach my card after approval?", "en"),
     ("Через сколько дней деньги вернутся на карту после одобрения возврата?", "ru"),
@@ -39,7 +42,7 @@ def local_model(demo_index):
 def test_a_suggestion_through_the_local_model(local_model, demo_index, text, lang):
     from copilot.engine import Copilot
 
-    trace: dict = {}
+    trace = SuggestionTrace()
     s = Copilot(local_model, index=demo_index).suggest(conversation(text), trace=trace)
     # the model really answered (tokens of discarded or unparsable answers count too)
     assert s.usage["prompt_tokens"] > 0 and s.usage["completion_tokens"] > 0
@@ -50,7 +53,7 @@ def test_a_suggestion_through_the_local_model(local_model, demo_index, text, lan
     assert s.grounding.unsupported == 0
     # the tiny model's own draft is checked like any other; when it fails, the shown
     # draft is the retrieval-only one and says so
-    assert "llm_accepted" in trace
+    assert trace.llm_accepted is not None
     if s.draft.mode == "retrieval":
         assert s.draft.warnings[0].endswith("retrieval-only draft shown")
     else:
@@ -64,7 +67,7 @@ def test_the_local_server_is_started_when_nothing_answers(demo_index, monkeypatc
     settings = llm_settings(demo_index.settings, enabled=True, base_url=f"http://127.0.0.1:{LOCAL_LLM_PORT}/v1")
     if answering(settings.llm.base_url):
         pytest.skip("something already serves the default local port")
-    copilot = new_copilot(settings, index=demo_index)
+    new_copilot(settings, index=demo_index)
     try:
         assert answering(settings.llm.base_url)
         assert local_llm._started is not None and local_llm._started.proc is not None

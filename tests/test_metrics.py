@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from copilot.schema import (Citation, Draft, Grounding, Handoff, Intent, Question, SentenceCheck, Sentiment,
+from copilot.schema import (SuggestionTrace, Citation, Draft, Grounding, Handoff, Intent, Question, SentenceCheck, Sentiment,
                             Suggestion)
 from evals.dataset import EvalCase
 from evals.metrics.anamnesis import AnamnesisPrecision, AnamnesisRecall, AskedGivenFacts
@@ -37,7 +37,7 @@ def make_run(case: EvalCase | None = None, draft: str = "Hello!", citations=(), 
                    draft=Draft(text=draft, mode="retrieval", prompt="p", model="m"),
                    citations=list(citations), grounding=grounding, questions=list(questions),
                    handoff=handoff or Handoff(), timings_ms=timings or {"total": 100})
-    return CaseRun(case or make_case(), s, trace or {}, frozenset({"escalation-protocol-en"}))
+    return CaseRun(case or make_case(), s, SuggestionTrace(**(trace or {})), frozenset({"escalation-protocol-en"}))
 
 
 def cite(n, source):

@@ -10,7 +10,7 @@ import pytest
 
 from knowledge_base.documents import SearchFilters
 
-from conftest import DATA, make_settings
+from helpers import DATA, make_settings
 
 QUERIES = [json.loads(line) for line in (DATA / "retrieval_queries.jsonl").read_text().splitlines() if line.strip()]
 ANSWER_FILTER = dict(doc_type="article", audience="customer")  # what the engine searches for answers
@@ -164,7 +164,7 @@ def test_an_english_only_embedder_does_not_touch_russian_queries(tmp_path, sessi
     from knowledge_base.retriever import HybridRetriever
     from knowledge_base.settings import EmbeddingSettings
 
-    from conftest import DEMO_KB
+    from helpers import DEMO_KB
 
     settings = make_settings(tmp_path / "data", session_cache, embedding=EmbeddingSettings(backend="minilm"))
     kb = KnowledgeIndex(settings)

@@ -10,7 +10,7 @@ from copilot.auth import Auth
 from copilot.config import AuthSettings, UserAccount
 from copilot.feedback.store import FeedbackStore, QueueFilters
 
-from conftest import REPO
+from helpers import REPO
 
 APP = str(REPO / "app.py")
 TIMEOUT = 120

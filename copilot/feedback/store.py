@@ -29,7 +29,7 @@ from copilot.config import FeedbackSettings
 from copilot.feedback.models import ActionRow, MinedResolutionRow, ReviewRow, SuggestionRow, utcnow
 from copilot.safety import mask_pii
 from copilot.schema import Suggestion
-from copilot.verify import strip_citations
+from copilot.text import strip_citations
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 ACTIONS = ("sent", "rejected", "regenerated")

@@ -8,7 +8,7 @@ import html
 import re
 
 from copilot.schema import Suggestion
-from copilot.verify import strip_citations
+from copilot.text import strip_citations
 
 URGENCY_ICON = {"high": "🔴", "medium": "🟠", "low": "🟡"}
 

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from copilot.schema import Grounding, Suggestion
+from copilot.schema import Grounding, Suggestion, SuggestionTrace
 from evals.dataset import EvalCase
 
 NAN = float("nan")
@@ -20,12 +20,13 @@ class CaseRun:
 
     case: EvalCase
     suggestion: Suggestion
-    trace: dict = field(default_factory=dict)
+    trace: SuggestionTrace = field(default_factory=SuggestionTrace)
     internal_sources: frozenset[str] = frozenset()   # policy passages, never "answers"
+    judge_verdicts: list[bool] | None = None          # an LLM judge's per-sentence verdicts, if one ran
 
     @property
     def llm_grounding(self) -> Grounding | None:
-        return self.trace.get("llm_grounding")
+        return self.trace.llm_grounding
 
 
 @dataclass

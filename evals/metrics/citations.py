@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from evals.metrics.base import NAN, CaseRun, Metric, Score
-from copilot.verify import citations_of
+from copilot.text import citations_of
 
 
 class CitationValidity(Metric):

@@ -45,7 +45,7 @@ class JudgeHallucinationRate(Metric):
     higher_is_better = False
 
     def score(self, run: CaseRun) -> Score:
-        verdicts = run.trace.get("judge")
+        verdicts = run.judge_verdicts
         if not verdicts:
             return Score(NAN, "no judge")
         bad = sum(1 for v in verdicts if not v)
@@ -59,6 +59,6 @@ class LLMAcceptance(Metric):
     name = "llm_acceptance_rate"
 
     def score(self, run: CaseRun) -> Score:
-        if "llm_accepted" not in run.trace:
+        if run.trace.llm_accepted is None:
             return Score(NAN, "no model call")
-        return Score(float(bool(run.trace["llm_accepted"])), run.trace.get("llm_problem") or "")
+        return Score(float(run.trace.llm_accepted), run.trace.llm_problem or "")

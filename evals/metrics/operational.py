@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from knowledge_base.language import detect_language
-from copilot.verify import strip_citations
+from copilot.text import strip_citations
 from evals.metrics.base import NAN, CaseRun, Metric, Score
 
 

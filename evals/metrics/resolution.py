@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from copilot.verify import strip_citations
+from copilot.text import strip_citations
 from evals.metrics.base import NAN, CaseRun, Metric, Score
 from knowledge_base.analysis import tokenize
 

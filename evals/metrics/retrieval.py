@@ -7,7 +7,7 @@ from evals.metrics.base import NAN, CaseRun, Metric, Score
 
 
 def ranked_sources(run: CaseRun) -> list[str]:
-    return list(dict.fromkeys(run.trace.get("retrieved", [])))
+    return list(dict.fromkeys(run.trace.retrieved))
 
 
 class HitAtK(Metric):

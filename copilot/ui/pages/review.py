@@ -12,7 +12,7 @@ from copilot.feedback.store import QueueFilters
 from copilot.schema import HANDOFF_REASONS, Conversation
 from copilot.ui import services
 from copilot.ui.render import word_diff_html
-from copilot.verify import strip_citations
+from copilot.text import strip_citations
 from evals.dataset import CATEGORIES, CaseTags, EvalCase, Expected, ExpectedHandoff, append_case
 
 services.require_role("supervisor")

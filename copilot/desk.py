@@ -1,0 +1,167 @@
+"""One support desk's own configuration: where each handoff goes and what the customer is
+promised, the plan and product names the verifier treats as facts, the format of the
+desk's contract numbers, and the desk's wording of anamnesis questions.
+
+It lives beside the desk's knowledge (`desk.yaml` next to its articles), never in the
+code. Where it comes from, first found wins: `COPILOT_DESK_FILE` (or a `[desk]` table in
+`copilot.toml`), then the `desk.yaml` recorded when its folder was ingested, then the
+neutral defaults below (no queue names, no deadlines, no phone numbers).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from knowledge_base.documents import HandoffReason
+from knowledge_base.errors import ConfigError
+
+
+class HandoffRoute(BaseModel):
+    """Where a handoff reason goes and what the customer is promised."""
+
+    queue: str
+    urgency: Literal["low", "medium", "high"]
+    promise: dict[str, str] = Field(
+        description="What the customer is told, per language. The last sentence carries the promise and "
+        "cites the escalation protocol; sentences before it are the engine's own statements.")
+    policy_query: str = Field("", description="Search text that finds the escalation-protocol passage to cite; "
+                              "empty: the promise names no checkable fact and cites nothing.")
+
+
+def _route(queue: str, urgency: str, en: str, ru: str) -> HandoffRoute:
+    return HandoffRoute(queue=queue, urgency=urgency, promise={"en": en, "ru": ru})  # type: ignore[arg-type]
+
+
+def neutral_routes() -> dict[str, HandoffRoute]:
+    """Routes for a desk that configured none: generic queues and promises without
+    deadlines or contacts, which only a desk can promise."""
+    return {
+        "explicit_human_request": _route(
+            "supervisor", "medium", "I am passing your request to a colleague, who will contact you.",
+            "Я передаю ваше обращение специалисту, он свяжется с вами."),
+        "frustration_or_loop": _route(
+            "supervisor", "high", "I am passing your case to a supervisor, who will contact you.",
+            "Я передаю ваше обращение руководителю, он свяжется с вами."),
+        "legal_or_regulatory_threat": _route(
+            "complaints", "high", "I am passing your case to our complaints team, who will contact you.",
+            "Я передаю ваше обращение в отдел претензий, с вами свяжутся."),
+        "fraud_or_security": _route(
+            "fraud", "high", "I am passing this to our security team right away.",
+            "Я сразу передаю обращение службе безопасности."),
+        "vulnerable_customer": _route(
+            "care-team", "medium", "I am passing your request to a colleague who will take care of it personally.",
+            "Я передаю ваше обращение специалисту, который лично займётся им."),
+        "policy_requires_human": _route(
+            "second-line", "medium", "I am passing your request to a specialist, who will contact you.",
+            "Я передаю ваше обращение специалисту, он свяжется с вами."),
+        "no_grounded_answer": _route(
+            "second-line", "low",
+            "I don't have a verified answer to this in our knowledge base. I am passing your question to a "
+            "specialist, who will contact you.",
+            "В нашей базе знаний нет проверенного ответа на этот вопрос. Я передаю его специалисту, он свяжется "
+            "с вами."),
+        "account_verification_required": _route(
+            "account-verification", "medium",
+            "This change needs an identity check: I am passing your request to a specialist who will verify "
+            "your identity.",
+            "Для этого нужно подтвердить личность: я передаю обращение специалисту, который проверит вашу личность."),
+        "complaint_compensation": _route(
+            "complaints", "medium", "Compensation is decided by our complaints team: I am passing your case to them.",
+            "Решение о компенсации принимает отдел претензий: я передаю ваше обращение."),
+    }
+
+
+class FactWording(BaseModel):
+    """A desk's own wording of an anamnesis fact, per language, and how its customers
+    state it (regular expressions, replacing the built-in ones)."""
+
+    question: dict[str, str] = Field(default_factory=dict)
+    why: dict[str, str] = Field(default_factory=dict)
+    given: list[str] = Field(default_factory=list)
+
+    @field_validator("given")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            re.compile(p)
+        return patterns
+
+
+class Desk(BaseModel):
+    """A desk's configuration; every field has a neutral default."""
+
+    name: str = ""
+    routes: dict[HandoffReason, HandoffRoute] = Field(
+        default_factory=dict, description="Per handoff reason; reasons left out keep the neutral route.")
+    plan_names: list[str] = Field(
+        default_factory=list, description="Regular expressions of plan and product names: a draft that names "
+        "one its source does not is unsupported, like a wrong amount.")
+    contract_number: str | None = Field(
+        None, description="Regular expression of the desk's contract numbers: recognised as a given fact and "
+        "never masked as personal data (they identify a contract, not a person).")
+    facts: dict[str, FactWording] = Field(default_factory=dict, description="Wording of anamnesis facts.")
+
+    @field_validator("plan_names")
+    @classmethod
+    def _names_compile(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            re.compile(p)
+        return patterns
+
+    @field_validator("contract_number")
+    @classmethod
+    def _contract_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            re.compile(pattern)
+        return pattern
+
+    def route(self, reason: str) -> HandoffRoute:
+        return self.routes.get(reason) or neutral_routes()[reason]  # type: ignore[call-overload]
+
+    def contract_pattern(self) -> re.Pattern | None:
+        """The desk's contract numbers as a whole run of digits."""
+        return re.compile(rf"(?<!\d)(?:{self.contract_number})(?!\d)") if self.contract_number else None
+
+
+def parse_desk(text: str, where: str) -> Desk:
+    """A desk from YAML text; anything wrong is one ConfigError naming `where` and the field."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{where}{line}: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a desk configuration is a mapping (name, routes, plan_names, ...)")
+    try:
+        return Desk.model_validate(data)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        loc = ".".join(str(p) for p in e["loc"]) or "desk"
+        raise ConfigError(f"{where}: field '{loc}': {e['msg']}") from None
+
+
+def load_desk(path: Path) -> Desk:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the desk configuration ({exc.strerror or exc})") from None
+    return parse_desk(text, str(path))
+
+
+def resolve_desk(configured: Desk | None, desk_file: Path | None, recorded: tuple[str, str] | None) -> Desk:
+    """The desk this copilot serves: configured inline, or by file, or recorded with the
+    index at ingest (`DocStore.desk_config()`), or neutral."""
+    if configured is not None:
+        return configured
+    if desk_file is not None:
+        return load_desk(desk_file)
+    if recorded:
+        text, source = recorded
+        return parse_desk(text, source or "the desk configuration recorded with the index")
+    return Desk()

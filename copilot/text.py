@@ -1,0 +1,120 @@
+"""Text helpers shared by drafting, verification, evals and the panel: sentences,
+citation markers, checkable entities (numbers, dates, phones, links, names), negation and
+whether a sentence states a fact at all."""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+from knowledge_base.analysis import tokenize
+
+_CITE = re.compile(r"\s*\[(\d{1,2})\]")
+_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|no|tel|т\.е|т\.д|т\.п|т\.к|ул|д|кв|г|руб|мин|пр|пер|стр|тел|им|др|пн|вт|ср|чт|пт|сб|вс)\.)$", re.I)
+# a sentence may end inside emphasis or quotes: "**...started.** The fee"
+_SPLIT = re.compile(r"(?<=[.!?…])(?:\*\*|__|[»\"')\]])*\s+|\n+")
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "sixty": 60, "ninety": 90,
+    "один": 1, "одного": 1, "одна": 1, "одну": 1, "два": 2, "две": 2, "двух": 2, "три": 3, "трёх": 3, "трех": 3,
+    "четыре": 4, "четырёх": 4, "четырех": 4, "пять": 5, "пяти": 5, "шесть": 6, "шести": 6, "семь": 7, "семи": 7,
+    "восемь": 8, "восьми": 8, "девять": 9, "девяти": 9, "десять": 10, "десяти": 10, "двенадцать": 12,
+    "двенадцати": 12, "пятнадцать": 15, "пятнадцати": 15, "двадцать": 20, "двадцати": 20, "тридцать": 30,
+    "тридцати": 30, "шестьдесят": 60, "шестидесяти": 60, "девяносто": 90,
+}
+_NUMBER_WORD_RX = re.compile(r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b", re.I)
+_ENTITY_RXS = [
+    ("link", re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:example|ru|com|org|net)(?:/[\w/.-]*)?\b|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)),
+    ("phone", re.compile(r"\+7[\s(]*\d{3}[\s)]*\d{3}[\s-]*\d{2}[\s-]*\d{2}")),
+    ("code", re.compile(r"\b[EЕ]-\d{3}\b")),
+    ("time", re.compile(r"\b\d{1,2}:\d{2}\b")),
+    ("number", re.compile(r"\d+(?:[\s\u00a0\u202f,.]\d{3})*(?:[.,]\d+)?")),
+]
+_NEGATION = re.compile(r"\b(not|no|never|cannot|can't|won't|don't|doesn't|isn't|aren't|without|none|nor|unable)\b|"
+                       r"(?<![\w-])(не|нет|нельзя|никогда|ни|без|невозможно)(?![\w-])", re.I)
+_NON_FACTUAL = re.compile(
+    r"^(hello|hi|good (morning|afternoon|evening)|dear|thank(s| you)|i'?m (so )?sorry|sorry|we apologi[sz]e|i understand|"
+    r"i see|i'?m happy to help|happy to help|have a (nice|good|great) day|best regards|kind regards|you'?re welcome|"
+    r"здравствуйте|добрый (день|вечер|утро)|привет|спасибо|благодарю|извините|простите|приносим извинения|понимаю|"
+    r"сожалеем|рад\w* помочь|хорошего дня|всего доброго|пожалуйста, обращайтесь)\b", re.I)
+
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences, with a citation written after the full stop ("... days. [2]") moved back
+    to the sentence it belongs to, and abbreviations ("ул.", "e.g.") not ending one."""
+    raw = [p.strip(" -•*\t") for p in _SPLIT.split(text.strip()) if p and p.strip(" -•*\t")]
+    out: list[str] = []
+    for part in raw:
+        lead = re.match(r"^((?:\[\d{1,2}\]\s*)+)(.*)$", part)
+        if lead and out:
+            out[-1] = f"{out[-1]} {lead.group(1).strip()}"
+            part = lead.group(2).strip()
+            if not part:
+                continue
+        if out and _ABBREV.search(out[-1]):
+            out[-1] = f"{out[-1]} {part}"
+        else:
+            out.append(part)
+    return out
+
+
+def citations_of(sentence: str) -> list[int]:
+    return [int(n) for n in _CITE.findall(sentence)]
+
+
+def strip_citations(sentence: str) -> str:
+    return re.sub(r"\s+([.!?,;:])", r"\1", _CITE.sub("", sentence)).strip()
+
+
+def _normalize_numbers(text: str) -> str:
+    return _NUMBER_WORD_RX.sub(lambda m: str(_NUMBER_WORDS[m.group(1).lower()]), text)
+
+
+class EntityRecognizer:
+    """Checkable facts in a text, normalised ("4 990" = "4,990" = "4990"; "десяти" = "10"):
+    links, phones, error codes, times and numbers, plus the names a desk sells (plan and
+    product names, from its configuration) so that a swapped plan is a wrong fact."""
+
+    def __init__(self, names: Sequence[str] = ()):
+        kinds = list(_ENTITY_RXS)
+        if names:  # before times and numbers: a plan "Home 300" is one name, not the number 300
+            kinds.insert(3, ("plan", re.compile("|".join(f"(?:{n})" for n in names), re.I)))
+        self._kinds = kinds
+
+    def __call__(self, text: str) -> set[str]:
+        text = _normalize_numbers(text)
+        found: set[str] = set()
+        for kind, rx in self._kinds:
+            for m in rx.finditer(text):
+                value = m.group(0).lower().rstrip(".")
+                if kind == "phone":
+                    value = re.sub(r"\D", "", value)
+                elif kind == "number":
+                    value = re.sub(r"[\s\u00a0\u202f]", "", value)
+                    value = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", value)
+                elif kind == "code":
+                    value = value.replace("е", "e")
+                found.add(f"{kind}:{value}")
+                text = text.replace(m.group(0), " ")  # a phone's digits are not also numbers
+        return found
+
+
+EntityFn = Callable[[str], set[str]]
+# without a desk's names: what every knowledge base has
+entities: EntityFn = EntityRecognizer()
+
+
+def is_factual(sentence: str) -> bool:
+    """Questions to the customer, greetings, thanks and empathy state no facts."""
+    plain = strip_citations(sentence)
+    if plain.endswith("?"):
+        return False
+    if _NON_FACTUAL.match(plain) and not entities(plain):
+        return len(tokenize(plain)) > 8  # a long "thank you ..." sentence may still claim something
+    return len(tokenize(plain)) >= 2
+
+
+def has_negation(text: str) -> bool:
+    return bool(_NEGATION.search(text))

@@ -1,0 +1,63 @@
+"""What several test modules share: paths, settings and conversation builders, the demo
+desk's configuration, and waiting for a server the test started. Fixtures stay in
+`conftest.py`; tests import plain helpers from here, never from conftest."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_KB = REPO / "knowledge_base" / "demo"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def make_settings(data_dir: Path, cache_dir: Path, **updates):
+    from copilot.config import Settings
+
+    return Settings(data_dir=data_dir, cache_dir=cache_dir, **updates)
+
+
+def llm_settings(settings, **llm):
+    """Settings with the chat model section replaced."""
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
+
+
+def conversation(*turns: str, **profile) -> dict:
+    """Customer and agent turns, alternating, starting with the customer."""
+    roles = ["customer", "agent"]
+    return {"messages": [{"role": roles[i % 2], "text": t} for i, t in enumerate(turns)], "profile": profile}
+
+
+def demo_desk():
+    """The demo desk's own configuration (routes, plan names, contract-number format)."""
+    from copilot.desk import load_desk
+
+    return load_desk(DEMO_KB / "desk.yaml")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, what: str, timeout_s: float = 300) -> None:
+    """Until `url` answers 200. The deadline is generous (a busy CI runner starts servers
+    slowly); a server that exits is reported at once instead of waiting it out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode} before answering at {url}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
