@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 import sys
-from pathlib import Path
 
 import bcrypt
 
@@ -75,7 +74,3 @@ class Auth:
 def users_json(entries: list[tuple[str, str, str]]) -> str:
     """COPILOT_AUTH__USERS value for (username, role, password) entries."""
     return json.dumps([{"username": u, "role": r, "password_hash": hash_password(p)} for u, r, p in entries])
-
-
-def write_users_file(path: Path, entries: list[tuple[str, str, str]]) -> None:
-    path.write_text(users_json(entries), encoding="utf-8")

@@ -76,6 +76,14 @@ def neutral_routes() -> dict[str, HandoffRoute]:
     }
 
 
+def _regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a regular expression ({exc})") from None
+    return pattern
+
+
 class FactWording(BaseModel):
     """A desk's own wording of an anamnesis fact, per language, and how its customers
     state it (regular expressions, replacing the built-in ones)."""
@@ -87,9 +95,7 @@ class FactWording(BaseModel):
     @field_validator("given")
     @classmethod
     def _compiles(cls, patterns: list[str]) -> list[str]:
-        for p in patterns:
-            re.compile(p)
-        return patterns
+        return [_regex(p) for p in patterns]
 
 
 class Desk(BaseModel):
@@ -109,16 +115,12 @@ class Desk(BaseModel):
     @field_validator("plan_names")
     @classmethod
     def _names_compile(cls, patterns: list[str]) -> list[str]:
-        for p in patterns:
-            re.compile(p)
-        return patterns
+        return [_regex(p) for p in patterns]
 
     @field_validator("contract_number")
     @classmethod
     def _contract_compiles(cls, pattern: str | None) -> str | None:
-        if pattern is not None:
-            re.compile(pattern)
-        return pattern
+        return None if pattern is None else _regex(pattern)
 
     def route(self, reason: str) -> HandoffRoute:
         return self.routes.get(reason) or neutral_routes()[reason]  # type: ignore[call-overload]

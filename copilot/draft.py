@@ -16,14 +16,14 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, Field, create_model
 
-from copilot.chunk_budget import fit_to_budget
+from copilot.prompt_budget import fit_to_budget
 from copilot.config import LLMSettings
 from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import PromptSpec
 from copilot.safety import fence, mask_pii
 from copilot.schema import Citation, Conversation, Question
 from copilot.text import EntityFn, entities, split_sentences
-from knowledge_base.analysis import tokenize
+from knowledge_base.tokenizer import tokenize
 from knowledge_base.documents import SearchHit
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Russian"}
@@ -227,7 +227,8 @@ FACTS_FOR_MODEL = 6
 def llm_draft(plan: DraftPlan, sources: Sources, conversation: Conversation, chat: ChatClient,
               prompt: PromptSpec, context_window: int, mask: bool,
               embed: Callable[[list[str]], list[list[float]]] | None = None,
-              on_partial: Callable[[str], None] | None = None) -> tuple[str, LLMResult]:
+              on_partial: Callable[[str], None] | None = None,
+              keep_ids: re.Pattern | None = None) -> tuple[str, LLMResult]:
     """Ask the model to word the reply from numbered facts (the best sentences of the
     retrieved passages, most relevant first, within the token budget); returns the raw
     reply text and the call's details."""
@@ -237,8 +238,8 @@ def llm_draft(plan: DraftPlan, sources: Sources, conversation: Conversation, cha
     turns = conversation.messages[-6:]
     dialogue = "\n".join(fence("customer" if m.role == "customer" else "agent", m.text) for m in turns)
     if mask:
-        source_block = mask_pii(source_block).text
-        dialogue = mask_pii(dialogue).text
+        source_block = mask_pii(source_block, keep_ids).text
+        dialogue = mask_pii(dialogue, keep_ids).text
     questions = " ".join(q.text for q in plan.questions) or "none"
     handoff = plan.handoff_promise or "none"
     messages = prompt.render(language=LANGUAGE_NAMES.get(plan.language, "English"), facts=source_block,

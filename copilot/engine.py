@@ -34,7 +34,7 @@ from copilot.schema import (Conversation, Draft, Grounding, Intent, Question, Si
 from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_citations
 from copilot.understand import Understanding, understand
 from copilot.verify import Verifier
-from knowledge_base.analysis import tokenize
+from knowledge_base.tokenizer import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.language import detect_language
@@ -353,7 +353,7 @@ class Copilot:
             try:
                 text, result = llm_draft(plan, sources, conversation, self.chat, self.prompt,
                                          self.settings.llm.context_window, mask=not self.settings.llm.is_local(),
-                                         embed=self._embed, on_partial=on_partial)
+                                         embed=self._embed, on_partial=on_partial, keep_ids=self.keep_ids)
                 llm_ms = (time.perf_counter() - start) * 1000
                 usage = {"prompt_tokens": result.usage.get("prompt_tokens", 0),
                          "completion_tokens": result.usage.get("completion_tokens", 0)}

@@ -3,7 +3,7 @@ customer already gave one, how to recognise that an agent asked for one, and the
 question when no article supplies its own.
 
 Recognition is by patterns in both languages: they are explainable ("why did it not ask
-for the contract number?" -> the number 7712345678 in turn 2), fast, and a 135M model
+for the contract number?" -> the number in turn 2), fast, and a 135M model
 does not do better. A desk words its own questions and gives its contract-number format in
 its configuration (`copilot/desk.py`); `fact_book(desk)` applies them.
 """

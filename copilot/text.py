@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from knowledge_base.analysis import tokenize
+from knowledge_base.tokenizer import tokenize
 
 _CITE = re.compile(r"\s*\[(\d{1,2})\]")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|no|tel|т\.е|т\.д|т\.п|т\.к|ул|д|кв|г|руб|мин|пр|пер|стр|тел|им|др|пн|вт|ср|чт|пт|сб|вс)\.)$", re.I)

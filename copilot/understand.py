@@ -242,9 +242,6 @@ class Understanding:
     problem_report: bool        # something is broken or wrong (vs. a question)
     needs_diagnosis: bool       # anamnesis questions before an answer
 
-    def signal_names(self) -> set[str]:
-        return {s.name for s in self.signals}
-
 
 def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS) -> Understanding:
     customer_text = conversation.customer_text()

@@ -27,7 +27,7 @@ from copilot.config import VerificationSettings
 from copilot.schema import Grounding, SentenceCheck
 from copilot.text import (EntityFn, citations_of, entities, has_negation, is_factual, split_sentences,
                           strip_citations)
-from knowledge_base.analysis import tokenize
+from knowledge_base.tokenizer import tokenize
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
@@ -76,7 +76,7 @@ class Verifier:
         return np.stack([self._vectors[t] for t in texts])
 
     def _unbound(self, sentence_entities: set[str], passage: str) -> list[str]:
-        """Entities that the passage has, but never together: "TV Basic" and "220" both
+        """Entities that the passage has, but never together: a plan name and "220" both
         appear in a plans table, on different rows. Every entity must share a window of two
         consecutive lines or sentences of the passage with the others."""
         if len(sentence_entities) < 2:

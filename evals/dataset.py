@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 from copilot.errors import BadInputError
 from copilot.schema import Conversation, HandoffReason
 
+DATASETS = Path(__file__).resolve().parent / "datasets"
+
 CATEGORIES = (
     "covered",            # the knowledge base answers it
     "not_covered",        # it does not: say so and hand off
@@ -109,6 +111,22 @@ def load_cases(path: Path, split: str | None = None) -> list[EvalCase]:
     return cases
 
 
+def supervisor_case(suggestion_id: int, language: str, conversation: dict, suggestion: dict, *,
+                    handoff_needed: bool, reasons: list[str], category: str, must_include: list[str],
+                    gold_reply: str) -> EvalCase:
+    """An eval case from a reviewed suggestion: the conversation as it was, the sources the
+    draft cited as the expected ones, the questions it asked as the expected anamnesis,
+    and what the supervisor says about handoff, facts and the gold reply."""
+    cited = sorted({c["source_id"] for c in suggestion.get("citations", [])})
+    return EvalCase(
+        id=f"sup-{suggestion_id}", split="dev", language=language,  # type: ignore[arg-type]
+        conversation=Conversation.model_validate(conversation),
+        expected=Expected(sources=cited, must_include=[m for m in must_include if m.strip()],
+                          handoff=ExpectedHandoff(needed=handoff_needed, reasons=reasons if handoff_needed else []),
+                          ask_about=[q["fact"] for q in suggestion.get("questions", [])], gold_reply=gold_reply),
+        tags=CaseTags(category=category), origin=f"supervisor:{suggestion_id}")
+
+
 def append_case(path: Path, case: EvalCase) -> None:
     """Append one case (used by the supervisor page); refuses a duplicate id."""
     existing = {c.id for c in load_cases(path)} if path.exists() else set()
@@ -118,3 +136,26 @@ def append_case(path: Path, case: EvalCase) -> None:
     with path.open("a", encoding="utf-8") as f:
         f.write(case.model_dump_json(exclude_defaults=False) + "\n")
 
+
+def load_dataset(paths: list[Path], split: str | None) -> list[EvalCase]:
+    """Cases of `split` (dev, test, or all/None) from JSONL files and folders of them; an
+    id may appear in one file only."""
+    files: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            files.extend(sorted(p.glob("*.jsonl")))
+        elif p.exists():
+            files.append(p)
+        else:
+            raise BadInputError(f"{p}: no such dataset file or folder")
+    cases: list[EvalCase] = []
+    seen: set[str] = set()
+    for f in files:
+        for case in load_cases(f, None if split in (None, "all") else split):
+            if case.id in seen:
+                raise BadInputError(f"{f}: case id '{case.id}' also appears in another dataset file")
+            seen.add(case.id)
+            cases.append(case)
+    if not cases:
+        raise BadInputError(f"no eval cases in {', '.join(map(str, paths))} for split '{split}'")
+    return cases

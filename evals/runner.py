@@ -15,16 +15,14 @@ from typing import Callable
 from pydantic import BaseModel, Field
 
 from copilot.config import Settings
-from copilot.engine import Copilot
+from copilot.engine import RETRIEVAL_COMPOSER, Copilot
 from copilot.errors import BadInputError
 from copilot.llm import AnswerCache, ChatClient
 from copilot.schema import SuggestionTrace
-from evals.dataset import EvalCase, load_cases
+from evals.dataset import DATASETS, load_dataset
 from evals.judge import Judge
 from evals.metrics import CaseRun, Metric, default_metrics
 from evals.metrics.base import Score
-
-DATASETS = Path(__file__).resolve().parent / "datasets"
 
 ProgressFn = Callable[[int, int], None]
 
@@ -74,28 +72,6 @@ class EvalResult(BaseModel):
     by_category: dict[str, dict[str, float | None]]
     records: list[CaseRecord]
     higher_is_better: dict[str, bool]
-
-
-def load_dataset(paths: list[Path], split: str | None) -> list[EvalCase]:
-    files: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            files.extend(sorted(p.glob("*.jsonl")))
-        elif p.exists():
-            files.append(p)
-        else:
-            raise BadInputError(f"{p}: no such dataset file or folder")
-    cases: list[EvalCase] = []
-    seen: set[str] = set()
-    for f in files:
-        for case in load_cases(f, None if split in (None, "all") else split):
-            if case.id in seen:
-                raise BadInputError(f"{f}: case id '{case.id}' also appears in another dataset file")
-            seen.add(case.id)
-            cases.append(case)
-    if not cases:
-        raise BadInputError(f"no eval cases in {', '.join(map(str, paths))} for split '{split}'")
-    return cases
 
 
 def _clean(value: float) -> float | None:
@@ -188,7 +164,7 @@ def run_eval(config: EvalConfig, settings: Settings, progress: ProgressFn | None
         by_language[run.case.language].append(scores)
         by_category[run.case.tags.category].append(scores)
     return EvalResult(
-        config=config, prompt=config.prompt if config.use_llm else "retrieval_compose@v1",
+        config=config, prompt=config.prompt if config.use_llm else RETRIEVAL_COMPOSER,
         model=settings.llm.model if config.use_llm else "none", cases=len(runs),
         summary=aggregate(metrics, scored),
         by_language={k: aggregate(metrics, v) for k, v in sorted(by_language.items())},

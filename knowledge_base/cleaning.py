@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import MutableMapping
 
@@ -199,11 +199,3 @@ class Cleaner:
         docs = self.strip_boilerplate(docs, report)
         docs = self.deduplicate(docs, report)
         return docs, report
-
-
-def duplicate_summary(report: CleaningReport) -> dict[str, list[str]]:
-    """source id -> ids it duplicated, for reports."""
-    out: dict[str, list[str]] = defaultdict(list)
-    for p in report.duplicate_passages:
-        out[p.source_id].append(p.duplicate_of)
-    return dict(out)

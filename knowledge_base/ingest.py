@@ -10,7 +10,6 @@ the vector index with the docstore, so a run killed half-way is completed by the
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -18,7 +17,7 @@ from typing import Callable, Iterable
 from pydantic import BaseModel, Field
 
 from knowledge_base.errors import SourceError
-from knowledge_base.analysis import tokenize
+from knowledge_base.tokenizer import tokenize
 from knowledge_base.chunking import Chunker
 from knowledge_base.cleaning import Cleaner, CleaningReport
 from knowledge_base.documents import Chunk, SourceDocument
@@ -254,7 +253,3 @@ class Ingestor:
             report.duplicate_passages.append(f"{p.source_id}: near-duplicate of {p.duplicate_of}: \"{p.preview}\"")
         for doc_id, of in cleaning.duplicate_documents:
             report.duplicate_documents.append(f"{doc_id}: duplicate of {of}")
-
-
-def count_by_type(index: KnowledgeIndex) -> Counter:
-    return Counter(d.doc_type for d in index.docstore.documents().values())

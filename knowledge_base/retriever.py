@@ -2,14 +2,13 @@
 weights), with filters, and a confidence the copilot uses to say "the knowledge base does
 not cover this".
 
-Lexical search catches exact terms (E-203, SBP, "Volna 300"); vector search catches
+Lexical search catches exact terms (error codes, "SBP", a plan called "Home 300"); vector search catches
 paraphrases ("the little lamp went red"). Reciprocal rank fusion needs no score
 calibration between the two, which is why it is the default.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from knowledge_base.settings import RetrievalSettings
 from knowledge_base.language import detect_language
-from knowledge_base.analysis import tokenize
+from knowledge_base.tokenizer import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult
 from knowledge_base.index import KnowledgeIndex
 
@@ -176,7 +175,3 @@ class HybridRetriever:
     def _confidence(self, features: CoverageFeatures) -> float:
         model = self.calibration.model_for(self.index.embedding.model_id, features.used_vectors)
         return model.confidence(features)
-
-
-def search_result_json(result: SearchResult) -> str:
-    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, indent=2)

@@ -9,6 +9,7 @@ Personal data is masked before it is stored (configurable).
 from __future__ import annotations
 
 import random
+import re
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -75,8 +76,9 @@ class QueueItem:
 
 
 class FeedbackStore:
-    def __init__(self, settings: FeedbackSettings, data_dir: Path):
+    def __init__(self, settings: FeedbackSettings, data_dir: Path, keep_ids: re.Pattern | None = None):
         self.settings = settings
+        self.keep_ids = keep_ids  # the desk's contract numbers: not personal data, kept when masking
         url = settings.url or f"sqlite:///{Path(data_dir).resolve() / 'feedback.sqlite'}"
         if url.startswith("sqlite"):
             Path(data_dir).mkdir(parents=True, exist_ok=True)
@@ -121,7 +123,7 @@ class FeedbackStore:
         raise RuntimeError("unreachable")
 
     def _mask(self, text: str) -> str:
-        return mask_pii(text).text if self.settings.mask_pii else text
+        return mask_pii(text, self.keep_ids).text if self.settings.mask_pii else text
 
     # -- writes --------------------------------------------------------------------------
     def record_suggestion(self, operator: str, conversation: dict, suggestion: Suggestion) -> int:

@@ -7,6 +7,7 @@ import streamlit as st
 
 from copilot.auth import Auth
 from copilot.config import Settings, get_settings
+from copilot.desk import Desk, resolve_desk
 from copilot.feedback.store import FeedbackStore
 
 
@@ -30,7 +31,20 @@ def _copilot(_settings: Settings):
 
 @st.cache_resource
 def _store(_settings: Settings) -> FeedbackStore:
-    return FeedbackStore(_settings.feedback, _settings.data_dir)
+    return FeedbackStore(_settings.feedback, _settings.data_dir, keep_ids=_desk(_settings).contract_pattern())
+
+
+@st.cache_resource
+def _desk(_settings: Settings) -> Desk:
+    """The desk served, read without loading the embedder (supervisor pages need no model)."""
+    from knowledge_base.docstore import DocStore
+
+    assert _settings.index_dir is not None
+    docstore = DocStore(_settings.index_dir / "docstore.sqlite")
+    try:
+        return resolve_desk(_settings.desk, _settings.desk_file, docstore.desk_config())
+    finally:
+        docstore.close()
 
 
 @st.cache_resource

@@ -7,7 +7,7 @@ import re
 
 from copilot.text import strip_citations
 from evals.metrics.base import NAN, CaseRun, Metric, Score
-from knowledge_base.analysis import tokenize
+from knowledge_base.tokenizer import tokenize
 
 
 def normalize(text: str) -> str:

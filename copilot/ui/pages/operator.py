@@ -16,7 +16,7 @@ REASON_LABELS = {"wrong_facts": "Wrong facts", "wrong_tone": "Wrong tone", "not_
 
 @st.cache_data
 def demo_conversations() -> dict[str, dict]:
-    from evals.runner import DATASETS, load_dataset
+    from evals.dataset import DATASETS, load_dataset
 
     by_id = {c.id: c for c in load_dataset([DATASETS], "all")}
     out = {}

@@ -9,11 +9,11 @@ import pandas as pd
 import streamlit as st
 
 from copilot.feedback.store import QueueFilters
-from copilot.schema import HANDOFF_REASONS, Conversation
+from copilot.schema import HANDOFF_REASONS
 from copilot.ui import services
 from copilot.ui.render import word_diff_html
 from copilot.text import strip_citations
-from evals.dataset import CATEGORIES, CaseTags, EvalCase, Expected, ExpectedHandoff, append_case
+from evals.dataset import CATEGORIES, append_case, supervisor_case
 
 services.require_role("supervisor")
 store = services.store()
@@ -100,14 +100,8 @@ with st.expander("Turn into an eval case", expanded=False):
     gold = st.text_area("Gold reply", value=final.final_text if final and final.action == "sent" else row.draft,
                         key=f"ec-gold-{row.id}")
     if st.button("Create eval case", key=f"ec-create-{row.id}"):
-        cited = sorted({c["source_id"] for c in s.get("citations", []) if c["source_id"].endswith(f"-{row.language}")})
-        case = EvalCase(
-            id=f"sup-{row.id}", split="dev", language=row.language,  # type: ignore[arg-type]
-            conversation=Conversation.model_validate(row.conversation),
-            expected=Expected(sources=cited, must_include=[m for m in must.splitlines() if m.strip()],
-                              handoff=ExpectedHandoff(needed=needed, reasons=reasons if needed else []),
-                              ask_about=[q["fact"] for q in s.get("questions", [])], gold_reply=gold),
-            tags=CaseTags(category=category), origin=f"supervisor:{row.id}")
+        case = supervisor_case(row.id, row.language, row.conversation, s, handoff_needed=needed, reasons=reasons,
+                               category=category, must_include=must.splitlines(), gold_reply=gold)
         try:
             path = services.settings().evals.supervisor_cases
             append_case(path, case)

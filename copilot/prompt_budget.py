@@ -1,4 +1,4 @@
-"""Fitting sources into the model's window with tiktoken, most relevant first."""
+"""Fitting the numbered facts into the model's prompt with tiktoken, most relevant first."""
 
 from __future__ import annotations
 

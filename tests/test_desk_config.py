@@ -1,0 +1,129 @@
+"""A desk's own configuration (routes, promises, plan names, contract-number format) comes
+from its desk.yaml, never from the code: found beside the ingested knowledge, or named by
+COPILOT_DESK_FILE; with none, neutral promises that claim no deadline or phone number."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from copilot.desk import Desk, load_desk, neutral_routes, parse_desk
+from copilot.engine import Copilot
+from copilot.errors import ConfigError
+from copilot.text import entities
+from knowledge_base.index import KnowledgeIndex
+from knowledge_base.ingest import Ingestor
+
+from helpers import conversation, demo_desk, llm_settings, make_settings
+
+ARTICLE = """---
+id: sim-fraud-en
+title: Suspicious SIM replacement
+lang: en
+---
+# Suspicious SIM replacement
+
+If someone asked the customer for an SMS code or replaced their SIM card without consent, the case goes
+to the security team at once. The security line 8 800 555-01-99 blocks the number around the clock.
+"""
+
+DESK = """\
+name: Test desk
+routes:
+  fraud_or_security:
+    queue: security-desk
+    urgency: high
+    promise:
+      en: Please call our security line 8 800 555-01-99 now; I am passing this to the security desk too.
+      ru: Позвоните на линию безопасности 8 800 555-01-99; я тоже передаю обращение.
+    policy_query: security line blocks the number around the clock
+plan_names: ['\\bStarter (?:Plus|Max)\\b']
+contract_number: 'AC-\\d{6}'
+"""
+
+FRAUD = "Someone called me and asked for the SMS code, and now my SIM card does not work."
+
+
+@pytest.fixture
+def tiny_kb(tmp_path):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "sim-fraud-en.md").write_text(ARTICLE, encoding="utf-8")
+    return kb
+
+
+def _copilot(tmp_path, session_cache, kb, **settings) -> Copilot:
+    s = llm_settings(make_settings(tmp_path / "data", session_cache, **settings), enabled=False)
+    index = KnowledgeIndex(s)
+    report = Ingestor(index).run([kb])
+    assert report.failed == 0, report.errors
+    return Copilot(s, index=index)
+
+
+def test_without_a_desk_file_the_promise_is_neutral(tmp_path, session_cache, tiny_kb):
+    s = _copilot(tmp_path, session_cache, tiny_kb).suggest(conversation(FRAUD))
+    assert s.handoff.needed and s.handoff.reasons[0] == "fraud_or_security"
+    assert s.handoff.queue == neutral_routes()["fraud_or_security"].queue
+    promise = neutral_routes()["fraud_or_security"].promise["en"]
+    assert promise in s.draft.text
+    # a neutral promise claims no deadline, phone or number, so it needs no citation and is never "unsupported"
+    assert not entities(promise)
+    assert s.grounding.unsupported == 0
+
+
+def test_a_desk_file_beside_the_knowledge_is_recorded_at_ingest_and_used(tmp_path, session_cache, tiny_kb):
+    (tiny_kb / "desk.yaml").write_text(DESK, encoding="utf-8")
+    copilot = _copilot(tmp_path, session_cache, tiny_kb)
+    assert copilot.desk.name == "Test desk"
+    s = copilot.suggest(conversation(FRAUD))
+    assert s.handoff.queue == "security-desk"
+    assert "8 800 555-01-99" in s.draft.text
+    # the desk's promise is held to the passage it cites: its phone number is in the article
+    promise = next(x for x in s.grounding.sentences if "555-01-99" in x.text)
+    assert promise.supported and promise.citation is not None
+    assert s.citations[promise.citation - 1].source_id == "sim-fraud-en"
+
+
+def test_the_configured_desk_file_wins_over_the_recorded_one(tmp_path, session_cache, tiny_kb):
+    (tiny_kb / "desk.yaml").write_text(DESK, encoding="utf-8")
+    other = tmp_path / "other-desk.yaml"
+    other.write_text("name: Other desk\n", encoding="utf-8")
+    copilot = _copilot(tmp_path, session_cache, tiny_kb, desk_file=other)
+    assert copilot.desk.name == "Other desk"
+    assert copilot.suggest(conversation(FRAUD)).handoff.queue == neutral_routes()["fraud_or_security"].queue
+
+
+def test_the_desk_names_its_plans_and_contract_numbers(tmp_path, session_cache, tiny_kb):
+    (tiny_kb / "desk.yaml").write_text(DESK, encoding="utf-8")
+    copilot = _copilot(tmp_path, session_cache, tiny_kb)
+    assert "plan:starter max" in copilot.entities("Switch to Starter Max today")
+    assert "plan:starter max" not in entities("Switch to Starter Max today")
+    s = copilot.suggest(conversation("My internet does not work, contract AC-123456"))
+    assert s.facts.get("contract_number") == "AC-123456"
+
+
+def test_a_broken_desk_file_is_one_line_naming_the_file_and_field(tmp_path):
+    bad = tmp_path / "desk.yaml"
+    bad.write_text("routes:\n  fraud_or_security:\n    queue: x\n    urgency: urgent\n    promise: {en: hi}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_desk(bad)
+    message = str(exc.value)
+    assert "\n" not in message and str(bad) in message and "routes.fraud_or_security.urgency" in message
+    with pytest.raises(ConfigError, match=r"desk.yaml:3: invalid YAML"):
+        parse_desk("name: x\nroutes: [unclosed\n", "desk.yaml")
+    with pytest.raises(ConfigError, match="plan_names"):
+        parse_desk("plan_names: ['(unclosed']", "desk.yaml")
+    with pytest.raises(ConfigError, match="routes"):
+        parse_desk("routes:\n  not_a_reason: {queue: q, urgency: low, promise: {en: x}}", "desk.yaml")
+
+
+def test_every_reason_has_a_neutral_route_and_the_demo_desk_overrides_them_all():
+    from knowledge_base.documents import HANDOFF_REASONS
+
+    assert set(neutral_routes()) == set(HANDOFF_REASONS)
+    assert set(demo_desk().routes) == set(HANDOFF_REASONS)
+    for reason in HANDOFF_REASONS:
+        assert Desk().route(reason) == neutral_routes()[reason]
+        for text in neutral_routes()[reason].promise.values():
+            assert not re.search(r"\d", text), f"a neutral promise makes a checkable claim: {text}"
