@@ -73,11 +73,17 @@ def ingest(
     Prints one summary line (added, updated, unchanged, removed, failed); each failure is
     one line on stderr naming the file and line. Exit code 2 if anything failed.
     """
+    from copilot.desk import load_desk
     from knowledge_base.index import KnowledgeIndex
     from knowledge_base.ingest import Ingestor
 
     with user_errors():
-        kb = KnowledgeIndex(settings_for(index))
+        settings = settings_for(index)
+        for path in paths:  # a broken desk file is refused before anything is stored
+            desk_file = Path(path) / settings.ingest.desk_file
+            if Path(path).is_dir() and desk_file.is_file():
+                load_desk(desk_file)
+        kb = KnowledgeIndex(settings)
         with progress_bar(not as_json and err.is_terminal) as bar:
             tasks: dict[str, int] = {}
 
@@ -100,6 +106,8 @@ def ingest(
             err.print(f"removed duplicate: {note}", highlight=False, markup=False)
         if report.boilerplate_lines:
             err.print(f"removed {report.boilerplate_lines} boilerplate lines", highlight=False)
+        if report.desk_file:
+            err.print(f"desk configuration recorded: {report.desk_file}", highlight=False, markup=False)
         out.print(f"{report.summary()} ({report.documents} documents, {report.chunks} chunks, "
                   f"{report.timings_s['total']:.1f}s)", highlight=False)
     if report.failed:
@@ -284,42 +292,19 @@ def eval_verifier(
 ) -> None:
     """Precision, recall and F1 of the grounding verifier on the labelled (passage,
     sentence) pairs, next to published anchors; written to docs/benchmarks.md."""
-    from copilot.bench_docs import update_section
-    from copilot.verify import Verifier
-    from evals import verifier_bench as vb
-    from knowledge_base.embeddings import make_embeddings
+    from evals.bench import verifier
+    from evals.bench.docs import update_section
 
     settings = get_settings()
     with user_errors():
-        emb = make_embeddings(settings.embedding, settings.cache_dir)
-        verification = settings.verification
-        if calibrate:
-            verification, dev_scores = vb.calibrate(verification, emb.embeddings.embed_documents, vb.load_pairs(split="dev"))
-            out.print(f"calibrated on dev: threshold {verification.threshold}, lexical_weight "
-                      f"{verification.lexical_weight} (dev F1 {dev_scores.f1}); set them in copilot/config.py",
-                      highlight=False)
-        pairs = vb.load_pairs(split=split)
-        scores = vb.evaluate(Verifier(verification, emb.embeddings.embed_documents), pairs)
-    out.print(scores.model_dump_json(), highlight=False)
-    kinds = "\n".join(f"| {k} | {v} |" for k, v in scores.by_kind.items())
-    body = (
-        "## Grounding verifier\n\n"
-        f"`evals/datasets/grounding/grounding_pairs.jsonl`, {split} split: {scores.n} (passage, sentence) pairs, "
-        "half unsupported (changed amounts, dates and deadlines, wrong plans and contacts, negations, invented "
-        "policies, overgeneralisations, unrelated claims), half supported (extracts, partial restatements, "
-        "paraphrases), Russian and English. Positive class: unsupported. Verifier settings: threshold "
-        f"{verification.threshold}, lexical weight {verification.lexical_weight}, embedder {emb.model_id}.\n\n"
-        "| | precision | recall | F1 | balanced accuracy | F1 en | F1 ru |\n|---|---:|---:|---:|---:|---:|---:|\n"
-        f"| this verifier | {scores.precision} | {scores.recall} | {scores.f1} | {scores.balanced_accuracy} | "
-        f"{scores.by_lang.get('en')} | {scores.by_lang.get('ru')} |\n"
-        "| LettuceDetect (published, RAGTruth, span level) | | | ~0.79 | | | |\n"
-        "| HHEM-2.1 (published, RAGTruth-QA) | | | | ~0.74 | | |\n\n"
-        "The anchors are measured on other data (RAGTruth: model answers to real QA, summarisation and "
-        "data-to-text prompts) and are given for scale only; our pairs are short, single-sentence and "
-        "built to contain one kind of error each, which is easier than RAGTruth. Where we are weakest: "
-        "faithful paraphrases (share judged correctly below), so a reworded correct sentence is often "
-        "marked for the operator.\n\n| kind | judged correctly |\n|---|---:|\n" + kinds)
-    update_section("verifier", f"copilot eval verifier --split {split}" + (" --calibrate" if calibrate else ""), body)
+        result = verifier.run(settings, split, calibrate)
+    if result.dev_scores is not None:
+        out.print(f"calibrated on dev: threshold {result.verification.threshold}, lexical_weight "
+                  f"{result.verification.lexical_weight} (dev F1 {result.dev_scores.f1}); set them in copilot/config.py",
+                  highlight=False)
+    out.print(result.scores.model_dump_json(), highlight=False)
+    update_section("verifier", f"copilot eval verifier --split {split}" + (" --calibrate" if calibrate else ""),
+                   verifier.markdown(result))
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
@@ -335,26 +320,15 @@ def eval_external(name: str = typer.Argument(..., help="Benchmark: tau-banking."
 def write_tau_banking(command: str) -> None:
     """Run tau-banking and write its section of docs/benchmarks.md (`eval external` and
     `bench retrieval` both do)."""
-    from copilot.bench_docs import update_section
-    from evals.external import tau_banking
+    from evals.bench import tau_banking
+    from evals.bench.docs import update_section
 
     err.print("tau-banking ...", highlight=False)
     try:
-        report = tau_banking(get_settings())
+        report = tau_banking.run(get_settings())
     except FileNotFoundError as exc:
         fail(str(exc))
-    rows = ["| method | recall@5 | recall@10 | recall@20 | hit@5 | hit@10 | hit@20 |", "|---|---:|---:|---:|---:|---:|---:|"]
-    for r in report.retrieval:
-        rows.append(f"| {r.method} | {r.recall[5]} | {r.recall[10]} | {r.recall[20]} | {r.hit[5]} | {r.hit[10]} | {r.hit[20]} |")
-    h = report.handoff
-    body = ("## tau-banking (outside benchmark)\n\n`../shared/benchmarks/tau_banking`: 698 bank documents, 97 "
-            "tasks; each task's `instructions` is the query and, for handoff, the customer's message. "
-            "Retrieval is document-level (chunks collapsed to their document), all methods in the same run.\n\n"
-            + "\n".join(rows) +
-            f"\n\nHandoff: flagged {h.flagged_transfers} of the {h.transfer_tasks} transfer tasks (recall {h.recall}); "
-            f"also flagged {h.flagged_others} of the {h.other_tasks} other tasks (rate {h.false_handoff_rate}). "
-            f"Reasons on the transfer tasks: {h.reasons_on_transfers or 'none'}. Missed: {', '.join(h.missed) or 'none'}.")
-    update_section("tau-banking", command, body)
+    update_section("tau-banking", command, tau_banking.markdown(report))
     out.print(report.model_dump_json(), highlight=False)
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
@@ -449,84 +423,22 @@ def bench_retrieval(
 def _scale_points(points: list[int], command: str, keep_index: Path | None, resume: bool = False) -> None:
     import os
 
-    from copilot.bench_docs import merge_points
-    from knowledge_base import benchmark
+    from evals.bench import retrieval
+    from evals.bench.docs import merge_points
 
     rows = []
-    for n in points:
-        err.print(f"scale point: {n} chunks ...", highlight=False)
-        try:
-            p = benchmark.scale_point(n, env=dict(os.environ), keep_dir=keep_index, resume=resume)
-        except RuntimeError as exc:
-            fail(f"the {n}-chunk run failed: {exc}")
-        rows.append(p)
-        out.print(p.model_dump_json(), highlight=False)
+    try:
+        for p in retrieval.run(points, keep_dir=keep_index, resume=resume, env=dict(os.environ),
+                               announce=lambda n: err.print(f"scale point: {n} chunks ...", highlight=False)):
+            rows.append(p)
+            out.print(p.model_dump_json(), highlight=False)
+    except RuntimeError as exc:
+        fail(str(exc))
     embedder = rows[0].embedder
     # earlier runs' points stay (a 100k run adds its row to a 10k one), each with its command
     kept = merge_points(f"retrieval-scale-{embedder}", "chunks", [p.model_dump() for p in rows], command)
-    _write_scale_section(embedder, kept, get_settings().embedding.known_languages())
-
-
-def _write_scale_section(embedder: str, kept: list[dict], vector_languages: set[str],
-                         path: Path | None = None) -> None:
-    from copilot.bench_docs import update_section
-
-    table = ["| chunks | ingest s | embed chunks/s | ingest chunks/s (all) | ingest chunks/s (without embedding) "
-             "| query p50 ms | query p95 ms | query embedding p50 ms | vector p50 ms | lexical p50 ms "
-             "| Chroma `where` p50 ms | ingest peak RSS MB | query process RSS MB | measured |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for p in kept:
-        # a kept index re-timed later: its ingest may be much older than its queries
-        when = p["measured"]
-        if p.get("ingest_measured"):
-            resumed = (f", resumed at {p['resumed_at_chunks']} chunks: ingest figures of the rest"
-                       if p.get("resumed_at_chunks") else "")
-            when += f" (ingest {p['ingest_measured']}{resumed})"
-        table.append(f"| {p['chunks']} | {p['ingest_seconds']} | {p['embed_chunks_per_s']} | {p['ingest_chunks_per_s']} | "
-                     f"{p['ingest_without_embedding_chunks_per_s']} | {p['query_p50_ms']} | {p['query_p95_ms']} | "
-                     f"{p.get('query_embed_p50_ms', '')} | {p['query_vector_p50_ms']} | {p['query_lexical_p50_ms']} | "
-                     f"{p.get('chroma_where_p50_ms', '')} | {p['peak_rss_mb']} | {p.get('query_rss_mb', '')} | {when} |")
-    commands = list(dict.fromkeys(p["command"] for p in kept))
-    largest = kept[-1]
-    query_met, ingest_met = largest["query_p50_ms"] < 50, largest["ingest_chunks_per_s"] >= 100
-    query_verdict = "met" if query_met else "missed"
-    if largest["chunks"] < 100_000:
-        query_verdict += ", but below 100k chunks" if query_met else ", already below 100k chunks"
-    if _vector_caveat(vector_languages):
-        query_verdict = "not judged: half the queries are BM25 alone"
-    # the targets of the retrieval issue, judged on the numbers above, lost ones said plainly
-    verdict = (f"\n\nTargets on 2 cores: query p50 under 50 ms at 100k chunks, ingest at least 100 chunks/s. "
-               f"Largest point measured: {largest['chunks']} chunks, query p50 {largest['query_p50_ms']} ms "
-               f"({query_verdict}); ingest {largest['ingest_chunks_per_s']} chunks/s "
-               f"({'met' if ingest_met else 'missed'}: the embedder alone does {largest['embed_chunks_per_s']} "
-               f"chunks/s, the rest of ingest {largest['ingest_without_embedding_chunks_per_s']} chunks/s"
-               + (f"; measured on the resumed part of a killed build, from {largest['resumed_at_chunks']} chunks"
-                  if largest.get("resumed_at_chunks") else "") + ").")
-    body = (f"## Retrieval at scale: {embedder}\n\nGenerated corpora of real demo-desk sentences "
-            "recombined into ~90-130-token records (half Russian, half English), ingested from scratch "
-            "with this embedder; 200 queries from `tests/data/retrieval_queries.jsonl` (half Russian). "
-            "Query latency is the whole hybrid search with a language filter: query embedding, HNSW search, "
-            "BM25, fusion, docstore lookup; vector p50 includes the query embedding. Ingest and queries run "
-            "in processes of their own (rows without a query-process RSS ran both in one, so their peak RSS "
-            "covers both). The Chroma `where` column "
-            "is the vector search alone with the filter applied by Chroma, as it was before filtering moved "
-            "into `VectorIndex.search` (over-fetch, then filter). Embedding is compute-bound on 2 cores: "
-            "ingest throughput is reported with and without it." + _vector_caveat(vector_languages)
-            + "\n\n" + "\n".join(table) + verdict)
-    written = update_section(f"retrieval-scale-{embedder}", "; ".join(commands), body, path)
+    written = retrieval.write_section(embedder, kept, get_settings().embedding.known_languages())
     out.print(f"updated {written}", highlight=False)
-
-
-def _vector_caveat(vector_languages: set[str]) -> str:
-    """An embedder that knows one language leaves the other's queries to BM25 alone: half the
-    test queries then cost a lexical search, which the p50 shows and the target does not mean."""
-    left_out = sorted({"en", "ru"} - vector_languages)
-    if not left_out:
-        return ""
-    return (f" With this embedder the vector index holds {', '.join(sorted(vector_languages))} only: the "
-            f"{', '.join(left_out)} queries (half of them) are BM25 alone, with no query embedding: the "
-            "p50 columns are those of a lexical search and p95 is nearer a hybrid one, so this row does "
-            "not judge the query target.")
 
 
 @bench_app.command("suggest")
@@ -535,14 +447,14 @@ def bench_suggest(
 ) -> None:
     """Latency p50/p95 of each stage of suggest() in retrieval-only mode and with the
     configured model (tokens per second too); written to docs/benchmarks.md."""
-    from copilot import bench_suggest
-    from copilot.bench_docs import update_section
+    from evals.bench import suggest as bench
+    from evals.bench.docs import update_section
 
     with user_errors():
-        results = bench_suggest.run(get_settings(), llm_cases)
+        results = bench.run(get_settings(), llm_cases)
     for r in results:
         out.print(r.model_dump_json(), highlight=False)
-    update_section("suggest", f"copilot bench suggest --llm-cases {llm_cases}", bench_suggest.markdown(results))
+    update_section("suggest", f"copilot bench suggest --llm-cases {llm_cases}", bench.markdown(results))
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 

@@ -4,7 +4,7 @@ and the same records whatever the size, so points of different sizes stay compar
 import json
 
 from copilot.config import Settings
-from knowledge_base.benchmark import write_corpus
+from evals.bench.retrieval import write_corpus
 
 
 def _records(folder):

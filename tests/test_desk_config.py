@@ -127,3 +127,29 @@ def test_every_reason_has_a_neutral_route_and_the_demo_desk_overrides_them_all()
         assert Desk().route(reason) == neutral_routes()[reason]
         for text in neutral_routes()[reason].promise.values():
             assert not re.search(r"\d", text), f"a neutral promise makes a checkable claim: {text}"
+
+
+def test_ingest_refuses_a_broken_desk_file_and_stores_nothing(tmp_path, tiny_kb):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from helpers import REPO
+
+    def ingest(*paths):
+        return subprocess.run([sys.executable, "-m", "copilot.cli", "ingest", *map(str, paths), "--json"],
+                              capture_output=True, text=True, cwd=REPO, timeout=900,
+                              env={**os.environ, "COPILOT_DATA_DIR": str(tmp_path / "data")})
+
+    (tiny_kb / "desk.yaml").write_text("routes:\n  fraud_or_security: {queue: q, urgency: soon, promise: {en: x}}\n")
+    bad = ingest(tiny_kb)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        f"Error: {tiny_kb / 'desk.yaml'}: field 'routes.fraud_or_security.urgency': "
+        "Input should be 'low', 'medium' or 'high'"]
+    assert not (tmp_path / "data" / "index").exists()
+    (tiny_kb / "desk.yaml").write_text(DESK, encoding="utf-8")
+    good = ingest(tiny_kb)
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["desk_file"] == str(tiny_kb / "desk.yaml")

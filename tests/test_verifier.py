@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from copilot.config import VerificationSettings
-from copilot.verify import Verifier, entities, is_factual, split_sentences
-from evals.verifier_bench import evaluate, load_pairs
+from copilot.text import EntityRecognizer, entities, is_factual, split_sentences
+from copilot.verify import Verifier
+from evals.bench.verifier import evaluate, load_pairs
+from helpers import demo_desk
 
 PASSAGE = ("Refunds and refund deadlines\n"
            "- Review: within 5 business days after we receive your application.\n"
@@ -18,14 +20,16 @@ PASSAGE = ("Refunds and refund deadlines\n"
 
 @pytest.fixture(scope="module")
 def verifier(demo_index):
-    return Verifier(VerificationSettings(), demo_index.embedding.embeddings.embed_documents)
+    return Verifier(VerificationSettings(), demo_index.embedding.embeddings.embed_documents,
+                    EntityRecognizer(demo_desk().plan_names))
 
 
 def test_entities_are_normalised():
     assert entities("4 990 руб., 4,990 RUB and 4990") == {"number:4990"}
     assert entities("в течение десяти дней") == {"number:10"}
     assert "phone:78007001235" in entities("call +7 800 700-12-35")
-    assert {"plan:volna 300", "code:e-203", "link:my.volna.example"} <= entities("Volna 300, E-203, my.volna.example")
+    demo = EntityRecognizer(demo_desk().plan_names)
+    assert {"plan:volna 300", "code:e-203", "link:my.volna.example"} <= demo("Volna 300, E-203, my.volna.example")
 
 
 def test_sentences_split_with_citations_kept_in_place():
@@ -67,7 +71,8 @@ def test_invalid_citations_are_removed_and_invented_numbers_never_shown(verifier
 
 
 def test_strict_mode_drops_every_unsupported_sentence(demo_index):
-    strict = Verifier(VerificationSettings(strict=True), demo_index.embedding.embeddings.embed_documents)
+    strict = Verifier(VerificationSettings(strict=True), demo_index.embedding.embeddings.embed_documents,
+                      EntityRecognizer(demo_desk().plan_names))
     text, g = strict.verify("Refunds are handled with great care by our friendly team [1].", {1: PASSAGE})
     assert text == "" and g.removed == 1
 

@@ -1,5 +1,5 @@
-"""Retrieval benchmarks: ingest throughput, query latency and memory at scale on generated
-corpora, and recall on the outside tau-banking benchmark next to plain BM25.
+"""`copilot bench retrieval`: ingest throughput, query latency and memory at scale on
+generated corpora, and the Markdown section it writes to `docs/benchmarks.md`.
 
 The ingest and the queries of a scale point run in processes of their own, so each peak
 memory (ru_maxrss) is its own.
@@ -12,18 +12,18 @@ import random
 import re
 import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Callable, Iterator
 
-import bm25s
 import numpy as np
 from pydantic import BaseModel
 
 from copilot.config import Settings
+from evals.bench.docs import update_section
 from knowledge_base.documents import SearchFilters
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.ingest import Ingestor
@@ -31,10 +31,9 @@ from knowledge_base.loaders import discover, load_file
 from knowledge_base.retriever import HybridRetriever
 from knowledge_base.vector_store import chroma_where
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "knowledge_base" / "demo"
 QUERIES = REPO / "tests" / "data" / "retrieval_queries.jsonl"
-TAU = REPO.parent / "shared" / "benchmarks" / "tau_banking"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -183,7 +182,7 @@ def measure_queries(index_dir: Path, settings: Settings, n_queries: int = 200) -
 
 
 def _in_subprocess(args: list[str], env: dict | None) -> str:
-    out = subprocess.run([sys.executable, "-m", "knowledge_base.benchmark", *args],
+    out = subprocess.run([sys.executable, "-m", "evals.bench.retrieval", *args],
                          capture_output=True, text=True, env=env, cwd=REPO)
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "benchmark failed")
@@ -219,72 +218,87 @@ def scale_point(n_chunks: int, env: dict | None = None, keep_dir: Path | None = 
         return ScalePoint(**ingest.model_dump(), **queries.model_dump())
 
 
-# --- tau-banking ------------------------------------------------------------------------
+# --- the scale run and its section ---------------------------------------------------
 
-class TauResult(BaseModel):
-    method: str
-    recall: dict[int, float]
-    hit: dict[int, float]
-
-
-def _scores(ranked: list[list[str]], gold: list[set[str]], ks=(5, 10, 20)) -> tuple[dict, dict]:
-    recall = {k: round(float(np.mean([len(set(r[:k]) & g) / len(g) for r, g in zip(ranked, gold)])), 3) for k in ks}
-    hit = {k: round(float(np.mean([bool(set(r[:k]) & g) for r, g in zip(ranked, gold)])), 3) for k in ks}
-    return recall, hit
-
-
-def plain_bm25_baseline(docs: list[dict], queries: list[str], k: int = 20) -> list[list[str]]:
-    """The benchmark's reference: BM25 (k1=1.5, b=0.75), English stop words, no stemming,
-    over title + content, one entry per document."""
-    corpus = [f"{d['title']}\n{d['content']}" for d in docs]
-    tokens = bm25s.tokenize(corpus, stopwords="en", show_progress=False)
-    model = bm25s.BM25(k1=1.5, b=0.75)
-    model.index(tokens, show_progress=False)
-    q = bm25s.tokenize(queries, stopwords="en", show_progress=False)
-    idx, _ = model.retrieve(q, k=k, show_progress=False)
-    return [[docs[int(i)]["id"] for i in row] for row in idx]
+def run(sizes: list[int], keep_dir: Path | None = None, resume: bool = False, env: dict | None = None,
+        announce: Callable[[int], None] | None = None) -> Iterator[ScalePoint]:
+    """`copilot bench retrieval`: one scale point per size, in order, each yielded as soon as
+    it is measured (`announce(size)` is called before it starts). A failed point raises
+    RuntimeError naming its size."""
+    for n in sizes:
+        if announce:
+            announce(n)
+        try:
+            point = scale_point(n, env=env, keep_dir=keep_dir, resume=resume)
+        except RuntimeError as exc:
+            raise RuntimeError(f"the {n}-chunk run failed: {exc}") from None
+        yield point
 
 
-def load_tau(folder: Path = TAU) -> tuple[list[dict], list[dict]]:
-    if not (folder / "documents.jsonl").exists():
-        raise FileNotFoundError(f"{folder}: no tau-banking benchmark here (documents.jsonl missing)")
-    docs = [json.loads(x) for x in (folder / "documents.jsonl").read_text().splitlines() if x.strip()]
-    tasks = [json.loads(x) for x in (folder / "tasks.jsonl").read_text().splitlines() if x.strip()]
-    return docs, tasks
+def vector_caveat(vector_languages: set[str]) -> str:
+    """An embedder that knows one language leaves the other's queries to BM25 alone: half the
+    test queries then cost a lexical search, which the p50 shows and the target does not mean."""
+    left_out = sorted({"en", "ru"} - vector_languages)
+    if not left_out:
+        return ""
+    return (f" With this embedder the vector index holds {', '.join(sorted(vector_languages))} only: the "
+            f"{', '.join(left_out)} queries (half of them) are BM25 alone, with no query embedding: the "
+            "p50 columns are those of a lexical search and p95 is nearer a hybrid one, so this row does "
+            "not judge the query target.")
 
 
-def build_tau_index(settings: Settings, index_dir: Path, folder: Path = TAU) -> KnowledgeIndex:
-    """The benchmark's documents ingested with their ids kept."""
-    s = settings.model_copy(update={"index_dir": index_dir})
-    kb = KnowledgeIndex(s)
-    report = Ingestor(kb, batch_chunks=128).run([folder / "documents.jsonl"])
-    if report.failed:
-        raise RuntimeError("; ".join(report.errors[:3]))
-    return kb
+def markdown(embedder: str, kept: list[dict], vector_languages: set[str]) -> str:
+    """The section of one embedder: every point kept for it (`docs.merge_points`), and the
+    verdict against the targets judged on the largest one."""
+    table = ["| chunks | ingest s | embed chunks/s | ingest chunks/s (all) | ingest chunks/s (without embedding) "
+             "| query p50 ms | query p95 ms | query embedding p50 ms | vector p50 ms | lexical p50 ms "
+             "| Chroma `where` p50 ms | ingest peak RSS MB | query process RSS MB | measured |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for p in kept:
+        # a kept index re-timed later: its ingest may be much older than its queries
+        when = p["measured"]
+        if p.get("ingest_measured"):
+            resumed = (f", resumed at {p['resumed_at_chunks']} chunks: ingest figures of the rest"
+                       if p.get("resumed_at_chunks") else "")
+            when += f" (ingest {p['ingest_measured']}{resumed})"
+        table.append(f"| {p['chunks']} | {p['ingest_seconds']} | {p['embed_chunks_per_s']} | {p['ingest_chunks_per_s']} | "
+                     f"{p['ingest_without_embedding_chunks_per_s']} | {p['query_p50_ms']} | {p['query_p95_ms']} | "
+                     f"{p.get('query_embed_p50_ms', '')} | {p['query_vector_p50_ms']} | {p['query_lexical_p50_ms']} | "
+                     f"{p.get('chroma_where_p50_ms', '')} | {p['peak_rss_mb']} | {p.get('query_rss_mb', '')} | {when} |")
+    largest = kept[-1]
+    query_met, ingest_met = largest["query_p50_ms"] < 50, largest["ingest_chunks_per_s"] >= 100
+    query_verdict = "met" if query_met else "missed"
+    if largest["chunks"] < 100_000:
+        query_verdict += ", but below 100k chunks" if query_met else ", already below 100k chunks"
+    if vector_caveat(vector_languages):
+        query_verdict = "not judged: half the queries are BM25 alone"
+    # the targets of the retrieval issue, judged on the numbers above, lost ones said plainly
+    verdict = (f"\n\nTargets on 2 cores: query p50 under 50 ms at 100k chunks, ingest at least 100 chunks/s. "
+               f"Largest point measured: {largest['chunks']} chunks, query p50 {largest['query_p50_ms']} ms "
+               f"({query_verdict}); ingest {largest['ingest_chunks_per_s']} chunks/s "
+               f"({'met' if ingest_met else 'missed'}: the embedder alone does {largest['embed_chunks_per_s']} "
+               f"chunks/s, the rest of ingest {largest['ingest_without_embedding_chunks_per_s']} chunks/s"
+               + (f"; measured on the resumed part of a killed build, from {largest['resumed_at_chunks']} chunks"
+                  if largest.get("resumed_at_chunks") else "") + ").")
+    return (f"## Retrieval at scale: {embedder}\n\nGenerated corpora of real demo-desk sentences "
+            "recombined into ~90-130-token records (half Russian, half English), ingested from scratch "
+            "with this embedder; 200 queries from `tests/data/retrieval_queries.jsonl` (half Russian). "
+            "Query latency is the whole hybrid search with a language filter: query embedding, HNSW search, "
+            "BM25, fusion, docstore lookup; vector p50 includes the query embedding. Ingest and queries run "
+            "in processes of their own (rows without a query-process RSS ran both in one, so their peak RSS "
+            "covers both). The Chroma `where` column "
+            "is the vector search alone with the filter applied by Chroma, as it was before filtering moved "
+            "into `VectorIndex.search` (over-fetch, then filter). Embedding is compute-bound on 2 cores: "
+            "ingest throughput is reported with and without it." + vector_caveat(vector_languages)
+            + "\n\n" + "\n".join(table) + verdict)
 
 
-def tau_retrieval(kb: KnowledgeIndex, folder: Path = TAU) -> list[TauResult]:
-    """recall@k and hit@k of our lexical, vector and hybrid retrieval next to plain BM25."""
-    docs, tasks = load_tau(folder)
-    queries = [t["instructions"] for t in tasks]
-    gold = [set(t["required_documents"]) for t in tasks]
-    results = []
-    recall, hit = _scores(plain_bm25_baseline(docs, queries), gold)
-    results.append(TauResult(method="plain BM25 (baseline)", recall=recall, hit=hit))
-    for method, upd in (("our lexical (BM25, Snowball stems)", {"vector_weight": 0.0}),
-                        ("our vector (e5)", {"lexical_weight": 0.0}),
-                        ("hybrid (RRF)", {})):
-        retriever = HybridRetriever(kb, kb.settings.retrieval.model_copy(update={**upd, "candidates": 200}))
-        ranked = []
-        for q in queries:
-            ids: list[str] = []
-            for h in retriever.search(q, k=150).hits:
-                if h.source_id not in ids:
-                    ids.append(h.source_id)
-            ranked.append(ids[:20])
-        recall, hit = _scores(ranked, gold)
-        results.append(TauResult(method=method, recall=recall, hit=hit))
-    return results
+def write_section(embedder: str, kept: list[dict], vector_languages: set[str], path: Path | None = None) -> Path:
+    """Write the embedder's section, stamped with the commands that produced its points;
+    returns the file written."""
+    commands = list(dict.fromkeys(p["command"] for p in kept))
+    return update_section(f"retrieval-scale-{embedder}", "; ".join(commands),
+                          markdown(embedder, kept, vector_languages), path)
 
 
 if __name__ == "__main__":  # one step of a scale point, JSON on stdout (used by scale_point)

@@ -6,8 +6,6 @@ a subset; the first call of each run is a warm-up and not counted (it loads the 
 
 from __future__ import annotations
 
-import statistics
-import time
 
 import numpy as np
 from pydantic import BaseModel
@@ -15,7 +13,8 @@ from pydantic import BaseModel
 from copilot.config import Settings
 from copilot.engine import Copilot
 from copilot.llm import ChatClient
-from evals.runner import DATASETS, load_dataset
+from copilot.schema import SuggestionTrace
+from evals.dataset import DATASETS, load_dataset
 
 STAGES = ("understand", "retrieval", "handoff_anamnesis", "before_llm", "llm", "draft_verify", "total")
 
@@ -47,7 +46,7 @@ def _stats(rows: list[dict], mode: str, extra: dict | None = None) -> SuggestBen
 def run(settings: Settings, llm_cases: int = 20) -> list[SuggestBench]:
     cases = load_dataset([DATASETS], "all")
     off = settings.model_copy(update={"llm": settings.llm.model_copy(update={"enabled": False})})
-    copilot = Copilot(off, use_llm=False)
+    copilot = Copilot(off)
     copilot.suggest(cases[0].conversation)  # warm-up
     rows = [copilot.suggest(c.conversation).timings_ms for c in cases]
     results = [_stats(rows, "retrieval-only")]
@@ -55,16 +54,16 @@ def run(settings: Settings, llm_cases: int = 20) -> list[SuggestBench]:
         from copilot.local_llm import ensure_local_llm
 
         ensure_local_llm(settings.llm)
-        with_llm = Copilot(settings, index=copilot.index, chat=ChatClient(settings.llm), use_llm=True)
+        with_llm = Copilot(settings, index=copilot.index, chat=ChatClient(settings.llm))
         with_llm.suggest(cases[0].conversation)
         rows, tokens, seconds, accepted = [], 0, 0.0, 0
         for c in cases[1 : llm_cases + 1]:
-            trace: dict = {}
+            trace = SuggestionTrace()
             s = with_llm.suggest(c.conversation, trace=trace)
             rows.append(s.timings_ms)
             tokens += s.usage.get("completion_tokens", 0)
             seconds += s.timings_ms.get("llm", 0) / 1000
-            accepted += bool(trace.get("llm_accepted"))
+            accepted += bool(trace.llm_accepted)
         results.append(_stats(rows, f"with {settings.llm.model}", {
             "completion_tokens_per_s": round(tokens / seconds, 1) if seconds else None,
             "llm_drafts_accepted": accepted}))

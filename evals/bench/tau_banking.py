@@ -1,0 +1,158 @@
+"""Outside benchmarks: `copilot eval external tau-banking` (also run by `copilot bench retrieval`).
+
+tau-banking (../shared/benchmarks/tau_banking, from tau2-bench by Sierra Research, MIT):
+retrieval recall@k / hit@k next to plain BM25 in the same run, and handoff recall on the
+13 tasks whose gold actions transfer to a human (and how often the other 84 are handed
+off anyway). Each task's `instructions` is used as the customer's message: it says more
+than a real first message would, and it is written as a role-play brief, not a chat.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import bm25s
+import numpy as np
+from pydantic import BaseModel
+
+from copilot.config import Settings
+from copilot.engine import Copilot
+from knowledge_base.index import KnowledgeIndex
+from knowledge_base.ingest import Ingestor
+from knowledge_base.retriever import HybridRetriever
+
+REPO = Path(__file__).resolve().parents[2]
+TAU = REPO.parent / "shared" / "benchmarks" / "tau_banking"
+
+
+class TauResult(BaseModel):
+    method: str
+    recall: dict[int, float]
+    hit: dict[int, float]
+
+
+class TauHandoff(BaseModel):
+    transfer_tasks: int
+    flagged_transfers: int
+    recall: float
+    other_tasks: int
+    flagged_others: int
+    false_handoff_rate: float
+    reasons_on_transfers: dict[str, int]
+    missed: list[str]
+
+
+class TauReport(BaseModel):
+    retrieval: list[TauResult]
+    handoff: TauHandoff
+
+
+# --- retrieval ----------------------------------------------------------------------------
+
+def _scores(ranked: list[list[str]], gold: list[set[str]], ks=(5, 10, 20)) -> tuple[dict, dict]:
+    recall = {k: round(float(np.mean([len(set(r[:k]) & g) / len(g) for r, g in zip(ranked, gold)])), 3) for k in ks}
+    hit = {k: round(float(np.mean([bool(set(r[:k]) & g) for r, g in zip(ranked, gold)])), 3) for k in ks}
+    return recall, hit
+
+
+def plain_bm25_baseline(docs: list[dict], queries: list[str], k: int = 20) -> list[list[str]]:
+    """The benchmark's reference: BM25 (k1=1.5, b=0.75), English stop words, no stemming,
+    over title + content, one entry per document."""
+    corpus = [f"{d['title']}\n{d['content']}" for d in docs]
+    tokens = bm25s.tokenize(corpus, stopwords="en", show_progress=False)
+    model = bm25s.BM25(k1=1.5, b=0.75)
+    model.index(tokens, show_progress=False)
+    q = bm25s.tokenize(queries, stopwords="en", show_progress=False)
+    idx, _ = model.retrieve(q, k=k, show_progress=False)
+    return [[docs[int(i)]["id"] for i in row] for row in idx]
+
+
+def load_tau(folder: Path = TAU) -> tuple[list[dict], list[dict]]:
+    if not (folder / "documents.jsonl").exists():
+        raise FileNotFoundError(f"{folder}: no tau-banking benchmark here (documents.jsonl missing)")
+    docs = [json.loads(x) for x in (folder / "documents.jsonl").read_text().splitlines() if x.strip()]
+    tasks = [json.loads(x) for x in (folder / "tasks.jsonl").read_text().splitlines() if x.strip()]
+    return docs, tasks
+
+
+def build_tau_index(settings: Settings, index_dir: Path, folder: Path = TAU) -> KnowledgeIndex:
+    """The benchmark's documents ingested with their ids kept."""
+    s = settings.model_copy(update={"index_dir": index_dir})
+    kb = KnowledgeIndex(s)
+    report = Ingestor(kb, batch_chunks=128).run([folder / "documents.jsonl"])
+    if report.failed:
+        raise RuntimeError("; ".join(report.errors[:3]))
+    return kb
+
+
+def tau_retrieval(kb: KnowledgeIndex, folder: Path = TAU) -> list[TauResult]:
+    """recall@k and hit@k of our lexical, vector and hybrid retrieval next to plain BM25."""
+    docs, tasks = load_tau(folder)
+    queries = [t["instructions"] for t in tasks]
+    gold = [set(t["required_documents"]) for t in tasks]
+    results = []
+    recall, hit = _scores(plain_bm25_baseline(docs, queries), gold)
+    results.append(TauResult(method="plain BM25 (baseline)", recall=recall, hit=hit))
+    for method, upd in (("our lexical (BM25, Snowball stems)", {"vector_weight": 0.0}),
+                        ("our vector (e5)", {"lexical_weight": 0.0}),
+                        ("hybrid (RRF)", {})):
+        retriever = HybridRetriever(kb, kb.settings.retrieval.model_copy(update={**upd, "candidates": 200}))
+        ranked = []
+        for q in queries:
+            ids: list[str] = []
+            for h in retriever.search(q, k=150).hits:
+                if h.source_id not in ids:
+                    ids.append(h.source_id)
+            ranked.append(ids[:20])
+        recall, hit = _scores(ranked, gold)
+        results.append(TauResult(method=method, recall=recall, hit=hit))
+    return results
+
+
+# --- the run and its section ----------------------------------------------------------
+
+def run(settings: Settings, folder: Path = TAU) -> TauReport:
+    """Retrieval next to plain BM25 and handoff on the benchmark's tasks, on an index built
+    for the run in a temporary folder."""
+    _, tasks = load_tau(folder)
+    with tempfile.TemporaryDirectory(prefix="copilot-tau-") as tmp:
+        kb = build_tau_index(settings, Path(tmp) / "index", folder)
+        try:
+            retrieval = tau_retrieval(kb, folder)
+            llm_off = kb.settings.model_copy(update={"llm": kb.settings.llm.model_copy(update={"enabled": False})})
+            copilot = Copilot(llm_off, index=kb)
+            flagged: dict[str, bool] = {}
+            reasons: Counter = Counter()
+            for task in tasks:
+                s = copilot.suggest({"messages": [{"role": "customer", "text": task["instructions"]}]})
+                flagged[task["id"]] = s.handoff.needed
+                if task["handoff_expected"]:
+                    reasons.update(s.handoff.reasons)
+        finally:
+            kb.close()
+    transfers = [t["id"] for t in tasks if t["handoff_expected"]]
+    others = [t["id"] for t in tasks if not t["handoff_expected"]]
+    hit = sum(flagged[t] for t in transfers)
+    false = sum(flagged[t] for t in others)
+    return TauReport(retrieval=retrieval, handoff=TauHandoff(
+        transfer_tasks=len(transfers), flagged_transfers=hit, recall=round(hit / len(transfers), 3),
+        other_tasks=len(others), flagged_others=false, false_handoff_rate=round(false / len(others), 3),
+        reasons_on_transfers=dict(reasons), missed=[t for t in transfers if not flagged[t]]))
+
+
+def markdown(report: TauReport) -> str:
+    """The tau-banking section of `docs/benchmarks.md`."""
+    rows = ["| method | recall@5 | recall@10 | recall@20 | hit@5 | hit@10 | hit@20 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for r in report.retrieval:
+        rows.append(f"| {r.method} | {r.recall[5]} | {r.recall[10]} | {r.recall[20]} | {r.hit[5]} | {r.hit[10]} | {r.hit[20]} |")
+    h = report.handoff
+    return ("## tau-banking (outside benchmark)\n\n`../shared/benchmarks/tau_banking`: 698 bank documents, 97 "
+            "tasks; each task's `instructions` is the query and, for handoff, the customer's message. "
+            "Retrieval is document-level (chunks collapsed to their document), all methods in the same run.\n\n"
+            + "\n".join(rows) +
+            f"\n\nHandoff: flagged {h.flagged_transfers} of the {h.transfer_tasks} transfer tasks (recall {h.recall}); "
+            f"also flagged {h.flagged_others} of the {h.other_tasks} other tasks (rate {h.false_handoff_rate}). "
+            f"Reasons on the transfer tasks: {h.reasons_on_transfers or 'none'}. Missed: {', '.join(h.missed) or 'none'}.")
