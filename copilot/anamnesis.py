@@ -1,65 +1,158 @@
 """Anamnesis: the clarifying questions for the facts this kind of problem needs and the
 customer has not given yet, at most three, most informative first.
 
-What a problem needs comes from the matched article's `required_facts` (in the article's
-order, which is the diagnostic order) and from what agents asked in similar past
-tickets (a fact agents keep asking for is worth asking). Facts the customer already
-gave, in any turn or in the profile, are never asked again.
+What a problem needs comes from three places, in this order of trust:
+  - the matched article's `required_facts` front matter (its order is the diagnostic order);
+  - checks derived at ingest from the matched articles' own text (troubleshooting steps,
+    workflow branches, "ask the customer for ..." lines), each with its source sentence,
+    used while pending review unless the desk accepts approved ones only, never when
+    rejected, and never for an article whose front matter already lists its facts;
+  - what agents asked in similar past tickets (a question agents keep asking is worth asking);
+  - the desk's basics for any reported problem (when it started, what was tried), last.
+A check the text tells the agent to ask, or a workflow's branch, outranks past tickets; a
+self-help step written to the customer ("Check your balance") ranks below them, and below
+the basics unless it is about a fact of the desk's vocabulary.
+Facts the customer already gave, in any turn or in the profile, are never asked again.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 from copilot.facts import FACTS, FactDef, GivenFact, facts_asked
 from copilot.schema import Question
+from knowledge_base.derive import DerivedCheck
 from knowledge_base.documents import RequiredFact
+from knowledge_base.tokenizer import tokenize
 
 MAX_QUESTIONS = 3
+WHY_DERIVED = {"en": "The knowledge base checks this first ({source}).",
+               "ru": "База знаний сначала проверяет это ({source})."}
+WHY_BASICS = {"en": "Asked for any reported problem.", "ru": "Уточняется для любой проблемы."}
+WHY_TICKETS = {"en": "Agents asked this in {n} similar past tickets.",
+               "ru": "Агенты задавали этот вопрос в {n} похожих обращениях."}
 
 
 @dataclass
 class ArticleFacts:
+    """What one matched article says to establish; `rank` is its place among the matches."""
+
     source_id: str
-    required_facts: list[RequiredFact]
+    required_facts: list[RequiredFact] = field(default_factory=list)
+    derived: list[tuple[DerivedCheck, str]] = field(default_factory=list)   # (check, review status)
 
 
-def candidate_facts(articles: list[ArticleFacts], ticket_questions: list[list[str]],
-                    facts: dict[str, FactDef] = FACTS) -> dict[str, float]:
-    """fact key -> informativeness score."""
-    scores: dict[str, float] = {}
+@dataclass
+class Candidate:
+    key: str
+    text: str
+    why: str
+    score: float
+    origin: Literal["front_matter", "derived", "tickets", "basics"]
+    source_id: str | None = None
+    sentence: str | None = None
+    review: str | None = None
+
+
+def _slug(topic: str) -> str:
+    return re.sub(r"[^\w]+", "_", topic.lower()).strip("_")
+
+
+def _key_of(text: str, facts: dict[str, FactDef]) -> str | None:
+    """The vocabulary's key for a question, when exactly one fact's wording matches it."""
+    keys = facts_asked(text, facts)
+    return keys[0] if len(keys) == 1 else None
+
+
+def _given_in_words(topic: str, customer_text: str) -> bool:
+    """A fact outside the vocabulary counts as given when the customer's words hold most
+    of what it is about ("roaming is on" gives "data roaming")."""
+    need = set(tokenize(topic))
+    return bool(need) and len(need & set(tokenize(customer_text))) >= max(1, 0.5 * len(need))
+
+
+def candidates(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
+               facts: dict[str, FactDef] = FACTS, basics: list[str] = ()) -> dict[str, Candidate]:
+    """fact key -> the best way to ask it, scored by the rank of its source and its place there."""
+    out: dict[str, Candidate] = {}
+
+    def offer(c: Candidate) -> None:
+        if c.key not in out or c.score > out[c.key].score:
+            out[c.key] = c
+
     for rank, article in enumerate(articles):
         for i, fact in enumerate(article.required_facts):
-            key = fact.fact
-            # the first article leads; within an article earlier facts matter more
-            scores[key] = max(scores.get(key, 0.0), (1.0 - 0.4 * rank) - 0.08 * i)
+            default = facts.get(fact.fact)
+            text = fact.question.get(language) or (default.question.get(language) if default else None)
+            if text:
+                why = fact.why or (default.why.get(language, "") if default else "")
+                # the first article leads; within an article earlier facts matter more
+                offer(Candidate(fact.fact, text, why, (1.0 - 0.4 * rank) - 0.08 * i, "front_matter", article.source_id))
+        if article.required_facts:
+            continue  # its front matter says what to establish
+        for i, (check, status) in enumerate(article.derived):
+            if check.lang != language:
+                continue
+            known = _key_of(f"{check.question} {check.topic}", facts)
+            key = known or _slug(check.topic)
+            if check.form != "step":
+                score = (0.98 - 0.4 * rank) - 0.08 * i
+            elif known:  # a self-help step about a fact the desk's vocabulary knows
+                score = (0.28 - 0.1 * rank) - 0.03 * i
+            else:  # any other self-help step: after the basics
+                score = 0.05 - 0.01 * min(i, 4) - 0.01 * rank
+            offer(Candidate(key, check.question, WHY_DERIVED.get(language, WHY_DERIVED["en"]).format(
+                source=check.source_id), score, "derived", check.source_id, check.sentence, status))
     asked = Counter(key for questions in ticket_questions
                     for key in {k for q in questions for k in facts_asked(q, facts)})
     for key, count in asked.items():
-        if key in scores:
-            scores[key] += 0.05 * count
-        elif count >= 2 and key in facts:  # agents keep asking it though no article lists it
-            scores[key] = 0.3 + 0.05 * count
-    return scores
+        if key in out:
+            out[key].score += 0.05 * count
+        elif count >= 2 and key in facts and facts[key].question.get(language):
+            # agents keep asking it though no article lists it
+            offer(Candidate(key, facts[key].question[language], WHY_TICKETS.get(language, WHY_TICKETS["en"]).format(
+                n=count), 0.3 + 0.05 * count, "tickets"))
+    for text, count in _repeated_questions(ticket_questions, facts).items():
+        key = _slug(" ".join(tokenize(text)[:4]))
+        if key and key not in out:
+            offer(Candidate(key, text, WHY_TICKETS.get(language, WHY_TICKETS["en"]).format(n=count),
+                            0.3 + 0.05 * count, "tickets"))
+    for i, key in enumerate(basics):
+        if key not in out and key in facts and facts[key].question.get(language):
+            offer(Candidate(key, facts[key].question[language], WHY_BASICS.get(language, WHY_BASICS["en"]),
+                            0.1 - 0.01 * i, "basics"))
+    return out
+
+
+def _repeated_questions(ticket_questions: list[list[str]], facts: dict[str, FactDef]) -> dict[str, int]:
+    """Questions outside the vocabulary that agents asked, in close wording, in two or more
+    of the similar tickets: wording -> number of tickets."""
+    groups: list[tuple[set[str], str, set[int]]] = []
+    for t, questions in enumerate(ticket_questions):
+        for q in questions:
+            if facts_asked(q, facts):
+                continue  # counted by its key above
+            tokens = set(tokenize(q))
+            if len(tokens) < 2:
+                continue
+            for g_tokens, _, tickets in groups:
+                if len(tokens & g_tokens) / len(tokens | g_tokens) >= 0.5:
+                    tickets.add(t)
+                    break
+            else:
+                groups.append((tokens, q.strip(), {t}))
+    return {text: len(tickets) for _, text, tickets in groups if len(tickets) >= 2}
 
 
 def questions(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
-              given: dict[str, GivenFact], limit: int = MAX_QUESTIONS,
-              facts: dict[str, FactDef] = FACTS) -> list[Question]:
-    scores = candidate_facts(articles, ticket_questions, facts)
-    wording: dict[str, RequiredFact] = {}
-    for article in reversed(articles):  # the best article's wording wins
-        for fact in article.required_facts:
-            wording[fact.fact] = fact
-    missing = sorted((k for k in scores if k not in given), key=lambda k: -scores[k])
-    out: list[Question] = []
-    for key in missing[:limit]:
-        spec = wording.get(key)
-        default = facts.get(key)
-        text = (spec.question.get(language) if spec else None) or (default.question.get(language) if default else None)
-        if not text:
-            continue
-        why = (spec.why if spec else "") or (default.why.get(language, "") if default else "")
-        out.append(Question(fact=key, text=text, why=why))
-    return out
+              given: dict[str, GivenFact], limit: int = MAX_QUESTIONS, facts: dict[str, FactDef] = FACTS,
+              customer_text: str = "", basics: list[str] = ()) -> list[Question]:
+    found = candidates(language, articles, ticket_questions, facts, basics)
+    missing = [c for c in found.values() if c.key not in given
+               and not (c.key not in facts and _given_in_words(c.key.replace("_", " "), customer_text))]
+    missing.sort(key=lambda c: -c.score)
+    return [Question(fact=c.key, text=c.text, why=c.why, origin=c.origin, source_id=c.source_id,
+                     sentence=c.sentence, review=c.review) for c in missing[:limit]]

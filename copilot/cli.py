@@ -308,13 +308,35 @@ def eval_verifier(
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
+@eval_app.command("routing")
+def eval_routing() -> None:
+    """Routing that needs no knowledge base (explicit requests for a person, legal threats,
+    fraud, vulnerable customers, frustration): precision, recall and F1 per language and
+    label of the patterns, the classifier over embeddings and both together, on the dev and
+    test utterances of copilot/routing/utterances.jsonl; written to docs/benchmarks.md."""
+    from evals.bench import routing
+    from evals.bench.docs import update_section
+
+    err.print("routing (trains the classifier on first use) ...", highlight=False)
+    with user_errors():
+        report = routing.run(get_settings())
+    update_section("routing", "copilot eval routing", routing.markdown(report))
+    out.print(report.model_dump_json(), highlight=False)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
+
+
 @eval_app.command("external")
-def eval_external(name: str = typer.Argument(..., help="Benchmark: tau-banking.")) -> None:
+def eval_external(name: str = typer.Argument(..., help="Benchmark: tau-banking or tau-telecom.")) -> None:
     """Outside benchmarks. tau-banking: retrieval recall@k / hit@k next to plain BM25, and
-    handoff recall on its 13 transfer-to-human tasks; written to docs/benchmarks.md."""
-    if name != "tau-banking":
-        fail(f"unknown benchmark '{name}' (available: tau-banking)")
-    write_tau_banking("copilot eval external tau-banking")
+    handoff recall on its 13 transfer-to-human tasks. tau-telecom: anamnesis questions,
+    re-asks, handoffs and citations on a knowledge base nobody annotated, scored by the
+    benchmark's own score.py. Written to docs/benchmarks.md."""
+    if name == "tau-banking":
+        write_tau_banking("copilot eval external tau-banking")
+    elif name == "tau-telecom":
+        write_tau_telecom("copilot eval external tau-telecom")
+    else:
+        fail(f"unknown benchmark '{name}' (available: tau-banking, tau-telecom)")
 
 
 def write_tau_banking(command: str) -> None:
@@ -329,6 +351,24 @@ def write_tau_banking(command: str) -> None:
     except FileNotFoundError as exc:
         fail(str(exc))
     update_section("tau-banking", command, tau_banking.markdown(report))
+    out.print(report.model_dump_json(), highlight=False)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
+
+
+def write_tau_telecom(command: str) -> None:
+    """Run tau-telecom (its own score.py against the `copilot` beside this interpreter) and
+    write its section of docs/benchmarks.md."""
+    from evals.bench import tau_telecom
+    from evals.bench.docs import update_section
+
+    err.print("tau-telecom (ingest, then one `copilot suggest` per case) ...", highlight=False)
+    try:
+        report = tau_telecom.run(get_settings())
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    except RuntimeError as exc:
+        fail(f"tau-telecom: {exc}", code=1)
+    update_section("tau-telecom", command, tau_telecom.markdown(report))
     out.print(report.model_dump_json(), highlight=False)
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 

@@ -79,6 +79,14 @@ class HandoffSettings(BaseModel):
     )
 
 
+class AnamnesisSettings(BaseModel):
+    derived: Literal["all", "approved"] = Field(
+        "all", description="Checks and handoff rules derived from the knowledge base's text: 'all' uses them "
+        "while they wait for review, 'approved' only once a supervisor approved them. Rejected ones are never used.")
+    articles: int = Field(2, ge=1, le=10, description="Matched articles whose checks are considered, best first.")
+    max_questions: int = Field(3, ge=0, le=10)
+
+
 class VerificationSettings(BaseModel):
     """Claim-level grounding: support = lexical_weight * lexical + (1 - lexical_weight) * semantic."""
 
@@ -135,6 +143,12 @@ class AuthSettings(BaseModel):
         "demo accounts are created on first run in <data_dir>/users.json and their passwords printed once.")
 
 
+class RoutingSettings(BaseModel):
+    classifier: bool = Field(
+        True, description="Flag explicit requests, legal threats, fraud, vulnerability and frustration with the "
+        "classifier over embeddings (copilot/routing) as well as the patterns; false: the patterns alone.")
+
+
 class Settings(KnowledgeBaseSettings, BaseSettings):
     """Support copilot settings: the knowledge base's (data, index and cache folders,
     embedding, vector store, chunking, ingest, retrieval) and the application's."""
@@ -162,10 +176,12 @@ class Settings(KnowledgeBaseSettings, BaseSettings):
     desk: Desk | None = Field(None, description="The desk inline (a [desk] table in copilot.toml).")
     llm: LLMSettings = LLMSettings()
     handoff: HandoffSettings = HandoffSettings()
+    anamnesis: AnamnesisSettings = AnamnesisSettings()
     verification: VerificationSettings = VerificationSettings()
     evals: EvalSettings = EvalSettings()
     feedback: FeedbackSettings = FeedbackSettings()
     auth: AuthSettings = AuthSettings()
+    routing: RoutingSettings = RoutingSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -111,6 +111,11 @@ class Desk(BaseModel):
         None, description="Regular expression of the desk's contract numbers: recognised as a given fact and "
         "never masked as personal data (they identify a contract, not a person).")
     facts: dict[str, FactWording] = Field(default_factory=dict, description="Wording of anamnesis facts.")
+    diagnostic_basics: list[str] = Field(
+        default_factory=lambda: ["since_when", "already_tried"],
+        description="Facts worth establishing for any reported problem when neither the articles nor past "
+        "tickets say more (when it started, what was already tried; a desk that identifies customers by "
+        "contract adds contract_number).")
 
     @field_validator("plan_names")
     @classmethod

@@ -257,16 +257,31 @@ class Copilot:
         return matches
 
     def _questions(self, seen: Understanding, found: Retrieved) -> list[Question]:
-        """Anamnesis from the matched articles' required facts and what agents asked in
-        similar past tickets."""
+        """Anamnesis from the matched articles (their front matter, or the checks derived
+        from their text) and what agents asked in similar past tickets."""
+        docs = list(dict.fromkeys(h.source_id for h in found.answers.hits))[: self.settings.anamnesis.articles]
+        usable = self._usable_derived(docs, "check")
         articles = []
-        for source_id in found.top_docs:
+        for source_id in docs:
             stored = self.index.docstore.document(source_id)
-            if stored and stored.info.required_facts:
-                articles.append(anamnesis.ArticleFacts(source_id, stored.info.required_facts))
+            required = stored.info.required_facts if stored else []
+            articles.append(anamnesis.ArticleFacts(source_id, required, usable.get(source_id, [])))
         ticket_questions = [info.agent_questions for hit in found.tickets.hits
                             if (info := self._ticket_info(hit.source_id)) is not None]
-        return anamnesis.questions(seen.language, articles, ticket_questions, seen.facts, facts=self.facts)
+        return anamnesis.questions(seen.language, articles, ticket_questions, seen.facts,
+                                   limit=self.settings.anamnesis.max_questions, facts=self.facts,
+                                   customer_text=seen.customer_text,
+                                   basics=self.desk.diagnostic_basics if seen.problem_report else [])
+
+    def _usable_derived(self, source_ids: list[str], kind: str) -> dict[str, list]:
+        """source id -> [(proposal as used, review status)] that this desk uses: approved
+        ones (edited wording if edited), and pending ones unless only approved are used."""
+        allowed = {"approved"} if self.settings.anamnesis.derived == "approved" else {"approved", "pending"}
+        out: dict[str, list] = {}
+        for record in self.index.docstore.derived(source_ids, kind=kind):
+            if record.status in allowed:
+                out.setdefault(record.item.source_id, []).append((record.effective, record.status))
+        return out
 
     def _plan(self, conversation: Conversation, seen: Understanding, found: Retrieved, questions: list[Question],
               decision) -> DraftPlan:

@@ -91,6 +91,13 @@ class Question(BaseModel):
     fact: str
     text: str
     why: str
+    origin: Literal["front_matter", "derived", "tickets", "basics"] = Field(
+        "front_matter", description="Where the question comes from: an article's front matter, a check derived "
+        "from an article's text (shown as derived until a supervisor approves it), past tickets, or the desk's "
+        "basics for any reported problem.")
+    source_id: str | None = Field(None, description="The article it comes from.")
+    sentence: str | None = Field(None, description="For a derived question: the source sentence.")
+    review: Literal["pending", "approved"] | None = Field(None, description="For a derived question: its review.")
 
 
 class Handoff(BaseModel):

@@ -15,8 +15,11 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Literal
 
+from pydantic import TypeAdapter
+
+from knowledge_base.derive import Derived
 from knowledge_base.documents import Chunk, DocumentMeta, SourceDocument
 from knowledge_base.lexical import LexicalRow
 
@@ -50,7 +53,37 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source_id);
 CREATE TABLE IF NOT EXISTS signatures (key TEXT PRIMARY KEY, sig BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS derived (
+    id TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    item TEXT NOT NULL,
+    status TEXT NOT NULL,
+    edited TEXT,
+    reviewer TEXT,
+    reviewed_at TEXT
+);
+CREATE INDEX IF NOT EXISTS derived_by_source ON derived(source_id);
 """
+
+ReviewStatus = Literal["pending", "approved", "rejected"]
+
+
+@dataclass
+class DerivedRecord:
+    """A proposal derived from a document, with its review. `effective` is what is used:
+    the supervisor's edit if there is one, else the proposal."""
+
+    item: Derived
+    status: ReviewStatus
+    edited: Derived | None = None
+    reviewer: str | None = None
+    reviewed_at: str | None = None
+
+    @property
+    def effective(self) -> Derived:
+        return self.edited or self.item
 
 
 @dataclass
@@ -176,10 +209,12 @@ class DocStore:
             "SELECT chunk_id FROM chunks WHERE source_id=? ORDER BY ord", (source_id,))]
 
     def replace_document(self, doc: SourceDocument, root: str, chunks: list[Chunk],
-                         tokens: list[list[str]]) -> None:
-        """Store a document and its chunks in one transaction."""
+                         tokens: list[list[str]], derived: list[Derived] | None = None) -> None:
+        """Store a document, its chunks and what was derived from it in one transaction.
+        The document changed, so its proposals go back for review."""
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         with self._lock, self._db:
+            self._write_derived(doc.id, derived or [])
             self._db.execute("DELETE FROM chunks WHERE source_id=?", (doc.id,))
             self._db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -195,15 +230,66 @@ class DocStore:
 
     def delete_document(self, source_id: str) -> None:
         with self._lock, self._db:
+            self._db.execute("DELETE FROM derived WHERE source_id=?", (source_id,))
             self._db.execute("DELETE FROM chunks WHERE source_id=?", (source_id,))
             self._db.execute("DELETE FROM documents WHERE source_id=?", (source_id,))
             self._bump()
 
     def reset(self) -> None:
         with self._lock, self._db:
+            self._db.execute("DELETE FROM derived")
             self._db.execute("DELETE FROM chunks")
             self._db.execute("DELETE FROM documents")
             self._bump()
+
+    # -- proposals derived from the content --------------------------------------------
+    _DERIVED = TypeAdapter(Derived)
+
+    def _write_derived(self, source_id: str, derived: list[Derived]) -> None:
+        """Replace a document's proposals (caller holds the lock and the transaction): the
+        source changed, so they all go back for review."""
+        self._db.execute("DELETE FROM derived WHERE source_id=?", (source_id,))
+        self._db.executemany(
+            "INSERT OR REPLACE INTO derived (id, source_id, kind, position, item, status) VALUES (?,?,?,?,?,'pending')",
+            [(d.id, source_id, d.kind, d.position, d.model_dump_json()) for d in derived])
+
+    def replace_derived(self, source_id: str, derived: list[Derived]) -> None:
+        """Derive again for an unchanged document (the derivation rules changed)."""
+        with self._lock, self._db:
+            self._write_derived(source_id, derived)
+
+    def _record(self, row: tuple) -> DerivedRecord:
+        return DerivedRecord(item=self._DERIVED.validate_json(row[0]), status=row[1],
+                             edited=self._DERIVED.validate_json(row[2]) if row[2] else None,
+                             reviewer=row[3], reviewed_at=row[4])
+
+    def derived(self, source_ids: list[str] | None = None, kind: str | None = None,
+                status: ReviewStatus | None = None) -> list[DerivedRecord]:
+        """Proposals, in document order; optionally of some documents, one kind, one status."""
+        where, args = [], []
+        if source_ids is not None:
+            if not source_ids:
+                return []
+            where.append(f"source_id IN ({','.join('?' * len(source_ids))})")
+            args.extend(source_ids)
+        if kind:
+            where.append("kind=?")
+            args.append(kind)
+        if status:
+            where.append("status=?")
+            args.append(status)
+        sql = ("SELECT item, status, edited, reviewer, reviewed_at FROM derived"
+               + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY source_id, position")
+        return [self._record(r) for r in self._db.execute(sql, args)]
+
+    def review_derived(self, item_id: str, status: ReviewStatus, reviewer: str, edited: Derived | None = None) -> None:
+        """A supervisor's decision; an edit replaces the proposal's wording where it is used."""
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        with self._lock, self._db:
+            cur = self._db.execute("UPDATE derived SET status=?, edited=?, reviewer=?, reviewed_at=? WHERE id=?",
+                                   (status, edited.model_dump_json() if edited else None, reviewer, now, item_id))
+            if cur.rowcount == 0:
+                raise KeyError(item_id)
 
     # -- chunks --------------------------------------------------------------------------
     _CHUNK_COLS = "chunk_id, source_id, ord, title, heading, text, lang, doc_type, audience, tags"

@@ -20,6 +20,7 @@ from knowledge_base.errors import SourceError
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.chunking import Chunker
 from knowledge_base.cleaning import Cleaner, CleaningReport
+from knowledge_base.derive import DERIVE_VERSION, Derived, derive
 from knowledge_base.documents import Chunk, SourceDocument
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.loaders import LoadResult, discover, load_file
@@ -44,6 +45,7 @@ class IngestReport(BaseModel):
     repaired_vectors: int = 0
     documents: int = 0
     chunks: int = 0
+    derived: int = Field(0, description="Checks and handoff rules derived from new or changed documents.")
     desk_file: str | None = Field(None, description="The desk configuration recorded with the index, if any.")
     timings_s: dict[str, float] = Field(default_factory=dict)
 
@@ -58,6 +60,7 @@ class _Pending:
     root: str
     chunks: list[Chunk]
     tokens: list[list[str]]
+    derived: list[Derived] = field(default_factory=list)
     stale_ids: list[str] = field(default_factory=list)
     is_new: bool = False
 
@@ -140,16 +143,20 @@ class Ingestor:
         stored = idx.docstore.documents()
         pending: list[_Pending] = []
         t = time.perf_counter()
+        rederive = idx.docstore.get_meta("derive_version") != DERIVE_VERSION
         for doc in cleaned:
             old = stored.get(doc.id)
             if old and old.content_hash == doc.content_hash() and not embedder_changed:
                 report.unchanged += 1
+                if rederive:  # the rules that find checks and handoff rules changed
+                    idx.docstore.replace_derived(doc.id, derive(doc))
                 continue
             chunks = self.chunker.split(doc)
             tokens = [tokenize(c.index_text) for c in chunks]
             new_ids = {c.chunk_id for c in chunks}
             stale = [cid for cid in idx.docstore.chunk_ids(doc.id) if cid not in new_ids] if old else []
-            pending.append(_Pending(doc, roots[doc.id], chunks, tokens, stale, is_new=old is None))
+            pending.append(_Pending(doc, roots[doc.id], chunks, tokens, derive(doc), stale, is_new=old is None))
+        report.derived = sum(len(p.derived) for p in pending)
         report.timings_s["chunk"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -179,6 +186,7 @@ class Ingestor:
         report.timings_s["repair"] = time.perf_counter() - t - repair_embed
         t = time.perf_counter()
         self._record_desk_file(paths, report)
+        idx.docstore.set_meta("derive_version", DERIVE_VERSION)
         idx.docstore.set_meta("embedding_model", idx.embedding.model_id)
         idx.docstore.set_meta("vector_target", idx.vector_target)
         idx.refresh_lexical()
@@ -222,7 +230,7 @@ class Ingestor:
         for p in batch:
             if p.stale_ids:
                 idx.vector.delete(p.stale_ids)
-            idx.docstore.replace_document(p.doc, p.root, p.chunks, p.tokens)
+            idx.docstore.replace_document(p.doc, p.root, p.chunks, p.tokens, p.derived)
             if p.is_new:
                 report.added += 1
             else:

@@ -1,0 +1,444 @@
+"""What an agent must establish, and when a person must take over, found in the content.
+
+Teams bring help-centre exports, manuals and workflows with no `required_facts` or
+`handoff` front matter. Their text still says what to check before prescribing
+("Ask the user to check their status bar", "Look at the router lights", "Уточните, с
+какого времени нет интернета", the branches "If Airplane Mode is ON / OFF") and when a
+person takes over ("Escalate to technical support if ...", "передайте обращение
+специалисту, если ...", "только оператор может ..."). Each such sentence becomes a
+proposal that keeps its source id and sentence: a check (a fact to establish, with a
+question to ask) or a rule (a handoff reason and its condition). Supervisors review them;
+front matter and approved items win.
+
+The rules are sentence shapes, not a vocabulary: who is asked (user, customer, клиент),
+what they are asked to do (check, look at, run, tell; проверить, назвать, уточнить) and
+the condition of a branch. Prescriptions ("turn Airplane Mode off", "перезагрузите
+роутер") are not checks and give nothing. Questions are worded in the source's language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from knowledge_base.documents import HandoffReason, SourceDocument
+
+DERIVE_VERSION = "2"  # bump when the rules change: stored proposals are derived again
+
+_I = re.I | re.U
+
+
+class DerivedCheck(BaseModel):
+    """A fact to establish before prescribing, with the question that establishes it."""
+
+    kind: Literal["check"] = "check"
+    id: str
+    source_id: str
+    lang: str
+    position: int = Field(description="Order in the source: a workflow's order is the diagnostic order.")
+    topic: str = Field(description="What is checked, a short phrase of the source ('status bar', 'router lights').")
+    form: Literal["ask", "branch", "step"] = Field(
+        "ask", description="ask: the text tells the agent to ask or have the customer check (agent-facing); "
+        "branch: a decision point of a workflow; step: a self-help check written to the customer.")
+    question: str
+    sentence: str = Field(description="The source sentence it came from.")
+    heading: str = ""
+
+
+class DerivedRule(BaseModel):
+    """When a person must take over, as the source says it."""
+
+    kind: Literal["rule"] = "rule"
+    id: str
+    source_id: str
+    lang: str
+    position: int
+    reason: HandoffReason
+    condition: str = Field(description="When the rule applies, in the source's words.")
+    sentence: str
+    heading: str = ""
+
+
+Derived = DerivedCheck | DerivedRule
+
+
+# --- sentences of a document -------------------------------------------------------------
+
+_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*)$")
+_BULLET = re.compile(r"^\s*(?:[-*•+]|\d+[.)])\s+")
+_STEP = re.compile(r"^(?:(?:step|шаг|path|этап)\s*[\d.]*\s*[:.)-]|\d+(?:\.\d+)*[.)])\s*", _I)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZА-ЯЁ*\"«(])")
+
+
+def _plain(text: str) -> str:
+    text = re.sub(r"\*\*|__|`", "", text)
+    text = re.sub(r"\[([^\]]+)\]\([^)]*\)", r"\1", text)  # markdown links: keep the words
+    return " ".join(text.split())
+
+
+def units(doc: SourceDocument) -> list[tuple[str, str, bool]]:
+    """(sentence, heading, is_heading) in document order; bullets and headings are units
+    of their own, paragraphs are split into sentences."""
+    out: list[tuple[str, str, bool]] = []
+    heading = ""
+    for raw in doc.text.splitlines():
+        if not raw.strip() or raw.strip().startswith("|"):
+            continue
+        m = _HEADING.match(raw)
+        if m:
+            heading = _STEP.sub("", _plain(m.group(2))).strip()
+            out.append((heading, heading, True))
+            continue
+        line = _plain(_BULLET.sub("", raw))
+        for sentence in _SENTENCE_END.split(line):
+            if sentence.strip():
+                out.append((sentence.strip(), heading, False))
+    return out
+
+
+# --- checks ------------------------------------------------------------------------------
+
+_WHO_EN = r"(?:the\s+|your\s+|a\s+)?(?:user|customer|caller|client|subscriber|account holder|person|them|him|her)(?:'s)?"
+_ASK_EN = re.compile(rf"^(?:please\s+|first,?\s+|then,?\s+|also,?\s+)?(?:ask|have|get|request)\s+{_WHO_EN}\s+"
+                     rf"(?:to\s+)?(?P<verb>check|verify|confirm|look at|look|run|tell you|tell|describe|provide|send|share|"
+                     rf"give|say|read out|read|note|find|test|measure)\b\s*(?P<rest>.*)$", _I)
+_ASK_WH_EN = re.compile(rf"^(?:please\s+|first,?\s+|then,?\s+|also,?\s+)?ask\s+(?:{_WHO_EN}\s+)?"
+                        rf"(?P<wh>if|whether|what|which|when|where|how|why|who)\b\s*(?P<rest>.*)$", _I)
+_ASK_FOR_EN = re.compile(rf"^(?:please\s+|first,?\s+|then,?\s+|also,?\s+)?ask\s+(?:{_WHO_EN}\s+)?for\s+(?P<rest>.*)$", _I)
+_CHECK_EN = re.compile(r"^(?:first,?\s+|then,?\s+|also,?\s+)?(?P<verb>check|verify|confirm|find out|make sure|look at)\s+"
+                       r"(?P<rest>.*)$", _I)
+_ASK_RU = re.compile(r"^(?:сначала\s+|затем\s+|также\s+)?(?:попросите|предложите|пусть)\s+(?:клиента|абонента|пользователя|"
+                     r"покупателя|заявителя|его|её|ее|их)?\s*(?P<verb>проверить|посмотреть|назвать|сообщить|уточнить|"
+                     r"прислать|запустить|сделать замер|сделать|описать|сказать|продиктовать|найти|прочитать|замерить|"
+                     r"проверит|посмотрит|назовёт|назовет|сообщит)\b[,:]?\s*(?P<rest>.*)$", _I)
+_CLARIFY_RU = re.compile(r"^(?:сначала\s+|затем\s+|также\s+)?(?:уточните|спросите|узнайте|выясните)"
+                         r"(?:\s+у\s+(?:клиента|абонента|пользователя|покупателя|заявителя))?[,:]?\s*(?P<rest>.*)$", _I)
+_CHECK_RU = re.compile(r"^(?:сначала\s+|затем\s+|также\s+)?(?P<verb>проверьте|посмотрите|убедитесь)[,:]?\s*(?P<rest>.*)$", _I)
+
+# what is established, not done: a check of an instruction or of the document itself is not asked
+_META = re.compile(r"\b(categor\w*|path|step|section|policy|policies|instructions?|this (guide|article|manual)|"
+                   r"facing (an? )?[\w -]{0,30}(issue|problem)|категори\w*|раздел\w*|инструкци\w*|эт\w+ стать\w+)\b", _I)
+# the agent's own duties and lookups: nothing to ask the customer
+_AGENT_SIDE = re.compile(r"\b(in (the|our) (system|crm|records|database|tools?)|your (tools|system|records)|"
+                         r"the line associated|account details|make sure (that )?you|you (must|should) first|"
+                         r"в (системе|crm|базе|карточке))\b|\w+_\w+|\(\)", _I)
+# a reference entry ("Check Status Bar - Shows what icons ...") describes an action, it is not one
+_DEFINITION = re.compile(r"^\S.{2,60}?\s[-–—]\s[A-ZА-ЯЁ]")
+
+
+def _you_en(text: str) -> str:
+    """Third person of an instruction to the agent -> second person to the customer."""
+    rules = [
+        (r"\b(the|a|your) (user|customer|caller|client|subscriber)'s\b", "your"),
+        (r"\b(the|a) (user|customer|caller|client|subscriber) (is|was)\b", r"you \3"),
+        (r"\b(the|a) (user|customer|caller|client|subscriber) (has)\b", "you have"),
+        (r"\b(the|a) (user|customer|caller|client|subscriber)\b", "you"),
+        (r"\b(user|customer)'s\b", "your"), (r"\b(user|customer)\b", "you"),
+        (r"\btheir\b", "your"), (r"\bthemselves\b", "yourself"), (r"\bthey're\b", "you're"),
+        (r"\bthey (are|were|have|had|can|could|will|would|do|did|use|need|want)\b", r"you \1"),
+        (r"\bthey\b", "you"), (r"\bthem\b", "you"), (r"\bhis or her\b", "your"),
+        (r"\byou is\b", "you are"), (r"\byou was\b", "you were"), (r"\byou has\b", "you have"),
+        (r"\byou (\w+?)s\b(?=\s+(a|an|the|any|your|their|some|to|on|off|in|out|\w+ing\b))",
+         lambda m: f"you {m.group(1)}" if m.group(1) not in ("i", "ha", "wa", "doe") else m.group(0)),
+    ]
+    for pattern, repl in rules:
+        text = re.sub(pattern, repl, text, flags=_I)
+    return text
+
+
+_AUX = r"(is|are|was|were|has|have|had|can|could|will|would|does|do|did|should)"
+
+
+def _yes_no_en(clause: str) -> str:
+    """'you are outside your usual area' -> 'Are you outside your usual area?'; a clause
+    without a subject + auxiliary to invert becomes 'Could you tell me whether ...?'"""
+    clause = clause.strip().rstrip(".:;,")
+    m = re.match(rf"^(?P<subj>you|(?:the|your|a|any|an)\s+[\w' -]{{1,40}}?|[A-Z][\w-]*(?:\s+[\w-]+){{0,3}}?)\s+{_AUX}\b\s+(?P<rest>.+)$",
+                 clause, _I)
+    if m and len(m.group("subj").split()) <= 5:
+        aux, subj, rest = m.group(2), m.group("subj"), m.group("rest")
+        if subj.split()[0].lower() in ("the", "your", "a", "any", "an", "you"):
+            subj = subj[0].lower() + subj[1:]
+        if aux.lower() in ("has", "have") and not re.match(r"\w+(ed|en|wn|ne|lt|nt)\b", rest):
+            # "has cellular service" is a verb, not an auxiliary: "Does ... have ...?"
+            return f"{'Do' if subj.lower() == 'you' else 'Does'} {subj} have {rest}?"
+        return f"{aux.capitalize()} {subj} {rest}?"
+    return f"Could you tell me whether {clause}?"
+
+
+def _topic(text: str, lang: str) -> str:
+    """The thing checked: the words of the object, without articles, pronouns and states."""
+    words = re.findall(r"[\w'-]+", text.lower())
+    stop = _TOPIC_STOP_RU if lang == "ru" else _TOPIC_STOP_EN
+    kept = [w for w in words if w not in stop and not w.isdigit()]
+    return " ".join(kept[:4])
+
+
+_TOPIC_STOP_EN = set("""a an the your their his her its my our you they them it this that these those if whether what which
+when where how why who is are was were be been has have had can could will would does do did should to of for in on
+at by with from and or not any some there here check verify confirm look see run tell describe provide send share give
+say read note find whole working correctly currently still please also first then""".split())
+_TOPIC_STOP_RU = set("""и или а но не ли ваш ваша ваше ваши свой свою клиента клиент клиенту абонента пользователя у в во на с со
+по за от до из к для что чтобы как какой какая какие каком какого когда где ли это этот эта эти есть был была были
+проверить посмотреть назвать сообщить уточнить прислать запустить описать сказать продиктовать найти его её ее их он
+она они вы вам вас пожалуйста сначала затем также""".split())
+
+
+def _question_en(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
+    """(topic, question) for an English check sentence."""
+    rest = m.group("rest").strip().rstrip(".:;")
+    if not rest or len(rest.split()) > 30:
+        return None
+    if pattern is _ASK_WH_EN:
+        wh = m.group("wh").lower()
+        body = _you_en(rest)
+        if wh in ("if", "whether"):
+            return _topic(rest, "en"), _yes_no_en(body)
+        return _topic(rest, "en"), f"Could you tell me {wh} {body}?"
+    if pattern is _ASK_FOR_EN:
+        return _topic(rest, "en"), f"Could you tell me {_you_en(rest)}?"
+    verb = m.group("verb").lower()
+    body = _you_en(rest)
+    if verb in ("tell", "tell you", "describe", "provide", "send", "share", "give", "say", "read out", "read", "note"):
+        return _topic(rest, "en"), f"Could you {verb.replace('tell you', 'tell me')} {body.replace('tell you', 'tell me')}?"
+    if verb in ("run", "test", "measure"):
+        return _topic(rest, "en"), f"Could you {verb} {body} and tell me the result?"
+    if verb in ("look", "look at", "see"):
+        target = re.sub(r"^at\s+", "", body)
+        return _topic(rest, "en"), f"Could you look at {target} and tell me what it shows?"
+    # check / verify / confirm / find out / make sure
+    clause = re.sub(r"^(if|whether|that)\s+", "", body, flags=_I)
+    if re.match(r"^(what|which|how|when|where)\b", clause, _I):
+        return _topic(clause, "en"), f"Could you check {clause} and tell me?"
+    if re.match(r"^(if|whether|that)\s", rest, _I) or re.search(rf"\b{_AUX}\b", clause, _I) and len(clause.split()) > 2:
+        return _topic(clause, "en"), _yes_no_en(clause)
+    return _topic(clause, "en"), f"Could you check {clause} and tell me what you see?"
+
+
+def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
+    rest = m.group("rest").strip().rstrip(".:;")
+    if not rest or len(rest.split()) > 30:
+        return None
+    rest = re.sub(r"\b(у )?клиента\b", "у вас", rest, flags=_I)
+    rest = re.sub(r"\bклиент\b", "вы", rest, flags=_I)
+    if pattern is _CLARIFY_RU:
+        return _topic(rest, "ru"), f"Подскажите, пожалуйста, {rest.rstrip('?')}?"
+    verb = m.group("verb").lower()
+    if verb in ("назвать", "сообщить", "уточнить", "сказать", "продиктовать", "описать", "назовёт", "назовет", "сообщит"):
+        return _topic(rest, "ru"), f"Подскажите, пожалуйста, {rest.rstrip('?')}?"
+    if verb in ("запустить", "сделать замер", "сделать", "замерить"):
+        return _topic(rest, "ru"), f"Не могли бы вы {verb} {rest} и сообщить результат?"
+    if verb in ("посмотреть", "посмотрите", "посмотрит"):
+        return _topic(rest, "ru"), f"Посмотрите, пожалуйста, {rest} — что там видно?"
+    if verb == "убедитесь":
+        body = re.sub(r"^что\s+", "", rest, flags=_I)
+        return _topic(body, "ru"), f"Подскажите, пожалуйста, {body}?"
+    return _topic(rest, "ru"), f"Проверьте, пожалуйста, {rest} — что вы видите?"
+
+
+class _Trimmed:
+    """A match whose `rest` stops where an explanation starts ("Check the cable in the WAN
+    port: pull it out ...", "... — без повреждений"): the check is what comes before."""
+
+    def __init__(self, m: re.Match):
+        self._m = m
+
+    def group(self, name: str) -> str:
+        value = self._m.group(name)
+        if name == "rest":
+            head = re.split(r"\s*(?::|;|\s[—–]\s)\s*", value, maxsplit=1)[0]
+            value = head if len(head.split()) >= 2 else value
+        return value
+
+
+_CHECKS: list[tuple[str, re.Pattern]] = [
+    ("en", _ASK_EN), ("en", _ASK_WH_EN), ("en", _ASK_FOR_EN), ("en", _CHECK_EN),
+    ("ru", _ASK_RU), ("ru", _CLARIFY_RU), ("ru", _CHECK_RU),
+]
+
+
+_STEP_PATTERNS = (_CHECK_EN, _CHECK_RU)
+
+
+def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
+    """(topic, question, form) when the sentence tells the agent (or the reader) to
+    establish something, else None."""
+    text = sentence.strip().strip("*").strip()
+    if text.endswith("?") or _AGENT_SIDE.search(text) or _DEFINITION.match(text):
+        return None
+    for pattern_lang, pattern in _CHECKS:
+        if pattern_lang != lang:
+            continue
+        m = pattern.match(text)
+        if not m:
+            continue
+        if _META.search(m.group("rest")) or re.match(r"^(если|if)\b", m.group("rest"), _I):
+            return None
+        made = _question_en(_Trimmed(m), pattern) if lang == "en" else _question_ru(_Trimmed(m), pattern)
+        if made and made[0]:
+            return made[0], made[1], "step" if pattern in _STEP_PATTERNS else "ask"
+        return None
+    return None
+
+
+# --- decision points: the branches of a workflow -------------------------------------------
+
+_BRANCH_EN = re.compile(r"^\s*if\s+(?P<subj>(?:the\s+|your\s+)?[\w' /-]{2,40}?)\s+(?:is|are|shows?(?: as)?|stays?|"
+                        r"remains?|returns?|turns?|says)\s+(?P<state>[^:,.;]{1,40}?)\s*[:.,]?\s*$", _I)
+_BRANCH_RU = re.compile(r"^\s*если\s+(?P<subj>[\w -]{2,40}?)\s+(?:горит|мигает|светится|показывает|не горит|"
+                        r"включ[её]н\w*|выключ\w*|стоит|равна|равен|—)\s*(?P<state>[^:,.;]{0,40}?)\s*[:.,]?\s*$", _I)
+
+
+def branches(sentences: list[tuple[int, str]], lang: str) -> list[tuple[int, str, list[str], str]]:
+    """(position, subject, states, first sentence) of decision points: two or more
+    conditions on the same subject ("If Airplane Mode is ON:" / "If Airplane Mode is OFF:")."""
+    rx = _BRANCH_RU if lang == "ru" else _BRANCH_EN
+    found: dict[str, tuple[int, str, list[str], str]] = {}
+    for pos, sentence in sentences:
+        m = rx.match(sentence.strip().strip("*"))
+        if not m:
+            continue
+        subj = " ".join(m.group("subj").split())
+        key = subj.lower().removeprefix("the ").removeprefix("your ")
+        state = " ".join(m.group("state").split())
+        if key in found:
+            found[key][2].append(state)
+        else:
+            found[key] = (pos, subj, [state], sentence)
+    return [v for v in found.values() if len(v[2]) >= 2]
+
+
+def _branch_question(subj: str, states: list[str], lang: str) -> str:
+    # ON / OFF / MISSING in a workflow are emphasis, not names
+    states = [re.sub(r"\b[A-Z]{2,}\b", lambda w: w.group(0).lower() if len(w.group(0)) > 3 or w.group(0) in ("ON", "OFF")
+                     else w.group(0), s) for s in dict.fromkeys(states)]
+    plain = [s for s in states if not any(o != s and o.startswith(f"{s} ") for o in states)]
+    positive = [s for s in plain if not s.lower().startswith(("not ", "не "))]
+    if len(positive) == 1 and len(plain) == 2 and plain[0].lower().split(maxsplit=1)[-1] == positive[0].lower():
+        plain = positive  # "not traveling" / "traveling": one yes-no question
+    options = plain[0] if len(plain) == 1 else ", ".join(plain[:3][:-1]) + (" или " if lang == "ru" else " or ") + plain[:3][-1]
+    if lang == "ru":
+        return f"Подскажите, пожалуйста: {subj} — {options}?"
+    subject = _you_en(subj)
+    if subject.lower() == "you":
+        return f"Are you {options}?"
+    if subject.split()[0].lower() not in ("the", "your"):
+        subject = f"your {subject}" if subject[0].islower() else subject
+    return f"Is {subject} {options}?"
+
+
+# --- escalation sentences -------------------------------------------------------------------
+
+_HANDOFF_EN = re.compile(
+    r"\b(transfer|escalate|hand (?:it |the case |the call |them )?(?:over|off)|pass (?:it |the case )?(?:on )?|refer|route|"
+    r"forward|connect)\b[^.;]{0,60}?\b(?:to\s+)?(?:a |an |the |our )?(human|person|live agent|human agent|agent|specialist|"
+    r"supervisor|manager|second line|2nd line|tier 2|technical support|tech support|support team|team|department|engineer)\b", _I)
+_ONLY_EN = re.compile(r"\bonly (?:a |an |the )?(human|person|agent|specialist|supervisor|manager|staff member|operator)s?\b"
+                      r"[^.;]{0,20}?\b(can|may|is allowed to|are allowed to)\b\s+(?P<what>[^.;]+)", _I)
+_HANDOFF_RU = re.compile(
+    r"(переда(й|йте|ть|[её]тся|ется|ют)|переведите|перевести|переключите|эскалируйте|эскалир\w*|направьте|направить|"
+    r"передача)[^.;]{0,60}?(специалист\w*|оператор\w*|сотрудник\w*|втор\w* лини\w*|2-?\w* лини\w*|руководител\w*|"
+    r"отдел\w*|технической поддержк\w*|техподдержк\w*|инженер\w*|человек\w*)", _I)
+_ONLY_RU = re.compile(r"только\s+(оператор|специалист|сотрудник|человек|руководитель|менеджер)\w*\s+(может|вправе|решает|"
+                      r"имеет право)\s*(?P<what>[^.;]+)", _I)
+_CONDITION = re.compile(r"\b(?:if and only if|if|when|whenever|unless|once|in case)\b\s+(?P<cond>[^.;]+)|"
+                        r"(?:^|\s)(?:если|когда|в случае,? если|в случае)\s+(?P<cond_ru>[^.;]+)", _I)
+_REASON_WORDS: list[tuple[HandoffReason, re.Pattern]] = [
+    ("fraud_or_security", re.compile(r"fraud|scam|stolen|hack|unauthori[sz]ed|мошенн|взлом|кража|несанкционир", _I)),
+    ("legal_or_regulatory_threat", re.compile(r"\b(legal|lawyer|court|regulator)|юрист|суд|регулятор", _I)),
+    ("complaint_compensation", re.compile(r"compensat|complain|refund of damages|компенсац|претенз|жалоб", _I)),
+    ("account_verification_required", re.compile(r"identity|verif\w+ (fails|failed)|cannot (be )?verif|not (be )?verified|"
+                                                 r"личност|верификац", _I)),
+    ("vulnerable_customer", re.compile(r"vulnerab|bereave|disabilit|уязвим|инвалид", _I)),
+    ("explicit_human_request", re.compile(r"(asks?|requests?|wants?|demands?) (for |to (speak|talk) (to|with) )?(a )?"
+                                          r"(human|person|real|live)|просит (позвать |соединить с )?(человек|оператор|"
+                                          r"живого)", _I)),
+]
+
+
+def rule_of(sentence: str, heading_condition: str, lang: str) -> tuple[HandoffReason, str] | None:
+    """(reason, condition) when the sentence says a person takes over, else None. The
+    condition is the sentence's own if/when clause, or the branch it is listed under."""
+    text = sentence.strip().strip("*").strip()
+    only = (_ONLY_RU if lang == "ru" else _ONLY_EN).search(text)
+    handoff = (_HANDOFF_RU if lang == "ru" else _HANDOFF_EN).search(text)
+    if not only and not handoff:
+        return None
+    if handoff and not only and re.search(r"\b(money|funds|balance|payment|number|sim|call|data|деньг|средств|баланс|"
+                                          r"платеж|платёж|номер|звонок)\b[^.;]{0,12}$", text[: handoff.start()], _I) \
+            and lang == "en" and handoff.group(1).lower() == "transfer" and "human" not in text.lower():
+        return None  # "transfer money to ..." is not a handoff
+    cond = _CONDITION.search(text)
+    if cond:
+        condition = (cond.group("cond") or cond.group("cond_ru") or "").strip(" ,:")
+        condition = re.split(r",\s*(?:transfer|escalate|hand|pass|refer|переда|переведите|эскалир)", condition, flags=_I)[0]
+    elif only:
+        condition = only.group("what").strip()
+    else:
+        condition = heading_condition
+    if not condition or len(condition.split()) < 2:
+        return None
+    reason: HandoffReason = "policy_requires_human"
+    for code, rx in _REASON_WORDS:
+        if rx.search(text) or rx.search(condition):
+            reason = code
+            break
+    return reason, " ".join(condition.split())
+
+
+# --- the document --------------------------------------------------------------------------
+
+def _id(source_id: str, kind: str, text: str) -> str:
+    return hashlib.sha1(f"{source_id}\x1f{kind}\x1f{text}".encode()).hexdigest()[:16]
+
+
+_IF_LINE = re.compile(r"^\s*(?:if|если)\s+(?P<cond>[^:]+):\s*$", _I)
+
+
+def derive(doc: SourceDocument) -> list[Derived]:
+    """Checks and rules found in one document, in its order. Past tickets give none here
+    (what agents asked in them is learnt from the tickets' questions)."""
+    if doc.doc_type != "article" or doc.lang not in ("en", "ru"):
+        return []
+    found: list[Derived] = []
+    seen_topics: set[str] = set()
+    seen_rules: set[str] = set()
+    sentences = units(doc)
+    branch_condition = ""
+    for pos, (sentence, heading, is_heading) in enumerate(sentences):
+        m = _IF_LINE.match(sentence.strip("*"))
+        if m:
+            branch_condition = m.group("cond").strip()
+        elif is_heading:
+            branch_condition = ""
+        check = check_of(sentence, doc.lang)
+        if check:
+            topic, question, form = check
+            if topic not in seen_topics:
+                seen_topics.add(topic)
+                found.append(DerivedCheck(id=_id(doc.id, "check", sentence), source_id=doc.id, lang=doc.lang,
+                                          position=pos, topic=topic, question=question, form=form,
+                                          sentence=sentence, heading="" if is_heading else heading))
+            continue
+        rule = rule_of(sentence, branch_condition, doc.lang)
+        if rule and rule[1] not in seen_rules:
+            seen_rules.add(rule[1])
+            found.append(DerivedRule(id=_id(doc.id, "rule", sentence + rule[1]), source_id=doc.id, lang=doc.lang,
+                                     position=pos, reason=rule[0], condition=rule[1], sentence=sentence,
+                                     heading=heading))
+    for pos, subj, states, sentence in branches([(i, s) for i, (s, _, _) in enumerate(sentences)], doc.lang):
+        # "If the user is traveling / not traveling": the states are what is checked
+        topic = _topic(" ".join(states) if _you_en(subj).lower() == "you" else subj, doc.lang)
+        if topic and topic not in seen_topics:
+            seen_topics.add(topic)
+            found.append(DerivedCheck(id=_id(doc.id, "branch", subj), source_id=doc.id, lang=doc.lang, position=pos,
+                                      topic=topic, question=_branch_question(subj, states, doc.lang), form="branch",
+                                      sentence=sentence, heading=sentences[pos][1]))
+    # a heading that names a check ("Check Airplane Mode") gives way to the sentences under it
+    body_sections = {d.heading for d in found if isinstance(d, DerivedCheck) and d.heading}
+    found = [d for d in found if not (isinstance(d, DerivedCheck) and not d.heading
+                                      and sentences[d.position][2] and sentences[d.position][0] in body_sections)]
+    return sorted(found, key=lambda d: d.position)
