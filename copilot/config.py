@@ -145,8 +145,11 @@ class AuthSettings(BaseModel):
 
 class RoutingSettings(BaseModel):
     classifier: bool = Field(
-        True, description="Flag explicit requests, legal threats, fraud, vulnerability and frustration with the "
-        "classifier over embeddings (copilot/routing) as well as the patterns; false: the patterns alone.")
+        False, description="Flag explicit requests, legal threats, fraud, vulnerability and frustration with the "
+        "classifier over embeddings (copilot/routing) as well as the patterns. Off by default: on the demo "
+        "desk's dev conversations it added no handoff recall and false handoffs (frustration on ordinary "
+        "multi-turn problems, fraud on billing questions); its thresholds were chosen on labelled single "
+        "utterances where most are positives (`copilot eval routing`).")
 
 
 class Settings(KnowledgeBaseSettings, BaseSettings):

@@ -32,7 +32,7 @@ from copilot.safety import fence, injection_evidence, mask_pii
 from copilot.schema import (Conversation, Draft, Grounding, Intent, Question, SimilarCase, Suggestion,
                             SuggestionTrace)
 from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_citations
-from copilot.understand import Understanding, understand
+from copilot.understand import Signal, Understanding, understand
 from copilot.verify import Verifier
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
@@ -152,6 +152,7 @@ class Copilot:
         self.chat = (chat or ChatClient(self.settings.llm)) if self.settings.llm.enabled else None
         self.verifier = Verifier(self.settings.verification, embed=self._embed, entities=self.entities)
         self._policy_hits: dict[tuple[str, str], SearchHit | None] = {}
+        self._routing = None  # the routing classifier, loaded on first use
         self._rule_vectors: dict[str, list[float]] = {}
 
     # -- the flow ------------------------------------------------------------------------
@@ -165,7 +166,7 @@ class Copilot:
         conversation = validated(conversation)
         timings: dict[str, float] = {}
 
-        seen = understand(conversation, self.facts)
+        seen = understand(conversation, self.facts, self._routing_signals(conversation))
         t1 = time.perf_counter()
         timings["understand"] = (t1 - t0) * 1000
 
@@ -214,6 +215,21 @@ class Copilot:
         )
 
     # -- the stages ----------------------------------------------------------------------
+    def _routing_signals(self, conversation: Conversation) -> list[Signal]:
+        """What the routing classifier hears in the customer's turns (a request for a
+        person, a legal threat, fraud, a vulnerable customer, frustration), in the
+        languages the embedder knows; trained on first use, then cached."""
+        if not self.settings.routing.classifier:
+            return []
+        if self._routing is None:
+            from copilot.routing import RoutingClassifier
+
+            self._routing = RoutingClassifier.from_settings(self.settings, embeddings=self.index.embedding)
+        turns = [m.text for m in conversation.messages if m.role == "customer"]
+        return [Signal(s.label, f"classifier {s.probability:.2f}: \"{' '.join(s.evidence.split())[:80]}\"")
+                for s in self._routing.signals(turns, languages=self.index.embedding.languages)]
+
+
     def _retrieve(self, conversation: Conversation, lang: str) -> Retrieved:
         query = build_query(conversation)
         qvec = self.retriever.embed_query(query)

@@ -153,7 +153,7 @@ def detect_signals(conversation: Conversation) -> list[Signal]:
     return [s for n, s in found.items() if n not in ("steps_failed", "loop_outright")]
 
 
-_NEGATIVE_WEIGHTS = {"insult_or_anger": 0.5, "caps": 0.35, "punctuation": 0.2, "repeat_contact": 0.35, "loop": 0.3, "recurrence": 0.1,
+_NEGATIVE_WEIGHTS = {"frustration": 0.35, "insult_or_anger": 0.5, "caps": 0.35, "punctuation": 0.2, "repeat_contact": 0.35, "loop": 0.3, "recurrence": 0.1,
                      "legal_threat": 0.4, "fraud": 0.2, "compensation": 0.2}
 
 
@@ -174,7 +174,7 @@ def frustrated(signals: list[Signal]) -> bool:
     shouting gets worse."""
     names = {s.name for s in signals}
     anger = names & {"insult_or_anger", "caps", "punctuation"}
-    if names & {"repeat_contact", "loop"}:
+    if names & {"repeat_contact", "loop", "frustration"}:  # frustration: the routing classifier's verdict
         return True
     if "recurrence" in names and anger:
         return True
@@ -243,9 +243,13 @@ class Understanding:
     needs_diagnosis: bool       # anamnesis questions before an answer
 
 
-def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS) -> Understanding:
+def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
+               extra_signals: list[Signal] = ()) -> Understanding:
+    """`extra_signals` are found by other means (the routing classifier); a signal the
+    patterns already found keeps the patterns' evidence."""
     customer_text = conversation.customer_text()
     signals = detect_signals(conversation)
+    signals += [s for s in extra_signals if s.name not in {x.name for x in signals}]
     problem = is_problem_report(customer_text)
     return Understanding(
         language=conversation_language(conversation, customer_text),

@@ -292,3 +292,19 @@ def test_the_cli_has_the_routing_verb():
 
     result = CliRunner().invoke(app, ["eval", "routing", "--help"])
     assert result.exit_code == 0 and "utterances.jsonl" in result.output
+
+
+@pytest.mark.slow
+def test_the_engine_hears_what_the_classifier_hears_when_it_is_on(demo_index):
+    """With `routing.classifier` on, a request for a person the patterns miss is a handoff
+    whose reason shows the classifier's evidence; off (the default), it is not."""
+    from copilot.engine import Copilot
+    from helpers import conversation, llm_settings
+
+    text = "I'd rather discuss this with one of your staff members, not an automated system"
+    off = llm_settings(demo_index.settings, enabled=False)
+    on = off.model_copy(update={"routing": off.routing.model_copy(update={"classifier": True})})
+    heard = Copilot(on, index=demo_index).suggest(conversation(text))
+    assert "explicit_human_request" in heard.handoff.reasons
+    assert "classifier" in heard.handoff.summary
+    assert "explicit_human_request" not in Copilot(off, index=demo_index).suggest(conversation(text)).handoff.reasons
