@@ -35,6 +35,7 @@ if user.role == "supervisor":
         st.Page("copilot/ui/pages/review.py", title="Review queue", icon="🔎"),
         st.Page("copilot/ui/pages/metrics.py", title="Metrics", icon="📈"),
         st.Page("copilot/ui/pages/mined.py", title="Mined resolutions", icon="⛏️"),
+        st.Page("copilot/ui/pages/proposals.py", title="Derived checks and rules", icon="🧭"),
     ]
 with st.sidebar:
     st.write(f"Signed in as **{user.username}** ({user.role})")

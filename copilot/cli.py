@@ -325,6 +325,28 @@ def eval_routing() -> None:
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
+@eval_app.command("unannotated")
+def eval_unannotated(
+    split: str = typer.Option("test", "--split", help="dev or test."),
+    index: Optional[Path] = IndexOption,
+) -> None:
+    """The demo desk with every required_facts and handoff key stripped, next to the
+    annotated desk on the same cases (anamnesis and handoff per language, retrieval-only);
+    written to docs/benchmarks.md. The index must hold the annotated demo desk."""
+    import tempfile
+
+    from evals.bench import unannotated
+    from evals.bench.docs import update_section
+
+    if split not in ("dev", "test"):
+        fail(f"--split must be dev or test, not '{split}'")
+    with user_errors(), tempfile.TemporaryDirectory(prefix="copilot-unannotated-") as tmp:
+        result = unannotated.run(settings_for(index), Path(tmp), split)
+    update_section(f"unannotated-{split}", f"copilot eval unannotated --split {split}", unannotated.markdown(result))
+    out.print(result.model_dump_json(), highlight=False)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
+
+
 @eval_app.command("external")
 def eval_external(name: str = typer.Argument(..., help="Benchmark: tau-banking or tau-telecom.")) -> None:
     """Outside benchmarks. tau-banking: retrieval recall@k / hit@k next to plain BM25, and

@@ -259,17 +259,23 @@ class Copilot:
         q = np.asarray(found.query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0
         matches = []
+        derived = self._usable_derived(found.top_docs, "rule")
         for source_id in found.top_docs:
             stored = self.index.docstore.document(source_id)
-            for rule in stored.info.handoff if stored else []:
-                if not rule.when or rule.reason != "policy_requires_human":
+            written = [(r.reason, r.when, r.when, "front_matter", None) for r in (stored.info.handoff if stored else [])]
+            # an article whose front matter lists its rules is not second-guessed by derived ones
+            rules = written or [(r.reason, r.condition, r.sentence, "derived", status)
+                                for r, status in derived.get(source_id, [])]
+            for reason, when, sentence, origin, review in rules:
+                if not when or reason != "policy_requires_human":
                     continue
-                if rule.when not in self._rule_vectors:
-                    self._rule_vectors[rule.when] = self.index.embedding.embeddings.embed_query(rule.when)
-                v = np.asarray(self._rule_vectors[rule.when], dtype=np.float32)
+                if when not in self._rule_vectors:
+                    self._rule_vectors[when] = self.index.embedding.embeddings.embed_query(when)
+                v = np.asarray(self._rule_vectors[when], dtype=np.float32)
                 sim = float(v @ q / (np.linalg.norm(v) or 1.0))
                 if sim >= self.settings.handoff.rule_similarity:
-                    matches.append(handoff_policy.RuleMatch(source_id, rule.reason, rule.when, round(sim, 3)))
+                    matches.append(handoff_policy.RuleMatch(source_id, reason, when, round(sim, 3), sentence,
+                                                            origin, review))
         return matches
 
     def _questions(self, seen: Understanding, found: Retrieved) -> list[Question]:

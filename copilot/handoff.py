@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from copilot.desk import Desk, HandoffRoute
 from copilot.facts import GivenFact
-from copilot.schema import Handoff, HandoffReason
+from copilot.schema import Handoff, HandoffReason, RuleCitation
 from copilot.understand import Signal, frustrated
 
 # the order reasons are listed in (most serious first) and routed by
@@ -48,6 +48,9 @@ class RuleMatch:
     reason: HandoffReason
     when: str
     similarity: float
+    sentence: str = ""                 # the source sentence (a derived rule's; front matter: `when`)
+    origin: str = "front_matter"       # or "derived"
+    review: str | None = None
 
 
 @dataclass
@@ -90,6 +93,9 @@ def decide(inputs: HandoffInputs, desk: Desk) -> tuple[Handoff, dict[str, str]]:
     handoff = Handoff(
         needed=True, urgency=urgency, reasons=reasons, queue=routes[0].queue,
         summary=summary(inputs, reasons, evidence),
+        rules=[RuleCitation(reason=m.reason, source_id=m.source_id, condition=m.when, sentence=m.sentence or m.when,
+                            origin=m.origin, review=m.review, similarity=m.similarity)  # type: ignore[arg-type]
+               for m in inputs.rule_matches if m.reason in reasons],
     )
     return handoff, evidence
 

@@ -100,12 +100,25 @@ class Question(BaseModel):
     review: Literal["pending", "approved"] | None = Field(None, description="For a derived question: its review.")
 
 
+class RuleCitation(BaseModel):
+    """The knowledge-base sentence that says a person must take over, and how it applies."""
+
+    reason: HandoffReason
+    source_id: str
+    condition: str
+    sentence: str
+    origin: Literal["front_matter", "derived"]
+    review: Literal["pending", "approved"] | None = None
+    similarity: float = 0.0
+
+
 class Handoff(BaseModel):
     needed: bool = False
     urgency: Literal["low", "medium", "high"] = "low"
     reasons: list[HandoffReason] = Field(default_factory=list)
     queue: str = ""
     summary: str = ""
+    rules: list[RuleCitation] = Field(default_factory=list, description="Knowledge-base rules that fired.")
 
 
 class SimilarCase(BaseModel):

@@ -25,8 +25,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from knowledge_base.documents import HandoffReason, SourceDocument
+from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "2"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "3"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -275,7 +276,7 @@ def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
         m = pattern.match(text)
         if not m:
             continue
-        if _META.search(m.group("rest")) or re.match(r"^(если|if)\b", m.group("rest"), _I):
+        if _META.search(m.group("rest")) or re.match(r"^если\b", m.group("rest"), _I):
             return None
         made = _question_en(_Trimmed(m), pattern) if lang == "en" else _question_ru(_Trimmed(m), pattern)
         if made and made[0]:
@@ -359,6 +360,18 @@ _REASON_WORDS: list[tuple[HandoffReason, re.Pattern]] = [
 ]
 
 
+_GENERIC = set(tokenize("still not no none resolved resolve working work works issue issues problem problems persist "
+                        "persists case cases help helped helps fixed fix after steps step above all checking checked "
+                        "this that it remains remain не нет всё все ещё еще решено решена решён помогло помогает "
+                        "проблема проблемы остаётся остается работает шаги шагов выше это"))
+
+
+def _vague(condition: str) -> bool:
+    """"If this is not the case", "if still not resolved": a condition that names nothing a
+    conversation could meet."""
+    return not (set(tokenize(condition)) - _GENERIC)
+
+
 def rule_of(sentence: str, heading_condition: str, lang: str) -> tuple[HandoffReason, str] | None:
     """(reason, condition) when the sentence says a person takes over, else None. The
     condition is the sentence's own if/when clause, or the branch it is listed under."""
@@ -367,19 +380,19 @@ def rule_of(sentence: str, heading_condition: str, lang: str) -> tuple[HandoffRe
     handoff = (_HANDOFF_RU if lang == "ru" else _HANDOFF_EN).search(text)
     if not only and not handoff:
         return None
-    if handoff and not only and re.search(r"\b(money|funds|balance|payment|number|sim|call|data|деньг|средств|баланс|"
-                                          r"платеж|платёж|номер|звонок)\b[^.;]{0,12}$", text[: handoff.start()], _I) \
-            and lang == "en" and handoff.group(1).lower() == "transfer" and "human" not in text.lower():
-        return None  # "transfer money to ..." is not a handoff
+    if handoff and not only and lang == "en" and re.match(
+            r"\s+(?:the |your |a |an |some )?(?:money|funds|balance|payment|amount|\d|number|sim|data|credit)",
+            text[handoff.end(1):], _I):
+        return None  # "transfer money to ...", "transfer the number to ..." move things, not the case
     cond = _CONDITION.search(text)
     if cond:
         condition = (cond.group("cond") or cond.group("cond_ru") or "").strip(" ,:")
-        condition = re.split(r",\s*(?:transfer|escalate|hand|pass|refer|переда|переведите|эскалир)", condition, flags=_I)[0]
+        condition = re.split(r"[,:]\s*(?:transfer|escalate|hand|pass|refer|переда|переведите|эскалир)", condition, flags=_I)[0]
     elif only:
         condition = only.group("what").strip()
     else:
         condition = heading_condition
-    if not condition or len(condition.split()) < 2:
+    if not condition or len(condition.split()) < 2 or _vague(condition):
         return None
     reason: HandoffReason = "policy_requires_human"
     for code, rx in _REASON_WORDS:

@@ -133,6 +133,9 @@ def show_suggestion(s: Suggestion) -> None:
         banner = st.error if h.urgency == "high" else st.warning
         banner(f"{URGENCY_ICON[h.urgency]} **Hand off to a person** · urgency {h.urgency} · queue `{h.queue}`  \n"
                f"Reasons: {', '.join(h.reasons)}")
+        for rule in h.rules:  # the knowledge-base sentence that calls for a person
+            st.caption(f"Rule from {rule.source_id}" + (f" (derived, {rule.review})" if rule.origin == "derived" else "")
+                       + f": “{rule.sentence}”")
         with st.expander("Summary for the human (copy)"):
             st.code(h.summary, language=None)
     for w in s.draft.warnings:
@@ -150,7 +153,10 @@ def show_suggestion(s: Suggestion) -> None:
     if s.questions:
         st.caption("Ask the customer (click to add to the reply):")
         for q in s.questions:
-            st.button(q.text, key=f"ask-{q.fact}", on_click=ask, args=(q.text,), help=q.why)
+            # a question derived from the knowledge base's text says so, with its source sentence
+            label = f"{q.text}  · derived" if q.origin == "derived" else q.text
+            why = f"{q.why}\n\nFrom {q.source_id}: “{q.sentence}” ({q.review})" if q.origin == "derived" else q.why
+            st.button(label, key=f"ask-{q.fact}", on_click=ask, args=(q.text,), help=why)
     model = f" · {s.draft.model}" if s.draft.mode == "llm" else ""
     st.caption(f"{s.draft.mode}{model} · {s.draft.prompt} · {s.language} · intent {s.intent.label} · "
                f"sentiment {s.sentiment.label} · confidence {s.confidence:.2f} · {s.timings_ms.get('total', 0):.0f} ms")

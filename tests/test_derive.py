@@ -1,0 +1,233 @@
+"""Diagnosis and routing on a knowledge base nobody annotated: checks and handoff rules
+found in the text at ingest, each with its source sentence, reviewed by supervisors."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.engine import Copilot
+from knowledge_base.derive import DerivedCheck, DerivedRule, check_of, derive, rule_of
+from knowledge_base.documents import SourceDocument
+from knowledge_base.index import KnowledgeIndex
+from knowledge_base.ingest import Ingestor
+
+from helpers import conversation, llm_settings, make_settings
+
+
+def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
+    return SourceDocument(id=id, title="Guide", text=text, lang=lang)
+
+
+@pytest.mark.parametrize("sentence,lang,words", [
+    ("Ask the customer to check whether airplane mode is on.", "en", ["airplane mode", "?"]),
+    ("Ask the user to run a speed test.", "en", ["run a speed test", "result"]),
+    ("Ask the caller for the error code on the screen.", "en", ["error code"]),
+    ("Ask the user if they are outside their usual service area.", "en", ["Are you outside your usual service area?"]),
+    ("Ask the user to check if their phone has cellular service.", "en", ["Does your phone have cellular service?"]),
+    ("Look at the router lights.", "en", ["router lights"]),
+    ("Попросите клиента назвать номер договора.", "ru", ["номер договора", "Подскажите"]),
+    ("Уточните у клиента, с какого времени нет интернета.", "ru", ["с какого времени нет интернета"]),
+    ("Проверьте, горит ли индикатор Internet.", "ru", ["горит ли индикатор Internet"]),
+])
+def test_checks_become_questions_to_the_customer_in_the_sources_language(sentence, lang, words):
+    found = check_of(sentence, lang)
+    assert found is not None, sentence
+    topic, question, _form = found
+    assert topic and question.endswith("?")
+    for w in words:
+        assert w in question
+    assert "the user" not in question.lower() and "клиента" not in question
+
+
+@pytest.mark.parametrize("sentence,lang", [
+    ("Ask the user to turn Airplane Mode OFF.", "en"),          # a prescription, not a check
+    ("Reboot the router and wait two minutes.", "en"),
+    ("Перезагрузите роутер и подождите две минуты.", "ru"),
+    ("Determine which category best describes the user's issue:", "en"),   # about the document
+    ("Check Status Bar - Shows what icons are currently visible.", "en"),  # a reference entry
+    ("Refunds reach the card within 10 business days.", "en"),
+    ("Make sure you try all the possible ways before transferring.", "en"),  # the agent's own duty
+])
+def test_prescriptions_statements_and_agent_duties_are_not_checks(sentence, lang):
+    assert check_of(sentence, lang) is None
+
+
+def test_a_workflows_branches_are_one_question_in_the_workflows_order():
+    text = ("## Step 1: Airplane mode\n**If Airplane Mode is ON:**\n- Ask the user to turn it OFF\n"
+            "**If Airplane Mode is OFF:**\n- Proceed to Step 2\n"
+            "## Step 2: Speed\nAsk the user to run a speed test.\n")
+    found = [d for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
+    assert [d.question for d in found] == ["Is Airplane Mode on or off?", "Could you run a speed test and tell me the result?"]
+    assert [d.form for d in found] == ["branch", "ask"]
+    assert found[0].sentence.startswith("If Airplane Mode is ON")
+
+
+@pytest.mark.parametrize("sentence,lang,reason,condition", [
+    ("If the SIM is locked with a PUK code, escalate to technical support.", "en", "policy_requires_human",
+     "the SIM is locked with a PUK code"),
+    ("Transfer the user to a human agent if the request cannot be handled within your actions.", "en",
+     "policy_requires_human", "the request cannot be handled within your actions"),
+    ("If the customer reports an unauthorised SIM swap, transfer to the fraud team at once.", "en",
+     "fraud_or_security", "the customer reports an unauthorised SIM swap"),
+    ("Передайте обращение специалисту второй линии, если индикатор остаётся красным после перезагрузки.", "ru",
+     "policy_requires_human", "индикатор остаётся красным после перезагрузки"),
+    ("Только оператор может переоформить договор на другого человека.", "ru", "policy_requires_human",
+     "переоформить договор на другого человека"),
+])
+def test_escalation_sentences_become_rules_with_their_condition(sentence, lang, reason, condition):
+    assert rule_of(sentence, "", lang) == (reason, condition)
+
+
+def test_a_rule_under_a_branch_takes_the_branchs_condition():
+    text = "### Step 1.2: SIM\n**If SIM is LOCKED with PIN/PUK:**\n- Escalate to technical support for assistance\n"
+    rules = [d for d in derive(doc(text)) if isinstance(d, DerivedRule)]
+    assert [(r.reason, r.condition) for r in rules] == [("policy_requires_human", "SIM is LOCKED with PIN/PUK")]
+
+
+def test_transferring_money_is_not_a_handoff():
+    assert rule_of("You can transfer money to another account in the app.", "", "en") is None
+
+
+def test_content_with_no_troubleshooting_gives_nothing_and_headings_alone_give_nothing():
+    prose = doc("# Our plans\nThe Home plan costs 500 a month. Refunds reach the card within 10 business days.\n")
+    assert derive(prose) == []
+    headings_only = doc("# Troubleshooting\n## Path 1\n## Step 1.1\n## Step 1.2\n### If it fails:\n")
+    assert derive(headings_only) == []
+
+
+def test_every_derived_item_keeps_its_source_and_sentence():
+    text = "Ask the user to run a speed test.\nIf the speed is still low after a reboot, escalate to the second line."
+    items = derive(doc(text, id="speed-guide"))
+    assert {type(i) for i in items} == {DerivedCheck, DerivedRule}
+    for item in items:
+        assert item.source_id == "speed-guide" and item.sentence in text and item.id
+
+
+KB_ARTICLE = """---
+id: mobile-data-guide
+title: Mobile data troubleshooting
+lang: en
+---
+# Mobile data troubleshooting
+
+Use this guide when a customer's mobile data is not working.
+
+## Step 1: Check the basics
+Ask the user to run a speed test.
+Ask the user to check if their phone has cellular service.
+
+## Step 2: Data saver
+Ask the user to check whether Data Saver mode is on.
+If the speed is still slow after Data Saver is off, escalate to technical support.
+"""
+
+
+@pytest.fixture
+def guide_copilot(tmp_path, session_cache):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "mobile-data-guide.md").write_text(KB_ARTICLE, encoding="utf-8")
+    settings = llm_settings(make_settings(tmp_path / "data", session_cache), enabled=False)
+    index = KnowledgeIndex(settings)
+    assert Ingestor(index).run([kb]).failed == 0
+    return Copilot(settings, index=index)
+
+
+PROBLEM = "My mobile data is not working on my phone, pages do not load."
+
+
+def test_questions_come_from_the_articles_text_with_provenance(guide_copilot):
+    s = guide_copilot.suggest(conversation(PROBLEM))
+    derived = [q for q in s.questions if q.origin == "derived"]
+    assert derived and derived[0].text == "Could you run a speed test and tell me the result?"
+    assert all(q.source_id == "mobile-data-guide" and q.sentence and q.review == "pending" for q in derived)
+    as_json = s.model_dump(mode="json")["questions"][0]
+    assert as_json["origin"] == "derived" and as_json["sentence"] == "Ask the user to run a speed test."
+
+
+def test_rejecting_or_approving_a_proposal_changes_the_next_suggestion(guide_copilot):
+    store = guide_copilot.index.docstore
+    speed = next(r for r in store.derived(kind="check") if "speed test" in r.item.question)
+    store.review_derived(speed.item.id, "rejected", "sam")
+    s = guide_copilot.suggest(conversation(PROBLEM))
+    assert all("speed test" not in q.text for q in s.questions)
+    edited = speed.item.model_copy(update={"question": "What does a speed test show right now?"})
+    store.review_derived(speed.item.id, "approved", "sam", edited=edited)
+    s = guide_copilot.suggest(conversation(PROBLEM))
+    approved = next(q for q in s.questions if q.source_id == "mobile-data-guide" and "speed test" in q.text)
+    assert approved.text == "What does a speed test show right now?" and approved.review == "approved"
+
+
+def test_strict_teams_use_approved_proposals_only(guide_copilot):
+    strict = guide_copilot.settings.model_copy(update={"anamnesis": guide_copilot.settings.anamnesis.model_copy(
+        update={"derived": "approved"})})
+    copilot = Copilot(strict, index=guide_copilot.index)
+    assert not [q for q in copilot.suggest(conversation(PROBLEM)).questions if q.origin == "derived"]
+    first = guide_copilot.index.docstore.derived(kind="check")[0]
+    guide_copilot.index.docstore.review_derived(first.item.id, "approved", "sam")
+    assert [q.text for q in copilot.suggest(conversation(PROBLEM)).questions if q.origin == "derived"] == [
+        first.item.question]
+
+
+def test_reingesting_keeps_reviews_and_a_changed_source_goes_back_to_review(guide_copilot, tmp_path):
+    store = guide_copilot.index.docstore
+    first = store.derived(kind="check")[0]
+    store.review_derived(first.item.id, "approved", "sam")
+    Ingestor(guide_copilot.index).run([tmp_path / "kb"])
+    assert next(r for r in store.derived() if r.item.id == first.item.id).status == "approved"
+    path = tmp_path / "kb" / "mobile-data-guide.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nAsk the user to check their APN settings.\n",
+                    encoding="utf-8")
+    Ingestor(guide_copilot.index).run([tmp_path / "kb"])
+    assert {r.status for r in store.derived()} == {"pending"}
+    assert any("APN" in r.item.question for r in store.derived(kind="check"))
+
+
+@pytest.mark.parametrize("sentence", ["If this is not the case, escalate to technical support.",
+                                      "If still not resolved: escalate to technical support",
+                                      "Если проблема не решена, передайте обращение специалисту."])
+def test_a_rule_whose_condition_names_nothing_is_not_derived(sentence):
+    assert rule_of(sentence, "", "ru" if "Если" in sentence else "en") is None
+
+
+def test_a_derived_rule_fires_once_diagnosed_and_cites_its_sentence(guide_copilot):
+    s = guide_copilot.suggest(conversation(
+        PROBLEM, "Did you check Data Saver?",
+        "Yes, I already turned Data Saver off and restarted, the speed is still slow after Data Saver is off."))
+    assert "policy_requires_human" in s.handoff.reasons
+    cited = s.handoff.rules[0]
+    assert cited.origin == "derived" and cited.source_id == "mobile-data-guide" and cited.review == "pending"
+    assert cited.sentence == "If the speed is still slow after Data Saver is off, escalate to technical support."
+
+
+def test_supervisors_approve_edit_and_reject_proposals_on_their_page(guide_copilot, tmp_path):
+    """The page lists derived proposals with their source sentence; an edit is saved as the
+    approved wording, a rejection takes the proposal out of use."""
+    from streamlit.testing.v1 import AppTest
+
+    from copilot.auth import Auth, hash_password
+    from copilot.config import AuthSettings, UserAccount
+    from copilot.feedback.store import FeedbackStore
+    from helpers import REPO
+
+    settings = guide_copilot.settings.model_copy(update={"auth": AuthSettings(users=[
+        UserAccount(username="sam", role="supervisor", password_hash=hash_password("sup-secret"))])})
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for key, value in {"settings": settings, "copilot": guide_copilot, "store": FeedbackStore(settings.feedback, tmp_path),
+                       "auth": Auth(settings)}.items():
+        at.session_state[key] = value
+    at.session_state["user"] = Auth(settings).users["sam"]
+    at.run()
+    at.switch_page("copilot/ui/pages/proposals.py").run()
+    assert not at.exception
+    assert any("Ask the user to run a speed test." in t.value for t in at.text)
+    store = guide_copilot.index.docstore
+    speed = next(r for r in store.derived(kind="check") if "speed test" in r.item.question)
+    at.text_input(key=f"dq-{speed.item.id}").input("What does a speed test show now?")
+    at.button(key=f"da-{speed.item.id}").click().run()
+    record = next(r for r in store.derived() if r.item.id == speed.item.id)
+    assert record.status == "approved" and record.reviewer == "sam"
+    assert record.effective.question == "What does a speed test show now?"
+    other = next(r for r in store.derived(kind="check", status="pending"))
+    at.button(key=f"dr-{other.item.id}").click().run()
+    assert next(r for r in store.derived() if r.item.id == other.item.id).status == "rejected"
