@@ -153,6 +153,7 @@ class Copilot:
         self.verifier = Verifier(self.settings.verification, embed=self._embed, entities=self.entities)
         self._policy_hits: dict[tuple[str, str], SearchHit | None] = {}
         self._routing = None  # the routing classifier, loaded on first use
+        self._languages: tuple[int, set[str]] | None = None  # (docstore generation, languages of the documents)
         self._rule_vectors: dict[str, list[float]] = {}
 
     # -- the flow ------------------------------------------------------------------------
@@ -172,6 +173,9 @@ class Copilot:
 
         found = self._retrieve(conversation, seen.language)
         flags = safety_flags(seen.customer_text, found.answers.hits + found.tickets.hits, self.keep_ids)
+        if seen.language not in self._kb_languages():
+            # questions and answers would have to be in another language: say so instead of mixing
+            flags.append(f"no_knowledge_in_language: {seen.language}")
         t2 = time.perf_counter()
         timings["retrieval"] = (t2 - t1) * 1000
         trace.query = found.query
@@ -229,6 +233,12 @@ class Copilot:
         return [Signal(s.label, f"classifier {s.probability:.2f}: \"{' '.join(s.evidence.split())[:80]}\"")
                 for s in self._routing.signals(turns, languages=self.index.embedding.languages)]
 
+
+    def _kb_languages(self) -> set[str]:
+        generation = self.index.docstore.generation()
+        if self._languages is None or self._languages[0] != generation:
+            self._languages = (generation, self.index.docstore.languages())
+        return self._languages[1]
 
     def _retrieve(self, conversation: Conversation, lang: str) -> Retrieved:
         query = build_query(conversation)

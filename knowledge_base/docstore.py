@@ -201,6 +201,10 @@ class DocStore:
                                (source_id,)).fetchone()
         return self._doc(row) if row else None
 
+    def languages(self) -> set[str]:
+        """The languages the documents are written in."""
+        return {r[0] for r in self._db.execute("SELECT DISTINCT lang FROM documents")}
+
     def count_documents(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
 

@@ -231,3 +231,10 @@ def test_supervisors_approve_edit_and_reject_proposals_on_their_page(guide_copil
     other = next(r for r in store.derived(kind="check", status="pending"))
     at.button(key=f"dr-{other.item.id}").click().run()
     assert next(r for r in store.derived() if r.item.id == other.item.id).status == "rejected"
+
+
+def test_a_customer_in_a_language_the_knowledge_base_lacks_is_told_so_not_asked_in_another(guide_copilot):
+    s = guide_copilot.suggest(conversation("Мобильный интернет не работает, страницы не открываются"))
+    assert s.language == "ru"
+    assert "no_knowledge_in_language: ru" in s.flags
+    assert not s.questions  # no English question put to a Russian-speaking customer
