@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "3"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "4"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -136,14 +136,17 @@ def _you_en(text: str) -> str:
         (r"\b(the|a|your) (user|customer|caller|client|subscriber)'s\b", "your"),
         (r"\b(the|a) (user|customer|caller|client|subscriber) (is|was)\b", r"you \3"),
         (r"\b(the|a) (user|customer|caller|client|subscriber) (has)\b", "you have"),
+        # "whether the user wants ..." -> "whether you want ...": a verb right after the subject
+        (r"(^|\b(?:if|whether|that|when|what|which)\s+)(?:the|a) (?:user|customer|caller|client|subscriber) "
+         r"(\w+?(?:ss|sh|ch|x|zz))es\b", r"\1you \2"),
+        (r"(^|\b(?:if|whether|that|when|what|which)\s+)(?:the|a) (?:user|customer|caller|client|subscriber) "
+         r"(\w+?[^su\W])s\b", r"\1you \2"),
         (r"\b(the|a) (user|customer|caller|client|subscriber)\b", "you"),
         (r"\b(user|customer)'s\b", "your"), (r"\b(user|customer)\b", "you"),
         (r"\btheir\b", "your"), (r"\bthemselves\b", "yourself"), (r"\bthey're\b", "you're"),
         (r"\bthey (are|were|have|had|can|could|will|would|do|did|use|need|want)\b", r"you \1"),
         (r"\bthey\b", "you"), (r"\bthem\b", "you"), (r"\bhis or her\b", "your"),
         (r"\byou is\b", "you are"), (r"\byou was\b", "you were"), (r"\byou has\b", "you have"),
-        (r"\byou (\w+?)s\b(?=\s+(a|an|the|any|your|their|some|to|on|off|in|out|\w+ing\b))",
-         lambda m: f"you {m.group(1)}" if m.group(1) not in ("i", "ha", "wa", "doe") else m.group(0)),
     ]
     for pattern, repl in rules:
         text = re.sub(pattern, repl, text, flags=_I)
