@@ -25,6 +25,19 @@ for _key in [k for k in os.environ if k.startswith("COPILOT_")]:
     del os.environ[_key]
 
 
+@pytest.fixture(autouse=True)
+def keep_main_module():
+    """Streamlit's AppTest replaces sys.modules['__main__'] with the script it ran; a
+    process spawned by a later test would then import that script and die at start (the
+    pool restarts it forever). The real main module is put back after every test."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
+
+
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("embedding-cache")
