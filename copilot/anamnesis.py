@@ -67,11 +67,11 @@ def _key_of(text: str, facts: dict[str, FactDef]) -> str | None:
     return keys[0] if len(keys) == 1 else None
 
 
-def _given_in_words(topic: str, customer_text: str) -> bool:
+def _given_in_words(topic: str, customer_words: set[str]) -> bool:
     """A fact outside the vocabulary counts as given when the customer's words hold most
     of what it is about ("roaming is on" gives "data roaming")."""
     need = set(tokenize(topic))
-    return bool(need) and len(need & set(tokenize(customer_text))) >= max(1, 0.5 * len(need))
+    return bool(need) and len(need & customer_words) >= max(1, 0.5 * len(need))
 
 
 def candidates(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
@@ -151,8 +151,9 @@ def questions(language: str, articles: list[ArticleFacts], ticket_questions: lis
               given: dict[str, GivenFact], limit: int = MAX_QUESTIONS, facts: dict[str, FactDef] = FACTS,
               customer_text: str = "", basics: list[str] = ()) -> list[Question]:
     found = candidates(language, articles, ticket_questions, facts, basics)
+    words = set(tokenize(customer_text))
     missing = [c for c in found.values() if c.key not in given
-               and not (c.key not in facts and _given_in_words(c.key.replace("_", " "), customer_text))]
+               and not (c.key not in facts and _given_in_words(c.key.replace("_", " "), words))]
     missing.sort(key=lambda c: -c.score)
     return [Question(fact=c.key, text=c.text, why=c.why, origin=c.origin, source_id=c.source_id,
                      sentence=c.sentence, review=c.review) for c in missing[:limit]]

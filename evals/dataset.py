@@ -6,13 +6,13 @@ real conversations and hand-written ones run through one runner.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from copilot.errors import BadInputError
+from copilot.jsonl import read_records
 from copilot.schema import Conversation, HandoffReason
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
@@ -92,17 +92,7 @@ def load_cases(path: Path, split: str | None = None) -> list[EvalCase]:
         raise BadInputError(f"{path}: no such dataset file")
     cases: list[EvalCase] = []
     seen: set[str] = set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            case = EvalCase.model_validate(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-        except ValidationError as exc:
-            e = exc.errors()[0]
-            loc = ".".join(str(p) for p in e["loc"]) or "case"
-            raise BadInputError(f"{path}:{n}: field '{loc}': {e['msg']}") from None
+    for n, case in read_records(path, EvalCase, "case"):
         if case.id in seen:
             raise BadInputError(f"{path}:{n}: duplicate case id '{case.id}'")
         seen.add(case.id)

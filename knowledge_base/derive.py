@@ -102,22 +102,24 @@ def units(doc: SourceDocument) -> list[tuple[str, str, bool]]:
 
 # --- checks ------------------------------------------------------------------------------
 
+_LEAD_EN = r"^(?:please\s+|first,?\s+|then,?\s+|also,?\s+)?"
+_LEAD_RU = r"^(?:сначала\s+|затем\s+|также\s+)?"
 _WHO_EN = r"(?:the\s+|your\s+|a\s+)?(?:user|customer|caller|client|subscriber|account holder|person|them|him|her)(?:'s)?"
-_ASK_EN = re.compile(rf"^(?:please\s+|first,?\s+|then,?\s+|also,?\s+)?(?:ask|have|get|request)\s+{_WHO_EN}\s+"
+_ASK_EN = re.compile(rf"{_LEAD_EN}(?:ask|have|get|request)\s+{_WHO_EN}\s+"
                      rf"(?:to\s+)?(?P<verb>check|verify|confirm|look at|look|run|tell you|tell|describe|provide|send|share|"
                      rf"give|say|read out|read|note|find|test|measure)\b\s*(?P<rest>.*)$", _I)
-_ASK_WH_EN = re.compile(rf"^(?:please\s+|first,?\s+|then,?\s+|also,?\s+)?ask\s+(?:{_WHO_EN}\s+)?"
+_ASK_WH_EN = re.compile(rf"{_LEAD_EN}ask\s+(?:{_WHO_EN}\s+)?"
                         rf"(?P<wh>if|whether|what|which|when|where|how|why|who)\b\s*(?P<rest>.*)$", _I)
-_ASK_FOR_EN = re.compile(rf"^(?:please\s+|first,?\s+|then,?\s+|also,?\s+)?ask\s+(?:{_WHO_EN}\s+)?for\s+(?P<rest>.*)$", _I)
-_CHECK_EN = re.compile(r"^(?:first,?\s+|then,?\s+|also,?\s+)?(?P<verb>check|verify|confirm|find out|make sure|look at)\s+"
-                       r"(?P<rest>.*)$", _I)
-_ASK_RU = re.compile(r"^(?:сначала\s+|затем\s+|также\s+)?(?:попросите|предложите|пусть)\s+(?:клиента|абонента|пользователя|"
+_ASK_FOR_EN = re.compile(rf"{_LEAD_EN}ask\s+(?:{_WHO_EN}\s+)?for\s+(?P<rest>.*)$", _I)
+_CHECK_EN = re.compile(rf"{_LEAD_EN}(?P<verb>check|verify|confirm|find out|make sure|look at)\s+"
+                       rf"(?P<rest>.*)$", _I)
+_ASK_RU = re.compile(_LEAD_RU + r"(?:попросите|предложите|пусть)\s+(?:клиента|абонента|пользователя|"
                      r"покупателя|заявителя|его|её|ее|их)?\s*(?P<verb>проверить|посмотреть|назвать|сообщить|уточнить|"
                      r"прислать|запустить|сделать замер|сделать|описать|сказать|продиктовать|найти|прочитать|замерить|"
                      r"проверит|посмотрит|назовёт|назовет|сообщит)\b[,:]?\s*(?P<rest>.*)$", _I)
-_CLARIFY_RU = re.compile(r"^(?:сначала\s+|затем\s+|также\s+)?(?:уточните|спросите|узнайте|выясните)"
+_CLARIFY_RU = re.compile(_LEAD_RU + r"(?:уточните|спросите|узнайте|выясните)"
                          r"(?:\s+у\s+(?:клиента|абонента|пользователя|покупателя|заявителя))?[,:]?\s*(?P<rest>.*)$", _I)
-_CHECK_RU = re.compile(r"^(?:сначала\s+|затем\s+|также\s+)?(?P<verb>проверьте|посмотрите|убедитесь)[,:]?\s*(?P<rest>.*)$", _I)
+_CHECK_RU = re.compile(_LEAD_RU + r"(?P<verb>проверьте|посмотрите|убедитесь)[,:]?\s*(?P<rest>.*)$", _I)
 
 # what is established, not done: a check of an instruction or of the document itself is not asked
 _META = re.compile(r"\b(categor\w*|path|step|section|policy|policies|instructions?|this (guide|article|manual)|"

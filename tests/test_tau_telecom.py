@@ -5,7 +5,6 @@ numbers, and (slow) the real command scores the real benchmark end to end."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap

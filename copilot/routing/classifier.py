@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import inspect
-import json
 import os
 import tempfile
 import threading
@@ -40,10 +39,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from copilot import understand
 from copilot.errors import BadInputError
+from copilot.jsonl import read_records
 from copilot.schema import Conversation, Message
 from copilot.understand import SIGNALS, detect_signals
 from knowledge_base.language import detect_language
@@ -84,23 +84,7 @@ class Utterance(BaseModel):
 def load_utterances(path: Path = DATA, split: str | None = None) -> list[Utterance]:
     """The labelled utterances of `split` (dev, test, or all/None); a bad line is a
     BadInputError naming the file and the line."""
-    if not path.exists():
-        raise BadInputError(f"{path}: no such file")
-    out: list[Utterance] = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            u = Utterance.model_validate(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"{path}:{n}: invalid JSON ({exc.msg})") from None
-        except ValidationError as exc:
-            e = exc.errors()[0]
-            loc = ".".join(str(p) for p in e["loc"]) or "utterance"
-            raise BadInputError(f"{path}:{n}: field '{loc}': {e['msg']}") from None
-        if split in (None, "all") or u.split == split:
-            out.append(u)
-    return out
+    return [u for _, u in read_records(path, Utterance, "utterance") if split in (None, "all") or u.split == split]
 
 
 def pattern_feature_names() -> list[str]:
