@@ -83,7 +83,10 @@ class AnamnesisSettings(BaseModel):
     derived: Literal["all", "approved"] = Field(
         "all", description="Checks and handoff rules derived from the knowledge base's text: 'all' uses them "
         "while they wait for review, 'approved' only once a supervisor approved them. Rejected ones are never used.")
-    articles: int = Field(2, ge=1, le=10, description="Matched articles whose checks are considered, best first.")
+    articles: int = Field(2, ge=1, le=10, description="Matched articles whose checks are considered, best first "
+                          "(articles with nothing to ask do not take a place).")
+    candidates: int = Field(4, ge=1, le=10, description="How far down the matched articles to look for ones with "
+                            "something to ask (an overview page on top of a workflow must not hide it).")
     max_questions: int = Field(3, ge=0, le=10)
 
 

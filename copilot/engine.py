@@ -35,6 +35,7 @@ from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_
 from copilot.understand import Signal, Understanding, understand
 from copilot.verify import Verifier
 from knowledge_base.tokenizer import tokenize
+from knowledge_base.derive import resolve_link
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.language import detect_language
@@ -155,6 +156,7 @@ class Copilot:
         self._routing = None  # the routing classifier, loaded on first use
         self._languages: tuple[int, set[str]] | None = None  # (docstore generation, languages of the documents)
         self._rule_vectors: dict[str, list[float]] = {}
+        self._title_cache: tuple[int, dict[str, dict[str, str]]] | None = None
 
     # -- the flow ------------------------------------------------------------------------
     def suggest(self, conversation: Conversation | dict, on_partial: PartialFn | None = None,
@@ -291,13 +293,15 @@ class Copilot:
     def _questions(self, seen: Understanding, found: Retrieved) -> list[Question]:
         """Anamnesis from the matched articles (their front matter, or the checks derived
         from their text) and what agents asked in similar past tickets."""
-        docs = list(dict.fromkeys(h.source_id for h in found.answers.hits))[: self.settings.anamnesis.articles]
-        usable = self._usable_derived(docs, "check")
+        docs = list(dict.fromkeys(h.source_id for h in found.answers.hits))[: self.settings.anamnesis.candidates]
         articles = []
         for source_id in docs:
             stored = self.index.docstore.document(source_id)
             required = stored.info.required_facts if stored else []
-            articles.append(anamnesis.ArticleFacts(source_id, required, usable.get(source_id, [])))
+            checks = self._checks_in_order(source_id)
+            if required or checks:
+                articles.append(anamnesis.ArticleFacts(source_id, required, checks))
+        articles = articles[: self.settings.anamnesis.articles]
         ticket_questions = [info.agent_questions for hit in found.tickets.hits
                             if (info := self._ticket_info(hit.source_id)) is not None]
         return anamnesis.questions(seen.language, articles, ticket_questions, seen.facts,
@@ -305,13 +309,42 @@ class Copilot:
                                    customer_text=seen.customer_text,
                                    basics=self.desk.diagnostic_basics if seen.problem_report else [])
 
+    def _checks_in_order(self, source_id: str, seen: frozenset[str] = frozenset()) -> list:
+        """The usable derived checks of an article in diagnostic order, with the checks of
+        each part of the workflow it sends the agent through first ("Follow Path 1 first")
+        spliced in where the step says so; a cycle or a label no title carries adds nothing."""
+        seen = seen | {source_id}
+        items = [(r.effective, r.status) for r in self.index.docstore.derived([source_id]) if r.status in self._allowed()]
+        out: list = []
+        for item, status in sorted(items, key=lambda x: x[0].position):
+            if item.kind == "check":
+                out.append((item, status))
+            elif item.kind == "link" and len(seen) <= 2:  # two hops at most: a path, and the path it needs
+                target = resolve_link(item.target, self._titles(item.lang), exclude=source_id)
+                if target and target not in seen:
+                    out.extend(self._checks_in_order(target, seen))
+        return out
+
+    def _titles(self, lang: str) -> dict[str, str]:
+        """source id -> title of the articles in one language (cached per docstore generation)."""
+        generation = self.index.docstore.generation()
+        if self._title_cache is None or self._title_cache[0] != generation:
+            self._title_cache = (generation, {})
+        by_lang = self._title_cache[1]
+        if lang not in by_lang:
+            by_lang[lang] = {d.source_id: d.title for d in self.index.docstore.documents().values()
+                             if d.lang == lang and d.doc_type == "article"}
+        return by_lang[lang]
+
+    def _allowed(self) -> set[str]:
+        return {"approved"} if self.settings.anamnesis.derived == "approved" else {"approved", "pending"}
+
     def _usable_derived(self, source_ids: list[str], kind: str) -> dict[str, list]:
         """source id -> [(proposal as used, review status)] that this desk uses: approved
         ones (edited wording if edited), and pending ones unless only approved are used."""
-        allowed = {"approved"} if self.settings.anamnesis.derived == "approved" else {"approved", "pending"}
         out: dict[str, list] = {}
         for record in self.index.docstore.derived(source_ids, kind=kind):
-            if record.status in allowed:
+            if record.status in self._allowed():
                 out.setdefault(record.item.source_id, []).append((record.effective, record.status))
         return out
 

@@ -92,8 +92,8 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
     ),
     FactDef(
         "already_tried",
-        {"en": "What have you already tried (for example restarting the router)?",
-         "ru": "Что вы уже пробовали сделать (например, перезагрузить роутер)?"},
+        {"en": "What have you already tried to fix it?",
+         "ru": "Что вы уже пробовали сделать, чтобы это исправить?"},
         {"en": "So we don't repeat steps you have already done.", "ru": "Чтобы не повторять то, что уже сделано."},
         given=_p(r"\b(restart\w*|reboot\w*|re-?started|unplug\w*|plugged|turned (it )?(off|on)|switched (it )?(off|on)|power[- ]cycl\w*|reset\w*|tried|checked the cable)\b",
                  r"(перезагру|перезапуск|выключ|включ\w* снова|выдерг|выдёрг|вытаск|отключал|пробовал|сбрасывал|переткн|передёрг|передерг|проверил\w* кабел)"),

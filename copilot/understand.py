@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from copilot.facts import FACTS, FactDef, GivenFact, given_facts
 from copilot.schema import Conversation, Sentiment
+from copilot.text import split_sentences
 from knowledge_base.language import detect_language
 
 _I = re.I | re.U
@@ -215,9 +216,26 @@ def needs_diagnosis(text: str, problem: bool | None = None) -> bool:
     happens: that gets a direct answer, not an interrogation. `problem` is
     `is_problem_report(text)` when the caller already knows it."""
     diagnostic = bool(_DIAGNOSTIC_QUESTION.search(text))
-    informational = bool(_INFO_QUESTION.search(text))
+    informational = any(_asks_how_or_when(s) for s in split_sentences(text))
     problem = is_problem_report(text) if problem is None else problem
     return (problem or diagnostic) and not (informational and not diagnostic)
+
+
+_GREETING = re.compile(r"^(?:hi|hello|hey|good (?:morning|afternoon|evening)|здравствуйте|привет|добрый (?:день|вечер)|"
+                       r"доброе утро)\W*", _I)
+
+
+def _asks_how_or_when(sentence: str) -> bool:
+    """A how-to / when / what-does-it-cost question: a sentence that ends in '?', or opens
+    with the question word and reports nothing broken. "When" inside a statement ("it
+    stops working when I leave the house") asks nothing."""
+    m = _INFO_QUESTION.search(sentence)
+    if not m:
+        return False
+    if sentence.rstrip().endswith("?"):
+        return True
+    opens = m.start() <= len(_GREETING.match(sentence).group(0) if _GREETING.match(sentence) else "")
+    return opens and not is_problem_report(sentence)
 
 
 def conversation_language(conversation: Conversation, customer_text: str | None = None) -> str:

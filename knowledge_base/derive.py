@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "4"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "5"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -63,7 +63,21 @@ class DerivedRule(BaseModel):
     heading: str = ""
 
 
-Derived = DerivedCheck | DerivedRule
+class DerivedLink(BaseModel):
+    """A workflow step that sends the agent through another part of the knowledge base first
+    ("Follow Path 1 troubleshooting steps first"): that part's checks come at this point."""
+
+    kind: Literal["link"] = "link"
+    id: str
+    source_id: str
+    lang: str
+    position: int
+    target: str = Field(description="The label of the part followed, as the source names it ('Path 1').")
+    sentence: str
+    heading: str = ""
+
+
+Derived = DerivedCheck | DerivedRule | DerivedLink
 
 
 # --- sentences of a document -------------------------------------------------------------
@@ -80,10 +94,11 @@ def _plain(text: str) -> str:
     return " ".join(text.split())
 
 
-def units(doc: SourceDocument) -> list[tuple[str, str, bool]]:
-    """(sentence, heading, is_heading) in document order; bullets and headings are units
-    of their own, paragraphs are split into sentences."""
-    out: list[tuple[str, str, bool]] = []
+def units(doc: SourceDocument) -> list[tuple[str, str, bool, bool]]:
+    """(sentence, heading, is_heading, nested) in document order; bullets and headings are
+    units of their own, paragraphs are split into sentences; `nested`: an indented bullet
+    (it belongs to the line above it, usually a condition)."""
+    out: list[tuple[str, str, bool, bool]] = []
     heading = ""
     for raw in doc.text.splitlines():
         if not raw.strip() or raw.strip().startswith("|"):
@@ -91,12 +106,13 @@ def units(doc: SourceDocument) -> list[tuple[str, str, bool]]:
         m = _HEADING.match(raw)
         if m:
             heading = _STEP.sub("", _plain(m.group(2))).strip()
-            out.append((heading, heading, True))
+            out.append((heading, heading, True, False))
             continue
+        nested = bool(re.match(r"^\s{2,}", raw)) and bool(_BULLET.match(raw))
         line = _plain(_BULLET.sub("", raw))
         for sentence in _SENTENCE_END.split(line):
             if sentence.strip():
-                out.append((sentence.strip(), heading, False))
+                out.append((sentence.strip(), heading, False, nested))
     return out
 
 
@@ -407,6 +423,33 @@ def rule_of(sentence: str, heading_condition: str, lang: str) -> tuple[HandoffRe
     return reason, " ".join(condition.split())
 
 
+# --- references to other parts of a workflow ------------------------------------------------
+
+_PART_EN = r"(?:path|section|procedure|chapter|part|flow|workflow|appendix)"
+_PART_RU = r"(?:раздел|пункт|сценари|процедур|путь|пути|глав|приложени)\w*"
+_LINK_EN = re.compile(rf"^(?:first,?\s+)?(?:follow|use|complete|go through|run through|apply|start with)\s+(?:the\s+)?"
+                      rf"(?P<label>{_PART_EN}\s+\d+(?:\.\d+)*)\b", _I)
+_LINK_RU = re.compile(rf"^(?:сначала\s+)?(?:выполните|пройдите|следуйте|используйте|примените|начните с)\s+"
+                      rf"(?:(?:по|шаги|шагам|действия)\s+)*(?P<label>{_PART_RU}\s+\d+(?:\.\d+)*)", _I)
+
+
+def link_of(sentence: str, lang: str) -> str | None:
+    """The label of the part a step sends the agent through first ("Follow Path 1
+    troubleshooting steps first" -> "Path 1"), else None."""
+    m = (_LINK_RU if lang == "ru" else _LINK_EN).match(sentence.strip().strip("*"))
+    return " ".join(m.group("label").split()) if m else None
+
+
+def resolve_link(label: str, titles: dict[str, str], exclude: str = "") -> str | None:
+    """The document a label names: the one whose title carries the label as a name ("Path
+    1: No Service", not "Path 1.2" or "Path 10"), first by id; None when no title does."""
+    word, number = label.rsplit(" ", 1)
+    stem = re.escape(word[:5].lower())
+    rx = re.compile(rf"(?<!\w){stem}\w*\s+{re.escape(number)}(?![\d.]*\d)(?!\w)", _I)
+    found = sorted(sid for sid, title in titles.items() if sid != exclude and rx.search(title))
+    return found[0] if found else None
+
+
 # --- the document --------------------------------------------------------------------------
 
 def _id(source_id: str, kind: str, text: str) -> str:
@@ -426,12 +469,18 @@ def derive(doc: SourceDocument) -> list[Derived]:
     seen_rules: set[str] = set()
     sentences = units(doc)
     branch_condition = ""
-    for pos, (sentence, heading, is_heading) in enumerate(sentences):
+    for pos, (sentence, heading, is_heading, nested) in enumerate(sentences):
         m = _IF_LINE.match(sentence.strip("*"))
         if m:
             branch_condition = m.group("cond").strip()
         elif is_heading:
             branch_condition = ""
+        label = None if (nested or branch_condition or is_heading) else link_of(sentence, doc.lang)
+        if label:
+            # a step of the workflow itself (not one branch of it) that runs another part first
+            found.append(DerivedLink(id=_id(doc.id, "link", sentence), source_id=doc.id, lang=doc.lang,
+                                     position=pos, target=label, sentence=sentence, heading=heading))
+            continue
         check = check_of(sentence, doc.lang)
         if check:
             topic, question, form = check
@@ -447,7 +496,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
             found.append(DerivedRule(id=_id(doc.id, "rule", sentence + rule[1]), source_id=doc.id, lang=doc.lang,
                                      position=pos, reason=rule[0], condition=rule[1], sentence=sentence,
                                      heading=heading))
-    for pos, subj, states, sentence in branches([(i, s) for i, (s, _, _) in enumerate(sentences)], doc.lang):
+    for pos, subj, states, sentence in branches([(i, s) for i, (s, *_) in enumerate(sentences)], doc.lang):
         # "If the user is traveling / not traveling": the states are what is checked
         topic = _topic(" ".join(states) if _you_en(subj).lower() == "you" else subj, doc.lang)
         if topic and topic not in seen_topics:

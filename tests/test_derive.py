@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from copilot.engine import Copilot
-from knowledge_base.derive import DerivedCheck, DerivedRule, check_of, derive, rule_of
+from knowledge_base.derive import DerivedCheck, DerivedLink, DerivedRule, check_of, derive, link_of, resolve_link, rule_of
 from knowledge_base.documents import SourceDocument
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.ingest import Ingestor
@@ -200,9 +200,8 @@ def test_a_derived_rule_fires_once_diagnosed_and_cites_its_sentence(guide_copilo
     assert cited.sentence == "If the speed is still slow after Data Saver is off, escalate to technical support."
 
 
-def test_supervisors_approve_edit_and_reject_proposals_on_their_page(guide_copilot, tmp_path):
-    """The page lists derived proposals with their source sentence; an edit is saved as the
-    approved wording, a rejection takes the proposal out of use."""
+def proposals_page(copilot: Copilot, tmp_path):
+    """The supervisors' page of derived proposals, signed in as a supervisor."""
     from streamlit.testing.v1 import AppTest
 
     from copilot.auth import Auth, hash_password
@@ -210,16 +209,23 @@ def test_supervisors_approve_edit_and_reject_proposals_on_their_page(guide_copil
     from copilot.feedback.store import FeedbackStore
     from helpers import REPO
 
-    settings = guide_copilot.settings.model_copy(update={"auth": AuthSettings(users=[
+    settings = copilot.settings.model_copy(update={"auth": AuthSettings(users=[
         UserAccount(username="sam", role="supervisor", password_hash=hash_password("sup-secret"))])})
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    for key, value in {"settings": settings, "copilot": guide_copilot, "store": FeedbackStore(settings.feedback, tmp_path),
+    for key, value in {"settings": settings, "copilot": copilot, "store": FeedbackStore(settings.feedback, tmp_path),
                        "auth": Auth(settings)}.items():
         at.session_state[key] = value
     at.session_state["user"] = Auth(settings).users["sam"]
     at.run()
     at.switch_page("copilot/ui/pages/proposals.py").run()
     assert not at.exception
+    return at
+
+
+def test_supervisors_approve_edit_and_reject_proposals_on_their_page(guide_copilot, tmp_path):
+    """The page lists derived proposals with their source sentence; an edit is saved as the
+    approved wording, a rejection takes the proposal out of use."""
+    at = proposals_page(guide_copilot, tmp_path)
     assert any("Ask the user to run a speed test." in t.value for t in at.text)
     store = guide_copilot.index.docstore
     speed = next(r for r in store.derived(kind="check") if "speed test" in r.item.question)
@@ -238,3 +244,101 @@ def test_a_customer_in_a_language_the_knowledge_base_lacks_is_told_so_not_asked_
     assert s.language == "ru"
     assert "no_knowledge_in_language: ru" in s.flags
     assert not s.questions  # no English question put to a Russian-speaking customer
+
+
+@pytest.mark.parametrize("sentence,lang,label", [
+    ("Follow Path 1 (No Service / No Connection) troubleshooting steps first.", "en", "Path 1"),
+    ("Use Path 2.1 (Unavailable Mobile Data) troubleshooting steps to check connectivity.", "en", "Path 2.1"),
+    ("First, complete Section 3 of this guide.", "en", "Section 3"),
+    ("Сначала выполните шаги раздела 2.", "ru", "раздела 2"),
+    ("Proceed to Step 2.1.3", "en", None),                 # the next step of the same path is just its order
+    ("Follow the instructions in the main policy.", "en", None),   # names no part
+])
+def test_a_step_that_runs_another_part_first_names_it(sentence, lang, label):
+    assert link_of(sentence, lang) == label
+
+
+def test_only_unconditional_steps_of_a_workflow_link_to_another_part():
+    text = ("## Step 2.1.0: Speed\n- Ask user to run a speed test.\n- If it returns no connection:\n"
+            "    - Follow Path 2.1.\n"
+            "**If speed is poor:**\n- Follow Path 2.2\n"
+            "## Step 2.1.1: Service\n- Follow Path 1 troubleshooting steps first.\n")
+    links = [d for d in derive(doc(text)) if isinstance(d, DerivedLink)]
+    assert [(link.target, link.heading) for link in links] == [("Path 1", "Service")]
+
+
+def test_a_label_resolves_to_the_document_titled_by_it_and_nothing_else():
+    titles = {"w-10": "Workflow — Path 10: Billing", "w-12": "Workflow — Path 1.2: SIM",
+              "w-1": "Workflow — Path 1: No Service", "w-2": "Workflow — Path 2: Data"}
+    assert resolve_link("Path 1", titles) == "w-1"
+    assert resolve_link("Path 1.2", titles) == "w-12"
+    assert resolve_link("Path 1", titles, exclude="w-1") is None
+    assert resolve_link("Path 7", titles) is None
+    assert resolve_link("раздела 2", {"r-2": "Раздел 2. Нет интернета", "r-3": "Раздел 3. Оплата"}) == "r-2"
+
+
+WORKFLOW = {
+    "path-2-data.md": """---
+id: path-2-data
+title: "Path 2: Mobile data not working"
+lang: en
+---
+## Step 2.0: Speed
+- Ask the user to run a speed test.
+
+## Step 2.1: Service
+- Follow Path 1 (No Service) troubleshooting steps first.
+
+## Step 2.2: Travel
+- Ask the user if they are outside their usual service area.
+""",
+    "path-1-service.md": """---
+id: path-1-service
+title: "Path 1: No Service"
+lang: en
+---
+## Step 1.0: Status bar
+- Ask the user to check their status bar.
+- Follow Path 2 troubleshooting steps first.
+""",
+}
+
+
+@pytest.fixture
+def workflow_copilot(tmp_path, session_cache):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in WORKFLOW.items():
+        (kb / name).write_text(text, encoding="utf-8")
+    settings = llm_settings(make_settings(tmp_path / "data", session_cache), enabled=False)
+    index = KnowledgeIndex(settings)
+    assert Ingestor(index).run([kb]).failed == 0
+    return Copilot(settings, index=index)
+
+
+def test_a_path_followed_first_asks_its_checks_at_that_point_and_cites_them(workflow_copilot):
+    s = workflow_copilot.suggest(conversation("Mobile data is not working on my phone, no pages load."))
+    assert [(q.source_id, q.sentence) for q in s.questions] == [
+        ("path-2-data", "Ask the user to run a speed test."),
+        ("path-1-service", "Ask the user to check their status bar."),
+        ("path-2-data", "Ask the user if they are outside their usual service area."),
+    ]
+    # rejected, the link no longer puts Path 1 first: the status bar is asked only as the
+    # second matched article's check, after Path 2's own
+    store = workflow_copilot.index.docstore
+    link = next(r for r in store.derived(kind="link") if r.item.source_id == "path-2-data")
+    store.review_derived(link.item.id, "rejected", "sam")
+    s = workflow_copilot.suggest(conversation("Mobile data is not working on my phone, no pages load."))
+    assert [q.source_id for q in s.questions][:2] == ["path-2-data", "path-2-data"]
+
+
+def test_supervisors_see_and_reject_the_paths_a_workflow_follows_first(workflow_copilot, tmp_path):
+    at = proposals_page(workflow_copilot, tmp_path)
+    at.selectbox(key="dp-kind").select("link").run()
+    assert not at.exception
+    assert any("Follow Path 1 (No Service) troubleshooting steps first." in t.value for t in at.text)
+    link = next(r for r in workflow_copilot.index.docstore.derived(kind="link") if r.item.source_id == "path-2-data")
+    assert at.text_input(key=f"dq-{link.item.id}").value == "Path 1"
+    at.button(key=f"dr-{link.item.id}").click().run()
+    assert next(r for r in workflow_copilot.index.docstore.derived(kind="link")
+                if r.item.id == link.item.id).status == "rejected"

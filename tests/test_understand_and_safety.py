@@ -129,6 +129,10 @@ def test_profile_contract_number_counts_as_given():
     ("Интернета не было пять дней из-за вашей аварии", True),
     ("сегодня 27е и автоплатеж снял деньги. он что два раза взял?", True),
     ("autopay charged me twice this month", True),
+    # "when" inside a statement asks nothing
+    ("My mobile data stopped working, I can't browse anything when I'm away from wifi.", True),
+    ("интернет пропадает, когда я выхожу из дома", True),
+    ("When does the monthly fee get charged", False),
 ])
 def test_questions_are_asked_for_problems_not_for_how_to_questions(text, diagnose):
     assert needs_diagnosis(conv(text).customer_text()) is diagnose

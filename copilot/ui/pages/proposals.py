@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from copilot.ui import services
-from knowledge_base.derive import DerivedCheck
+from knowledge_base.derive import DerivedCheck, DerivedLink
 
 services.require_role("supervisor")
 st.subheader("Derived checks and rules")
@@ -20,8 +20,8 @@ st.caption("Found at ingest in the articles' own text. "
 
 a, b, c = st.columns(3)
 status = a.selectbox("Status", ["pending", "approved", "rejected"], key="dp-status")
-kind = b.selectbox("Kind", ["check", "rule"], key="dp-kind",
-                   format_func=lambda k: "Questions (checks)" if k == "check" else "Handoff rules")
+KINDS = {"check": "Questions (checks)", "rule": "Handoff rules", "link": "Paths followed first"}
+kind = b.selectbox("Kind", list(KINDS), key="dp-kind", format_func=KINDS.get)
 search = c.text_input("Search", key="dp-search", placeholder="source or words")
 records = [r for r in store.derived(kind=kind, status=status)
            if not search or search.lower() in f"{r.item.source_id} {r.item.sentence} {r.effective}".lower()]
@@ -41,13 +41,16 @@ for r in records[:100]:
         st.text(f"Source: {item.sentence}")
         if isinstance(item, DerivedCheck):
             wording = st.text_input("Question to the customer", value=item.question, key=f"dq-{item.id}")
+        elif isinstance(item, DerivedLink):
+            wording = st.text_input("Its checks are asked first from the article titled", value=item.target,
+                                    key=f"dq-{item.id}")
         else:
             st.text(f"Reason: {item.reason}")
             wording = st.text_input("Applies when", value=item.condition, key=f"dq-{item.id}")
         x, y = st.columns(2)
         if x.button("Approve", key=f"da-{item.id}", type="primary"):
-            changed = wording != (item.question if isinstance(item, DerivedCheck) else item.condition)
-            field = "question" if isinstance(item, DerivedCheck) else "condition"
+            field = {"check": "question", "rule": "condition", "link": "target"}[item.kind]
+            changed = wording != getattr(item, field)
             edited = r.item.model_copy(update={field: wording}) if changed or r.edited else None
             store.review_derived(item.id, "approved", user, edited=edited)
             st.rerun()
