@@ -186,7 +186,8 @@ _PROBLEM = _rx(
     r"\b(not working|doesn'?t work|does not work|don'?t work|isn'?t working|stopped|no (internet|signal|network|data|connection|service)|"
     r"(is |went |goes )?down\b|drops?|dropping|disconnect\w*|slow|error|can'?t|cannot|couldn'?t|won'?t|failed|fails|broken|"
     r"(charged|took|taken|debited)( me| it| the money)? twice|double charge|not (on|in|credited|showing|arrived)|hasn'?t (arrived|come|appeared)|missing|"
-    r"keeps|no picture|blank|frozen|freez\w*|red light|blinking|flashing|lost|stuck|locked)\b",
+    r"keeps|no picture|blank|frozen|freez\w*|red light|blinking|flashing|lost|stuck|locked|(working|work) again|"
+    r"won'?t (load|send|connect|open)|(doesn'?t|does not|can'?t|cannot) (load|send|connect|open))\b",
     r"\bE-?\d{3}\b",
     r"не работа|перестал|нет (интернета|сети|сигнала|связи|изображения|картинки)|пропал|пропада|отваливает|отключил|медленн|тормоз|"
     r"ошибк|не могу|не получается|не удается|не удаётся|сломал|не заходит|не пришл|не пришёл|не пришел|не зачисл|не поступил|"
@@ -196,8 +197,15 @@ _PROBLEM = _rx(
 
 
 _DIAGNOSTIC_QUESTION = _rx(
-    r"\b(why|what'?s (going on|wrong|happening|up)|what should i do|can you (check|look)|what happened|is (it|something) broken|did it die)\b",
-    r"почему|что (случилось|происходит|делать|не так)|в ч[её]м (дело|причина)|провер(ьте|ите)|что это значит")
+    r"\b(why|what'?s (going on|wrong|happening|up)|what should i do|can you (check|look)|what happened|"
+    r"is (it|something|there something|anything) (broken|wrong)|did it die)\b",
+    r"почему|что (случилось|происходит|(мне )?делать|не так)|в ч[её]м (дело|причина)|провер(ьте|ите)|что это значит|"
+    r"что-то не так")
+# asking for help with what they reported: "can you help?" after "X is broken" is not a how-to question
+_HELP = _rx(
+    r"\b((can|could|would) you (please )?help|help me|how (do|can|should) i (fix|get|make|solve|repair|restore|sort)|"
+    r"can (i|you|we) fix)\b",
+    r"помогите|(можете|могли бы) (мне )?помочь|как (мне )?(это )?(исправить|починить|вернуть|восстановить)")
 _INFO_QUESTION = _rx(
     r"\b(how (much|long|many|do|can|to|does)|when|what (is|are|day|time|plans?|do i (need|do)|happens)|can (i|we|a|you)|"
     r"where|is there|do you (have|offer|sell)|does it cost|which|will (i|it|you))\b",
@@ -216,7 +224,7 @@ def needs_diagnosis(text: str, problem: bool | None = None) -> bool:
     happens: that gets a direct answer, not an interrogation. `problem` is
     `is_problem_report(text)` when the caller already knows it."""
     diagnostic = bool(_DIAGNOSTIC_QUESTION.search(text))
-    informational = any(_asks_how_or_when(s) for s in split_sentences(text))
+    informational = any(_asks_how_or_when(s) for s in split_sentences(text)) and not _HELP.search(text)
     problem = is_problem_report(text) if problem is None else problem
     return (problem or diagnostic) and not (informational and not diagnostic)
 

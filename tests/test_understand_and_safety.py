@@ -133,6 +133,11 @@ def test_profile_contract_number_counts_as_given():
     ("My mobile data stopped working, I can't browse anything when I'm away from wifi.", True),
     ("интернет пропадает, когда я выхожу из дома", True),
     ("When does the monthly fee get charged", False),
+    # asking for help with the problem they report is not a how-to question
+    ("Hi, can you help me? My mobile data is not working.", True),
+    ("How do I get my data working again? It stopped yesterday.", True),
+    ("Помогите, пожалуйста, мобильный интернет не работает, можно что-то сделать?", True),
+    ("Can you help me choose a plan?", False),
 ])
 def test_questions_are_asked_for_problems_not_for_how_to_questions(text, diagnose):
     assert needs_diagnosis(conv(text).customer_text()) is diagnose

@@ -1,0 +1,107 @@
+"""Off-topic is not a handoff: requests outside what the business does get a polite
+refusal, questions inside its domain that the knowledge base does not answer keep the
+handoff, and covered questions are answered.
+
+Data: `evals/datasets/scope/out_of_scope.jsonl` (hand-written, 100 messages: off-domain
+requests and in-domain questions the demo desk does not cover, both languages, dev/test)
+next to the demo desk's own eval cases of the same split (everything they ask is inside
+the domain). Retrieval-only: the model decides neither.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from copilot.config import Settings
+from copilot.engine import Copilot
+from copilot.schema import Conversation, Message
+from evals.dataset import DATASETS, load_dataset
+from copilot.jsonl import read_records
+
+SCOPE_FILE = DATASETS / "scope" / "out_of_scope.jsonl"
+OFF_TOPIC = "off_topic"
+
+
+class ScopeCase(BaseModel):
+    id: str
+    split: Literal["dev", "test"]
+    language: Literal["en", "ru"]
+    kind: Literal["off_domain", "in_domain_uncovered"]
+    text: str = Field(min_length=1)
+    origin: str = "hand-written"
+
+
+def load_scope(split: str, path: Path = SCOPE_FILE) -> list[ScopeCase]:
+    return [case for _, case in read_records(path, ScopeCase, "case") if split == "all" or case.split == split]
+
+
+class Outcome(BaseModel):
+    id: str
+    language: str
+    kind: str          # off_domain | in_domain_uncovered | covered
+    refused: bool      # answered as off-topic
+    handoff: bool
+
+
+class ScopeResult(BaseModel):
+    split: str
+    outcomes: list[Outcome]
+
+    def rate(self, lang: str, kind: str, what: str) -> tuple[int, int]:
+        rows = [o for o in self.outcomes if o.language == lang and o.kind == kind]
+        return sum(getattr(o, what) for o in rows), len(rows)
+
+    def precision(self, lang: str) -> float | None:
+        refused = [o for o in self.outcomes if o.language == lang and o.refused]
+        return round(sum(o.kind == "off_domain" for o in refused) / len(refused), 3) if refused else None
+
+
+def run(settings: Settings, split: str = "test") -> ScopeResult:
+    settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"enabled": False})})
+    copilot = Copilot(settings)
+    items: list[tuple[str, str, str, Conversation]] = [
+        (c.id, c.language, c.kind, Conversation(messages=[Message(role="customer", text=c.text)]))
+        for c in load_scope(split)]
+    items += [(c.id, c.language, "covered", c.conversation) for c in load_dataset([DATASETS], split)
+              if c.tags.category != "not_covered"]  # everything else the demo cases ask is inside the domain
+    outcomes = []
+    try:
+        for case_id, lang, kind, conversation in items:
+            s = copilot.suggest(conversation)
+            outcomes.append(Outcome(id=case_id, language=lang, kind=kind, refused=s.intent.label == OFF_TOPIC,
+                                    handoff=s.handoff.needed))
+    finally:
+        copilot.close()
+    return ScopeResult(split=split, outcomes=outcomes)
+
+
+def _pct(n: int, total: int) -> str:
+    return f"{n}/{total} ({n / total:.2f})" if total else "n/a"
+
+
+def markdown(r: ScopeResult) -> str:
+    rows = ["| language | off-domain refused, no handoff | off-domain handed off | in-domain uncovered refused "
+            "(should not be) | in-domain uncovered handed off | covered refused (should not be) | refusal precision |",
+            "|---|---:|---:|---:|---:|---:|---:|"]
+    by_lang: dict[str, list[str]] = defaultdict(list)
+    for lang in sorted({o.language for o in r.outcomes}):
+        refused_clean = [o for o in r.outcomes if o.language == lang and o.kind == "off_domain"
+                         and o.refused and not o.handoff]
+        off_total = r.rate(lang, "off_domain", "refused")[1]
+        by_lang[lang] = [
+            _pct(len(refused_clean), off_total), _pct(*r.rate(lang, "off_domain", "handoff")),
+            _pct(*r.rate(lang, "in_domain_uncovered", "refused")), _pct(*r.rate(lang, "in_domain_uncovered", "handoff")),
+            _pct(*r.rate(lang, "covered", "refused")), str(r.precision(lang))]
+        rows.append(f"| {lang} | " + " | ".join(by_lang[lang]) + " |")
+    wrong = [o for o in r.outcomes if (o.kind == "off_domain") != o.refused]
+    lose = ", ".join(f"{o.id} ({'refused' if o.refused else 'not refused'}, {o.kind})" for o in wrong[:20]) or "none"
+    return ("## Off-topic requests (refusal, not handoff)\n\n"
+            f"`{SCOPE_FILE.relative_to(DATASETS.parent.parent)}` ({r.split} split): requests outside what a "
+            "telecom provider does and questions inside its domain that the demo desk does not answer, with the "
+            f"demo desk's own {r.split} cases (all inside its domain) beside them; retrieval-only. An off-domain "
+            "request should get a refusal with no handoff; the others should never be refused.\n\n"
+            + "\n".join(rows) + f"\n\nWhere we lose ({len(wrong)} cases): {lose}.")
