@@ -24,6 +24,7 @@ from typing import Literal
 
 from copilot.facts import FACTS, FactDef, GivenFact, facts_asked
 from copilot.schema import Question
+from copilot.text import split_sentences
 from knowledge_base.derive import DerivedCheck
 from knowledge_base.documents import RequiredFact
 from knowledge_base.tokenizer import tokenize
@@ -55,6 +56,8 @@ class Candidate:
     source_id: str | None = None
     sentence: str | None = None
     review: str | None = None
+    topic: str = ""                                  # a derived check's subject ("mobile data")
+    states: list[str] = field(default_factory=list)  # a workflow branch's states ("on", "off")
 
 
 def _slug(topic: str) -> str:
@@ -67,11 +70,42 @@ def _key_of(text: str, facts: dict[str, FactDef]) -> str | None:
     return keys[0] if len(keys) == 1 else None
 
 
-def _given_in_words(topic: str, customer_words: set[str]) -> bool:
-    """A fact outside the vocabulary counts as given when the customer's words hold most
-    of what it is about ("roaming is on" gives "data roaming")."""
-    need = set(tokenize(topic))
-    return bool(need) and len(need & customer_words) >= max(1, 0.5 * len(need))
+# words that report a value or a check already made, in the sentence that names the subject
+_REPORTED = re.compile(
+    r"\b(ran|tried|checked|tested|looked|shows?|showed|says?|said|reads?|displays?|displayed|turned|switched|"
+    r"enabled|disabled|already)\b|"
+    r"(проверил|запускал|запустил|пробовал|показыва|пишет|написано|включ[её]н|выключ[её]н|уже)", re.I)
+
+
+def _stated(c: "Candidate", sentences: list[str]) -> bool:
+    """The customer already gave a derived check's answer: one of their sentences names
+    most of its subject and, for a workflow branch, one of its states ("roaming is on"),
+    else a reported value or check ("I ran a speed test, it says no connection"). Naming
+    the subject alone ("my mobile data is not working") does not say whether it is on."""
+    need = set(tokenize(c.topic))
+    if not need:
+        return False
+    # a state's head word ("on", "off", "missing"; "not traveling"), case and stems aside
+    heads = [_head(state) for state in c.states]
+    informative = [h for h in heads if h and not (set(tokenize(" ".join(h))) or {None}) <= need]
+    for sentence in sentences:
+        if len(need & set(tokenize(sentence))) < max(1, 0.5 * len(need)):
+            continue
+        if c.states and not informative:
+            return True  # the states are the subject itself ("Are you traveling?"): naming it answers it
+        raw = set(re.findall(r"\w+", sentence.lower()))
+        if informative and any(set(h) <= raw for h in informative):
+            return True
+        if not c.states and _REPORTED.search(sentence):
+            return True
+    return False
+
+
+def _head(state: str) -> tuple[str, ...]:
+    words = re.findall(r"\w+", state.lower())
+    if not words:
+        return ()
+    return tuple(words[:2]) if words[0] in ("not", "не", "no", "нет") and len(words) > 1 else (words[0],)
 
 
 def candidates(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
@@ -105,7 +139,8 @@ def candidates(language: str, articles: list[ArticleFacts], ticket_questions: li
             else:  # any other self-help step: after the basics
                 score = 0.05 - 0.01 * min(i, 4) - 0.01 * rank
             offer(Candidate(key, check.question, WHY_DERIVED.get(language, WHY_DERIVED["en"]).format(
-                source=check.source_id), score, "derived", check.source_id, check.sentence, status))
+                source=check.source_id), score, "derived", check.source_id, check.sentence, status,
+                topic=check.topic, states=check.states))
     asked = Counter(key for questions in ticket_questions
                     for key in {k for q in questions for k in facts_asked(q, facts)})
     for key, count in asked.items():
@@ -151,9 +186,8 @@ def questions(language: str, articles: list[ArticleFacts], ticket_questions: lis
               given: dict[str, GivenFact], limit: int = MAX_QUESTIONS, facts: dict[str, FactDef] = FACTS,
               customer_text: str = "", basics: list[str] = ()) -> list[Question]:
     found = candidates(language, articles, ticket_questions, facts, basics)
-    words = set(tokenize(customer_text))
-    missing = [c for c in found.values() if c.key not in given
-               and not (c.key not in facts and _given_in_words(c.key.replace("_", " "), words))]
+    sentences = split_sentences(customer_text)
+    missing = [c for c in found.values() if c.key not in given and not (c.origin == "derived" and _stated(c, sentences))]
     missing.sort(key=lambda c: -c.score)
     return [Question(fact=c.key, text=c.text, why=c.why, origin=c.origin, source_id=c.source_id,
                      sentence=c.sentence, review=c.review) for c in missing[:limit]]

@@ -347,6 +347,27 @@ def eval_unannotated(
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
+@eval_app.command("scope")
+def eval_scope(
+    split: str = typer.Option("test", "--split", help="dev or test."),
+    index: Optional[Path] = IndexOption,
+) -> None:
+    """Off-topic requests get a refusal and no handoff; in-domain questions the knowledge
+    base does not answer keep the handoff; covered ones are never refused. The scope set
+    and the demo cases of one split, per language, retrieval-only; written to
+    docs/benchmarks.md. The index must hold the demo desk."""
+    from evals.bench import scope
+    from evals.bench.docs import update_section
+
+    if split not in ("dev", "test"):
+        fail(f"--split must be dev or test, not '{split}'")
+    with user_errors():
+        result = scope.run(settings_for(index), split)
+    update_section(f"scope-{split}", f"copilot eval scope --split {split}", scope.markdown(result))
+    out.print(scope.summary(result), highlight=False)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
+
+
 @eval_app.command("external")
 def eval_external(name: str = typer.Argument(..., help="Benchmark: tau-banking or tau-telecom.")) -> None:
     """Outside benchmarks. tau-banking: retrieval recall@k / hit@k next to plain BM25, and

@@ -111,6 +111,9 @@ class Desk(BaseModel):
         None, description="Regular expression of the desk's contract numbers: recognised as a given fact and "
         "never masked as personal data (they identify a contract, not a person).")
     facts: dict[str, FactWording] = Field(default_factory=dict, description="Wording of anamnesis facts.")
+    scope: dict[str, str] = Field(
+        default_factory=dict, description="What the desk helps with, per language, completing the off-topic "
+        "refusal: 'I can help with {scope}.' / 'Я могу помочь с такими вопросами: {scope}.'")
     diagnostic_basics: list[str] = Field(
         default_factory=lambda: ["since_when", "already_tried"],
         description="Facts worth establishing for any reported problem when neither the articles nor past "
@@ -126,6 +129,17 @@ class Desk(BaseModel):
     @classmethod
     def _contract_compiles(cls, pattern: str | None) -> str | None:
         return None if pattern is None else _regex(pattern)
+
+    def off_topic_reply(self, lang: str) -> str:
+        """The refusal of a request outside what the business does: the reason, then what
+        the desk can help with (its `scope`, or its products and services in general)."""
+        scope = self.scope.get(lang)
+        if lang == "ru":
+            return ("К сожалению, с этим я помочь не смогу: такой вопрос не относится к нашим услугам. "
+                    + (f"Я могу помочь с такими вопросами: {scope}." if scope
+                       else "Я могу помочь с вопросами о наших услугах."))
+        return ("I'm sorry, I can't help with that here: it is outside the services we support. "
+                + (f"I can help with {scope}." if scope else "I can help with questions about our own products and services."))
 
     def route(self, reason: str) -> HandoffRoute:
         return self.routes.get(reason) or neutral_routes()[reason]  # type: ignore[call-overload]

@@ -92,6 +92,7 @@ class DraftPlan:
     second_policy_hit: SearchHit | None = None
     boost_terms: set[str] = field(default_factory=set)  # from the best past resolution
     entities: EntityFn = entities  # with the desk's plan names
+    refusal: str | None = None     # an off-topic request: the desk's polite refusal, nothing else
 
     def promises(self) -> list[tuple[str, SearchHit | None]]:
         """Each handoff promise with the escalation passage that backs it (None: it names
@@ -195,6 +196,7 @@ def engine_statements(plan: DraftPlan) -> list[str]:
     for promise, hit in plan.promises():
         # the last sentence carries the desk's promise when a passage backs it
         out.extend(split_sentences(promise)[:-1] if hit is not None else split_sentences(promise))
+    out.extend(split_sentences(plan.refusal or ""))
     return [s for s in out if s]
 
 
@@ -218,6 +220,8 @@ def retrieval_draft(plan: DraftPlan, sources: Sources,
         for hit, sentence in select_sentences(plan, embed, limit):
             parts.append(_with_citation(sentence, sources.cite(hit)))
     parts.extend(_closing_parts(plan, sources))
+    if plan.refusal:
+        parts.append(plan.refusal)
     return " ".join(parts)
 
 

@@ -36,6 +36,7 @@ from copilot.understand import Signal, Understanding, understand
 from copilot.verify import Verifier
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.derive import resolve_link
+from knowledge_base.domain import DomainGate
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.language import detect_language
@@ -44,6 +45,7 @@ from knowledge_base.retriever import HybridRetriever
 log = logging.getLogger("copilot")
 
 RETRIEVAL_COMPOSER = "retrieval_compose@v1"
+OFF_TOPIC = "off_topic"  # the intent of a request outside what the business does
 PartialFn = Callable[[str], None]
 
 
@@ -122,6 +124,7 @@ class Retrieved:
     query_vector: list[float] | None
     answers: SearchResult          # customer-facing articles
     tickets: SearchResult          # past resolutions, for the operator
+    domain_margin: float | None = None   # > 0: nearer the knowledge base than everyday off-topic requests
 
     @property
     def top_docs(self) -> list[str]:
@@ -157,6 +160,7 @@ class Copilot:
         self._languages: tuple[int, set[str]] | None = None  # (docstore generation, languages of the documents)
         self._rule_vectors: dict[str, list[float]] = {}
         self._title_cache: tuple[int, dict[str, dict[str, str]]] | None = None
+        self.domain = DomainGate(self.index)
 
     # -- the flow ------------------------------------------------------------------------
     def suggest(self, conversation: Conversation | dict, on_partial: PartialFn | None = None,
@@ -175,6 +179,11 @@ class Copilot:
 
         found = self._retrieve(conversation, seen.language)
         flags = safety_flags(seen.customer_text, found.answers.hits + found.tickets.hits, self.keep_ids)
+        off_topic = found.domain_margin is not None and found.domain_margin < self.settings.retrieval.off_topic_margin
+        if off_topic:
+            flags.append(f"off_topic: nearer everyday requests than this knowledge base (margin {found.domain_margin:+.3f})")
+        # an off-topic request is answered by nobody here: no passages, no questions, no specialist
+        covered = found.answers.covered and not off_topic
         if seen.language not in self._kb_languages():
             # questions and answers would have to be in another language: say so instead of mixing
             flags.append(f"no_knowledge_in_language: {seen.language}")
@@ -183,23 +192,29 @@ class Copilot:
         trace.query = found.query
         trace.retrieved = [h.source_id for h in found.answers.hits]
         trace.retrieval_confidence = found.answers.confidence
-        intent = self._intent(found, conversation)
+        intent = Intent(label=OFF_TOPIC, confidence=found.answers.confidence) if off_topic \
+            else self._intent(found, conversation)
 
-        rules = self._rule_matches(found) if found.answers.covered and seen.problem_report \
-            and "already_tried" in seen.facts else []
+        rules = self._rule_matches(found) if covered and seen.problem_report and "already_tried" in seen.facts else []
         decision, _evidence = handoff_policy.decide(handoff_policy.HandoffInputs(
-            language=seen.language, signals=seen.signals, rule_matches=rules, covered=found.answers.covered,
+            language=seen.language, signals=seen.signals, rule_matches=rules, covered=covered, off_topic=off_topic,
             intent=intent.label,
             customer_request=" ".join(mask_pii(seen.first_customer_turn, self.keep_ids).text.split())[:300],
             facts=seen.facts), self.desk)
+        if off_topic and decision.needed:
+            # a person takes over anyway ("get me a human", anger): their case, not an off-topic one
+            off_topic, covered = False, found.answers.covered
+            intent = self._intent(found, conversation)
+            flags = [f for f in flags if not f.startswith("off_topic:")]
         questions: list[Question] = []
-        if found.answers.covered and seen.needs_diagnosis and handoff_policy.questions_allowed(decision, rules):
+        if covered and seen.needs_diagnosis and handoff_policy.questions_allowed(decision, rules):
             questions = self._questions(seen, found)
         t3 = time.perf_counter()
         timings["handoff_anamnesis"] = (t3 - t2) * 1000
         timings["before_llm"] = (t3 - t0) * 1000
 
-        plan = self._plan(conversation, seen, found, questions, decision)
+        plan = self._plan(conversation, seen, found, questions, decision, covered,
+                          refusal=off_topic and not decision.needed)
         outcome, warnings = self._draft(plan, conversation, seen.customer_text, on_partial, trace)
         t4 = time.perf_counter()
         timings["llm"] = outcome.llm_ms
@@ -245,11 +260,12 @@ class Copilot:
     def _retrieve(self, conversation: Conversation, lang: str) -> Retrieved:
         query = build_query(conversation)
         qvec = self.retriever.embed_query(query)
-        answers, _ = self.retriever.search_with_features(
+        answers = self.retriever.search(
             query, k=6, filters=SearchFilters(lang=lang, doc_type="article", audience="customer"), query_vector=qvec)
         tickets = self.retriever.search(query, k=4, filters=SearchFilters(lang=lang, doc_type="ticket"),
                                         query_vector=qvec)
-        return Retrieved(query, qvec, answers, tickets)
+        margin = self.domain.margin(qvec, lang) if self.settings.retrieval.off_topic else None
+        return Retrieved(query, qvec, answers, tickets, margin)
 
     def _intent(self, found: Retrieved, conversation: Conversation) -> Intent:
         top = found.top_docs
@@ -349,9 +365,10 @@ class Copilot:
         return out
 
     def _plan(self, conversation: Conversation, seen: Understanding, found: Retrieved, questions: list[Question],
-              decision) -> DraftPlan:
+              decision, covered: bool, refusal: bool = False) -> DraftPlan:
         """Everything decided before wording: the answer passages, the questions, the
-        promises of the route taken with the passages that back them."""
+        promises of the route taken with the passages that back them, or the refusal of an
+        off-topic request."""
         promises: list[tuple[str | None, SearchHit | None]] = [
             (route.promise.get(seen.language), self._policy_hit(reason, seen.language))
             for reason, route in handoff_policy.promised_routes(decision, self.desk)]
@@ -361,10 +378,11 @@ class Copilot:
         best_info = self._ticket_info(best_ticket.source_id) if best_ticket else None
         return DraftPlan(
             language=seen.language, customer_name=conversation.profile.name, answer_hits=found.answers.hits,
-            covered=found.answers.covered, negative=seen.sentiment.label == "negative", questions=questions,
+            covered=covered, negative=seen.sentiment.label == "negative", questions=questions,
             handoff_promise=promise, policy_hit=policy_hit, second_promise=second_promise,
             second_policy_hit=second_hit, query=found.query, query_vector=found.query_vector,
             boost_terms=set(tokenize(best_info.resolution if best_info else "")), entities=self.entities,
+            refusal=self.desk.off_topic_reply(seen.language) if refusal else None,
         )
 
     def _policy_hit(self, reason: str, lang: str) -> SearchHit | None:

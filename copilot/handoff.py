@@ -63,6 +63,7 @@ class HandoffInputs:
     customer_request: str
     facts: dict[str, GivenFact]
     tried: str | None = None
+    off_topic: bool = False      # outside what the business does: refused, not handed off
 
 
 def decide(inputs: HandoffInputs, desk: Desk) -> tuple[Handoff, dict[str, str]]:
@@ -82,8 +83,9 @@ def decide(inputs: HandoffInputs, desk: Desk) -> tuple[Handoff, dict[str, str]]:
     if "fraud_or_security" in evidence:  # the fraud team takes the whole case
         for reason in ("account_verification_required", "policy_requires_human"):
             evidence.pop(reason, None)
-    if not inputs.covered and not evidence:
-        # only when nothing else already brings a person in: then it is the reason itself
+    if not inputs.covered and not evidence and not inputs.off_topic:
+        # only when nothing else already brings a person in: then it is the reason itself;
+        # a request no desk of this business would answer gets a refusal instead
         evidence["no_grounded_answer"] = "the knowledge base has no confident match"
     reasons = [r for r in PRIORITY if r in evidence]
     if not reasons:

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "5"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "8"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -47,6 +47,8 @@ class DerivedCheck(BaseModel):
     question: str
     sentence: str = Field(description="The source sentence it came from.")
     heading: str = ""
+    states: list[str] = Field(default_factory=list, description="A branch's states ('ON', 'OFF'): the answer "
+                              "is given when the customer names the subject with one of them.")
 
 
 class DerivedRule(BaseModel):
@@ -314,11 +316,11 @@ _BRANCH_RU = re.compile(r"^\s*если\s+(?P<subj>[\w -]{2,40}?)\s+(?:горит
                         r"включ[её]н\w*|выключ\w*|стоит|равна|равен|—)\s*(?P<state>[^:,.;]{0,40}?)\s*[:.,]?\s*$", _I)
 
 
-def branches(sentences: list[tuple[int, str]], lang: str) -> list[tuple[int, str, list[str], str]]:
-    """(position, subject, states, first sentence) of decision points: two or more
+def _decisions(sentences: list[tuple[int, str]], lang: str) -> list[tuple[list[int], str, list[str], str]]:
+    """(positions, subject, states, first sentence) of decision points: two or more
     conditions on the same subject ("If Airplane Mode is ON:" / "If Airplane Mode is OFF:")."""
     rx = _BRANCH_RU if lang == "ru" else _BRANCH_EN
-    found: dict[str, tuple[int, str, list[str], str]] = {}
+    found: dict[str, tuple[list[int], str, list[str], str]] = {}
     for pos, sentence in sentences:
         m = rx.match(sentence.strip().strip("*"))
         if not m:
@@ -327,14 +329,22 @@ def branches(sentences: list[tuple[int, str]], lang: str) -> list[tuple[int, str
         key = subj.lower().removeprefix("the ").removeprefix("your ")
         state = " ".join(m.group("state").split())
         if key in found:
+            found[key][0].append(pos)
             found[key][2].append(state)
         else:
-            found[key] = (pos, subj, [state], sentence)
+            found[key] = ([pos], subj, [state], sentence)
     return [v for v in found.values() if len(v[2]) >= 2]
+
+
+def branches(sentences: list[tuple[int, str]], lang: str) -> list[tuple[int, str, list[str], str]]:
+    """(position, subject, states, first sentence) of the decision points of a workflow."""
+    return [(positions[0], subj, states, first) for positions, subj, states, first in _decisions(sentences, lang)]
 
 
 def _branch_question(subj: str, states: list[str], lang: str) -> str:
     # ON / OFF / MISSING in a workflow are emphasis, not names
+    # "ON but not working", "LOCKED with PIN/PUK": the question asks for the state, not its qualifier
+    states = [re.split(r"\s+(?:but|and|with|yet|но|и|с)\s+", s, maxsplit=1)[0] for s in states]
     states = [re.sub(r"\b[A-Z]{2,}\b", lambda w: w.group(0).lower() if len(w.group(0)) > 3 or w.group(0) in ("ON", "OFF")
                      else w.group(0), s) for s in dict.fromkeys(states)]
     plain = [s for s in states if not any(o != s and o.startswith(f"{s} ") for o in states)]
@@ -468,13 +478,18 @@ def derive(doc: SourceDocument) -> list[Derived]:
     seen_topics: set[str] = set()
     seen_rules: set[str] = set()
     sentences = units(doc)
+    numbered = [(i, s) for i, (s, *_) in enumerate(sentences)]
+    # lines that state one outcome of a decision point ("If Airplane Mode is ON:")
+    outcome_lines = {pos for positions, *_ in _decisions(numbered, doc.lang) for pos in positions}
     branch_condition = ""
+    after_outcome = False
     for pos, (sentence, heading, is_heading, nested) in enumerate(sentences):
         m = _IF_LINE.match(sentence.strip("*"))
         if m:
             branch_condition = m.group("cond").strip()
+            after_outcome = pos in outcome_lines
         elif is_heading:
-            branch_condition = ""
+            branch_condition, after_outcome = "", False
         label = None if (nested or branch_condition or is_heading) else link_of(sentence, doc.lang)
         if label:
             # a step of the workflow itself (not one branch of it) that runs another part first
@@ -482,6 +497,8 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                      position=pos, target=label, sentence=sentence, heading=heading))
             continue
         check = check_of(sentence, doc.lang)
+        if check and (after_outcome or nested):
+            continue  # what to check once an outcome is known ("If Airplane Mode is ON: ... check if service is restored") is a follow-up, not a first question
         if check:
             topic, question, form = check
             if topic not in seen_topics:
@@ -496,14 +513,15 @@ def derive(doc: SourceDocument) -> list[Derived]:
             found.append(DerivedRule(id=_id(doc.id, "rule", sentence + rule[1]), source_id=doc.id, lang=doc.lang,
                                      position=pos, reason=rule[0], condition=rule[1], sentence=sentence,
                                      heading=heading))
-    for pos, subj, states, sentence in branches([(i, s) for i, (s, *_) in enumerate(sentences)], doc.lang):
+    for pos, subj, states, sentence in branches(numbered, doc.lang):
         # "If the user is traveling / not traveling": the states are what is checked
         topic = _topic(" ".join(states) if _you_en(subj).lower() == "you" else subj, doc.lang)
         if topic and topic not in seen_topics:
             seen_topics.add(topic)
             found.append(DerivedCheck(id=_id(doc.id, "branch", subj), source_id=doc.id, lang=doc.lang, position=pos,
                                       topic=topic, question=_branch_question(subj, states, doc.lang), form="branch",
-                                      sentence=sentence, heading=sentences[pos][1]))
+                                      sentence=sentence, heading=sentences[pos][1],
+                                      states=list(dict.fromkeys(states))))
     # a heading that names a check ("Check Airplane Mode") gives way to the sentences under it
     body_sections = {d.heading for d in found if isinstance(d, DerivedCheck) and d.heading}
     found = [d for d in found if not (isinstance(d, DerivedCheck) and not d.heading

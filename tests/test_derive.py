@@ -342,3 +342,42 @@ def test_supervisors_see_and_reject_the_paths_a_workflow_follows_first(workflow_
     at.button(key=f"dr-{link.item.id}").click().run()
     assert next(r for r in workflow_copilot.index.docstore.derived(kind="link")
                 if r.item.id == link.item.id).status == "rejected"
+
+
+def test_what_to_check_once_an_outcome_is_known_is_a_follow_up_not_a_first_question():
+    text = ("## Step 1: Airplane mode\n**If Airplane Mode is ON:**\n- Ask the user to turn it OFF\n"
+            "- Ask the user to look at their status bar and check if service is restored\n"
+            "**If Airplane Mode is OFF:**\n- Proceed to Step 2\n"
+            "## Step 2: Speed\n- Ask the user to run a speed test.\n"
+            "- If it is still slow:\n    - Ask the user to check their VPN status.\n")
+    questions = [d.question for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
+    assert questions == ["Is Airplane Mode on or off?", "Could you run a speed test and tell me the result?"]
+
+
+WORKFLOW_TEXT = ("## Step 1\n- Ask the user to run a speed test.\n"
+                 "**If Mobile Data is OFF:**\n- Ask the user to turn it ON\n"
+                 "**If Mobile Data is ON but not working:**\n- Proceed to Step 2\n"
+                 "## Step 2\n**If the user is traveling:**\n- Ask them to enable roaming\n"
+                 "**If the user is not traveling:**\n- Proceed to Step 3\n")
+
+
+def _asked(customer_text: str) -> list[str]:
+    from copilot.anamnesis import ArticleFacts, questions
+
+    checks = [(d, "pending") for d in derive(doc(WORKFLOW_TEXT)) if isinstance(d, DerivedCheck)]
+    return [q.text for q in questions("en", [ArticleFacts("guide", [], checks)], [], {}, customer_text=customer_text)]
+
+
+def test_a_check_the_customer_already_answered_is_not_asked_again():
+    everything = _asked("Help, my data does not work.")
+    assert everything == ["Could you run a speed test and tell me the result?", "Is Mobile Data off or on?",
+                          "Are you traveling?"]
+    # a value or a check reported in the same sentence as the subject answers it
+    assert "Could you run a speed test and tell me the result?" not in _asked(
+        "My data does not work. I ran a speed test and it says no connection.")
+    # a branch is answered by its subject with one of its states ...
+    assert "Is Mobile Data off or on?" not in _asked("My data does not work although mobile data is on.")
+    # ... and not by naming the subject alone: "not working" does not say whether it is on
+    assert "Is Mobile Data off or on?" in _asked("My mobile data is not working.")
+    # when the states are the subject ("traveling"), naming it answers it
+    assert "Are you traveling?" not in _asked("I'm traveling in Spain and my data does not work.")

@@ -138,6 +138,13 @@ def test_profile_contract_number_counts_as_given():
     ("How do I get my data working again? It stopped yesterday.", True),
     ("Помогите, пожалуйста, мобильный интернет не работает, можно что-то сделать?", True),
     ("Can you help me choose a plan?", False),
+    # the plain words for "something is wrong", in any domain
+    ("I am having a problem with my mobile data.", True),
+    ("I'm having trouble sending picture messages, they never go through.", True),
+    ("The data connection on my phone is unavailable.", True),
+    ("У меня проблема с мобильным интернетом", True),
+    ("Есть неполадка: не отправляются ммс", True),
+    ("Is there a problem if I pay late? How much is the fee?", False),
 ])
 def test_questions_are_asked_for_problems_not_for_how_to_questions(text, diagnose):
     assert needs_diagnosis(conv(text).customer_text()) is diagnose

@@ -17,13 +17,12 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from copilot.config import Settings
-from copilot.engine import Copilot
+from copilot.engine import OFF_TOPIC, Copilot
+from copilot.jsonl import read_records
 from copilot.schema import Conversation, Message
 from evals.dataset import DATASETS, load_dataset
-from copilot.jsonl import read_records
 
 SCOPE_FILE = DATASETS / "scope" / "out_of_scope.jsonl"
-OFF_TOPIC = "off_topic"
 
 
 class ScopeCase(BaseModel):
@@ -77,6 +76,18 @@ def run(settings: Settings, split: str = "test") -> ScopeResult:
     finally:
         copilot.close()
     return ScopeResult(split=split, outcomes=outcomes)
+
+
+def summary(r: ScopeResult) -> str:
+    """One line per language for the terminal."""
+    lines = []
+    for lang in sorted({o.language for o in r.outcomes}):
+        off, off_n = r.rate(lang, "off_domain", "refused")
+        inside, inside_n = r.rate(lang, "in_domain_uncovered", "refused")
+        cov, cov_n = r.rate(lang, "covered", "refused")
+        lines.append(f"{r.split} {lang}: off-domain refused {off}/{off_n}, in-domain uncovered refused {inside}/{inside_n}, "
+                     f"covered refused {cov}/{cov_n}, refusal precision {r.precision(lang)}")
+    return "\n".join(lines)
 
 
 def _pct(n: int, total: int) -> str:

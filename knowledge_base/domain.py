@@ -1,0 +1,117 @@
+"""Off-topic or not: is a request about what this knowledge base's business does at all?
+
+A request is compared with the knowledge base (its three closest passages) and with
+everyday requests no support desk answers (a restaurant booking, homework, a recipe:
+`calibration/background.jsonl`, both languages; again the three closest). Closer to those
+than to what the business wrote, by more than a margin: off-topic, which gets a polite refusal rather than a
+promise of a specialist. A question inside the domain that the knowledge base does not
+answer stays close to it (a static IP is still about internet access) and keeps its handoff.
+
+The background is pruned per knowledge base: an everyday request that this knowledge base
+is closer to than the rest of the background is part of its domain (a restaurant chain's
+desk answers table bookings) and is dropped. The score is a difference of two similarities
+from the same embedder, so it carries across knowledge bases better than a threshold on one
+similarity. Three neighbours on each side, not one: a small embedder matches sentence shape
+("my phone won't send pictures" is close to "my washing machine won't drain"), and one
+look-alike must not turn a customer's problem into an off-topic request. The margin was
+chosen on the dev split of `evals/datasets/scope`, on the side of never refusing an
+in-domain request (a refused customer is worse than an off-topic request handed to a person).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from knowledge_base.documents import SearchFilters
+from knowledge_base.index import KnowledgeIndex
+
+BACKGROUND = Path(__file__).with_name("calibration") / "background.jsonl"
+NEIGHBOURS = 3
+
+
+def _top_mean(similarities: np.ndarray) -> float:
+    return float(np.sort(similarities)[::-1][:NEIGHBOURS].mean()) if len(similarities) else 0.0
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return rows / np.maximum(np.linalg.norm(rows, axis=-1, keepdims=True), 1e-12)
+
+
+class DomainGate:
+    """`margin(...)`: similarity of a request to the knowledge base minus its similarity to
+    the closest everyday request; None when the language has no background or no vector."""
+
+    def __init__(self, index: KnowledgeIndex, path: Path = BACKGROUND):
+        self.index = index
+        self.path = path
+        self._texts: dict[str, list[str]] = {}
+        for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
+            if line.strip():
+                row = json.loads(line)
+                self._texts.setdefault(row["lang"], []).append(row["text"])
+        self._version = hashlib.sha1(f"{index.embedding.model_id}\x00{sorted(self._texts.items())}".encode()).hexdigest()
+        self._cache = index.index_dir / "domain_background.npz"
+        self._kept: tuple[int, dict[str, np.ndarray]] | None = None
+        self._lock = threading.Lock()
+
+    def _kb_similarity(self, vector: np.ndarray | list[float], lang: str) -> float:
+        """Mean similarity of the closest passages of the customer-facing articles."""
+        filters = SearchFilters(lang=lang, doc_type="article", audience="customer")
+        found = self.index.vector.search("", NEIGHBOURS, filters, vector=list(map(float, vector)),
+                                         keep=self.index.lexical.filter_for(filters))
+        return _top_mean(np.array([s for _, s in found]))
+
+    def _build(self, generation: int) -> dict[str, np.ndarray]:
+        """Per language, the background vectors this knowledge base does not claim."""
+        kept: dict[str, np.ndarray] = {}
+        for lang, texts in self._texts.items():
+            if not self.index.embedding.knows(lang):
+                continue
+            vectors = _unit(np.array([self.index.embedding.embeddings.embed_query(t) for t in texts], dtype=np.float32))
+            sims = vectors @ vectors.T
+            others = np.array([_top_mean(np.delete(row, i)) for i, row in enumerate(sims)])
+            own = np.array([self._kb_similarity(v, lang) for v in vectors])
+            kept[lang] = vectors[own - others < 0]
+        return kept
+
+    def _background(self) -> dict[str, np.ndarray]:
+        generation = self.index.docstore.generation()
+        with self._lock:
+            if self._kept and self._kept[0] == generation:
+                return self._kept[1]
+            kept = self._load(generation)
+            if kept is None:
+                kept = self._build(generation)
+                self._save(generation, kept)
+            self._kept = (generation, kept)
+            return kept
+
+    def _load(self, generation: int) -> dict[str, np.ndarray] | None:
+        """The pruned background computed for this index generation by any process."""
+        try:
+            with np.load(self._cache) as data:
+                if str(data["version"]) != self._version or int(data["generation"]) != generation:
+                    return None
+                return {key.removeprefix("lang_"): data[key] for key in data.files if key.startswith("lang_")}
+        except (OSError, KeyError, ValueError):
+            return None
+
+    def _save(self, generation: int, kept: dict[str, np.ndarray]) -> None:
+        tmp = self._cache.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, version=self._version, generation=generation, **{f"lang_{k}": v for k, v in kept.items()})
+        os.replace(tmp, self._cache)  # readers see the old file or the new one, never half of one
+
+    def margin(self, query_vector: list[float] | None, lang: str) -> float | None:
+        if query_vector is None:
+            return None
+        background = self._background().get(lang)
+        if background is None or len(background) < NEIGHBOURS:
+            return None
+        q = _unit(np.asarray(query_vector, dtype=np.float32))
+        return self._kb_similarity(query_vector, lang) - _top_mean(background @ q)

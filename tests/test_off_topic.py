@@ -1,0 +1,99 @@
+"""Off-topic is not a handoff: a request outside what the business does gets a short
+polite refusal with the reason and what the desk helps with, and no specialist is
+promised; a question inside the domain that the knowledge base does not answer keeps its
+handoff; a request for a person is a handoff whatever it is about."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.engine import OFF_TOPIC, Copilot
+from copilot.handoff import HandoffInputs, decide
+from copilot.desk import Desk
+from knowledge_base.domain import DomainGate
+from knowledge_base.index import KnowledgeIndex
+from knowledge_base.ingest import Ingestor
+
+from helpers import conversation, demo_desk, llm_settings, make_settings
+
+OFF_DOMAIN = [
+    ("en", "Could you book me a table for six at a Georgian restaurant on Saturday evening?"),
+    ("en", "Please write a short poem about autumn for my daughter's school assignment."),
+    ("ru", "Подскажите рецепт сырников, чтобы были пышные."),
+    ("ru", "Какой фильм посмотреть сегодня вечером с друзьями?"),
+]
+
+
+@pytest.mark.parametrize("lang,text", OFF_DOMAIN)
+def test_an_off_topic_request_gets_a_refusal_and_no_handoff(retrieval_copilot, lang, text):
+    s = retrieval_copilot.suggest(conversation(text))
+    assert s.language == lang
+    assert s.intent.label == OFF_TOPIC
+    assert not s.handoff.needed and not s.questions and not s.citations
+    assert any(f.startswith("off_topic:") for f in s.flags)
+    scope = demo_desk().scope[lang]
+    assert scope in s.draft.text  # what the desk can help with, from its configuration
+    reason = "outside the services we support" if lang == "en" else "не относится к нашим услугам"
+    assert reason in s.draft.text
+    assert "specialist" not in s.draft.text and "специалист" not in s.draft.text
+
+
+@pytest.mark.parametrize("text", [
+    "Do you offer a static IP address?",
+    "Можно ли у вас подключить статический IP-адрес для видеонаблюдения?",
+])
+def test_a_question_inside_the_domain_the_knowledge_base_does_not_answer_keeps_the_handoff(retrieval_copilot, text):
+    s = retrieval_copilot.suggest(conversation(text))
+    assert s.intent.label == "not_covered"
+    assert s.handoff.needed and "no_grounded_answer" in s.handoff.reasons
+    assert not any(f.startswith("off_topic:") for f in s.flags)
+
+
+def test_covered_questions_are_never_refused(retrieval_copilot):
+    for text in ("How do I set up autopay from my card?", "Интернет не работает с утра, роутер мигает красным."):
+        s = retrieval_copilot.suggest(conversation(text))
+        assert s.intent.label != OFF_TOPIC and not any(f.startswith("off_topic:") for f in s.flags)
+
+
+def test_a_request_for_a_person_is_handed_off_not_refused(retrieval_copilot):
+    s = retrieval_copilot.suggest(conversation("Get me a real human now, I don't want to talk to a bot."))
+    assert s.handoff.needed and "explicit_human_request" in s.handoff.reasons
+    assert s.intent.label != OFF_TOPIC and not any(f.startswith("off_topic:") for f in s.flags)
+
+
+def test_the_handoff_policy_promises_no_specialist_for_an_off_topic_request():
+    inputs = dict(language="en", signals=[], rule_matches=[], covered=False, intent=OFF_TOPIC,
+                  customer_request="book a table", facts={})
+    assert not decide(HandoffInputs(**inputs, off_topic=True), Desk())[0].needed
+    assert decide(HandoffInputs(**inputs, off_topic=False), Desk())[0].reasons == ["no_grounded_answer"]
+
+
+def test_a_desk_without_a_scope_still_says_what_it_helps_with():
+    assert "our own products and services" in Desk().off_topic_reply("en")
+    assert "наших услугах" in Desk().off_topic_reply("ru")
+
+
+RESTAURANT = {
+    "reservations.md": "---\nid: reservations\ntitle: Table reservations\nlang: en\n---\n"
+                       "# Table reservations\n\nYou can reserve a table for up to ten guests online or by phone. "
+                       "Reservations for the same evening are accepted until 5 pm. Large groups pay a deposit.\n",
+    "menu.md": "---\nid: menu\ntitle: Menu and allergies\nlang: en\n---\n# Menu and allergies\n\nOur menu is "
+               "Georgian: khachapuri, khinkali and grilled meat. Tell the waiter about allergies before ordering.\n",
+}
+
+
+def test_a_business_whose_domain_is_an_everyday_request_keeps_it(tmp_path, session_cache):
+    """The background of everyday requests is pruned per knowledge base: for a restaurant's
+    desk a table booking is its business, not off-topic."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in RESTAURANT.items():
+        (kb / name).write_text(text, encoding="utf-8")
+    settings = llm_settings(make_settings(tmp_path / "data", session_cache), enabled=False)
+    index = KnowledgeIndex(settings)
+    assert Ingestor(index).run([kb]).failed == 0
+    gate = DomainGate(index)
+    everyday = sum(1 for line in gate.path.read_text(encoding="utf-8").splitlines() if '"lang": "en"' in line)
+    assert len(gate._background()["en"]) < everyday  # the restaurant booking went
+    s = Copilot(settings, index=index).suggest(conversation("Can I reserve a table for four people tonight?"))
+    assert s.intent.label != OFF_TOPIC
