@@ -25,7 +25,7 @@ from typing import Literal
 from copilot.facts import FACTS, FactDef, GivenFact, facts_asked
 from copilot.schema import Question
 from copilot.text import split_sentences
-from knowledge_base.derive import DerivedCheck
+from knowledge_base.derive import DerivedCheck, condition_parts
 from knowledge_base.documents import RequiredFact
 from knowledge_base.tokenizer import tokenize
 
@@ -108,8 +108,16 @@ def _head(state: str) -> tuple[str, ...]:
     return tuple(words[:2]) if words[0] in ("not", "не", "no", "нет") and len(words) > 1 else (words[0],)
 
 
+def _met(check: DerivedCheck, sentences: list[str]) -> bool:
+    """A follow-up's branch outcome is met by the customer's words ("I'm traveling" meets
+    "the user is traveling")."""
+    parts = condition_parts(check.condition, check.lang)
+    return bool(parts) and _stated(Candidate("", "", "", 0.0, "derived", topic=parts[0], states=parts[1]), sentences)
+
+
 def candidates(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
-               facts: dict[str, FactDef] = FACTS, basics: list[str] = ()) -> dict[str, Candidate]:
+               facts: dict[str, FactDef] = FACTS, basics: list[str] = (),
+               sentences: list[str] = ()) -> dict[str, Candidate]:
     """fact key -> the best way to ask it, scored by the rank of its source and its place there."""
     out: dict[str, Candidate] = {}
 
@@ -128,7 +136,7 @@ def candidates(language: str, articles: list[ArticleFacts], ticket_questions: li
         if article.required_facts:
             continue  # its front matter says what to establish
         for i, (check, status) in enumerate(article.derived):
-            if check.lang != language:
+            if check.lang != language or (check.condition and not _met(check, list(sentences))):
                 continue
             known = _key_of(f"{check.question} {check.topic}", facts)
             key = known or _slug(check.topic)
@@ -185,8 +193,8 @@ def _repeated_questions(ticket_questions: list[list[str]], facts: dict[str, Fact
 def questions(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
               given: dict[str, GivenFact], limit: int = MAX_QUESTIONS, facts: dict[str, FactDef] = FACTS,
               customer_text: str = "", basics: list[str] = ()) -> list[Question]:
-    found = candidates(language, articles, ticket_questions, facts, basics)
     sentences = split_sentences(customer_text)
+    found = candidates(language, articles, ticket_questions, facts, basics, sentences)
     missing = [c for c in found.values() if c.key not in given and not (c.origin == "derived" and _stated(c, sentences))]
     missing.sort(key=lambda c: -c.score)
     return [Question(fact=c.key, text=c.text, why=c.why, origin=c.origin, source_id=c.source_id,

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "8"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "9"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -49,6 +49,8 @@ class DerivedCheck(BaseModel):
     heading: str = ""
     states: list[str] = Field(default_factory=list, description="A branch's states ('ON', 'OFF'): the answer "
                               "is given when the customer names the subject with one of them.")
+    condition: str = Field("", description="A follow-up: the branch outcome it is checked under ('the user is "
+                           "traveling'); asked only once the customer's words meet it.")
 
 
 class DerivedRule(BaseModel):
@@ -341,6 +343,17 @@ def branches(sentences: list[tuple[int, str]], lang: str) -> list[tuple[int, str
     return [(positions[0], subj, states, first) for positions, subj, states, first in _decisions(sentences, lang)]
 
 
+def condition_parts(condition: str, lang: str) -> tuple[str, list[str]] | None:
+    """(topic, [state]) of a branch outcome ("Data Roaming is OFF" -> ("data roaming",
+    ["OFF"]); "the user is traveling" -> ("traveling", ["traveling"])), for telling whether
+    the customer's words meet it; None when it is not a subject-and-state condition."""
+    m = (_BRANCH_RU if lang == "ru" else _BRANCH_EN).match(f"{'если' if lang == 'ru' else 'if'} {condition}")
+    if not m:
+        return None
+    subj, state = " ".join(m.group("subj").split()), " ".join(m.group("state").split())
+    return _topic(state if _you_en(subj).lower() == "you" else subj, lang), [state]
+
+
 def _branch_question(subj: str, states: list[str], lang: str) -> str:
     # ON / OFF / MISSING in a workflow are emphasis, not names
     # "ON but not working", "LOCKED with PIN/PUK": the question asks for the state, not its qualifier
@@ -475,7 +488,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
     if doc.doc_type != "article" or doc.lang not in ("en", "ru"):
         return []
     found: list[Derived] = []
-    seen_topics: set[str] = set()
+    seen_topics: set[tuple[str, str]] = set()
     seen_rules: set[str] = set()
     sentences = units(doc)
     numbered = [(i, s) for i, (s, *_) in enumerate(sentences)]
@@ -497,15 +510,19 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                      position=pos, target=label, sentence=sentence, heading=heading))
             continue
         check = check_of(sentence, doc.lang)
-        if check and (after_outcome or nested):
-            continue  # what to check once an outcome is known ("If Airplane Mode is ON: ... check if service is restored") is a follow-up, not a first question
+        if check and nested:
+            continue  # a step under another step's own condition: what to do next, not a first question
         if check:
             topic, question, form = check
-            if topic not in seen_topics:
-                seen_topics.add(topic)
+            # what to check once a branch's outcome is known ("If the user is traveling: ask whether roaming
+            # is on") is a follow-up, asked when the customer's words meet that outcome
+            condition = branch_condition if after_outcome else ""
+            if (topic, condition) not in seen_topics:
+                seen_topics.add((topic, condition))
                 found.append(DerivedCheck(id=_id(doc.id, "check", sentence), source_id=doc.id, lang=doc.lang,
                                           position=pos, topic=topic, question=question, form=form,
-                                          sentence=sentence, heading="" if is_heading else heading))
+                                          sentence=sentence, heading="" if is_heading else heading,
+                                          condition=condition))
             continue
         rule = rule_of(sentence, branch_condition, doc.lang)
         if rule and rule[1] not in seen_rules:
@@ -516,8 +533,8 @@ def derive(doc: SourceDocument) -> list[Derived]:
     for pos, subj, states, sentence in branches(numbered, doc.lang):
         # "If the user is traveling / not traveling": the states are what is checked
         topic = _topic(" ".join(states) if _you_en(subj).lower() == "you" else subj, doc.lang)
-        if topic and topic not in seen_topics:
-            seen_topics.add(topic)
+        if topic and (topic, "") not in seen_topics:
+            seen_topics.add((topic, ""))
             found.append(DerivedCheck(id=_id(doc.id, "branch", subj), source_id=doc.id, lang=doc.lang, position=pos,
                                       topic=topic, question=_branch_question(subj, states, doc.lang), form="branch",
                                       sentence=sentence, heading=sentences[pos][1],

@@ -350,14 +350,17 @@ def test_what_to_check_once_an_outcome_is_known_is_a_follow_up_not_a_first_quest
             "**If Airplane Mode is OFF:**\n- Proceed to Step 2\n"
             "## Step 2: Speed\n- Ask the user to run a speed test.\n"
             "- If it is still slow:\n    - Ask the user to check their VPN status.\n")
-    questions = [d.question for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
-    assert questions == ["Is Airplane Mode on or off?", "Could you run a speed test and tell me the result?"]
+    checks = [d for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
+    assert [d.question for d in checks if not d.condition] == [
+        "Is Airplane Mode on or off?", "Could you run a speed test and tell me the result?"]
+    # kept as a follow-up of its outcome; the nested VPN step (under a step's own condition) is not kept
+    assert [(d.topic, d.condition) for d in checks if d.condition] == [("status bar service restored", "Airplane Mode is ON")]
 
 
 WORKFLOW_TEXT = ("## Step 1\n- Ask the user to run a speed test.\n"
                  "**If Mobile Data is OFF:**\n- Ask the user to turn it ON\n"
                  "**If Mobile Data is ON but not working:**\n- Proceed to Step 2\n"
-                 "## Step 2\n**If the user is traveling:**\n- Ask them to enable roaming\n"
+                 "## Step 2\n**If the user is traveling:**\n- Ask the user to check whether Data Roaming is enabled.\n"
                  "**If the user is not traveling:**\n- Proceed to Step 3\n")
 
 
@@ -379,5 +382,18 @@ def test_a_check_the_customer_already_answered_is_not_asked_again():
     assert "Is Mobile Data off or on?" not in _asked("My data does not work although mobile data is on.")
     # ... and not by naming the subject alone: "not working" does not say whether it is on
     assert "Is Mobile Data off or on?" in _asked("My mobile data is not working.")
-    # when the states are the subject ("traveling"), naming it answers it
-    assert "Are you traveling?" not in _asked("I'm traveling in Spain and my data does not work.")
+    # when the states are the subject ("traveling"), naming it answers it, and opens its follow-up
+    traveling = _asked("I'm traveling in Spain and my data does not work.")
+    assert "Are you traveling?" not in traveling and "Is Data Roaming enabled?" in traveling
+    assert "Is Data Roaming enabled?" not in everything
+
+
+def test_the_unannotated_section_says_which_targets_are_met():
+    from evals.bench.unannotated import Comparison, markdown
+
+    c = Comparison(split="test", stripped_files=3,
+                   annotated={"en": {"anamnesis_recall": 0.8, "handoff_f1": 0.9}, "ru": {"anamnesis_recall": 0.6, "handoff_f1": 0.5}},
+                   unannotated={"en": {"anamnesis_recall": 0.5, "handoff_f1": 0.85}, "ru": {"anamnesis_recall": 0.55, "handoff_f1": None}})
+    text = markdown(c)
+    assert "en anamnesis_recall missed (-0.30)" in text and "en handoff_f1 met (-0.05)" in text
+    assert "ru anamnesis_recall met (-0.05)" in text and "ru handoff_f1 n/a" in text

@@ -97,3 +97,17 @@ def test_a_business_whose_domain_is_an_everyday_request_keeps_it(tmp_path, sessi
     assert len(gate._background()["en"]) < everyday  # the restaurant booking went
     s = Copilot(settings, index=index).suggest(conversation("Can I reserve a table for four people tonight?"))
     assert s.intent.label != OFF_TOPIC
+
+
+def test_the_scope_eval_counts_refusals_per_language_and_writes_where_it_loses(demo_index):
+    from evals.bench import scope
+
+    result = scope.run(demo_index.settings, "dev")
+    for lang in ("en", "ru"):
+        refused, total = result.rate(lang, "off_domain", "refused")
+        assert total == 10 and refused >= 5  # dev, where the margin was chosen
+        assert result.rate(lang, "covered", "refused")[0] == 0
+        assert result.rate(lang, "in_domain_uncovered", "refused")[0] == 0
+    text = scope.markdown(result)
+    assert "| en |" in text and "| ru |" in text and "Where we lose" in text
+    assert all(o.id in text for o in result.outcomes if (o.kind == "off_domain") != o.refused)

@@ -87,6 +87,14 @@ def markdown(c: Comparison) -> str:
         for metric in METRICS:
             rows.append(f"| {lang} | {metric} | {c.annotated[lang].get(metric)} | {c.unannotated[lang].get(metric)} | "
                         f"{c.gap(lang, metric)} |")
+    verdicts = []
+    for lang in sorted(c.annotated):
+        for metric in ("anamnesis_recall", "handoff_f1"):
+            gap = c.gap(lang, metric)
+            verdicts.append(f"{lang} {metric} {'n/a' if gap is None else ('met' if gap >= -0.10 else 'missed')} "
+                            f"({'n/a' if gap is None else f'{gap:+.2f}'})")
+    rows.append("")
+    rows.append("Target (within 0.10 of the annotated desk): " + "; ".join(verdicts) + ".")
     return ("## The demo desk without annotations\n\n"
             f"Every `required_facts` and `handoff` key removed from {c.stripped_files} articles; the same "
             f"{c.split} cases, retrieval-only drafts. Questions and policy handoffs then come only from checks and "

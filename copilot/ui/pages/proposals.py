@@ -40,6 +40,8 @@ for r in records[:100]:
                    + (f" · reviewed by {r.reviewer}" if r.reviewer else ""))
         st.text(f"Source: {item.sentence}")
         if isinstance(item, DerivedCheck):
+            if item.condition:
+                st.caption(f"Follow-up: asked once the customer's words meet \"{item.condition}\"")
             wording = st.text_input("Question to the customer", value=item.question, key=f"dq-{item.id}")
         elif isinstance(item, DerivedLink):
             wording = st.text_input("Its checks are asked first from the article titled", value=item.target,
