@@ -524,6 +524,22 @@ def _scale_points(points: list[int], command: str, keep_index: Path | None, resu
     out.print(f"updated {written}", highlight=False)
 
 
+@bench_app.command("derive")
+def bench_derive(
+    documents: int = typer.Option(10_000, "--documents", min=1, help="How many documents to derive from."),
+) -> None:
+    """Time deriving checks, rules and links per document (what ingest adds for each new or
+    changed document) on real help-desk articles; written to docs/benchmarks.md."""
+    from evals.bench import derive as bench
+    from evals.bench.docs import update_section
+
+    with user_errors():
+        result = bench.run(documents)
+    out.print(result.model_dump_json(), highlight=False)
+    update_section("derive", f"copilot bench derive --documents {documents}", bench.markdown(result))
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
+
+
 @bench_app.command("suggest")
 def bench_suggest(
     llm_cases: int = typer.Option(20, "--llm-cases", min=0, help="Conversations to run through the model (0: none)."),

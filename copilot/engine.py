@@ -326,9 +326,11 @@ class Copilot:
                                    basics=self.desk.diagnostic_basics if seen.problem_report else [])
 
     def _checks_in_order(self, source_id: str, seen: frozenset[str] = frozenset()) -> list:
-        """The usable derived checks of an article in diagnostic order, with the checks of
-        each part of the workflow it sends the agent through first ("Follow Path 1 first")
-        spliced in where the step says so; a cycle or a label no title carries adds nothing."""
+        """The usable derived checks of an article in diagnostic order, with the entry check
+        of each part of the workflow it sends the agent through first ("Follow Path 1 first")
+        spliced in where the step says so: that part's first check decides whether its
+        problem is there at all, and its later steps wait for the answer. A cycle or a label
+        no title carries adds nothing."""
         seen = seen | {source_id}
         items = [(r.effective, r.status) for r in self.index.docstore.derived([source_id]) if r.status in self._allowed()]
         out: list = []
@@ -338,7 +340,8 @@ class Copilot:
             elif item.kind == "link" and len(seen) <= 2:  # two hops at most: a path, and the path it needs
                 target = resolve_link(item.target, self._titles(item.lang), exclude=source_id)
                 if target and target not in seen:
-                    out.extend(self._checks_in_order(target, seen))
+                    entry = next((c for c in self._checks_in_order(target, seen) if not c[0].condition), None)
+                    out.extend([entry] if entry else [])
         return out
 
     def _titles(self, lang: str) -> dict[str, str]:

@@ -300,6 +300,9 @@ lang: en
 ## Step 1.0: Status bar
 - Ask the user to check their status bar.
 - Follow Path 2 troubleshooting steps first.
+
+## Step 1.1: SIM
+- Ask the user to check whether their SIM card is active.
 """,
 }
 
@@ -316,7 +319,7 @@ def workflow_copilot(tmp_path, session_cache):
     return Copilot(settings, index=index)
 
 
-def test_a_path_followed_first_asks_its_checks_at_that_point_and_cites_them(workflow_copilot):
+def test_a_path_followed_first_asks_its_entry_check_at_that_point_and_cites_it(workflow_copilot):
     s = workflow_copilot.suggest(conversation("Mobile data is not working on my phone, no pages load."))
     assert [(q.source_id, q.sentence) for q in s.questions] == [
         ("path-2-data", "Ask the user to run a speed test."),
@@ -397,3 +400,13 @@ def test_the_unannotated_section_says_which_targets_are_met():
     text = markdown(c)
     assert "en anamnesis_recall missed (-0.30)" in text and "en handoff_f1 met (-0.05)" in text
     assert "ru anamnesis_recall met (-0.05)" in text and "ru handoff_f1 n/a" in text
+
+
+def test_the_derive_benchmark_times_real_articles_per_document(tmp_path):
+    from evals.bench import derive as bench
+
+    (tmp_path / "a.md").write_text("---\nid: a\ntitle: A\nlang: en\n---\n# A\n\nAsk the user to run a speed test.\n",
+                                   encoding="utf-8")
+    result = bench.run(25, folders=(tmp_path,))
+    assert result.documents == 25 and result.distinct == 1 and result.derived_items == 25
+    assert result.per_document_ms_mean > 0 and "25 documents" in bench.markdown(result)
