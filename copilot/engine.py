@@ -264,7 +264,9 @@ class Copilot:
             query, k=6, filters=SearchFilters(lang=lang, doc_type="article", audience="customer"), query_vector=qvec)
         tickets = self.retriever.search(query, k=4, filters=SearchFilters(lang=lang, doc_type="ticket"),
                                         query_vector=qvec)
-        margin = self.domain.margin(qvec, lang) if self.settings.retrieval.off_topic else None
+        # no text in the customer's language: nothing to measure the domain against (flagged instead)
+        margin = self.domain.margin(qvec, lang) if self.settings.retrieval.off_topic \
+            and lang in self._kb_languages() else None
         return Retrieved(query, qvec, answers, tickets, margin)
 
     def _intent(self, found: Retrieved, conversation: Conversation) -> Intent:
