@@ -166,3 +166,16 @@ def test_tau_telecom_end_to_end_through_its_own_scorer(tmp_path, monkeypatch):
     assert "## tau-telecom (outside benchmark)" in text
     valid = "n/a" if report.summary.citations_valid is None else "1.000"
     assert f"| citations valid (of {report.summary.cited} cases that cite) | {valid} |" in text
+
+
+def test_the_tau_banking_section_names_why_other_tasks_were_handed_off_and_the_targets():
+    from evals.bench.tau_banking import TauHandoff, TauReport, markdown
+
+    report = TauReport(retrieval=[], handoff=TauHandoff(
+        transfer_tasks=13, flagged_transfers=12, recall=0.923, other_tasks=84, flagged_others=20,
+        false_handoff_rate=0.238, reasons_on_transfers={"explicit_human_request": 7}, missed=["task_014"],
+        reasons_on_others={"no_grounded_answer": 15, "frustration_or_loop": 5}, refused_off_topic=1))
+    text = markdown(report)
+    assert "Reasons on the other tasks (false handoffs): {'no_grounded_answer': 15, 'frustration_or_loop': 5}" in text
+    assert "recall >= 0.85 (met)" in text and "false-handoff rate <= 0.15 (missed)" in text
+    assert "answered as off-topic (all are a bank's business): 1" in text

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from copilot.config import Settings
-from copilot.engine import Copilot
+from copilot.engine import OFF_TOPIC, Copilot
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.ingest import Ingestor
 from knowledge_base.retriever import HybridRetriever
@@ -43,6 +43,8 @@ class TauHandoff(BaseModel):
     false_handoff_rate: float
     reasons_on_transfers: dict[str, int]
     missed: list[str]
+    reasons_on_others: dict[str, int] = Field(default_factory=dict, description="Why the other tasks were flagged.")
+    refused_off_topic: int = Field(0, description="Tasks answered as off-topic (every task is a bank's business).")
 
 
 class TauReport(BaseModel):
@@ -126,11 +128,13 @@ def run(settings: Settings, folder: Path = TAU) -> TauReport:
             copilot = Copilot(llm_off, index=kb)
             flagged: dict[str, bool] = {}
             reasons: Counter = Counter()
+            false_reasons: Counter = Counter()
+            off_topic = 0
             for task in tasks:
                 s = copilot.suggest({"messages": [{"role": "customer", "text": task["instructions"]}]})
                 flagged[task["id"]] = s.handoff.needed
-                if task["handoff_expected"]:
-                    reasons.update(s.handoff.reasons)
+                off_topic += s.intent.label == OFF_TOPIC
+                (reasons if task["handoff_expected"] else false_reasons).update(s.handoff.reasons)
         finally:
             kb.close()
     transfers = [t["id"] for t in tasks if t["handoff_expected"]]
@@ -140,7 +144,8 @@ def run(settings: Settings, folder: Path = TAU) -> TauReport:
     return TauReport(retrieval=retrieval, handoff=TauHandoff(
         transfer_tasks=len(transfers), flagged_transfers=hit, recall=round(hit / len(transfers), 3),
         other_tasks=len(others), flagged_others=false, false_handoff_rate=round(false / len(others), 3),
-        reasons_on_transfers=dict(reasons), missed=[t for t in transfers if not flagged[t]]))
+        reasons_on_transfers=dict(reasons), missed=[t for t in transfers if not flagged[t]],
+        reasons_on_others=dict(false_reasons), refused_off_topic=off_topic))
 
 
 def markdown(report: TauReport) -> str:
@@ -155,4 +160,8 @@ def markdown(report: TauReport) -> str:
             + "\n".join(rows) +
             f"\n\nHandoff: flagged {h.flagged_transfers} of the {h.transfer_tasks} transfer tasks (recall {h.recall}); "
             f"also flagged {h.flagged_others} of the {h.other_tasks} other tasks (rate {h.false_handoff_rate}). "
-            f"Reasons on the transfer tasks: {h.reasons_on_transfers or 'none'}. Missed: {', '.join(h.missed) or 'none'}.")
+            f"Reasons on the transfer tasks: {h.reasons_on_transfers or 'none'}. Missed: {', '.join(h.missed) or 'none'}. "
+            f"Reasons on the other tasks (false handoffs): {h.reasons_on_others or 'none'}. Tasks answered as off-topic "
+            f"(all are a bank's business): {h.refused_off_topic}. Target (issue 12): recall >= 0.85 "
+            f"({'met' if h.recall >= 0.85 else 'missed'}), false-handoff rate <= 0.15 "
+            f"({'met' if h.false_handoff_rate <= 0.15 else 'missed'}).")
