@@ -76,6 +76,16 @@ def test_operator_gets_a_suggestion_and_sends_it_as_is(ui):
     assert any("Sent" in m.value for m in at.success)
 
 
+def test_an_off_topic_request_shows_the_operator_why_the_draft_declines(ui):
+    at = app(ui, "olga")
+    at.text_area(key="new_turn").input("Please book me a table for six at a Georgian restaurant on Saturday.")
+    at.button(key="FormSubmitter:add-turn-Add turn").click().run()
+    button(at, "Suggest").click().run()
+    assert not at.exception
+    assert any(i.value.startswith("Off-topic:") for i in at.info)
+    assert not any("Hand off to a person" in w.value for w in [*at.warning, *at.error])
+
+
 def test_operator_inserts_edits_and_marks_sent(ui):
     at = app(ui, "olga")
     at.selectbox(key="demo_choice").select(next(o for o in at.selectbox(key="demo_choice").options if o.startswith("EN · Hi, the internet")))

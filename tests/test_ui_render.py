@@ -2,7 +2,7 @@
 sentences, the reply without marks, the supervisor's diff, pasted transcripts."""
 
 from copilot.schema import Draft, Grounding, Intent, SentenceCheck, Sentiment, Suggestion
-from copilot.ui.render import draft_html, parse_transcript, plain_reply, word_diff_html
+from copilot.ui.render import draft_html, flag_notes, parse_transcript, plain_reply, word_diff_html
 
 
 def suggestion() -> Suggestion:
@@ -38,3 +38,13 @@ def test_pasted_transcripts_keep_roles_in_both_languages():
         {"role": "customer", "text": "нет интернета"}, {"role": "agent", "text": "с какого времени?"},
         {"role": "customer", "text": "с утра\nи роутер мигает"}]
     assert parse_transcript("my internet is down") == [{"role": "customer", "text": "my internet is down"}]
+
+
+def test_the_operator_is_told_in_words_why_a_request_was_declined_or_left_unasked():
+    s = suggestion().model_copy(update={"flags": [
+        "off_topic: nearer everyday requests than this knowledge base (margin -0.084)",
+        "no_knowledge_in_language: de", "prompt_injection: ignore previous instructions"]})
+    notes = flag_notes(s)
+    assert len(notes) == 2
+    assert notes[0].startswith("Off-topic:") and "promises no specialist" in notes[0] and "-0.084" in notes[0]
+    assert "no articles in 'de'" in notes[1]

@@ -30,6 +30,20 @@ def draft_html(s: Suggestion) -> str:
     return " ".join(parts) if parts else html.escape(s.draft.text)
 
 
+def flag_notes(s: Suggestion) -> list[str]:
+    """What the operator should know about how this suggestion was decided, in words."""
+    notes = []
+    for flag in s.flags:
+        name, _, detail = flag.partition(":")
+        if name == "off_topic":
+            notes.append("Off-topic: the request is outside what this knowledge base is about, so the draft declines "
+                         f"politely and promises no specialist ({detail.strip()}).")
+        elif name == "no_knowledge_in_language":
+            notes.append(f"The knowledge base has no articles in '{detail.strip()}': no questions or answers could be "
+                         "taken from it in the customer's language.")
+    return notes
+
+
 def plain_reply(s: Suggestion) -> str:
     """What goes into the reply box: the draft without citation marks or removed sentences."""
     kept = [c.text for c in s.grounding.sentences if not c.removed] or [s.draft.text]

@@ -7,7 +7,7 @@ import streamlit as st
 from copilot.feedback.store import REJECT_REASONS
 from copilot.schema import Suggestion
 from copilot.ui import services
-from copilot.ui.render import URGENCY_ICON, draft_html, parse_transcript, plain_reply
+from copilot.ui.render import URGENCY_ICON, draft_html, flag_notes, parse_transcript, plain_reply
 
 DEMO_CASES = ["en-023", "ru-023", "en-001", "ru-010", "en-047", "ru-058", "en-039", "ru-081", "en-060", "ru-033"]
 REASON_LABELS = {"wrong_facts": "Wrong facts", "wrong_tone": "Wrong tone", "not_relevant": "Not relevant",
@@ -140,6 +140,8 @@ def show_suggestion(s: Suggestion) -> None:
             st.code(h.summary, language=None)
     for w in s.draft.warnings:
         st.info(w)
+    for note in flag_notes(s):
+        st.info(note)
     st.markdown(f'<div class="draft" data-testid="draft">{draft_html(s)}</div>', unsafe_allow_html=True)
     if s.citations:
         cols = st.columns(min(4, len(s.citations)))
