@@ -31,8 +31,9 @@ HANDOFF_CASES = [
     ("vulnerable_customer", "ru", ["Мне 79 лет, живу одна, месяц назад умер муж. Интернет отключили, нечем платить."]),
     ("policy_requires_human", "en", ["I want a copy of all the personal data you hold about me."]),
     ("policy_requires_human", "ru", ["Долг 1800 рублей, сейчас нет работы. Можно оформить рассрочку?"]),
-    ("no_grounded_answer", "en", ["Do you sell gift cards for the Ozon marketplace?"]),
-    ("no_grounded_answer", "ru", ["Сколько стоит билет на самолёт до Сочи?"]),
+    # inside the desk's domain, not in its knowledge base (off-domain requests get a refusal: test_off_topic.py)
+    ("no_grounded_answer", "en", ["Do you offer a static IP address?"]),
+    ("no_grounded_answer", "ru", ["Можно ли у вас подключить статический IP-адрес для видеонаблюдения?"]),
     ("account_verification_required", "en", ["I need to change the contact phone number on my contract, I lost my old SIM."]),
     ("account_verification_required", "ru", ["Хочу переоформить договор на себя, сейчас он на бывшего мужа."]),
     ("complaint_compensation", "en", ["The technician never showed up and I took a day off work. I want compensation for this."]),
@@ -129,7 +130,7 @@ def test_refund_deadline_comes_from_the_current_article_not_the_outdated_one(ret
 
 
 def test_a_question_the_desk_does_not_cover_says_so_and_hands_off(retrieval_copilot):
-    s = retrieval_copilot.suggest(conversation("Сколько стоит билет на самолёт до Сочи?"))
+    s = retrieval_copilot.suggest(conversation("Можно ли у вас подключить статический IP-адрес для видеонаблюдения?"))
     assert s.intent.label == "not_covered" and s.confidence < 0.5
     assert "нет проверенного ответа" in s.draft.text
     assert s.handoff.reasons == ["no_grounded_answer"]
