@@ -77,28 +77,57 @@ _REPORTED = re.compile(
     r"(проверил|запускал|запустил|пробовал|показыва|пишет|написано|включ[её]н|выключ[её]н|уже)", re.I)
 
 
+_VALUES = ("on", "off", "enabled", "disabled", "active", "inactive", "включен", "включён", "выключен", "отключен",
+           "отключён")
+
+
+_FILLERS = {"is", "are", "was", "were", "s", "seems", "currently", "still", "already", "turned", "switched", "set",
+            "to", "all", "the", "my", "it", "и", "уже", "сейчас", "у", "меня", "стоит", "был", "была", "было"}
+
+
+def _near(words: list[str], need: set[str], head: tuple[str, ...]) -> bool:
+    """A state's head word tied to the subject by nothing but fillers ("roaming is on",
+    "turned off roaming", "data roaming is switched on"): "on" in "my data is slow on my
+    phone" belongs to the phone."""
+    subject = [i for i, w in enumerate(words) if set(tokenize(w)) & need]
+    state = [i for i, w in enumerate(words) if w == head[-1] and (len(head) == 1 or (i and words[i - 1] == head[0]))]
+    for i in subject:
+        for j in state:
+            a, b = sorted((i, j))
+            between = [w for w in words[a + 1:b] if not (set(tokenize(w)) & need) and w not in head]
+            if b - a <= 5 and all(w in _FILLERS for w in between):
+                return True
+    return False
+
+
 def _stated(c: "Candidate", sentences: list[str]) -> bool:
     """The customer already gave a derived check's answer: one of their sentences names
-    most of its subject and, for a workflow branch, one of its states ("roaming is on"),
-    else a reported value or check ("I ran a speed test, it says no connection"). Naming
-    the subject alone ("my mobile data is not working") does not say whether it is on."""
-    need = set(tokenize(c.topic))
-    if not need:
-        return False
+    most of its subject and, close to it, one of the branch's states ("roaming is on"), or
+    a value ("Data Saver is off"), or reports the check made ("I ran a speed test, it says
+    no connection"). Naming the subject alone ("my mobile data is not working") does not
+    say whether it is on. A name the question gives ("like Data Saver mode") is a subject too."""
+    subjects = [set(tokenize(c.topic))] + [set(tokenize(n)) for n in _NAMED.findall(c.text)]
+    subjects = [need for need in subjects if need]
     # a state's head word ("on", "off", "missing"; "not traveling"), case and stems aside
     heads = [_head(state) for state in c.states]
-    informative = [h for h in heads if h and not (set(tokenize(" ".join(h))) or {None}) <= need]
-    for sentence in sentences:
-        if len(need & set(tokenize(sentence))) < max(1, 0.5 * len(need)):
-            continue
-        if c.states and not informative:
-            return True  # the states are the subject itself ("Are you traveling?"): naming it answers it
-        raw = set(re.findall(r"\w+", sentence.lower()))
-        if informative and any(set(h) <= raw for h in informative):
-            return True
-        if not c.states and _REPORTED.search(sentence):
-            return True
+    for need in subjects:
+        # "traveling" / "not traveling" when the subject is the customer: the states are the subject
+        informative = [h for h in heads if h and not (set(tokenize(h[-1])) or {None}) <= need]
+        for sentence in sentences:
+            if len(need & set(tokenize(sentence))) < max(1, 0.5 * len(need)):
+                continue
+            if c.states and not informative:
+                return True  # the states are the subject itself ("Are you traveling?"): naming it answers it
+            words = re.findall(r"\w+", sentence.lower())
+            if any(_near(words, need, h) for h in informative or [(v,) for v in _VALUES]):
+                return True
+            if not c.states and _REPORTED.search(sentence):
+                return True
     return False
+
+
+# a multi-word name in a question ("Data Saver", "Wi-Fi Calling"): what it is about
+_NAMED = re.compile(r"\b[A-ZА-ЯЁ][\w-]+(?:\s+[A-ZА-ЯЁ][\w-]+)+")
 
 
 def _head(state: str) -> tuple[str, ...]:

@@ -89,6 +89,14 @@ def topic_of(source_id: str) -> str:
     return source_id
 
 
+def _shares_words(condition: str, said: set[str]) -> bool:
+    """A derived condition nobody curated fires only when the customer used a good part of
+    its words too: a small embedder finds "you cannot refuel data or change plan" close to
+    any message about data."""
+    need = set(tokenize(condition))
+    return bool(need) and len(need & said) >= max(2, 0.3 * len(need))
+
+
 def validated(conversation: Conversation | dict) -> Conversation:
     if isinstance(conversation, Conversation):
         return conversation
@@ -195,7 +203,8 @@ class Copilot:
         intent = Intent(label=OFF_TOPIC, confidence=found.answers.confidence) if off_topic \
             else self._intent(found, conversation)
 
-        rules = self._rule_matches(found) if covered and seen.problem_report and "already_tried" in seen.facts else []
+        rules = self._rule_matches(found, seen.customer_text) \
+            if covered and seen.problem_report and "already_tried" in seen.facts else []
         decision, _evidence = handoff_policy.decide(handoff_policy.HandoffInputs(
             language=seen.language, signals=seen.signals, rule_matches=rules, covered=covered, off_topic=off_topic,
             intent=intent.label,
@@ -277,7 +286,7 @@ class Copilot:
             intent = self._refine_intent(intent, conversation.customer_text(), found.answers.hits)
         return intent
 
-    def _rule_matches(self, found: Retrieved) -> list[handoff_policy.RuleMatch]:
+    def _rule_matches(self, found: Retrieved, customer_text: str) -> list[handoff_policy.RuleMatch]:
         """`policy_requires_human` rules of the matched articles whose situation the customer
         describes ("the Internet light stays red after a reboot"). Called only once the
         diagnosis is done (a problem report where the customer already tried the usual
@@ -285,6 +294,8 @@ class Copilot:
         if found.query_vector is None:
             return []
         import numpy as np
+
+        said = set(tokenize(customer_text))
 
         q = np.asarray(found.query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0
@@ -299,14 +310,23 @@ class Copilot:
             for reason, when, sentence, origin, review in rules:
                 if not when or reason != "policy_requires_human":
                     continue
-                if when not in self._rule_vectors:
-                    self._rule_vectors[when] = self.index.embedding.embeddings.embed_query(when)
-                v = np.asarray(self._rule_vectors[when], dtype=np.float32)
-                sim = float(v @ q / (np.linalg.norm(v) or 1.0))
-                if sim >= self.settings.handoff.rule_similarity:
+                # a derived rule is also compared as the whole sentence it came from: its condition
+                # alone ("по кабелю меньше 70% от тарифа") is shorter than what customers write
+                sim = max(self._similarity(text, q) for text in dict.fromkeys(
+                    [when, sentence] if origin == "derived" else [when]))
+                if sim >= self.settings.handoff.rule_similarity and (origin != "derived" or _shares_words(when, said)):
                     matches.append(handoff_policy.RuleMatch(source_id, reason, when, round(sim, 3), sentence,
                                                             origin, review))
         return matches
+
+    def _similarity(self, text: str, unit_query) -> float:
+        """Cosine of a rule text (embedded once, then cached) to the normalised query vector."""
+        import numpy as np
+
+        if text not in self._rule_vectors:
+            self._rule_vectors[text] = self.index.embedding.embeddings.embed_query(text)
+        v = np.asarray(self._rule_vectors[text], dtype=np.float32)
+        return float(v @ unit_query / (np.linalg.norm(v) or 1.0))
 
     def _questions(self, seen: Understanding, found: Retrieved) -> list[Question]:
         """Anamnesis from the matched articles (their front matter, or the checks derived

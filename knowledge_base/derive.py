@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "9"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "10"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -378,8 +378,8 @@ def _branch_question(subj: str, states: list[str], lang: str) -> str:
 # --- escalation sentences -------------------------------------------------------------------
 
 _HANDOFF_EN = re.compile(
-    r"\b(transfer|escalate|hand (?:it |the case |the call |them )?(?:over|off)|pass (?:it |the case )?(?:on )?|refer|route|"
-    r"forward|connect)\b[^.;]{0,60}?\b(?:to\s+)?(?:a |an |the |our )?(human|person|live agent|human agent|agent|specialist|"
+    r"\b(transfer(?:s|red)?|escalat(?:e|es|ed)|hand(?:s|ed)? (?:it |the case |the call |them )?(?:over|off)|"
+    r"pass(?:es|ed)? (?:it |the case )?(?:on )?|refer(?:s|red)?|route[sd]?|forward(?:s|ed)?|connect(?:s|ed)?)\b[^.;]{0,60}?\b(?:to\s+)?(?:a |an |the |our )?(human|person|live agent|human agent|agent|specialist|"
     r"supervisor|manager|second line|2nd line|tier 2|technical support|tech support|support team|team|department|engineer)\b", _I)
 _ONLY_EN = re.compile(r"\bonly (?:a |an |the )?(human|person|agent|specialist|supervisor|manager|staff member|operator)s?\b"
                       r"[^.;]{0,20}?\b(can|may|is allowed to|are allowed to)\b\s+(?P<what>[^.;]+)", _I)
@@ -431,7 +431,9 @@ def rule_of(sentence: str, heading_condition: str, lang: str) -> tuple[HandoffRe
     cond = _CONDITION.search(text)
     if cond:
         condition = (cond.group("cond") or cond.group("cond_ru") or "").strip(" ,:")
-        condition = re.split(r"[,:]\s*(?:transfer|escalate|hand|pass|refer|переда|переведите|эскалир)", condition, flags=_I)[0]
+        # the condition ends where the handoff itself is said (", transfer ...", ", обращение передаётся ...")
+        condition = re.split(r"[,:]\s*(?:\w+\s+){0,3}?(?:transfer|escalate|hand|pass|refer|forward|route|переда|переведите|"
+                             r"перевод|эскалир|направ)", condition, flags=_I)[0]
     elif only:
         condition = only.group("what").strip()
     else:

@@ -69,6 +69,10 @@ def test_a_workflows_branches_are_one_question_in_the_workflows_order():
      "policy_requires_human", "the request cannot be handled within your actions"),
     ("If the customer reports an unauthorised SIM swap, transfer to the fraud team at once.", "en",
      "fraud_or_security", "the customer reports an unauthorised SIM swap"),
+    ("If the customer reports a stolen phone, the case is transferred to the fraud team.", "en",
+     "fraud_or_security", "the customer reports a stolen phone"),
+    ("Если по кабелю меньше 70% от тарифа, обращение передаётся во вторую линию техподдержки.", "ru",
+     "policy_requires_human", "по кабелю меньше 70% от тарифа"),
     ("Передайте обращение специалисту второй линии, если индикатор остаётся красным после перезагрузки.", "ru",
      "policy_requires_human", "индикатор остаётся красным после перезагрузки"),
     ("Только оператор может переоформить договор на другого человека.", "ru", "policy_requires_human",
@@ -411,3 +415,25 @@ def test_the_derive_benchmark_times_real_articles_per_document(tmp_path):
     result = bench.run(25, folders=(tmp_path,))
     assert result.documents == 25 and result.distinct == 1 and result.derived_items == 25
     assert result.per_document_ms_mean > 0 and "25 documents" in bench.markdown(result)
+
+
+def test_a_state_counts_only_next_to_its_subject_and_a_named_setting_is_a_subject():
+    assert "Is Mobile Data off or on?" in _asked("My mobile data is slow on my phone.")  # "on" is far from "data"
+    assert "Is Mobile Data off or on?" not in _asked("My data doesn't work, I turned off mobile data and on again.")
+    from copilot.anamnesis import ArticleFacts, questions
+
+    check = next(d for d in derive(doc("- Ask the user to check if any settings are limiting data usage, like Data Saver mode."))
+                 if isinstance(d, DerivedCheck))
+    asked = lambda text: [q.text for q in questions("en", [ArticleFacts("guide", [], [(check, "pending")])], [], {},
+                                                    customer_text=text)]
+    assert asked("My data is slow.") == [check.question]
+    assert asked("My data is slow. Data Saver is off, I looked.") == []
+
+
+def test_a_derived_condition_needs_the_customers_words_not_just_a_similar_topic():
+    from copilot.engine import _shares_words
+    from knowledge_base.tokenizer import tokenize
+
+    condition = "you cannot refuel data or change to plan with a higher data limit"
+    assert not _shares_words(condition, set(tokenize("In Spain, my mobile data doesn't work. Roaming is on.")))
+    assert _shares_words(condition, set(tokenize("I hit my data limit and I can't refuel or change plan")))
