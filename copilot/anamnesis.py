@@ -81,6 +81,8 @@ _VALUES = ("on", "off", "enabled", "disabled", "active", "inactive", "включ
            "отключён")
 
 
+_OBJECTS = {"my", "the", "your", "a", "an", "his", "her", "our", "their", "this", "that", "it", "both", "all", "every",
+            "any", "мой", "моём", "моем", "моей", "этом", "этой"}
 _FILLERS = {"is", "are", "was", "were", "s", "seems", "currently", "still", "already", "turned", "switched", "set",
             "to", "all", "the", "my", "it", "и", "уже", "сейчас", "у", "меня", "стоит", "был", "была", "было"}
 
@@ -90,7 +92,8 @@ def _near(words: list[str], need: set[str], head: tuple[str, ...]) -> bool:
     "turned off roaming", "data roaming is switched on"): "on" in "my data is slow on my
     phone" belongs to the phone."""
     subject = [i for i, w in enumerate(words) if set(tokenize(w)) & need]
-    state = [i for i, w in enumerate(words) if w == head[-1] and (len(head) == 1 or (i and words[i - 1] == head[0]))]
+    state = [i for i, w in enumerate(words) if w == head[-1] and (len(head) == 1 or (i and words[i - 1] == head[0]))
+             and not (i + 1 < len(words) and words[i + 1] in _OBJECTS)]  # "on my phone" is a place, not a state
     for i in subject:
         for j in state:
             a, b = sorted((i, j))

@@ -419,6 +419,7 @@ def test_the_derive_benchmark_times_real_articles_per_document(tmp_path):
 
 def test_a_state_counts_only_next_to_its_subject_and_a_named_setting_is_a_subject():
     assert "Is Mobile Data off or on?" in _asked("My mobile data is slow on my phone.")  # "on" is far from "data"
+    assert "Is Mobile Data off or on?" in _asked("Mobile data on my phone doesn't work.")  # "on my phone": a place
     assert "Is Mobile Data off or on?" not in _asked("My data doesn't work, I turned off mobile data and on again.")
     from copilot.anamnesis import ArticleFacts, questions
 
