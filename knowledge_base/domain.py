@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -30,6 +31,8 @@ import numpy as np
 
 from knowledge_base.documents import SearchFilters
 from knowledge_base.index import KnowledgeIndex
+
+log = logging.getLogger("copilot")
 
 BACKGROUND = Path(__file__).with_name("calibration") / "background.jsonl"
 NEIGHBOURS = 3
@@ -104,8 +107,11 @@ class DomainGate:
 
     def _save(self, generation: int, kept: dict[str, np.ndarray]) -> None:
         tmp = self._cache.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(tmp, version=self._version, generation=generation, **{f"lang_{k}": v for k, v in kept.items()})
-        os.replace(tmp, self._cache)  # readers see the old file or the new one, never half of one
+        try:
+            np.savez(tmp, version=self._version, generation=generation, **{f"lang_{k}": v for k, v in kept.items()})
+            os.replace(tmp, self._cache)  # readers see the old file or the new one, never half of one
+        except OSError as exc:  # a read-only index folder: keep it in memory, recompute in the next process
+            log.warning("domain background not cached in %s: %s", self._cache.parent, exc)
 
     def margin(self, query_vector: list[float] | None, lang: str) -> float | None:
         if query_vector is None:

@@ -111,3 +111,16 @@ def test_the_scope_eval_counts_refusals_per_language_and_writes_where_it_loses(d
     text = scope.markdown(result)
     assert "| en |" in text and "| ru |" in text and "Where we lose" in text
     assert all(o.id in text for o in result.outcomes if (o.kind == "off_domain") != o.refused)
+
+
+def test_the_pruned_background_is_cached_per_index_generation_and_a_read_only_folder_is_no_error(
+        demo_index, tmp_path, monkeypatch):
+    gate = DomainGate(demo_index)
+    first = gate._background()
+    assert gate._cache.exists()
+    again = DomainGate(demo_index)  # another process: loads what the first computed
+    monkeypatch.setattr(again, "_build", lambda generation: pytest.fail("recomputed"))
+    assert {k: v.shape for k, v in again._background().items()} == {k: v.shape for k, v in first.items()}
+    elsewhere = DomainGate(demo_index)
+    elsewhere._cache = tmp_path / "missing-folder" / "domain_background.npz"  # cannot be written
+    assert elsewhere._background().keys() == first.keys()
