@@ -32,53 +32,46 @@ DERIVE_VERSION = "10"  # bump when the rules change: stored proposals are derive
 _I = re.I | re.U
 
 
-class DerivedCheck(BaseModel):
-    """A fact to establish before prescribing, with the question that establishes it."""
+class _Proposal(BaseModel):
+    """Where a derived item came from: every proposal keeps its source and sentence."""
 
-    kind: Literal["check"] = "check"
     id: str
     source_id: str
     lang: str
     position: int = Field(description="Order in the source: a workflow's order is the diagnostic order.")
+    sentence: str = Field(description="The source sentence it came from.")
+    heading: str = ""
+
+
+class DerivedCheck(_Proposal):
+    """A fact to establish before prescribing, with the question that establishes it."""
+
+    kind: Literal["check"] = "check"
     topic: str = Field(description="What is checked, a short phrase of the source ('status bar', 'router lights').")
     form: Literal["ask", "branch", "step"] = Field(
         "ask", description="ask: the text tells the agent to ask or have the customer check (agent-facing); "
         "branch: a decision point of a workflow; step: a self-help check written to the customer.")
     question: str
-    sentence: str = Field(description="The source sentence it came from.")
-    heading: str = ""
     states: list[str] = Field(default_factory=list, description="A branch's states ('ON', 'OFF'): the answer "
                               "is given when the customer names the subject with one of them.")
     condition: str = Field("", description="A follow-up: the branch outcome it is checked under ('the user is "
                            "traveling'); asked only once the customer's words meet it.")
 
 
-class DerivedRule(BaseModel):
+class DerivedRule(_Proposal):
     """When a person must take over, as the source says it."""
 
     kind: Literal["rule"] = "rule"
-    id: str
-    source_id: str
-    lang: str
-    position: int
     reason: HandoffReason
     condition: str = Field(description="When the rule applies, in the source's words.")
-    sentence: str
-    heading: str = ""
 
 
-class DerivedLink(BaseModel):
+class DerivedLink(_Proposal):
     """A workflow step that sends the agent through another part of the knowledge base first
-    ("Follow Path 1 troubleshooting steps first"): that part's checks come at this point."""
+    ("Follow Path 1 troubleshooting steps first"): that part's entry check comes at this point."""
 
     kind: Literal["link"] = "link"
-    id: str
-    source_id: str
-    lang: str
-    position: int
     target: str = Field(description="The label of the part followed, as the source names it ('Path 1').")
-    sentence: str
-    heading: str = ""
 
 
 Derived = DerivedCheck | DerivedRule | DerivedLink

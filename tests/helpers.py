@@ -27,6 +27,24 @@ def llm_settings(settings, **llm):
     return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
 
 
+def copilot_over(files: dict[str, str], tmp_path: Path, cache_dir: Path):
+    """A retrieval-only copilot over a knowledge folder of `files` (name -> text), ingested
+    into its own index under `tmp_path`."""
+    from copilot.engine import Copilot
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.ingest import Ingestor
+
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in files.items():
+        (kb / name).write_text(text, encoding="utf-8")
+    settings = llm_settings(make_settings(tmp_path / "data", cache_dir), enabled=False)
+    index = KnowledgeIndex(settings)
+    report = Ingestor(index).run([kb])
+    assert report.failed == 0, report.errors
+    return Copilot(settings, index=index)
+
+
 def conversation(*turns: str, **profile) -> dict:
     """Customer and agent turns, alternating, starting with the customer."""
     roles = ["customer", "agent"]

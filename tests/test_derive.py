@@ -8,10 +8,9 @@ import pytest
 from copilot.engine import Copilot
 from knowledge_base.derive import DerivedCheck, DerivedLink, DerivedRule, check_of, derive, link_of, resolve_link, rule_of
 from knowledge_base.documents import SourceDocument
-from knowledge_base.index import KnowledgeIndex
 from knowledge_base.ingest import Ingestor
 
-from helpers import conversation, llm_settings, make_settings
+from helpers import conversation, copilot_over
 
 
 def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
@@ -128,13 +127,7 @@ If the speed is still slow after Data Saver is off, escalate to technical suppor
 
 @pytest.fixture
 def guide_copilot(tmp_path, session_cache):
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    (kb / "mobile-data-guide.md").write_text(KB_ARTICLE, encoding="utf-8")
-    settings = llm_settings(make_settings(tmp_path / "data", session_cache), enabled=False)
-    index = KnowledgeIndex(settings)
-    assert Ingestor(index).run([kb]).failed == 0
-    return Copilot(settings, index=index)
+    return copilot_over({"mobile-data-guide.md": KB_ARTICLE}, tmp_path, session_cache)
 
 
 PROBLEM = "My mobile data is not working on my phone, pages do not load."
@@ -314,14 +307,7 @@ lang: en
 
 @pytest.fixture
 def workflow_copilot(tmp_path, session_cache):
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    for name, text in WORKFLOW.items():
-        (kb / name).write_text(text, encoding="utf-8")
-    settings = llm_settings(make_settings(tmp_path / "data", session_cache), enabled=False)
-    index = KnowledgeIndex(settings)
-    assert Ingestor(index).run([kb]).failed == 0
-    return Copilot(settings, index=index)
+    return copilot_over(WORKFLOW, tmp_path, session_cache)
 
 
 def test_a_path_followed_first_asks_its_entry_check_at_that_point_and_cites_it(workflow_copilot):

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.engine import OFF_TOPIC, Copilot
-from copilot.handoff import HandoffInputs, decide
 from copilot.desk import Desk
+from copilot.engine import OFF_TOPIC
+from copilot.handoff import HandoffInputs, decide
 from knowledge_base.domain import DomainGate
-from knowledge_base.index import KnowledgeIndex
-from knowledge_base.ingest import Ingestor
 
-from helpers import conversation, demo_desk, llm_settings, make_settings
+from helpers import conversation, copilot_over, demo_desk
 
 OFF_DOMAIN = [
     ("en", "Could you book me a table for six at a Georgian restaurant on Saturday evening?"),
@@ -85,17 +83,11 @@ RESTAURANT = {
 def test_a_business_whose_domain_is_an_everyday_request_keeps_it(tmp_path, session_cache):
     """The background of everyday requests is pruned per knowledge base: for a restaurant's
     desk a table booking is its business, not off-topic."""
-    kb = tmp_path / "kb"
-    kb.mkdir()
-    for name, text in RESTAURANT.items():
-        (kb / name).write_text(text, encoding="utf-8")
-    settings = llm_settings(make_settings(tmp_path / "data", session_cache), enabled=False)
-    index = KnowledgeIndex(settings)
-    assert Ingestor(index).run([kb]).failed == 0
-    gate = DomainGate(index)
+    restaurant = copilot_over(RESTAURANT, tmp_path, session_cache)
+    gate = DomainGate(restaurant.index)
     everyday = sum(1 for line in gate.path.read_text(encoding="utf-8").splitlines() if '"lang": "en"' in line)
     assert len(gate._background()["en"]) < everyday  # the restaurant booking went
-    s = Copilot(settings, index=index).suggest(conversation("Can I reserve a table for four people tonight?"))
+    s = restaurant.suggest(conversation("Can I reserve a table for four people tonight?"))
     assert s.intent.label != OFF_TOPIC
 
 
