@@ -44,6 +44,9 @@ class ArticleFacts:
     source_id: str
     required_facts: list[RequiredFact] = field(default_factory=list)
     derived: list[tuple[DerivedCheck, str]] = field(default_factory=list)   # (check, review status)
+    # check id -> the step's own check it comes with (a detour "Follow Path 1 first" is moot once
+    # the customer answered the step's check)
+    unless: dict[str, DerivedCheck] = field(default_factory=dict)
 
 
 @dataclass
@@ -84,7 +87,10 @@ _VALUES = ("on", "off", "enabled", "disabled", "active", "inactive", "включ
 _OBJECTS = {"my", "the", "your", "a", "an", "his", "her", "our", "their", "this", "that", "it", "both", "all", "every",
             "any", "мой", "моём", "моем", "моей", "этом", "этой"}
 _FILLERS = {"is", "are", "was", "were", "s", "seems", "currently", "still", "already", "turned", "switched", "set",
-            "to", "all", "the", "my", "it", "и", "уже", "сейчас", "у", "меня", "стоит", "был", "была", "было"}
+            "to", "all", "the", "my", "it", "и", "уже", "сейчас", "у", "меня", "стоит", "был", "была", "было",
+            # a reading of the subject: "the speed test says no connection", "тест показывает"
+            "says", "said", "shows", "showed", "returns", "returned", "reads", "gives", "gave",
+            "показывает", "показал", "пишет", "выдаёт", "выдает"}
 
 
 def _near(words: list[str], need: set[str], head: tuple[str, ...]) -> bool:
@@ -140,11 +146,19 @@ def _head(state: str) -> tuple[str, ...]:
     return tuple(words[:2]) if words[0] in ("not", "не", "no", "нет") and len(words) > 1 else (words[0],)
 
 
-def _met(check: DerivedCheck, sentences: list[str]) -> bool:
-    """A follow-up's branch outcome is met by the customer's words ("I'm traveling" meets
-    "the user is traveling")."""
-    parts = condition_parts(check.condition, check.lang)
+def _as_candidate(check: DerivedCheck) -> Candidate:
+    return Candidate("", check.question, "", 0.0, "derived", topic=check.topic, states=check.states)
+
+
+def meets(condition: str, lang: str, sentences: list[str]) -> bool:
+    """A branch outcome is met by the customer's words ("I'm traveling" meets "the user is
+    traveling"; "the speed test says no connection" meets "speed test returns 'no connection'")."""
+    parts = condition_parts(condition, lang)
     return bool(parts) and _stated(Candidate("", "", "", 0.0, "derived", topic=parts[0], states=parts[1]), sentences)
+
+
+def _met(check: DerivedCheck, sentences: list[str]) -> bool:
+    return meets(check.condition, check.lang, sentences)
 
 
 def candidates(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
@@ -169,6 +183,9 @@ def candidates(language: str, articles: list[ArticleFacts], ticket_questions: li
             continue  # its front matter says what to establish
         for i, (check, status) in enumerate(article.derived):
             if check.lang != language or (check.condition and not _met(check, list(sentences))):
+                continue
+            step = article.unless.get(check.id)
+            if step is not None and _stated(_as_candidate(step), list(sentences)):
                 continue
             known = _key_of(f"{check.question} {check.topic}", facts)
             key = known or _slug(check.topic)

@@ -331,14 +331,16 @@ class Copilot:
     def _questions(self, seen: Understanding, found: Retrieved) -> list[Question]:
         """Anamnesis from the matched articles (their front matter, or the checks derived
         from their text) and what agents asked in similar past tickets."""
-        docs = list(dict.fromkeys(h.source_id for h in found.answers.hits))[: self.settings.anamnesis.candidates]
+        docs = self._routed(list(dict.fromkeys(h.source_id for h in found.answers.hits))
+                            [: self.settings.anamnesis.candidates], seen)
         articles = []
         for source_id in docs:
             stored = self.index.docstore.document(source_id)
             required = stored.info.required_facts if stored else []
             checks = self._checks_in_order(source_id)
             if required or checks:
-                articles.append(anamnesis.ArticleFacts(source_id, required, checks))
+                articles.append(anamnesis.ArticleFacts(source_id, required, [(c, s) for c, s, _ in checks],
+                                                       {c.id: step for c, _, step in checks if step is not None}))
         articles = articles[: self.settings.anamnesis.articles]
         ticket_questions = [info.agent_questions for hit in found.tickets.hits
                             if (info := self._ticket_info(hit.source_id)) is not None]
@@ -348,23 +350,43 @@ class Copilot:
                                    basics=self.desk.diagnostic_basics if seen.problem_report else [])
 
     def _checks_in_order(self, source_id: str, seen: frozenset[str] = frozenset()) -> list:
-        """The usable derived checks of an article in diagnostic order, with the entry check
-        of each part of the workflow it sends the agent through first ("Follow Path 1 first")
-        spliced in where the step says so: that part's first check decides whether its
-        problem is there at all, and its later steps wait for the answer. A cycle or a label
-        no title carries adds nothing."""
+        """(check, review status, step check) of the usable derived checks of an article in
+        diagnostic order, with the entry check of each part of the workflow it sends the agent
+        through first ("Follow Path 1 first") spliced in where the step says so: that part's
+        first check decides whether its problem is there at all, and its later steps wait for
+        the answer. The step's own check before the link ("Ask whether the phone has service")
+        comes with the spliced one: once the customer has answered it, the detour is moot. A
+        cycle or a label no title carries adds nothing."""
         seen = seen | {source_id}
         items = [(r.effective, r.status) for r in self.index.docstore.derived([source_id]) if r.status in self._allowed()]
         out: list = []
         for item, status in sorted(items, key=lambda x: x[0].position):
             if item.kind == "check":
-                out.append((item, status))
-            elif item.kind == "link" and len(seen) <= 2:  # two hops at most: a path, and the path it needs
+                out.append((item, status, None))
+            elif item.kind == "link" and not item.condition and len(seen) <= 2:  # two hops at most: a path, and the path it needs
                 target = resolve_link(item.target, self._titles(item.lang), exclude=source_id)
                 if target and target not in seen:
                     entry = next((c for c in self._checks_in_order(target, seen) if not c[0].condition), None)
-                    out.extend([entry] if entry else [])
+                    step = next((c for c, _, via in reversed(out) if via is None and c.source_id == source_id
+                                 and c.heading == item.heading and item.heading), None)
+                    out.extend([(entry[0], entry[1], step)] if entry else [])
         return out
+
+    def _routed(self, docs: list[str], seen: Understanding) -> list[str]:
+        """The matched articles with a workflow's routing applied: where an article says "If
+        the speed test returns 'no connection', follow Path 2.1" and the customer's words meet
+        that condition, the article of Path 2.1 takes its place (its checks are the ones to
+        ask; the sibling path merely matched the words)."""
+        sentences = split_sentences(seen.customer_text)
+        out: list[str] = []
+        for source_id in docs:
+            target = next((t for r in self.index.docstore.derived([source_id], kind="link")
+                           if r.status in self._allowed() and r.effective.condition
+                           and anamnesis.meets(r.effective.condition, r.effective.lang, sentences)
+                           and (t := resolve_link(r.effective.target, self._titles(r.effective.lang))) is not None),
+                          source_id)
+            out.append(target)
+        return list(dict.fromkeys(out))
 
     def _titles(self, lang: str) -> dict[str, str]:
         """source id -> title of the articles in one language (cached per docstore generation)."""

@@ -150,6 +150,7 @@ class Cleaner:
         texts: dict[str, str] = {}
         owner: dict[str, str] = {}
         kept_docs: dict[str, SourceDocument] = {}
+        by_id = {d.id: d for d in docs}
         for doc in ordered:
             norm_doc = _normalize(doc.text)
             if norm_doc in by_text:
@@ -169,7 +170,11 @@ class Cleaner:
                 sig = self._signature(norm)
                 dup_of = None
                 for key in lsh.query(sig):
-                    if owner[key] != doc.id and _jaccard(texts[key], norm) >= self.jaccard:
+                    # two curated articles repeating a paragraph do it on purpose (one step shared by
+                    # two workflows, each naming its own subject): only a copy in a lower-priority
+                    # page (an export of the curated text) is trimmed
+                    if (owner[key] != doc.id and self._priority(by_id[owner[key]])[:2] < self._priority(doc)[:2]
+                            and _jaccard(texts[key], norm) >= self.jaccard):
                         dup_of = owner[key]
                         break
                 if dup_of:

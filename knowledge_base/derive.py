@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "10"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "17"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -72,6 +72,9 @@ class DerivedLink(_Proposal):
 
     kind: Literal["link"] = "link"
     target: str = Field(description="The label of the part followed, as the source names it ('Path 1').")
+    condition: str = Field("", description="A routing step ('If the speed test returns no connection, follow "
+                           "Path 2.1'): once the customer's words meet it, that part's checks are the ones to ask. "
+                           "Empty: the part is followed first, at this point.")
 
 
 Derived = DerivedCheck | DerivedRule | DerivedLink
@@ -192,8 +195,8 @@ def _topic(text: str, lang: str) -> str:
     """The thing checked: the words of the object, without articles, pronouns and states."""
     words = re.findall(r"[\w'-]+", text.lower())
     stop = _TOPIC_STOP_RU if lang == "ru" else _TOPIC_STOP_EN
-    kept = [w for w in words if w not in stop and not w.isdigit()]
-    return " ".join(kept[:4])
+    kept = dict.fromkeys(w for w in words if w not in stop and not w.isdigit())  # "not traveling / traveling"
+    return " ".join(list(kept)[:4])
 
 
 _TOPIC_STOP_EN = set("""a an the your their his her its my our you they them it this that these those if whether what which
@@ -280,6 +283,54 @@ _CHECKS: list[tuple[str, re.Pattern]] = [
 
 
 _STEP_PATTERNS = (_CHECK_EN, _CHECK_RU)
+
+# what a customer-facing article asks the reader to give ("tell us the exact address and your
+# phone model", "укажите номер договора и дату платежа"): each item is a fact the desk needs
+_REQUEST_EN = re.compile(r"\b(?:(?:tell|send|give|show)\s+us|let us know|have ready)\s+", _I)
+_REQUEST_RU = re.compile(r"(?<!\w)(?:сообщите|назовите|укажите|напишите|пришлите|продиктуйте|приготовьте)"
+                         r"(?:\s+нам)?[,:]?\s+", _I)
+# where a request ends: another instruction ("... and call us"), a clause of its own
+_NEXT_EN = re.compile(r"(?:,\s*|\s+)(?:and|or|then)\s+(?=(?:call|write|visit|come|go|send|tell|let|attach|"
+                      r"include|wait|contact)\b)|[;:()]|\s[—–]\s|[.!?](?:\s|$)", _I)
+_NEXT_RU = re.compile(r"(?:,\s*|\s+)(?:и|или|либо|а|затем)\s+(?=\w+(?:ите|йте)\b)|[;:()]|\s[—–]\s|[.!?](?:\s|$)", _I)
+# an object that is a channel, not a fact ("tell us in the chat", "напишите нам в чат")
+_CHANNEL = re.compile(r"^(?:in|on|at|by|via|to|through|over|from|about|and|or|в|во|на|по|через|с|со|к|о|об|обо|и|или)\b",
+                      _I)
+# an item that only qualifies the one before it ("время, когда пропала связь")
+_RELATIVE = re.compile(r"^(?:when|which|that|where|who|whom|whose|so|because|since|если|когда|котор\w+|где|чтобы|"
+                       r"как|куда|тогда|потому)\b", _I)
+
+
+def requests_of(sentence: str, lang: str) -> list[tuple[str, str]]:
+    """(topic, question) of each thing a sentence asks the reader to tell the desk, in its
+    order; [] when it asks for nothing (a channel, "write to us in the chat", is not a fact)."""
+    text = sentence.strip().strip("*").strip()
+    if text.endswith("?") or _AGENT_SIDE.search(text):
+        return []
+    text = re.sub(r"\([^)]*\)", "", text)  # "(10 digits, starts with 77)": a hint, not an item
+    verb, stop = (_REQUEST_RU, _NEXT_RU) if lang == "ru" else (_REQUEST_EN, _NEXT_EN)
+    joiner = r",\s*(?:и\s+)?|\s+и\s+" if lang == "ru" else r",\s*(?:and\s+)?|\s+and\s+"
+    out: list[tuple[str, str]] = []
+    for m in verb.finditer(text):
+        rest = text[m.end():]
+        rest = rest[: n.start()] if (n := stop.search(rest)) else rest
+        rest = rest.strip(" ,.")
+        if not rest or _CHANNEL.match(rest) or len(rest.split()) > 30 or _META.search(rest):
+            continue
+        items: list[str] = []
+        parts = re.split(f"({joiner})", rest)
+        for item, sep in zip(parts[::2], [","] + parts[1::2]):
+            item = item.strip()
+            # "время, когда пропала связь" qualifies the item before; "and which devices" is one of its own
+            if items and _RELATIVE.match(item) and not re.search(r"\b(and|и)\b", sep):
+                items[-1] = f"{items[-1]}, {item}"
+            elif item:
+                items.append(item)
+        for item in items:
+            topic = _topic(item, lang)
+            if len(topic) >= 4 and len(item.split()) <= 12:
+                out.append((topic, f"Подскажите, пожалуйста, {item}?" if lang == "ru" else f"Could you tell me {item}?"))
+    return out
 
 
 def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
@@ -475,6 +526,21 @@ def _id(source_id: str, kind: str, text: str) -> str:
 
 
 _IF_LINE = re.compile(r"^\s*(?:if|если)\s+(?P<cond>[^:]+):\s*$", _I)
+# "If the speed test returns 'no connection', mobile data is unavailable." / "Если ..., ..."
+_IF_CLAUSE = re.compile(r"^\s*(?:if|если)\s+(?P<cond>[^,:;]{3,80}?)\s*,\s*(?P<rest>.*)$", _I)
+
+
+def _routing(sentence: str, nested: bool, clause: str, outcome: str, lang: str) -> tuple[str, str] | None:
+    """(label, condition) of a step that sends the agent to another part under a condition:
+    "If X, follow Path 2", a "Follow Path 2" bullet under an "If X, ..." line, or under an
+    outcome line ("If Data Roaming is OFF:")."""
+    c = _IF_CLAUSE.match(sentence.strip("*"))
+    if c and not nested:
+        label = link_of(c.group("rest"), lang)
+        return (label, c.group("cond").strip()) if label else None
+    condition = clause if nested else outcome
+    label = link_of(sentence, lang) if condition else None
+    return (label, condition) if label else None
 
 
 def derive(doc: SourceDocument) -> list[Derived]:
@@ -491,6 +557,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
     outcome_lines = {pos for positions, *_ in _decisions(numbered, doc.lang) for pos in positions}
     branch_condition = ""
     after_outcome = False
+    clause = ""  # the condition of the last top-level "If X, ..." line: its nested bullets act on it
     for pos, (sentence, heading, is_heading, nested) in enumerate(sentences):
         m = _IF_LINE.match(sentence.strip("*"))
         if m:
@@ -498,11 +565,21 @@ def derive(doc: SourceDocument) -> list[Derived]:
             after_outcome = pos in outcome_lines
         elif is_heading:
             branch_condition, after_outcome = "", False
+        if is_heading or not nested:
+            c = None if is_heading else _IF_CLAUSE.match(sentence.strip("*"))
+            clause = c.group("cond").strip() if c else ""
         label = None if (nested or branch_condition or is_heading) else link_of(sentence, doc.lang)
         if label:
             # a step of the workflow itself (not one branch of it) that runs another part first
             found.append(DerivedLink(id=_id(doc.id, "link", sentence), source_id=doc.id, lang=doc.lang,
                                      position=pos, target=label, sentence=sentence, heading=heading))
+            continue
+        routed = _routing(sentence, nested, clause, branch_condition if after_outcome else "", doc.lang)
+        if routed:
+            # a routing step: which part of the workflow to follow once the condition is known
+            found.append(DerivedLink(id=_id(doc.id, "route", f"{sentence}\x1f{routed[1]}"), source_id=doc.id,
+                                     lang=doc.lang, position=pos, target=routed[0], condition=routed[1],
+                                     sentence=sentence, heading=heading))
             continue
         check = check_of(sentence, doc.lang)
         if check and nested:
@@ -518,6 +595,17 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                           position=pos, topic=topic, question=question, form=form,
                                           sentence=sentence, heading="" if is_heading else heading,
                                           condition=condition))
+            continue
+        asked = [] if nested or is_heading else requests_of(sentence, doc.lang)
+        for topic, question in asked:
+            condition = branch_condition if after_outcome else ""
+            if (topic, condition) not in seen_topics:
+                seen_topics.add((topic, condition))
+                # written to the reader, like a self-help step: it ranks below what the agent is told to ask
+                found.append(DerivedCheck(id=_id(doc.id, "request", f"{sentence}\x1f{topic}"), source_id=doc.id,
+                                          lang=doc.lang, position=pos, topic=topic, question=question, form="step",
+                                          sentence=sentence, heading=heading, condition=condition))
+        if asked:
             continue
         rule = rule_of(sentence, branch_condition, doc.lang)
         if rule and rule[1] not in seen_rules:
@@ -535,7 +623,27 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                       sentence=sentence, heading=sentences[pos][1],
                                       states=list(dict.fromkeys(states))))
     # a heading that names a check ("Check Airplane Mode") gives way to the sentences under it
-    body_sections = {d.heading for d in found if isinstance(d, DerivedCheck) and d.heading}
+    body_sections = {d.heading for d in found if isinstance(d, (DerivedCheck, DerivedLink)) and d.heading}
     found = [d for d in found if not (isinstance(d, DerivedCheck) and not d.heading
                                       and sentences[d.position][2] and sentences[d.position][0] in body_sections)]
-    return sorted(found, key=lambda d: d.position)
+    return _answers_decided(sorted(found, key=lambda d: d.position), sentences)
+
+
+def _answers_decided(found: list[Derived], sentences: list[tuple[str, str, bool, bool]]) -> list[Derived]:
+    """"Ask whether X. If A: ... If B: ...": the branches decide on the answer to the ask
+    just before them in the same step, when the step names what they decide on ("Verify if
+    user is traveling", "You want to know if it's missing, locked, or active"). The two are
+    then one fact: established by the ask's question (the source's own wording), named by the
+    decision's subject and read by its states, under the ask's condition. Asking both spends
+    two of the few questions on one."""
+    out: list[Derived] = []
+    for d in found:
+        last = next((x for x in reversed(out) if isinstance(x, DerivedCheck)), None)
+        if (isinstance(d, DerivedCheck) and d.form == "branch" and last is not None and last.form == "ask"
+                and not last.states and last.heading and last.heading == d.heading
+                and set(tokenize(f"{d.topic} {' '.join(d.states)}")) & set(tokenize(" ".join(
+                    [last.heading] + [sentences[i][0] for i in range(last.position, d.position)])))):
+            out[out.index(last)] = last.model_copy(update={"topic": d.topic, "states": d.states})
+            continue
+        out.append(d)
+    return out

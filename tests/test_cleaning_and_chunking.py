@@ -45,6 +45,18 @@ def test_a_near_duplicate_paragraph_is_kept_once_in_the_curated_article():
     assert [(p.source_id, p.duplicate_of) for p in report.duplicate_passages] == [("export.html", "fraud-en")]
 
 
+def test_two_curated_articles_sharing_a_workflow_step_both_keep_it():
+    # one step shared by two paths of a manual, each naming its own subject: trimming it from the
+    # second path would cut a step out of that workflow
+    step = ("Ask the user to check if their phone has cellular service. {} requires at least some cellular "
+            "network connection.")
+    data = doc("path-2", f"# Path 2: Mobile data\n\n## Step 2.1: Verify service\n{step.format('Mobile data')}")
+    mms = doc("path-3", f"# Path 3: MMS\n\n## Step 3.1: Verify service\n{step.format('MMS')}")
+    cleaned, report = Cleaner(PATTERNS).clean([data, mms])
+    assert all("Ask the user to check if their phone has cellular service" in d.text for d in cleaned)
+    assert report.duplicate_passages == []
+
+
 def test_different_paragraphs_on_the_same_topic_are_not_duplicates():
     a = doc("a", "Refunds are reviewed within 5 business days after we receive the application form.")
     b = doc("b", "Refunds go back only to the original payment method; we never pay refunds in cash.")
