@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "17"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "18"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -616,7 +616,9 @@ def derive(doc: SourceDocument) -> list[Derived]:
     for pos, subj, states, sentence in branches(numbered, doc.lang):
         # "If the user is traveling / not traveling": the states are what is checked
         topic = _topic(" ".join(states) if _you_en(subj).lower() == "you" else subj, doc.lang)
-        if topic and (topic, "") not in seen_topics:
+        # a heading naming the same check ("Verify if user is traveling") gives way to its branches below
+        if topic and not any(isinstance(d, DerivedCheck) and d.topic == topic and not d.condition
+                             and not sentences[d.position][2] for d in found):
             seen_topics.add((topic, ""))
             found.append(DerivedCheck(id=_id(doc.id, "branch", subj), source_id=doc.id, lang=doc.lang, position=pos,
                                       topic=topic, question=_branch_question(subj, states, doc.lang), form="branch",

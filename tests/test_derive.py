@@ -424,3 +424,79 @@ def test_a_derived_condition_needs_the_customers_words_not_just_a_similar_topic(
     condition = "you cannot refuel data or change to plan with a higher data limit"
     assert not _shares_words(condition, set(tokenize("In Spain, my mobile data doesn't work. Roaming is on.")))
     assert _shares_words(condition, set(tokenize("I hit my data limit and I can't refuel or change plan")))
+
+
+def test_an_ask_and_the_decision_on_its_answer_are_one_fact():
+    text = ("## Step 2: Verify if user is traveling\nAsk the user if they are outside their usual service area.\n\n"
+            "**If the User is not traveling:**\n- Proceed to Step 3\n**If the User is traveling:**\n"
+            "- Ask the user to verify if Data Roaming is enabled.\n**If Data Roaming is OFF:**\n- Ask the user to turn it ON\n"
+            "**If Data Roaming is ON:**\n- Proceed to Step 3\n")
+    checks = [d for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
+    # one question per fact, in the source's wording, read by the decision's states
+    assert [(d.question, d.topic, d.states, d.condition) for d in checks] == [
+        ("Are you outside your usual service area?", "traveling", ["not traveling", "traveling"], ""),
+        ("Is Data Roaming enabled?", "data roaming", ["OFF", "ON"], "the User is traveling"),
+    ]
+    # a decision on something the step does not name stays a question of its own (see WORKFLOW_TEXT)
+    topics = [d.topic for d in derive(doc(WORKFLOW_TEXT)) if isinstance(d, DerivedCheck) and not d.condition]
+    assert "speed test" in topics and "mobile data" in topics
+
+
+ROUTED = {
+    "path-1-service.md": "---\nid: path-1-service\ntitle: \"Path 1: No signal\"\nlang: en\n---\n"
+                         "## Step 1.0: Signal icon\n- Ask the user to check the signal icon at the top.\n",
+    "path-2-1-unavailable.md": "---\nid: path-2-1-unavailable\ntitle: \"Path 2.1: Unavailable mobile data\"\nlang: en\n---\n"
+                               "## Step 2.1.1: Verify service\nAsk the user to check if their phone has cellular service.\n\n"
+                               "- Follow Path 1 (No signal) troubleshooting steps first.\n\n"
+                               "## Step 2.1.2: Mobile data\n**If Mobile Data is OFF:**\n- Ask the user to turn it ON\n"
+                               "**If Mobile Data is ON:**\n- Proceed to Step 2.1.3\n",
+    "path-2-2-slow.md": "---\nid: path-2-2-slow\ntitle: \"Path 2.2: Slow mobile data\"\nlang: en\n---\n"
+                        "## Step 2.2.0: Check if mobile data is slow\nSlow mobile data loads pages slowly.\n\n"
+                        "- Ask user to run a speed test.\n"
+                        "- If speed test returns 'no connection', mobile data is unavailable.\n    - Follow Path 2.1.\n\n"
+                        "## Step 2.2.1: Data Saver\nAsk the user to check if Data Saver mode is limiting their data.\n",
+}
+
+
+@pytest.fixture
+def routed_copilot(tmp_path, session_cache):
+    return copilot_over(ROUTED, tmp_path, session_cache)
+
+
+def test_a_routing_step_sends_the_questions_to_the_path_whose_condition_the_customer_met(routed_copilot):
+    link = next(r.item for r in routed_copilot.index.docstore.derived(kind="link") if r.item.source_id == "path-2-2-slow")
+    assert (link.target, link.condition) == ("Path 2.1", "speed test returns 'no connection'")
+    slow = routed_copilot.suggest(conversation("My mobile data is slow, pages load slowly."))
+    assert slow.questions[0].source_id == "path-2-2-slow"
+    # the speed test says "no connection": the slow-data path routes to the unavailable-data path
+    routed = routed_copilot.suggest(conversation("My mobile data is slow. The speed test says no connection."))
+    assert routed.questions[0].source_id == "path-2-1-unavailable"
+    assert "Data Saver" not in " ".join(q.text for q in routed.questions)
+
+
+def test_a_detour_to_another_path_is_moot_once_the_steps_own_check_is_answered(routed_copilot):
+    asked = lambda text: [q.source_id for q in routed_copilot.suggest(conversation(text)).questions]
+    assert asked("No mobile data. The speed test says no connection.") == [
+        "path-2-1-unavailable", "path-1-service", "path-2-1-unavailable"]  # service, signal icon, mobile data
+    # answered, the detour is dropped: Path 2.1's next check leads (Path 1 may still be asked as a
+    # matched article of its own, after it: this tiny knowledge base matches every article)
+    facts = [q.fact for q in routed_copilot.suggest(conversation(
+        "No mobile data. The speed test says no connection. I checked, my phone has cellular service.")).questions]
+    assert facts[0] == "mobile_data" and "phone_cellular_service" not in facts
+
+
+def test_what_an_article_asks_the_reader_to_tell_us_becomes_a_low_ranked_request():
+    from knowledge_base.derive import requests_of
+
+    assert [t for t, _ in requests_of("If there's no network in one place, tell us the exact address, whether "
+                                      "you're indoors or outdoors, and your phone model.", "en")] == [
+        "exact address", "you're indoors outdoors", "phone model"]
+    assert [q for _, q in requests_of("Укажите номер договора и способ оплаты.", "ru")] == [
+        "Подскажите, пожалуйста, номер договора?", "Подскажите, пожалуйста, способ оплаты?"]
+    # a channel is not a fact; the request after it is
+    assert requests_of("Tell us in the chat or by phone.", "en") == []
+    assert [t for t, _ in requests_of("Напишите нам в чат и укажите номер договора.", "ru")] == ["номер договора"]
+    # written to the reader: ranked below what the agent is told to ask
+    checks = [d for d in derive(doc("- Ask the user to run a speed test.\n- Tell us your contract number."))
+              if isinstance(d, DerivedCheck)]
+    assert [(d.topic, d.form) for d in checks] == [("speed test", "ask"), ("contract number", "step")]
