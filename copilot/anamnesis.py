@@ -109,12 +109,38 @@ def _near(words: list[str], need: set[str], head: tuple[str, ...]) -> bool:
     return False
 
 
+# a yes-no question about what the customer can do ("Can you send an MMS message ...?") and a
+# sentence that says whether they can ("I can't send picture messages")
+_CAN_QUESTION = re.compile(r"^(?:can|are)\s+you\s+(?:able\s+to\s+)?(?P<verb>[a-z]+)\s+(?P<object>[^?]+)|"
+                           r"^(?:можете|получается|удаётся|удается)\s+(?:ли\s+)?(?:вы\s+|у\s+вас\s+)?(?P<verb_ru>\w+)\s+"
+                           r"(?P<object_ru>[^?]+)", re.I)
+_CAN_SAY = re.compile(r"\b(can'?t|cannot|can not|unable to|not able to|can|could|couldn'?t)\b|"
+                      r"(не\s+)?(могу|можем|получается|удаётся|удается)", re.I)
+
+
+def _can_said(question: str, sentences: list[str]) -> bool:
+    """The customer said whether they can do what the question asks: the same verb, with
+    "can't"/"unable to"/"не могу" (or "can") and something of the same object."""
+    m = _CAN_QUESTION.match(question.strip())
+    if not m:
+        return False
+    verb = set(tokenize(m.group("verb") or m.group("verb_ru") or ""))
+    thing = set(tokenize(m.group("object") or m.group("object_ru") or ""))
+    for sentence in sentences:
+        words = set(tokenize(sentence))
+        if verb and verb <= words and thing & words and _CAN_SAY.search(sentence):
+            return True
+    return False
+
+
 def _stated(c: "Candidate", sentences: list[str]) -> bool:
     """The customer already gave a derived check's answer: one of their sentences names
     most of its subject and, close to it, one of the branch's states ("roaming is on"), or
     a value ("Data Saver is off"), or reports the check made ("I ran a speed test, it says
     no connection"). Naming the subject alone ("my mobile data is not working") does not
     say whether it is on. A name the question gives ("like Data Saver mode") is a subject too."""
+    if not c.states and _can_said(c.text, sentences):
+        return True
     subjects = [set(tokenize(c.topic))] + [set(tokenize(n)) for n in _NAMED.findall(c.text)]
     subjects = [need for need in subjects if need]
     # a state's head word ("on", "off", "missing"; "not traveling"), case and stems aside

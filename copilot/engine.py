@@ -35,7 +35,7 @@ from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_
 from copilot.understand import Signal, Understanding, understand
 from copilot.verify import Verifier
 from knowledge_base.tokenizer import tokenize
-from knowledge_base.derive import resolve_link
+from knowledge_base.derive import link_purpose, resolve_link
 from knowledge_base.domain import DomainGate
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
 from knowledge_base.index import KnowledgeIndex
@@ -366,7 +366,12 @@ class Copilot:
             elif item.kind == "link" and not item.condition and len(seen) <= 2:  # two hops at most: a path, and the path it needs
                 target = resolve_link(item.target, self._titles(item.lang), exclude=source_id)
                 if target and target not in seen:
-                    entry = next((c for c in self._checks_in_order(target, seen) if not c[0].condition), None)
+                    # the check the step goes there for ("to check if mobile data connectivity is working":
+                    # the mobile data check), else the part's entry check
+                    purpose = set(tokenize(link_purpose(item.sentence)))
+                    checks = [c for c in self._checks_in_order(target, seen) if not c[0].condition]
+                    entry = next((c for c in checks if purpose and tokenize(c[0].topic) and set(tokenize(c[0].topic)) <= purpose),
+                                 checks[0] if checks else None)
                     step = next((c for c, _, via in reversed(out) if via is None and c.source_id == source_id
                                  and c.heading == item.heading and item.heading), None)
                     out.extend([(entry[0], entry[1], step)] if entry else [])

@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "18"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "19"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -507,6 +507,17 @@ def link_of(sentence: str, lang: str) -> str | None:
     troubleshooting steps first" -> "Path 1"), else None."""
     m = (_LINK_RU if lang == "ru" else _LINK_EN).match(sentence.strip().strip("*"))
     return " ".join(m.group("label").split()) if m else None
+
+
+_PURPOSE = re.compile(r"\b(?:to|in order to)\s+(?:check|verify|confirm|see|find out|test)\s+(?:if|whether|that)?\s*"
+                      r"(?P<en>[^.;:]+)|чтобы\s+(?:проверить|убедиться|выяснить|понять)[,]?\s*(?:ли|что)?\s*(?P<ru>[^.;:]+)", _I)
+
+
+def link_purpose(sentence: str) -> str:
+    """What a step goes through another part for ("Use Path 2.1 ... to check if mobile data
+    connectivity is working" -> "mobile data connectivity is working"); "" when it does not say."""
+    m = _PURPOSE.search(sentence)
+    return (m.group("en") or m.group("ru") or "").strip() if m else ""
 
 
 def resolve_link(label: str, titles: dict[str, str], exclude: str = "") -> str | None:

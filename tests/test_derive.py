@@ -500,3 +500,34 @@ def test_what_an_article_asks_the_reader_to_tell_us_becomes_a_low_ranked_request
     checks = [d for d in derive(doc("- Ask the user to run a speed test.\n- Tell us your contract number."))
               if isinstance(d, DerivedCheck)]
     assert [(d.topic, d.form) for d in checks] == [("speed test", "ask"), ("contract number", "step")]
+
+
+def test_a_detour_asks_the_check_it_goes_there_for_and_a_reported_inability_answers_a_can_you_question(
+        tmp_path, session_cache):
+    mms = ("---\nid: path-3-mms\ntitle: \"Path 3: MMS\"\nlang: en\n---\n"
+           "## Step 3.0: Check MMS\n- Ask user if they can send an MMS message using the default messaging app.\n\n"
+           "## Step 3.2: Verify Mobile Data Status\nMobile data is required for MMS.\n\n"
+           "- Use Path 2.1 (Unavailable Mobile Data) troubleshooting steps to check if mobile data connectivity "
+           "is working.\n")
+    copilot = copilot_over({"path-3-mms.md": mms, "path-2-1-unavailable.md": ROUTED["path-2-1-unavailable.md"]},
+                           tmp_path, session_cache)
+    questions = copilot.suggest(conversation("Hello, MMS is not working on my phone.")).questions
+    assert questions[0].text == "Can you send an MMS message using the default messaging app?"
+    # the step goes to Path 2.1 "to check if mobile data connectivity is working": its mobile data
+    # check, not its first one (the cellular service check)
+    assert [(q.fact, q.source_id) for q in questions][1] == ("mobile_data", "path-2-1-unavailable")
+    # "I can't send ..." answers "Can you send ...?"
+    said = copilot.suggest(conversation("MMS is not working on my phone: I can't send an MMS message.")).questions
+    assert [q.fact for q in said][:2] == ["mobile_data", "phone_cellular_service"]
+
+
+def test_a_russian_routing_step_is_derived_and_met_by_the_customers_words():
+    from copilot.anamnesis import meets
+
+    text = ("## Шаг 2.0: Проверка\n- Попросите клиента запустить тест скорости.\n"
+            "- Если тест скорости показывает «нет соединения», мобильный интернет недоступен.\n"
+            "    - Выполните раздел 2.1.\n")
+    link = next(d for d in derive(doc(text, lang="ru")) if isinstance(d, DerivedLink))
+    assert (link.target, link.condition) == ("раздел 2.1", "тест скорости показывает «нет соединения»")
+    assert meets(link.condition, "ru", ["Тест скорости показывает нет соединения."])
+    assert not meets(link.condition, "ru", ["Тест скорости показывает 20 Мбит/с."])
