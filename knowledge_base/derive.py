@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "19"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "20"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -359,6 +359,7 @@ def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
 _BRANCH_EN = re.compile(r"^\s*if\s+(?P<subj>(?:the\s+|your\s+)?[\w' /-]{2,40}?)\s+(?:is|are|shows?(?: as)?|stays?|"
                         r"remains?|returns?|turns?|says)\s+(?P<state>[^:,.;]{1,40}?)\s*[:.,]?\s*$", _I)
 _BRANCH_RU = re.compile(r"^\s*если\s+(?P<subj>[\w -]{2,40}?)\s+(?:горит|мигает|светится|показывает|не горит|"
+                        r"становится|становятся|стал[аио]?|гаснет|погас\w*|"
                         r"включ[её]н\w*|выключ\w*|стоит|равна|равен|—)\s*(?P<state>[^:,.;]{0,40}?)\s*[:.,]?\s*$", _I)
 
 
@@ -368,11 +369,23 @@ def _decisions(sentences: list[tuple[int, str]], lang: str) -> list[tuple[list[i
     rx = _BRANCH_RU if lang == "ru" else _BRANCH_EN
     found: dict[str, tuple[list[int], str, list[str], str]] = {}
     for pos, sentence in sentences:
-        m = rx.match(sentence.strip().strip("*"))
+        text = sentence.strip().strip("*")
+        m = rx.match(text)
+        clause = None if m else _IF_CLAUSE.match(text)
+        if clause:
+            # "If the Internet light turns red, the problem is the line": the outcome is the condition,
+            # without what happens meanwhile ("stays green while devices lose the connection")
+            cond = re.split(r"\s+(?:while|whereas|although|пока|хотя|а при этом)\s+", clause.group("cond"))[0]
+            m = rx.match(f"{'если' if lang == 'ru' else 'if'} {cond}")
         if not m:
             continue
         subj = " ".join(m.group("subj").split())
         key = subj.lower().removeprefix("the ").removeprefix("your ")
+        if clause and re.match(r"^(?:you|we|they|it|i|вы|мы|они|он|она|оно|я)\b", key):
+            continue  # "If you believe ...": a judgement, not a state to read
+        # "the Internet light" and, in the next sentence, "Internet": one subject named shorter
+        key = next((k for k, v in found.items() if pos - v[0][-1] <= 2 and (set(k.split()) <= set(key.split())
+                                                                           or set(key.split()) <= set(k.split()))), key)
         state = " ".join(m.group("state").split())
         if key in found:
             found[key][0].append(pos)

@@ -531,3 +531,19 @@ def test_a_russian_routing_step_is_derived_and_met_by_the_customers_words():
     assert (link.target, link.condition) == ("раздел 2.1", "тест скорости показывает «нет соединения»")
     assert meets(link.condition, "ru", ["Тест скорости показывает нет соединения."])
     assert not meets(link.condition, "ru", ["Тест скорости показывает 20 Мбит/с."])
+
+
+def test_two_if_sentences_on_one_subject_are_a_decision_point_in_both_languages():
+    en = ("## Is it Wi-Fi or the line?\nLook at the router when the connection drops. If the Internet light turns red "
+          "or goes off, the problem is the line. If the Internet light stays solid green while devices lose the "
+          "connection, it's a Wi-Fi issue.\n")
+    ru = ("## Wi-Fi или линия?\nПосмотрите на роутер, когда пропадает связь. Если индикатор Internet становится "
+          "красным или гаснет, проблема в линии. Если Internet горит ровным зелёным, а устройства отключаются, "
+          "дело в Wi-Fi.\n")
+    branch = lambda text, lang: next(d for d in derive(doc(text, lang=lang))
+                                     if isinstance(d, DerivedCheck) and d.form == "branch")
+    assert (branch(en, "en").topic, branch(en, "en").states) == ("internet light", ["red or goes off", "solid green"])
+    assert branch(ru, "ru").states == ["красным или гаснет", "ровным зелёным"]
+    # a judgement of the reader ("If you believe ...") is not a state to ask about
+    judged = "If you believe you are owed more, write a claim. If you are not happy with the answer, appeal."
+    assert not [d for d in derive(doc(judged)) if isinstance(d, DerivedCheck) and d.form == "branch"]
