@@ -119,6 +119,13 @@ class Desk(BaseModel):
         description="Facts worth establishing for any reported problem when neither the articles nor past "
         "tickets say more (when it started, what was already tried; a desk that identifies customers by "
         "contract adds contract_number).")
+    handled_when_covered: list[HandoffReason] = Field(
+        default_factory=lambda: ["fraud_or_security"],
+        description="Reasons recognised in the customer's words that this desk's agents handle themselves when "
+        "the knowledge base covers the request: the draft follows the knowledge base's procedure and the panel "
+        "flags the reason, with no handoff (a bank whose agents lock cards and open disputes). An article's or "
+        "a derived rule for the same reason still hands off. Empty: every recognised reason hands off (a desk "
+        "whose fraud team takes every such case).")
 
     @field_validator("plan_names")
     @classmethod

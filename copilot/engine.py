@@ -205,11 +205,14 @@ class Copilot:
 
         rules = self._rule_matches(found, seen.customer_text) \
             if covered and seen.problem_report and "already_tried" in seen.facts else []
-        decision, _evidence = handoff_policy.decide(handoff_policy.HandoffInputs(
+        inputs = handoff_policy.HandoffInputs(
             language=seen.language, signals=seen.signals, rule_matches=rules, covered=covered, off_topic=off_topic,
             intent=intent.label,
             customer_request=" ".join(mask_pii(seen.first_customer_turn, self.keep_ids).text.split())[:300],
-            facts=seen.facts), self.desk)
+            facts=seen.facts, kb_reasons=self._rule_reasons(found.top_docs) if covered else frozenset())
+        decision, _evidence = handoff_policy.decide(inputs, self.desk)
+        flags += [f"handled_by_procedure: {reason} ({said})"
+                  for reason, said in handoff_policy.handled_by_procedure(inputs, self.desk).items()]
         if off_topic and decision.needed:
             # a person takes over anyway ("get me a human", anger): their case, not an off-topic one
             off_topic, covered = False, found.answers.covered
@@ -318,6 +321,13 @@ class Copilot:
                     matches.append(handoff_policy.RuleMatch(source_id, reason, when, round(sim, 3), sentence,
                                                             origin, review))
         return matches
+
+    def _rule_reasons(self, source_ids: list[str]) -> frozenset[str]:
+        """The reasons the matched articles' handoff rules give to a person (front matter, or
+        the derived rules this desk uses)."""
+        reasons = {r.reason for sid in source_ids if (d := self.index.docstore.document(sid)) for r in d.info.handoff}
+        reasons |= {r.reason for rules in self._usable_derived(source_ids, "rule").values() for r, _ in rules}
+        return frozenset(reasons)
 
     def _similarity(self, text: str, unit_query) -> float:
         """Cosine of a rule text (embedded once, then cached) to the normalised query vector."""

@@ -64,14 +64,33 @@ class HandoffInputs:
     facts: dict[str, GivenFact]
     tried: str | None = None
     off_topic: bool = False      # outside what the business does: refused, not handed off
+    # reasons the matched articles' rules (front matter or derived) give to a person, whatever the condition
+    kb_reasons: frozenset[str] = frozenset()
+
+
+def handled_by_procedure(inputs: HandoffInputs, desk: Desk) -> dict[str, str]:
+    """Reasons recognised in the customer's words that this desk's agents handle themselves
+    because the knowledge base covers the request (`Desk.handled_when_covered`): reason ->
+    what the customer said. Where a matched article's rule gives that reason to a person, it
+    still hands off."""
+    if not inputs.covered:
+        return {}
+    out: dict[str, str] = {}
+    for signal in inputs.signals:
+        reason = _SIGNAL_REASONS.get(signal.name)
+        if (reason in desk.handled_when_covered and reason not in inputs.kb_reasons
+                and not any(m.reason == reason for m in inputs.rule_matches)):
+            out.setdefault(reason, f"customer said \"{signal.evidence}\"")
+    return out
 
 
 def decide(inputs: HandoffInputs, desk: Desk) -> tuple[Handoff, dict[str, str]]:
     """The handoff, and for each reason the evidence that triggered it."""
     evidence: dict[str, str] = {}
+    handled = handled_by_procedure(inputs, desk)
     for signal in inputs.signals:
         reason = _SIGNAL_REASONS.get(signal.name)
-        if reason and reason not in evidence:
+        if reason and reason not in evidence and reason not in handled:
             evidence[reason] = f"customer said \"{signal.evidence}\""
     if frustrated(inputs.signals):
         shown = ", ".join(f"{s.name} ({s.evidence})" for s in inputs.signals

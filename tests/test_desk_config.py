@@ -21,6 +21,9 @@ ARTICLE = """---
 id: sim-fraud-en
 title: Suspicious SIM replacement
 lang: en
+handoff:
+  - reason: fraud_or_security
+    when: "Someone asked the customer for an SMS code or replaced their SIM card without consent."
 ---
 # Suspicious SIM replacement
 
@@ -153,3 +156,38 @@ def test_ingest_refuses_a_broken_desk_file_and_stores_nothing(tmp_path, tiny_kb)
     good = ingest(tiny_kb)
     assert good.returncode == 0, good.stderr
     assert json.loads(good.stdout)["desk_file"] == str(tiny_kb / "desk.yaml")
+
+
+STOLEN_CARD = """---
+id: stolen-card-en
+title: Lost or stolen card and payments you did not make
+lang: en
+---
+# Lost or stolen card and payments you did not make
+
+If your card was lost or stolen, lock it at once in the app: Cards, then Lock card. A locked card can be
+unlocked later if you find it. Payments you did not make are disputed from the same screen: choose the
+payment, then Dispute. We refund a disputed payment while we investigate it.
+"""
+STOLEN = "My wallet was stolen and I see payments I did not make. Someone is using my card fraudulently."
+
+
+def test_a_desk_that_handles_fraud_itself_gets_the_procedure_and_a_flag_not_a_handoff(tmp_path, session_cache):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "stolen-card-en.md").write_text(STOLEN_CARD, encoding="utf-8")
+    s = _copilot(tmp_path, session_cache, kb).suggest(conversation(STOLEN))
+    # no desk file: the knowledge base covers the request, so its procedure is the answer
+    assert not s.handoff.needed
+    assert any(f.startswith("handled_by_procedure: fraud_or_security") for f in s.flags)
+    assert [c.source_id for c in s.citations] == ["stolen-card-en"]
+
+
+def test_a_desk_whose_fraud_team_takes_every_case_hands_off_even_when_covered(tmp_path, session_cache):
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    (kb / "stolen-card-en.md").write_text(STOLEN_CARD, encoding="utf-8")
+    (kb / "desk.yaml").write_text("name: Strict desk\nhandled_when_covered: []\n", encoding="utf-8")
+    s = _copilot(tmp_path, session_cache, kb).suggest(conversation(STOLEN))
+    assert s.handoff.needed and s.handoff.reasons[0] == "fraud_or_security"
+    assert not any(f.startswith("handled_by_procedure") for f in s.flags)

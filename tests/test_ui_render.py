@@ -48,3 +48,8 @@ def test_the_operator_is_told_in_words_why_a_request_was_declined_or_left_unaske
     assert len(notes) == 2
     assert notes[0].startswith("Off-topic:") and "promises no specialist" in notes[0] and "-0.084" in notes[0]
     assert "no articles in 'de'" in notes[1]
+    handled = flag_notes(suggestion().model_copy(update={"flags": [
+        'handled_by_procedure: fraud_or_security (customer said "fraudulently")']}))
+    assert handled == ['Fraud or security (customer said "fraudulently"): this desk handles it itself when the '
+                       "knowledge base covers the request, so the draft follows the matched article's procedure and "
+                       "no handoff is proposed (desk setting handled_when_covered)."]

@@ -38,6 +38,11 @@ def flag_notes(s: Suggestion) -> list[str]:
         if name == "off_topic":
             notes.append("Off-topic: the request is outside what this knowledge base is about, so the draft declines "
                          f"politely and promises no specialist ({detail.strip()}).")
+        elif name == "handled_by_procedure":
+            reason, _, said = detail.strip().partition(" ")
+            notes.append(f"{reason.replace('_', ' ').capitalize()} {said}: this desk handles it itself when the "
+                         "knowledge base covers the request, so the draft follows the matched article's procedure "
+                         "and no handoff is proposed (desk setting handled_when_covered).")
         elif name == "no_knowledge_in_language":
             notes.append(f"The knowledge base has no articles in '{detail.strip()}': no questions or answers could be "
                          "taken from it in the customer's language.")
