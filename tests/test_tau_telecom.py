@@ -174,8 +174,12 @@ def test_the_tau_banking_section_names_why_other_tasks_were_handed_off_and_the_t
     report = TauReport(retrieval=[], handoff=TauHandoff(
         transfer_tasks=13, flagged_transfers=12, recall=0.923, other_tasks=84, flagged_others=20,
         false_handoff_rate=0.238, reasons_on_transfers={"explicit_human_request": 7}, missed=["task_014"],
-        reasons_on_others={"no_grounded_answer": 15, "frustration_or_loop": 5}, refused_off_topic=1))
+        reasons_on_others={"no_grounded_answer": 15, "frustration_or_loop": 5}, refused_off_topic=1,
+        by_half={"dev": {"transfer_tasks": 5, "flagged_transfers": 4, "other_tasks": 43, "flagged_others": 10},
+                 "test": {"transfer_tasks": 8, "flagged_transfers": 8, "other_tasks": 41, "flagged_others": 10}}))
     text = markdown(report)
     assert "Reasons on the other tasks (false handoffs): {'no_grounded_answer': 15, 'frustration_or_loop': 5}" in text
     assert "recall >= 0.85 (met)" in text and "false-handoff rate <= 0.15 (missed)" in text
     assert "answered as off-topic (all are a bank's business): 1" in text
+    assert ("dev half (odd task numbers, looked at while changing the routing): 4/5 transfers flagged, "
+            "10/43 others flagged.") in text and "test half (even task numbers, its tasks not read)" in text

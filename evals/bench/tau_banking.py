@@ -45,6 +45,9 @@ class TauHandoff(BaseModel):
     missed: list[str]
     reasons_on_others: dict[str, int] = Field(default_factory=dict, description="Why the other tasks were flagged.")
     refused_off_topic: int = Field(0, description="Tasks answered as off-topic (every task is a bank's business).")
+    by_half: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="dev (odd task numbers: the half looked at while changing the routing) "
+        "and test (even): transfer tasks, flagged transfers, other tasks, flagged others.")
 
 
 class TauReport(BaseModel):
@@ -141,11 +144,16 @@ def run(settings: Settings, folder: Path = TAU) -> TauReport:
     others = [t["id"] for t in tasks if not t["handoff_expected"]]
     hit = sum(flagged[t] for t in transfers)
     false = sum(flagged[t] for t in others)
+    half = lambda t: "dev" if int(t.rsplit("_", 1)[-1]) % 2 else "test"  # noqa: E731
+    by_half = {h: {"transfer_tasks": sum(half(t) == h for t in transfers),
+                   "flagged_transfers": sum(flagged[t] for t in transfers if half(t) == h),
+                   "other_tasks": sum(half(t) == h for t in others),
+                   "flagged_others": sum(flagged[t] for t in others if half(t) == h)} for h in ("dev", "test")}
     return TauReport(retrieval=retrieval, handoff=TauHandoff(
         transfer_tasks=len(transfers), flagged_transfers=hit, recall=round(hit / len(transfers), 3),
         other_tasks=len(others), flagged_others=false, false_handoff_rate=round(false / len(others), 3),
         reasons_on_transfers=dict(reasons), missed=[t for t in transfers if not flagged[t]],
-        reasons_on_others=dict(false_reasons), refused_off_topic=off_topic))
+        reasons_on_others=dict(false_reasons), refused_off_topic=off_topic, by_half=by_half))
 
 
 def markdown(report: TauReport) -> str:
@@ -164,4 +172,9 @@ def markdown(report: TauReport) -> str:
             f"Reasons on the other tasks (false handoffs): {h.reasons_on_others or 'none'}. Tasks answered as off-topic "
             f"(all are a bank's business): {h.refused_off_topic}. Target (issue 12): recall >= 0.85 "
             f"({'met' if h.recall >= 0.85 else 'missed'}), false-handoff rate <= 0.15 "
-            f"({'met' if h.false_handoff_rate <= 0.15 else 'missed'}).")
+            f"({'met' if h.false_handoff_rate <= 0.15 else 'missed'})."
+            + ("".join(f" {name} half ({'odd' if name == 'dev' else 'even'} task numbers"
+                       f"{', looked at while changing the routing' if name == 'dev' else ', its tasks not read'}): "
+                       f"{c['flagged_transfers']}/{c['transfer_tasks']} transfers flagged, "
+                       f"{c['flagged_others']}/{c['other_tasks']} others flagged."
+                       for name, c in h.by_half.items()) if h.by_half else ""))
