@@ -373,15 +373,16 @@ class Copilot:
         for item, status in sorted(items, key=lambda x: x[0].position):
             if item.kind == "check":
                 out.append((item, status, None))
-            elif item.kind == "link" and not item.condition and len(seen) <= 2:  # two hops at most: a path, and the path it needs
+            # a routing link (with a condition) is applied by _routed; two hops at most: a path, the path it needs
+            elif item.kind == "link" and not item.condition and len(seen) <= 2:
                 target = resolve_link(item.target, self._titles(item.lang), exclude=source_id)
                 if target and target not in seen:
                     # the check the step goes there for ("to check if mobile data connectivity is working":
                     # the mobile data check), else the part's entry check
                     purpose = set(tokenize(link_purpose(item.sentence)))
                     checks = [c for c in self._checks_in_order(target, seen) if not c[0].condition]
-                    entry = next((c for c in checks if purpose and tokenize(c[0].topic) and set(tokenize(c[0].topic)) <= purpose),
-                                 checks[0] if checks else None)
+                    entry = next((c for c in checks if purpose and (topic := set(tokenize(c[0].topic)))
+                                  and topic <= purpose), checks[0] if checks else None)
                     step = next((c for c, _, via in reversed(out) if via is None and c.source_id == source_id
                                  and c.heading == item.heading and item.heading), None)
                     out.extend([(entry[0], entry[1], step)] if entry else [])
