@@ -228,6 +228,8 @@ def eval_run(
     no_gate: bool = typer.Option(False, "--no-gate", help="Report only; never fail."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N cases."),
     case: Optional[list[str]] = typer.Option(None, "--case", help="Only these case ids."),
+    doc: bool = typer.Option(False, "--doc", help="Also write the per-language table into docs/evals.md "
+                             "(one section per split and drafting mode)."),
     index: Optional[Path] = IndexOption,
 ) -> None:
     """Run eval cases through the engine and score them; with --baseline, compare case by
@@ -267,6 +269,17 @@ def eval_run(
                 comparison = compare(result, base_result)
         verdict = check(result, gate_cfg, comparison) if gate_cfg else None
     paths = write_reports(result, out_dir, comparison, verdict, base_result)
+    if doc:
+        from evals.bench.docs import update_section
+        from evals.report import language_section
+
+        mode = "retrieval" if no_llm else "model"
+        command = " ".join(["copilot eval", *(["--no-llm"] if no_llm else []), f"--split {split}",
+                            *([f"--prompt {prompt}"] if prompt != "draft_reply@v1" else []),
+                            *(["--no-gate"] if no_gate else []), "--doc"])
+        written = update_section(f"eval-{split}-{mode}", command, language_section(result),
+                                 path=settings.benchmarks_file.with_name("evals.md"))
+        out.print(f"updated {written}", highlight=False)
     keys = ["retrieval_hit@3", "hallucination_rate", "must_include_coverage", "handoff_f1", "anamnesis_recall",
             "language_match", "llm_acceptance_rate"]
     out.print(f"{result.cases} cases, {result.prompt} / {result.model}: " +

@@ -161,3 +161,47 @@ def write_reports(result: EvalResult, out: Path, comparison: Comparison | None =
     paths["markdown"].write_text(markdown(result, comparison, gate), encoding="utf-8")
     paths["html"].write_text(html_report(result, comparison, gate), encoding="utf-8")
     return paths
+
+
+# the rows of the per-language table in docs/evals.md: what an operator and a prompt owner read first
+DOC_METRICS = [
+    ("retrieval_hit@3", "retrieval hit@3"), ("citation_validity", "citation validity"),
+    ("citation_precision", "citation precision"), ("citation_recall", "citation recall"),
+    ("hallucination_rate", "hallucination rate (unsupported factual sentences shown)"),
+    ("must_include_coverage", "must-include coverage"), ("forbidden_content_rate", "forbidden-content rate"),
+    ("gold_similarity", "similarity to the gold reply"), ("handoff_precision", "handoff precision"),
+    ("handoff_recall", "handoff recall"), ("handoff_f1", "handoff F1"),
+    ("anamnesis_precision", "anamnesis precision"), ("anamnesis_recall", "anamnesis recall"),
+    ("asked_given_facts", "questions about facts already given (count)"), ("intent_accuracy", "intent accuracy"),
+    ("language_match", "reply in the customer's language"), ("llm_acceptance_rate", "model drafts accepted"),
+]
+
+
+def language_section(result: EvalResult) -> str:
+    """The docs/evals.md section of one run: its data, and each metric per language."""
+    cfg = result.config
+    langs = sorted(result.by_language)
+    mode = "retrieval-only drafts" if not cfg.use_llm else f"model drafts ({result.model}, {result.prompt})"
+    counts = {lang: sum(r.language == lang for r in result.records) for lang in langs}
+    rows = [f"| metric | {' | '.join(langs)} |", "|---|" + "---:|" * len(langs)]
+    for key, label in DOC_METRICS:
+        values = [result.by_language[lang].get(key) for lang in langs]
+        if all(v is None for v in values):
+            continue
+        shown = [fmt(int(v)) if key == "asked_given_facts" and v is not None else fmt(v) for v in values]
+        rows.append(f"| {label} | {' | '.join(shown)} |")
+    cats = ["| category | cases | must-include | handoff recall | handoff precision | anamnesis recall |",
+            "|---|---:|---:|---:|---:|---:|"]
+    for cat, m in sorted(result.by_category.items(), key=lambda kv: -sum(r.category == kv[0] for r in result.records)):
+        n = sum(r.category == cat for r in result.records)
+        cats.append(f"| {cat.replace('_', ' ')} | {n} | {fmt(m.get('must_include_coverage'))} | "
+                    f"{fmt(m.get('handoff_recall'))} | {fmt(m.get('handoff_precision'))} | {fmt(m.get('anamnesis_recall'))} |")
+    reasons = {k[len("handoff_f1["):-1]: v for k, v in result.summary.items()
+               if k.startswith("handoff_f1[") and v is not None}
+    return (f"### The demo desk, {cfg.split} split, {mode}\n\n"
+            f"{result.cases} cases of `evals/datasets` ({', '.join(f'{n} {lang}' for lang, n in counts.items())}), "
+            f"over the index `copilot ingest knowledge_base/demo` builds. n/a: no case of that language defines "
+            f"the metric.\n\n" + "\n".join(rows) + "\n\nPer category, both languages (n/a: no such expectation):\n\n"
+            + "\n".join(cats) + "\n\nHandoff F1 per reason, both languages: "
+            + (", ".join(f"{r.replace('_', ' ')} {fmt(v)}" for r, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
+               or "none defined") + ".")

@@ -51,6 +51,21 @@ def test_a_malformed_case_is_named_by_file_and_line(tmp_path, eval_env):
     assert result.stderr.strip().splitlines() == [f"Error: {bad}:2: field 'language': Input should be 'ru' or 'en'"]
 
 
+def test_eval_doc_writes_its_per_language_section_with_the_command(tmp_path, eval_env):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "evals.md").write_text("# Evals\n\nProse kept.\n", encoding="utf-8")
+    env = {**eval_env, "COPILOT_BENCHMARKS_FILE": str(docs / "benchmarks.md")}
+    result = copilot_eval("--no-llm", "--split", "dev", "--case", "en-001", "--case", "ru-001", "--no-gate", "--doc",
+                          "--out", str(tmp_path / "o"), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (docs / "evals.md").read_text(encoding="utf-8")
+    assert text.startswith("# Evals\n\nProse kept.")
+    assert "<!-- eval-dev-retrieval:start -->" in text and "### The demo desk, dev split, retrieval-only drafts" in text
+    assert "2 cases of `evals/datasets` (1 en, 1 ru)" in text and "| metric | en | ru |" in text
+    assert "_Produced by `copilot eval --no-llm --split dev --no-gate --doc`" in text
+
+
 def test_supervisor_cases_append_in_the_same_format(tmp_path):
     case = load_cases(DATASETS / "demo_ru.jsonl")[0]
     path = tmp_path / "supervisor.jsonl"
