@@ -474,6 +474,19 @@ def test_a_routing_step_sends_the_questions_to_the_path_whose_condition_the_cust
     assert "Data Saver" not in " ".join(q.text for q in routed.questions)
 
 
+def test_supervisors_see_a_routing_step_with_its_condition_and_reject_it(routed_copilot, tmp_path):
+    at = proposals_page(routed_copilot, tmp_path)
+    at.selectbox(key="dp-kind").select("link").run()
+    assert any("Routing: once the customer's words meet \"speed test returns 'no connection'\"" in c.value
+               for c in at.caption)
+    route = next(r for r in routed_copilot.index.docstore.derived(kind="link") if r.item.condition)
+    assert at.text_input(key=f"dq-{route.item.id}").value == "Path 2.1"
+    at.button(key=f"dr-{route.item.id}").click().run()
+    # rejected, the routing step no longer sends the questions to Path 2.1
+    routed = routed_copilot.suggest(conversation("My mobile data is slow. The speed test says no connection."))
+    assert routed.questions[0].source_id == "path-2-2-slow"
+
+
 def test_a_detour_to_another_path_is_moot_once_the_steps_own_check_is_answered(routed_copilot):
     asked = lambda text: [q.source_id for q in routed_copilot.suggest(conversation(text)).questions]
     assert asked("No mobile data. The speed test says no connection.") == [

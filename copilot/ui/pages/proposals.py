@@ -43,6 +43,10 @@ for r in records[:100]:
             if item.condition:
                 st.caption(f"Follow-up: asked once the customer's words meet \"{item.condition}\"")
             wording = st.text_input("Question to the customer", value=item.question, key=f"dq-{item.id}")
+        elif isinstance(item, DerivedLink) and item.condition:
+            st.caption(f"Routing: once the customer's words meet \"{item.condition}\", the questions come from "
+                       "this path instead of the article that matched")
+            wording = st.text_input("The path's article is titled", value=item.target, key=f"dq-{item.id}")
         elif isinstance(item, DerivedLink):
             wording = st.text_input("Its checks are asked first from the article titled", value=item.target,
                                     key=f"dq-{item.id}")
