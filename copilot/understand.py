@@ -27,7 +27,10 @@ def _rx(*parts: str) -> re.Pattern:
 SIGNALS: dict[str, re.Pattern] = {
     "explicit_human": _rx(
         r"\b(speak|talk|chat|connect|transfer|put|escalate) (me |this |it )?(to|with|through to)? ?(a |an |the |some |your )?(real |live |actual )?(human|person|operator|manager|supervisor|someone|agent|specialist|people|boss)\b",
-        r"\b(real|live|actual) (person|human|agent|operator)\b", r"\b(i want|i need|i'd like|get me|give me|let me talk to) (a |an |the |your )?(human|person|operator|manager|supervisor|boss)\b",
+        r"\b(real|live|actual) (person|human|agent|operator)\b",
+        r"\b(escalate (this|it|my \w+)|(want|need|demand|request|asking for)( an?| the)?( immediate| urgent)? escalation|"
+        r"(want|need) (this|it) escalated)\b",
+        r"эскалир\w*|передайте[^.?!]{0,20}(выше|руководств\w*)", r"\b(i want|i need|i'd like|get me|give me|let me talk to) (a |an |the |your )?(human|person|operator|manager|supervisor|boss)\b",
         r"\b(operator|human|manager|supervisor)(,)? please\b", r"^\W*(operator|human|manager|supervisor)\W*$",
         r"\b(don'?t|do not) want (to (chat|talk|write) (with|to) )?(a |the |your )?(bot|robot|machine)\b",
         r"\bnot (a|with a|to a) (bot|robot|machine)\b", r"\bare you a (bot|robot)\b",

@@ -32,6 +32,8 @@ def test_language_is_decided_by_the_script(text, lang):
     ("Operator please.", "explicit_human"),
     ("позовите оператора, не хочу с ботом", "explicit_human"),
     ("Соедините меня с руководителем", "explicit_human"),
+    ("I need this escalated right now, not more troubleshooting", "explicit_human"),
+    ("Эскалируйте, пожалуйста, мою жалобу", "explicit_human"),
     ("This is the third time I'm writing about this", "repeat_contact"),
     ("уже третий раз пишу, никто не перезвонил", "repeat_contact"),
     ("I'll take you to court and complain to Rospotrebnadzor", "legal_threat"),
@@ -57,6 +59,7 @@ def test_signals_in_both_languages(text, signal):
     "How long does a refund take?",
     "Подскажите, когда списывается абонентская плата?",
     "I am the regional manager of a cafe, what plans do you have?",
+    "What is your escalation process for outages?",
 ])
 def test_calm_questions_raise_no_alarm(text):
     names = {s.name for s in detect_signals(conv(text))}
