@@ -86,10 +86,11 @@ SIGNALS: dict[str, re.Pattern] = {
         r"(почт|e-?mail|номер|телефон)\w*[^.?!]{0,25}на (какую-то |какой-то |чью-то |чей-то )?чуж",
         r"\b(someone else'?s|a stranger'?s|an unknown|a strange) (e-?mail|phone|number)\b"),
     "vulnerable": _rx(
-        r"\bi'?m \d{2,3}( years)?\b", r"\b(elderly|pensioner|retired|disabled|disability|wheelchair|blind|deaf|in hospital|chemo\w*|cancer|"
+        # old age, not any age: "I'm 84", not "I'm 33"
+        r"\bi'?m (7\d|8\d|9\d|1[01]\d)( years)?\b", r"\b(elderly|pensioner|retired|disabled|disability|wheelchair|blind|deaf|in hospital|chemo\w*|cancer|"
         r"terminally|seriously ill|passed away|died|funeral|widow\w*|bereave\w*|can'?t afford|no money|unemployed|lost my (job|husband|wife|mother|father))\b",
         r"\b(live|living) alone\b", r"\bon my own\b",
-        r"мне \d{2} (лет|год)", r"пенсионер", r"пожил", r"инвалид", r"\bслеп", r"\bглух", r"лежу в больниц", r"болею", r"тяжел\w* болезн", r"онколог",
+        r"мне (7\d|8\d|9\d|1[01]\d) (лет|год)", r"пенсионер", r"пожил", r"инвалид", r"\bслеп", r"\bглух", r"лежу в больниц", r"болею", r"тяжел\w* болезн", r"онколог",
         r"\bумер", r"скончал", r"похорон", r"вдов", r"потерял\w* работ", r"нечем (платить|заплатить)", r"нет денег",
         r"(одна|один) живу", r"живу (одна|один)", r"одинок", r"сложн\w* (финансов|ситуаци)", r"тяжел\w* (финансов|ситуаци)"),
     "compensation": _rx(

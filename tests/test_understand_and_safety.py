@@ -60,6 +60,8 @@ def test_signals_in_both_languages(text, signal):
     "Подскажите, когда списывается абонентская плата?",
     "I am the regional manager of a cafe, what plans do you have?",
     "What is your escalation process for outages?",
+    "I'm 33 and my card was declined at the shop, why?",
+    "Мне 25 лет, какой тариф посоветуете?",
 ])
 def test_calm_questions_raise_no_alarm(text):
     names = {s.name for s in detect_signals(conv(text))}
