@@ -303,13 +303,7 @@ class Copilot:
         q = np.asarray(found.query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0
         matches = []
-        derived = self._usable_derived(found.top_docs, "rule")
-        for source_id in found.top_docs:
-            stored = self.index.docstore.document(source_id)
-            written = [(r.reason, r.when, r.when, "front_matter", None) for r in (stored.info.handoff if stored else [])]
-            # an article whose front matter lists its rules is not second-guessed by derived ones
-            rules = written or [(r.reason, r.condition, r.sentence, "derived", status)
-                                for r, status in derived.get(source_id, [])]
+        for source_id, rules in self._article_rules(found.top_docs).items():
             for reason, when, sentence, origin, review in rules:
                 if not when or reason != "policy_requires_human":
                     continue
@@ -322,12 +316,22 @@ class Copilot:
                                                             origin, review))
         return matches
 
+    def _article_rules(self, source_ids: list[str]) -> dict[str, list[tuple]]:
+        """source id -> its handoff rules as (reason, condition, sentence, origin, review): the
+        front matter's, else the derived rules this desk uses (an article whose front matter
+        lists its rules is not second-guessed by derived ones)."""
+        derived = self._usable_derived(source_ids, "rule")
+        out: dict[str, list[tuple]] = {}
+        for source_id in source_ids:
+            stored = self.index.docstore.document(source_id)
+            written = [(r.reason, r.when, r.when, "front_matter", None) for r in (stored.info.handoff if stored else [])]
+            out[source_id] = written or [(r.reason, r.condition, r.sentence, "derived", status)
+                                         for r, status in derived.get(source_id, [])]
+        return out
+
     def _rule_reasons(self, source_ids: list[str]) -> frozenset[str]:
-        """The reasons the matched articles' handoff rules give to a person (front matter, or
-        the derived rules this desk uses)."""
-        reasons = {r.reason for sid in source_ids if (d := self.index.docstore.document(sid)) for r in d.info.handoff}
-        reasons |= {r.reason for rules in self._usable_derived(source_ids, "rule").values() for r, _ in rules}
-        return frozenset(reasons)
+        """The reasons the matched articles' handoff rules give to a person, whatever the condition."""
+        return frozenset(rule[0] for rules in self._article_rules(source_ids).values() for rule in rules)
 
     def _similarity(self, text: str, unit_query) -> float:
         """Cosine of a rule text (embedded once, then cached) to the normalised query vector."""
