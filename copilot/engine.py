@@ -540,6 +540,8 @@ class Copilot:
             except Exception as exc:  # a bug must not take the panel down either
                 llm_ms = (time.perf_counter() - start) * 1000
                 log.exception("LLM draft failed")
+                # a failed model draft, not a case without one: evals count it against the model path
+                trace.llm_accepted, trace.llm_problem = False, f"LLM draft failed ({type(exc).__name__}: {exc})"
                 warnings.append(f"LLM draft failed ({type(exc).__name__}); retrieval-only draft shown")
         sources = Sources()
         text = retrieval_draft(plan, sources, self._embed)

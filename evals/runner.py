@@ -99,6 +99,8 @@ def failures(run: CaseRun, scores: dict[str, Score]) -> list[str]:
         out.append("asked_given_fact")
     if scores["retrieval_hit@3"].defined and scores["retrieval_hit@3"].value < 1:
         out.append("retrieval_miss")
+    if run.model_failed:  # the operator still got the retrieval-only draft; the model path did not work
+        out.append("model_draft_failed")
     return out
 
 

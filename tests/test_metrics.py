@@ -78,6 +78,34 @@ def test_citation_validity_precision_recall_raw_rate():
         SentenceCheck(text="Hello!", supported=True, factual=False)])
     assert RawCitationRate().score(make_run(trace={"llm_grounding": raw})).value == pytest.approx(1 / 3)
     assert math.isnan(RawCitationRate().score(make_run()).value)
+    # [1] was written by the model, [2] attached by the verifier: 1 written, 1 valid
+    assert ModelCitationValidity().score(make_run(trace={"llm_grounding": raw})).value == 1.0
+    uncited = Grounding(supported=1, sentences=[SentenceCheck(text="y [2].", supported=True, citation=2,
+                                                              reason="citation added")])
+    score = ModelCitationValidity().score(make_run(trace={"llm_grounding": uncited, "llm_accepted": True}))
+    assert math.isnan(score.value) and score.reason == "the model wrote no citation"
+
+
+@pytest.mark.parametrize("problem", [
+    "LLM draft failed (ConfigError: prompt draft_reply@v3: missing value for customer_tier)",  # cannot render
+    "no usable answer from http://127.0.0.1:8088/v1 after 3 attempt(s): invalid answer: not JSON",  # junk
+    "the model endpoint refused the request (HTTP 400)",                                        # model error
+])
+def test_a_failed_model_draft_is_a_failure_on_every_model_metric_not_undefined(problem):
+    failed = make_run(trace={"llm_accepted": False, "llm_problem": problem})  # no grounding: nothing came back
+    assert failed.model_failed
+    assert LLMAcceptance().score(failed).value == 0.0
+    assert ModelHallucinationRate().score(failed).value == 1.0
+    assert ModelCitationValidity().score(failed).value == 0.0
+    assert RawCitationRate().score(failed).value == 0.0
+    assert problem in ModelHallucinationRate().score(failed).reason
+    # a draft that came back and was discarded is scored on what it said, not as a failure
+    discarded = make_run(trace={"llm_accepted": False, "llm_grounding": Grounding(supported=1, unsupported=1)})
+    assert not discarded.model_failed and ModelHallucinationRate().score(discarded).value == 0.5
+    # the model not asked at all (model off, or nothing to word): undefined, not a failure
+    assert not make_run().model_failed and math.isnan(ModelHallucinationRate().score(make_run()).value)
+    m = LLMAcceptance()
+    assert m.aggregate([m.score(failed), m.score(make_run()), m.score(make_run(trace={"llm_accepted": True}))]) == 0.5
 
 
 def test_hallucination_rates_and_acceptance():

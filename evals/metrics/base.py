@@ -1,6 +1,11 @@
 """What every metric shares: a name, whether higher is better, a per-case `score` that
 returns a value (NaN when the metric does not apply to the case) and a reason, and an
-`aggregate` over cases (the mean of defined values unless the metric says otherwise)."""
+`aggregate` over cases (the mean of defined values unless the metric says otherwise).
+
+Two class flags tell the gate how to read a metric: `model_only` (only a model draft
+defines it: not applicable when the model is off, a violation when it is on and the value
+is undefined) and `without_model` (the value retrieval-only drafts have by construction,
+so in those runs it shows the construction held and is no evidence of quality)."""
 
 from __future__ import annotations
 
@@ -28,6 +33,13 @@ class CaseRun:
     def llm_grounding(self) -> Grounding | None:
         return self.trace.llm_grounding
 
+    @property
+    def model_failed(self) -> bool:
+        """The model was asked and the call ended without a draft that could be checked
+        (the prompt did not render, the endpoint failed, the answer was not the JSON asked
+        for, or the engine raised on it): a failed model draft, never a case without one."""
+        return self.trace.llm_accepted is False and self.trace.llm_grounding is None
+
 
 @dataclass
 class Score:
@@ -44,6 +56,8 @@ class Metric:
     name: ClassVar[str]
     higher_is_better: ClassVar[bool] = True
     description: ClassVar[str] = ""
+    model_only: ClassVar[bool] = False
+    without_model: ClassVar[float | None] = None
 
     def score(self, run: CaseRun) -> Score:  # pragma: no cover - abstract
         raise NotImplementedError

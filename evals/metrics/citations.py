@@ -12,9 +12,10 @@ from copilot.text import citations_of
 class CitationValidity(Metric):
     """validity = citations in the draft shown to the operator that resolve to a passage
     retrieved for this suggestion / citations in that draft. Invalid ones are removed
-    before anything is shown, so below 1 means that guard is broken."""
+    before anything is shown, so below 1 means that guard is broken: 1 by construction."""
 
     name = "citation_validity"
+    without_model = 1.0
 
     def score(self, run: CaseRun) -> Score:
         written = citations_of(run.suggestion.draft.text)
@@ -26,19 +27,26 @@ class CitationValidity(Metric):
 class ModelCitationValidity(Metric):
     """model validity = valid citations / all citations the model wrote in its own draft
     (before the verifier removed invalid ones); a valid citation points at a passage
-    retrieved for this suggestion. Undefined without a model draft."""
+    retrieved for this suggestion. A failed model draft scores 0 (no citation of it could
+    be checked); undefined when the model was not asked or wrote no citation."""
 
     name = "model_citation_validity"
+    model_only = True
 
     def score(self, run: CaseRun) -> Score:
+        if run.model_failed:
+            return Score(0.0, f"model draft failed: {run.trace.llm_problem}")
         grounding = run.llm_grounding
         if grounding is None:
             return Score(NAN, "no model draft")
-        valid = sum(len(citations_of(s.text)) for s in grounding.sentences)
+        # a citation the verifier attached was not written by the model
+        valid = sum(len(citations_of(s.text)) for s in grounding.sentences if not s.reason.endswith("citation added"))
         invalid = sum(len(re.findall(r"\d+", m)) for s in grounding.sentences
                       for m in re.findall(r"invalid citation ((?:\[\d+\])+)", s.reason))
         total = valid + invalid
-        return Score(valid / total if total else NAN, f"{invalid} invalid of {total}")
+        if not total:
+            return Score(NAN, "the model wrote no citation")
+        return Score(valid / total, f"{invalid} invalid of {total}")
 
 
 def _answer_citations(run: CaseRun) -> set[str]:
@@ -74,12 +82,16 @@ class CitationRecall(Metric):
 
 class RawCitationRate(Metric):
     """raw citation rate = factual sentences of the model's own draft that carried a valid
-    citation as written / factual sentences (before the verifier attached any). Undefined
-    without a model draft. A prompt that stops asking for citations shows up here first."""
+    citation as written / factual sentences (before the verifier attached any). A failed
+    model draft scores 0; undefined when the model was not asked. A prompt that stops
+    asking for citations shows up here first."""
 
     name = "raw_citation_rate"
+    model_only = True
 
     def score(self, run: CaseRun) -> Score:
+        if run.model_failed:
+            return Score(0.0, f"model draft failed: {run.trace.llm_problem}")
         grounding = run.llm_grounding
         if grounding is None:
             return Score(NAN, "no model draft")

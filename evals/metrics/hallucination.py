@@ -7,10 +7,13 @@ from evals.metrics.base import NAN, CaseRun, Metric, Score
 
 class HallucinationRate(Metric):
     """hallucination rate = unsupported factual sentences / factual sentences of the draft
-    shown to the operator, as judged by the grounding verifier (copilot/verify.py)."""
+    shown to the operator, as judged by the grounding verifier (copilot/verify.py). 0 by
+    construction for retrieval-only drafts: they are built from source sentences, each
+    checked against the passage it cites."""
 
     name = "hallucination_rate"
     higher_is_better = False
+    without_model = 0.0
 
     def score(self, run: CaseRun) -> Score:
         g = run.suggestion.grounding
@@ -23,11 +26,18 @@ class HallucinationRate(Metric):
 
 class ModelHallucinationRate(HallucinationRate):
     """The same ratio on the model's own draft, before any fallback replaced it: what the
-    model under test would have put in front of the operator."""
+    model under test would have put in front of the operator. A failed model draft (see
+    `CaseRun.model_failed`) scores 1: nothing it would have shown could be checked, and a
+    prompt that breaks the model path must not look clean. Undefined when the model was
+    not asked."""
 
     name = "model_hallucination_rate"
+    model_only = True
+    without_model = None
 
     def score(self, run: CaseRun) -> Score:
+        if run.model_failed:
+            return Score(1.0, f"model draft failed: {run.trace.llm_problem}")
         g = run.llm_grounding
         if g is None:
             return Score(NAN, "no model draft")
@@ -54,9 +64,12 @@ class JudgeHallucinationRate(Metric):
 
 class LLMAcceptance(Metric):
     """acceptance = 1 when the model's draft passed language and grounding checks and was
-    shown, 0 when it was replaced by the retrieval-only draft; undefined without a model."""
+    shown, 0 when it was replaced by the retrieval-only draft, failed checks or failed to
+    arrive at all (an error anywhere in the model path); undefined when the model was not
+    asked (model off, or nothing in the knowledge base to word)."""
 
     name = "llm_acceptance_rate"
+    model_only = True
 
     def score(self, run: CaseRun) -> Score:
         if run.trace.llm_accepted is None:
