@@ -94,8 +94,7 @@ def decide(inputs: HandoffInputs, desk: Desk) -> tuple[Handoff, dict[str, str]]:
             evidence[reason] = f"customer said \"{signal.evidence}\""
     if frustrated(inputs.signals):
         shown = ", ".join(f"{s.name} ({s.evidence})" for s in inputs.signals
-                          if s.name in {"repeat_contact", "loop", "recurrence", "insult_or_anger", "caps", "punctuation",
-                                        "frustration"})
+                          if s.name in {"repeat_contact", "loop", "frustration", "angry_twice", "angry_recurrence"})
         evidence.setdefault("frustration_or_loop", shown)
     for match in inputs.rule_matches:
         evidence.setdefault(match.reason, f"{match.source_id}: {match.when}")

@@ -38,7 +38,11 @@ SIGNALS: dict[str, re.Pattern] = {
         r"\bоператор(а|у)?\b[^.?!]{0,12}(пожалуйста|срочно|!)", r"^\W*оператор\w*\W*$", r"жив\w* (человек|сотрудник|специалист|люд|оператор)",
         r"с человеком", r"\b(не|хватит|надоел\w*|не хочу)[^.?!]{0,25}\b(бот|робот)\w*", r"вы (бот|робот)\b"),
     "repeat_contact": _rx(
-        r"\b(second|third|fourth|fifth|\d+(st|nd|rd|th)) time\b", r"\balready (called|written|wrote|contacted|told|explained|reported)\b",
+        # the Nth time they get in touch; "the 4th time the card was locked" is the fault recurring
+        r"\b(second|third|fourth|fifth|\d+(st|nd|rd|th)) time (that )?(i'?m |i am |i'?ve |i have |i |we'?re |we )?(been )?"
+        r"(call|writ|contact|ask|report|explain|tell|told|messag|chat|complain|reach|ring)\w*",
+        r"\b(call|writ|contact|ask|report|explain|tell|messag|chat|complain|reach|ring)\w*( to| you| out| about (this|it))*( for)? (the|a) "
+        r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time\b", r"\balready (called|written|wrote|contacted|told|explained|reported)\b",
         r"\bagain and again\b", r"\b(called|contacted|written|wrote)( to)?( you)? (twice|three times|\d+ times|several times|many times)\b",
         r"\bno ?one (called|helped|came|answered|showed up)\b", r"\bnobody (called|helped|came|answered|showed up)\b",
         r"\b(didn'?t|did not|never) (show up|come|call back)\b", r"\bhow many times\b",
@@ -59,18 +63,18 @@ SIGNALS: dict[str, re.Pattern] = {
         r"каждый раз одно и то же|по кругу|толку ноль"),
     # the problem came back: a loop only together with anger
     "recurrence": _rx(
-        r"\bagain\b", r"\bstill (not|no|isn'?t|hasn'?t|doesn'?t|broken)\b", r"\b(keep|keeps) (happening|dropping|disconnecting)\b",
+        r"\bagain\b", r"\b(second|third|fourth|fifth|\d+(st|nd|rd|th)) time\b", r"\bstill (not|no|isn'?t|hasn'?t|doesn'?t|broken)\b", r"\b(keep|keeps) (happening|dropping|disconnecting)\b",
         r"\bevery (single )?(day|week|evening)\b", r"\bfor (a|two|three|\d+) weeks? now\b",
         r"\bопять\b", r"\bснова\b", r"до сих пор", r"каждый (день|вечер)", r"(неделю|месяц) (уже )?не", r"постоянно"),
     "insult_or_anger": _rx(
         r"\b(idiots?|stupid|useless|ridiculous|unacceptable|disgusting|pathetic|incompetent|scam|worst|fed up|sick of|"
-        r"terrible|awful|outrageous|joke|wtf|damn|hate|furious|angry|rip-?off|shameful|nonsense)\b",
+        r"terrible|awful|outrageous|(a|such a|what a|beyond a) joke|joke of|wtf|damn|hate|furious|angry|rip-?off|shameful|nonsense)\b",
         r"идиот", r"дебил", r"придур", r"тупы", r"бесит", r"задолбал", r"достали", r"кошмар", r"безобрази", r"издевательств",
         r"\bужас", r"отвратительн", r"хамств", r"\bблин\b", r"черт", r"чёрт", r"обман", r"развод", r"позор", r"возмутительн",
         r"надоел", r"издева", r"сколько можно", r"бардак", r"беспредел", r"вы там (что|вообще)"),
     "legal_threat": _rx(
         r"\b(court|sue|suing|lawsuit|lawyer|attorney|legal action|regulator|consumer protection|consumer rights|ombudsman|"
-        r"rospotrebnadzor|roskomnadzor|prosecutor|police|claim against)\b",
+        r"rospotrebnadzor|roskomnadzor|prosecutor|police(?! report)|claim against)\b",
         r"\bсуд\w*", r"\bиск\w*", r"юрист", r"адвокат", r"роспотребнадзор", r"роскомнадзор", r"прокуратур", r"полици",
         r"защит\w* прав потребител", r"(жалоб|заявлени)\w* (в|во) (роспотреб|роском|прокурат|суд|полиц|цб|фас)", r"\bфас\b", r"\bзозпп\b"),
     "fraud": _rx(
@@ -86,12 +90,21 @@ SIGNALS: dict[str, re.Pattern] = {
         r"(почт|e-?mail|номер|телефон)\w*[^.?!]{0,25}на (какую-то |какой-то |чью-то |чей-то )?чуж",
         r"\b(someone else'?s|a stranger'?s|an unknown|a strange) (e-?mail|phone|number)\b"),
     "vulnerable": _rx(
-        # old age, not any age: "I'm 84", not "I'm 33"
-        r"\bi'?m (7\d|8\d|9\d|1[01]\d)( years)?\b", r"\b(elderly|pensioner|retired|disabled|disability|wheelchair|blind|deaf|in hospital|chemo\w*|cancer|"
-        r"terminally|seriously ill|passed away|died|funeral|widow\w*|bereave\w*|can'?t afford|no money|unemployed|lost my (job|husband|wife|mother|father))\b",
-        r"\b(live|living) alone\b", r"\bon my own\b",
-        r"мне (7\d|8\d|9\d|1[01]\d) (лет|год)", r"пенсионер", r"пожил", r"инвалид", r"\bслеп", r"\bглух", r"лежу в больниц", r"болею", r"тяжел\w* болезн", r"онколог",
-        r"\bумер", r"скончал", r"похорон", r"вдов", r"потерял\w* работ", r"нечем (платить|заплатить)", r"нет денег",
+        # said of the customer, not of a card or a phone: "I'm retired", not "my retired father",
+        # "you disabled my card", "my phone died" or "the account has no money in it"; old age, not any age
+        r"\bi'?m (7\d|8\d|9\d|1[01]\d)( years)?\b",
+        r"\b(i'?m|i am|i'?ve been|we'?re|we are|as an?) (an? )?(elderly|pensioner|retired|disabled|blind|deaf|widow\w*|unemployed|"
+        r"housebound|in hospital|on (a )?pension|on disability)\b",
+        r"\b(elderly|pensioner|wheelchair|disability|chemo\w*|cancer|terminally|seriously ill|passed away|funeral|bereave\w*|"
+        r"can'?t afford|unemployed|lost my (job|husband|wife|mother|father|mum|mom|dad|son|daughter|partner))\b",
+        r"\b(husband|wife|mother|father|mum|mom|dad|son|daughter|partner|brother|sister) (has |had )?(just )?died\b",
+        r"\b(i have|i'?ve got|i got|i'?m left with|left with) no money\b", r"\bno money (left )?(to|for) (pay|live|eat|food|rent|bills)\b",
+        r"\b(live|living) (alone|on my own|by myself)\b",
+        r"мне (7\d|8\d|9\d|1[01]\d) (лет|год)", r"пенсионер", r"пожил", r"инвалид", r"\bслеп", r"\bглух(ой|ая|ие)\b", r"лежу в больниц", r"болею",
+        r"тяжел\w* болезн", r"онколог", r"(муж|жена|мама|мать|папа|отец|сын|дочь|брат|сестра|бабушка|дедушка)\w* (умер|скончал)",
+        r"(умер|скончал)\w* (муж|жена|мама|мать|папа|отец|сын|дочь|брат|сестра|бабушка|дедушка)", r"скончал", r"похорон", r"вдов",
+        r"потерял\w* работ", r"нечем (платить|заплатить)", r"(у меня|мне) (совсем |вообще )?нет денег",
+        r"нет денег (на жизнь|на еду|на лекарств|чтобы (платить|заплатить|оплатить))",
         r"(одна|один) живу", r"живу (одна|один)", r"одинок", r"сложн\w* (финансов|ситуаци)", r"тяжел\w* (финансов|ситуаци)"),
     "compensation": _rx(
         r"\b(want|expect|demand|require|deserve|owe me|insist on|claim)\b[^.?!]{0,40}\b(compensat\w*|free month|damages|reimburs\w*|refund for the (days|time|inconvenience)|pay (me )?for)\b",
@@ -128,8 +141,28 @@ def _caps(text: str) -> str | None:
     upper = [c for c in letters if c.isupper()]
     if len(letters) >= 12 and len(upper) / len(letters) >= 0.6:
         return " ".join(text.split())[:60]
+    # a run of capitals is shouting in a short message; a few words in capitals inside a
+    # long one are emphasis ("freeze ALL THREE cards")
     m = re.search(r"\b[A-ZА-ЯЁ]{3,}(?:\s+[A-ZА-ЯЁ]{2,}){2,}\b", stripped)
-    return m.group(0) if m else None
+    if m and sum(c.isalpha() for c in m.group(0)) >= 0.1 * len(letters):
+        return m.group(0)
+    return None
+
+
+# "I haven't filed a police report", "I don't need a manager", "не нужен оператор": the
+# words of a signal, denied in the same clause a word or three before them
+_NEGATION = re.compile(r"(?:\b(?:no|not|never|haven'?t|hasn'?t|didn'?t|won'?t|wouldn'?t|don'?t need|without)|(?<!\w)(?:не|нет|без))"
+                       r"(?:\s+[\w'-]+){0,3}\s*$", _I)
+_DENIABLE = frozenset({"explicit_human", "legal_threat", "vulnerable"})
+
+
+def _first_match(name: str, pattern: re.Pattern, text: str) -> re.Match | None:
+    for m in pattern.finditer(text):
+        clause = re.split(r"[.,;:!?\n]", text[:m.start()])[-1]
+        if name in _DENIABLE and _NEGATION.search(clause):
+            continue
+        return m
+    return None
 
 
 def detect_signals(conversation: Conversation) -> list[Signal]:
@@ -140,8 +173,8 @@ def detect_signals(conversation: Conversation) -> list[Signal]:
             continue
         text = message.text
         for name, pattern in SIGNALS.items():
-            m = pattern.search(text)
-            if m and name not in found:
+            m = _first_match(name, pattern, text) if name not in found else None
+            if m:
                 found[name] = Signal(name, m.group(0).strip())
         caps = _caps(text)
         if caps and "caps" not in found:
@@ -149,6 +182,7 @@ def detect_signals(conversation: Conversation) -> list[Signal]:
         m = re.search(r"[!?]{3,}|!{2,}|\?{2,}|\?!|!\?", text)
         if m and "punctuation" not in found:
             found["punctuation"] = Signal("punctuation", m.group(0))
+    _local_anger(conversation, found)
     failed = [m.group(0) for msg in conversation.messages if msg.role == "customer"
               for m in [SIGNALS["steps_failed"].search(msg.text)] if m]
     if "loop_outright" in found:
@@ -156,6 +190,56 @@ def detect_signals(conversation: Conversation) -> list[Signal]:
     elif len(failed) >= 2:  # the suggested steps failed turn after turn
         found["loop"] = Signal("loop", "; ".join(failed))
     return [s for n, s in found.items() if n not in ("steps_failed", "loop_outright")]
+
+
+_ANGER = ("insult_or_anger", "caps", "punctuation")
+_WINDOW = 300  # characters: about two sentences
+
+
+def _windows(text: str) -> list[str]:
+    """A message cut at sentence ends into pieces of about _WINDOW characters."""
+    out = [""]
+    for sentence in re.split(r"(?<=[.!?\n])\s+", text):
+        if out[-1] and len(out[-1]) + len(sentence) > _WINDOW:
+            out.append("")
+        out[-1] += sentence + " "
+    return out
+
+
+def _kinds(text: str) -> set[str]:
+    kinds = {n for n in ("recurrence", "insult_or_anger") if SIGNALS[n].search(text)}
+    if _caps(text):
+        kinds.add("caps")
+    if re.search(r"[!?]{3,}|!{2,}|\?{2,}|\?!|!\?", text):
+        kinds.add("punctuation")
+    return kinds
+
+
+def _local_anger(conversation: Conversation, found: dict[str, Signal]) -> None:
+    """Anger shown two ways, or a recurrence told angrily, counts when the two are said
+    together: in one short message, in two short messages, or within two sentences of a long
+    one. "I hate those fees" in one paragraph of a long message and "again" in another are
+    not an angry customer. Adds `angry_twice` / `angry_recurrence` to `found`."""
+    pooled: set[str] = set()
+    for message in conversation.messages:
+        if message.role != "customer":
+            continue
+        pieces = _windows(message.text)
+        if len(pieces) == 1:
+            pooled |= _kinds(message.text)
+            continue
+        for piece in pieces:
+            _combine(_kinds(piece), piece, found)
+    _combine(pooled, None, found)
+
+
+def _combine(kinds: set[str], piece: str | None, found: dict[str, Signal]) -> None:
+    anger = kinds & set(_ANGER)
+    shown = (lambda: " ".join(piece.split())[:80]) if piece else (lambda: "; ".join(found[k].evidence for k in sorted(kinds) if k in found))
+    if len(anger) >= 2 and "angry_twice" not in found:
+        found["angry_twice"] = Signal("angry_twice", shown())
+    if "recurrence" in kinds and anger and "angry_recurrence" not in found:
+        found["angry_recurrence"] = Signal("angry_recurrence", shown())
 
 
 _NEGATIVE_WEIGHTS = {"frustration": 0.35, "insult_or_anger": 0.5, "caps": 0.35, "punctuation": 0.2, "repeat_contact": 0.35, "loop": 0.3, "recurrence": 0.1,
@@ -178,12 +262,8 @@ def frustrated(signals: list[Signal]) -> bool:
     helps"), or anger shown two ways (insults, caps, !!!): time for a person, before the
     shouting gets worse."""
     names = {s.name for s in signals}
-    anger = names & {"insult_or_anger", "caps", "punctuation"}
-    if names & {"repeat_contact", "loop", "frustration"}:  # frustration: the routing classifier's verdict
-        return True
-    if "recurrence" in names and anger:
-        return True
-    return len(anger) >= 2
+    # frustration: the routing classifier's verdict; angry_*: said together (_local_anger)
+    return bool(names & {"repeat_contact", "loop", "frustration", "angry_twice", "angry_recurrence"})
 
 
 _PROBLEM = _rx(

@@ -83,6 +83,55 @@ def test_codes_arriving_three_times_are_not_three_contacts():
     assert "repeat_contact" in {s.name for s in detect_signals(conv("Третий раз пишу вам за день"))}
 
 
+def test_the_nth_time_something_happens_is_not_the_nth_contact():
+    happened = {s.name for s in detect_signals(conv("This is the 4th time the card has been locked this month"))}
+    assert "repeat_contact" not in happened and "recurrence" in happened
+    for text in ("This is the fourth time I'm contacting you about this", "Writing to you for the third time now"):
+        assert "repeat_contact" in {s.name for s in detect_signals(conv(text))}, text
+
+
+@pytest.mark.parametrize("text,signal", [
+    ("No, I haven't filed a police report, he is family.", "legal_threat"),
+    ("I don't need a manager, just tell me the fee.", "explicit_human"),
+    ("Оператор не нужен, просто скажите срок.", "explicit_human"),
+    ("Я не собираюсь подавать в суд, просто верните деньги.", "legal_threat"),
+    ("My retired father wants to open an account too.", "vulnerable"),
+    ("You disabled my card yesterday.", "vulnerable"),
+    ("My phone died, so I am writing from my laptop.", "vulnerable"),
+    ("The old account has no money in it, please close it.", "vulnerable"),
+    ("Телефон умер, пишу с ноутбука.", "vulnerable"),
+    ("На старом счёте нет денег, закройте его.", "vulnerable"),
+])
+def test_signal_words_denied_or_said_of_something_else_raise_no_flag(text, signal):
+    assert signal not in {s.name for s in detect_signals(conv(text))}
+
+
+@pytest.mark.parametrize("text,signal", [
+    ("I'm going to the police about this.", "legal_threat"),
+    ("I am retired and live alone.", "vulnerable"),
+    ("Мой муж умер, договор был на него.", "vulnerable"),
+    ("У меня совсем нет денег, чем платить?", "vulnerable"),
+])
+def test_the_same_words_said_of_the_customer_still_flag(text, signal):
+    assert signal in {s.name for s in detect_signals(conv(text))}
+
+
+def test_anger_counts_where_it_is_said_together_not_across_a_long_message():
+    together = conv("Not working AGAIN. This is ridiculous!!!")
+    assert frustrated(detect_signals(together))
+    apart = ("I hate those foreign transaction fees, to be honest. " + "I travel to Japan and Europe for client work. " * 8
+             + "Could you check again which card has no fee abroad?")
+    assert not frustrated(detect_signals(conv(apart)))
+    # two short messages still add up
+    assert frustrated(detect_signals(conv("Интернета опять нет", "Оператор ответил", "Это издевательство")))
+
+
+def test_a_few_words_in_capitals_inside_a_long_message_are_emphasis_not_shouting():
+    long = "Hi, my wallet was stolen an hour ago and I need to freeze ALL THREE CARDS right now. " + "The cards are for my checking accounts. " * 6
+    assert "caps" not in {s.name for s in detect_signals(conv(long))}
+    assert "caps" in {s.name for s in detect_signals(conv("FREEZE ALL THREE CARDS NOW"))}
+
+
 def test_one_failed_step_is_not_a_loop_but_two_or_nothing_helps_is():
     one = conv("The internet is down.", "Please reboot the router.", "Rebooted it twice, didn't help.")
     assert not frustrated(detect_signals(one))
