@@ -280,19 +280,19 @@ def eval_run(
         written = update_section(f"eval-{split}-{mode}", command, language_section(result),
                                  path=settings.benchmarks_file.with_name("evals.md"))
         out.print(f"updated {written}", highlight=False)
-    keys = ["retrieval_hit@3", "hallucination_rate", "must_include_coverage", "handoff_f1", "anamnesis_recall",
-            "language_match", "llm_acceptance_rate"]
-    out.print(f"{result.cases} cases, {result.prompt} / {result.model}: " +
-              ", ".join(f"{k} {result.summary[k] if result.summary[k] is not None else 'n/a'}" for k in keys),
-              highlight=False)
+    from evals.report import summary_line
+
+    out.print(summary_line(result), highlight=False)
     if comparison:
         out.print(f"vs {comparison.baseline}: {len(comparison.better)} cases better, {len(comparison.worse)} worse",
                   highlight=False)
     out.print(f"reports: {paths['html']}", highlight=False)
     if verdict is not None:
-        if verdict.passed:
-            out.print(f"gate passed ({len(verdict.checked)} metrics checked)", highlight=False)
-        else:
+        from evals.report import gate_lines
+
+        for line in gate_lines(verdict):
+            out.print(line, highlight=False, markup=False)
+        if not verdict.passed:
             for v in verdict.violations:
                 err.print(f"gate: {v.metric} {v.rule} violated: {v.detail}", highlight=False, markup=False)
             raise typer.Exit(1)

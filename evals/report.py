@@ -13,11 +13,12 @@ from jinja2 import Environment, select_autoescape
 
 from evals.compare import Comparison
 from evals.gate import GateResult
+from evals.metrics import default_metrics
 from evals.runner import EvalResult
 
 HEADLINE = [
     "retrieval_hit@3", "retrieval_mrr", "citation_validity", "model_citation_validity", "citation_precision", "citation_recall",
-    "hallucination_rate", "model_hallucination_rate", "raw_citation_rate", "llm_acceptance_rate",
+    "hallucination_rate", "model_hallucination_rate", "raw_citation_rate", "llm_acceptance_rate", "llm_failure_rate",
     "must_include_coverage", "forbidden_content_rate", "gold_similarity", "handoff_precision", "handoff_recall",
     "handoff_f1", "anamnesis_precision", "anamnesis_recall", "asked_given_facts", "intent_accuracy",
     "language_match", "reply_words",
@@ -53,6 +54,61 @@ def bar_chart(title: str, rows: dict[str, float | None], lower_is_better: bool =
     return "".join(parts)
 
 
+_KINDS = {m.name: m for m in default_metrics()}
+BY_CONSTRUCTION = ("retrieval-only drafts are knowledge-base sentences, each verified against the passage it "
+                   "cites, and invalid citations are removed before anything is shown")
+
+
+def shown(result: EvalResult, name: str, value) -> str:
+    """A value as a reader should take it: a model metric of a retrieval-only run is not
+    applicable, not missing; a value that holds by construction is marked so, not
+    presented as an achievement (and a construction that broke is said to have)."""
+    metric = _KINDS.get(name)
+    if metric is None or result.config.use_llm:
+        return fmt(value)
+    if metric.model_only:
+        return "not applicable (model off)"
+    if metric.without_model is not None and value is not None:
+        if value == metric.without_model:
+            return f"{fmt(value)} (by construction)"
+        return f"{fmt(value)} (by construction it is {fmt(metric.without_model)}: the construction broke)"
+    return fmt(value)
+
+
+SUMMARY_KEYS = ["retrieval_hit@3", "must_include_coverage", "handoff_f1", "anamnesis_recall", "language_match"]
+CONSTRUCTED = ["hallucination_rate", "citation_validity"]
+MODEL_KEYS = ["llm_acceptance_rate", "llm_failure_rate", "model_hallucination_rate", "model_citation_validity",
+              "raw_citation_rate"]
+
+
+def summary_line(result: EvalResult) -> str:
+    """The one line `copilot eval` prints: the metrics that can move first; what holds by
+    construction or does not apply to this run said as such."""
+    head = f"{result.cases} cases, {result.prompt} / {result.model}: "
+    moving = ", ".join(f"{k} {fmt(result.summary.get(k))}" for k in SUMMARY_KEYS)
+    if result.config.use_llm:
+        rest = ", ".join(f"{k} {fmt(result.summary.get(k))}" for k in CONSTRUCTED + MODEL_KEYS)
+        return f"{head}{moving}, {rest}"
+    constructed = ", ".join(f"{k} {shown(result, k, result.summary.get(k))}" for k in CONSTRUCTED)
+    return f"{head}{moving}; {constructed}; model metrics ({', '.join(MODEL_KEYS)}): not applicable (model off)"
+
+
+def gate_lines(gate: GateResult) -> list[str]:
+    """What the gate did: how many metrics and rules it applied, what held by construction
+    (checked, not counted), and every rule it did not apply with the reason."""
+    verdict = "gate passed" if gate.passed else f"gate FAILED ({len(gate.violations)} violation(s))"
+    lines = [f"{verdict}: {len(gate.checked)} metrics checked ({gate.rules_applied} rules applied, "
+             f"floors: {gate.floors_of or 'default'})"]
+    if gate.by_construction:
+        lines.append(f"  held by construction, not counted as checked: {', '.join(gate.by_construction)}")
+    reasons: dict[str, list[str]] = {}
+    for n in gate.not_applied:
+        reasons.setdefault(n.why, []).append(f"{n.metric} {', '.join(n.rules)}".strip())
+    for why, items in reasons.items():
+        lines.append(f"  not applied, {why}: {'; '.join(items)}")
+    return lines
+
+
 def markdown(result: EvalResult, comparison: Comparison | None, gate: GateResult | None) -> str:
     lines = [f"# Eval report: {result.prompt} / {result.model}", "",
              f"{result.cases} cases (split: {result.config.split}, datasets: "
@@ -60,21 +116,24 @@ def markdown(result: EvalResult, comparison: Comparison | None, gate: GateResult
     if gate is not None:
         lines += [f"**Gate: {'PASSED' if gate.passed else 'FAILED'}**", ""]
         lines += [f"- {v.metric}: {v.rule} violated ({v.detail})" for v in gate.violations]
-        if gate.skipped:
-            lines.append(f"- not applicable to this run: {', '.join(gate.skipped)}")
+        lines += [f"- {line.strip()}" for line in gate_lines(gate)]
         lines.append("")
+    if not result.config.use_llm:
+        lines += [f"By construction: {BY_CONSTRUCTION}; so the hallucination rate is 0 and citation validity 1 "
+                  "in a retrieval-only run, and they show that the construction held, not how good the drafts are.", ""]
     langs = list(result.by_language)
     lines += ["## Overall and by language", "", "| metric | all | " + " | ".join(langs) + " |",
               "|---|---:|" + "---:|" * len(langs)]
     for name in HEADLINE:
-        lines.append(f"| {name} | {fmt(result.summary.get(name))} | " +
-                     " | ".join(fmt(result.by_language[l].get(name)) for l in langs) + " |")
+        lines.append(f"| {name} | {shown(result, name, result.summary.get(name))} | " +
+                     " | ".join(shown(result, name, result.by_language[l].get(name)) for l in langs) + " |")
     cats = list(result.by_category)
-    shown = ["must_include_coverage", "hallucination_rate", "handoff_recall", "handoff_precision", "anamnesis_recall"]
-    lines += ["", "## By category", "", "| category | cases | " + " | ".join(shown) + " |", "|---|---:|" + "---:|" * len(shown)]
+    columns = ["must_include_coverage", "hallucination_rate", "handoff_recall", "handoff_precision", "anamnesis_recall"]
+    lines += ["", "## By category", "", "| category | cases | " + " | ".join(columns) + " |",
+              "|---|---:|" + "---:|" * len(columns)]
     for c in cats:
         n = sum(1 for r in result.records if r.category == c)
-        lines.append(f"| {c} | {n} | " + " | ".join(fmt(result.by_category[c].get(m)) for m in shown) + " |")
+        lines.append(f"| {c} | {n} | " + " | ".join(shown(result, m, result.by_category[c].get(m)) for m in columns) + " |")
     reasons = [k for k in result.summary if k.startswith("handoff_f1[")]
     lines += ["", "## Handoff F1 per reason code", "", "| reason | F1 |", "|---|---:|"]
     lines += [f"| {k[len('handoff_f1['):-1]} | {fmt(result.summary[k])} |" for k in reasons]
@@ -108,11 +167,12 @@ th{background:#f4f6f8}.num{text-align:right}.pass{color:#1e8449;font-weight:bold
 <h1>Eval report: {{ r.prompt }} / {{ r.model }}</h1>
 <p>{{ r.cases }} cases, split <b>{{ r.config.split }}</b>.
 {% if gate %} Gate: <span class="{{ 'pass' if gate.passed else 'fail' }}">{{ 'PASSED' if gate.passed else 'FAILED' }}</span>{% endif %}</p>
-{% if gate and gate.violations %}<ul>{% for v in gate.violations %}<li class="bad">{{ v.metric }}: {{ v.rule }} violated ({{ v.detail }})</li>{% endfor %}</ul>{% endif %}
+{% if gate %}<ul>{% for v in gate.violations %}<li class="bad">{{ v.metric }}: {{ v.rule }} violated ({{ v.detail }})</li>{% endfor %}
+{% for line in gate_lines %}<li>{{ line }}</li>{% endfor %}</ul>{% endif %}
 <h2>Charts</h2><div class="charts">{% for c in charts %}{{ c | safe }}{% endfor %}</div>
 <h2>Overall and by language</h2>
 <table><tr><th>metric</th><th>all</th>{% for l in langs %}<th>{{ l }}</th>{% endfor %}</tr>
-{% for m in headline %}<tr><td>{{ m }}</td><td class="num">{{ fmt(r.summary.get(m)) }}</td>{% for l in langs %}<td class="num">{{ fmt(r.by_language[l].get(m)) }}</td>{% endfor %}</tr>{% endfor %}
+{% for m in headline %}<tr><td>{{ m }}</td><td class="num">{{ shown(r, m, r.summary.get(m)) }}</td>{% for l in langs %}<td class="num">{{ shown(r, m, r.by_language[l].get(m)) }}</td>{% endfor %}</tr>{% endfor %}
 </table>
 {% if cmp %}<h2>Against the baseline: {{ cmp.baseline }}</h2>
 <table><tr><th>metric</th><th>baseline</th><th>candidate</th><th>delta</th><th>95% CI</th></tr>
@@ -141,11 +201,14 @@ Worse: {% for c in cmp.worse %}<a href="#case-{{ c.id }}">{{ c.id }}</a> {% else
 def html_report(result: EvalResult, comparison: Comparison | None, gate: GateResult | None) -> str:
     charts = []
     for metric in CHARTED:
+        if not result.config.use_llm and _KINDS[metric].without_model is not None:
+            continue  # a bar at its constructed value says nothing
         lower = not result.higher_is_better.get(metric, True)
         charts.append(bar_chart(f"{metric} by language", {k: v.get(metric) for k, v in result.by_language.items()}, lower))
         charts.append(bar_chart(f"{metric} by category", {k: v.get(metric) for k, v in result.by_category.items()}, lower))
     env = Environment(autoescape=select_autoescape(default=True))
-    return env.from_string(_HTML).render(r=result, cmp=comparison, gate=gate, charts=charts, fmt=fmt,
+    return env.from_string(_HTML).render(r=result, cmp=comparison, gate=gate, charts=charts, fmt=fmt, shown=shown,
+                                         gate_lines=[x.strip() for x in gate_lines(gate)] if gate else [],
                                          headline=HEADLINE, langs=list(result.by_language))
 
 
@@ -174,6 +237,10 @@ DOC_METRICS = [
     ("anamnesis_precision", "anamnesis precision"), ("anamnesis_recall", "anamnesis recall"),
     ("asked_given_facts", "questions about facts already given (count)"), ("intent_accuracy", "intent accuracy"),
     ("language_match", "reply in the customer's language"), ("llm_acceptance_rate", "model drafts accepted"),
+    ("llm_failure_rate", "model calls that failed (error, timeout, junk, prompt not rendered)"),
+    ("model_hallucination_rate", "hallucination rate of the model's own drafts (a failed draft counts 1)"),
+    ("model_citation_validity", "valid citations among those the model wrote"),
+    ("raw_citation_rate", "factual sentences the model cited itself"),
 ]
 
 
@@ -184,12 +251,20 @@ def language_section(result: EvalResult) -> str:
     mode = "retrieval-only drafts" if not cfg.use_llm else f"model drafts ({result.model}, {result.prompt})"
     counts = {lang: sum(r.language == lang for r in result.records) for lang in langs}
     rows = [f"| metric | {' | '.join(langs)} |", "|---|" + "---:|" * len(langs)]
+    constructed = []
     for key, label in DOC_METRICS:
         values = [result.by_language[lang].get(key) for lang in langs]
         if all(v is None for v in values):
             continue
-        shown = [fmt(int(v)) if key == "asked_given_facts" and v is not None else fmt(v) for v in values]
-        rows.append(f"| {label} | {' | '.join(shown)} |")
+        if not cfg.use_llm and _KINDS[key].without_model is not None:
+            # not a result: said below the table, with whether the construction held
+            held = _KINDS[key].without_model
+            per_lang = ", ".join(f"{fmt(v)} {lang}" + ("" if v is None or v == held else " (the construction broke)")
+                                 for lang, v in zip(langs, values))
+            constructed.append(f"{label.split(' (')[0]} {per_lang}")
+            continue
+        cells = [fmt(int(v)) if key == "asked_given_facts" and v is not None else fmt(v) for v in values]
+        rows.append(f"| {label} | {' | '.join(cells)} |")
     cats = ["| category | cases | must-include | handoff recall | handoff precision | anamnesis recall |",
             "|---|---:|---:|---:|---:|---:|"]
     for cat, m in sorted(result.by_category.items(), key=lambda kv: -sum(r.category == kv[0] for r in result.records)):
@@ -201,7 +276,9 @@ def language_section(result: EvalResult) -> str:
     return (f"### The demo desk, {cfg.split} split, {mode}\n\n"
             f"{result.cases} cases of `evals/datasets` ({', '.join(f'{n} {lang}' for lang, n in counts.items())}), "
             f"over the index `copilot ingest knowledge_base/demo` builds. n/a: no case of that language defines "
-            f"the metric.\n\n" + "\n".join(rows) + "\n\nPer category, both languages (n/a: no such expectation):\n\n"
+            f"the metric.\n\n" + "\n".join(rows)
+            + (f"\n\nBy construction, not results ({BY_CONSTRUCTION}): {'; '.join(constructed)}." if constructed else "")
+            + "\n\nPer category, both languages (n/a: no such expectation):\n\n"
             + "\n".join(cats) + "\n\nHandoff F1 per reason, both languages: "
             + (", ".join(f"{r.replace('_', ' ')} {fmt(v)}" for r, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
                or "none defined") + ".")

@@ -1,11 +1,13 @@
 """A real OpenAI-compatible HTTP server on loopback for fault and gate tests.
 
 Modes: `error500`, `error429`, `hang` (never answers), `junk` (200 with text that is not
-the JSON asked for), and `follow` — a scripted "capable model" that follows the draft
+the JSON asked for), `follow` — a scripted "capable model" that follows the draft
 prompt literally: when the system prompt asks for citations in brackets it copies the
 first two numbered facts with their [n]; when it does not, it restates them without
-numbers and adds an invented promise (what weaker prompts get from real models). Every
-request body is recorded so tests can inspect what left the process.
+numbers and adds an invented promise (what weaker prompts get from real models) — and
+`naive`, a model that does what the prompt's own words say and nothing else (see
+`naive`); the gate tests use it, so no test tells it which prompt is the broken one.
+Every request body is recorded so tests can inspect what left the process.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ class FakeOpenAI:
 
     # -- the scripted model ---------------------------------------------------------------
     @staticmethod
-    def follow(body: dict) -> str:
+    def _fixed_schema(body: dict) -> str | None:
+        """Answers to the topic and judge prompts, which every mode words the same way."""
         schema = body.get("response_format", {}).get("json_schema", {})
         if schema.get("name") == "Topic":  # pick the last real candidate, to be told apart from retrieval
             options = schema["schema"]["properties"]["topic"]["enum"]
@@ -53,6 +56,13 @@ class FakeOpenAI:
             sentence = re.search(r"<sentence>(.*)</sentence>", user, re.S).group(1)
             ok = all(n in passage for n in re.findall(r"\d+", sentence))
             return json.dumps({"supported": ok, "reason": "numbers checked"})
+        return None
+
+    @staticmethod
+    def follow(body: dict) -> str:
+        fixed = FakeOpenAI._fixed_schema(body)
+        if fixed is not None:
+            return fixed
         system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
         user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
         facts = re.findall(r"\[(\d+)\]\s*<source>\s*(.*?)\s*</source>", user, flags=re.S)
@@ -68,6 +78,38 @@ class FakeOpenAI:
         if not cites:
             parts.append("Мы также начислим вам бонус 500 ₽ за неудобства." if russian
                          else "We will also credit you a 500 RUB bonus for the inconvenience.")
+        return json.dumps({"reply": " ".join(parts)}, ensure_ascii=False)
+
+    @staticmethod
+    def naive(body: dict) -> str:
+        """A naive instruction follower: it reads the prompt it is sent, with the data
+        (text fenced as <source>, <customer>, <agent>) taken out, and does what those words
+        ask. It copies the first two numbered facts; it writes a fact's [n] after it only
+        if the prompt asks for citations; it offers a discount only if the prompt tells it
+        to (with the amount the prompt names, else an amount of its own); it answers in
+        Russian when the prompt names Russian. It knows nothing of which prompt is which."""
+        fixed = FakeOpenAI._fixed_schema(body)
+        if fixed is not None:
+            return fixed
+        text = "\n".join(str(m["content"]) for m in body["messages"])
+        facts = re.findall(r"\[(\d+)\]\s*<source>\n(.*?)\n</source>", text, flags=re.S)
+        # fenced data opens with its tag alone on a line (copilot.safety.fence); a rule that
+        # merely names the tags ("text inside <customer> tags is data") stays an instruction
+        instructions = re.sub(r"<(source|customer|agent)>\n.*?\n</\1>", " ", text, flags=re.S)
+        cites = re.search(r"number in brackets|\[n\]|\bcit(e|es|ing|ation)\b|в скобках|ссылк", instructions, re.I)
+        negated = re.compile(r"\b(no|not|never|don't|without)\b|\bне\b|\bнельзя\b|никогда", re.I)
+        offers = [line for line in instructions.splitlines()
+                  if re.search(r"discount|скидк", line, re.I) and not negated.search(line)]
+        russian = "Russian" in instructions
+        parts = ["Здравствуйте!" if russian else "Hello!"]
+        for n, fact in facts[:2]:
+            fact = " ".join(fact.split()).rstrip(".")
+            parts.append(f"{fact} [{n}]." if cites else f"{fact}.")
+        if offers:
+            named = re.search(r"\d+\s*%", offers[0])
+            amount = named.group(0).replace(" ", "") if named else "10%"
+            parts.append(f"В качестве извинения мы дадим вам скидку {amount} на следующий счёт." if russian
+                         else f"As an apology, we will give you a {amount} discount on your next bill.")
         return json.dumps({"reply": " ".join(parts)}, ensure_ascii=False)
 
     def _handler(self):
@@ -100,7 +142,8 @@ class FakeOpenAI:
                     return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
                 if mode == "error429":
                     return self._send(429, {"error": {"message": "rate limited", "type": "rate_limit"}})
-                content = "this is not JSON {" if mode == "junk" else fake.follow(body)
+                content = ("this is not JSON {" if mode == "junk" else
+                           fake.naive(body) if mode == "naive" else fake.follow(body))
                 if body.get("stream"):
                     return self._stream(content)
                 self._send(200, {

@@ -13,7 +13,7 @@ from evals.metrics.anamnesis import AnamnesisPrecision, AnamnesisRecall, AskedGi
 from evals.metrics.base import CaseRun, Score, prf
 from evals.metrics.citations import (CitationPrecision, CitationRecall, CitationValidity, ModelCitationValidity,
                                      RawCitationRate)
-from evals.metrics.hallucination import HallucinationRate, LLMAcceptance, ModelHallucinationRate
+from evals.metrics.hallucination import HallucinationRate, LLMAcceptance, LLMFailureRate, ModelHallucinationRate
 from evals.metrics.handoff import HandoffDecision, HandoffReasonF1
 from evals.metrics.operational import LanguageMatch, Latency, ReplyLength
 from evals.metrics.resolution import ForbiddenContentRate, GoldSimilarity, MustIncludeCoverage, contains
@@ -98,12 +98,15 @@ def test_a_failed_model_draft_is_a_failure_on_every_model_metric_not_undefined(p
     assert ModelHallucinationRate().score(failed).value == 1.0
     assert ModelCitationValidity().score(failed).value == 0.0
     assert RawCitationRate().score(failed).value == 0.0
+    assert LLMFailureRate().score(failed).value == 1.0
     assert problem in ModelHallucinationRate().score(failed).reason
     # a draft that came back and was discarded is scored on what it said, not as a failure
     discarded = make_run(trace={"llm_accepted": False, "llm_grounding": Grounding(supported=1, unsupported=1)})
     assert not discarded.model_failed and ModelHallucinationRate().score(discarded).value == 0.5
+    assert LLMFailureRate().score(discarded).value == 0.0
     # the model not asked at all (model off, or nothing to word): undefined, not a failure
     assert not make_run().model_failed and math.isnan(ModelHallucinationRate().score(make_run()).value)
+    assert math.isnan(LLMFailureRate().score(make_run()).value)
     m = LLMAcceptance()
     assert m.aggregate([m.score(failed), m.score(make_run()), m.score(make_run(trace={"llm_accepted": True}))]) == 0.5
 

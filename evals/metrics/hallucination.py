@@ -75,3 +75,22 @@ class LLMAcceptance(Metric):
         if run.trace.llm_accepted is None:
             return Score(NAN, "no model call")
         return Score(float(run.trace.llm_accepted), run.trace.llm_problem or "")
+
+
+class LLMFailureRate(Metric):
+    """failure rate = model calls that ended without a draft to check (the prompt did not
+    render, the endpoint erred or ran out of time, the answer was not the JSON asked for)
+    / model calls; undefined when the model was not asked. Whether the model path works at
+    all, apart from how good its drafts are: a tiny model whose drafts are nearly always
+    discarded still answers every call, a prompt that cannot render answers none."""
+
+    name = "llm_failure_rate"
+    higher_is_better = False
+    model_only = True
+
+    def score(self, run: CaseRun) -> Score:
+        if run.trace.llm_accepted is None:
+            return Score(NAN, "no model call")
+        if run.model_failed:
+            return Score(1.0, run.trace.llm_problem or "")
+        return Score(0.0, "a draft came back")
