@@ -115,6 +115,7 @@ def test_a_prompt_that_cannot_render_fails_the_gate_under_the_bundled_model_too(
     assert result.returncode == 1, result.stdout + result.stderr
     assert "floors: smollm2-135m-instruct" in result.stdout
     assert "gate: llm_failure_rate max 0.5 violated: 1.0 > 0.5" in result.stderr
+    assert "gate: llm_acceptance_rate" not in result.stderr  # its own floor, not the default one
 
 
 # -- broken prompts against a model that is not told which prompt is broken ----------------
