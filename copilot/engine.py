@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -46,7 +47,8 @@ log = logging.getLogger("copilot")
 
 RETRIEVAL_COMPOSER = "retrieval_compose@v1"
 OFF_TOPIC = "off_topic"  # the intent of a request outside what the business does
-PartialFn = Callable[[str], None]
+DraftFn = Callable[[Suggestion], None]
+ProgressFn = Callable[[float, int], None]
 
 
 def build_query(conversation: Conversation, max_words: int = 120) -> str:
@@ -171,11 +173,16 @@ class Copilot:
         self.domain = DomainGate(self.index)
 
     # -- the flow ------------------------------------------------------------------------
-    def suggest(self, conversation: Conversation | dict, on_partial: PartialFn | None = None,
-                trace: SuggestionTrace | None = None) -> Suggestion:
-        """The suggestion for a conversation. `on_partial` receives the draft text as it is
-        generated; `trace`, if given, is filled with what evaluation needs to look inside
-        (the ranked sources, the model's raw reply and its grounding before any fallback)."""
+    def suggest(self, conversation: Conversation | dict, trace: SuggestionTrace | None = None, *,
+                on_draft: DraftFn | None = None, on_progress: ProgressFn | None = None,
+                cancel: threading.Event | None = None) -> Suggestion:
+        """The suggestion for a conversation. When the model will word the reply, `on_draft`
+        first receives the whole retrieval-only suggestion, at once; the model's draft then
+        replaces it only once verified (the return value), never as raw text.
+        `on_progress(seconds, characters)` is called while the model works; setting `cancel`
+        stops it and returns the retrieval-only draft. `trace`, if given, is filled with what
+        evaluation needs to look inside (the ranked sources, the model's raw reply and its
+        grounding before any fallback)."""
         t0 = time.perf_counter()
         trace = trace if trace is not None else SuggestionTrace()
         conversation = validated(conversation)
@@ -227,25 +234,36 @@ class Copilot:
 
         plan = self._plan(conversation, seen, found, questions, decision, covered,
                           refusal=off_topic and not decision.needed)
-        outcome, warnings = self._draft(plan, conversation, seen.customer_text, on_partial, trace)
-        t4 = time.perf_counter()
-        timings["llm"] = outcome.llm_ms
-        timings["draft_verify"] = (t4 - t3) * 1000 - outcome.llm_ms
-        timings["total"] = (t4 - t0) * 1000
 
-        grounding = outcome.grounding
-        factual = grounding.supported + grounding.unsupported
-        confidence = found.answers.confidence * (grounding.supported / factual if factual else 1.0)
-        used = {n for s in grounding.sentences if not s.removed for n in citations_of(s.text)}
-        return Suggestion(
-            language=seen.language, intent=intent, sentiment=seen.sentiment,
-            draft=outcome.draft.model_copy(update={"warnings": warnings}),
-            citations=outcome.sources.citations(used), grounding=grounding, questions=questions, handoff=decision,
-            confidence=round(min(1.0, max(0.0, confidence)), 4),
-            timings_ms={k: round(v, 1) for k, v in timings.items()}, usage=outcome.usage, flags=flags,
-            similar_cases=self._similar_cases(found.tickets.hits[:3]),
-            facts={k: v.evidence for k, v in seen.facts.items()},
-        )
+        def assemble(outcome: DraftOutcome, warnings: list[str]) -> Suggestion:
+            t4 = time.perf_counter()
+            timings["llm"] = outcome.llm_ms
+            timings["draft_verify"] = (t4 - t3) * 1000 - outcome.llm_ms
+            timings["total"] = (t4 - t0) * 1000
+            grounding = outcome.grounding
+            factual = grounding.supported + grounding.unsupported
+            confidence = found.answers.confidence * (grounding.supported / factual if factual else 1.0)
+            used = {n for s in grounding.sentences if not s.removed for n in citations_of(s.text)}
+            return Suggestion(
+                language=seen.language, intent=intent, sentiment=seen.sentiment,
+                draft=outcome.draft.model_copy(update={"warnings": warnings}),
+                citations=outcome.sources.citations(used), grounding=grounding, questions=questions, handoff=decision,
+                confidence=round(min(1.0, max(0.0, confidence)), 4),
+                timings_ms={k: round(v, 1) for k, v in timings.items()}, usage=outcome.usage, flags=flags,
+                similar_cases=self._similar_cases(found.tickets.hits[:3]),
+                facts={k: v.evidence for k, v in seen.facts.items()},
+            )
+
+        retrieval = self._retrieval_draft(plan, seen.customer_text)
+        # nothing to word from the knowledge base: the engine's own handoff text is better
+        if self.chat is None or not plan.covered:
+            return assemble(retrieval, [])
+        if on_draft is not None:
+            on_draft(assemble(retrieval, []))
+        worded, warnings, spent, llm_ms = self._model_draft(plan, conversation, seen.customer_text, trace, cancel,
+                                                            on_progress)
+        # the tokens and time a discarded model draft cost are still reported
+        return assemble(worded or replace(retrieval, usage=spent, llm_ms=llm_ms), warnings)
 
     # -- the stages ----------------------------------------------------------------------
     def _routing_signals(self, conversation: Conversation) -> list[Signal]:
@@ -504,53 +522,55 @@ class Copilot:
         topic = result.value.topic  # type: ignore[attr-defined]
         return intent if topic == "other" else Intent(label=topic, confidence=intent.confidence)
 
-    def _draft(self, plan: DraftPlan, conversation: Conversation, customer_text: str,
-               on_partial: PartialFn | None, trace: SuggestionTrace) -> tuple[DraftOutcome, list[str]]:
-        """The draft and the warnings: the model's if it is on and delivers a grounded reply,
-        else retrieval-only."""
+    def _model_draft(self, plan: DraftPlan, conversation: Conversation, customer_text: str,
+                     trace: SuggestionTrace, cancel: threading.Event | None,
+                     on_progress: ProgressFn | None) -> tuple[DraftOutcome | None, list[str], dict[str, int], float]:
+        """The model's draft if it delivers a grounded reply in time, else None and the
+        warning that says why the retrieval-only draft is shown; with the tokens spent and
+        the milliseconds taken either way."""
         warnings: list[str] = []
-        usage = {"prompt_tokens": 0, "completion_tokens": 0}
-        llm_ms = 0.0
-        # nothing to word from the knowledge base: the engine's own handoff text is better
-        if self.chat is not None and plan.covered:
-            sources = Sources()
-            start = time.perf_counter()
-            try:
-                text, result = llm_draft(plan, sources, conversation, self.chat, self.prompt,
-                                         self.settings.llm.context_window, mask=not self.settings.llm.is_local(),
-                                         embed=self._embed, on_partial=on_partial, keep_ids=self.keep_ids)
-                llm_ms = (time.perf_counter() - start) * 1000
-                usage = {"prompt_tokens": result.usage.get("prompt_tokens", 0),
-                         "completion_tokens": result.usage.get("completion_tokens", 0)}
-                text = mask_pii(text, self.keep_ids).text
-                checked, grounding = self.verifier.verify(text, sources.passages(), customer_text,
-                                                          engine_statements(plan), policy_statements(plan))
-                problem = model_draft_problem(checked, grounding, plan.language, customer_text)
-                trace.llm_raw, trace.llm_grounding = text, grounding
-                trace.llm_accepted, trace.llm_problem = problem is None, problem
-                if problem is None:
-                    draft = Draft(text=checked, mode="llm", prompt=self.prompt.ref, model=result.model)
-                    return DraftOutcome(draft, grounding, sources, usage, llm_ms), warnings
-                warnings.append(f"LLM draft discarded ({problem}); retrieval-only draft shown")
-            except LLMUnavailableError as exc:
-                llm_ms = (time.perf_counter() - start) * 1000
-                usage = dict(exc.usage)
-                trace.llm_accepted, trace.llm_problem = False, str(exc)
-                warnings.append(f"LLM unavailable ({exc}); retrieval-only draft shown")
-            except Exception as exc:  # a bug must not take the panel down either
-                llm_ms = (time.perf_counter() - start) * 1000
-                log.exception("LLM draft failed")
-                # a failed model draft, not a case without one: evals count it against the model path
-                trace.llm_accepted, trace.llm_problem = False, f"LLM draft failed ({type(exc).__name__}: {exc})"
-                warnings.append(f"LLM draft failed ({type(exc).__name__}); retrieval-only draft shown")
+        spent, llm_ms = {"prompt_tokens": 0, "completion_tokens": 0}, 0.0
+        sources = Sources()
+        start = time.perf_counter()
+        try:
+            text, result = llm_draft(plan, sources, conversation, self.chat, self.prompt,
+                                     self.settings.llm.context_window, mask=not self.settings.llm.is_local(),
+                                     embed=self._embed, keep_ids=self.keep_ids, cancel=cancel,
+                                     on_progress=on_progress)
+            llm_ms = (time.perf_counter() - start) * 1000
+            spent = {"prompt_tokens": result.usage.get("prompt_tokens", 0),
+                     "completion_tokens": result.usage.get("completion_tokens", 0)}
+            text = mask_pii(text, self.keep_ids).text
+            checked, grounding = self.verifier.verify(text, sources.passages(), customer_text,
+                                                      engine_statements(plan), policy_statements(plan))
+            problem = model_draft_problem(checked, grounding, plan.language, customer_text)
+            trace.llm_raw, trace.llm_grounding = text, grounding
+            trace.llm_accepted, trace.llm_problem = problem is None, problem
+            if problem is None:
+                draft = Draft(text=checked, mode="llm", prompt=self.prompt.ref, model=result.model)
+                return DraftOutcome(draft, grounding, sources, spent, llm_ms), warnings, spent, llm_ms
+            warnings.append(f"LLM draft discarded ({problem}); retrieval-only draft shown")
+        except LLMUnavailableError as exc:
+            llm_ms = (time.perf_counter() - start) * 1000
+            spent = dict(exc.usage)
+            trace.llm_accepted, trace.llm_problem = False, str(exc)
+            warnings.append(f"LLM unavailable ({exc}); retrieval-only draft shown")
+        except Exception as exc:  # a bug must not take the panel down either
+            llm_ms = (time.perf_counter() - start) * 1000
+            log.exception("LLM draft failed")
+            # a failed model draft, not a case without one: evals count it against the model path
+            trace.llm_accepted, trace.llm_problem = False, f"LLM draft failed ({type(exc).__name__}: {exc})"
+            warnings.append(f"LLM draft failed ({type(exc).__name__}); retrieval-only draft shown")
+        return None, warnings, spent, llm_ms
+
+    def _retrieval_draft(self, plan: DraftPlan, customer_text: str) -> DraftOutcome:
+        """The draft composed from the knowledge base's own sentences, verified."""
         sources = Sources()
         text = retrieval_draft(plan, sources, self._embed)
         checked, grounding = self.verifier.verify(text, sources.passages(), customer_text, engine_statements(plan),
                                                   policy_statements(plan))
-        if on_partial is not None:
-            on_partial(checked)
         draft = Draft(text=checked, mode="retrieval", prompt=RETRIEVAL_COMPOSER, model="none")
-        return DraftOutcome(draft, grounding, sources, usage, llm_ms), warnings
+        return DraftOutcome(draft, grounding, sources, {"prompt_tokens": 0, "completion_tokens": 0}, 0.0)
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         return self.index.embedding.embeddings.embed_documents(texts)

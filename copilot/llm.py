@@ -6,6 +6,12 @@ schema into a grammar) and validated with pydantic. Timeouts, refused connection
 5xx and invalid JSON are retried with exponential backoff inside one time budget; when the
 budget or the attempts run out, `LLMUnavailableError` says why and the engine falls back
 to a retrieval-only draft.
+
+The budget is one deadline for the whole call, kept by the caller's thread: the request
+runs in a worker thread and the caller stops waiting at the deadline or when the operator
+cancels, whatever pace the server keeps (an HTTP read timeout restarts with every byte, so
+a server that sends one byte a second would otherwise hold the call for as long as it
+likes).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import openai
@@ -31,6 +38,7 @@ from copilot.config import LLMSettings
 from copilot.errors import LLMUnavailableError
 
 T = TypeVar("T", bound=BaseModel)
+T2 = TypeVar("T2")
 
 RETRYABLE = (openai.APITimeoutError, openai.APIConnectionError, openai.RateLimitError,
              openai.InternalServerError, httpx.TimeoutException, httpx.TransportError)
@@ -52,6 +60,24 @@ def json_schema_format(schema: type[BaseModel]) -> dict:
     body = schema.model_json_schema()
     body["additionalProperties"] = False
     return {"type": "json_schema", "json_schema": {"name": schema.__name__, "schema": body, "strict": True}}
+
+
+def redact_url(url: str) -> str:
+    """An endpoint as it may be shown or logged: no user name, password or query string
+    (where some gateways take their keys)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+class Cancelled(Exception):
+    """The operator cancelled the model call."""
+
+
+class _DeadlinePassed(Exception):
+    """The call's budget ran out while waiting for the answer."""
 
 
 class InvalidAnswer(Exception):
@@ -109,8 +135,12 @@ class ChatClient:
         schema: type[T],
         on_partial: Callable[[dict], None] | None = None,
         budget_s: float | None = None,
+        cancel: threading.Event | None = None,
+        on_progress: Callable[[float, int], None] | None = None,
     ) -> LLMResult:
-        """Ask for JSON matching `schema`; stream partial objects to `on_partial` if given."""
+        """Ask for JSON matching `schema`. `on_partial` gets partial objects (in the worker
+        thread); `on_progress(seconds, characters received)` is called in the caller's thread
+        a few times a second while it waits; setting `cancel` ends the call at once."""
         s = self.settings
         budget = s.timeout_s if budget_s is None else budget_s
         deadline = time.monotonic() + budget
@@ -126,6 +156,7 @@ class ChatClient:
                 return LLMResult(value, hit[0], self.model_name, hit[1], 0.0, 0)
         last_error = "no attempt made"
         attempts = 0
+        received = [0]  # characters of the answer so far, for progress
         spent = {"prompt_tokens": 0, "completion_tokens": 0}  # failed attempts cost tokens too
         for attempt in range(s.max_retries + 1):
             remaining = deadline - time.monotonic()
@@ -133,12 +164,19 @@ class ChatClient:
                 break
             attempts += 1
             try:
-                raw, usage = self._call(self._chat(remaining).bind(response_format=fmt), messages, on_partial)
+                runnable = self._chat(remaining).bind(response_format=fmt)
+                raw, usage = self._bounded(lambda: self._call(runnable, messages, on_partial, received),
+                                           deadline, cancel, on_progress, start, received)
                 _add(spent, usage)
                 value = self._parse(raw, schema)
                 if cache_key:
                     self.cache.put(cache_key, raw, usage)  # type: ignore[union-attr]
                 return LLMResult(value, raw, self.model_name, spent, time.monotonic() - start, attempts)
+            except Cancelled:
+                raise LLMUnavailableError("cancelled by the operator", spent) from None
+            except _DeadlinePassed:
+                last_error = f"no complete answer within the {budget:g} s budget"
+                break
             except InvalidAnswer as exc:
                 last_error = f"invalid answer: {exc}"
             except openai.LengthFinishReasonError as exc:
@@ -153,20 +191,60 @@ class ChatClient:
             if time.monotonic() + pause >= deadline:
                 break
             time.sleep(pause)
-        raise LLMUnavailableError(f"no usable answer from {s.base_url} after {attempts} attempt(s): {last_error}",
-                                  spent)
+        raise LLMUnavailableError(
+            f"no usable answer from {redact_url(s.base_url)} after {attempts} attempt(s): {last_error}", spent)
+
+    def _bounded(self, call: Callable[[], T2], deadline: float, cancel: threading.Event | None,
+                 on_progress: Callable[[float, int], None] | None, start: float, received: list[int]) -> T2:
+        """`call()` in a worker thread, waited for until it returns, the deadline passes or
+        `cancel` is set; then the connection is dropped so the worker ends too."""
+        box: dict[str, object] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["value"] = call()
+            except BaseException as exc:  # handed to the caller's thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="copilot-llm-call", daemon=True).start()
+        try:
+            while not done.wait(0.1):
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                if time.monotonic() >= deadline:
+                    raise _DeadlinePassed()
+                if on_progress is not None:
+                    on_progress(time.monotonic() - start, received[0])
+        except BaseException:  # the deadline, a cancel, or the panel's own rerun: stop the request
+            self._drop_connections()
+            raise
+        if "error" in box:
+            raise box["error"]  # type: ignore[misc]
+        return box["value"]  # type: ignore[return-value]
+
+    def _drop_connections(self) -> None:
+        """Close the HTTP connections of an abandoned call (its worker's next read fails) and
+        start a fresh pool for the next one."""
+        if self._http is not None:
+            old, self._http = self._http, httpx.Client()
+            old.close()
 
     @staticmethod
-    def _call(runnable, messages: list[BaseMessage], on_partial) -> tuple[str, dict[str, int]]:
-        if on_partial is None:
-            msg: AIMessage = runnable.invoke(messages)
-            return str(msg.content), _usage(msg)
+    def _call(runnable, messages: list[BaseMessage], on_partial, received: list[int]) -> tuple[str, dict[str, int]]:
+        # always streamed: progress can count what has arrived, and the worker notices a
+        # dropped connection at the next chunk
         text = ""
         final: AIMessageChunk | None = None
         for chunk in runnable.stream(messages):
             final = chunk if final is None else final + chunk
             if chunk.content:
                 text += str(chunk.content)
+                received[0] = len(text)
+                if on_partial is None:
+                    continue
                 try:
                     partial = parse_partial_json(text)
                 except Exception:  # partial JSON that cannot be completed yet

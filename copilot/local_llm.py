@@ -23,6 +23,7 @@ import httpx
 
 from copilot.config import LOCAL_LLM_PORT, LLMSettings
 from copilot.errors import ConfigError
+from copilot.llm import redact_url
 
 DEFAULT_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -121,7 +122,7 @@ class LocalLLMProcess:
                 return self
             time.sleep(0.25)
         self.stop()
-        raise ConfigError(f"the local model server did not answer at {self.settings.base_url} within {wait_s:.0f}s")
+        raise ConfigError(f"the local model server did not answer at {redact_url(self.settings.base_url)} within {wait_s:.0f}s")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

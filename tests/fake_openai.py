@@ -1,7 +1,7 @@
 """A real OpenAI-compatible HTTP server on loopback for fault and gate tests.
 
-Modes: `error500`, `error429`, `hang` (never answers), `junk` (200 with text that is not
-the JSON asked for), `follow` — a scripted "capable model" that follows the draft
+Modes: `error500`, `error429`, `hang` (never answers), `drip` (a streamed answer, one
+byte a second), `junk` (200 with text that is not the JSON asked for), `follow` — a scripted "capable model" that follows the draft
 prompt literally: when the system prompt asks for citations in brackets it copies the
 first two numbered facts with their [n]; when it does not, it restates them without
 numbers and adds an invented promise (what weaker prompts get from real models) — and
@@ -138,6 +138,8 @@ class FakeOpenAI:
                 if mode == "hang":
                     fake._stop.wait(60)
                     return
+                if mode == "drip":
+                    return self._drip(fake.follow(body))
                 if mode == "error500":
                     return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
                 if mode == "error429":
@@ -151,6 +153,24 @@ class FakeOpenAI:
                     "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
                     "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120},
                 })
+
+            def _drip(self, content: str):
+                """A well-formed streamed answer, one byte a second: every read completes in
+                time, so only a deadline for the whole call ends it."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+                         "choices": [{"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}]}
+                data = f"data: {json.dumps(chunk)}\n\n".encode()
+                try:
+                    for i in range(len(data)):
+                        if fake._stop.wait(1.0):
+                            return
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                except OSError:  # the client hung up
+                    return
 
             def _stream(self, content: str):
                 self.send_response(200)

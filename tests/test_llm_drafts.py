@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import pytest
 
@@ -43,12 +44,45 @@ def test_a_model_that_follows_the_prompt_gives_a_cited_llm_draft(demo_index, con
     assert limit == {"en": 700, "ru": 446}[lang]
 
 
-def test_partial_drafts_are_streamed(demo_index):
-    seen: list[str] = []
+def test_the_retrieval_draft_comes_first_and_no_unchecked_model_text_is_shown(demo_index):
+    first: list = []
+    progress: list[tuple[float, int]] = []
     with FakeOpenAI("follow") as server:
-        s = copilot_for(demo_index, server.base_url).suggest(REFUND_EN, on_partial=seen.append)
-    assert len(seen) >= 3 and seen[-1].startswith("Hello!")
+        s = copilot_for(demo_index, server.base_url, timeout_s=60).suggest(
+            REFUND_EN, on_draft=first.append, on_progress=lambda sec, chars: progress.append((sec, chars)))
+    # the whole retrieval-only suggestion first, then the verified model draft replaces it
+    assert len(first) == 1 and first[0].draft.mode == "retrieval" and first[0].citations
+    assert "10 business days" in first[0].draft.text
     assert s.draft.mode == "llm"
+    # progress is numbers (seconds, characters), never the model's words
+    assert all(isinstance(sec, float) and isinstance(chars, int) for sec, chars in progress)
+
+
+def test_one_deadline_ends_a_call_whatever_pace_the_server_keeps(demo_index):
+    """A server that sends one byte a second never trips a read timeout; the budget still
+    ends the call (the answer here would take minutes to arrive)."""
+    with FakeOpenAI("drip") as server:
+        s = copilot_for(demo_index, server.base_url, timeout_s=3, max_retries=0).suggest(REFUND_RU)
+    assert s.draft.mode == "retrieval" and "3 s budget" in s.draft.warnings[0]
+    assert s.language == "ru" and s.citations
+    assert s.timings_ms["llm"] < 60_000  # loose on purpose: the drip alone would take several minutes
+
+
+def test_the_operator_can_cancel_the_model_draft(demo_index):
+    cancel = threading.Event()
+    with FakeOpenAI("hang") as server:
+        copilot = copilot_for(demo_index, server.base_url, timeout_s=120, max_retries=0)
+        s = copilot.suggest(REFUND_EN, on_draft=lambda _: cancel.set(), cancel=cancel)
+    assert s.draft.mode == "retrieval" and "cancelled by the operator" in s.draft.warnings[0]
+    assert s.timings_ms["llm"] < 60_000  # not the 120 s budget: loose, so a busy machine passes
+
+
+def test_an_endpoint_is_never_shown_with_its_credentials(demo_index):
+    url = "http://alice:s3cret-pass@127.0.0.1:9/v1?api_key=k-123456"
+    s = copilot_for(demo_index, url, timeout_s=2, max_retries=0).suggest(REFUND_EN)
+    shown = s.model_dump_json()
+    assert "LLM unavailable" in s.draft.warnings[0] and "127.0.0.1:9/v1" in s.draft.warnings[0]
+    assert "s3cret" not in shown and "alice" not in shown and "k-123456" not in shown
 
 
 @pytest.mark.parametrize("mode", ["error500", "error429", "junk", "hang"])

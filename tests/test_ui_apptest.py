@@ -186,3 +186,42 @@ def test_queue_filters_in_the_store(ui):
     assert store.queue(QueueFilters(heavy_edits=True)) == []
     store.record_action(sid, "olga", "sent", "Completely different text written by the operator.")
     assert [i.id for i in store.queue(QueueFilters(heavy_edits=True))] == [sid]
+
+
+def test_the_panel_says_plainly_when_the_models_drafts_are_rarely_usable(ui, tmp_path):
+    from copilot import model_record
+
+    record = tmp_path / "model_acceptance.json"
+    settings = ui["settings"].model_copy(update={
+        "llm": ui["settings"].llm.model_copy(update={"enabled": True, "model": "tiny-model"}),
+        "model_acceptance_file": record})
+    entry = dict(model="tiny-model", prompt="draft_reply@v1", command="copilot eval --split dev --doc",
+                 measured="2026-12-02 10:00 UTC")
+    model_record.record(record, model_record.Acceptance(split="dev", accepted=1, cases=20, **entry))
+    model_record.record(record, model_record.Acceptance(split="test", accepted=2, cases=20, **entry))
+    at = app({**ui, "settings": settings}, "olga")
+    notes = [i.value for i in at.info if "tiny-model" in i.value]
+    assert notes and "3 of 40" in notes[0] and "COPILOT_LLM__BASE_URL" in notes[0]
+    # a model the eval found usable gets no such note
+    model_record.record(record, model_record.Acceptance(split="dev", accepted=15, cases=20, **entry))
+    model_record.record(record, model_record.Acceptance(split="test", accepted=14, cases=20, **entry))
+    from copilot.ui.services import _model_note
+
+    _model_note.clear()  # the panel re-reads the record every few minutes
+    at = app({**ui, "settings": settings}, "olga")
+    assert not [i.value for i in at.info if "tiny-model" in i.value]
+
+
+def test_a_model_draft_stopped_midway_leaves_the_retrieval_draft_with_the_reason(ui):
+    """A click while the model is still wording (or Cancel) stops that run: the next run
+    keeps the retrieval-only suggestion it had already shown, says why, and records it."""
+    at = app(ui, "olga")
+    conversation = {"messages": [{"role": "customer", "text": "How long does a refund take to reach my card?"}], "profile": {}}
+    first = ui["copilot"].suggest(conversation)
+    at.session_state["pending"] = {"suggestion": first, "conversation": conversation}
+    at.run()
+    kept = at.session_state["suggestion"]
+    assert kept.draft.text == first.draft.text
+    assert kept.draft.warnings[-1] == "Model draft interrupted; retrieval-only draft shown"
+    assert any("Model draft interrupted" in i.value for i in at.info)
+    assert ui["store"].get(at.session_state["suggestion_id"]).suggestion["draft"]["warnings"][-1].startswith("Model draft")

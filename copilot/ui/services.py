@@ -3,6 +3,8 @@ factories and put into the session only when absent, so tests can pre-seed them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from copilot.auth import Auth
@@ -81,3 +83,16 @@ def require_role(role: str) -> None:
         st.error(f"This page is for {role}s. You are signed in as "
                  f"{current.role if current else 'nobody'}.")
         st.stop()
+
+
+@st.cache_data(ttl=300)
+def _model_note(model: str, enabled: bool, path: str, threshold: float) -> str | None:
+    from copilot.model_record import load, rarely_usable
+
+    return rarely_usable(model, load(Path(path)), threshold) if enabled else None
+
+
+def model_note() -> str | None:
+    """The plain-words note when the configured model's drafts are rarely usable."""
+    s = settings()
+    return _model_note(s.llm.model, s.llm.enabled, str(s.model_acceptance_file), s.llm.usable_acceptance)

@@ -79,27 +79,65 @@ def ask(question: str) -> None:
 
 
 def suggest(regenerate: bool = False) -> None:
+    """The retrieval-only suggestion appears at once; when the model words a reply, it
+    replaces it only after verification, and the operator sees progress, not raw text."""
     ss = state()
     user = services.user()
     if regenerate and ss.get("suggestion_id"):
         services.store().record_action(ss.suggestion_id, user.username, "regenerated")
     profile = {k: v for k, v in ss.profile.items() if v not in (None, "")}
     conversation = {"messages": ss.turns, "profile": profile}
-    placeholder = st.empty()
+    preview = st.empty()
+    budget = services.settings().llm.timeout_s
+    status: list = []
 
-    def stream(partial: str) -> None:
-        placeholder.markdown(f"_Drafting…_ {partial}")
+    def first_draft(s: Suggestion) -> None:
+        # kept in the session: a cancel (or any click) stops this run before it returns
+        ss.pending = {"suggestion": s, "conversation": conversation}
+        with preview.container():
+            st.caption("Retrieval-only draft (the model's draft replaces it only if every sentence checks out):")
+            st.markdown(f'<div class="draft" data-testid="draft">{draft_html(s)}</div>', unsafe_allow_html=True)
+            status.append(st.status(f"The model is wording a reply (up to {budget:.0f} s)…", expanded=False))
+            st.button("Cancel model draft", key="cancel_model", on_click=cancel_model)
+
+    def progress(seconds: float, characters: int) -> None:
+        if status:
+            status[0].update(label=f"The model is wording a reply: {seconds:.0f} s of {budget:.0f} s, "
+                                   f"{characters} characters so far, not shown until checked")
 
     try:
-        suggestion = services.copilot().suggest(conversation, on_partial=stream)
+        suggestion = services.copilot().suggest(conversation, on_draft=first_draft, on_progress=progress)
     except Exception as exc:  # bad input or no index: a message, never a trace
-        placeholder.empty()
+        preview.empty()
+        ss.pop("pending", None)
         st.error(f"No suggestion: {exc}")
         return
-    placeholder.empty()
+    preview.empty()
+    ss.pop("pending", None)
+    keep(suggestion, conversation)
+
+
+def keep(suggestion: Suggestion, conversation: dict) -> None:
+    ss = state()
     ss.suggestion = suggestion
-    ss.suggestion_id = services.store().record_suggestion(user.username, conversation, suggestion)
+    ss.suggestion_id = services.store().record_suggestion(services.user().username, conversation, suggestion)
     ss.reply = ""
+
+
+def settle_pending(why: str) -> None:
+    """A model draft that did not finish (cancelled, or the run stopped by another click):
+    the retrieval-only suggestion stands, saying why."""
+    ss = state()
+    pending = ss.pop("pending", None)
+    if pending:
+        s: Suggestion = pending["suggestion"]
+        warning = f"Model draft {why}; retrieval-only draft shown"
+        keep(s.model_copy(update={"draft": s.draft.model_copy(update={"warnings": [*s.draft.warnings, warning]})}),
+             pending["conversation"])
+
+
+def cancel_model() -> None:
+    settle_pending("cancelled by the operator")
 
 
 def finish(action: str, final_text: str = "", reason: str = "", note: str = "") -> None:
@@ -165,6 +203,10 @@ def show_suggestion(s: Suggestion) -> None:
 
 
 ss = state()
+settle_pending("interrupted")  # a run stopped mid-draft by a click elsewhere
+model_note = services.model_note()
+if model_note:
+    st.info(model_note)
 st.subheader("Conversation")
 if ss.get("last_done"):
     st.success(ss.pop("last_done"))
