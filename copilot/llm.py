@@ -116,17 +116,16 @@ class ChatClient:
                  cache: AnswerCache | None = None):
         self.settings = settings
         self._injected = chat_model
-        self._http = httpx.Client() if chat_model is None else None
         self.cache = cache
         self.model_name = settings.model if chat_model is None else getattr(chat_model, "model_name", type(chat_model).__name__)
 
-    def _chat(self, timeout: float) -> BaseChatModel:
+    def _chat(self, timeout: float, http: httpx.Client | None) -> BaseChatModel:
         if self._injected is not None:
             return self._injected
         s = self.settings
         return ChatOpenAI(
             model=s.model, base_url=s.base_url, api_key=s.api_key, timeout=timeout, max_retries=0,
-            temperature=s.temperature, max_tokens=s.max_tokens, stream_usage=True, http_client=self._http,
+            temperature=s.temperature, max_tokens=s.max_tokens, stream_usage=True, http_client=http,
         )
 
     def structured(
@@ -164,9 +163,16 @@ class ChatClient:
                 break
             attempts += 1
             try:
-                runnable = self._chat(remaining).bind(response_format=fmt)
-                raw, usage = self._bounded(lambda: self._call(runnable, messages, on_partial, received),
-                                           deadline, cancel, on_progress, start, received)
+                # a connection pool per call: an abandoned call closes its own, not another
+                # operator's (the engine is shared by the panel's sessions)
+                http = httpx.Client() if self._injected is None else None
+                runnable = self._chat(remaining, http).bind(response_format=fmt)
+                try:
+                    raw, usage = self._bounded(lambda: self._call(runnable, messages, on_partial, received),
+                                               deadline, cancel, on_progress, start, received)
+                finally:
+                    if http is not None:
+                        http.close()  # at a deadline or cancel: the worker's next read fails and it ends
                 _add(spent, usage)
                 value = self._parse(raw, schema)
                 if cache_key:
@@ -197,7 +203,7 @@ class ChatClient:
     def _bounded(self, call: Callable[[], T2], deadline: float, cancel: threading.Event | None,
                  on_progress: Callable[[float, int], None] | None, start: float, received: list[int]) -> T2:
         """`call()` in a worker thread, waited for until it returns, the deadline passes or
-        `cancel` is set; then the connection is dropped so the worker ends too."""
+        `cancel` is set (the caller then closes the call's connections, so the worker ends too)."""
         box: dict[str, object] = {}
         done = threading.Event()
 
@@ -210,27 +216,18 @@ class ChatClient:
                 done.set()
 
         threading.Thread(target=work, name="copilot-llm-call", daemon=True).start()
-        try:
-            while not done.wait(0.1):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled()
-                if time.monotonic() >= deadline:
-                    raise _DeadlinePassed()
-                if on_progress is not None:
-                    on_progress(time.monotonic() - start, received[0])
-        except BaseException:  # the deadline, a cancel, or the panel's own rerun: stop the request
-            self._drop_connections()
-            raise
+        # the deadline, a cancel, or the panel's own rerun (raised from on_progress) leave
+        # this loop by an exception; the caller's `finally` closes the call's connections
+        while not done.wait(0.1):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            if time.monotonic() >= deadline:
+                raise _DeadlinePassed()
+            if on_progress is not None:
+                on_progress(time.monotonic() - start, received[0])
         if "error" in box:
             raise box["error"]  # type: ignore[misc]
         return box["value"]  # type: ignore[return-value]
-
-    def _drop_connections(self) -> None:
-        """Close the HTTP connections of an abandoned call (its worker's next read fails) and
-        start a fresh pool for the next one."""
-        if self._http is not None:
-            old, self._http = self._http, httpx.Client()
-            old.close()
 
     @staticmethod
     def _call(runnable, messages: list[BaseMessage], on_partial, received: list[int]) -> tuple[str, dict[str, int]]:
@@ -266,8 +263,7 @@ class ChatClient:
             raise InvalidAnswer(f"JSON does not match {schema.__name__}: {exc.errors()[0]['msg']}") from None
 
     def close(self) -> None:
-        if self._http is not None:
-            self._http.close()
+        """Nothing held between calls (each call has its own connections)."""
 
 
 def _usage(msg: AIMessage | AIMessageChunk | None) -> dict[str, int]:
