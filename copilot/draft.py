@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, Field, create_model
 
+from copilot.conditions import ruled_out
 from copilot.prompt_budget import fit_to_budget
 from copilot.config import LLMSettings
 from copilot.llm import ChatClient, LLMResult
@@ -89,17 +90,14 @@ class DraftPlan:
     policy_hit: SearchHit | None
     query: str
     query_vector: list[float] | None
-    second_promise: str | None = None      # a second queue (e.g. supervisor and 2nd line)
-    second_policy_hit: SearchHit | None = None
     boost_terms: set[str] = field(default_factory=set)  # from the best past resolution
     entities: EntityFn = entities  # with the desk's plan names
     refusal: str | None = None     # an off-topic request: the desk's polite refusal, nothing else
 
     def promises(self) -> list[tuple[str, SearchHit | None]]:
-        """Each handoff promise with the escalation passage that backs it (None: it names
-        no checkable fact and cites nothing)."""
-        return [(p, hit) for p, hit in ((self.handoff_promise, self.policy_hit),
-                                        (self.second_promise, self.second_policy_hit)) if p]
+        """The handoff promise (of the route taken) with the escalation passage that backs
+        it (None: it names no checkable fact and cites nothing); none without a handoff."""
+        return [(self.handoff_promise, self.policy_hit)] if self.handoff_promise else []
 
 
 def _clean(sentence: str) -> str:
@@ -130,8 +128,10 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5) -> list[tuple[
 def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[float]]] | None,
                      limit: int) -> list[tuple[SearchHit, str]]:
     """The sentences that best answer the question: semantic closeness to the query,
-    shared terms, the passage's rank, and terms of the best past resolution."""
-    cands = candidate_sentences(plan.answer_hits)
+    shared terms, the passage's rank, and terms of the best past resolution; none whose
+    condition the customer ruled out ("if only one device ..." after "none of my devices")."""
+    # a sentence whose condition the customer already ruled out would contradict them
+    cands = [c for c in candidate_sentences(plan.answer_hits) if not ruled_out(c[3], plan.query)]
     if not cands or limit <= 0:
         return []
     q_tokens = set(tokenize(plan.query))

@@ -452,20 +452,17 @@ class Copilot:
     def _plan(self, conversation: Conversation, seen: Understanding, found: Retrieved, questions: list[Question],
               decision, covered: bool, refusal: bool = False) -> DraftPlan:
         """Everything decided before wording: the answer passages, the questions, the
-        promises of the route taken with the passages that back them, or the refusal of an
+        promise of the route taken with the passage that backs it, or the refusal of an
         off-topic request."""
-        promises: list[tuple[str | None, SearchHit | None]] = [
-            (route.promise.get(seen.language), self._policy_hit(reason, seen.language))
-            for reason, route in handoff_policy.promised_routes(decision, self.desk)]
-        promises += [(None, None)] * (handoff_policy.MAX_PROMISES - len(promises))
-        (promise, policy_hit), (second_promise, second_hit) = promises[0], promises[1]
+        reason = handoff_policy.promised_route(decision)
+        promise = self.desk.route(reason).promise.get(seen.language) if reason else None
+        policy_hit = self._policy_hit(reason, seen.language) if promise and reason else None
         best_ticket = next((h for h in found.tickets.hits if h.score > 0), None)
         best_info = self._ticket_info(best_ticket.source_id) if best_ticket else None
         return DraftPlan(
             language=seen.language, customer_name=conversation.profile.name, answer_hits=found.answers.hits,
             covered=covered, negative=seen.sentiment.label == "negative", questions=questions,
-            handoff_promise=promise, policy_hit=policy_hit, second_promise=second_promise,
-            second_policy_hit=second_hit, query=found.query, query_vector=found.query_vector,
+            handoff_promise=promise, policy_hit=policy_hit, query=found.query, query_vector=found.query_vector,
             boost_terms=set(tokenize(best_info.resolution if best_info else "")), entities=self.entities,
             refusal=self.desk.off_topic_reply(seen.language) if refusal else None,
         )

@@ -37,7 +37,6 @@ _URGENCY = {"low": 0, "medium": 1, "high": 2}
 PERSON_LED: frozenset[str] = frozenset({
     "fraud_or_security", "legal_or_regulatory_threat", "frustration_or_loop", "explicit_human_request",
     "vulnerable_customer", "complaint_compensation"})
-MAX_PROMISES = 2
 
 
 @dataclass
@@ -109,9 +108,9 @@ def decide(inputs: HandoffInputs, desk: Desk) -> tuple[Handoff, dict[str, str]]:
     if not reasons:
         return Handoff(needed=False), {}
     routes = [desk.route(r) for r in reasons]
-    urgency = max((r.urgency for r in routes), key=_URGENCY.__getitem__)
+    urgency = max((r.urgency for r in routes), key=_URGENCY.__getitem__)  # the angriest reason sets the pace
     handoff = Handoff(
-        needed=True, urgency=urgency, reasons=reasons, queue=routes[0].queue,
+        needed=True, urgency=urgency, reasons=reasons, queue=desk.route(route_taken(reasons)).queue,  # type: ignore[arg-type]
         summary=summary(inputs, reasons, evidence),
         rules=[RuleCitation(reason=m.reason, source_id=m.source_id, condition=m.when, sentence=m.sentence or m.when,
                             origin=m.origin, review=m.review, similarity=m.similarity)  # type: ignore[arg-type]
@@ -127,18 +126,26 @@ def questions_allowed(handoff: Handoff, rule_matches: list[RuleMatch]) -> bool:
     return not (set(handoff.reasons) & PERSON_LED) and not diagnosed_fault
 
 
-def promised_routes(handoff: Handoff, desk: Desk) -> list[tuple[str, HandoffRoute]]:
-    """(reason, route) of what the customer is promised: one promise per queue, most
-    serious reason first, at most two (two deadlines for one queue confuse)."""
-    out: list[tuple[str, HandoffRoute]] = []
-    queues: set[str] = set()
-    for reason in handoff.reasons:
-        route = desk.route(reason)
-        if route.queue in queues or len(out) == MAX_PROMISES:
-            continue
-        queues.add(route.queue)
-        out.append((reason, route))
-    return out
+# any person answers these; a team the knowledge base names for the diagnosed case answers
+# them better (an angry customer with a line fault needs the 2nd line, not a callback)
+_ANY_PERSON: frozenset[str] = frozenset({"frustration_or_loop", "explicit_human_request"})
+_NAMED_TEAM: tuple[str, ...] = ("policy_requires_human", "account_verification_required")
+
+
+def route_taken(reasons: list[str]) -> str | None:
+    """The reason whose route the case takes: the most serious one, unless that one only
+    asks for a person and the knowledge base names the team for this case."""
+    if not reasons:
+        return None
+    if reasons[0] in _ANY_PERSON:
+        return next((r for r in _NAMED_TEAM if r in reasons), reasons[0])
+    return reasons[0]
+
+
+def promised_route(handoff: Handoff) -> str | None:
+    """The reason whose route is taken: the customer gets that route's promise and no
+    other, since two promises with two deadlines for one conversation contradict each other."""
+    return route_taken(handoff.reasons) if handoff.needed else None
 
 
 _LABELS = {

@@ -200,3 +200,29 @@ def test_a_model_draft_in_the_wrong_language_is_not_shown():
 
     text = "Refunds reach the card within 10 business days [1]."
     assert model_draft_problem(text, _grounding((text, True)), "ru") == "reply not in the customer's language"
+
+
+@pytest.mark.parametrize("turns,said_all,one_device", [
+    (["None of my devices can connect to the internet since this morning, what should I do?"], "en", "only one device"),
+    (["Ни на одном устройстве нет интернета с утра, что делать?"], "ru", "только на одном устройстве"),
+])
+def test_a_condition_the_customer_ruled_out_is_not_copied_into_the_draft(retrieval_copilot, turns, said_all, one_device):
+    s = retrieval_copilot.suggest(conversation(*turns))
+    assert s.language == said_all and s.citations
+    assert one_device not in s.draft.text.lower()
+
+
+@pytest.mark.parametrize("text,lang,second_line,supervisor", [
+    ("THIS IS THE THIRD TIME I'M WRITING. No internet AGAIN since last night. The Internet light is red, "
+     "I've rebooted the router twice and checked the cable.", "en", "within 4 hours", "within 2 hours"),
+    ("УЖЕ ТРЕТИЙ РАЗ ПИШУ. Интернета опять нет со вчерашнего вечера, индикатор Internet горит красным, "
+     "роутер перезагружал два раза, кабель проверил.", "ru", "в течение 4 часов", "в течение 2 часов"),
+])
+def test_an_angry_repeat_contact_with_a_diagnosed_fault_gets_one_promise_the_team_that_fixes_it(
+        retrieval_copilot, text, lang, second_line, supervisor):
+    s = retrieval_copilot.suggest(conversation(text))
+    assert s.language == lang and s.handoff.needed
+    assert {"frustration_or_loop", "policy_requires_human"} <= set(s.handoff.reasons), s.handoff.reasons
+    # the route taken is the team the knowledge base names for the fault; the anger sets the urgency
+    assert s.handoff.queue == "technical-support-2nd-line" and s.handoff.urgency == "high"
+    assert second_line in s.draft.text and supervisor not in s.draft.text  # one promise, one deadline

@@ -1,0 +1,37 @@
+"""A knowledge-base sentence whose condition the customer already ruled out is not one to
+copy into the reply: scope (one device / all devices), both languages, both directions."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.conditions import ruled_out
+
+ONE_EN = "If only one device has no internet while the others work, restart that device."
+ALL_EN = "If all your devices lose Wi-Fi, restart the router."
+ONE_RU = "Если интернета нет только на одном устройстве, перезагрузите это устройство."
+ALL_RU = "Если Wi-Fi пропадает на всех устройствах, перезагрузите роутер."
+
+
+@pytest.mark.parametrize("sentence,said", [
+    (ONE_EN, "None of my devices can connect since the morning."),
+    (ONE_EN, "All the devices at home lost the internet."),
+    (ALL_EN, "Only one device loses Wi-Fi, the old laptop."),
+    (ONE_RU, "Интернета нет ни на одном устройстве."),
+    (ONE_RU, "На всех устройствах пропал интернет."),
+    (ALL_RU, "Wi-Fi пропадает только на одном устройстве, на ноутбуке."),
+])
+def test_a_condition_on_one_when_the_customer_spoke_of_all_is_ruled_out(sentence, said):
+    assert ruled_out(sentence, said)
+
+
+@pytest.mark.parametrize("sentence,said", [
+    (ONE_EN, "My laptop has no internet, the phone works fine."),
+    (ALL_EN, "None of my devices can connect."),          # the condition holds: nothing contradicts it
+    (ONE_RU, "На ноутбуке нет интернета, телефон работает."),
+    (ALL_RU, "Ни на одном устройстве Wi-Fi не работает."),  # "ни на одном" is all of them, not one
+    ("Restart the router and wait two minutes.", "None of my devices can connect."),  # no condition at all
+    ("Если роутер горит красным, перезагрузите его.", "Интернета нет ни на одном устройстве."),  # another subject
+])
+def test_a_condition_the_customer_did_not_contradict_stays(sentence, said):
+    assert not ruled_out(sentence, said)
