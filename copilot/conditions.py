@@ -1,4 +1,6 @@
-"""Knowledge-base sentences whose condition the customer already ruled out.
+"""Knowledge-base sentences that would contradict the conversation they are copied into:
+a condition the customer already ruled out, or an invitation to contact us through the
+channel the customer is already using.
 
 An article says "If only one device has no internet, restart that device"; the customer
 said "none of my devices can connect". Copying that sentence into the draft contradicts
@@ -41,3 +43,27 @@ def ruled_out(sentence: str, customer_text: str) -> bool:
     cond_one, cond_all = _stems(_ONE, cond, _ALL), _stems(_ALL, cond)
     said_one, said_all = _stems(_ONE, customer_text, _ALL), _stems(_ALL, customer_text)
     return bool(cond_one & said_all) or bool(cond_all & said_one)
+
+
+# "write to us in the chat", "напишите нам в чат", "e-mail us", "call us", "позвоните"
+_CONTACT = r"(?:write|message|text|contact|reach|ask|tell|chat with|напиш\w*|пиш\w*|обрат\w*|свяж\w*|сообщ\w*)"
+_CHANNEL_WORDS = {
+    "chat": rf"{_CONTACT}[^.!?]{{0,30}}(?<!\w)(?:chat|чат\w*)|(?<!\w)(?:в чат\w*|in (?:the )?chat)[^.!?]{{0,20}}{_CONTACT}",
+    "email": rf"{_CONTACT}[^.!?]{{0,30}}(?<!\w)(?:e-?mail|почт\w*|письм\w*)|\be-?mail us\b",
+    "phone": r"\b(?:call|phone|ring) us\b|(?<!\w)позвон\w*|(?<!\w)звонит\w*",
+}
+_CHANNELS = {name: re.compile(pattern, _I) for name, pattern in _CHANNEL_WORDS.items()}
+
+
+_OTHER_CONTACT = re.compile(r"\+?\d[\d\s()-]{6,}\d|\b[\w.-]+@[\w.-]+\.\w+\b", _I)  # a phone number or an address
+
+
+def sends_to_channel(sentence: str, channel: str | None) -> bool:
+    """The sentence tells the customer to contact us through `channel`, the one they are
+    on, and offers nothing else ("write to us in the chat or call +7 800 ..." still gives a
+    number worth having)."""
+    pattern = _CHANNELS.get(channel or "")
+    if not pattern or not pattern.search(sentence):
+        return False
+    others = any(p.search(sentence) for name, p in _CHANNELS.items() if name != channel)
+    return not others and not _OTHER_CONTACT.search(sentence)

@@ -119,6 +119,10 @@ class Desk(BaseModel):
         description="Facts worth establishing for any reported problem when neither the articles nor past "
         "tickets say more (when it started, what was already tried; a desk that identifies customers by "
         "contract adds contract_number).")
+    channel: Literal["chat", "email", "phone"] | None = Field(
+        None, description="Where this desk's conversations happen unless the conversation says otherwise: a "
+        "knowledge-base sentence telling the customer to contact us through it ('write to us in the chat' in a "
+        "chat) is not copied into a reply. None: not known, nothing is left out for it.")
     handled_when_covered: list[HandoffReason] = Field(
         default_factory=lambda: ["fraud_or_security"],
         description="Reasons recognised in the customer's words that this desk's agents handle themselves when "

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, Field, create_model
 
-from copilot.conditions import ruled_out
+from copilot.conditions import ruled_out, sends_to_channel
 from copilot.prompt_budget import fit_to_budget
 from copilot.config import LLMSettings
 from copilot.llm import ChatClient, LLMResult
@@ -93,6 +93,7 @@ class DraftPlan:
     boost_terms: set[str] = field(default_factory=set)  # from the best past resolution
     entities: EntityFn = entities  # with the desk's plan names
     refusal: str | None = None     # an off-topic request: the desk's polite refusal, nothing else
+    channel: str | None = None     # where the conversation happens: no "write to us in the chat" inside a chat
 
     def promises(self) -> list[tuple[str, SearchHit | None]]:
         """The handoff promise (of the route taken) with the escalation passage that backs
@@ -129,9 +130,11 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
                      limit: int) -> list[tuple[SearchHit, str]]:
     """The sentences that best answer the question: semantic closeness to the query,
     shared terms, the passage's rank, and terms of the best past resolution; none whose
-    condition the customer ruled out ("if only one device ..." after "none of my devices")."""
+    condition the customer ruled out ("if only one device ..." after "none of my devices"),
+    and none that sends them to the channel they are already on."""
     # a sentence whose condition the customer already ruled out would contradict them
-    cands = [c for c in candidate_sentences(plan.answer_hits) if not ruled_out(c[3], plan.query)]
+    cands = [c for c in candidate_sentences(plan.answer_hits)
+             if not ruled_out(c[3], plan.query) and not sends_to_channel(c[3], plan.channel)]
     if not cands or limit <= 0:
         return []
     q_tokens = set(tokenize(plan.query))

@@ -465,6 +465,7 @@ class Copilot:
             handoff_promise=promise, policy_hit=policy_hit, query=found.query, query_vector=found.query_vector,
             boost_terms=set(tokenize(best_info.resolution if best_info else "")), entities=self.entities,
             refusal=self.desk.off_topic_reply(seen.language) if refusal else None,
+            channel=conversation.channel or self.desk.channel,
         )
 
     def _policy_hit(self, reason: str, lang: str) -> SearchHit | None:

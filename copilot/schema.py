@@ -31,6 +31,9 @@ class Conversation(BaseModel):
 
     messages: list[Message] = Field(min_length=1)
     profile: CustomerProfile = CustomerProfile()
+    channel: Literal["chat", "email", "phone"] | None = Field(
+        None, description="Where the conversation happens (the helpdesk knows); default: the desk's channel. "
+        "A reply never tells the customer to contact us through the channel they are already on.")
 
     @field_validator("messages")
     @classmethod

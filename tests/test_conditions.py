@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.conditions import ruled_out
+from copilot.conditions import ruled_out, sends_to_channel
 
 ONE_EN = "If only one device has no internet while the others work, restart that device."
 ALL_EN = "If all your devices lose Wi-Fi, restart the router."
@@ -35,3 +35,20 @@ def test_a_condition_on_one_when_the_customer_spoke_of_all_is_ruled_out(sentence
 ])
 def test_a_condition_the_customer_did_not_contradict_stays(sentence, said):
     assert not ruled_out(sentence, said)
+
+
+@pytest.mark.parametrize("sentence,channel,sends", [
+    ("If it still doesn't add up, write to us in chat in the app.", "chat", True),
+    ("Если всё равно не сходится, напишите нам в чат в приложении.", "chat", True),
+    ("E-mail us the photo of the receipt.", "email", True),
+    ("Позвоните нам, если индикатор не погас.", "phone", True),
+    # another way to reach us is worth having: kept
+    ("Write to us in chat or call +7 800 700-12-34 (free, 24/7).", "chat", False),
+    ("Напишите нам в чат или на почту help@volna.example.", "chat", False),
+    # not the channel the customer is on, or none known
+    ("If it still doesn't add up, write to us in chat in the app.", "email", False),
+    ("If it still doesn't add up, write to us in chat in the app.", None, False),
+    ("The chat in the app is open around the clock.", "chat", False),
+])
+def test_a_sentence_sending_the_customer_to_the_channel_they_are_on(sentence, channel, sends):
+    assert sends_to_channel(sentence, channel) is sends

@@ -226,3 +226,16 @@ def test_an_angry_repeat_contact_with_a_diagnosed_fault_gets_one_promise_the_tea
     # the route taken is the team the knowledge base names for the fault; the anger sets the urgency
     assert s.handoff.queue == "technical-support-2nd-line" and s.handoff.urgency == "high"
     assert second_line in s.draft.text and supervisor not in s.draft.text  # one promise, one deadline
+
+
+@pytest.mark.parametrize("text,chat_sentence", [
+    ("I'm moving next month and not sure my new building is connected. How do I move my internet?", "write to us in chat"),
+    ("Переезжаю в следующем месяце и не уверен, подключён ли новый дом. Как перенести интернет?", "напишите нам в чат"),
+])
+def test_a_reply_in_the_chat_never_tells_the_customer_to_write_to_us_in_the_chat(retrieval_copilot, text, chat_sentence):
+    in_chat = retrieval_copilot.suggest({**conversation(text), "channel": "chat"})
+    by_email = retrieval_copilot.suggest({**conversation(text), "channel": "email"})
+    assert chat_sentence not in in_chat.draft.text.lower()
+    assert chat_sentence in by_email.draft.text.lower()  # the same sentence is useful from another channel
+    # the demo desk works in the chat: its default when the conversation does not say
+    assert chat_sentence not in retrieval_copilot.suggest(conversation(text)).draft.text.lower()
