@@ -52,6 +52,13 @@ class Expected(BaseModel):
     handoff: ExpectedHandoff
     ask_about: list[str] = Field(default_factory=list, description="Missing facts to ask about (fact keys).")
     given_facts: list[str] = Field(default_factory=list, description="Facts already given: never ask.")
+    contradicts: list[str] = Field(
+        default_factory=list,
+        description="Phrases whose presence in the shown draft contradicts what the customer said or where the "
+                    "conversation happens (a condition they ruled out, a step they already did, \"write to us in the "
+                    "chat\" inside the chat, a second handoff promise); each entry may list alternatives with '|', "
+                    "matched case-insensitively like must_not_include.",
+    )
     gold_reply: str = ""
 
 

@@ -19,8 +19,8 @@ from evals.runner import EvalResult
 HEADLINE = [
     "retrieval_hit@3", "retrieval_mrr", "citation_validity", "model_citation_validity", "citation_precision", "citation_recall",
     "hallucination_rate", "model_hallucination_rate", "raw_citation_rate", "llm_acceptance_rate", "llm_failure_rate",
-    "must_include_coverage", "forbidden_content_rate", "gold_similarity", "handoff_precision", "handoff_recall",
-    "handoff_f1", "anamnesis_precision", "anamnesis_recall", "asked_given_facts", "intent_accuracy",
+    "must_include_coverage", "forbidden_content_rate", "contradiction_rate", "gold_similarity", "handoff_precision",
+    "handoff_recall", "handoff_f1", "anamnesis_precision", "anamnesis_recall", "asked_given_facts", "intent_accuracy",
     "language_match", "reply_words",
     "latency_before_llm_p50_ms", "latency_total_p50_ms", "latency_total_p95_ms", "tokens_per_suggestion",
     "cost_per_suggestion",
@@ -232,6 +232,7 @@ DOC_METRICS = [
     ("citation_precision", "citation precision"), ("citation_recall", "citation recall"),
     ("hallucination_rate", "hallucination rate (unsupported factual sentences shown)"),
     ("must_include_coverage", "must-include coverage"), ("forbidden_content_rate", "forbidden-content rate"),
+    ("contradiction_rate", "contradiction rate (drafts that contradict what the customer said)"),
     ("gold_similarity", "similarity to the gold reply"), ("handoff_precision", "handoff precision"),
     ("handoff_recall", "handoff recall"), ("handoff_f1", "handoff F1"),
     ("anamnesis_precision", "anamnesis precision"), ("anamnesis_recall", "anamnesis recall"),

@@ -13,6 +13,7 @@ from evals.metrics.anamnesis import AnamnesisPrecision, AnamnesisRecall, AskedGi
 from evals.metrics.base import CaseRun, Score, prf
 from evals.metrics.citations import (CitationPrecision, CitationRecall, CitationValidity, ModelCitationValidity,
                                      RawCitationRate)
+from evals.metrics.contradiction import ContradictionRate
 from evals.metrics.hallucination import HallucinationRate, LLMAcceptance, LLMFailureRate, ModelHallucinationRate
 from evals.metrics.handoff import HandoffDecision, HandoffReasonF1
 from evals.metrics.operational import LanguageMatch, Latency, ReplyLength
@@ -135,6 +136,37 @@ def test_must_include_forbidden_and_gold_similarity():
     assert GoldSimilarity().score(run).value == pytest.approx(2 * 4 / (5 + 10))
     assert contains("Срок — десять рабочих дней", "10 рабочих дней|десять рабочих дней")
 
+
+
+def test_contradiction_rate_counts_drafts_that_contradict_the_conversation():
+    # the customer said none of their devices can connect, that they rebooted twice, and is in the chat
+    case = make_case(contradicts=["only one device|while the others work", "in the chat|in chat",
+                                  "Unplug the router's power|reboot the router"])
+    m = ContradictionRate()
+    bad = make_run(case, draft="If only one device has no internet while the others work, restart that device [1].")
+    assert m.score(bad).value == 1.0 and "only one device" in m.score(bad).reason
+    assert m.score(make_run(case, draft="Write to us in the Chat in the Volna app [1].")).value == 1.0  # any case
+    good = make_run(case, draft="As the light stays red after your reboots, this is a line fault [1].")
+    assert m.score(good).value == 0.0
+    assert math.isnan(m.score(make_run(make_case(), draft="If only one device has no internet ...")).value)
+    # the share of cases that contradict; undefined cases are left out
+    assert m.aggregate([m.score(bad), m.score(good), m.score(make_run())]) == 0.5
+    assert m.higher_is_better is False
+
+
+def test_contradiction_rate_in_russian_one_promise_and_the_chat():
+    case = make_case(contradicts=["в течение 4 часов", "напишите нам в чат|напишите в чат",
+                                  "только на одном устройстве|а на остальных всё работает"])
+    m = ContradictionRate()
+    two_promises = ("Я передаю ваше обращение руководителю смены, он перезвонит вам в течение 2 часов (с 9:00 до 21:00). "
+                    "Вторая линия техподдержки свяжется с вами в течение 4 часов [1].")
+    assert m.score(make_run(case, draft=two_promises)).value == 1.0
+    assert m.score(make_run(case, draft="Если не получится, Напишите нам в ЧАТ в приложении «Волна» [1].")).value == 1.0
+    assert m.score(make_run(case, draft="Если интернета нет только на одном устройстве, перезагрузите его [1].")).value == 1.0
+    one_promise = ("Я передаю ваше обращение руководителю смены, он перезвонит вам в течение 2 часов "
+                   "(с 9:00 до 21:00). Если авария длится больше 24 часов, можно попросить компенсацию [1].")
+    assert m.score(make_run(case, draft=one_promise)).value == 0.0   # "24 часов" is not "в течение 4 часов"
+    assert math.isnan(m.score(make_run(make_case(must_include=["4 часов"]), draft=two_promises)).value)
 
 def test_handoff_precision_recall_f1_overall_and_per_reason():
     yes = make_case(handoff={"needed": True, "reasons": ["fraud_or_security"]})

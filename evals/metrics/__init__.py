@@ -7,6 +7,7 @@ from evals.metrics.anamnesis import AnamnesisPrecision, AnamnesisRecall, AskedGi
 from evals.metrics.base import CaseRun, Metric, Score
 from evals.metrics.citations import (CitationPrecision, CitationRecall, CitationValidity, ModelCitationValidity,
                                      RawCitationRate)
+from evals.metrics.contradiction import ContradictionRate
 from evals.metrics.hallucination import (HallucinationRate, JudgeHallucinationRate, LLMAcceptance, LLMFailureRate,
                                          ModelHallucinationRate)
 from evals.metrics.handoff import HandoffDecision, HandoffReasonF1
@@ -20,7 +21,7 @@ def default_metrics(input_price_per_m: float = 0.0, output_price_per_m: float = 
         HitAtK(3), RecallAtK(5), MRR(),
         CitationValidity(), ModelCitationValidity(), CitationPrecision(), CitationRecall(), RawCitationRate(),
         HallucinationRate(), ModelHallucinationRate(), JudgeHallucinationRate(), LLMAcceptance(), LLMFailureRate(),
-        MustIncludeCoverage(), ForbiddenContentRate(), GoldSimilarity(),
+        MustIncludeCoverage(), ForbiddenContentRate(), ContradictionRate(), GoldSimilarity(),
         HandoffDecision("precision"), HandoffDecision("recall"), HandoffDecision("f1"),
         *[HandoffReasonF1(r) for r in HANDOFF_REASONS],
         AnamnesisPrecision(), AnamnesisRecall(), AskedGivenFacts(),

@@ -1,0 +1,26 @@
+"""Composition that respects the conversation: does the shown draft contradict what the
+customer stated (a condition they ruled out, a step they already took), where the
+conversation happens (\"write to us in the chat\" inside the chat), or the one handoff
+promise of the route taken (a second promise with another deadline)?"""
+
+from __future__ import annotations
+
+from evals.metrics.base import NAN, CaseRun, Metric, Score
+from evals.metrics.resolution import contains
+
+
+class ContradictionRate(Metric):
+    """contradiction rate = 1 if the shown draft contains any `contradicts` entry of the case
+    (an entry's '|' alternatives matched like must_not_include), else 0; undefined for a case
+    without `contradicts` (averaged: the share of cases whose draft contradicts the
+    conversation)."""
+
+    name = "contradiction_rate"
+    higher_is_better = False
+
+    def score(self, run: CaseRun) -> Score:
+        entries = run.case.expected.contradicts
+        if not entries:
+            return Score(NAN, "no stated facts to contradict")
+        found = [e for e in entries if contains(run.suggestion.draft.text, e)]
+        return Score(float(bool(found)), ("contradicts: " + "; ".join(found)) if found else "")
