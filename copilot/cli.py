@@ -274,13 +274,17 @@ def eval_run(
         from evals.report import language_section
 
         mode = "retrieval" if no_llm else "model"
-        command = " ".join(["copilot eval", *(["--no-llm"] if no_llm else []), f"--split {split}",
+        # another dataset gets sections of its own, named after it (the demo desk's stay as they are)
+        named = [p for p in (dataset or []) if p.resolve() != DATASETS.resolve()]
+        suffix = "".join(f"-{p.stem}" for p in named)
+        command = " ".join(["copilot eval", *(f"--dataset {p}" for p in named), *(["--no-llm"] if no_llm else []),
+                            f"--split {split}",
                             *([f"--prompt {prompt}"] if prompt != "draft_reply@v1" else []),
                             *(["--no-gate"] if no_gate else []), "--doc"])
-        written = update_section(f"eval-{split}-{mode}", command, language_section(result),
+        written = update_section(f"eval-{split}-{mode}{suffix}", command, language_section(result),
                                  path=settings.benchmarks_file.with_name("evals.md"))
         out.print(f"updated {written}", highlight=False)
-        if not no_llm and not limit and not case:  # the panel's note on this model reads it
+        if not no_llm and not limit and not case and not named:  # the panel's note on this model reads it
             from datetime import datetime, timezone
 
             from copilot import model_record

@@ -274,8 +274,12 @@ def language_section(result: EvalResult) -> str:
                     f"{fmt(m.get('handoff_recall'))} | {fmt(m.get('handoff_precision'))} | {fmt(m.get('anamnesis_recall'))} |")
     reasons = {k[len("handoff_f1["):-1]: v for k, v in result.summary.items()
                if k.startswith("handoff_f1[") and v is not None}
-    return (f"### The demo desk, {cfg.split} split, {mode}\n\n"
-            f"{result.cases} cases of `evals/datasets` ({', '.join(f'{n} {lang}' for lang, n in counts.items())}), "
+    from evals.dataset import DATASETS
+
+    where = ", ".join(f"`{_shown_path(p)}`" for p in cfg.datasets) or "`evals/datasets`"
+    title = "" if [p.resolve() for p in cfg.datasets] in ([], [DATASETS.resolve()]) else f" ({where})"
+    return (f"### The demo desk{title}, {cfg.split} split, {mode}\n\n"
+            f"{result.cases} cases of {where} ({', '.join(f'{n} {lang}' for lang, n in counts.items())}), "
             f"over the index `copilot ingest knowledge_base/demo` builds. n/a: no case of that language defines "
             f"the metric.\n\n" + "\n".join(rows)
             + (f"\n\nBy construction, not results ({BY_CONSTRUCTION}): {'; '.join(constructed)}." if constructed else "")
@@ -283,3 +287,13 @@ def language_section(result: EvalResult) -> str:
             + "\n".join(cats) + "\n\nHandoff F1 per reason, both languages: "
             + (", ".join(f"{r.replace('_', ' ')} {fmt(v)}" for r, v in sorted(reasons.items(), key=lambda kv: -kv[1]))
                or "none defined") + ".")
+
+
+def _shown_path(path: Path) -> str:
+    """A dataset path as the docs show it: relative to the repository when inside it."""
+    from evals.dataset import DATASETS
+
+    try:
+        return str(path.resolve().relative_to(DATASETS.resolve().parents[1]))
+    except ValueError:
+        return str(path)

@@ -64,6 +64,16 @@ def test_eval_doc_writes_its_per_language_section_with_the_command(tmp_path, eva
     assert "<!-- eval-dev-retrieval:start -->" in text and "### The demo desk, dev split, retrieval-only drafts" in text
     assert "2 cases of `evals/datasets` (1 en, 1 ru)" in text and "| metric | en | ru |" in text
     assert "_Produced by `copilot eval --no-llm --split dev --no-gate --doc`" in text
+    # another dataset writes a section of its own and leaves the demo desk's in place
+    composition = DATASETS / "composition"
+    result = copilot_eval("--dataset", str(composition), "--no-llm", "--split", "dev", "--case", "comp-en-01",
+                          "--case", "comp-ru-01", "--no-gate", "--doc", "--out", str(tmp_path / "o2"), env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (docs / "evals.md").read_text(encoding="utf-8")
+    assert "<!-- eval-dev-retrieval:start -->" in text and "2 cases of `evals/datasets` (1 en, 1 ru)" in text
+    assert "<!-- eval-dev-retrieval-composition:start -->" in text
+    assert "### The demo desk (`evals/datasets/composition`), dev split" in text
+    assert "| contradiction rate (drafts that contradict what the customer said) |" in text
 
 
 def test_supervisor_cases_append_in_the_same_format(tmp_path):
