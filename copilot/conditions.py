@@ -1,6 +1,6 @@
 """Knowledge-base sentences that would contradict the conversation they are copied into:
-a condition the customer already ruled out, or an invitation to contact us through the
-channel the customer is already using.
+a condition the customer already ruled out, a step they say they already took, or an
+invitation to contact us through the channel the customer is already using.
 
 An article says "If only one device has no internet, restart that device"; the customer
 said "none of my devices can connect". Copying that sentence into the draft contradicts
@@ -67,3 +67,39 @@ def sends_to_channel(sentence: str, channel: str | None) -> bool:
         return False
     others = any(p.search(sentence) for name, p in _CHANNELS.items() if name != channel)
     return not others and not _OTHER_CONTACT.search(sentence)
+
+
+# a step the customer already took: "Restart the router" after "I restarted the router
+# twice", "Проверьте status.volna.example" after "на status.volna.example уже смотрел"
+_IMPERATIVE_RU = re.compile(r"^[\W\d]*(?P<verb>[а-яё]+(?:ите|йте|ьте))(?:сь)?\b(?P<rest>[^,;:.!?—]*)", _I)
+_IMPERATIVE_EN = re.compile(r"^[\W\d]*(?P<verb>restart|reboot|check|open|unplug|plug|turn|switch|reset|update|reinstall|"
+                            r"clear|close|move|connect|disconnect|remove|insert|run|test|try|top up|pay)\b(?P<rest>[^,;:.!?—]*)", _I)
+# what the customer says they did: a first-person past tense (English), a past-tense verb (Russian)
+_DONE_EN = re.compile(r"\b(?:i|we)(?:'ve| have| had)?(?: already| also| even)? (?P<verb>[a-z]+ed|ran|did|tried)\b(?P<rest>[^.!?,;]*)", _I)
+_DONE_RU = re.compile(r"(?<![а-яё])(?P<verb>[а-яё]{4,}(?:ал|ял|ил|ел|ул)(?:а|и|ся|ась|ись)?)(?![а-яё])(?P<rest>[^.!?,;]*)", _I)
+_AUX = {"try", "tri", "did"}  # "I tried restarting it" / "I did restart it": the step is in what follows
+
+
+def _verb_key(word: str) -> str:
+    return word.lower().replace("ё", "е")[:5]
+
+
+def already_done(sentence: str, customer_text: str) -> bool:
+    """The sentence tells the customer to do a step they say they already did: the same verb
+    (by its first letters, so "перезагрузите" meets "перезагружал") and a shared object."""
+    m = _IMPERATIVE_EN.match(sentence.strip()) or _IMPERATIVE_RU.match(sentence.strip())
+    if not m:
+        return False
+    verb, objects = _verb_key(m.group("verb")), set(tokenize(m.group("rest")))
+    if not objects:
+        return False
+    for done in (*_DONE_EN.finditer(customer_text), *_DONE_RU.finditer(customer_text)):
+        said = _verb_key(done.group("verb"))
+        rest = done.group("rest")
+        if said[:3] in _AUX:  # "tried restarting the router": the verb is the next word
+            nxt = re.match(r"\W*(?:to\s+)?(\w+)", rest)
+            said, rest = (_verb_key(nxt.group(1)), rest[nxt.end():]) if nxt else (said, rest)
+        window = f"{customer_text[max(0, done.start() - 60):done.start()]} {rest[:80]}"
+        if said == verb and objects & set(tokenize(window)):
+            return True
+    return False

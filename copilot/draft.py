@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, Field, create_model
 
-from copilot.conditions import ruled_out, sends_to_channel
+from copilot.conditions import already_done, ruled_out, sends_to_channel
 from copilot.prompt_budget import fit_to_budget
 from copilot.config import LLMSettings
 from copilot.llm import ChatClient, LLMResult
@@ -131,10 +131,11 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
     """The sentences that best answer the question: semantic closeness to the query,
     shared terms, the passage's rank, and terms of the best past resolution; none whose
     condition the customer ruled out ("if only one device ..." after "none of my devices"),
-    and none that sends them to the channel they are already on."""
+    no step they already took, and none that sends them to the channel they are already on."""
     # a sentence whose condition the customer already ruled out would contradict them
     cands = [c for c in candidate_sentences(plan.answer_hits)
-             if not ruled_out(c[3], plan.query) and not sends_to_channel(c[3], plan.channel)]
+             if not ruled_out(c[3], plan.query) and not already_done(c[3], plan.query)
+             and not sends_to_channel(c[3], plan.channel)]
     if not cands or limit <= 0:
         return []
     q_tokens = set(tokenize(plan.query))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.conditions import ruled_out, sends_to_channel
+from copilot.conditions import already_done, ruled_out, sends_to_channel
 
 ONE_EN = "If only one device has no internet while the others work, restart that device."
 ALL_EN = "If all your devices lose Wi-Fi, restart the router."
@@ -52,3 +52,19 @@ def test_a_condition_the_customer_did_not_contradict_stays(sentence, said):
 ])
 def test_a_sentence_sending_the_customer_to_the_channel_they_are_on(sentence, channel, sends):
     assert sends_to_channel(sentence, channel) is sends
+
+
+@pytest.mark.parametrize("step,said,done", [
+    ("Restart the router and wait two minutes.", "I restarted the router twice this morning.", True),
+    ("Restart the router.", "I tried restarting the router, no luck.", True),
+    ("Check status.volna.example for outages in your area.", "I already checked status.volna.example, nothing there.", True),
+    ("Перезагрузите роутер: выньте блок питания на 30 секунд.", "роутер уже перезагружал два раза", True),
+    ("Проверьте сетевой кабель, который идёт к приставке.", "Перезагружал, кабели проверил, ошибка та же.", True),
+    # another step, another object, or nothing done yet: the step stays
+    ("Unplug the router's power for 30 seconds.", "I rebooted the router.", False),
+    ("Restart the router and wait two minutes.", "I restarted my phone.", False),
+    ("Restart the router.", "The internet has been down since the morning.", False),
+    ("Проверьте баланс в приложении.", "Перезагружал, кабели проверил.", False),
+])
+def test_a_step_the_customer_already_took_is_not_suggested_again(step, said, done):
+    assert already_done(step, said) is done
