@@ -70,7 +70,7 @@ def sends_to_channel(sentence: str, channel: str | None) -> bool:
 
 
 # a step the customer already took: "Restart the router" after "I restarted the router
-# twice", "Проверьте status.volna.example" after "на status.volna.example уже смотрел"
+# twice", "Проверьте кабель" after "кабели проверил"
 _IMPERATIVE_RU = re.compile(r"^[\W\d]*(?P<verb>[а-яё]+(?:ите|йте|ьте))(?:сь)?\b(?P<rest>[^,;:.!?—]*)", _I)
 _IMPERATIVE_EN = re.compile(r"^[\W\d]*(?P<verb>restart|reboot|check|open|unplug|plug|turn|switch|reset|update|reinstall|"
                             r"clear|close|move|connect|disconnect|remove|insert|run|test|try|top up|pay)\b(?P<rest>[^,;:.!?—]*)", _I)
