@@ -30,7 +30,6 @@ import httpx
 import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.utils.json import parse_partial_json
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ValidationError
 
@@ -132,14 +131,13 @@ class ChatClient:
         self,
         messages: list[BaseMessage],
         schema: type[T],
-        on_partial: Callable[[dict], None] | None = None,
         budget_s: float | None = None,
         cancel: threading.Event | None = None,
         on_progress: Callable[[float, int], None] | None = None,
     ) -> LLMResult:
-        """Ask for JSON matching `schema`. `on_partial` gets partial objects (in the worker
-        thread); `on_progress(seconds, characters received)` is called in the caller's thread
-        a few times a second while it waits; setting `cancel` ends the call at once."""
+        """Ask for JSON matching `schema`. `on_progress(seconds, characters received)` is
+        called in the caller's thread a few times a second while it waits; setting `cancel`
+        ends the call at once."""
         s = self.settings
         budget = s.timeout_s if budget_s is None else budget_s
         deadline = time.monotonic() + budget
@@ -150,8 +148,6 @@ class ChatClient:
             hit = self.cache.get(cache_key)  # type: ignore[union-attr]
             if hit is not None:
                 value = self._parse(hit[0], schema)
-                if on_partial is not None:
-                    on_partial(json.loads(hit[0]))
                 return LLMResult(value, hit[0], self.model_name, hit[1], 0.0, 0)
         last_error = "no attempt made"
         attempts = 0
@@ -168,7 +164,7 @@ class ChatClient:
                 http = httpx.Client() if self._injected is None else None
                 runnable = self._chat(remaining, http).bind(response_format=fmt)
                 try:
-                    raw, usage = self._bounded(lambda: self._call(runnable, messages, on_partial, received),
+                    raw, usage = self._bounded(lambda: self._call(runnable, messages, received),
                                                deadline, cancel, on_progress, start, received)
                 finally:
                     if http is not None:
@@ -230,7 +226,7 @@ class ChatClient:
         return box["value"]  # type: ignore[return-value]
 
     @staticmethod
-    def _call(runnable, messages: list[BaseMessage], on_partial, received: list[int]) -> tuple[str, dict[str, int]]:
+    def _call(runnable, messages: list[BaseMessage], received: list[int]) -> tuple[str, dict[str, int]]:
         # always streamed: progress can count what has arrived, and the worker notices a
         # dropped connection at the next chunk
         text = ""
@@ -240,14 +236,6 @@ class ChatClient:
             if chunk.content:
                 text += str(chunk.content)
                 received[0] = len(text)
-                if on_partial is None:
-                    continue
-                try:
-                    partial = parse_partial_json(text)
-                except Exception:  # partial JSON that cannot be completed yet
-                    partial = None
-                if isinstance(partial, dict):
-                    on_partial(partial)
         return text, _usage(final) if final is not None else {}
 
     @staticmethod

@@ -5,8 +5,8 @@ promise of the route taken (a second promise with another deadline)?"""
 
 from __future__ import annotations
 
-from evals.metrics.base import NAN, CaseRun, Metric, Score
-from evals.metrics.resolution import contains
+from evals.metrics.base import CaseRun, Metric, Score
+from evals.metrics.resolution import any_found
 
 
 class ContradictionRate(Metric):
@@ -19,8 +19,4 @@ class ContradictionRate(Metric):
     higher_is_better = False
 
     def score(self, run: CaseRun) -> Score:
-        entries = run.case.expected.contradicts
-        if not entries:
-            return Score(NAN, "no stated facts to contradict")
-        found = [e for e in entries if contains(run.suggestion.draft.text, e)]
-        return Score(float(bool(found)), ("contradicts: " + "; ".join(found)) if found else "")
+        return any_found(run, run.case.expected.contradicts, "no stated facts to contradict", "contradicts")

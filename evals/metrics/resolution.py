@@ -46,11 +46,16 @@ class ForbiddenContentRate(Metric):
     higher_is_better = False
 
     def score(self, run: CaseRun) -> Score:
-        forbidden = run.case.expected.must_not_include
-        if not forbidden:
-            return Score(NAN, "nothing forbidden")
-        found = [f for f in forbidden if contains(run.suggestion.draft.text, f)]
-        return Score(float(bool(found)), ("found: " + "; ".join(found)) if found else "")
+        return any_found(run, run.case.expected.must_not_include, "nothing forbidden", "found")
+
+
+def any_found(run: CaseRun, entries: list[str], none: str, label: str) -> Score:
+    """1 if the shown draft contains any of `entries` (each with '|' alternatives), else 0;
+    undefined (`none` says why) without entries."""
+    if not entries:
+        return Score(NAN, none)
+    found = [e for e in entries if contains(run.suggestion.draft.text, e)]
+    return Score(float(bool(found)), f"{label}: " + "; ".join(found) if found else "")
 
 
 class GoldSimilarity(Metric):
