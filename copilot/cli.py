@@ -108,6 +108,8 @@ def ingest(
             err.print(f"removed {report.boilerplate_lines} boilerplate lines", highlight=False)
         if report.desk_file:
             err.print(f"desk configuration recorded: {report.desk_file}", highlight=False, markup=False)
+        for note in report.instructions:  # never quoted into a draft nor given to the model
+            err.print(f"instructions flagged: {note}", highlight=False, markup=False)
         out.print(f"{report.summary()} ({report.documents} documents, {report.chunks} chunks, "
                   f"{report.timings_s['total']:.1f}s)", highlight=False)
     if report.failed:
@@ -354,6 +356,23 @@ def eval_routing() -> None:
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
+@eval_app.command("injection")
+def eval_injection() -> None:
+    """Instructions inside data (prompt injection): precision, recall, F1 and false flags on
+    benign near-misses, per language, of the structure patterns, the classifier over
+    embeddings and the detector the engine uses, on the dev (out of fold) and test sentences
+    of knowledge_base/instructions.jsonl; written to docs/benchmarks.md."""
+    from evals.bench import injection
+    from evals.bench.docs import update_section
+
+    err.print("injection (trains the classifier on first use) ...", highlight=False)
+    with user_errors():
+        report = injection.run(get_settings())
+    update_section("injection", "copilot eval injection", injection.markdown(report))
+    out.print(report.model_dump_json(), highlight=False)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
+
+
 @eval_app.command("unannotated")
 def eval_unannotated(
     split: str = typer.Option("test", "--split", help="dev or test."),
@@ -445,6 +464,34 @@ def write_tau_telecom(command: str) -> None:
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="Interface (default: api.host, loopback)."),
+    port: Optional[int] = typer.Option(None, help="Port (default: api.port)."),
+    workers: Optional[int] = typer.Option(None, help="Worker processes (default: api.workers)."),
+    index: Optional[Path] = IndexOption,
+    write_openapi: Optional[Path] = typer.Option(None, "--write-openapi", help="Write the OpenAPI schema here and exit."),
+    new_token: Optional[str] = typer.Option(None, "--new-token", help="NAME:ROLE (operator, supervisor, admin): print "
+                                            "a new API token and its configuration entry, and exit."),
+) -> None:
+    """The HTTP API for helpdesks (see README, "HTTP API")."""
+    from copilot.api import serve as api
+
+    with user_errors():
+        if write_openapi is not None:
+            api.write_openapi(write_openapi)
+            out.print(f"wrote {write_openapi}", highlight=False)
+            return
+        if new_token is not None:
+            token, entry = api.mint(new_token)
+            out.print(f"token (shown once): {token}\nconfiguration entry (add to COPILOT_API__TOKENS):\n{entry}",
+                      highlight=False, markup=False)
+            return
+        settings = settings_for(index)
+        api.check_servable(settings)
+        api.run(settings, host or settings.api.host, port or settings.api.port, workers or settings.api.workers)
+
+
 llm_app = typer.Typer(help="The local model server.", no_args_is_help=True)
 app.add_typer(llm_app, name="llm")
 
@@ -485,7 +532,8 @@ def bench_calibrate(
     configured embedder on labelled queries, and save it."""
     from knowledge_base import calibrate
     from knowledge_base.index import KnowledgeIndex
-    from knowledge_base.retriever import CALIBRATION_FILE, HybridRetriever
+    from knowledge_base.coverage import CALIBRATION_FILE
+    from knowledge_base.retriever import HybridRetriever
 
     with user_errors():
         kb = KnowledgeIndex(settings_for(index))

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from knowledge_base.documents import SearchFilters
-from knowledge_base.retriever import Calibration, CoverageFeatures, CoverageModel, HybridRetriever
+from knowledge_base.coverage import Calibration, CoverageFeatures, CoverageModel
+from knowledge_base.retriever import HybridRetriever
 
 IN_SCOPE = Path(__file__).resolve().parent.parent / "tests" / "data" / "retrieval_queries.jsonl"
 OUT_OF_SCOPE = Path(__file__).resolve().parent / "calibration" / "out_of_scope.jsonl"
