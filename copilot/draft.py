@@ -22,7 +22,8 @@ from copilot.prompt_budget import fit_to_budget
 from copilot.config import LLMSettings
 from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import PromptSpec
-from copilot.safety import fence, mask_pii
+from copilot.masking import mask_pii
+from copilot.safety import fence
 from copilot.schema import Citation, Conversation, Question
 from copilot.text import EntityFn, entities, split_sentences
 from knowledge_base.tokenizer import tokenize

@@ -29,7 +29,8 @@ from copilot.errors import BadInputError, LLMUnavailableError
 from copilot.facts import fact_book
 from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import load_prompt
-from copilot.safety import fence, injection_evidence, mask_pii
+from copilot.masking import mask_pii
+from copilot.safety import fence, injection_evidence
 from copilot.schema import (Conversation, Draft, Grounding, Intent, Question, SimilarCase, Suggestion,
                             SuggestionTrace)
 from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_citations

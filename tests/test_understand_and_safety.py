@@ -7,7 +7,8 @@ import pytest
 
 from copilot.facts import fact_book, given_facts
 from knowledge_base.language import detect_language
-from copilot.safety import injection_evidence, mask_pii
+from copilot.masking import mask_pii
+from copilot.safety import injection_evidence
 from copilot.schema import Conversation
 from copilot.understand import detect_signals, frustrated, needs_diagnosis, sentiment
 

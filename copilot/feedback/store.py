@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from copilot.config import FeedbackSettings
 from copilot.feedback.models import ActionRow, MinedResolutionRow, ReviewRow, SuggestionRow, utcnow
-from copilot.safety import mask_pii
+from copilot.masking import mask_pii
 from copilot.schema import Suggestion
 from copilot.text import strip_citations
 
