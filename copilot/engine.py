@@ -35,13 +35,12 @@ from copilot.schema import (Conversation, Draft, Grounding, Intent, Question, Si
                             SuggestionTrace)
 from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_citations
 from copilot.understand import Signal, Understanding, understand
-from copilot.verify import Verifier
+from copilot.verify import Verifier, language_problem
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.derive import link_purpose, resolve_link
 from knowledge_base.domain import DomainGate
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
 from knowledge_base.index import KnowledgeIndex
-from knowledge_base.language import detect_language
 from knowledge_base.retriever import HybridRetriever
 
 log = logging.getLogger("copilot")
@@ -66,8 +65,9 @@ def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_tex
     """Why a model draft must not be shown, or None. Small models loop, echo the customer
     and mix supported with unsupported claims; any of these is worse than the
     retrieval-only draft, so it is shown instead."""
-    if detect_language(text, default=lang) != lang:
-        return "reply not in the customer's language"
+    wrong_language = language_problem(text, lang)
+    if wrong_language:
+        return wrong_language
     words = re.findall(r"\w+", strip_citations(text).lower())
     grams = Counter(tuple(words[i : i + 6]) for i in range(len(words) - 5))
     if any(count > 1 for count in grams.values()):  # a loop, within a sentence or across them

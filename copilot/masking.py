@@ -1,14 +1,19 @@
 """Personal data masked before it leaves the process, is stored or reaches a log.
 
-Masking keeps the kind of data ("[CARD]", "[PHONE]") so the model and the reader still
-know what was there. A desk's contract numbers (its configured format) are kept: the case
-needs them and they identify a contract, not a person.
+One detector per kind of data, each by format and, where the format alone is ambiguous,
+by the words around it: a 16-digit order number is not a card unless the Luhn checksum
+holds or the customer calls it a card; "4509 654321" is a passport only next to the words
+that say so. Masking keeps the kind of data ("[CARD]", "[PHONE]") so the model and the
+reader still know what was there. A desk's contract numbers (its configured format) are
+kept: the case needs them and they identify a contract, not a person. Values the
+knowledge base itself publishes (the desk's own hotline) can be passed as `public`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
 
 _I = re.I | re.U
 
@@ -35,12 +40,46 @@ def _snils_ok(digits: str) -> bool:
     return control == int(digits[9:])
 
 
-_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-_PHONE = re.compile(r"(?<![\w+])(?:\+7|8|7)[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)")
-_PASSPORT = re.compile(r"(?:паспорт\w*|passport)[^\d\n]{0,25}(\d{2}\s?\d{2}\s?(?:№\s?)?\d{6})\b", _I)
-_SNILS_FORMATTED = re.compile(r"(?<!\d)\d{3}-\d{3}-\d{3}[- ]\d{2}(?!\d)")
-_SNILS = re.compile(r"(?<!\d)\d{11}(?!\d)")
+def luhn_ok(digits: str) -> bool:
+    """The check digit every payment card carries."""
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        n = int(d) * (2 if i % 2 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
+
+
+# --- what each kind looks like --------------------------------------------------------------
+
+# words that say what a number is, in the few words before it
+_CARD_WORDS = re.compile(r"(card|карт\w*|visa|mastercard|мир\b|cvv|pan\b)\W*(?:\w+\W+){0,3}$", _I)
+_PHONE_WORDS = re.compile(r"(phone|mobile|cell|call|text me|whatsapp|telegram|tel\b|тел\w*|моб\w*|звон\w*|позвон\w*"
+                          r"|номер\w* для связи|контакт\w*)\W*(?:\w+\W+){0,3}$", _I)
+_NOT_PHONE_WORDS = re.compile(r"(order|invoice|ticket|request|tracking|parcel|account|contract|заказ\w*|счет\w*|сч[её]т\w*"
+                              r"|заявк\w*|договор\w*|посылк\w*|трек\w*|№|#)\W*(?:\w+\W+){0,2}$", _I)
+_PASSPORT_WORDS = re.compile(r"(паспорт\w*|passport|сери[яиюей]|series|удостоверени\w* личности|identity card|id card)"
+                             r"[^\n]{0,30}$", _I)
+_SNILS_WORDS = re.compile(r"(снилс|snils|страхов\w* (номер|свидетельств)|insurance number)[^\d\n]{0,20}$", _I)
+
+_AT = r"(?:\s*@\s*|\s*[\[({<]\s*(?:at|собака|собачка)\s*[\])}>]\s*)"
+_DOT = r"(?:\.|\s*[\[({<]\s*(?:dot|точка)\s*[\])}>]\s*)"
+_WORD_AT, _WORD_DOT = r"\s+(?:at|собака|собачка)\s+", r"\s+(?:dot|точка)\s+"
+# "name@mail.ru", "name [at] mail.ru", "name (собака) mail (точка) ru", "name at mail dot ru";
+# "I looked at speedtest.net" is not an address
+_EMAIL = re.compile(rf"(?<![\w.+-])[\w.+-]*\w(?:{_AT}[\w-]+(?:{_DOT}[\w-]+)*{_DOT}"
+                    rf"|{_WORD_AT}[\w-]+(?:{_WORD_DOT}[\w-]+)*{_WORD_DOT})[a-zа-я]{{2,10}}(?![\w-])", _I)
+_PLAIN_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _I)
+
+# digits in groups, any separator style: "4111 1111 1111 1111", "4111.1111.1111.1111", "4111-1111-..."
+_SEP = r"[ \u00a0.\-_/]?"
+_INTL_PHONE = re.compile(r"(?<![\w+])\+\s?\d(?:[\s\u00a0.\-()]{0,2}\d){7,14}(?!\d)")
+_CARD = re.compile(rf"(?<![\d.,])\d(?:{_SEP}\d){{12,18}}(?![\d]|[.,]\d)")
+_RU_PHONE = re.compile(r"(?<![\w+.,])(?:8|7)[\s(\-]*\d{3}[\s)\-]*\d{3}[\s.\-]*\d{2}[\s.\-]*\d{2}(?![\d]|[.,]\d)")
+# a bare ten digits: "9161234567", "(916) 123-45-67", "(212) 555-0142"
+_TEN_PHONE = re.compile(r"(?<![\w+.,/:-])(?:\(\d{3}\)\s?|\d{3}[\s.\-]?)\d{3}[\s.\-]?\d{2}[\s.\-]?\d{2}(?![\d]|[.,:/-]\d)")
+_PASSPORT = re.compile(r"(?<![\d\w])(\d{2}\s?\d{2}(?:\s*(?:№|n|no\.?|номер)?\s*)\d{6}|[A-ZА-Я]{0,2}\s?\d{7,9})(?![\d\w])", _I)
+_SNILS_FORMATTED = re.compile(r"(?<![\d.,])\d{3}[- ]\d{3}[- ]\d{3}[- ]\d{2}(?![\d]|[.,]\d)")
+_SNILS = re.compile(r"(?<![\d.,])\d{3}\s?\d{3}\s?\d{3}\s?\d{2}(?![\d]|[.,]\d)")
 _INN_LABELLED = re.compile(r"(?:ИНН|INN|taxpayer (?:id|number))\D{0,12}(\d{10}|\d{12})(?!\d)", _I)
 _INN = re.compile(r"(?<!\d)(\d{12}|\d{10})(?!\d)")
 
@@ -51,36 +90,74 @@ class MaskResult:
     found: dict[str, int] = field(default_factory=dict)
 
 
-def mask_pii(text: str, keep: re.Pattern | None = None) -> MaskResult:
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _before(text: str, m: re.Match, chars: int = 40) -> str:
+    return text[max(0, m.start() - chars) : m.start()]
+
+
+def public_values(texts: Iterable[str]) -> set[str]:
+    """What the given (published) texts contain that a detector would take for personal
+    data, normalised: the desk's hotline in a cited article stays in a draft."""
+    values: set[str] = set()
+    for text in texts:
+        for rx in (_INTL_PHONE, _RU_PHONE, _TEN_PHONE, _CARD):
+            values |= {_digits(m.group(0)) for m in rx.finditer(text)}
+        values |= {m.group(0).lower() for m in _PLAIN_EMAIL.finditer(text)}
+    return values
+
+
+def mask_pii(text: str, keep: re.Pattern | None = None, public: set[str] | frozenset[str] = frozenset()) -> MaskResult:
     """Replace card numbers, e-mails, phone numbers, passport numbers, SNILS and INN with
-    placeholders. Any 13-19 digit run counts as a card: a mistyped card number is still
-    a card number. Bare 10-12 digit runs count as INN/SNILS only when their checksum holds
+    placeholders. Bare 10-12 digit runs count as INN/SNILS only when their checksum holds
     or a label says so, so order and contract numbers survive; `keep` (the desk's
-    contract-number format) is never taken for a phone or an INN."""
+    contract-number format) is never taken for a phone or an INN; `public` values (see
+    `public_values`) are left as they are."""
     found: dict[str, int] = {}
 
     def kept(digits: str) -> bool:
-        return keep is not None and bool(keep.fullmatch(digits))
+        return (keep is not None and bool(keep.fullmatch(digits))) or digits in public
 
-    def sub(pattern: re.Pattern, label: str, check=None, group: int = 0):
+    def sub(pattern: re.Pattern, label: str, check: Callable[[str, re.Match, str], bool] | None = None,
+            group: int = 0) -> None:
         nonlocal text
 
         def repl(m: re.Match) -> str:
             value = m.group(group)
-            digits = re.sub(r"\D", "", value)
-            if check and not check(digits):
+            if check and not check(_digits(value), m, text):
                 return m.group(0)
             found[label] = found.get(label, 0) + 1
             return m.group(0).replace(value, f"[{label}]")
 
         text = pattern.sub(repl, text)
 
-    sub(_EMAIL, "EMAIL")
-    sub(_PASSPORT, "PASSPORT", group=1)
+    sub(_EMAIL, "EMAIL", lambda d, m, t: m.group(0).lower() not in public)
     sub(_SNILS_FORMATTED, "SNILS")
     sub(_INN_LABELLED, "INN", group=1)
-    sub(_PHONE, "PHONE", lambda d: not kept(d))
-    sub(_CARD, "CARD", lambda d: 13 <= len(d) <= 19)
-    sub(_SNILS, "SNILS", _snils_ok)
-    sub(_INN, "INN", lambda d: _inn_ok(d) and not kept(d))
+    # passport: the number's format and the words before it
+    sub(_PASSPORT, "PASSPORT", lambda d, m, t: bool(_PASSPORT_WORDS.search(_before(t, m))) and not kept(d))
+    sub(_SNILS, "SNILS", lambda d, m, t: _snils_ok(d) or bool(_SNILS_WORDS.search(_before(t, m))))
+    sub(_INTL_PHONE, "PHONE", lambda d, m, t: 8 <= len(d) <= 15 and not kept(d))
+    # a card: 13-19 digits whose check digit holds, or any such run the customer calls a card
+    sub(_CARD, "CARD", lambda d, m, t: 13 <= len(d) <= 19 and not kept(d)
+        and (luhn_ok(d) or bool(_CARD_WORDS.search(_before(t, m)))))
+    sub(_RU_PHONE, "PHONE", lambda d, m, t: not kept(d) and not _NOT_PHONE_WORDS.search(_before(t, m, 25)))
+    # ten bare digits: a mobile number (9xx) or one the customer calls a phone, unless labelled an order
+    sub(_TEN_PHONE, "PHONE", lambda d, m, t: not kept(d) and not _NOT_PHONE_WORDS.search(_before(t, m, 25))
+        and (d.startswith("9") or m.group(0).startswith("(") or bool(_PHONE_WORDS.search(_before(t, m)))))
+    sub(_INN, "INN", lambda d, m, t: _inn_ok(d) and not kept(d))
     return MaskResult(text, found)
+
+
+def mask_tree(value: Any, mask: Callable[[str], str], skip: frozenset[str] = frozenset()) -> Any:
+    """Every string in a JSON-like value masked, except under the keys in `skip` (text the
+    knowledge base supplied, e.g. citation quotes)."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [mask_tree(v, mask, skip) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in skip else mask_tree(v, mask, skip) for k, v in value.items()}
+    return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
+from copilot.number_words import words_to_digits
 from knowledge_base.tokenizer import tokenize
 
 _CITE = re.compile(r"\s*\[(\d{1,2})\]")
@@ -14,16 +15,6 @@ _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|no|tel|т\.е|т\.д|т\.
 # a sentence may end inside emphasis or quotes: "**...started.** The fee"
 _SPLIT = re.compile(r"(?<=[.!?…])(?:\*\*|__|[»\"')\]])*\s+|\n+")
 
-_NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "sixty": 60, "ninety": 90,
-    "один": 1, "одного": 1, "одна": 1, "одну": 1, "два": 2, "две": 2, "двух": 2, "три": 3, "трёх": 3, "трех": 3,
-    "четыре": 4, "четырёх": 4, "четырех": 4, "пять": 5, "пяти": 5, "шесть": 6, "шести": 6, "семь": 7, "семи": 7,
-    "восемь": 8, "восьми": 8, "девять": 9, "девяти": 9, "десять": 10, "десяти": 10, "двенадцать": 12,
-    "двенадцати": 12, "пятнадцать": 15, "пятнадцати": 15, "двадцать": 20, "двадцати": 20, "тридцать": 30,
-    "тридцати": 30, "шестьдесят": 60, "шестидесяти": 60, "девяносто": 90,
-}
-_NUMBER_WORD_RX = re.compile(r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\b", re.I)
 _ENTITY_RXS = [
     ("link", re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:example|ru|com|org|net)(?:/[\w/.-]*)?\b|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)),
     ("phone", re.compile(r"\+7[\s(]*\d{3}[\s)]*\d{3}[\s-]*\d{2}[\s-]*\d{2}")),
@@ -68,12 +59,9 @@ def strip_citations(sentence: str) -> str:
     return re.sub(r"\s+([.!?,;:])", r"\1", _CITE.sub("", sentence)).strip()
 
 
-def _normalize_numbers(text: str) -> str:
-    return _NUMBER_WORD_RX.sub(lambda m: str(_NUMBER_WORDS[m.group(1).lower()]), text)
-
-
 class EntityRecognizer:
-    """Checkable facts in a text, normalised ("4 990" = "4,990" = "4990"; "десяти" = "10"):
+    """Checkable facts in a text, normalised ("4 990" = "4,990" = "4990"; "десяти" = "10",
+    "two hundred and fifty" = "250"):
     links, phones, error codes, times and numbers, plus the names a desk sells (plan and
     product names, from its configuration) so that a swapped plan is a wrong fact."""
 
@@ -84,7 +72,7 @@ class EntityRecognizer:
         self._kinds = kinds
 
     def __call__(self, text: str) -> set[str]:
-        text = _normalize_numbers(text)
+        text = words_to_digits(text)  # "fifty roubles" is the amount "50 roubles"
         found: set[str] = set()
         for kind, rx in self._kinds:
             for m in rx.finditer(text):

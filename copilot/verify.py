@@ -24,9 +24,11 @@ from typing import Callable, Sequence
 import numpy as np
 
 from copilot.config import VerificationSettings
+from copilot.number_words import words_to_digits
 from copilot.schema import Grounding, SentenceCheck
 from copilot.text import (EntityFn, citations_of, entities, has_negation, is_factual, split_sentences,
                           strip_citations)
+from knowledge_base.language import detect_language
 from knowledge_base.tokenizer import tokenize
 
 EmbedFn = Callable[[list[str]], list[list[float]]]
@@ -96,8 +98,9 @@ class Verifier:
         missing = sorted(own - self.entities(passage))
         if not missing:
             missing = [f"{m} (not with the rest)" for m in self._unbound(own, passage)]
-        s_tokens = set(tokenize(sentence))
-        p_tokens = set(tokenize(passage))
+        # "fifty" and "50" are the same word to the lexical score too
+        s_tokens = set(tokenize(words_to_digits(sentence)))
+        p_tokens = set(tokenize(words_to_digits(passage)))
         lexical = len(s_tokens & p_tokens) / len(s_tokens) if s_tokens else 0.0
         p_sentences = [strip_citations(x) for x in split_sentences(passage)] or [passage]
         # clauses too: a draft often restates one half of "A; B" or "A, but B"
@@ -208,3 +211,57 @@ class Verifier:
         # an uncited fact with numbers or names cannot be checked: treated as invented
         return SentenceCheck(text=text, supported=False, citation=None, score=best.score if best else 0.0,
                              reason=note + "no citation"), bool(self.entities(plain))
+
+
+# --- the reply's language -----------------------------------------------------------------
+
+# the words every sentence of the language needs; a reply in another language of the same
+# alphabet (German or French for English, Ukrainian for Russian) has almost none of them
+_FUNCTION_WORDS = {
+    "en": set("the a an and or but to of in on at for with from by as is are was were be been will would can could "
+              "may must should do does did not no it its this that these those there here you your yours we our us "
+              "i my me he she they them their if when after before within until than then so please have has had "
+              "any all some what which who how why also only just up out about into more".split()),
+    "ru": set("и в во на не что с со по к ко о об от до из за у а но же ли бы ни да нет вы вам вас ваш ваша ваше "
+              "ваши вашего мы нам нас наш наша наши я мне меня он она они их его её ее это этот эта эти как так "
+              "если или при для после через уже ещё еще можно нужно пожалуйста также только все всё когда чтобы "
+              "который которая которые где там тут есть был была было были будет будут".split()),
+}
+# and the commonest words of neighbouring languages of the same alphabet that the language lacks
+_OTHER_WORDS = {
+    "en": set("der die das und ist nicht mit sie ihr ihre ihren wir für von zu auf den dem ein eine bitte "
+              "le la les et est pour votre vous nous une des du dans avec "
+              "el los las y es para su sus por con una del usted que "
+              "il di della sono non não com seu sua uma het een van voor uw".split()),
+    "ru": set("ще са със във е които ви нашата вашата".split()),
+}
+_OTHER_LETTERS = {"ru": re.compile(r"[іїєґўІЇЄҐЎ]")}  # Ukrainian, Belarusian
+_LANG_WORD = {"en": re.compile(r"[a-zß-ÿ]+(?:'[a-z]+)?"), "ru": re.compile(r"[а-яёіїєґў]+")}
+_WRONG_LANGUAGE = "wrong language: the reply is not in the customer's language"
+
+
+def language_problem(text: str, lang: str, min_words: int = 6) -> str | None:
+    """Why a reply is not in the conversation's language, or None. The alphabet decides
+    between Russian and English; within one alphabet, a reply with more of a neighbouring
+    language's commonest words (or letters) than of its own language's is in another language."""
+    plain = strip_citations(re.sub(r"https?://\S+|\S+@\S+", " ", text))
+    if detect_language(plain, default=lang) != lang:
+        return _WRONG_LANGUAGE
+    rx = _LANG_WORD.get(lang)
+    if rx is None:
+        return None
+    letters = _OTHER_LETTERS.get(lang)
+    if letters is not None and len(letters.findall(plain)) >= 3:
+        return _WRONG_LANGUAGE
+    words = rx.findall(plain.lower())
+    own = sum(w in _FUNCTION_WORDS[lang] for w in words)
+    other = sum(w in _OTHER_WORDS[lang] for w in words)
+    if len(words) >= min_words and other >= 2 and other >= own:
+        return _WRONG_LANGUAGE
+    return None
+    if lang == "ru" and len(_OTHER_CYRILLIC.findall(plain)) >= 3:
+        return "wrong language: the reply is not in the customer's language"
+    words = rx.findall(plain.lower())
+    if len(words) >= min_words and sum(w in _FUNCTION_WORDS[lang] for w in words) / len(words) < min_share:
+        return "wrong language: the reply is not in the customer's language"
+    return None

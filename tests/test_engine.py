@@ -199,7 +199,7 @@ def test_a_model_draft_in_the_wrong_language_is_not_shown():
     from copilot.engine import model_draft_problem
 
     text = "Refunds reach the card within 10 business days [1]."
-    assert model_draft_problem(text, _grounding((text, True)), "ru") == "reply not in the customer's language"
+    assert model_draft_problem(text, _grounding((text, True)), "ru").startswith("wrong language")
 
 
 @pytest.mark.parametrize("turns,said_all,one_device", [

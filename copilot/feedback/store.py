@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from copilot.config import FeedbackSettings
 from copilot.feedback.models import ActionRow, MinedResolutionRow, ReviewRow, SuggestionRow, utcnow
-from copilot.masking import mask_pii
+from copilot.masking import mask_pii, mask_tree, public_values
 from copilot.schema import Suggestion
 from copilot.text import strip_citations
 
@@ -125,16 +125,29 @@ class FeedbackStore:
     def _mask(self, text: str) -> str:
         return mask_pii(text, self.keep_ids).text if self.settings.mask_pii else text
 
+    def _masked_suggestion(self, suggestion: Suggestion) -> dict:
+        """Every field of the suggestion masked (draft, handoff summary, facts, warnings,
+        sentence checks...), except the knowledge base's own quotes; a number the knowledge
+        base publishes (the desk's hotline) stays where the draft repeats it."""
+        dump = suggestion.model_dump(mode="json")
+        if not self.settings.mask_pii:
+            return dump
+        published = public_values([c.quote for c in suggestion.citations]
+                                  + [r.sentence for r in suggestion.handoff.rules])
+        return mask_tree(dump, lambda text: mask_pii(text, self.keep_ids, published).text,
+                         skip=frozenset({"citations", "rules"}))
+
     # -- writes --------------------------------------------------------------------------
     def record_suggestion(self, operator: str, conversation: dict, suggestion: Suggestion) -> int:
         convo = {
             "messages": [{"role": m["role"], "text": self._mask(m["text"])} for m in conversation.get("messages", [])],
-            "profile": conversation.get("profile") or {},
+            "profile": mask_tree(conversation.get("profile") or {}, self._mask),
         }
+        masked = self._masked_suggestion(suggestion)
         row = SuggestionRow(
             operator=operator, conversation=convo, language=suggestion.language, intent=suggestion.intent.label,
             prompt=suggestion.draft.prompt, model=suggestion.draft.model, mode=suggestion.draft.mode,
-            draft=suggestion.draft.text, suggestion=suggestion.model_dump(mode="json"),
+            draft=masked["draft"]["text"], suggestion=masked,
             confidence=suggestion.confidence, unsupported=suggestion.grounding.unsupported,
             handoff=suggestion.handoff.needed, handoff_reasons=",".join(suggestion.handoff.reasons),
             latency_ms=suggestion.timings_ms.get("total", 0.0),
