@@ -492,6 +492,34 @@ def serve(
         api.run(settings, host or settings.api.host, port or settings.api.port, workers or settings.api.workers)
 
 
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="Interface (default: api.host, loopback)."),
+    port: Optional[int] = typer.Option(None, help="Port (default: api.port)."),
+    workers: Optional[int] = typer.Option(None, help="Worker processes (default: api.workers)."),
+    index: Optional[Path] = IndexOption,
+    write_openapi: Optional[Path] = typer.Option(None, "--write-openapi", help="Write the OpenAPI schema here and exit."),
+    new_token: Optional[str] = typer.Option(None, "--new-token", help="NAME:ROLE (operator, supervisor, admin): print "
+                                            "a new API token and its configuration entry, and exit."),
+) -> None:
+    """The HTTP API for helpdesks (see README, "HTTP API")."""
+    from copilot.api import serve as api
+
+    with user_errors():
+        if write_openapi is not None:
+            api.write_openapi(write_openapi)
+            out.print(f"wrote {write_openapi}", highlight=False)
+            return
+        if new_token is not None:
+            token, entry = api.mint(new_token)
+            out.print(f"token (shown once): {token}\nconfiguration entry (add to COPILOT_API__TOKENS):\n{entry}",
+                      highlight=False, markup=False)
+            return
+        settings = settings_for(index)
+        api.check_servable(settings)
+        api.run(settings, host or settings.api.host, port or settings.api.port, workers or settings.api.workers)
+
+
 llm_app = typer.Typer(help="The local model server.", no_args_is_help=True)
 app.add_typer(llm_app, name="llm")
 

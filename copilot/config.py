@@ -151,6 +151,33 @@ class AuthSettings(BaseModel):
         "demo accounts are created on first run in <data_dir>/users.json and their passwords printed once.")
 
 
+class ApiToken(BaseModel):
+    name: str = Field(min_length=1, description="Who uses it (a helpdesk, a team); recorded as the operator "
+                      "when a request names none.")
+    role: Literal["operator", "supervisor", "admin"]
+    token_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="sha256 of the token (`copilot serve "
+                            "--new-token NAME:ROLE` prints both); never the token itself.")
+
+
+class ApiSettings(BaseModel):
+    """`copilot serve`: the HTTP API for helpdesks. Instances keep nothing of their own:
+    suggestions and feedback go to the feedback store (PostgreSQL when several run)."""
+
+    host: str = Field("127.0.0.1", description="Interface to listen on (loopback by default).")
+    port: int = Field(8100, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes.")
+    tokens: list[ApiToken] = Field(
+        default_factory=list, description="API tokens with their roles (copilot.toml or COPILOT_API__TOKENS as "
+        "JSON). Without any, `copilot serve` refuses to start.")
+    max_body_bytes: int = Field(256 * 1024, ge=1024, description="Larger request bodies get 413.")
+    deadline_s: float = Field(
+        30.0, gt=0, description="Longest a suggestion request may take: at the deadline the model's draft is "
+        "dropped and the verified retrieval draft returned (504 if not even that is ready). A request may "
+        "ask for less with `deadline_s`.")
+    engine_threads: int = Field(4, ge=1, le=64, description="Suggestions computed at once in one process; "
+                                "more wait their turn (inside their deadline).")
+
+
 class RoutingSettings(BaseModel):
     classifier: bool = Field(
         False, description="Flag explicit requests, legal threats, fraud, vulnerability and frustration with the "
@@ -197,6 +224,7 @@ class Settings(KnowledgeBaseSettings, BaseSettings):
     feedback: FeedbackSettings = FeedbackSettings()
     auth: AuthSettings = AuthSettings()
     routing: RoutingSettings = RoutingSettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(

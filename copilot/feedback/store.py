@@ -33,7 +33,8 @@ from copilot.schema import Suggestion
 from copilot.text import strip_citations
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-ACTIONS = ("sent", "rejected", "regenerated")
+# inserted: into the reply box; edited: changed there (text so far); sent: the text the customer got
+ACTIONS = ("inserted", "edited", "sent", "rejected", "regenerated")
 REJECT_REASONS = ("wrong_facts", "wrong_tone", "not_relevant", "should_hand_off", "other")
 T = TypeVar("T")
 
@@ -138,11 +139,15 @@ class FeedbackStore:
                          skip=frozenset({"citations", "rules"}))
 
     # -- writes --------------------------------------------------------------------------
-    def record_suggestion(self, operator: str, conversation: dict, suggestion: Suggestion) -> int:
+    def record_suggestion(self, operator: str, conversation: dict, suggestion: Suggestion,
+                          reference: dict | None = None) -> int:
+        """`reference`: where the conversation lives in the helpdesk (kept with the conversation)."""
         convo = {
             "messages": [{"role": m["role"], "text": self._mask(m["text"])} for m in conversation.get("messages", [])],
             "profile": mask_tree(conversation.get("profile") or {}, self._mask),
         }
+        if reference:
+            convo["reference"] = reference
         masked = self._masked_suggestion(suggestion)
         row = SuggestionRow(
             operator=operator, conversation=convo, language=suggestion.language, intent=suggestion.intent.label,
@@ -171,7 +176,7 @@ class FeedbackStore:
             s = session.get(SuggestionRow, suggestion_id)
             if s is None:
                 raise KeyError(f"no suggestion {suggestion_id}")
-            distance = edit_distance(s.draft, final_text) if action == "sent" else None
+            distance = edit_distance(s.draft, final_text) if action in ("sent", "edited") else None
             row = ActionRow(suggestion_id=suggestion_id, operator=operator, action=action,
                             final_text=self._mask(final_text), edit_distance=distance, reason=reason,
                             note=self._mask(note))
