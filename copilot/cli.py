@@ -219,7 +219,7 @@ app.add_typer(eval_app, name="eval")
 def eval_run(
     ctx: typer.Context,
     dataset: Optional[list[Path]] = typer.Option(None, "--dataset", help="JSONL file(s) or folder (default: evals/datasets)."),
-    split: str = typer.Option("dev", "--split", help="dev, test or all."),
+    split: str = typer.Option("dev", "--split", help="dev, test, holdout (evals/datasets/holdout) or all."),
     prompt: str = typer.Option("draft_reply@v1", "--prompt", help="Prompt under test, NAME@vN."),
     model: Optional[str] = typer.Option(None, "--model", help="Model under test (default: COPILOT_LLM__MODEL)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Compare with this prompt version, NAME@vN."),
@@ -245,8 +245,8 @@ def eval_run(
     from evals.runner import DATASETS, EvalConfig, run_eval
 
     settings = settings_for(index)
-    if split not in ("dev", "test", "all"):
-        fail(f"--split must be dev, test or all, not '{split}'")
+    if split not in ("dev", "test", "holdout", "all"):
+        fail(f"--split must be dev, test, holdout or all, not '{split}'")
     if no_llm and (model or baseline_model):
         fail("--model/--baseline-model need the model: drop --no-llm")
     base_cfg = dict(datasets=dataset or [DATASETS], split=split, use_llm=not no_llm, limit=limit, ids=case or [],
@@ -416,6 +416,41 @@ def eval_scope(
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
+@eval_app.command("audit-splits")
+def eval_audit_splits(
+    dataset: Optional[list[Path]] = typer.Option(None, "--dataset", help="Held-out cases: JSONL file(s) or folder "
+                                                 "(default: evals/datasets; rows with split test or holdout)."),
+    against: Optional[list[Path]] = typer.Option(None, "--against", help="Files or folders we write, train or tune "
+                                                 "on (default: tests, the routing utterances, the calibration data)."),
+    lexical_only: bool = typer.Option(False, "--lexical-only", help="No embedder: RapidFuzz scores only."),
+    doc: bool = typer.Option(False, "--doc", help="Write the result into docs/evals.md."),
+) -> None:
+    """Held-out eval cases copied or paraphrased into unit tests, training or calibration
+    data: ids and scores of every flagged pair (never the held-out text). Exit code 1 when
+    a pair is flagged."""
+    from evals import audit_splits
+    from evals.bench.docs import update_section
+
+    settings = get_settings()
+    with user_errors():
+        report = audit_splits.run(settings, dataset, against, embed=not lexical_only)
+    for p in report.pairs:
+        cosine = "" if p.cosine is None else f" cosine {p.cosine:.3f}"
+        out.print(f"{p.held_out} ~ {p.other}:{cosine} token_sort {p.lexical:.0f} partial {p.copied:.0f} ({p.why})",
+                  highlight=False, markup=False)
+    out.print(f"{len(report.pairs)} flagged pairs; {report.held_out_texts} held-out texts against "
+              f"{sum(f.texts for f in report.files.values())} strings in {len(report.files)} files", highlight=False)
+    if doc:
+        command = " ".join(["copilot eval audit-splits", *(f"--dataset {p}" for p in dataset or []),
+                            *(f"--against {p}" for p in against or []),
+                            *(["--lexical-only"] if lexical_only else []), "--doc"])
+        written = update_section("audit-splits", command, audit_splits.markdown(report),
+                                 path=settings.benchmarks_file.with_name("evals.md"))
+        out.print(f"updated {written}", highlight=False)
+    if report.pairs:
+        raise typer.Exit(1)
+
+
 @eval_app.command("external")
 def eval_external(name: str = typer.Argument(..., help="Benchmark: tau-banking or tau-telecom.")) -> None:
     """Outside benchmarks. tau-banking: retrieval recall@k / hit@k next to plain BM25, and
@@ -462,34 +497,6 @@ def write_tau_telecom(command: str) -> None:
     update_section("tau-telecom", command, tau_telecom.markdown(report))
     out.print(report.model_dump_json(), highlight=False)
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
-
-
-@app.command()
-def serve(
-    host: Optional[str] = typer.Option(None, help="Interface (default: api.host, loopback)."),
-    port: Optional[int] = typer.Option(None, help="Port (default: api.port)."),
-    workers: Optional[int] = typer.Option(None, help="Worker processes (default: api.workers)."),
-    index: Optional[Path] = IndexOption,
-    write_openapi: Optional[Path] = typer.Option(None, "--write-openapi", help="Write the OpenAPI schema here and exit."),
-    new_token: Optional[str] = typer.Option(None, "--new-token", help="NAME:ROLE (operator, supervisor, admin): print "
-                                            "a new API token and its configuration entry, and exit."),
-) -> None:
-    """The HTTP API for helpdesks (see README, "HTTP API")."""
-    from copilot.api import serve as api
-
-    with user_errors():
-        if write_openapi is not None:
-            api.write_openapi(write_openapi)
-            out.print(f"wrote {write_openapi}", highlight=False)
-            return
-        if new_token is not None:
-            token, entry = api.mint(new_token)
-            out.print(f"token (shown once): {token}\nconfiguration entry (add to COPILOT_API__TOKENS):\n{entry}",
-                      highlight=False, markup=False)
-            return
-        settings = settings_for(index)
-        api.check_servable(settings)
-        api.run(settings, host or settings.api.host, port or settings.api.port, workers or settings.api.workers)
 
 
 @app.command()

@@ -77,7 +77,8 @@ class CaseTags(BaseModel):
 
 class EvalCase(BaseModel):
     id: str = Field(min_length=1)
-    split: Literal["dev", "test"] = "dev"
+    # holdout: written once, after the tuning it measures, and never tuned on (datasets/holdout/README.md)
+    split: Literal["dev", "test", "holdout"] = "dev"
     language: Literal["ru", "en"]
     conversation: Conversation
     expected: Expected
@@ -135,7 +136,7 @@ def append_case(path: Path, case: EvalCase) -> None:
 
 
 def load_dataset(paths: list[Path], split: str | None) -> list[EvalCase]:
-    """Cases of `split` (dev, test, or all/None) from JSONL files and folders of them; an
+    """Cases of `split` (dev, test, holdout, or all/None) from JSONL files and folders of them; an
     id may appear in one file only."""
     files: list[Path] = []
     for p in paths:
