@@ -15,11 +15,12 @@ def sign_in() -> None:
         username = st.text_input("User name")
         password = st.text_input("Password", type="password")
         if st.form_submit_button("Sign in", type="primary"):
-            account = services.auth().authenticate(username, password)
-            if account is None:
-                st.error("Wrong user name or password.")
+            # the browser's address: wrong passwords slow and lock it as well as the user name
+            attempt = services.auth().sign_in(username, password, client=st.context.ip_address or "")
+            if attempt.account is None:
+                st.error(attempt.message())
             else:
-                st.session_state.user = account
+                st.session_state.user = attempt.account
                 st.rerun()
     st.caption("First run: the demo accounts and their passwords are printed once in the terminal running the app.")
 

@@ -149,6 +149,13 @@ class AuthSettings(BaseModel):
         default_factory=list,
         description="Accounts from configuration (copilot.toml or COPILOT_AUTH__USERS as JSON). When empty, "
         "demo accounts are created on first run in <data_dir>/users.json and their passwords printed once.")
+    # wrong passwords: each failure makes the next attempt wait longer, and after max_failures
+    # in a row the user name (and, separately, the client) is locked for lockout_s
+    max_failures: int = Field(5, ge=1, description="Wrong passwords in a row before a user name or client is locked.")
+    lockout_s: float = Field(900.0, ge=0, description="How long a lock lasts, seconds.")
+    delay_s: float = Field(1.0, ge=0, description="Wait after the second wrong password in a row (a single typo "
+                           "costs nothing); doubles with each further one.")
+    max_delay_s: float = Field(30.0, ge=0, description="The longest wait between attempts before the lock.")
 
 
 class ApiToken(BaseModel):

@@ -151,3 +151,78 @@ def test_a_reply_in_another_language_is_dropped_as_wrong_language(reply, lang):
 ])
 def test_a_reply_in_the_conversations_language_passes(reply, lang):
     assert language_problem(reply, lang) is None
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+class Clock:
+    """Time the test moves by hand: no sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _auth(tmp_path, clock, check=None, **limits):
+    from copilot.auth import Auth, check_password, hash_password
+    from copilot.config import AuthSettings, Settings, UserAccount
+
+    users = [UserAccount(username="olga", role="operator", password_hash=hash_password("op-secret", rounds=4))]
+    settings = Settings(data_dir=tmp_path, auth=AuthSettings(users=users, **limits))
+    return Auth(settings, clock=clock, check=check or check_password)
+
+
+def test_wrong_passwords_slow_down_then_lock_even_the_right_one_until_the_lock_expires(tmp_path):
+    clock = Clock()
+    auth = _auth(tmp_path, clock, max_failures=5, lockout_s=600, delay_s=1, max_delay_s=30)
+    assert auth.sign_in("olga", "guess", client="10.0.0.9").message() == "Wrong user name or password."
+    waits = []
+    for _ in range(3):
+        assert auth.sign_in("olga", "guess", client="10.0.0.9").account is None
+        early = auth.sign_in("olga", "op-secret", client="10.0.0.9")  # too soon: refused, not checked
+        assert early.account is None and not early.locked and "try again" in early.message()
+        waits.append(early.wait_s)
+        clock.now += early.wait_s
+    assert waits == [1, 2, 4]  # a single typo is free, then the wait doubles
+    assert auth.sign_in("olga", "guess", client="10.0.0.9").account is None  # the fifth in a row
+    for step in (0, 60, 539):
+        clock.now += step
+        locked = auth.sign_in("olga", "op-secret", client="10.0.0.9")
+        assert locked.account is None and locked.locked and "locked" in locked.message()
+    clock.now += 601
+    assert auth.sign_in("olga", "op-secret", client="10.0.0.9").account.username == "olga"
+
+
+def test_the_lock_holds_per_user_name_from_any_client_and_per_client_for_any_name(tmp_path):
+    clock = Clock()
+    auth = _auth(tmp_path, clock, max_failures=3, lockout_s=600, delay_s=0)
+    for client in ("10.0.0.1", "10.0.0.2", "10.0.0.3"):  # spread over clients: the name still locks
+        assert auth.sign_in("olga", "guess", client=client).account is None
+    assert auth.sign_in("olga", "op-secret", client="10.0.0.4").locked
+    clock.now += 601
+    for name in ("anna", "boris", "olga"):  # spread over names: the client still locks
+        auth.sign_in(name, "guess", client="10.0.0.5")
+    assert auth.sign_in("nobody", "x", client="10.0.0.5").locked
+    assert auth.sign_in("olga", "op-secret", client="10.0.0.6").account is None  # olga is locked again too
+    clock.now += 601
+    assert auth.sign_in("olga", "op-secret", client="10.0.0.6").account is not None
+
+
+def test_an_unknown_user_name_goes_through_the_same_password_check(tmp_path):
+    from copilot.auth import check_password
+
+    calls: list[tuple[str, str]] = []
+
+    def recording(password: str, password_hash: str) -> bool:
+        calls.append((password, password_hash))
+        return check_password(password, password_hash)
+
+    auth = _auth(tmp_path, Clock(), check=recording)
+    assert auth.sign_in("olga", "wrong").account is None
+    assert auth.sign_in("mallory", "wrong").account is None
+    (_, known), (_, unknown) = calls
+    assert unknown == auth.dummy_hash and unknown != known
+    assert unknown.split("$")[2] == known.split("$")[2]  # the same bcrypt cost, so the same time
+    assert not check_password("", auth.dummy_hash)
