@@ -247,7 +247,8 @@ def audit(held: list[Text], held_ids: set[str], against: list[Text], embedder: E
                               cosine=round(float(cos[i, j]), 3) if embedder is not None else None,
                               lexical=round(float(lex[i, j]), 1), copied=round(float(cop[i, j]), 1), why=why))
     files: dict[str, FileSummary] = {}
-    flagged = Counter(p.other.rsplit(":", 1)[0] for p in pairs)
+    file_of = {a.ref: a.file for a in against}
+    flagged = Counter(file_of[p.other] for p in pairs)
     by_file: dict[str, list[int]] = {}
     for i, a in enumerate(compared):
         by_file.setdefault(a.file, []).append(i)

@@ -32,6 +32,7 @@ CATEGORIES = (
     "vulnerable",
     "compensation",
     "account_verification",
+    "policy",             # the desk's policy says a person handles it (privacy requests, instalments)
 )
 
 
