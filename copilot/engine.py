@@ -29,7 +29,7 @@ from copilot.errors import BadInputError, LLMUnavailableError
 from copilot.facts import fact_book
 from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import load_prompt
-from copilot.masking import mask_pii
+from copilot.masking import mask_pii, scrub
 from copilot.safety import fence, injection_evidence
 from copilot.schema import (Conversation, Draft, Grounding, Intent, Question, SimilarCase, Suggestion,
                             SuggestionTrace)
@@ -553,12 +553,12 @@ class Copilot:
             llm_ms = (time.perf_counter() - start) * 1000
             spent = dict(exc.usage)
             trace.llm_accepted, trace.llm_problem = False, str(exc)
-            warnings.append(f"LLM unavailable ({exc}); retrieval-only draft shown")
+            warnings.append(f"LLM unavailable ({scrub(str(exc))}); retrieval-only draft shown")
         except Exception as exc:  # a bug must not take the panel down either
             llm_ms = (time.perf_counter() - start) * 1000
             log.exception("LLM draft failed")
             # a failed model draft, not a case without one: evals count it against the model path
-            trace.llm_accepted, trace.llm_problem = False, f"LLM draft failed ({type(exc).__name__}: {exc})"
+            trace.llm_accepted, trace.llm_problem = False, f"LLM draft failed ({type(exc).__name__}: {scrub(str(exc))})"
             warnings.append(f"LLM draft failed ({type(exc).__name__}); retrieval-only draft shown")
         return None, warnings, spent, llm_ms
 

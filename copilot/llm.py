@@ -35,6 +35,7 @@ from pydantic import BaseModel, ValidationError
 
 from copilot.config import LLMSettings
 from copilot.errors import LLMUnavailableError
+from copilot.masking import scrub
 
 T = TypeVar("T", bound=BaseModel)
 T2 = TypeVar("T2")
@@ -194,7 +195,7 @@ class ChatClient:
                 break
             time.sleep(pause)
         raise LLMUnavailableError(
-            f"no usable answer from {redact_url(s.base_url)} after {attempts} attempt(s): {last_error}", spent)
+            f"no usable answer from {redact_url(s.base_url)} after {attempts} attempt(s): {scrub(last_error)}", spent)
 
     def _bounded(self, call: Callable[[], T2], deadline: float, cancel: threading.Event | None,
                  on_progress: Callable[[float, int], None] | None, start: float, received: list[int]) -> T2:

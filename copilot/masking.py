@@ -11,9 +11,11 @@ knowledge base itself publishes (the desk's own hotline) can be passed as `publi
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
+from urllib.parse import urlsplit, urlunsplit
 
 _I = re.I | re.U
 
@@ -161,3 +163,52 @@ def mask_tree(value: Any, mask: Callable[[str], str], skip: frozenset[str] = fro
     if isinstance(value, dict):
         return {k: v if k in skip else mask_tree(v, mask, skip) for k, v in value.items()}
     return value
+
+
+# --- secrets in messages ------------------------------------------------------------------
+
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s'\"<>]+", re.I)
+# a key, token or password after its label, and provider-style keys on their own
+_SECRET = re.compile(r"(?i)\b(bearer\s+|authorization\s*[=:]\s*|api[_-]?key\s*[=:]\s*|token\s*[=:]\s*"
+                     r"|password\s*[=:]\s*|secret\s*[=:]\s*)[^\s'\",;}]+|\bsk-[A-Za-z0-9_-]{16,}")
+
+
+def _bare_url(url: str) -> str:
+    """An endpoint without user name, password, query string or fragment."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:  # not parseable: nothing of it is shown
+        return "[URL]"
+    if port:
+        host = f"{host}:{port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def scrub(text: str, keep: re.Pattern | None = None) -> str:
+    """A message as it may be shown, logged or stored: endpoints without credentials, keys
+    and tokens replaced by [SECRET], personal data masked (a model's error body can echo
+    the customer's card number)."""
+    text = _URL.sub(lambda m: _bare_url(m.group(0)), text)
+    text = _SECRET.sub(lambda m: f"{m.group(1) or ''}[SECRET]", text)
+    return mask_pii(text, keep).text
+
+
+class ScrubFilter(logging.Filter):
+    """Log records scrubbed before any handler writes them, tracebacks included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = scrub(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def scrub_logs(logger: logging.Logger) -> None:
+    """Install the filter once on a logger the product writes to."""
+    if not any(isinstance(f, ScrubFilter) for f in logger.filters):
+        logger.addFilter(ScrubFilter())
+
+
+scrub_logs(logging.getLogger("copilot"))  # the engine's and the index's log

@@ -226,3 +226,141 @@ def test_an_unknown_user_name_goes_through_the_same_password_check(tmp_path):
     assert unknown == auth.dummy_hash and unknown != known
     assert unknown.split("$")[2] == known.split("$")[2]  # the same bcrypt cost, so the same time
     assert not check_password("", auth.dummy_hash)
+
+
+# --- customer text is shown as text ------------------------------------------------------
+
+EVIL = ("Hi ![pixel](https://tracker.example/p.png) see [my site](http://phish.example) **now** "
+        "<img src=https://tracker.example/i.png> `x` $y$ :red[z]\n# big\n- list")
+RENDER = MarkdownIt("commonmark", {"html": True}).enable("table")
+
+
+def fetches_or_links(markdown: str) -> bool:
+    """Whether Markdown acts on the customer's markup: fetches an image, shows a link, bold,
+    a heading or a list that the text only spelled out."""
+    out = RENDER.render(markdown)
+    return any(tag in out for tag in ("<img", "<a ", "<strong>now", "<h1>big", "<li>list", "<code>x"))
+
+
+def test_text_helpers_keep_customer_markup_as_characters():
+    from copilot.ui.render import draft_html, plain_md, word_diff_html
+
+    assert not fetches_or_links(plain_md(EVIL))
+    shown = RENDER.render(plain_md(EVIL))
+    assert "![pixel](https://tracker.example/p.png)" in shown and "&lt;img src=" in shown  # the characters remain
+    s = _suggestion_with({"card": "-", "phone": "-", "email": "-"})
+    s.grounding = Grounding(sentences=[SentenceCheck(text=f"{EVIL} [1]", supported=True, citation=1)])
+    assert '<sup class="cite"' in draft_html(s) and not fetches_or_links(f"<div>{draft_html(s)}</div>".replace("\n", " "))
+    assert "<img" not in RENDER.render(word_diff_html("Hello there.", f"Hello {EVIL}".replace("\n", " ")))
+
+
+def _ui_state(tmp_path):
+    from copilot.auth import Auth, hash_password
+    from copilot.config import AuthSettings, Settings, UserAccount
+
+    settings = Settings(data_dir=tmp_path, auth=AuthSettings(users=[
+        UserAccount(username="sam", role="supervisor", password_hash=hash_password("x", rounds=4))]))
+    return {"settings": settings, "store": FeedbackStore(settings.feedback, tmp_path), "auth": Auth(settings)}
+
+
+def _rendered(at) -> list[str]:
+    """What the page gives Markdown to render: texts, captions, notices, button labels."""
+    values = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success") for e in getattr(at, kind)]
+    return values + [b.label for b in at.button]
+
+
+def test_review_page_and_operator_panel_show_customer_and_source_text_as_text(tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from helpers import REPO
+
+    state = _ui_state(tmp_path)
+    s = _suggestion_with({"card": "-", "phone": "-", "email": "-"})
+    s.citations[0].quote = EVIL
+    s.draft.text = f"{EVIL} [1]"
+    s.draft.warnings = [EVIL]
+    s.grounding = Grounding(unsupported=1, sentences=[SentenceCheck(text=EVIL, supported=False, reason="weak")])
+    sid = state["store"].record_suggestion("olga", {"messages": [{"role": "customer", "text": EVIL}]}, s)
+    state["store"].record_action(sid, "olga", "sent", EVIL)
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for key, value in {**state, "user": state["auth"].users["sam"]}.items():
+        at.session_state[key] = value
+    at.run()
+    at.switch_page("copilot/ui/pages/review.py").run()
+    assert not at.exception
+    texts = _rendered(at)
+    assert sum("tracker" in t for t in texts) >= 4  # conversation, draft, sent text, citation, warning
+    assert not [t for t in texts if "tracker" in t and fetches_or_links(t)]
+
+    panel = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for key, value in {**state, "user": state["auth"].users["sam"], "turns": [{"role": "customer", "text": EVIL}],
+                       "suggestion": s}.items():
+        panel.session_state[key] = value
+    panel.run()
+    assert not panel.exception
+    texts = _rendered(panel)
+    assert sum("tracker" in t for t in texts) >= 3  # the turn, the warning, the draft
+    assert not [t for t in texts if "tracker" in t and fetches_or_links(t)]
+
+
+# --- credentials and echoed input never shown ---------------------------------------------
+
+def test_a_model_error_that_echoes_the_input_shows_neither_the_card_nor_the_endpoints_credentials():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from langchain_core.messages import HumanMessage
+    from pydantic import BaseModel
+
+    from copilot.config import LLMSettings
+    from copilot.errors import LLMUnavailableError
+    from copilot.llm import ChatClient
+
+    class Echo(BaseHTTPRequestHandler):
+        """A gateway whose error body repeats the request, as some do."""
+
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+            data = json.dumps({"error": {"message": f"cannot process {body[-300:]} via "
+                                                    "https://svc:hunter2@upstream.example/v1?key=k3y"}}).encode()
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    class Answer(BaseModel):
+        text: str
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://user:pa55word@127.0.0.1:{server.server_address[1]}/v1?api_key=qwerty"
+        client = ChatClient(LLMSettings(base_url=url, timeout_s=300, max_retries=0))  # a budget no busy machine runs out of
+        with pytest.raises(LLMUnavailableError) as failure:
+            client.structured([HumanMessage("card 4111 1111 1111 1111, mail ivan@mail.ru")], Answer)
+    finally:
+        server.shutdown()
+        server.server_close()
+    message = str(failure.value)
+    assert "cannot process" in message  # the error is still explained
+    for secret in ("4111 1111", "ivan@mail.ru", "pa55word", "qwerty", "hunter2", "k3y"):
+        assert secret not in message, secret
+
+
+def test_logged_failures_are_scrubbed_tracebacks_included(caplog):
+    import logging
+
+    import copilot.masking  # noqa: F401  (installs the filter on the product's logger, as the engine imports it)
+
+    try:
+        raise RuntimeError("model at https://u:s3cret@host.example/v1 rejected card 4111111111111111")
+    except RuntimeError:
+        logging.getLogger("copilot").exception("LLM draft failed for %s", "olga@example.com")
+    assert "LLM draft failed for [EMAIL]" in caplog.text and "https://host.example/v1" in caplog.text
+    for secret in ("s3cret", "4111111111111111", "olga@example.com"):
+        assert secret not in caplog.text

@@ -12,6 +12,26 @@ from copilot.text import strip_citations
 
 URGENCY_ICON = {"high": "🔴", "medium": "🟠", "low": "🟡"}
 
+# every ASCII punctuation mark may be backslash-escaped in Markdown, and then means itself
+_MD_PUNCT = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+# the marks Markdown (and Streamlit's math and colour extensions) would act on in the text
+# around HTML tags: brackets (links, images, ":red[...]"), emphasis, code, math, headings
+_MD_ACTIVE = {c: f"&#{ord(c)};" for c in "[]*_`$~\\#"}
+
+
+def plain_md(text: str) -> str:
+    """Text that Markdown shows exactly as written: a customer's "![x](https://...)" is
+    characters, never an image the operator's browser fetches, a link, emphasis or HTML.
+    Line breaks stay line breaks."""
+    escaped = _MD_PUNCT.sub(r"\\\1", text)
+    return "  \n".join(line.strip() for line in escaped.splitlines())
+
+
+def _html_text(text: str) -> str:
+    """Text for an HTML fragment that Streamlit's Markdown still parses around the tags:
+    escaped as HTML, and the Markdown marks as character references (shown, not acted on)."""
+    return "".join(_MD_ACTIVE.get(c) or html.escape(c, quote=True) for c in text)
+
 
 def draft_html(s: Suggestion) -> str:
     """The draft with [n] as superscript citation marks and unsupported sentences
@@ -20,14 +40,16 @@ def draft_html(s: Suggestion) -> str:
     for check in s.grounding.sentences:
         if check.removed:
             continue
-        text = html.escape(check.text)
-        text = re.sub(r"\s*\[(\d{1,2})\]", r'<sup class="cite" title="source \1">[\1]</sup>', text)
+        # the sentence as characters, the citation marks made superscripts
+        pieces = re.split(r"\s*\[(\d{1,2})\]", check.text)
+        text = "".join(_html_text(p) if i % 2 == 0 else f'<sup class="cite" title="source {p}">[{p}]</sup>'
+                       for i, p in enumerate(pieces))
         if check.factual and not check.supported:
-            reason = html.escape(check.reason or "not supported by its source")
+            reason = html.escape(check.reason or "not supported by its source")  # an attribute: no Markdown
             text = (f'<span class="unsupported" title="{reason}" style="background:#fde2e1;'
                     f'border-bottom:2px dotted #c0392b">{text}</span>')
         parts.append(text)
-    return " ".join(parts) if parts else html.escape(s.draft.text)
+    return " ".join(parts) if parts else _html_text(s.draft.text)
 
 
 def flag_notes(s: Suggestion) -> list[str]:
@@ -61,11 +83,11 @@ def word_diff_html(before: str, after: str) -> str:
     out = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b).get_opcodes():
         if op == "equal":
-            out.append(html.escape(" ".join(a[i1:i2])))
+            out.append(_html_text(" ".join(a[i1:i2])))
         if op in ("delete", "replace"):
-            out.append(f'<del style="background:#fde2e1">{html.escape(" ".join(a[i1:i2]))}</del>')
+            out.append(f'<del style="background:#fde2e1">{_html_text(" ".join(a[i1:i2]))}</del>')
         if op in ("insert", "replace"):
-            out.append(f'<ins style="background:#d5f5e3;text-decoration:none">{html.escape(" ".join(b[j1:j2]))}</ins>')
+            out.append(f'<ins style="background:#d5f5e3;text-decoration:none">{_html_text(" ".join(b[j1:j2]))}</ins>')
     return " ".join(out)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from copilot.feedback.store import REJECT_REASONS
+from copilot.masking import scrub
 from copilot.schema import Suggestion
 from copilot.ui import services
-from copilot.ui.render import URGENCY_ICON, draft_html, flag_notes, parse_transcript, plain_reply
+from copilot.ui.render import URGENCY_ICON, draft_html, flag_notes, parse_transcript, plain_md, plain_reply
 
 DEMO_CASES = ["en-023", "ru-023", "en-001", "ru-010", "en-047", "ru-058", "en-039", "ru-081", "en-060", "ru-033"]
 REASON_LABELS = {"wrong_facts": "Wrong facts", "wrong_tone": "Wrong tone", "not_relevant": "Not relevant",
@@ -110,7 +111,7 @@ def suggest(regenerate: bool = False) -> None:
     except Exception as exc:  # bad input or no index: a message, never a trace
         preview.empty()
         ss.pop("pending", None)
-        st.error(f"No suggestion: {exc}")
+        st.error(f"No suggestion: {plain_md(scrub(str(exc)))}")
         return
     preview.empty()
     ss.pop("pending", None)
@@ -173,28 +174,28 @@ def show_suggestion(s: Suggestion) -> None:
                f"Reasons: {', '.join(h.reasons)}")
         for rule in h.rules:  # the knowledge-base sentence that calls for a person
             st.caption(f"Rule from {rule.source_id}" + (f" (derived, {rule.review})" if rule.origin == "derived" else "")
-                       + f": “{rule.sentence}”")
+                       + f": “{plain_md(rule.sentence)}”")
         with st.expander("Summary for the human (copy)"):
             st.code(h.summary, language=None)
     for w in s.draft.warnings:
-        st.info(w)
+        st.info(plain_md(w))
     for note in flag_notes(s):
         st.info(note)
     st.markdown(f'<div class="draft" data-testid="draft">{draft_html(s)}</div>', unsafe_allow_html=True)
     if s.citations:
         cols = st.columns(min(4, len(s.citations)))
         for i, c in enumerate(s.citations):
-            with cols[i % len(cols)].popover(f"[{c.n}] {c.title[:28]}", use_container_width=True):
-                st.markdown(f"**{c.title}**  \n`{c.source_id}`")
-                st.write(c.quote)
+            with cols[i % len(cols)].popover(f"\\[{c.n}\\] {plain_md(c.title[:28])}", use_container_width=True):
+                st.markdown(f"**{plain_md(c.title)}**  \n`{c.source_id}`")
+                st.markdown(plain_md(c.quote))  # the knowledge base's words as written, never markup
     unsupported = [x for x in s.grounding.sentences if x.factual and not x.supported and not x.removed]
     if unsupported:
-        st.caption("Highlighted: " + "; ".join(f"“{x.text[:60]}” — {x.reason}" for x in unsupported))
+        st.caption("Highlighted: " + plain_md("; ".join(f"“{x.text[:60]}” — {x.reason}" for x in unsupported)))
     if s.questions:
         st.caption("Ask the customer (click to add to the reply):")
         for q in s.questions:
             # a question derived from the knowledge base's text says so, with its source sentence
-            label = f"{q.text}  · derived" if q.origin == "derived" else q.text
+            label = plain_md(f"{q.text}  · derived" if q.origin == "derived" else q.text)
             why = f"{q.why}\n\nFrom {q.source_id}: “{q.sentence}” ({q.review})" if q.origin == "derived" else q.why
             st.button(label, key=f"ask-{q.fact}", on_click=ask, args=(q.text,), help=why)
     model = f" · {s.draft.model}" if s.draft.mode == "llm" else ""
@@ -213,7 +214,7 @@ if ss.get("last_done"):
 st.selectbox("Demo conversation", [""] + list(demo_conversations()), key="demo_choice", on_change=load_demo,
              format_func=lambda x: x or "— pick one —")
 for turn in ss.turns:
-    st.markdown(f"**{'Customer' if turn['role'] == 'customer' else 'Agent'}:** {turn['text']}")
+    st.markdown(f"**{'Customer' if turn['role'] == 'customer' else 'Agent'}:** {plain_md(turn['text'])}")
 with st.form("add-turn", clear_on_submit=False, border=False):
     cols = st.columns([1, 3])
     cols[0].radio("Who", ["customer", "agent"], key="new_role", label_visibility="collapsed")

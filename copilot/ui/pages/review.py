@@ -9,9 +9,10 @@ import pandas as pd
 import streamlit as st
 
 from copilot.feedback.store import QueueFilters
+from copilot.masking import scrub
 from copilot.schema import HANDOFF_REASONS
 from copilot.ui import services
-from copilot.ui.render import word_diff_html
+from copilot.ui.render import plain_md, word_diff_html
 from copilot.text import strip_citations
 from evals.dataset import CATEGORIES, append_case, supervisor_case
 
@@ -55,31 +56,32 @@ row = store.get(chosen)
 s = row.suggestion
 st.markdown("**Conversation**")
 for turn in row.conversation["messages"]:
-    st.markdown(f"*{turn['role']}:* {turn['text']}")
+    st.markdown(f"*{turn['role']}:* {plain_md(turn['text'])}")  # the customer's words as written, never markup
 final = row.actions[-1] if row.actions else None
 left, right = st.columns(2)
 left.markdown("**Draft**")
-left.write(row.draft)
+left.markdown(plain_md(row.draft))
 right.markdown("**Sent**" if final and final.action == "sent" else "**Operator action**")
 if final is None:
     right.write("No action yet.")
 elif final.action == "sent":
-    right.write(final.final_text)
+    right.markdown(plain_md(final.final_text))
     st.markdown(f"**Changes** (edit distance {final.edit_distance}):", help="red: removed, green: added")
     st.markdown(word_diff_html(strip_citations(row.draft), final.final_text), unsafe_allow_html=True)
 else:
-    right.write(f"{final.action}" + (f" — {final.reason}" if final.reason else "") + (f": {final.note}" if final.note else ""))
+    right.markdown(plain_md(f"{final.action}" + (f" — {final.reason}" if final.reason else "")
+                            + (f": {final.note}" if final.note else "")))
 if s.get("citations"):
     with st.expander(f"Citations ({len(s['citations'])})"):
         for c in s["citations"]:
-            st.markdown(f"[{c['n']}] **{c['title']}** (`{c['source_id']}`): {c['quote']}")
+            st.markdown(f"\\[{c['n']}\\] **{plain_md(c['title'])}** ({plain_md(c['source_id'])}): {plain_md(c['quote'])}")
 bad = [x for x in s["grounding"]["sentences"] if x.get("factual") and not x.get("supported")]
 if bad:
-    st.warning("Unsupported: " + "; ".join(f"{x['text']} ({x['reason']})" for x in bad))
+    st.warning("Unsupported: " + plain_md("; ".join(f"{x['text']} ({x['reason']})" for x in bad)))
 if s["handoff"]["needed"]:
     st.info(f"Handoff ({s['handoff']['urgency']}) to {s['handoff']['queue']}: {', '.join(s['handoff']['reasons'])}")
 for r in row.reviews:
-    st.caption(f"Reviewed by {r.supervisor}: {'★' * r.rating}{'☆' * (5 - r.rating)} {r.comment}"
+    st.caption(f"Reviewed by {plain_md(r.supervisor)}: {'★' * r.rating}{'☆' * (5 - r.rating)} {plain_md(r.comment)}"
                + (f" · eval case {r.eval_case_id}" if r.eval_case_id else ""))
 
 with st.form(f"review-{row.id}"):
@@ -108,4 +110,4 @@ with st.expander("Turn into an eval case", expanded=False):
             store.add_review(row.id, services.user().username, rating, "turned into an eval case", case.id)
             st.success(f"Eval case {case.id} added to {path}.")
         except Exception as exc:
-            st.error(str(exc))
+            st.error(plain_md(scrub(str(exc))))
