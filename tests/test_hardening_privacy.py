@@ -364,3 +364,33 @@ def test_logged_failures_are_scrubbed_tracebacks_included(caplog):
     assert "LLM draft failed for [EMAIL]" in caplog.text and "https://host.example/v1" in caplog.text
     for secret in ("s3cret", "4111111111111111", "olga@example.com"):
         assert secret not in caplog.text
+
+
+def test_what_a_non_local_model_reads_has_every_kind_masked():
+    from copilot.config import LLMSettings
+    from copilot.draft import DraftPlan, Sources, llm_draft
+    from copilot.prompts import load_prompt
+    from copilot.schema import Conversation
+
+    class Recording:
+        """A model endpoint that only records what it was sent."""
+
+        settings = LLMSettings(base_url="https://models.example/v1")
+        sent: list = []
+
+        def structured(self, messages, schema, **kwargs):
+            self.sent.extend(m.content for m in messages)
+            raise RuntimeError("recorded")
+
+    said = ["Call me on +44 20 7946 0958 or 9161234567, card 4111.1111.1111.1111",
+            "почта ivan [at] mail.ru, Серия и номер 4509 654321, СНИЛС 112 233 445 95"]
+    conversation = Conversation.model_validate({"messages": [{"role": "customer", "text": t} for t in said]})
+    plan = DraftPlan(language="en", customer_name=None, answer_hits=[], covered=False, negative=False, questions=[],
+                     handoff_promise=None, policy_hit=None, query="", query_vector=None)
+    chat = Recording()
+    with pytest.raises(RuntimeError, match="recorded"):
+        llm_draft(plan, Sources(), conversation, chat, load_prompt("draft_reply@v1"), 4096, mask=True)
+    payload = "\n".join(map(str, chat.sent))
+    assert all(tag in payload for tag in ("[PHONE]", "[CARD]", "[EMAIL]", "[PASSPORT]", "[SNILS]"))
+    for raw in ("7946 0958", "9161234567", "4111.1111", "ivan [at]", "654321", "445 95"):
+        assert raw not in payload, raw
