@@ -195,20 +195,27 @@ def scrub(text: str, keep: re.Pattern | None = None) -> str:
     return mask_pii(text, keep).text
 
 
-class ScrubFilter(logging.Filter):
-    """Log records scrubbed before any handler writes them, tracebacks included."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = scrub(record.getMessage()), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
-        return True
+def _scrub_record(record: logging.LogRecord) -> None:
+    record.msg, record.args = scrub(record.getMessage()), None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
 
 
-def scrub_logs(logger: logging.Logger) -> None:
-    """Install the filter once on a logger the product writes to."""
-    if not any(isinstance(f, ScrubFilter) for f in logger.filters):
-        logger.addFilter(ScrubFilter())
+def scrub_logs(prefixes: tuple[str, ...] = ("copilot", "knowledge_base")) -> None:
+    """Every log record of the product's loggers (these names and their children, present
+    and future) scrubbed as it is made, tracebacks included, before any handler sees it."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "scrubs", None) == prefixes:
+        return
+
+    def factory(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if record.name.split(".")[0] in prefixes:
+            _scrub_record(record)
+        return record
+
+    factory.scrubs = prefixes  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
 
 
-scrub_logs(logging.getLogger("copilot"))  # the engine's and the index's log
+scrub_logs()

@@ -355,13 +355,15 @@ def test_a_model_error_that_echoes_the_input_shows_neither_the_card_nor_the_endp
 def test_logged_failures_are_scrubbed_tracebacks_included(caplog):
     import logging
 
-    import copilot.masking  # noqa: F401  (installs the filter on the product's logger, as the engine imports it)
+    import copilot.masking  # noqa: F401  (scrubs the product's log records, as the engine imports it)
 
     try:
         raise RuntimeError("model at https://u:s3cret@host.example/v1 rejected card 4111111111111111")
-    except RuntimeError:
+    except RuntimeError as exc:
         logging.getLogger("copilot").exception("LLM draft failed for %s", "olga@example.com")
-    assert "LLM draft failed for [EMAIL]" in caplog.text and "https://host.example/v1" in caplog.text
+        logging.getLogger("copilot.api").error("request failed", exc_info=exc)  # a child logger too
+    assert "LLM draft failed for [EMAIL]" in caplog.text and "request failed" in caplog.text
+    assert caplog.text.count("RuntimeError: model at https://host.example/v1 rejected card [CARD]") == 2
     for secret in ("s3cret", "4111111111111111", "olga@example.com"):
         assert secret not in caplog.text
 
