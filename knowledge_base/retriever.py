@@ -1,10 +1,9 @@
-"""Hybrid retrieval: BM25 and vector search fused by reciprocal rank (or calibrated
-weights), with filters, and a confidence the copilot uses to say "the knowledge base does
-not cover this".
+"""Hybrid retrieval: BM25 and vector search fused (`fuse`, set by RetrievalSettings), with
+filters, and a confidence the copilot uses to say "the knowledge base does not cover this".
 
 Lexical search catches exact terms (error codes, "SBP", a plan called "Home 300"); vector search catches
-paraphrases ("the little lamp went red"). Reciprocal rank fusion needs no score
-calibration between the two, which is why it is the default.
+paraphrases ("the little lamp went red"). Their scores are fused, not only their ranks: a sure
+first hit and a photo finish look alike to rank fusion (docs/retrieval.md, Fusion).
 """
 
 from __future__ import annotations
@@ -17,6 +16,71 @@ from knowledge_base.tokenizer import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.coverage import Calibration, CoverageFeatures, coverage_features
+
+
+Ranked = list[tuple[str, float]]
+
+
+def source_of(chunk_id: str) -> str:
+    """The document a chunk belongs to: chunk ids are `<source id>::<n>` (knowledge_base/chunking.py)."""
+    return chunk_id.rsplit("::", 1)[0]
+
+
+def best_per_document(ranked: Ranked) -> Ranked:
+    """One entry per document, its best chunk's score, best first: a document cut into many
+    matching chunks no longer pushes the others down the list."""
+    best: dict[str, float] = {}
+    for cid, score in ranked:
+        best.setdefault(source_of(cid), score)
+    return list(best.items())
+
+
+def _combine(lists: list[tuple[float, Ranked]], method: str, rrf_k: int) -> dict[str, float]:
+    fused: dict[str, float] = {}
+    for w, ranked in lists:
+        if not ranked or w <= 0:
+            continue
+        hi, lo = ranked[0][1], ranked[-1][1]
+        for rank, (key, score) in enumerate(ranked):
+            if method == "rrf":
+                part = 1.0 / (rrf_k + rank + 1)
+            elif method == "weighted":  # min-max: each list spans 0..1 whatever its scale
+                part = (score - lo) / (hi - lo) if hi > lo else 1.0
+            else:  # top_scaled: a share of the list's best, so a flat list stays flat
+                part = score / hi if hi > 0 else 1.0
+            fused[key] = fused.get(key, 0.0) + w * part
+    return fused
+
+
+def fuse(lexical: Ranked, vector: Ranked, s: RetrievalSettings, query_tokens: int) -> dict[str, float]:
+    """Chunk id -> fused score, in the order hits are returned (scores never rise).
+
+    Short queries (a customer's message) and long ones (a whole written-up case) are fused
+    each their own way (`long_query_tokens`): e5 reads only the first 512 tokens of a long
+    query and its list is then weak and flat, while min-max would stretch it to 0..1.
+    With document collapse, the lists are fused per document and each document's best chunk
+    comes in that order, then the remaining chunks in their own fused order."""
+    long = 0 < s.long_query_tokens < query_tokens
+    method = s.long_query_fusion if long else s.fusion
+    collapse = s.long_query_collapse_documents if long else s.collapse_documents
+    lists = [(s.lexical_weight, lexical), (s.vector_weight, vector)]
+    chunks = _combine(lists, method, s.rrf_k)
+    order = sorted(chunks, key=chunks.__getitem__, reverse=True)
+    if not collapse:
+        return {cid: chunks[cid] for cid in order}
+    docs = _combine([(w, best_per_document(r)) for w, r in lists], method, s.rrf_k)
+    best: dict[str, str] = {}
+    for cid in order:
+        best.setdefault(source_of(cid), cid)
+    out: dict[str, float] = {}
+    for doc in sorted(docs, key=docs.__getitem__, reverse=True):
+        out[best[doc]] = docs[doc]
+    last = min(out.values(), default=0.0)
+    for cid in order:
+        if cid not in out:
+            last = min(last, chunks[cid])
+            out[cid] = last
+    return out
 
 
 class HybridRetriever:
@@ -59,20 +123,8 @@ class HybridRetriever:
                                               keep=self.index.lexical.filter_for(filters))
         t2 = time.perf_counter()
 
-        fused: dict[str, float] = {}
-        if s.fusion == "rrf":
-            for w, ranked in ((s.lexical_weight, lexical), (s.vector_weight, vector)):
-                for rank, (cid, _) in enumerate(ranked):
-                    fused[cid] = fused.get(cid, 0.0) + w / (s.rrf_k + rank + 1)
-        else:  # weighted: min-max normalised scores
-            for w, ranked in ((s.lexical_weight, lexical), (s.vector_weight, vector)):
-                if not ranked:
-                    continue
-                hi, lo = ranked[0][1], ranked[-1][1]
-                for cid, score in ranked:
-                    norm = (score - lo) / (hi - lo) if hi > lo else 1.0
-                    fused[cid] = fused.get(cid, 0.0) + w * norm
-        order = sorted(fused, key=fused.get, reverse=True)  # type: ignore[arg-type]
+        fused = fuse(lexical, vector, s, len(tokens))
+        order = list(fused)
         # Resolve through the docstore: ids one index still holds after a crash are dropped.
         chunks = self.index.docstore.chunks(order[: k * 3])
         lex_scores, vec_scores = dict(lexical), dict(vector)

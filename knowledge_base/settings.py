@@ -116,10 +116,38 @@ class RetrievalSettings(BaseModel):
         "smaller than this many chunks are filtered by Chroma itself, cheaper there than fetching "
         "the over-fetched candidates' metadata.",
     )
-    fusion: Literal["rrf", "weighted"] = "rrf"
-    rrf_k: int = Field(60, ge=1)
-    vector_weight: float = Field(1.0, ge=0)
-    lexical_weight: float = Field(1.0, ge=0)
+    fusion: Literal["rrf", "weighted", "top_scaled"] = Field(
+        "weighted",
+        description="How the lexical and vector lists merge for a short query. weighted: each list's "
+        "scores min-max scaled to 0..1, then weighted and summed; rrf: reciprocal rank (rrf_k); "
+        "top_scaled: each score as a share of its list's best. weighted, with collapse_documents, "
+        "is the one where neither language on the demo desk's dev cases is worse than either "
+        "retriever alone (docs/retrieval.md, `python -m evals.bench.fusion`).",
+    )
+    collapse_documents: bool = Field(
+        True,
+        description="For a short query, fuse the lists per document (a document's best chunk), then "
+        "give each document's best chunk in that order before any second chunk: an article cut "
+        "into many matching chunks no longer crowds the others out of the top hits.",
+    )
+    long_query_tokens: int = Field(
+        100, ge=0,
+        description="A query of more than this many lexical tokens (a whole written-up case, not a "
+        "chat message) is fused the long_query_ way; 0: every query the short way. Any value "
+        "between the demo desk's longest dev query and tau-banking's shortest dev task gives the same "
+        "results (docs/retrieval.md).",
+    )
+    long_query_fusion: Literal["rrf", "weighted", "top_scaled"] = Field(
+        "top_scaled",
+        description="Fusion for long queries: e5 reads their first 512 tokens only, so its list is weak "
+        "and flat; scaling by the top score keeps it flat instead of stretching it to 0..1 "
+        "(chosen on tau-banking's odd-numbered tasks).",
+    )
+    long_query_collapse_documents: bool = Field(
+        False, description="collapse_documents for long queries (it lowered recall on tau-banking's dev half).")
+    rrf_k: int = Field(60, ge=1, description="For fusion rrf: 1 / (rrf_k + rank).")
+    vector_weight: float = Field(1.0, ge=0, description="0: the vector index is not searched.")
+    lexical_weight: float = Field(1.0, ge=0, description="0: the lexical list is not used.")
     min_confidence: float = Field(
         0.5,
         ge=0,

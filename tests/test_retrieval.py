@@ -19,9 +19,10 @@ ANSWER_FILTER = dict(doc_type="article", audience="customer")  # what the engine
 # (docs/retrieval.md). The per-language floor below fails the suite if more appear.
 KNOWN_MISSES = {
     "I put 2000 on the wrong contract number": "payment-not-credited-en and sign-in pages outrank refunds-en",
-    "Third time your engineer didn't show up": "technician and outage articles outrank the complaints article",
     "пришло смс что моя сим карта заменена": "sim-replacement-ru outranks fraud-suspicious-activity-ru",
-    "all the lamps on the router are blinking orange": "the FAQ row on rebooting the router outranks router-lights-en",
+    "internet stopped and only your payment page opens": "internet-no-connection-en and the FAQ row on paying "
+    "to restore the internet outrank debt-suspension-en",
+    "I'm leaving Russia for good": "personal-data, pause and fraud articles outrank contract-termination-en",
 }
 
 
@@ -58,7 +59,7 @@ def test_hit_rate_per_language_does_not_regress(demo_retriever):
         first[q["lang"]] += top[0] in q["expected"]
     total = Counter(q["lang"] for q in QUERIES)
     for lang in ("en", "ru"):
-        # measured on the demo desk: en 27/30, ru 29/30 (docs/retrieval.md)
+        # measured on the demo desk: en 27/30, ru 29/30 (docs/retrieval.md, section fusion-dev)
         assert hits[lang] >= 0.85 * total[lang], (lang, hits[lang], total[lang])
         assert first[lang] >= total[lang] * 0.5, (lang, first[lang])
 

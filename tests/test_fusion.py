@@ -1,0 +1,130 @@
+"""Fusion of the lexical and vector lists: the configured fusion puts the right article first
+where plain reciprocal rank fusion (the former default) does not, in Russian and English,
+on the demo desk and on small lists shaped like the real ones (BM25 scores, e5 cosines)."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge_base.documents import SearchFilters
+from knowledge_base.retriever import best_per_document, fuse, source_of
+from knowledge_base.settings import RetrievalSettings
+
+PLAIN_RRF = RetrievalSettings(fusion="rrf", rrf_k=60, collapse_documents=False, long_query_tokens=0)
+CONFIGURED = RetrievalSettings()
+SHORT, LONG = 12, 400  # lexical tokens: a chat message, a whole written-up case
+
+
+def documents(fused: dict[str, float], n: int = 3) -> list[str]:
+    return list(dict.fromkeys(source_of(c) for c in fused))[:n]
+
+
+# Each fixture: (lexical list, vector list, query tokens, the right article), one per language.
+CROWDED = {
+    # One article matches in five chunks, high in both lists; under chunk-level fusion they fill
+    # the engine's six hits and the right article, third by either list's documents, is left out.
+    "ru": ([("contract-termination-ru::0", 14.1), ("contract-termination-ru::1", 13.9),
+            ("contract-termination-ru::2", 13.5), ("contract-termination-ru::3", 13.2),
+            ("contract-termination-ru::4", 13.0), ("moving-home-ru::0", 12.9), ("equipment-return-ru::0", 12.8),
+            ("refunds-ru::0", 6.0)],
+           [("contract-termination-ru::0", 0.88), ("contract-termination-ru::1", 0.87),
+            ("contract-termination-ru::2", 0.86), ("contract-termination-ru::3", 0.85),
+            ("moving-home-ru::0", 0.845), ("equipment-return-ru::0", 0.84), ("contract-termination-ru::4", 0.83),
+            ("refunds-ru::0", 0.79)], SHORT, "equipment-return-ru"),
+    "en": ([("plans-home-en::0", 15.0), ("plans-home-en::1", 14.7), ("plans-home-en::2", 14.2),
+            ("plans-home-en::3", 13.8), ("plans-home-en::4", 13.6), ("speed-test-en::0", 13.5),
+            ("slow-speed-en::0", 13.4), ("wifi-en::0", 5.0)],
+           [("plans-home-en::0", 0.89), ("plans-home-en::1", 0.88), ("plans-home-en::2", 0.87),
+            ("plans-home-en::3", 0.86), ("speed-test-en::0", 0.855), ("slow-speed-en::0", 0.85),
+            ("plans-home-en::4", 0.84), ("wifi-en::0", 0.80)], SHORT, "slow-speed-en"),
+}
+CONFIDENT_VECTOR = {
+    # The lexical list is flat (the right article third, a hair below the first); the vector
+    # list is sure of the right article. Ranks alone cannot see either.
+    "ru": ([("tariffs-ru::0", 10.0), ("debt-ru::0", 9.95), ("autopay-ru::0", 9.9), ("sbp-ru::0", 5.0)],
+           [("autopay-ru::0", 0.93), ("tariffs-ru::0", 0.80), ("sbp-ru::0", 0.79), ("debt-ru::0", 0.70)],
+           SHORT, "autopay-ru"),
+    "en": ([("sim-en::0", 11.0), ("esim-en::0", 10.96), ("lost-phone-en::0", 10.9), ("roaming-en::0", 4.0)],
+           [("lost-phone-en::0", 0.92), ("sim-en::0", 0.80), ("roaming-en::0", 0.79), ("esim-en::0", 0.70)],
+           SHORT, "lost-phone-en"),
+}
+LONG_FLAT_VECTOR = {
+    # A long query: the lexical list is sure, the vector list (e5 read its first 512 tokens) is
+    # flat and slightly prefers another article. Min-max would stretch that hair to a full point.
+    "ru": ([("card-block-ru::0", 30.0), ("card-limits-ru::0", 28.0), ("cashback-ru::0", 10.0)],
+           [("card-limits-ru::0", 0.812), ("card-block-ru::0", 0.808), ("cashback-ru::0", 0.805)],
+           LONG, "card-block-ru"),
+    "en": ([("dispute-en::0", 28.0), ("transfer-en::0", 26.0), ("fees-en::0", 9.0)],
+           [("transfer-en::0", 0.821), ("dispute-en::0", 0.818), ("fees-en::0", 0.815)],
+           LONG, "dispute-en"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_confident_vector_list_outweighs_a_flat_lexical_one(lang):
+    lexical, vector, tokens, right = CONFIDENT_VECTOR[lang]
+    assert documents(fuse(lexical, vector, PLAIN_RRF, tokens), 1) != [right]  # the fixture is one RRF gets wrong
+    assert documents(fuse(lexical, vector, CONFIGURED, tokens), 1) == [right]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_an_article_in_many_chunks_does_not_fill_the_engines_six_hits(lang):
+    lexical, vector, tokens, right = CROWDED[lang]
+    six = lambda s: documents(dict(list(fuse(lexical, vector, s, tokens).items())[:6]))  # noqa: E731
+    assert right not in six(PLAIN_RRF)
+    assert right in six(CONFIGURED)
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_long_query_is_not_led_by_a_flat_vector_list(lang):
+    lexical, vector, tokens, right = LONG_FLAT_VECTOR[lang]
+    minmax_for_all = CONFIGURED.model_copy(update={"long_query_tokens": 0, "collapse_documents": False})
+    assert documents(fuse(lexical, vector, minmax_for_all, tokens), 1) != [right]
+    assert documents(fuse(lexical, vector, CONFIGURED, tokens), 1) == [right]
+
+
+def test_each_document_first_then_second_chunks_with_scores_never_rising():
+    lexical, vector, tokens, _ = CROWDED["en"]
+    fused = fuse(lexical, vector, CONFIGURED, tokens)
+    order = list(fused)
+    n_docs = len({source_of(c) for c in order})
+    assert len({source_of(c) for c in order[:n_docs]}) == n_docs  # every document once before any second chunk
+    assert set(order) == {c for c, _ in lexical} | {c for c, _ in vector}
+    assert list(fused.values()) == sorted(fused.values(), reverse=True)
+    assert best_per_document(lexical)[0] == ("plans-home-en", 15.0)
+
+
+def test_a_zero_weight_leaves_one_retriever_alone():
+    lexical, vector, tokens, _ = CONFIDENT_VECTOR["en"]
+    lex_only = CONFIGURED.model_copy(update={"vector_weight": 0.0})
+    assert documents(fuse(lexical, vector, lex_only, tokens)) == ["sim-en", "esim-en", "lost-phone-en"]
+    vec_only = CONFIGURED.model_copy(update={"lexical_weight": 0.0})
+    assert documents(fuse(lexical, vector, vec_only, tokens)) == ["lost-phone-en", "sim-en", "roaming-en"]
+
+
+def test_fusion_is_configured_by_environment(monkeypatch):
+    from copilot.config import Settings
+
+    monkeypatch.setenv("COPILOT_RETRIEVAL__FUSION", "rrf")
+    monkeypatch.setenv("COPILOT_RETRIEVAL__COLLAPSE_DOCUMENTS", "false")
+    monkeypatch.setenv("COPILOT_RETRIEVAL__LONG_QUERY_TOKENS", "0")
+    s = Settings().retrieval
+    assert (s.fusion, s.collapse_documents, s.long_query_tokens) == ("rrf", False, 0)
+
+
+# On the demo desk, with the real indexes: messages plain RRF answered with the wrong articles.
+DEMO = [
+    # dev eval case ru-011: the termination and moving articles crowded the rental-return one out
+    ("Расторгла договор на прошлой неделе, дома остался ваш роутер арендный. Куда его сдать и до "
+     "какого срока? Если не сдам что будет", "ru", "equipment-rental-return-ru"),
+    # tests/data/retrieval_queries.jsonl, a known miss of plain RRF
+    ("Third time your engineer didn't show up. I want to file an official complaint and I expect "
+     "to be compensated for the days off I wasted.", "en", "complaints-compensation-en"),
+]
+
+
+@pytest.mark.parametrize("query,lang,right", DEMO, ids=["ru", "en"])
+def test_demo_desk_message_finds_its_article_in_the_top_3(query, lang, right, demo_retriever):
+    filters = SearchFilters(lang=lang, doc_type="article", audience="customer")
+    fused = demo_retriever.search(query, k=6, filters=filters)
+    assert right in list(dict.fromkeys(h.source_id for h in fused.hits))[:3]
