@@ -37,8 +37,8 @@ def settings_for(index: Optional[Path]) -> Settings:
 
 
 def fail(message: str, code: int = 2) -> None:
-    """One line on stderr, then exit."""
-    err.print(f"Error: {message}", highlight=False, markup=False)
+    """One line on stderr, then exit (2: bad input or setup; 1 is kept for eval regressions)."""
+    err.print(f"Error: {' '.join(str(message).split())}", highlight=False, markup=False)
     raise typer.Exit(code)
 
 
@@ -49,6 +49,13 @@ def user_errors() -> Iterator[None]:
         yield
     except CopilotError as exc:
         fail(str(exc), exc.exit_code)
+
+
+@app.callback()
+def check_settings() -> None:
+    """Support copilot: grounded reply drafts, anamnesis questions and handoff flags."""
+    with user_errors():  # a setting that cannot be used stops every verb with one line, before any work
+        get_settings()
 
 
 @contextmanager
@@ -170,9 +177,14 @@ def suggest(
     from copilot.schema import Conversation
 
     try:
-        raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+        raw = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not content
     except FileNotFoundError:
         fail(f"{file}: no such file")
+    except IsADirectoryError:
+        fail(f"{file}: is a folder, not a conversation file")
+    except OSError as exc:
+        fail(f"{file}: cannot be read ({exc.strerror or exc})")
     except UnicodeDecodeError:
         fail(f"{file}: not UTF-8 text")
     try:

@@ -9,19 +9,22 @@ Nested names use `__` in the environment: `COPILOT_LLM__BASE_URL=http://...`.
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from copilot.desk import Desk
+from copilot.errors import ConfigError
 from knowledge_base.settings import KnowledgeBaseSettings
 
 LOCAL_LLM_PORT = 8088
@@ -252,5 +255,30 @@ class Settings(KnowledgeBaseSettings, BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings (tests call `get_settings.cache_clear()` after changing env)."""
-    return Settings()
+    """The process-wide settings (tests call `get_settings.cache_clear()` after changing env).
+    A value that cannot be used is a ConfigError of one line naming the setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(settings_error(exc)) from None
+    except (SettingsError, tomllib.TOMLDecodeError, OSError) as exc:
+        where = os.environ.get("COPILOT_CONFIG", "copilot.toml")
+        reason = " ".join(str(exc).split())
+        raise ConfigError(f"configuration cannot be read ({reason}); check the COPILOT_* variables and {where}") from None
+
+
+_SECRET_PARTS = ("key", "token", "secret", "password")
+
+
+def settings_error(exc: ValidationError) -> str:
+    """The first invalid setting as one line: its environment variable, its copilot.toml key,
+    what is wrong and the value given (never a secret's)."""
+    first = exc.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    name = ".".join(loc) or "settings"
+    env = "COPILOT_" + "__".join(loc).upper()
+    given = first.get("input")
+    shown = "" if any(s in name.lower() for s in _SECRET_PARTS) or isinstance(given, (dict, list)) else (
+        f" (got {str(given)[:60]!r})")
+    more = f"; {exc.error_count() - 1} more" if exc.error_count() > 1 else ""
+    return f"setting {name} ({env} or {name} in copilot.toml): {first['msg']}{shown}{more}"

@@ -187,6 +187,10 @@ class ChatClient:
                 last_error = "invalid answer: the reply hit the token limit before the JSON was complete"
             except RETRYABLE as exc:
                 last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}".rstrip(": ")
+            except (json.JSONDecodeError, AssertionError, openai.APIResponseValidationError):
+                # a body that is not the OpenAI stream (an HTML error page, plain text): the SDK
+                # fails on its first event, or asserts when no event came at all
+                last_error = "the model server's answer is not an OpenAI-compatible JSON stream"
             except openai.APIStatusError as exc:  # 4xx other than 429: retrying will not help
                 raise LLMUnavailableError(f"the model endpoint refused the request (HTTP {exc.status_code})",
                                           spent) from None

@@ -38,8 +38,8 @@ class Conversation(BaseModel):
     @field_validator("messages")
     @classmethod
     def _has_customer_turn(cls, messages: list[Message]) -> list[Message]:
-        if not any(m.role == "customer" for m in messages):
-            raise ValueError("needs at least one message with role 'customer'")
+        if not any(m.role == "customer" and m.text.strip() for m in messages):
+            raise ValueError("needs at least one message with role 'customer' that is not blank")
         return messages
 
     def customer_text(self) -> str:

@@ -22,6 +22,7 @@ from knowledge_base.documents import SourceDocument
 NUM_PERM = 64
 SCHEME = "affine32"  # stored signatures are only comparable within one scheme
 SHINGLE_CHARS = 5
+LONGEST_SPACE_RUN = 200  # blanks in a row kept as they are (indentation, aligned columns)
 # Preferred copy of a duplicate: curated articles first, exports last.
 _FORMAT_PRIORITY = {"md": 0, "json": 1, "jsonl": 1, "csv": 2, "html": 3, "txt": 3, "": 4}
 
@@ -44,11 +45,29 @@ class CleaningReport:
         return sum(self.boilerplate_lines.values())
 
 
+_LEAD = re.compile(r"^[\s>#*\-+|]+")
+
+
 def _plain(line: str) -> str:
     """A line without Markdown decoration, for matching boilerplate."""
     line = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line)
-    line = re.sub(r"^[\s>#*\-+|]+|[\s*_|]+$", "", line)
-    return line.replace("**", "").replace("__", "").strip()
+    line = _LEAD.sub("", line)
+    # the decoration at the end is stripped without a regular expression: `[...]+$` would try
+    # every position of a long run of spaces, in time quadratic in the run's length
+    end = len(line)
+    while end and (line[end - 1].isspace() or line[end - 1] in "*_|"):
+        end -= 1
+    return line[:end].replace("**", "").replace("__", "").strip()
+
+
+_SPACES = re.compile(r"[^\S\n]{2,}")
+_LONG_SPACE = re.compile(r"[^\S\n]{%d}" % (LONGEST_SPACE_RUN + 1))
+
+
+def _squeeze_spaces(text: str) -> str:
+    """Runs of blanks longer than any indentation or table alignment become one space: they
+    are page layout, and the tokenizer fails on a run of some hundred thousand."""
+    return _SPACES.sub(lambda m: " " if len(m.group()) > LONGEST_SPACE_RUN else m.group(), text)
 
 
 def _normalize(text: str) -> str:
@@ -111,6 +130,8 @@ class Cleaner:
         repeated = self._repeated_lines(docs)
         out = []
         for doc in docs:
+            if _LONG_SPACE.search(doc.text):
+                doc = doc.model_copy(update={"text": _squeeze_spaces(doc.text)})
             kept, removed = [], 0
             for line in doc.text.splitlines():
                 if self._is_pattern_boilerplate(line) or (

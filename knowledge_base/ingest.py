@@ -23,7 +23,8 @@ from knowledge_base.cleaning import Cleaner, CleaningReport
 from knowledge_base.derive import DERIVE_VERSION, Derived, derive
 from knowledge_base.documents import Chunk, SourceDocument
 from knowledge_base.index import KnowledgeIndex
-from knowledge_base.loaders import LoadResult, discover, load_file
+from knowledge_base.docstore import StoredDocument
+from knowledge_base.loaders import LoadResult, SourceFile, discover, load_file
 
 ProgressFn = Callable[[str, int, int], None]
 """progress(stage, done, total)"""
@@ -81,8 +82,10 @@ class Ingestor:
         self.progress = progress or (lambda stage, done, total: None)
         self.batch_chunks = batch_chunks
 
+        self.max_nesting = s.ingest.max_nesting
     # -- loading -----------------------------------------------------------------------
-    def _load(self, paths: Iterable[Path], report: IngestReport) -> tuple[list[tuple[SourceDocument, str]], set[tuple[str, str]], list[tuple[str, str | None]]]:
+    def _load(self, paths: Iterable[Path], report: IngestReport, stored: dict[str, StoredDocument]
+              ) -> tuple[list[tuple[SourceDocument, str]], set[tuple[str, str]], list[tuple[str, str | None]]]:
         """(documents with their root, files with errors as (root, rel), removal scopes)."""
         files, errors = discover(paths)
         for e in errors:
@@ -94,27 +97,59 @@ class Ingestor:
                 scopes.append((str(p.resolve()), None))
             elif p.is_file():
                 scopes.append((str(p.resolve().parent), p.name))
-        docs: list[tuple[SourceDocument, str]] = []
+        read: list[tuple[SourceDocument, SourceFile]] = []
         bad_files: set[tuple[str, str]] = set()
-        seen: dict[str, str] = {}
         for i, src in enumerate(files):
-            res: LoadResult = load_file(src, self.max_bytes)
+            res: LoadResult = load_file(src, self.max_bytes, self.max_nesting)
             report.errors.extend(str(e) for e in res.errors)
             bad_files.update((str(src.root), rel) for rel in res.files_with_errors)
-            for doc in res.documents:
-                where = f"{doc.path}:{doc.line}" if doc.line else doc.path
-                if doc.id in seen:
-                    report.errors.append(str(SourceError(where, f"duplicate id '{doc.id}' (also in {seen[doc.id]})")))
-                    bad_files.add((str(src.root), src.rel))
-                    continue
-                seen[doc.id] = where
-                docs.append((doc, str(src.root)))
+            read.extend((doc, src) for doc in res.documents)
             self.progress("read", i + 1, len(files))
         return docs, bad_files, scopes
 
     # -- the run -------------------------------------------------------------------------
+        docs = self._claim_ids(read, stored, scopes, bad_files, report)
     def run(self, paths: list[Path], reset: bool = False) -> IngestReport:
         report = IngestReport()
+    @staticmethod
+    def _claim_ids(read: list[tuple[SourceDocument, SourceFile]], stored: dict[str, StoredDocument],
+                   scopes: list[tuple[str, str | None]], bad_files: set[tuple[str, str]],
+                   report: IngestReport) -> list[tuple[SourceDocument, str]]:
+        """One document per id. An id the index holds belongs to the file it came from: another
+        file's document with it is refused (both named) and the stored one stays, unless its
+        file is gone or this run re-read it without that id (the document moved). Two files of
+        this run with one id: the owner's copy is taken, else the first."""
+        def where(doc: SourceDocument, src: SourceFile) -> str:
+            return f"{src.shown}:{doc.line}" if doc.line else src.shown
+
+        def released(old: StoredDocument) -> bool:
+            in_scope = any(old.root == root and (name is None or old.path == name) for root, name in scopes)
+            return (in_scope and (old.root, old.path) not in bad_files) or not (Path(old.root) / old.path).exists()
+
+        copies: dict[str, list[tuple[SourceDocument, SourceFile]]] = {}
+        for doc, src in read:
+            copies.setdefault(doc.id, []).append((doc, src))
+        taken: set[int] = set()
+        for doc_id, group in copies.items():
+            old = stored.get(doc_id)
+            owner = Path(old.root) / old.path if old else None
+            mine = [c for c in group if c[1].path == owner]
+            if old and not mine and not released(old):
+                for doc, src in group:
+                    report.errors.append(str(SourceError(
+                        where(doc, src), f"id '{doc_id}' is already indexed from {owner}; give one of the two "
+                                         "another id (the indexed document is kept)")))
+                    bad_files.add((str(src.root), src.rel))
+                continue
+            first = (mine or group)[0]
+            taken.add(id(first[0]))
+            for doc, src in group:
+                if doc is not first[0]:
+                    report.errors.append(str(SourceError(
+                        where(doc, src), f"duplicate id '{doc_id}' (also in {where(*first)})")))
+                    bad_files.add((str(src.root), src.rel))
+        return [(doc, str(src.root)) for doc, src in read if id(doc) in taken]
+
         t0 = time.perf_counter()
         idx = self.index
         if reset:
@@ -126,7 +161,8 @@ class Ingestor:
         stored_target = idx.docstore.get_meta("vector_target")
         target_changed = stored_target is not None and stored_target != idx.vector_target
 
-        loaded, bad_files, scopes = self._load(paths, report)
+        stored = idx.docstore.documents()
+        loaded, bad_files, scopes = self._load(paths, report, stored)
         report.timings_s["read"] = time.perf_counter() - t0
 
         t = time.perf_counter()
@@ -140,7 +176,6 @@ class Ingestor:
         self._report_cleaning(cleaning, report)
         report.timings_s["clean"] = time.perf_counter() - t
 
-        stored = idx.docstore.documents()
         pending: list[_Pending] = []
         t = time.perf_counter()
         rederive = idx.docstore.get_meta("derive_version") != DERIVE_VERSION
@@ -151,11 +186,21 @@ class Ingestor:
                 if rederive:  # the rules that find checks and handoff rules changed
                     idx.docstore.replace_derived(doc.id, derive(doc))
                 continue
-            chunks = self.chunker.split(doc)
-            tokens = [tokenize(c.index_text) for c in chunks]
+                if (old.root, old.path) != (roots[doc.id], doc.path):
+                    idx.docstore.move_document(doc.id, roots[doc.id], doc.path)
+            try:
+                chunks = self.chunker.split(doc)
+                tokens = [tokenize(c.index_text) for c in chunks]
+                derived = derive(doc)
+            except Exception as exc:  # noqa: BLE001 - one document the tokenizer cannot take is its file's error
+                reason = (str(exc).strip().splitlines() or [""])[0][:200]
+                report.errors.append(str(SourceError(str(Path(roots[doc.id]) / doc.path), "cannot be split into "
+                                                     f"passages ({type(exc).__name__}: {reason})")))
+                bad_files.add((roots[doc.id], doc.path))
+                continue
             new_ids = {c.chunk_id for c in chunks}
             stale = [cid for cid in idx.docstore.chunk_ids(doc.id) if cid not in new_ids] if old else []
-            pending.append(_Pending(doc, roots[doc.id], chunks, tokens, derive(doc), stale, is_new=old is None))
+            pending.append(_Pending(doc, roots[doc.id], chunks, tokens, derived, stale, is_new=old is None))
         report.derived = sum(len(p.derived) for p in pending)
         report.timings_s["chunk"] = time.perf_counter() - t
 

@@ -7,19 +7,22 @@ or record never stops the others.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
-from bs4 import BeautifulSoup
+from bs4 import BeautifulSoup, Tag
 from markdownify import markdownify
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from knowledge_base.errors import SourceError
+from knowledge_base.settings import IngestSettings
 from knowledge_base.language import detect_language
 from knowledge_base.documents import (
     HandoffRule,
@@ -27,6 +30,8 @@ from knowledge_base.documents import (
     SourceDocument,
     TicketInfo,
 )
+
+_DEFAULT_NESTING: int = IngestSettings.model_fields["max_nesting"].default
 
 FORMATS = {
     ".md": "md",
@@ -52,21 +57,28 @@ class LoadResult:
 class SourceFile:
     path: Path
     root: Path
+    given: str = ""  # the folder as the user named it: messages start from it
 
     @property
     def rel(self) -> str:
         return self.path.relative_to(self.root).as_posix()
 
+    @property
+    def shown(self) -> str:
+        """The file as messages name it: the folder the user gave, then the path inside it."""
+        return (Path(self.given) / self.rel).as_posix() if self.given else self.rel
+
 
 def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[SourceError]]:
     """Files to ingest under each path. A directory contributes its supported files,
-    except hidden ones and README files (folder documentation, not knowledge)."""
+    except hidden ones and README files (folder documentation, not knowledge); a folder
+    linked into it is read too, and a link that cannot be followed is reported."""
     files: list[SourceFile] = []
     errors: list[SourceError] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
-            errors.append(SourceError(str(raw), "no such file or directory"))
+            errors.append(SourceError(str(raw), _broken_link(path) or "no such file or directory"))
             continue
         if path.is_file():
             if path.suffix.lower() not in FORMATS:
@@ -75,49 +87,101 @@ def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[SourceError]
                                 f"(supported: {', '.join(sorted(set(FORMATS)))})")
                 )
                 continue
-            files.append(SourceFile(path.resolve(), path.resolve().parent))
+            files.append(SourceFile(path.resolve(), path.resolve().parent, str(path.parent)))
             continue
         root = path.resolve()
-        for f in sorted(root.rglob("*")):
-            rel_parts = f.relative_to(root).parts
-            if any(p.startswith(".") for p in rel_parts) or not f.is_file():
-                continue
-            if f.suffix.lower() not in FORMATS or f.stem.lower() == "readme":
-                continue
-            files.append(SourceFile(f, root))
+        _walk(root, SourceFile(root, root, str(raw)), {root}, {root: str(raw)}, files, errors)
     return files, errors
 
 
+def _broken_link(path: Path) -> str | None:
+    """Why a symbolic link cannot be followed (a loop, a missing target), or None."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:
+        return "symbolic link loop; skipped"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop; skipped"
+        return f"symbolic link to a missing file ({os.readlink(path)}); skipped"
+    return None
+
+
+def _walk(folder: Path, top: SourceFile, chain: set[Path], seen: dict[Path, str], files: list[SourceFile],
+          errors: list[SourceError]) -> None:
+    """Supported files under `folder` (inside the ingested folder `top`). `chain` holds the
+    real folders being walked, so a link back to one of them is a loop, not a descent;
+    `seen`, every real folder read and where, so a folder linked twice is read once."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as exc:
+        errors.append(SourceError(SourceFile(folder, top.root, top.given).shown,
+                                  f"cannot read the folder ({exc.strerror or exc})"))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        here = SourceFile(entry, top.root, top.given)
+        why = _broken_link(entry)
+        if why and ("loop" in why or entry.suffix.lower() in FORMATS or not entry.suffix):
+            errors.append(SourceError(here.shown, why))
+        if why:
+            continue
+        if entry.is_dir():
+            real = entry.resolve()
+            if real in chain:
+                errors.append(SourceError(here.shown, f"symbolic link to a folder that contains it ({real}), "
+                                                      "a loop; skipped"))
+                continue
+            if real in seen:
+                errors.append(SourceError(here.shown, f"the same folder as {seen[real]}, already read; skipped"))
+                continue
+            seen[real] = here.shown
+            _walk(entry, top, chain | {real}, seen, files, errors)
+            continue
+        if not entry.is_file() or entry.suffix.lower() not in FORMATS or entry.stem.lower() == "readme":
+            continue
+        files.append(here)
+
+
 def read_text(src: SourceFile, max_bytes: int) -> str:
-    """The file as text, or a SourceError for empty, too large, binary or non-UTF-8 files."""
-    size = src.path.stat().st_size
-    if size > max_bytes:
-        raise SourceError(
-            src.rel,
-            f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB limit; "
-            "split it or raise COPILOT_INGEST__MAX_FILE_MB)",
-        )
-    data = src.path.read_bytes()
+    """The file as text, or a SourceError for empty, too large, binary, unreadable or
+    non-UTF-8 files."""
+    try:
+        size = src.path.stat().st_size
+        if size > max_bytes:
+            raise SourceError(
+                src.shown,
+                f"file too large ({size / 1e6:.1f} MB > {max_bytes / 1e6:.0f} MB limit; "
+                "split it or raise COPILOT_INGEST__MAX_FILE_MB)",
+            )
+        data = src.path.read_bytes()
+    except OSError as exc:
+        raise SourceError(src.shown, f"cannot be read ({exc.strerror or exc})") from None
     if not data.strip():
-        raise SourceError(src.rel, "empty file")
+        raise SourceError(src.shown, "empty file")
     if b"\x00" in data[:8192]:
-        raise SourceError(src.rel, "binary file, not text")
+        raise SourceError(src.shown, "binary file, not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise SourceError(
-            f"{src.rel}:{line}", f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
+            f"{src.shown}:{line}", f"invalid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8"
         ) from None
 
 
-def load_file(src: SourceFile, max_bytes: int) -> LoadResult:
+def load_file(src: SourceFile, max_bytes: int, max_nesting: int = _DEFAULT_NESTING) -> LoadResult:
+    """The documents of one file and an error per bad file or record: nothing in a file,
+    however hostile, stops the files beside it."""
     result = LoadResult()
     try:
         text = read_text(src, max_bytes)
         fmt = FORMATS[src.path.suffix.lower()]
         loader = _LOADERS[fmt]
-        for item in loader(src, text):
+        for item in loader(src, text, max_nesting):
             if isinstance(item, SourceError):
                 result.errors.append(item)
             else:
@@ -125,6 +189,11 @@ def load_file(src: SourceFile, max_bytes: int) -> LoadResult:
                 result.documents.append(item)
     except SourceError as exc:
         result.errors.append(exc)
+    except RecursionError:  # a parser that recurses (YAML, HTML) met nesting deeper than Python's stack
+        result.errors.append(SourceError(src.shown, "nested too deeply to read; flatten the structure"))
+    except Exception as exc:  # noqa: BLE001 - any other parser failure is this file's, not the run's
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        result.errors.append(SourceError(src.shown, f"cannot be parsed ({type(exc).__name__}: {reason})"))
     if result.errors:
         result.files_with_errors.add(src.rel)
     return result
@@ -204,7 +273,7 @@ def _field_error(rel: str, exc: ValidationError, line: int | None = None) -> Sou
     return SourceError(where, f"field '{loc}': {err['msg']}")
 
 
-def _split_front_matter(rel: str, text: str) -> tuple[dict, str, int]:
+def _split_front_matter(rel: str, text: str, max_nesting: int = _DEFAULT_NESTING) -> tuple[dict, str, int]:
     """(front matter, body, line where the body starts)."""
     if not text.startswith("---"):
         return {}, text, 1
@@ -212,6 +281,11 @@ def _split_front_matter(rel: str, text: str) -> tuple[dict, str, int]:
     for i, line in enumerate(lines[1:], start=1):
         if line.strip() == "---":
             raw = "".join(lines[1:i])
+            at = _too_deep(raw, max_nesting)  # the YAML parser recurses once per level, as JSON's does
+            if at is not None:
+                raise SourceError(f"{rel}:{raw.count(chr(10), 0, at) + 2}",
+                                  f"front matter nested deeper than {max_nesting} levels "
+                                  "(limit: COPILOT_INGEST__MAX_NESTING)")
             try:
                 meta = yaml.safe_load(raw) or {}
             except yaml.YAMLError as exc:
@@ -230,15 +304,15 @@ def _first_heading(body: str) -> str | None:
     return m.group(1).strip() if m else None
 
 
-def load_markdown(src: SourceFile, text: str) -> Iterable[SourceDocument | SourceError]:
-    meta, body, _ = _split_front_matter(src.rel, text)
+def load_markdown(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceDocument | SourceError]:
+    meta, body, _ = _split_front_matter(src.shown, text, max_nesting)
     try:
         fm = FrontMatter.model_validate(meta)
     except ValidationError as exc:
-        yield _field_error(src.rel, exc)
+        yield _field_error(src.shown, exc)
         return
     if not body.strip():
-        yield SourceError(src.rel, "no content after the front matter")
+        yield SourceError(src.shown, "no content after the front matter")
         return
     title = fm.title or _first_heading(body) or src.path.stem.replace("-", " ").replace("_", " ")
     yield SourceDocument(
@@ -260,7 +334,7 @@ def load_markdown(src: SourceFile, text: str) -> Iterable[SourceDocument | Sourc
 
 # --- Plain text -----------------------------------------------------------------------
 
-def load_txt(src: SourceFile, text: str) -> Iterable[SourceDocument | SourceError]:
+def load_txt(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceDocument | SourceError]:
     first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     title = first if 0 < len(first) <= 120 else src.path.stem.replace("-", " ").replace("_", " ")
     yield SourceDocument(id=src.rel, title=title, text=text.strip(), lang=detect_language(text), path=src.rel)
@@ -274,8 +348,24 @@ _HTML_DROP_HINTS = re.compile(r"cookie|banner|breadcrumb|share|feedback|rating|a
                               r"navbar|menu|sidebar|popup|subscribe", re.I)
 
 
-def load_html(src: SourceFile, text: str) -> Iterable[SourceDocument | SourceError]:
+def _deeper_than(soup: BeautifulSoup, limit: int) -> Tag | None:
+    """The first element nested deeper than `limit`, found without recursion, or None."""
+    stack: list[tuple[Tag, int]] = [(soup, 0)]
+    while stack:
+        tag, depth = stack.pop()
+        if depth > limit:
+            return tag
+        stack.extend((child, depth + 1) for child in tag.children if isinstance(child, Tag))
+    return None
+
+
+def load_html(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceDocument | SourceError]:
     soup = BeautifulSoup(text, "html.parser")
+    deep = _deeper_than(soup, max_nesting)
+    if deep is not None:  # the conversion to Markdown recurses per level, and slows with the depth squared
+        yield SourceError(f"{src.shown}:{deep.sourceline}" if deep.sourceline else src.shown,
+                          f"HTML elements nested deeper than {max_nesting} levels (limit: COPILOT_INGEST__MAX_NESTING)")
+        return
     meta_id = soup.find("meta", attrs={"name": "id"})
     html_tag = soup.find("html")
     lang = html_tag.get("lang") if html_tag else None
@@ -295,7 +385,7 @@ def load_html(src: SourceFile, text: str) -> Iterable[SourceDocument | SourceErr
     body = markdownify(str(main), heading_style="ATX", strip=["a", "img"])
     body = re.sub(r"\n{3,}", "\n\n", body).strip()
     if not body:
-        yield SourceError(src.rel, "no readable text in the HTML page")
+        yield SourceError(src.shown, "no readable text in the HTML page")
         return
     yield SourceDocument(
         id=str(meta_id["content"]) if meta_id and meta_id.get("content") else src.rel,
@@ -443,35 +533,68 @@ def record_to_document(rec: dict, rel: str, where: str, line: int | None) -> Sou
     )
 
 
-def load_json(src: SourceFile, text: str) -> Iterable[SourceDocument | SourceError]:
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+
+
+def _too_deep(text: str, limit: int) -> int | None:
+    """Where JSON text first nests deeper than `limit` (an offset), or None. Read before
+    parsing: the parser and the record models recurse once per level."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(text):
+        c = m.group()
+        if c in "[{":
+            depth += 1
+            if depth > limit:
+                return m.start()
+        elif c in "]}":
+            depth -= 1
+    return None
+
+
+def _parse_json(text: str, where: str, max_nesting: int, line: int | None = None) -> Any:
+    """The JSON value, or a SourceError naming the line (and column) of what is wrong."""
+    text = text.lstrip("\ufeff")  # a byte-order mark (a file or a line written by another tool)
+    at = _too_deep(text, max_nesting)
+    if at is not None:
+        n = line or text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        raise SourceError(f"{where}:{n}", f"JSON nested deeper than {max_nesting} levels at column {col} "
+                                          "(limit: COPILOT_INGEST__MAX_NESTING)")
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        yield SourceError(f"{src.rel}:{exc.lineno}", f"invalid JSON ({exc.msg} at column {exc.colno})")
+        raise SourceError(f"{where}:{line or exc.lineno}", f"invalid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def load_json(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceDocument | SourceError]:
+    try:
+        data = _parse_json(text, src.shown, max_nesting)
+    except SourceError as exc:
+        yield exc
         return
     if isinstance(data, dict) and not ("id" in data and ("title" in data or "messages" in data)):
         key = next((k for k in ("documents", "articles", "items", "records", "tickets", "data")
                     if isinstance(data.get(k), list)), None)
         if key is None:
-            yield SourceError(src.rel, "expected a record, a list of records, or a list under "
+            yield SourceError(src.shown, "expected a record, a list of records, or a list under "
                                        "'documents'/'articles'/'items'/'records'/'tickets'")
             return
         data = data[key]
     records = data if isinstance(data, list) else [data]
     for i, rec in enumerate(records, start=1):
-        yield record_to_document(rec, src.rel, f"{src.rel}: record {i}", None)
+        yield record_to_document(rec, src.rel, f"{src.shown}: record {i}", None)
 
 
-def load_jsonl(src: SourceFile, text: str) -> Iterable[SourceDocument | SourceError]:
+def load_jsonl(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceDocument | SourceError]:
     for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+        if not line.strip("\ufeff \t\r"):
             continue
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield SourceError(f"{src.rel}:{n}", f"invalid JSON ({exc.msg} at column {exc.colno})")
+            rec = _parse_json(line, src.shown, max_nesting, line=n)
+        except SourceError as exc:
+            yield exc
             continue
-        yield record_to_document(rec, src.rel, f"{src.rel}:{n}", n)
+        yield record_to_document(rec, src.rel, f"{src.shown}:{n}", n)
 
 
 _CSV_PAIRS = [("question", "answer"), ("title", "content"), ("title", "text"), ("title", "body"),
@@ -482,7 +605,7 @@ def _slug(text: str, n: int = 48) -> str:
     return re.sub(r"[^\w]+", "-", text.lower()).strip("-")[:n]
 
 
-def load_csv(src: SourceFile, text: str) -> Iterable[SourceDocument | SourceError]:
+def load_csv(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceDocument | SourceError]:
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -492,16 +615,23 @@ def load_csv(src: SourceFile, text: str) -> Iterable[SourceDocument | SourceErro
     header = [h.strip().lower() for h in (reader.fieldnames or []) if h]
     pair = next(((a, b) for a, b in _CSV_PAIRS if a in header and b in header), None)
     if pair is None:
-        yield SourceError(f"{src.rel}:1", f"CSV header has no usable columns (found: {', '.join(header) or 'none'}; "
+        yield SourceError(f"{src.shown}:1", f"CSV header has no usable columns (found: {', '.join(header) or 'none'}; "
                                           "need question+answer or title+content)")
         return
     q_col, a_col = pair
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a field over the csv module's limit (128 KB): that row only
+            yield SourceError(f"{src.shown}:{reader.line_num + 1}", f"unreadable CSV row ({exc})")
+            continue
         line = reader.line_num
         norm = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
         question, answer = norm.get(q_col, ""), norm.get(a_col, "")
         if not question or not answer:
-            yield SourceError(f"{src.rel}:{line}", f"row needs both '{q_col}' and '{a_col}'")
+            yield SourceError(f"{src.shown}:{line}", f"row needs both '{q_col}' and '{a_col}'")
             continue
         rec = {
             "id": norm.get("id") or f"{src.rel}#{_slug(question)}",
@@ -511,7 +641,7 @@ def load_csv(src: SourceFile, text: str) -> Iterable[SourceDocument | SourceErro
             "tags": norm.get("tags") or [],
             "updated": norm.get("updated") or None,
         }
-        yield record_to_document(rec, src.rel, f"{src.rel}:{line}", line)
+        yield record_to_document(rec, src.rel, f"{src.shown}:{line}", line)
 
 
 _LOADERS = {

@@ -70,6 +70,12 @@ class ChunkingSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     max_file_mb: float = Field(20.0, gt=0, description="Larger files are refused with an error.")
+    max_nesting: int = Field(
+        100, ge=4, le=200,
+        description="Deepest nesting a JSON file or JSONL line (arrays, objects), a front matter or an HTML page "
+        "(elements) may have; a deeper one is refused with an error naming its line. The parsers recurse per "
+        "level: a file nested thousands deep would otherwise stop the whole run.",
+    )
     boilerplate_patterns: list[str] = Field(
         default_factory=lambda: [
             r"^open (it )?in the .{0,30}app\b.*$",

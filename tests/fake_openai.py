@@ -1,6 +1,6 @@
 """A real OpenAI-compatible HTTP server on loopback for fault and gate tests.
 
-Modes: `error500`, `error429`, `hang` (never answers), `drip` (a streamed answer, one
+Modes: `error500`, `error429`, `notjson` (200 with an HTML page), `hang` (never answers), `drip` (a streamed answer, one
 byte a second), `junk` (200 with text that is not the JSON asked for), `follow` — a scripted "capable model" that follows the draft
 prompt literally: when the system prompt asks for citations in brackets it copies the
 first two numbered facts with their [n]; when it does not, it restates them without
@@ -144,6 +144,8 @@ class FakeOpenAI:
                     return self._send(500, {"error": {"message": "internal error", "type": "server_error"}})
                 if mode == "error429":
                     return self._send(429, {"error": {"message": "rate limited", "type": "rate_limit"}})
+                if mode == "notjson":  # a proxy's error page where the answer should be
+                    return self._send(200, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
                 content = ("this is not JSON {" if mode == "junk" else
                            fake.naive(body) if mode == "naive" else fake.follow(body))
                 if body.get("stream"):
