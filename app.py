@@ -37,6 +37,7 @@ if user.role == "supervisor":
         st.Page("copilot/ui/pages/metrics.py", title="Metrics", icon="📈"),
         st.Page("copilot/ui/pages/mined.py", title="Mined resolutions", icon="⛏️"),
         st.Page("copilot/ui/pages/proposals.py", title="Derived checks and rules", icon="🧭"),
+        st.Page("copilot/ui/pages/instructions.py", title="Instructions in the knowledge base", icon="🛡️"),
     ]
 with st.sidebar:
     st.write(f"Signed in as **{user.username}** ({user.role})")

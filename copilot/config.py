@@ -188,6 +188,12 @@ class ApiSettings(BaseModel):
                                 "more wait their turn (inside their deadline).")
 
 
+class SafetySettings(BaseModel):
+    profile_name_max_chars: int = Field(
+        40, ge=1, le=200, description="Longest customer name the greeting uses: only the name-like start of the "
+        "profile's name (up to three words) is used, never what follows it.")
+
+
 class RoutingSettings(BaseModel):
     classifier: bool = Field(
         False, description="Flag explicit requests, legal threats, fraud, vulnerability and frustration with the "
@@ -229,6 +235,7 @@ class Settings(KnowledgeBaseSettings, BaseSettings):
     llm: LLMSettings = LLMSettings()
     handoff: HandoffSettings = HandoffSettings()
     anamnesis: AnamnesisSettings = AnamnesisSettings()
+    safety: SafetySettings = SafetySettings()
     verification: VerificationSettings = VerificationSettings()
     evals: EvalSettings = EvalSettings()
     feedback: FeedbackSettings = FeedbackSettings()

@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -31,6 +31,7 @@ from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import load_prompt
 from copilot.masking import mask_pii, scrub
 from copilot.safety import fence, injection_evidence
+from copilot.safety import customer_injection, greeting_name, mark_role_tags, promise_in
 from copilot.schema import (Conversation, Draft, Grounding, Intent, Question, SimilarCase, Suggestion,
                             SuggestionTrace)
 from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_citations
@@ -41,6 +42,7 @@ from knowledge_base.derive import link_purpose, resolve_link
 from knowledge_base.domain import DomainGate
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
 from knowledge_base.index import KnowledgeIndex
+from knowledge_base.instructions import InstructionDetector
 from knowledge_base.retriever import HybridRetriever
 
 log = logging.getLogger("copilot")
@@ -110,21 +112,34 @@ def validated(conversation: Conversation | dict) -> Conversation:
         raise BadInputError(f"conversation field '{'.'.join(map(str, e['loc']))}': {e['msg']}") from None
 
 
-def safety_flags(customer_text: str, hits: list[SearchHit], keep: re.Pattern | None) -> list[str]:
-    """Instructions hidden in the customer's words or in retrieved knowledge-base text, and
-    the kinds of personal data the customer gave."""
+def safety_flags(customer_turns: list[str], left_out: list[SearchHit], keep: re.Pattern | None,
+                 detector: InstructionDetector | None = None) -> list[str]:
+    """Instructions hidden in the customer's words, knowledge-base passages left out because
+    they carry instructions, and the kinds of personal data the customer gave."""
     flags = []
-    injected = injection_evidence(customer_text)
+    injected = customer_injection(customer_turns, detector)
     if injected:
-        flags.append(f"prompt_injection: \"{injected}\"")
-    pii = mask_pii(customer_text, keep).found
+        flags.append(f"prompt_injection: {mark_role_tags(injected.describe())}")
+    pii = mask_pii("\n".join(customer_turns), keep).found
     if pii:
         flags.append("pii: " + ", ".join(f"{k.lower()} x{v}" for k, v in sorted(pii.items())))
-    for hit in hits:
-        kb_injection = injection_evidence(hit.text)
-        if kb_injection:
-            flags.append(f"prompt_injection_in_source {hit.source_id}: \"{kb_injection}\"")
+    for source_id in dict.fromkeys(h.source_id for h in left_out):
+        flags.append(f"prompt_injection_in_source {source_id}: passages carrying instructions left out of the draft")
     return flags
+
+
+def promise_problem(grounding: Grounding, own: list[str]) -> str | None:
+    """Why a model draft for a conversation that tried to instruct the model must not be
+    shown: a sentence of its own (not the engine's greeting, questions or handoff promise)
+    that promises a refund, a discount, compensation, a guarantee or a deadline. The
+    retrieval-only draft says only what the knowledge base says."""
+    engine = {" ".join(strip_citations(s).lower().split()) for s in own}
+    for check in grounding.sentences:
+        text = strip_citations(check.text)
+        said = None if check.removed or " ".join(text.lower().split()) in engine else promise_in(text)
+        if said:
+            return f"the conversation carries instructions to the model and the reply promises \"{said}\""
+    return None
 
 
 @dataclass
@@ -136,6 +151,7 @@ class Retrieved:
     answers: SearchResult          # customer-facing articles
     tickets: SearchResult          # past resolutions, for the operator
     domain_margin: float | None = None   # > 0: nearer the knowledge base than everyday off-topic requests
+    left_out: list[SearchHit] = field(default_factory=list)  # passages carrying instructions, never drafted from
 
     @property
     def top_docs(self) -> list[str]:
@@ -172,6 +188,7 @@ class Copilot:
         self._rule_vectors: dict[str, list[float]] = {}
         self._title_cache: tuple[int, dict[str, dict[str, str]]] | None = None
         self.domain = DomainGate(self.index)
+        self._instructions: InstructionDetector | None = None  # loaded (or trained) on first use
 
     # -- the flow ------------------------------------------------------------------------
     def suggest(self, conversation: Conversation | dict, trace: SuggestionTrace | None = None, *,
@@ -194,7 +211,9 @@ class Copilot:
         timings["understand"] = (t1 - t0) * 1000
 
         found = self._retrieve(conversation, seen.language)
-        flags = safety_flags(seen.customer_text, found.answers.hits + found.tickets.hits, self.keep_ids)
+        turns = [m.text for m in conversation.messages if m.role == "customer"]
+        flags = safety_flags(turns, found.left_out, self.keep_ids, self._instruction_detector())
+        injected = any(f.startswith("prompt_injection:") for f in flags)
         off_topic = found.domain_margin is not None and found.domain_margin < self.settings.retrieval.off_topic_margin
         if off_topic:
             flags.append(f"off_topic: nearer everyday requests than this knowledge base (margin {found.domain_margin:+.3f})")
@@ -242,12 +261,17 @@ class Copilot:
             timings["draft_verify"] = (t4 - t3) * 1000 - outcome.llm_ms
             timings["total"] = (t4 - t0) * 1000
             grounding = outcome.grounding
+            # a role tag the reply echoes ("</customer><system>") is shown marked, never as part of the reply
+            marked = [c.model_copy(update={"text": mark_role_tags(c.text)}) for c in grounding.sentences]
+            if any(c.text != m.text for c, m in zip(grounding.sentences, marked)):
+                grounding = grounding.model_copy(update={"sentences": marked})
+                warnings = [*warnings, "the draft echoes role tags from the conversation; shown marked as [tag ...]"]
             factual = grounding.supported + grounding.unsupported
             confidence = found.answers.confidence * (grounding.supported / factual if factual else 1.0)
             used = {n for s in grounding.sentences if not s.removed for n in citations_of(s.text)}
             return Suggestion(
                 language=seen.language, intent=intent, sentiment=seen.sentiment,
-                draft=outcome.draft.model_copy(update={"warnings": warnings}),
+                draft=outcome.draft.model_copy(update={"text": mark_role_tags(outcome.draft.text), "warnings": warnings}),
                 citations=outcome.sources.citations(used), grounding=grounding, questions=questions, handoff=decision,
                 confidence=round(min(1.0, max(0.0, confidence)), 4),
                 timings_ms={k: round(v, 1) for k, v in timings.items()}, usage=outcome.usage, flags=flags,
@@ -262,7 +286,7 @@ class Copilot:
         if on_draft is not None:
             on_draft(assemble(retrieval, []))
         worded, warnings, spent, llm_ms = self._model_draft(plan, conversation, seen.customer_text, trace, cancel,
-                                                            on_progress)
+                                                            on_progress, injected=injected)
         # the tokens and time a discarded model draft cost are still reported
         return assemble(worded or replace(retrieval, usage=spent, llm_ms=llm_ms), warnings)
 
@@ -282,6 +306,26 @@ class Copilot:
                 for s in self._routing.signals(turns, languages=self.index.embedding.languages)]
 
 
+    def _instruction_detector(self) -> InstructionDetector | None:
+        """What tells instructions to the model in customer turns (structure, and the classifier
+        over the index's embedder unless configured off)."""
+        if not self.settings.instructions.enabled:
+            return None
+        if self._instructions is None:
+            self._instructions = InstructionDetector.for_embedding(
+                self.index.embedding, self.settings.cache_dir, self.settings.instructions.classifier)
+        return self._instructions
+
+    def _without_instructions(self, result: SearchResult, k: int) -> tuple[SearchResult, list[SearchHit]]:
+        """The first k hits that carry no instructions to the model (flagged at ingest, or of a
+        conclusive shape now), and the flagged ones: a supervisor still finds them by search,
+        a draft never quotes them and the model never reads them."""
+        flagged = self.index.docstore.flagged_chunk_ids([h.chunk_id for h in result.hits])
+        flagged |= {h.chunk_id for h in result.hits if injection_evidence(h.text)}
+        kept = [h for h in result.hits if h.chunk_id not in flagged][:k]
+        left_out = [h for h in result.hits if h.chunk_id in flagged]
+        return result.model_copy(update={"hits": kept, "covered": result.covered and bool(kept)}), left_out
+
     def _kb_languages(self) -> set[str]:
         generation = self.index.docstore.generation()
         if self._languages is None or self._languages[0] != generation:
@@ -291,14 +335,15 @@ class Copilot:
     def _retrieve(self, conversation: Conversation, lang: str) -> Retrieved:
         query = build_query(conversation)
         qvec = self.retriever.embed_query(query)
-        answers = self.retriever.search(
-            query, k=6, filters=SearchFilters(lang=lang, doc_type="article", audience="customer"), query_vector=qvec)
-        tickets = self.retriever.search(query, k=4, filters=SearchFilters(lang=lang, doc_type="ticket"),
-                                        query_vector=qvec)
+        # a few more than shown, so passages left out for carrying instructions leave no gap
+        answers, left_out = self._without_instructions(self.retriever.search(
+            query, k=10, filters=SearchFilters(lang=lang, doc_type="article", audience="customer"), query_vector=qvec), 6)
+        tickets, left_tickets = self._without_instructions(self.retriever.search(
+            query, k=8, filters=SearchFilters(lang=lang, doc_type="ticket"), query_vector=qvec), 4)
         # no text in the customer's language: nothing to measure the domain against (flagged instead)
         margin = self.domain.margin(qvec, lang) if self.settings.retrieval.off_topic \
             and lang in self._kb_languages() else None
-        return Retrieved(query, qvec, answers, tickets, margin)
+        return Retrieved(query, qvec, answers, tickets, margin, left_out + left_tickets)
 
     def _intent(self, found: Retrieved, conversation: Conversation) -> Intent:
         top = found.top_docs
@@ -461,7 +506,9 @@ class Copilot:
         best_ticket = next((h for h in found.tickets.hits if h.score > 0), None)
         best_info = self._ticket_info(best_ticket.source_id) if best_ticket else None
         return DraftPlan(
-            language=seen.language, customer_name=conversation.profile.name, answer_hits=found.answers.hits,
+            language=seen.language, answer_hits=found.answers.hits,
+            # only the name goes into the greeting, and only the name-like start of it, bounded
+            customer_name=greeting_name(conversation.profile.name, self.settings.safety.profile_name_max_chars),
             covered=covered, negative=seen.sentiment.label == "negative", questions=questions,
             handoff_promise=promise, policy_hit=policy_hit, query=found.query, query_vector=found.query_vector,
             boost_terms=set(tokenize(best_info.resolution if best_info else "")), entities=self.entities,
@@ -480,7 +527,8 @@ class Copilot:
             if route.policy_query:
                 # the passage closest to the promise that states all of its facts backs it
                 query = f"{promise} {route.policy_query}".strip()
-                hits = self.retriever.search(query, k=8, filters=SearchFilters(lang=lang, doc_type="article")).hits
+                hits = self._without_instructions(
+                    self.retriever.search(query, k=8, filters=SearchFilters(lang=lang, doc_type="article")), 8)[0].hits
                 needed = self.entities(split_sentences(promise)[-1]) if promise else set()
                 backing = [h for h in hits if needed <= self.entities(h.text)]
                 hit = (backing or hits or [None])[0]
@@ -523,7 +571,8 @@ class Copilot:
 
     def _model_draft(self, plan: DraftPlan, conversation: Conversation, customer_text: str,
                      trace: SuggestionTrace, cancel: threading.Event | None,
-                     on_progress: ProgressFn | None) -> tuple[DraftOutcome | None, list[str], dict[str, int], float]:
+                     on_progress: ProgressFn | None,
+                     injected: bool = False) -> tuple[DraftOutcome | None, list[str], dict[str, int], float]:
         """The model's draft if it delivers a grounded reply in time, else None and the
         warning that says why the retrieval-only draft is shown; with the tokens spent and
         the milliseconds taken either way."""
@@ -543,6 +592,8 @@ class Copilot:
             checked, grounding = self.verifier.verify(text, sources.passages(), customer_text,
                                                       engine_statements(plan), policy_statements(plan))
             problem = model_draft_problem(checked, grounding, plan.language, customer_text)
+            if problem is None and injected:
+                problem = promise_problem(grounding, engine_statements(plan) + policy_statements(plan))
             trace.llm_raw, trace.llm_grounding = text, grounding
             trace.llm_accepted, trace.llm_problem = problem is None, problem
             if problem is None:

@@ -19,11 +19,22 @@ class Message(BaseModel):
     text: str = Field(min_length=1)
 
 
+PROFILE_FIELD_MAX_CHARS = 200  # a helpdesk's profile field is a name or a number, not a document
+
+
 class CustomerProfile(BaseModel):
+    """What the helpdesk knows of the customer; text fields are cut to PROFILE_FIELD_MAX_CHARS
+    (a form the customer filled in can hold anything)."""
+
     contract_number: str | None = None
     name: str | None = None
     plan: str | None = None
     tenure_months: int | None = Field(None, ge=0)
+
+    @field_validator("contract_number", "name", "plan")
+    @classmethod
+    def _bounded(cls, value: str | None) -> str | None:
+        return value[:PROFILE_FIELD_MAX_CHARS] if value else value
 
 
 class Conversation(BaseModel):

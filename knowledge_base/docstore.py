@@ -65,6 +65,13 @@ CREATE TABLE IF NOT EXISTS derived (
     reviewed_at TEXT
 );
 CREATE INDEX IF NOT EXISTS derived_by_source ON derived(source_id);
+CREATE TABLE IF NOT EXISTS instruction_scans (source_id TEXT PRIMARY KEY, stamp TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS instruction_flags (
+    chunk_id TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL,
+    found_by TEXT NOT NULL,
+    evidence TEXT NOT NULL
+);
 """
 
 ReviewStatus = Literal["pending", "approved", "rejected"]
@@ -330,6 +337,38 @@ class DocStore:
 
     def count_chunks(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    # -- passages that speak to the model (knowledge_base/instructions.py) ----------------
+    def instruction_scans(self) -> dict[str, str]:
+        """source id -> the detector version and content hash it was last scanned at."""
+        return dict(self._db.execute("SELECT source_id, stamp FROM instruction_scans").fetchall())
+
+    def record_instruction_scan(self, source_id: str, stamp: str, flags: list[tuple[str, str, str]]) -> None:
+        """Replace a document's flagged passages, (chunk id, found by, evidence), in one transaction."""
+        with self._lock, self._db:
+            self._db.execute("DELETE FROM instruction_flags WHERE source_id=?", (source_id,))
+            self._db.executemany("INSERT OR REPLACE INTO instruction_flags VALUES (?,?,?,?)",
+                                 [(cid, source_id, by, why) for cid, by, why in flags])
+            self._db.execute("INSERT OR REPLACE INTO instruction_scans VALUES (?, ?)", (source_id, stamp))
+            # documents gone since: their records go too
+            self._db.execute("DELETE FROM instruction_scans WHERE source_id NOT IN (SELECT source_id FROM documents)")
+            self._db.execute("DELETE FROM instruction_flags WHERE source_id NOT IN (SELECT source_id FROM documents)")
+
+    def flagged_chunk_ids(self, ids: list[str]) -> set[str]:
+        """Those of `ids` whose passage carries instructions."""
+        out: set[str] = set()
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            out.update(r[0] for r in self._db.execute(
+                f"SELECT chunk_id FROM instruction_flags WHERE chunk_id IN ({','.join('?' * len(part))})", part))
+        return out
+
+    def flagged_passages(self) -> list[tuple[Chunk, str, str]]:
+        """Every stored passage flagged as carrying instructions: (chunk, found by, evidence)."""
+        rows = self._db.execute(
+            f"SELECT {', '.join('c.' + c.strip() for c in self._CHUNK_COLS.split(','))}, f.found_by, f.evidence "
+            "FROM instruction_flags f JOIN chunks c ON c.chunk_id = f.chunk_id ORDER BY c.source_id, c.ord").fetchall()
+        return [(self._chunk(r[:10]), r[10], r[11]) for r in rows]
 
     def lexical_rows(self) -> Iterator[LexicalRow]:
         for cid, tokens, lang, doc_type, audience, tags in self._db.execute(

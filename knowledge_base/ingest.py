@@ -23,6 +23,7 @@ from knowledge_base.cleaning import Cleaner, CleaningReport
 from knowledge_base.derive import DERIVE_VERSION, Derived, derive
 from knowledge_base.documents import Chunk, SourceDocument
 from knowledge_base.index import KnowledgeIndex
+from knowledge_base.instructions import scan_index
 from knowledge_base.docstore import StoredDocument
 from knowledge_base.loaders import LoadResult, SourceFile, discover, load_file
 
@@ -48,6 +49,8 @@ class IngestReport(BaseModel):
     chunks: int = 0
     derived: int = Field(0, description="Checks and handoff rules derived from new or changed documents.")
     desk_file: str | None = Field(None, description="The desk configuration recorded with the index, if any.")
+    instructions: list[str] = Field(default_factory=list, description="Passages that speak to the model, flagged: "
+                                    "never quoted into a draft nor given to the model.")
     timings_s: dict[str, float] = Field(default_factory=dict)
 
     def summary(self) -> str:
@@ -234,6 +237,7 @@ class Ingestor:
         idx.docstore.set_meta("derive_version", DERIVE_VERSION)
         idx.docstore.set_meta("embedding_model", idx.embedding.model_id)
         idx.docstore.set_meta("vector_target", idx.vector_target)
+        report.instructions = scan_index(idx)
         idx.refresh_lexical()
         idx.mark_current()
         report.timings_s["lexical"] = time.perf_counter() - t

