@@ -700,6 +700,43 @@ def bench_suggest(
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
+@bench_app.command("api")
+def bench_api(
+    workers: str = typer.Option("1,2", help="Comma-separated uvicorn worker counts."),
+    clients: str = typer.Option("1,2,4,8,16", help="Comma-separated numbers of concurrent clients."),
+    requests: int = typer.Option(48, "--requests", min=1, help="At most this many requests per level."),
+    max_seconds: float = typer.Option(90.0, "--max-seconds", min=1, help="At most this long per level."),
+    index: Optional[Path] = IndexOption,
+) -> None:
+    """Retrieval-only suggestions per second and p50/p95 latency through `copilot serve`,
+    per worker count and number of concurrent local clients; written to docs/benchmarks.md."""
+    from evals.bench import api as bench
+    from evals.bench.docs import update_section
+
+    try:
+        worker_counts = [int(x) for x in workers.split(",") if x.strip()]
+        client_counts = [int(x) for x in clients.split(",") if x.strip()]
+    except ValueError:
+        fail(f"--workers and --clients must be comma-separated numbers, not '{workers}' / '{clients}'")
+    if not worker_counts or not client_counts or min(worker_counts + client_counts) < 1:
+        fail("--workers and --clients need numbers of at least 1")
+    settings = settings_for(index)
+    with user_errors():
+        from copilot.api.serve import check_index
+
+        check_index(settings)  # the benchmark brings its own token
+        try:
+            points = bench.run(settings, worker_counts, client_counts, requests, max_seconds,
+                               announce=lambda text: err.print(text, highlight=False))
+        except RuntimeError as exc:
+            fail(str(exc))
+    for p in points:
+        out.print(p.model_dump_json(), highlight=False)
+    command = f"copilot bench api --workers {workers} --clients {clients} --requests {requests} --max-seconds {max_seconds:g}"
+    update_section("api", command, bench.markdown(points, requests, max_seconds))
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
+
+
 def main() -> None:
     try:
         app()

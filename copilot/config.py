@@ -186,6 +186,9 @@ class ApiSettings(BaseModel):
         "ask for less with `deadline_s`.")
     engine_threads: int = Field(4, ge=1, le=64, description="Suggestions computed at once in one process; "
                                 "more wait their turn (inside their deadline).")
+    worker_healthcheck_s: int = Field(
+        60, ge=1, description="With several workers: how long a worker may not answer uvicorn's health check before "
+        "it is restarted (loading the engine holds the interpreter for seconds on a busy machine).")
 
 
 class SafetySettings(BaseModel):

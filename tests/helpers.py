@@ -4,9 +4,15 @@ desk's configuration, and waiting for a server the test started. Fixtures stay i
 
 from __future__ import annotations
 
+import os
+import pwd
+import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -79,3 +85,57 @@ def wait_for_http(url: str, proc: subprocess.Popen, what: str, timeout_s: float 
         time.sleep(0.3)
     proc.kill()
     raise RuntimeError(f"{what} did not answer at {url} within {timeout_s:.0f} s")
+
+
+@contextmanager
+def postgres_server():
+    """A throwaway PostgreSQL on loopback (initdb + pg_ctl): yields its SQLAlchemy URL, or
+    None when the server binaries are not installed; stopped and removed afterwards."""
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or [Path(p) for p in [shutil.which("initdb")] if p]
+    if not candidates:
+        yield None
+        return
+    bindir = candidates[-1].parent
+    base = Path(tempfile.mkdtemp(prefix="copilot-pg-"))
+    data = base / "data"
+    port = free_port()
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        user = "postgres" if _user_exists("postgres") else "nobody"
+        shutil.chown(base, user)
+        os.chmod(base, 0o755)
+        as_user = ["runuser", "-u", user, "--"]
+    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "copilot", "--auth=trust", "-E", "UTF8"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
+                    f"-h 127.0.0.1 -p {port} -k {base} -c max_connections=200", "start"], check=True, capture_output=True)
+    try:
+        subprocess.run([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "copilot", "feedback"],
+                       check=True, capture_output=True)
+        yield f"postgresql+psycopg://copilot@127.0.0.1:{port}/feedback"
+    finally:
+        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+@contextmanager
+def chroma_server(path: Path):
+    """`chroma run` on loopback with its data in `path`: yields its port."""
+    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    port = free_port()
+    proc = subprocess.Popen([exe, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, "chroma run")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -56,7 +56,9 @@ def small_index(tmp_path_factory, session_cache):
 
 
 def api_settings(settings, **api):
-    return settings.model_copy(update={"api": ApiSettings(tokens=[entry for _, entry in TOKENS.values()], **api)})
+    # a deadline no busy machine reaches, but where a test sets its own
+    return settings.model_copy(update={"api": ApiSettings(tokens=[entry for _, entry in TOKENS.values()],
+                                                          deadline_s=600, **api)})
 
 
 @pytest.fixture

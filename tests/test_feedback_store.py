@@ -5,12 +5,7 @@ is accounted for. Also sign-in accounts and mined resolutions."""
 from __future__ import annotations
 
 import multiprocessing
-import os
-import pwd
-import shutil
-import socket
 import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +17,8 @@ from copilot.config import AuthSettings, FeedbackSettings, Settings, UserAccount
 from copilot.feedback.models import Base
 from copilot.feedback.store import FeedbackStore, edit_distance
 from copilot.schema import Draft, Intent, Sentiment, Suggestion
+
+from helpers import postgres_server
 
 WRITERS_THREADS = 16
 WRITES_EACH = 25
@@ -78,43 +75,12 @@ def test_concurrent_writers_on_sqlite_lose_nothing(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    """A throwaway PostgreSQL on loopback (initdb + pg_ctl), stopped afterwards."""
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb")) or [Path(p) for p in [shutil.which("initdb")] if p]
-    initdb = candidates[-1] if candidates else None
-    if initdb is None:
-        pytest.skip("PostgreSQL server binaries are not installed")
-    bindir = Path(initdb).parent
-    base = Path(tempfile.mkdtemp(prefix="copilot-pg-"))
-    data = base / "data"
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        user = "postgres" if _user_exists("postgres") else "nobody"
-        shutil.chown(base, user)
-        os.chmod(base, 0o755)
-        as_user = ["runuser", "-u", user, "--"]
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(data), "-U", "copilot", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
-                    f"-h 127.0.0.1 -p {port} -k {base} -c max_connections=200", "start"], check=True, capture_output=True)
-    try:
-        subprocess.run([str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "copilot", "feedback"],
-                       check=True, capture_output=True)
-        yield f"postgresql+psycopg://copilot@127.0.0.1:{port}/feedback"
-    finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-        return True
-    except KeyError:
-        return False
+def postgres():
+    """A throwaway PostgreSQL on loopback, stopped afterwards."""
+    with postgres_server() as url:
+        if url is None:
+            pytest.skip("PostgreSQL server binaries are not installed")
+        yield url
 
 
 @pytest.mark.slow

@@ -85,6 +85,21 @@ class Services:
         if self.store is None:
             self.store = FeedbackStore(self.settings.feedback, self.settings.data_dir, keep_ids=self.copilot.keep_ids)
             self._owned.append(self.store)
+        self.warm_up()
+
+    def warm_up(self) -> None:
+        """One suggestion before the first request, the model call cancelled up front: the
+        embedder loads and the engine builds what it builds on first use (minutes on a busy
+        machine), so no request waits for that and the load balancer sees the instance only
+        when it is ready (uvicorn listens once start-up is done)."""
+        import threading
+
+        if self.copilot.index.docstore.count_documents() == 0:
+            return
+        cancelled = threading.Event()
+        cancelled.set()
+        self.copilot.suggest({"messages": [{"role": "customer", "text": "Hello, a question about my service."}]},
+                             cancel=cancelled)
 
     def close(self) -> None:
         for thing in reversed(self._owned):

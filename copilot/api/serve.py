@@ -37,6 +37,10 @@ def check_servable(settings: Settings) -> None:
     if not settings.api.tokens:
         raise ConfigError("no API tokens configured: create one with `copilot serve --new-token NAME:ROLE` and put "
                           "its entry in COPILOT_API__TOKENS (a JSON list) or [[api.tokens]] in copilot.toml")
+    check_index(settings)
+
+
+def check_index(settings: Settings) -> None:
     from knowledge_base.docstore import DocStore
 
     assert settings.index_dir is not None
@@ -55,4 +59,5 @@ def run(settings: Settings, host: str, port: int, workers: int) -> None:
 
     os.environ["COPILOT_INDEX_DIR"] = str(settings.index_dir)
     uvicorn.run("copilot.api:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="info", timeout_graceful_shutdown=10)
+                log_level="info", timeout_graceful_shutdown=10,
+                timeout_worker_healthcheck=settings.api.worker_healthcheck_s)
