@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "20"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "21"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -273,8 +273,15 @@ class _Trimmed:
         value = self._m.group(name)
         if name == "rest":
             head = re.split(r"\s*(?::|;|\s[—–]\s)\s*", value, maxsplit=1)[0]
-            value = head if len(head.split()) >= 2 else value
+            # the head must name something: "the date" and "дату" do ("Проверьте дату: ..."),
+            # "it" does not; a word count would cut English heads and keep whole Russian ones
+            value = head if _names_something(head) else value
         return value
+
+
+def _names_something(text: str) -> bool:
+    return any(w not in _TOPIC_STOP_EN and w not in _TOPIC_STOP_RU and not w.isdigit()
+               for w in re.findall(r"[\w'-]+", text.lower()))
 
 
 _CHECKS: list[tuple[str, re.Pattern]] = [
