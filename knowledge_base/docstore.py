@@ -239,17 +239,17 @@ class DocStore:
             )
             self._bump()
 
+    def move_document(self, source_id: str, root: str, path: str) -> None:
+        """Record where an unchanged document now lives (its file moved): that file owns its id."""
+        with self._lock, self._db:
+            self._db.execute("UPDATE documents SET root=?, path=? WHERE source_id=?", (root, path, source_id))
+
     def delete_document(self, source_id: str) -> None:
         with self._lock, self._db:
             self._db.execute("DELETE FROM derived WHERE source_id=?", (source_id,))
             self._db.execute("DELETE FROM chunks WHERE source_id=?", (source_id,))
             self._db.execute("DELETE FROM documents WHERE source_id=?", (source_id,))
             self._bump()
-
-    def move_document(self, source_id: str, root: str, path: str) -> None:
-        """Record where an unchanged document now lives (its file moved): that file owns its id."""
-        with self._lock, self._db:
-            self._db.execute("UPDATE documents SET root=?, path=? WHERE source_id=?", (root, path, source_id))
 
     def reset(self) -> None:
         with self._lock, self._db:

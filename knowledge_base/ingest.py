@@ -82,10 +82,10 @@ class Ingestor:
             signature_cache=index.docstore.signatures,
         )
         self.max_bytes = int(s.ingest.max_file_mb * 1e6)
+        self.max_nesting = s.ingest.max_nesting
         self.progress = progress or (lambda stage, done, total: None)
         self.batch_chunks = batch_chunks
 
-        self.max_nesting = s.ingest.max_nesting
     # -- loading -----------------------------------------------------------------------
     def _load(self, paths: Iterable[Path], report: IngestReport, stored: dict[str, StoredDocument]
               ) -> tuple[list[tuple[SourceDocument, str]], set[tuple[str, str]], list[tuple[str, str | None]]]:
@@ -108,12 +108,9 @@ class Ingestor:
             bad_files.update((str(src.root), rel) for rel in res.files_with_errors)
             read.extend((doc, src) for doc in res.documents)
             self.progress("read", i + 1, len(files))
+        docs = self._claim_ids(read, stored, scopes, bad_files, report)
         return docs, bad_files, scopes
 
-    # -- the run -------------------------------------------------------------------------
-        docs = self._claim_ids(read, stored, scopes, bad_files, report)
-    def run(self, paths: list[Path], reset: bool = False) -> IngestReport:
-        report = IngestReport()
     @staticmethod
     def _claim_ids(read: list[tuple[SourceDocument, SourceFile]], stored: dict[str, StoredDocument],
                    scopes: list[tuple[str, str | None]], bad_files: set[tuple[str, str]],
@@ -153,6 +150,9 @@ class Ingestor:
                     bad_files.add((str(src.root), src.rel))
         return [(doc, str(src.root)) for doc, src in read if id(doc) in taken]
 
+    # -- the run -------------------------------------------------------------------------
+    def run(self, paths: list[Path], reset: bool = False) -> IngestReport:
+        report = IngestReport()
         t0 = time.perf_counter()
         idx = self.index
         if reset:
@@ -186,11 +186,11 @@ class Ingestor:
             old = stored.get(doc.id)
             if old and old.content_hash == doc.content_hash() and not embedder_changed:
                 report.unchanged += 1
+                if (old.root, old.path) != (roots[doc.id], doc.path):
+                    idx.docstore.move_document(doc.id, roots[doc.id], doc.path)
                 if rederive:  # the rules that find checks and handoff rules changed
                     idx.docstore.replace_derived(doc.id, derive(doc))
                 continue
-                if (old.root, old.path) != (roots[doc.id], doc.path):
-                    idx.docstore.move_document(doc.id, roots[doc.id], doc.path)
             try:
                 chunks = self.chunker.split(doc)
                 tokens = [tokenize(c.index_text) for c in chunks]
