@@ -24,19 +24,19 @@ HANDOFF_CASES = [
                                    "Перезагрузил, не помогло.", "Проверьте, плотно ли вставлен кабель HDMI.",
                                    "Проверил, всё равно зависает, без толку."]),
     ("legal_or_regulatory_threat", "en", ["You charged me twice. If this isn't fixed I'm going to court and to Rospotrebnadzor."]),
-    ("legal_or_regulatory_threat", "ru", ["Вы дважды списали деньги. Если не вернёте, подаю в суд и жалобу в Роспотребнадзор."]),
+    ("legal_or_regulatory_threat", "ru", ["Мне без спроса подключили платную подписку на кино. Не отключите и не вернёте деньги — пишу в Роспотребнадзор и иду в суд."]),
     ("fraud_or_security", "en", ["I got an SMS that my SIM card was replaced, but I didn't request anything. Now my phone has no network."]),
-    ("fraud_or_security", "ru", ["Мне позвонили якобы из Волны и просили назвать код из смс. Кто-то зашёл в личный кабинет, это не я."]),
+    ("fraud_or_security", "ru", ["В личном кабинете кто-то сменил пароль и почту, я этого не делала. Похоже, мой аккаунт взломали."]),
     ("vulnerable_customer", "en", ["I'm 84 and live alone, my TV stopped working and I don't know what to press."]),
     ("vulnerable_customer", "ru", ["Мне 79 лет, живу одна, месяц назад умер муж. Интернет отключили, нечем платить."]),
     ("policy_requires_human", "en", ["I want a copy of all the personal data you hold about me."]),
     ("policy_requires_human", "ru", ["Долг 1800 рублей, сейчас нет работы. Можно оформить рассрочку?"]),
     # inside the desk's domain, not in its knowledge base (off-domain requests get a refusal: test_off_topic.py)
-    ("no_grounded_answer", "en", ["Do you offer a static IP address?"]),
-    ("no_grounded_answer", "ru", ["Можно ли у вас подключить статический IP-адрес для видеонаблюдения?"]),
+    ("no_grounded_answer", "en", ["Can I get an IPv6 address on my home connection?"]),
+    ("no_grounded_answer", "ru", ["Можно ли у вас получить IPv6-адрес для домашнего подключения?"]),
     ("account_verification_required", "en", ["I need to change the contact phone number on my contract, I lost my old SIM."]),
     ("account_verification_required", "ru", ["Хочу переоформить договор на себя, сейчас он на бывшего мужа."]),
-    ("complaint_compensation", "en", ["The technician never showed up and I took a day off work. I want compensation for this."]),
+    ("complaint_compensation", "en", ["Your installer scratched the wall and broke a shelf during the visit. I want compensation for the damage."]),
     ("complaint_compensation", "ru", ["Мастер не пришёл, я отпросилась с работы. Требую компенсацию за потерянный день."]),
 ]
 
@@ -89,7 +89,7 @@ def test_no_internet_asks_for_the_missing_facts_first(retrieval_copilot):
 
 def test_the_contract_number_already_given_is_not_asked_again(retrieval_copilot):
     s = retrieval_copilot.suggest(conversation(
-        "Интернета нет с утра", "Подскажите номер договора, пожалуйста.", "7712345678, ни на одном устройстве не работает"))
+        "Интернет пропал вчера вечером", "Подскажите номер договора, пожалуйста.", "7712345678, ни на одном устройстве не работает"))
     assert s.facts.get("contract_number") == "7712345678"
     assert "contract_number" not in [q.fact for q in s.questions]
     assert "devices_affected" not in [q.fact for q in s.questions]
@@ -98,8 +98,10 @@ def test_the_contract_number_already_given_is_not_asked_again(retrieval_copilot)
 
 def test_nothing_is_asked_when_nothing_is_missing(retrieval_copilot):
     s = retrieval_copilot.suggest(conversation(
-        "No internet since 7am on all devices, contract 7712345678.", "What do the router lights show?",
-        "The Internet light is red. I restarted the router twice and checked the cable, nothing."))
+        "Internet stopped working on Sunday evening on every device at home. Contract 7798765432.",
+        "What do the router lights show?",
+        "Internet lamp red, the others green. We restarted the router a few times and my son checked the cable is "
+        "clicked in, still red."))
     assert s.questions == []
     assert s.handoff.needed and "policy_requires_human" in s.handoff.reasons  # a line fault: technician
 
@@ -130,7 +132,7 @@ def test_refund_deadline_comes_from_the_current_article_not_the_outdated_one(ret
 
 
 def test_a_question_the_desk_does_not_cover_says_so_and_hands_off(retrieval_copilot):
-    s = retrieval_copilot.suggest(conversation("Можно ли у вас подключить статический IP-адрес для видеонаблюдения?"))
+    s = retrieval_copilot.suggest(conversation("Можно ли у вас получить IPv6-адрес для домашнего подключения?"))
     assert s.intent.label == "not_covered" and s.confidence < 0.5
     assert "нет проверенного ответа" in s.draft.text
     assert s.handoff.reasons == ["no_grounded_answer"]
@@ -213,8 +215,8 @@ def test_a_condition_the_customer_ruled_out_is_not_copied_into_the_draft(retriev
 
 
 @pytest.mark.parametrize("text,lang,second_line,supervisor", [
-    ("THIS IS THE THIRD TIME I'M WRITING. No internet AGAIN since last night. The Internet light is red, "
-     "I've rebooted the router twice and checked the cable.", "en", "within 4 hours", "within 2 hours"),
+    ("FOURTH MESSAGE ABOUT THIS!!! No internet AGAIN since Friday afternoon. The Internet light is red, I rebooted "
+     "the router three times and reseated the WAN cable.", "en", "within 4 hours", "within 2 hours"),
     ("УЖЕ ТРЕТИЙ РАЗ ПИШУ. Интернета опять нет со вчерашнего вечера, индикатор Internet горит красным, "
      "роутер перезагружал два раза, кабель проверил.", "ru", "в течение 4 часов", "в течение 2 часов"),
 ])

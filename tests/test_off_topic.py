@@ -37,8 +37,8 @@ def test_an_off_topic_request_gets_a_refusal_and_no_handoff(retrieval_copilot, l
 
 
 @pytest.mark.parametrize("text", [
-    "Do you offer a static IP address?",
-    "Можно ли у вас подключить статический IP-адрес для видеонаблюдения?",
+    "Can I get an IPv6 address on my home connection?",
+    "Можно ли у вас получить IPv6-адрес для домашнего подключения?",
 ])
 def test_a_question_inside_the_domain_the_knowledge_base_does_not_answer_keeps_the_handoff(retrieval_copilot, text):
     s = retrieval_copilot.suggest(conversation(text))
