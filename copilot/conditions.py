@@ -4,20 +4,26 @@ invitation to contact us through the channel the customer is already using.
 
 An article says "If only one device has no internet, restart that device"; the customer
 said "none of my devices can connect". Copying that sentence into the draft contradicts
-them. The check here is about scope, the one kind of contradiction that needs no domain
-knowledge: a condition about one X when the customer spoke of all (or none) of their Xs,
-or the other way round, for the same X (compared by stem, in both languages).
+them. Three kinds of ruled-out condition are caught, none needing domain knowledge:
+scope (a condition about one X when the customer spoke of all or none of their Xs, or the
+other way round, for the same X, compared by stem), a state (the condition says the light
+is red or the balance negative, the customer said the light is green or the balance
+positive) and polarity (the condition says the code does not arrive, the customer said it
+arrives). A step is the same step under another verb ("reboot", "restart", "turn off and
+on", "unplug the power" where the knowledge base defines a reboot so).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bm25s.stopwords import STOPWORDS_EN
 
 from knowledge_base.tokenizer import tokenize
 
 _I = re.I | re.U
-# the condition a sentence opens with, up to the first clause break
-_LEAD = re.compile(r"^[\W\d]*(?:if|when|если|когда)\b(?P<cond>[^,;:—]+)", _I)
 _NOUN = r"(?P<rest>(?:[\w-]+\s+){0,1}[\w-]+)"
 # "none of my devices", "not one device", "ни на одном устройстве", "все устройства"
 _ALL = (re.compile(rf"\b(?:all|none|every|neither|not (?:a single|one)|no)\s+(?:of\s+)?(?:my|the|our|your)?\s*{_NOUN}", _I),
@@ -33,16 +39,156 @@ def _stems(patterns: tuple[re.Pattern, ...], text: str, exclude: tuple[re.Patter
     return {s for p in patterns for m in p.finditer(text) for s in tokenize(m.group("rest")) if len(s) > 2}
 
 
-def ruled_out(sentence: str, customer_text: str) -> bool:
-    """The sentence opens with a condition on one X and the customer spoke of all their Xs
-    (or a condition on all and the customer spoke of one)."""
-    m = _LEAD.match(sentence.strip())
-    if not m:
-        return False
-    cond = m.group("cond")
+# every condition in a sentence, not only the one it opens with: "...; if it goes off, ..."
+_CONDITION = re.compile(r"(?:^|(?<=[\s(:;,—]))(?:if|when|если|когда)\s+(?P<cond>[^,;:—.!?]+)", _I)
+# a diagnosis stated as fact is a condition too: "E-203 usually means the balance is negative"
+_MEANS = re.compile(r"(?<!\w)(?:means|indicates|означа\w*|значит)(?:,?\s+(?:that|что))?\s+(?P<cond>[^,;:—.!?]+)", _I)
+
+
+def conditions(sentence: str) -> list[str]:
+    """The conditions a sentence states: its if/when clauses and what it says a sign means."""
+    return [m.group("cond") for p in (_CONDITION, _MEANS) for m in p.finditer(sentence)]
+
+
+def _scope_ruled_out(cond: str, customer_text: str) -> bool:
     cond_one, cond_all = _stems(_ONE, cond, _ALL), _stems(_ALL, cond)
     said_one, said_all = _stems(_ONE, customer_text, _ALL), _stems(_ALL, customer_text)
     return bool(cond_one & said_all) or bool(cond_all & said_one)
+
+
+# States that exclude each other: a light shows one colour or none, a balance is in the
+# plus or not. A value is read only when not denied ("not red" says nothing); the denied
+# forms that do name a state are values of their own ("не горит" is off).
+_NEG = r"(?:not|n't|no|never|не|нет|ни)"
+_STATES: dict[str, dict[str, str]] = {
+    "light": {
+        "red": r"red|красн\w*",
+        "green": r"green|зел[её]н\w*",
+        "orange": r"orange|amber|yellow|оранжев\w*|ж[её]лт\w*",
+        "blue": r"blue|син(?:ий|им|ем|его|яя|ей)|голуб\w*",
+        "off": r"(?:goes|go|went|is|are|turned|switched)\s+off|unlit|не\s+(?:горит|горят|светится)|погас\w*|гасн\w*|потух\w*",
+    },
+    "motion": {
+        "blinking": r"blink\w*|flash\w*|мига\w*|морга\w*",
+        "steady": r"steady|steadily|solid|ровн\w*|постоянн\w*|не\s+мига\w*",
+    },
+    "standing": {
+        "good": r"positive|plus|fine|ok|okay|in order|в\s+плюс\w*|положительн\w*|в\s+порядке",
+        "bad": r"negative|minus|zero|below zero|in debt|в\s+минус\w*|отрицательн\w*|нулев\w*|в\s+долг\w*",
+    },
+}
+_STATE_RES = {cls: {v: re.compile(rf"(?<!\w)(?:{p})(?!\w)", _I) for v, p in values.items()} for cls, values in _STATES.items()}
+_DENIED = re.compile(rf"(?<!\w){_NEG}\s+(?:\w+\s+)?$", _I)
+_CLAUSE = re.compile(r"[.!?;,\n]+|\s(?:but|and then|а|но|однако)\s", _I)
+
+
+def _states(clause: str) -> tuple[dict[str, set[str]], str]:
+    """class -> the values the clause asserts, and the clause with them taken out."""
+    found: dict[str, set[str]] = {}
+    rest = clause
+    for cls, values in _STATE_RES.items():
+        for value, pattern in values.items():
+            for m in pattern.finditer(clause):
+                if m.group(0).lower().startswith(("не", "not")) or not _DENIED.search(clause[:m.start()]):
+                    found.setdefault(cls, set()).add(value)
+                rest = rest.replace(m.group(0), " ")
+    return found, rest
+
+
+def _subject(text: str) -> set[str]:
+    return {t for t in tokenize(text) if len(t) > 2 and t not in {"not", "нет", "без"}}
+
+
+def _customer_clauses(customer_text: str) -> list[tuple[dict[str, set[str]], set[str], str]]:
+    """(states, subject stems, clause) of each clause; a clause that names no subject ("not
+    blinking") takes the one before it."""
+    out, last = [], set()
+    for clause in _CLAUSE.split(customer_text):
+        states, rest = _states(clause)
+        subject = _subject(rest) or last
+        out.append((states, subject, clause))
+        last = subject
+    return out
+
+
+def _modifier(text: str, stem: str) -> str | None:
+    """The content word right before `stem` in `text` ("internet" in "the Internet light")."""
+    before = None
+    for word in re.findall(r"[\w-]+", text):
+        stems = tokenize(word)
+        if stem in stems:
+            return before
+        before = stems[0] if stems else None
+    return None
+
+
+def _same_thing(a: str, b: str, shared: set[str]) -> bool:
+    """Two clauses speak of the same thing: a shared stem that the two do not qualify
+    differently ("the Internet light" is not "the Wi-Fi light")."""
+    for stem in shared:
+        mod_a, mod_b = _modifier(a, stem), _modifier(b, stem)
+        if not (mod_a and mod_b and mod_a != mod_b):
+            return True
+    return False
+
+
+def _state_ruled_out(cond: str, said: list[tuple[dict[str, set[str]], set[str], str]]) -> bool:
+    """The condition asserts a state the customer said is otherwise, of the same thing."""
+    states, rest = _states(cond)
+    subject = _subject(rest)
+    for cls, values in states.items():
+        for s_states, s_subject, clause in said:
+            if cls in s_states and not values & s_states[cls] and _same_thing(rest, _states(clause)[1], subject & s_subject):
+                return True
+    return False
+
+
+def _denied_stems(text: str) -> set[str]:
+    """Stems that a negation governs: "doesn't arrive", "не приходит", "no internet"."""
+    out: set[str] = set()
+    for m in re.finditer(rf"(?<!\w){_NEG}(?!\w)\s+((?:[\w-]+\s+)?[\w-]+)", text.replace("n't", " not"), _I):
+        out |= set(tokenize(m.group(1)))
+    return out
+
+
+def _polarity_ruled_out(cond: str, said: list[tuple[dict[str, set[str]], set[str], str]]) -> bool:
+    """The condition denies what the customer affirmed of the same thing, or affirms what
+    they denied: "if the code does not arrive" after "the code arrives"."""
+    c_tokens, c_denied = _subject(cond), _denied_stems(cond)
+    for _, _, clause in said:
+        k_tokens, k_denied = _subject(clause), _denied_stems(clause)
+        shared = c_tokens & k_tokens
+        if len(shared) >= 2 and any((t in c_denied) != (t in k_denied) for t in shared):
+            return True
+    return False
+
+
+def ruled_out(sentence: str, customer_text: str) -> bool:
+    """A condition of the sentence is one the customer ruled out: on one X when they spoke of
+    all their Xs (or the other way round), a state they said is otherwise, or the denial of
+    what they affirmed (or the other way round)."""
+    conds = conditions(sentence.strip())
+    if not conds:
+        return False
+    said = _customer_clauses(customer_text)
+    return any(_scope_ruled_out(c, customer_text) or _state_ruled_out(c, said) or _polarity_ruled_out(c, said)
+               for c in conds)
+
+
+def under_ruled_out_diagnosis(sentences: list[str], customer_text: str) -> set[int]:
+    """Positions of the sentences that act on a diagnosis the customer ruled out: those
+    after it up to the next heading ("This usually means the balance is negative. [...]
+    Top up by bank card ..." when the customer said the balance is positive)."""
+    out: set[int] = set()
+    ruled = False
+    for i, sentence in enumerate(sentences):
+        if sentence.lstrip().startswith("#"):
+            ruled = False
+        elif ruled:
+            out.add(i)
+        elif _MEANS.search(sentence) and not _CONDITION.search(sentence) and ruled_out(sentence, customer_text):
+            ruled = True
+    return out
 
 
 # "write to us in the chat", "напишите нам в чат", "e-mail us", "call us", "позвоните"
@@ -58,48 +204,184 @@ _CHANNELS = {name: re.compile(pattern, _I) for name, pattern in _CHANNEL_WORDS.i
 _OTHER_CONTACT = re.compile(r"\+?\d[\d\s()-]{6,}\d|\b[\w.-]+@[\w.-]+\.\w+\b", _I)  # a phone number or an address
 
 
+# "write to us", "contact support", "обратитесь к нам": no channel named, so the one the
+# customer is on (in a conversation with us, an invitation to do what they are doing)
+_GENERIC_CONTACT = re.compile(
+    r"\b(?:write|message|contact|reach|get in touch)\s+(?:to\s+|with\s+)?(?:us|(?:our\s+)?support)\b|"
+    r"(?<!\w)(?:напиш\w*|обрат\w*|свяж\w*)\s+(?:к\s+|с\s+|в\s+)?(?:нам|нами|поддержк\w*)(?!\w)", _I)
+_CALL_US = re.compile(r"\b(?:call|phone|ring) us\b|(?<!\w)позвоните\s+нам(?!\w)", _I)
+
+
 def sends_to_channel(sentence: str, channel: str | None) -> bool:
     """The sentence tells the customer to contact us through `channel`, the one they are
-    on, and offers nothing else ("write to us in the chat or call +7 800 ..." still gives a
-    number worth having)."""
+    on ("write to us in the chat" inside the chat, even beside a number to call), or
+    through no channel in particular and offers no other ("write to us or call +7 800 ..."
+    still gives a number worth having)."""
     pattern = _CHANNELS.get(channel or "")
-    if not pattern or not pattern.search(sentence):
+    if not pattern:
+        return False
+    if pattern.search(sentence):
+        return True
+    if not _GENERIC_CONTACT.search(sentence):
         return False
     others = any(p.search(sentence) for name, p in _CHANNELS.items() if name != channel)
     return not others and not _OTHER_CONTACT.search(sentence)
 
 
+def invites_contact(sentence: str) -> bool:
+    """The sentence asks the customer to get in touch with us (in the chat, by e-mail, by
+    calling us or anyhow): beside a handoff promise, where we get in touch with them, a
+    second route."""
+    return bool(_GENERIC_CONTACT.search(sentence) or _CALL_US.search(sentence)
+                or _CHANNELS["chat"].search(sentence) or _CHANNELS["email"].search(sentence))
+
+
 # a step the customer already took: "Restart the router" after "I restarted the router
-# twice", "Проверьте кабель" after "кабели проверил"
-_IMPERATIVE_RU = re.compile(r"^[\W\d]*(?P<verb>[а-яё]+(?:ите|йте|ьте))(?:сь)?\b(?P<rest>[^,;:.!?—]*)", _I)
-_IMPERATIVE_EN = re.compile(r"^[\W\d]*(?P<verb>restart|reboot|check|open|unplug|plug|turn|switch|reset|update|reinstall|"
-                            r"clear|close|move|connect|disconnect|remove|insert|run|test|try|top up|pay)\b(?P<rest>[^,;:.!?—]*)", _I)
+# twice", "Проверьте кабель" after "кабели проверил"; the step may follow a condition
+# ("If it doesn't, unplug the router")
+_AFTER_IF = r"^[\W\d]*(?:(?:if|when|если|когда)\b[^,;:.!?—]*,\s*)?"
+_IMPERATIVE_RU = re.compile(_AFTER_IF + r"(?P<verb>[а-яё]+(?:ите|йте|ьте))(?:сь)?\b(?P<rest>(?:[^,;:.!?—]|\.(?=\w))*)", _I)
+_IMPERATIVE_EN = re.compile(_AFTER_IF + r"(?P<verb>restart|reboot|check|open|look|visit|go|see|unplug|plug|turn|switch|"
+                            r"reset|update|reinstall|clear|close|move|connect|disconnect|remove|insert|run|test|try|top up|"
+                            r"pay)\b(?P<rest>(?:[^,;:.!?—]|\.(?=\w))*)", _I)
 # what the customer says they did: a first-person past tense (English), a past-tense verb (Russian)
-_DONE_EN = re.compile(r"\b(?:i|we)(?:'ve| have| had)?(?: already| also| even)? (?P<verb>[a-z]+ed|ran|did|tried)\b(?P<rest>[^.!?,;]*)", _I)
+# ("Connected my PC to the router": chat English drops the "I")
+_DONE_EN = re.compile(r"(?:\b(?:i|we)(?:'ve| have| had)?(?: already| also| even)? |(?:^|(?<=[.!?]))\s*(?:already\s+)?)"
+                      r"(?P<verb>[a-z]+ed|ran|did|tried)\b(?P<rest>[^.!?,;]*)", _I)
 _DONE_RU = re.compile(r"(?<![а-яё])(?P<verb>[а-яё]{4,}(?:ал|ял|ил|ел|ул)(?:а|и|ся|ась|ись)?)(?![а-яё])(?P<rest>[^.!?,;]*)", _I)
+# "I've restarted the phone, flipped airplane mode on and off": the verbs listed after the first
+_DONE_EN_MORE = re.compile(r"(?:,|\band\b|\bthen\b)\s+(?:also\s+|even\s+|then\s+)?(?P<verb>[a-z]+ed)\b(?P<rest>[^.!?,;]*)", _I)
 _AUX = {"try", "tri", "did"}  # "I tried restarting it" / "I did restart it": the step is in what follows
+
+# one step, several words. The language's own: "restart" is "reboot", "turn it off and on"
+# is a reboot, "выключить из розетки" is unplugging; step_definitions() reads what a
+# knowledge base defines ("Reboot the router: unplug the power for 30 seconds").
+_SAME_STEP: tuple[frozenset[str], ...] = (
+    frozenset({"resta", "reboo", "перез"}),
+    frozenset({"unplu", "pull", "выньт", "вынут", "выним", "вынул", "выдер"}),
+    frozenset({"check", "look", "прове", "посмо"}),
+    frozenset({"turn", "switc", "flip", "flipp", "toggl"}),
+)
+_REPHRASE = (
+    # "switched the router off and on again" -> "rebooted the router"
+    (re.compile(r"\b(?:turn|switch|flip)(?P<ed>ed)?\s+(?P<obj>(?:[\w'-]+\s+){0,3}?)off\s+and\s+(?:back\s+)?on(?:\s+again)?\b", _I),
+     lambda m: f"reboot{'ed' if m.group('ed') else ''} {m.group('obj')}"),
+    # "выключил и включил роутер", "выключите телефон и включите снова" -> a reboot
+    (re.compile(r"(?<![а-яё])выключ(?P<end>[а-яё]*)\s+(?P<obj>(?:[а-яё-]+\s+){0,2}?)и\s+(?:снова\s+|обратно\s+|потом\s+)?"
+                r"включ[а-яё]*(?:\s+(?:снова|обратно|заново))?", _I),
+     lambda m: f"перезагруз{m.group('end')} {m.group('obj')}"),
+    # "выключала из розетки" is unplugging
+    (re.compile(r"(?<![а-яё])выключ(?P<end>[а-яё]*)(?P<obj>\s+(?:[а-яё-]+\s+){0,2}?из\s+розетк)", _I),
+     lambda m: f"выдерн{m.group('end')}{m.group('obj')}"),
+)
+# where a knowledge base says what a step is: "Reboot the router: unplug the power ...",
+# "to reboot, you just unplug the power", "Перезагрузите роутер: выньте ...". Both words
+# must read as imperatives: a Russian imperative ending, or an English word before "the",
+# "your", "it".
+_W = r"[A-Za-zА-Яа-яЁё]+"
+_DEFINED = (
+    re.compile(rf"(?m)^[\W\d]*(?P<a>{_W})\s+(?P<obj>[\w-]+(?:\s+[\w-]+){{0,5}}?)\s*:\s*(?P<b>{_W})", _I),
+    re.compile(rf"(?:^|[.!?:]\s+)(?:to|чтобы)\s+(?P<a>{_W})(?P<obj>(?:\s+[а-яё-]+)?),\s+(?:you\s+)?"
+               rf"(?:just\s+|simply\s+|просто\s+)?(?P<b>{_W})", _I),
+)
+_OBJ_AFTER = re.compile(r"\s+(?:the|your|it|its|a|an|all)\b", _I)
+_STOP_EN = frozenset(STOPWORDS_EN)
+_LOOK = {"check", "open", "look", "visit", "go", "see", "прове", "откро", "посмо", "зайди", "загля"}
+_SITE = re.compile(r"(?<![\w@.-])(?:[a-z0-9-]+\.)+[a-z]{2,}(?![\w-])", _I)
+
+
+@dataclass(frozen=True)
+class StepDefinition:
+    """A knowledge base's "Reboot the router: unplug the power ...": the step `verb` done to
+    `objects` is the step `means`."""
+
+    verb: str
+    objects: frozenset[str]
+    means: str
 
 
 def _verb_key(word: str) -> str:
     return word.lower().replace("ё", "е")[:5]
 
 
-def already_done(sentence: str, customer_text: str) -> bool:
+def _imperative(m: re.Match, name: str) -> bool:
+    word = m.group(name)
+    if re.fullmatch(r"[а-яё]+(?:ите|йте|ьте)", word, _I):
+        return True
+    return bool(re.fullmatch(r"[a-z]+", word, _I)) and word.lower() not in _STOP_EN and bool(
+        _OBJ_AFTER.match(m.string, m.end(name)))
+
+
+def step_definitions(texts: Iterable[str]) -> tuple[StepDefinition, ...]:
+    """The steps knowledge-base texts define by another ("Reboot the router: unplug the
+    power for 30 seconds", "Проверьте кабель в порту WAN: выньте его и вставьте")."""
+    out = []
+    for text in texts:
+        for pattern in _DEFINED:
+            for m in pattern.finditer(text):
+                verb, means = _verb_key(m.group("a")), _verb_key(m.group("b"))
+                if _imperative(m, "a") and _imperative(m, "b") and verb != means:
+                    out.append(StepDefinition(verb, frozenset(tokenize(m.group("obj"))), means))
+    return tuple(dict.fromkeys(out))
+
+
+def _core(key: str) -> frozenset[str]:
+    return next((g for g in _SAME_STEP if key in g), frozenset({key}))
+
+
+def same_step(verb: str, objects: set[str], definitions: Iterable[StepDefinition] = ()) -> frozenset[str]:
+    """Keys of the verbs that name the step `verb` done to `objects`: the language's own
+    synonyms, and a definition's other verb where it speaks of the same object (rebooting
+    the router is unplugging it; checking the cable is pulling it out and pushing it back,
+    but checking the router lights is not)."""
+    keys = set(_core(verb))
+    for d in definitions:
+        if d.objects and not d.objects & objects:
+            continue
+        if d.verb in _core(verb):
+            keys |= _core(d.means)
+        elif d.means in _core(verb):
+            keys |= _core(d.verb)
+    return frozenset(keys)
+
+
+def _rephrase(text: str) -> str:
+    for pattern, replace in _REPHRASE:
+        text = pattern.sub(replace, text)
+    return text
+
+
+def already_done(sentence: str, customer_text: str, definitions: Iterable[StepDefinition] = ()) -> bool:
     """The sentence tells the customer to do a step they say they already did: the same verb
-    (by its first letters, so "перезагрузите" meets "перезагружал") and a shared object."""
-    m = _IMPERATIVE_EN.match(sentence.strip()) or _IMPERATIVE_RU.match(sentence.strip())
+    (by its first letters, so "перезагрузите" meets "перезагружал", or one naming the same
+    step: the language's own or by `definitions`) and a shared object; or to look at a site
+    the customer already reported on ("Check status.example" after "nothing on status.example")."""
+    sentence, customer_text = _rephrase(sentence.strip()), _rephrase(customer_text)
+    m = _IMPERATIVE_EN.match(sentence) or _IMPERATIVE_RU.match(sentence)
     if not m:
         return False
     verb, objects = _verb_key(m.group("verb")), set(tokenize(m.group("rest")))
-    if not objects:
-        return False
-    for done in (*_DONE_EN.finditer(customer_text), *_DONE_RU.finditer(customer_text)):
+    if verb in _LOOK and {s.lower() for s in _SITE.findall(m.group("rest"))} & {s.lower() for s in _SITE.findall(customer_text)}:
+        return True
+    same = same_step(verb, objects, definitions)
+    for done in (*_DONE_EN.finditer(customer_text), *_first_person_more(customer_text), *_DONE_RU.finditer(customer_text)):
         said = _verb_key(done.group("verb"))
         rest = done.group("rest")
         if said[:3] in _AUX:  # "tried restarting the router": the verb is the next word
             nxt = re.match(r"\W*(?:to\s+)?(\w+)", rest)
             said, rest = (_verb_key(nxt.group(1)), rest[nxt.end():]) if nxt else (said, rest)
         window = f"{customer_text[max(0, done.start() - 60):done.start()]} {rest[:80]}"
-        if said == verb and objects & set(tokenize(window)):
+        # a step that names no object ("Reboot: unplug the power ...") is the one in question
+        if said in same and (not objects or objects & set(tokenize(window))):
             return True
     return False
+
+
+def _first_person_more(customer_text: str) -> list[re.Match]:
+    """The past-tense verbs listed after a first-person one in the same sentence."""
+    out = []
+    for first in _DONE_EN.finditer(customer_text):
+        end = re.search(r"[.!?]", customer_text[first.end():])
+        stop = first.end() + (end.start() if end else len(customer_text))
+        out.extend(_DONE_EN_MORE.finditer(customer_text, first.end(), stop))
+    return out

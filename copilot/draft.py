@@ -17,7 +17,8 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, Field, create_model
 
-from copilot.conditions import already_done, ruled_out, sends_to_channel
+from copilot.conditions import (StepDefinition, already_done, invites_contact, ruled_out, sends_to_channel,
+                                step_definitions, under_ruled_out_diagnosis)
 from copilot.prompt_budget import fit_to_budget
 from copilot.config import LLMSettings
 from copilot.llm import ChatClient, LLMResult
@@ -95,6 +96,7 @@ class DraftPlan:
     entities: EntityFn = entities  # with the desk's plan names
     refusal: str | None = None     # an off-topic request: the desk's polite refusal, nothing else
     channel: str | None = None     # where the conversation happens: no "write to us in the chat" inside a chat
+    steps: tuple[StepDefinition, ...] | None = None  # steps the answer passages define by others
 
     def promises(self) -> list[tuple[str, SearchHit | None]]:
         """The handoff promise (of the route taken) with the escalation passage that backs
@@ -112,12 +114,18 @@ _META = re.compile(r"^(this (article|page|guide)|in this (article|page)|here you
                    r"здесь (мы )?(рассказ|описан)|ниже (мы )?(рассказ|описан))", re.I)
 
 
-def candidate_sentences(hits: list[SearchHit], max_hits: int = 5) -> list[tuple[int, int, SearchHit, str]]:
+def candidate_sentences(hits: list[SearchHit], max_hits: int = 5,
+                        customer_text: str = "") -> list[tuple[int, int, SearchHit, str]]:
     """(hit rank, position, hit, sentence) for answer-like sentences of the top passages:
-    not headings, table rows, questions, lead-ins ending in a colon or "this article"."""
+    not headings, table rows, questions, lead-ins ending in a colon or "this article", nor
+    what follows a diagnosis the customer ruled out."""
     out = []
     for rank, hit in enumerate(hits[:max_hits]):
-        for pos, raw in enumerate(split_sentences(hit.text)):
+        sentences = split_sentences(hit.text)
+        skip = under_ruled_out_diagnosis(sentences, customer_text) if customer_text else set()
+        for pos, raw in enumerate(sentences):
+            if pos in skip:
+                continue
             s = _clean(raw)
             words = len(s.split())
             if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < 5 or words > 60
@@ -127,16 +135,23 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5) -> list[tuple[
     return out
 
 
+def contradicts(plan: DraftPlan, sentence: str) -> bool:
+    """The sentence would contradict the conversation: a condition the customer ruled out, a
+    step they already took (under any verb the passages give for it), the channel they are
+    on, or, beside the handoff promise, a second route (asking them to contact us)."""
+    if plan.steps is None:  # the passages' own definitions of steps, read once
+        plan.steps = step_definitions(h.text for h in plan.answer_hits)
+    return (ruled_out(sentence, plan.query) or already_done(sentence, plan.query, plan.steps)
+            or sends_to_channel(sentence, plan.channel) or bool(plan.handoff_promise and invites_contact(sentence)))
+
+
 def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[float]]] | None,
                      limit: int) -> list[tuple[SearchHit, str]]:
     """The sentences that best answer the question: semantic closeness to the query,
     shared terms, the passage's rank, and terms of the best past resolution; none whose
     condition the customer ruled out ("if only one device ..." after "none of my devices"),
     no step they already took, and none that sends them to the channel they are already on."""
-    # a sentence whose condition the customer already ruled out would contradict them
-    cands = [c for c in candidate_sentences(plan.answer_hits)
-             if not ruled_out(c[3], plan.query) and not already_done(c[3], plan.query)
-             and not sends_to_channel(c[3], plan.channel)]
+    cands = [c for c in candidate_sentences(plan.answer_hits, customer_text=plan.query) if not contradicts(plan, c[3])]
     if not cands or limit <= 0:
         return []
     q_tokens = set(tokenize(plan.query))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.conditions import already_done, ruled_out, sends_to_channel
+from copilot.conditions import (already_done, invites_contact, ruled_out, sends_to_channel, step_definitions,
+                                under_ruled_out_diagnosis)
 
 ONE_EN = "If only one device has no internet while the others work, restart that device."
 ALL_EN = "If all your devices lose Wi-Fi, restart the router."
@@ -42,9 +43,9 @@ def test_a_condition_the_customer_did_not_contradict_stays(sentence, said):
     ("Если всё равно не сходится, напишите нам в чат в приложении.", "chat", True),
     ("E-mail us the photo of the receipt.", "email", True),
     ("Позвоните нам, если индикатор не погас.", "phone", True),
-    # another way to reach us is worth having: kept
-    ("Write to us in chat or call +7 800 700-12-34 (free, 24/7).", "chat", False),
-    ("Напишите нам в чат или на почту help@volna.example.", "chat", False),
+    # the channel the customer is on, even beside another way to reach us
+    ("Write to us in chat or call +7 800 700-12-34 (free, 24/7).", "chat", True),
+    ("Напишите нам в чат или на почту help@example.org.", "chat", True),
     # not the channel the customer is on, or none known
     ("If it still doesn't add up, write to us in chat in the app.", "email", False),
     ("If it still doesn't add up, write to us in chat in the app.", None, False),
@@ -68,3 +69,128 @@ def test_a_sentence_sending_the_customer_to_the_channel_they_are_on(sentence, ch
 ])
 def test_a_step_the_customer_already_took_is_not_suggested_again(step, said, done):
     assert already_done(step, said) is done
+
+
+@pytest.mark.parametrize("sentence,said", [
+    # a state the customer said is otherwise, of the same thing
+    ("If the Internet light turns red or goes off, the problem is the line.", "The Internet light is steady green."),
+    ("Если Internet горит красным или не горит, проблема в линии.", "Internet горит ровно зелёным, Power тоже."),
+    ("If the balance goes negative, you have a 5-day grace period.", "Balance is fine, I topped up 500 yesterday."),
+    ("Если баланс ушёл в минус, действует льготный период 5 дней.", "Сети нет с обеда. Баланс в плюсе, 430 ₽."),
+    ("E-203 usually means the balance is negative: top up by card.", "E-203 on the TV. But my balance is plus 1,200."),
+    # the denial of what they affirmed, or the other way round
+    ("If the code does not arrive at all, check the phone number.", "The SMS code arrives, but the site says it is wrong."),
+    ("Если код не приходит совсем, проверьте номер телефона.", "Код из SMS приходит, но сайт пишет, что он неверный."),
+    ("If the Internet light is still red after a reboot, the fault is on the line.", "The light is not red any more."),
+])
+def test_a_condition_on_a_state_the_customer_said_is_otherwise_is_ruled_out(sentence, said):
+    assert ruled_out(sentence, said)
+
+
+@pytest.mark.parametrize("sentence,said", [
+    ("If the Internet light stays solid green, it's a Wi-Fi issue.", "The Internet light is steady green."),
+    ("Если Internet горит ровным зелёным, дело в Wi-Fi.", "Internet горит ровно зелёным, Power тоже."),
+    ("If the Internet light turns red, the problem is the line.", "The Wi-Fi light is green."),  # another light
+    ("If the balance is positive and E-203 is still there, reboot the box.", "But my balance is plus 1,200."),
+    ("Если баланс ушёл в минус, действует льготный период.", "Лампочка на роутере зелёная."),  # another thing
+    ("If the Internet light is still red after a reboot, the fault is on the line.", "The Internet light is red, I rebooted."),
+    ("Если код не приходит совсем, проверьте номер телефона.", "Код из SMS не приходит уже час."),
+])
+def test_a_condition_on_a_state_the_customer_did_not_contradict_stays(sentence, said):
+    assert not ruled_out(sentence, said)
+
+
+@pytest.mark.parametrize("step,said", [
+    # the language's own synonyms
+    ("Restart the phone and wait a minute.", "I switched the phone off and on like ten times."),
+    ("Reboot the router.", "I restarted the router twice."),
+    ("Перезагрузите роутер.", "Роутер выключила и включила, не помогло."),
+    ("Выньте блок питания роутера из розетки на 30 секунд.", "Роутер из розетки выдёргивала дважды."),
+    # a site the customer already reported on
+    ("Check status.example.org for an outage in your area.", "Nothing about our street on status.example.org."),
+    ("Откройте status.example.org, например на телефоне.", "На status.example.org висит авария по району."),
+    # the steps listed after the first, and a step that names no object of its own
+    ("Turn airplane mode on, wait a few seconds and turn it off.", "I've restarted the phone, flipped airplane mode on and off."),
+    ("Reboot: unplug the power for 30 seconds.", "Ran the test five times. I rebooted the router before testing."),
+    ("Connect a computer to the router with a network cable.", "On Volna 500. Connected my PC to the router with a cable."),
+])
+def test_the_same_step_in_other_words_is_not_suggested_again(step, said):
+    assert already_done(step, said)
+
+
+DEFINES_EN = "## Fix it\n1. Reboot the router: unplug the power for 30 seconds and plug it back in."
+DEFINES_RU = "1. Перезагрузите приставку: выньте вилку из розетки на полминуты."
+CHECK_CABLE_EN = "Check the cable in the WAN port: pull it out and push it back until it clicks."
+CHECK_CABLE_RU = "Проверьте кабель в порту WAN: выньте его и вставьте обратно до щелчка."
+
+
+@pytest.mark.parametrize("step,said,kb", [
+    ("Unplug the router's power for 30 seconds.", "I rebooted the router.", DEFINES_EN),
+    ("Reboot the router and check the cable.", "I unplugged the router twice.", DEFINES_EN),
+    ("Перезагрузите приставку.", "Приставку выключала из розетки, кабель проверила.", DEFINES_RU),
+    (CHECK_CABLE_EN, "I unplugged the cable from the WAN port and plugged it back.", CHECK_CABLE_EN),
+    (CHECK_CABLE_RU, "Кабель в WAN вынимала и вставляла до щелчка.", CHECK_CABLE_RU),
+])
+def test_a_step_the_knowledge_base_defines_by_another_is_the_same_step(step, said, kb):
+    assert not already_done(step, said)  # without the knowledge base's definition, two steps
+    assert already_done(step, said, step_definitions([kb]))
+
+
+@pytest.mark.parametrize("step,said", [
+    ("Check the cable in the WAN port.", "I rebooted the router."),           # another step
+    ("Unplug the Volna Box for half a minute.", "I unplugged the router."),  # another object
+    ("Проверьте кабель в порту WAN.", "Роутер выключила и включила."),
+    ("Откройте status.example.org.", "Интернета нет с утра."),                 # nothing reported from the site
+    ("Reboot: unplug the power for 30 seconds.", "The speed drops every evening."),
+    ("Check the router lights.", "I unplugged the router."),  # a definition holds for its own object only
+    ("Посмотрите на индикаторы роутера.", "Роутер из розетки выдёргивала."),
+])
+def test_another_step_stays(step, said):
+    assert not already_done(step, said, step_definitions([DEFINES_EN, DEFINES_RU, CHECK_CABLE_EN, CHECK_CABLE_RU]))
+
+
+def test_knowledge_base_headings_and_lead_ins_are_no_definitions():
+    assert not step_definitions(["## Measure the speed the right way\n1. Reboot the router first.",
+                                 "To use a technical term, explain it.", "Note: the router restarts by itself."])
+    assert step_definitions([DEFINES_EN]) and step_definitions([CHECK_CABLE_RU])
+
+
+@pytest.mark.parametrize("sentence,channel,sends", [
+    ("If E-203 is still there after an hour, write to us with your contract number.", "chat", True),
+    ("Если E-101 не пропадает, обратитесь к нам.", "chat", True),
+    ("Это неисправность: напишите в поддержку, и мы разберёмся.", "email", True),
+    ("If E-203 is still there after an hour, write to us or call +7 800 000-00-00.", "chat", False),
+])
+def test_an_invitation_naming_no_channel_is_the_one_the_customer_is_on(sentence, channel, sends):
+    assert sends_to_channel(sentence, channel) is sends
+
+
+@pytest.mark.parametrize("sentence,invites", [
+    ("Write to us in the chat or call +7 800 000-00-00 (free, 24/7).", True),
+    ("Напишите нам в чат в приложении или позвоните по номеру +7 800 000-00-00.", True),
+    ("Contact us if the light stays red.", True),
+    ("If someone asks for a code, call the fraud line: +7 800 000-00-01.", False),  # a step, not a second route
+    ("Позвоните на линию по борьбе с мошенничеством, чтобы заблокировать номер.", False),
+    ("Reboot the router and wait two minutes.", False),
+])
+def test_an_invitation_to_contact_us_is_told_apart(sentence, invites):
+    assert invites_contact(sentence) is invites
+
+
+@pytest.mark.parametrize("said,dropped", [
+    ("E-203 on the TV. But my balance is plus 1,200.", {2, 3}),   # the steps for a negative balance go too
+    ("E-203 on the TV and my balance is minus 300.", set()),
+])
+def test_what_follows_a_ruled_out_diagnosis_goes_with_it(said, dropped):
+    section = ["## E-203: subscription not active", "This usually means the balance is negative.",
+               "Top up by bank card in the app: TV comes back within 1 hour.",
+               "If you can't pay right now, the app offers a trust payment.",
+               "## The picture freezes", "Reboot the box and the router."]
+    assert under_ruled_out_diagnosis(section, said) == dropped
+
+
+def test_what_follows_a_ruled_out_diagnosis_goes_with_it_ru():
+    section = ["## E-203: подписка не активна", "Обычно это означает, что баланс ушёл в минус.",
+               "Пополните баланс картой в приложении.", "## Изображение зависает", "Перезагрузите приставку."]
+    assert under_ruled_out_diagnosis(section, "Ошибка E-203, но баланс в плюсе, 430 ₽.") == {2}
+    assert under_ruled_out_diagnosis(section, "Ошибка E-203, баланс в минусе.") == set()
