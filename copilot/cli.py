@@ -591,11 +591,15 @@ app.add_typer(bench_app, name="bench")
 @bench_app.command("calibrate")
 def bench_calibrate(
     index: Optional[Path] = IndexOption,
-    in_scope: Path = typer.Option(None, help="JSONL of in-scope queries {query, lang} (default: the demo set)."),
-    out_of_scope: Path = typer.Option(None, help="JSONL of queries the knowledge base does not answer."),
+    in_scope: Path = typer.Option(None, help="JSONL of in-scope queries {query, lang} (default: "
+                                  "knowledge_base/calibration/in_scope.jsonl)."),
+    out_of_scope: Path = typer.Option(None, help="JSONL of queries the knowledge base does not answer (default: "
+                                      "knowledge_base/calibration/out_of_scope.jsonl)."),
+    dev: bool = typer.Option(True, "--dev/--no-dev", help="Also the dev split of the demo and scope eval sets "
+                             "(never their test split)."),
 ) -> None:
     """Fit the retrieval confidence ("does the knowledge base cover this?") for the
-    configured embedder on labelled queries, and save it."""
+    configured embedder on labelled queries, and save it. The index must hold the demo desk."""
     from knowledge_base import calibrate
     from knowledge_base.index import KnowledgeIndex
     from knowledge_base.coverage import CALIBRATION_FILE
@@ -605,13 +609,21 @@ def bench_calibrate(
         kb = KnowledgeIndex(settings_for(index))
         if kb.docstore.count_documents() == 0:
             fail(f"the index in {kb.index_dir} is empty; run `copilot ingest knowledge_base/demo` first")
-        result = calibrate.fit(HybridRetriever(kb), in_scope or calibrate.IN_SCOPE,
-                               out_of_scope or calibrate.OUT_OF_SCOPE)
+        in_file, out_file = in_scope or calibrate.IN_SCOPE, out_of_scope or calibrate.OUT_OF_SCOPE
+        inside, outside = calibrate.read(in_file), calibrate.read(out_file)
+        origin = f"{in_file.name}, {out_file.name}"
+        if dev:
+            from evals.bench.scope import dev_queries
+
+            more_in, more_out = dev_queries()
+            inside, outside = inside + more_in, outside + more_out
+            origin += ", dev cases of the demo and scope sets"
+        result = calibrate.fit(HybridRetriever(kb), inside, outside, origin)
     result.save()
     model = result.models.get(kb.embedding.model_id)
     if model:
-        out.print(f"{kb.embedding.model_id}: leave-one-out accuracy {model.loo_accuracy}", highlight=False)
-    out.print(f"lexical only: leave-one-out accuracy {result.lexical_only.loo_accuracy}", highlight=False)
+        out.print(f"{kb.embedding.model_id}: out-of-fold accuracy {model.cv_accuracy}", highlight=False)
+    out.print(f"lexical only: out-of-fold accuracy {result.lexical_only.cv_accuracy}", highlight=False)
     out.print(f"saved {CALIBRATION_FILE}", highlight=False)
 
 

@@ -32,7 +32,7 @@ from copilot.prompts import load_prompt
 from copilot.masking import mask_pii, scrub
 from copilot.safety import fence, injection_evidence
 from copilot.safety import customer_injection, greeting_name, mark_role_tags, promise_in
-from copilot.schema import (Conversation, Draft, Grounding, Intent, Question, SimilarCase, Suggestion,
+from copilot.schema import (Conversation, Coverage, Draft, Grounding, Intent, Question, SimilarCase, Suggestion,
                             SuggestionTrace)
 from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_citations
 from copilot.understand import Signal, Understanding, understand
@@ -277,6 +277,9 @@ class Copilot:
                 timings_ms={k: round(v, 1) for k, v in timings.items()}, usage=outcome.usage, flags=flags,
                 similar_cases=self._similar_cases(found.tickets.hits[:3]),
                 facts={k: v.evidence for k, v in seen.facts.items()},
+                coverage=Coverage(covered=covered, reason="" if covered else (
+                    f"off-domain: nearer everyday requests than this knowledge base (margin {found.domain_margin:+.3f})"
+                    if off_topic else found.answers.coverage_reason)),
             )
 
         retrieval = self._retrieval_draft(plan, seen.customer_text)

@@ -145,6 +145,14 @@ class SimilarCase(BaseModel):
     score: float
 
 
+class Coverage(BaseModel):
+    """Whether the knowledge base answers the question, and if not, why (for the operator)."""
+
+    covered: bool = True
+    reason: str = Field("", description="When not covered: e.g. off-domain, no passage contains 'static IP', "
+                        "retrievers disagree, a weak best match.")
+
+
 class Suggestion(BaseModel):
     language: Language
     intent: Intent
@@ -162,6 +170,7 @@ class Suggestion(BaseModel):
     )
     similar_cases: list[SimilarCase] = Field(default_factory=list)
     facts: dict[str, str] = Field(default_factory=dict, description="Facts the customer already gave (key: evidence).")
+    coverage: Coverage = Coverage()
 
 
 class SuggestionTrace(BaseModel):

@@ -146,4 +146,6 @@ class SearchResult(BaseModel):
     hits: list[SearchHit]
     confidence: float = Field(ge=0, le=1)
     covered: bool = Field(description="False: the knowledge base likely does not cover the query.")
+    coverage_reason: str = Field("", description="When not covered, why (words no passage contains, retrievers "
+                                 "that disagree, a weak best match).")
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -134,6 +134,24 @@ class LexicalIndex:
         position = self._position
         return lambda cid: (i := position.get(cid)) is not None and bool(mask[i])
 
+    def document_frequencies(self, tokens: list[str], filters: SearchFilters | None = None) -> tuple[dict[str, int], int]:
+        """How many chunks passing the filters contain each token, and how many pass: how rare
+        a word of the query is in this knowledge base."""
+        mask = self._mask(filters) if self._ids else None
+        total = int(mask.sum()) if mask is not None else len(self._ids)
+        if self._bm25 is None:
+            return {t: 0 for t in tokens}, total
+        scores, vocab = self._bm25.scores, self._bm25.vocab_dict
+        out: dict[str, int] = {}
+        for t in set(tokens):
+            j = vocab.get(t)
+            if j is None:
+                out[t] = 0
+                continue
+            docs = scores["indices"][scores["indptr"][j]:scores["indptr"][j + 1]]
+            out[t] = int(mask[docs].sum()) if mask is not None else len(docs)
+        return out, total
+
     def search(self, tokens: list[str], n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score), best first; only chunks sharing a term with the query."""
         if self._bm25 is None or not tokens:

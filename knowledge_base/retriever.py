@@ -15,7 +15,7 @@ from knowledge_base.language import detect_language
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult
 from knowledge_base.index import KnowledgeIndex
-from knowledge_base.coverage import Calibration, CoverageFeatures, coverage_features
+from knowledge_base.coverage import Calibration, CoverageFeatures, CoverageModel, coverage_features, not_covered_reason
 
 
 Ranked = list[tuple[str, float]]
@@ -142,21 +142,28 @@ class HybridRetriever:
             ))
             if len(hits) >= k:
                 break
-        features = self.features(tokens, lang, hits, lexical, vector)
+        features = self.features(query, tokens, lang, hits, lexical, vector, filters)
         confidence = self._confidence(features) if hits else 0.0
+        covered = bool(hits) and confidence >= s.min_confidence
         t3 = time.perf_counter()
         return SearchResult(
             query=query, hits=hits, confidence=round(confidence, 4),
-            covered=bool(hits) and confidence >= s.min_confidence,
+            covered=covered, coverage_reason="" if covered else not_covered_reason(
+                self._model(features), features, confidence, s.min_confidence) if hits else "no passage matches",
             # "vector" includes "embed", the query's embedding (0 when the caller passed it)
             timings_ms={"lexical": (t1 - t0) * 1000, "vector": (t2 - t1) * 1000, "embed": embed_ms,
                         "fusion": (t3 - t2) * 1000, "total": (t3 - t0) * 1000},
         ), features
 
-    def features(self, tokens: list[str], lang: str, hits: list[SearchHit],
-                 lexical: list[tuple[str, float]], vector: list[tuple[str, float]]) -> CoverageFeatures:
-        return coverage_features(self.index.docstore, tokens, lang, hits, lexical, vector)
+    def features(self, query: str, tokens: list[str], lang: str, hits: list[SearchHit],
+                 lexical: list[tuple[str, float]], vector: list[tuple[str, float]],
+                 filters: SearchFilters | None = None) -> CoverageFeatures:
+        return coverage_features(self.index.docstore, query, tokens, lang, hits, lexical, vector,
+                                 self.index.lexical.document_frequencies(tokens, filters),
+                                 self.index.lexical.document_frequencies(tokens)[0])
+
+    def _model(self, features: CoverageFeatures) -> CoverageModel:
+        return self.calibration.model_for(self.index.embedding.model_id, features.used_vectors)
 
     def _confidence(self, features: CoverageFeatures) -> float:
-        model = self.calibration.model_for(self.index.embedding.model_id, features.used_vectors)
-        return model.confidence(features)
+        return self._model(features).confidence(features)

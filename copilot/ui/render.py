@@ -68,6 +68,9 @@ def flag_notes(s: Suggestion) -> list[str]:
         elif name == "no_knowledge_in_language":
             notes.append(f"The knowledge base has no articles in '{detail.strip()}': no questions or answers could be "
                          "taken from it in the customer's language.")
+    if not s.coverage.covered and not any(f.startswith("off_topic:") for f in s.flags):
+        # the reason quotes the customer's words: shown as text, never markup
+        notes.append(f"Not covered by the knowledge base: {plain_md(s.coverage.reason or 'low confidence')}.")
     return notes
 
 

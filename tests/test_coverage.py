@@ -1,0 +1,89 @@
+"""'The knowledge base does not cover this', with the reason: a question inside the desk's
+domain that no article answers is judged not covered and the suggestion says why (the
+words no passage contains); a covered one is not; the panel shows the reason; the scope
+eval counts 'not covered' precision and recall per language."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.schema import Coverage, Draft, Intent, Sentiment, Suggestion
+from copilot.ui.render import flag_notes
+from evals.bench.scope import Outcome, ScopeResult
+from knowledge_base.coverage import CoverageFeatures, CoverageModel, not_covered_reason
+
+from helpers import conversation
+
+
+def suggestion(**update) -> Suggestion:
+    return Suggestion(language="en", intent=Intent(label="not_covered", confidence=0.2),
+                      sentiment=Sentiment(label="neutral", score=0),
+                      draft=Draft(text="A specialist will answer.", mode="retrieval", prompt="p", model="none"), **update)
+
+# inside a telecom desk's domain (paying the bill, the TV service), answered by no demo article
+UNCOVERED = [
+    ("en", "Can I pay my monthly bill with bitcoin or another cryptocurrency?", "bitcoin"),
+    ("ru", "Можно ли оплачивать связь биткоинами или другой криптовалютой?", "биткоинами"),
+]
+COVERED = [
+    ("en", "No internet at home since this morning, the Internet light on the router is red."),
+    ("ru", "С утра дома нет интернета, на роутере красным горит лампочка Internet."),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang,text,word", UNCOVERED)
+def test_an_in_domain_question_no_article_answers_is_not_covered_and_says_why(retrieval_copilot, lang, text, word):
+    s = retrieval_copilot.suggest(conversation(text))
+    assert s.language == lang
+    assert not s.coverage.covered
+    assert f"'{word}'" in s.coverage.reason  # the customer's own word no passage contains
+    assert s.intent.label == "not_covered" and not s.citations
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang,text", COVERED)
+def test_a_covered_question_is_covered_with_no_reason(retrieval_copilot, lang, text):
+    s = retrieval_copilot.suggest(conversation(text))
+    assert s.language == lang
+    assert s.coverage.covered and s.coverage.reason == ""
+    assert s.citations
+
+
+MODEL = CoverageModel(bias=1.0, weights={"top_cos": 2.0, "agreement": 1.0, "unknown": -2.0},
+                      mean={"top_cos": 0.88, "agreement": 0.5, "unknown": 0.3},
+                      scale={"top_cos": 0.02, "agreement": 0.3, "unknown": 0.2},
+                      reference={"top_cos": 0.89, "agreement": 0.6, "unknown": 0.25})
+
+
+@pytest.mark.parametrize("missing", [["satellite"], ["спутниковый"]])
+def test_the_reason_names_the_words_no_passage_contains(missing):
+    f = CoverageFeatures(top_cos=0.89, agreement=0.67, unknown=0.8, missing=missing, used_vectors=True)
+    confidence = MODEL.confidence(f)
+    assert confidence < 0.5
+    assert not_covered_reason(MODEL, f, confidence, 0.5) == f"no passage contains '{missing[0]}'"
+
+
+def test_the_reason_says_when_the_retrievers_disagree_or_the_match_is_weak():
+    f = CoverageFeatures(top_cos=0.84, agreement=0.0, unknown=0.25, lexical_top="a", vector_top="b", used_vectors=True)
+    reason = not_covered_reason(MODEL, f, MODEL.confidence(f), 0.5)
+    assert "weak match (similarity 0.84)" in reason and "retrievers disagree" in reason
+    covered = CoverageFeatures(top_cos=0.92, agreement=1.0, unknown=0.1, used_vectors=True)
+    assert not_covered_reason(MODEL, covered, MODEL.confidence(covered), 0.5) == ""
+
+
+def test_the_panel_shows_why_the_knowledge_base_does_not_cover_it_as_text():
+    s = suggestion(coverage=Coverage(covered=False, reason="no passage contains '*IPv6*'"))
+    notes = [n for n in flag_notes(s) if n.startswith("Not covered")]
+    assert notes and "IPv6" in notes[0] and "*IPv6*" not in notes[0]  # shown as text, not emphasis
+    assert not [n for n in flag_notes(suggestion()) if n.startswith("Not covered")]
+
+
+def test_the_scope_eval_counts_not_covered_precision_and_recall_per_language():
+    rows = [("u1", "en", "in_domain_uncovered", True), ("u2", "en", "off_domain", True), ("u3", "en", "in_domain_uncovered", False),
+            ("c1", "en", "covered", True), ("c2", "en", "covered", False), ("c3", "en", "covered", False),
+            ("u4", "ru", "off_domain", True), ("c4", "ru", "covered", False)]
+    result = ScopeResult(split="dev", outcomes=[Outcome(id=i, language=lang, kind=kind, refused=False, handoff=False,
+                                                        not_covered=said) for i, lang, kind, said in rows])
+    assert result.not_covered("en") == (round(2 / 3, 3), round(2 / 3, 3), 1, 3)
+    assert result.not_covered("ru") == (1.0, 1.0, 0, 1)
