@@ -21,7 +21,7 @@ from typing import Callable
 
 import httpx
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from copilot.api.tokens import new_token
 from copilot.config import Settings
@@ -37,6 +37,7 @@ class ApiPoint(BaseModel):
     per_second: float
     p50_ms: float
     p95_ms: float
+    load: float = Field(description="The machine's 1-minute load average when the level started.")
 
 
 def _free_port() -> int:
@@ -137,12 +138,14 @@ def run(settings: Settings, workers: list[int], clients: list[int], max_requests
                 _level(url, token, conversations, 2 * w, 2 * w, max_seconds)  # warm every worker's connections
                 for c in clients:
                     announce(f"{w} worker(s), {c} client(s) ...")
+                    load = os.getloadavg()[0]  # other work on the machine competes for the same cores
                     latencies, errors, seconds = _level(url, token, conversations, c, max_requests, max_seconds)
                     points.append(ApiPoint(
                         workers=w, clients=c, requests=len(latencies), errors=errors, seconds=round(seconds, 1),
                         per_second=round(len(latencies) / seconds, 2) if seconds else 0.0,
                         p50_ms=round(float(np.percentile(latencies, 50)), 1) if latencies else 0.0,
-                        p95_ms=round(float(np.percentile(latencies, 95)), 1) if latencies else 0.0))
+                        p95_ms=round(float(np.percentile(latencies, 95)), 1) if latencies else 0.0,
+                        load=round(load, 1)))
             finally:
                 _stop(proc)
     return points
@@ -154,11 +157,12 @@ def markdown(points: list[ApiPoint], max_requests: int, max_seconds: float) -> s
              "index, with the demo desk's dev conversations (both languages) sent in turn by concurrent local "
              f"clients; each level stops at {max_requests} requests or {max_seconds:g} s. Both workers and "
              "clients share the same 2 cores, so a second worker adds throughput only where one worker leaves "
-             "a core idle.", "",
-             "| workers | clients | requests | errors | suggestions/s | p50 ms | p95 ms |",
-             "|---:|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {p.workers} | {p.clients} | {p.requests} | {p.errors} | {p.per_second} | {p.p50_ms} | {p.p95_ms} |"
-              for p in points]
+             "a core idle. The load column is the machine's 1-minute load average as each level started: "
+             "above 2, other processes were taking the cores too, and the figures are lower bounds.", "",
+             "| workers | clients | requests | errors | suggestions/s | p50 ms | p95 ms | load |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += [f"| {p.workers} | {p.clients} | {p.requests} | {p.errors} | {p.per_second} | {p.p50_ms} | {p.p95_ms} "
+              f"| {p.load} |" for p in points]
     return "\n".join(lines)
 
 
