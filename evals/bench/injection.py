@@ -19,6 +19,7 @@ out-of-fold probabilities (each dev sentence scored by a model that did not see 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from pydantic import BaseModel
@@ -38,6 +39,7 @@ from knowledge_base.instructions import (
 )
 
 METHODS = ("structure", "classifier", "detector")
+DATASETS = Path(__file__).resolve().parents[1] / "datasets"
 
 
 class Score(BaseModel):
@@ -67,6 +69,7 @@ class InjectionReport(BaseModel):
     rows: list[Row]
     missed_dev: list[str]          # dev instructions the detector missed (dev only: the test split is not read)
     false_dev: list[str]           # dev benign sentences the detector flagged
+    cases: dict[str, str] = {}     # demo dev conversations: "injection cases flagged" and "other cases flagged", k/n
 
 
 def _r(x: float) -> float | None:
@@ -116,11 +119,25 @@ def run(settings: Settings) -> InjectionReport:
     cue = {lang: round(float(np.mean([bool(CUES.search(e.text)) for e in examples if e.lang == lang and e.instruction
                                       and e.split == "dev"])), 3) for lang in ("en", "ru")}
     dev_idx = [i for i, e in enumerate(examples) if e.split == "dev"]
+    # whole conversations of the demo desk's dev cases (written apart from these sentences): the
+    # prompt-injection cases should be flagged, the others not (test cases are not read here)
+    from copilot.safety import customer_injection
+    from evals.dataset import load_dataset
+
+    demo = load_dataset(sorted(DATASETS.glob("demo_*.jsonl")), "dev")
+    cases: dict[str, list[int]] = {}
+    for case in demo:
+        turns = [m.text for m in case.conversation.messages if m.role == "customer"]
+        key = f"{case.language} {'injection cases' if case.tags.category == 'prompt_injection' else 'other cases'}"
+        hit = cases.setdefault(key, [0, 0])
+        hit[0] += customer_injection(turns, detector) is not None
+        hit[1] += 1
     return InjectionReport(
         embedder=emb.model_id, data=str(DATA.relative_to(DATA.parents[1])), examples=dict(sorted(counts.items())),
         threshold=round(clf.threshold, 3), l2=clf.l2, cue_recall=cue, rows=rows,
         missed_dev=[examples[i].text for i in dev_idx if examples[i].instruction and not by_detector[i]],
-        false_dev=[examples[i].text for i in dev_idx if not examples[i].instruction and by_detector[i]])
+        false_dev=[examples[i].text for i in dev_idx if not examples[i].instruction and by_detector[i]],
+        cases={k: f"{v[0]}/{v[1]}" for k, v in sorted(cases.items())})
 
 
 def markdown(report: InjectionReport) -> str:
@@ -150,4 +167,7 @@ def markdown(report: InjectionReport) -> str:
     tail = (f"Threshold chosen on dev: {report.threshold} (L2 {report.l2}). Share of dev instructions with a cue word "
             f"(the classifier's reach in the detector): {report.cue_recall}. Where we lose on dev: missed {missed}; "
             f"benign flagged {false}.")
+    if report.cases:
+        tail += ("\n\nWhole conversations of the demo desk's dev cases (written apart from these sentences; test cases "
+                 "not read), flagged by the detector: " + ", ".join(f"{k} {v}" for k, v in report.cases.items()) + ".")
     return "\n".join(["## Instructions inside data (prompt injection)\n", intro, "\n".join(rows) + "\n", tail])
