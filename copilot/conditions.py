@@ -214,15 +214,10 @@ _CALL_US = re.compile(r"\b(?:call|phone|ring) us\b|(?<!\w)позвоните\s+�
 
 def sends_to_channel(sentence: str, channel: str | None) -> bool:
     """The sentence tells the customer to contact us through `channel`, the one they are
-    on ("write to us in the chat" inside the chat, even beside a number to call), or
-    through no channel in particular and offers no other ("write to us or call +7 800 ..."
-    still gives a number worth having)."""
+    on, or through no channel in particular, and offers nothing else ("write to us in the
+    chat or call +7 800 ..." still gives a number worth having)."""
     pattern = _CHANNELS.get(channel or "")
-    if not pattern:
-        return False
-    if pattern.search(sentence):
-        return True
-    if not _GENERIC_CONTACT.search(sentence):
+    if not pattern or not (pattern.search(sentence) or _GENERIC_CONTACT.search(sentence)):
         return False
     others = any(p.search(sentence) for name, p in _CHANNELS.items() if name != channel)
     return not others and not _OTHER_CONTACT.search(sentence)
@@ -230,10 +225,12 @@ def sends_to_channel(sentence: str, channel: str | None) -> bool:
 
 def invites_contact(sentence: str) -> bool:
     """The sentence asks the customer to get in touch with us (in the chat, by e-mail, by
-    calling us or anyhow): beside a handoff promise, where we get in touch with them, a
-    second route."""
-    return bool(_GENERIC_CONTACT.search(sentence) or _CALL_US.search(sentence)
-                or _CHANNELS["chat"].search(sentence) or _CHANNELS["email"].search(sentence))
+    calling us or anyhow) and gives no number or address to do it with: beside a handoff
+    promise, where we get in touch with them, a second route. A number stays: a customer
+    who cannot wait (or cannot type) is better off with it."""
+    asks = (_GENERIC_CONTACT.search(sentence) or _CALL_US.search(sentence)
+            or _CHANNELS["chat"].search(sentence) or _CHANNELS["email"].search(sentence))
+    return bool(asks) and not _OTHER_CONTACT.search(sentence)
 
 
 # a step the customer already took: "Restart the router" after "I restarted the router
