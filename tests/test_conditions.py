@@ -74,7 +74,7 @@ def test_a_step_the_customer_already_took_is_not_suggested_again(step, said, don
 @pytest.mark.parametrize("sentence,said", [
     # a state the customer said is otherwise, of the same thing
     ("If the Internet light turns red or goes off, the problem is the line.", "The Internet light is steady green."),
-    ("Если Internet горит красным или не горит, проблема в линии.", "Internet горит ровно зелёным, Power тоже."),
+    ("Если Internet горит красным или не горит, проблема в линии.", "Индикатор Internet у меня ровный зелёный, Wi-Fi мигает."),
     ("If the balance goes negative, you have a 5-day grace period.", "Balance is fine, I topped up 500 yesterday."),
     ("Если баланс ушёл в минус, действует льготный период 5 дней.", "Сети нет с обеда. Баланс в плюсе, 430 ₽."),
     ("E-203 usually means the balance is negative: top up by card.", "E-203 on the TV. But my balance is plus 1,200."),
@@ -89,7 +89,7 @@ def test_a_condition_on_a_state_the_customer_said_is_otherwise_is_ruled_out(sent
 
 @pytest.mark.parametrize("sentence,said", [
     ("If the Internet light stays solid green, it's a Wi-Fi issue.", "The Internet light is steady green."),
-    ("Если Internet горит ровным зелёным, дело в Wi-Fi.", "Internet горит ровно зелёным, Power тоже."),
+    ("Если Internet горит ровным зелёным, дело в Wi-Fi.", "Индикатор Internet у меня ровный зелёный, Wi-Fi мигает."),
     ("If the Internet light turns red, the problem is the line.", "The Wi-Fi light is green."),  # another light
     ("If the balance is positive and E-203 is still there, reboot the box.", "But my balance is plus 1,200."),
     ("Если баланс ушёл в минус, действует льготный период.", "Лампочка на роутере зелёная."),  # another thing
@@ -140,7 +140,7 @@ def test_a_step_the_knowledge_base_defines_by_another_is_the_same_step(step, sai
     ("Check the cable in the WAN port.", "I rebooted the router."),           # another step
     ("Unplug the Volna Box for half a minute.", "I unplugged the router."),  # another object
     ("Проверьте кабель в порту WAN.", "Роутер выключила и включила."),
-    ("Откройте status.example.org.", "Интернета нет с утра."),                 # nothing reported from the site
+    ("Откройте status.example.org.", "Интернет пропал после обеда."),                 # nothing reported from the site
     ("Reboot: unplug the power for 30 seconds.", "The speed drops every evening."),
     ("Check the router lights.", "I unplugged the router."),  # a definition holds for its own object only
     ("Посмотрите на индикаторы роутера.", "Роутер из розетки выдёргивала."),
