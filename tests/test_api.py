@@ -255,7 +255,9 @@ def test_an_oversized_body_is_413_and_nothing_is_stored(client):
     big = conversation("My internet is down. " * 400)
     r = client.post("/v1/suggestions", json=big, headers=auth("operator"))
     assert r.status_code == 413
-    assert "copilot_suggestions_total" not in client.get("/metrics", headers=auth("admin")).text.split("# TYPE")[0]
+    assert "copilot_suggestions_total{" not in client.get("/metrics", headers=auth("admin")).text  # none served
+    ok = client.post("/v1/suggestions", json=REFUND_EN, headers=auth("operator"))
+    assert ok.status_code == 201 and ok.json()["id"] == 1  # the refused one was never stored
 
 
 @pytest.mark.parametrize("body,field", [
@@ -280,7 +282,7 @@ def test_metrics_count_requests_and_time_each_stage(client):
     assert 'copilot_api_request_seconds_bucket{le="0.01",route="/v1/suggestions"}' in text
 
 
-def test_serve_refuses_to_start_without_tokens(monkeypatch):
+def test_serve_refuses_to_start_without_tokens():
     from copilot.cli import app
 
     result = CliRunner().invoke(app, ["serve"])
