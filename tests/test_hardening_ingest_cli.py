@@ -24,7 +24,7 @@ from knowledge_base.loaders import SourceFile, discover, load_file
 from knowledge_base.settings import KnowledgeBaseSettings
 
 from fake_openai import FakeOpenAI
-from helpers import REPO, copilot_over, llm_settings, make_settings
+from helpers import DEMO_KB, REPO, conversation, copilot_over, llm_settings, make_settings
 
 MB = 10**6
 
@@ -248,19 +248,18 @@ def test_a_configuration_file_that_is_not_toml_is_one_line(tmp_path):
 
 # --- a model server whose body is not JSON ------------------------------------------------------
 
-@pytest.mark.parametrize("question", ["When does autopay top up the balance?", "Когда автоплатёж пополняет баланс?"])
+@pytest.mark.parametrize("question", ["How long does a refund take to reach my card after it is approved?",
+                                      "Через сколько дней вернутся деньги на карту после одобрения возврата?"])
 def test_a_model_body_that_is_not_json_falls_back_with_a_warning(tmp_path, session_cache, caplog, question):
     from copilot.engine import Copilot
     from copilot.llm import ChatClient
 
-    retrieval = copilot_over({"autopay.md": AUTOPAY_EN, "autopay-ru.md": article(
-        "autopay-ru", "Автоплатёж", "Автоплатёж пополняет баланс 25 числа каждого месяца.", "ru")},
-        tmp_path, session_cache)
-    with FakeOpenAI("notjson") as server:
+    retrieval = copilot_over({name: (DEMO_KB / "articles" / name).read_text(encoding="utf-8")
+                              for name in ("refunds-en.md", "refunds-ru.md")}, tmp_path, session_cache)
+    with FakeOpenAI("notjson") as server:  # a proxy's HTML error page with status 200
         settings = llm_settings(retrieval.settings, enabled=True, base_url=server.base_url, timeout_s=5,
                                 max_retries=1, backoff_s=0.1, refine_intent=True)
-        s = Copilot(settings, index=retrieval.index, chat=ChatClient(settings.llm)).suggest(
-            {"messages": [{"role": "customer", "text": question}]})
+        s = Copilot(settings, index=retrieval.index, chat=ChatClient(settings.llm)).suggest(conversation(question))
         assert server.requests  # the model was asked
     assert s.draft.mode == "retrieval" and s.citations
     assert len(s.draft.warnings) == 1

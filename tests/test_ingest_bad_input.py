@@ -70,6 +70,8 @@ def test_every_bad_input_is_one_named_line_and_the_rest_ingests(broken_kb, tmp_p
     assert len(errors) == len(expected), result.stderr
     for where, what in expected.items():
         assert any(where in line and what in line for line in errors), (where, errors)
+    # each names the folder as it was given, then the file inside it
+    assert all(line.startswith(f"Error: {broken_kb}/") for line in errors if "does-not-exist" not in line), errors
     # each message is a single line: no traceback anywhere
     assert "Traceback" not in result.stderr
     # the good files went in

@@ -79,6 +79,7 @@ def test_suggest_prints_json_for_a_conversation(demo_index_dir, session_cache, t
     ('{"messages": []}', "field 'messages'"),
     ('{"messages": [{"role": "robot", "text": "hi"}]}', "field 'messages.0.role'"),
     ('{"messages": [{"role": "agent", "text": "hello"}]}', "needs at least one message with role 'customer'"),
+    ('{"messages": [{"role": "customer", "text": " \\n\\t "}]}', "role 'customer' that is not blank"),
 ])
 def test_suggest_refuses_a_malformed_conversation_with_one_line(tmp_path, content, message):
     path = tmp_path / "bad.json"
