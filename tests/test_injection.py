@@ -87,7 +87,11 @@ def poisoned(tmp_path):
     assert result.exit_code == 0, result.output
     from copilot.config import get_settings
 
-    return get_settings(), result
+    # drafts whenever there is a passage to draft from: four articles are too few for the
+    # coverage estimate, which is not what these tests are about
+    settings = get_settings()
+    return settings.model_copy(update={"retrieval": settings.retrieval.model_copy(
+        update={"min_confidence": 0.0, "off_topic": False})}), result
 
 
 def test_instructions_in_the_knowledge_base_are_flagged_at_ingest_and_listed(poisoned):
@@ -156,10 +160,6 @@ class ObedientModel(FakeOpenAI):
 
 
 def model_copilot(settings, server) -> Copilot:
-    """The model drafts whenever there is a passage to draft from: four articles are too few
-    for the coverage estimate, which is not what these tests are about."""
-    settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(
-        update={"min_confidence": 0.0, "off_topic": False})})
     llm = llm_settings(settings, enabled=True, base_url=server.base_url, timeout_s=60)
     return Copilot(llm, chat=ChatClient(llm.llm))
 
