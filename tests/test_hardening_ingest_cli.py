@@ -257,7 +257,7 @@ def test_a_model_body_that_is_not_json_falls_back_with_a_warning(tmp_path, sessi
     retrieval = copilot_over({name: (DEMO_KB / "articles" / name).read_text(encoding="utf-8")
                               for name in ("refunds-en.md", "refunds-ru.md")}, tmp_path, session_cache)
     with FakeOpenAI("notjson") as server:  # a proxy's HTML error page with status 200
-        settings = llm_settings(retrieval.settings, enabled=True, base_url=server.base_url, timeout_s=5,
+        settings = llm_settings(retrieval.settings, enabled=True, base_url=server.base_url, timeout_s=30,
                                 max_retries=1, backoff_s=0.1, refine_intent=True)
         s = Copilot(settings, index=retrieval.index, chat=ChatClient(settings.llm)).suggest(conversation(question))
         assert server.requests  # the model was asked
