@@ -117,8 +117,6 @@ def ingest(
             err.print(f"desk configuration recorded: {report.desk_file}", highlight=False, markup=False)
         for note in report.instructions:  # never quoted into a draft nor given to the model
             err.print(f"instructions flagged: {note}", highlight=False, markup=False)
-        for note in report.instructions:  # never quoted into a draft nor given to the model
-            err.print(f"instructions flagged: {note}", highlight=False, markup=False)
         out.print(f"{report.summary()} ({report.documents} documents, {report.chunks} chunks, "
                   f"{report.timings_s['total']:.1f}s)", highlight=False)
     if report.failed:
@@ -366,23 +364,6 @@ def eval_routing() -> None:
     with user_errors():
         report = routing.run(get_settings())
     update_section("routing", "copilot eval routing", routing.markdown(report))
-    out.print(report.model_dump_json(), highlight=False)
-    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
-
-
-@eval_app.command("injection")
-def eval_injection() -> None:
-    """Instructions inside data (prompt injection): precision, recall, F1 and false flags on
-    benign near-misses, per language, of the structure patterns, the classifier over
-    embeddings and the detector the engine uses, on the dev (out of fold) and test sentences
-    of knowledge_base/instructions.jsonl; written to docs/benchmarks.md."""
-    from evals.bench import injection
-    from evals.bench.docs import update_section
-
-    err.print("injection (trains the classifier on first use) ...", highlight=False)
-    with user_errors():
-        report = injection.run(get_settings())
-    update_section("injection", "copilot eval injection", injection.markdown(report))
     out.print(report.model_dump_json(), highlight=False)
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
@@ -754,7 +735,6 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(130)
-
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -29,11 +29,14 @@ from pydantic import BaseModel, Field
 
 from knowledge_base.docstore import DocStore
 from knowledge_base.documents import SearchHit
+from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
+
 from knowledge_base.tokenizer import tokenize
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration") / "calibration.json"
 PASSAGES = 3       # the best passages whose words and documents are compared with the question
 RUNNERS_UP = 5     # the next vector matches the best one is compared with
+_FUNCTION_TERMS = frozenset(t for w in STOPWORDS_EN_PLUS + STOPWORDS_RUSSIAN for t in tokenize(w))
 _WORD = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+(?:[-'][0-9A-Za-zА-Яа-яЁё]+)*")
 
 # fitted on the demo desk's dev data: the margin over the runners-up added nothing, and the share of
@@ -150,7 +153,9 @@ def coverage_features(docstore: DocStore, query: str, tokens: list[str], lang: s
     idf = {t: math.log((total + 1) / (df.get(t, 0) + 0.5)) for t in q}
     weight = sum(idf.values()) or 1.0
     # words the index never uses first (the subject it does not deal with), then the rarest
-    absent = sorted((t for t in q if t not in best), key=lambda t: (bool(anywhere.get(t)), -idf[t], t))
+    # the reason names subject words: the index's stop list is short in English (33 words against
+    # 151 in Russian), so "do" or "my" would otherwise be named as missing
+    absent = sorted((t for t in q - _FUNCTION_TERMS if t not in best), key=lambda t: (bool(anywhere.get(t)), -idf[t], t))
     surface = _surface(query)
 
     cosines = [s for _, s in vector]

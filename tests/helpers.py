@@ -33,9 +33,10 @@ def llm_settings(settings, **llm):
     return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
 
 
-def copilot_over(files: dict[str, str], tmp_path: Path, cache_dir: Path):
+def copilot_over(files: dict[str, str], tmp_path: Path, cache_dir: Path, judge_coverage: bool = True):
     """A retrieval-only copilot over a knowledge folder of `files` (name -> text), ingested
-    into its own index under `tmp_path`."""
+    into its own index under `tmp_path`. `judge_coverage=False` answers from any passage found
+    (tests of what is derived from an article, not of whether a few articles cover a question)."""
     from copilot.engine import Copilot
     from knowledge_base.index import KnowledgeIndex
     from knowledge_base.ingest import Ingestor
@@ -45,6 +46,9 @@ def copilot_over(files: dict[str, str], tmp_path: Path, cache_dir: Path):
     for name, text in files.items():
         (kb / name).write_text(text, encoding="utf-8")
     settings = llm_settings(make_settings(tmp_path / "data", cache_dir), enabled=False)
+    if not judge_coverage:
+        settings = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(
+            update={"min_confidence": 0.0, "off_topic": False})})
     index = KnowledgeIndex(settings)
     report = Ingestor(index).run([kb])
     assert report.failed == 0, report.errors
