@@ -176,7 +176,10 @@ def test_a_desk_that_handles_fraud_itself_gets_the_procedure_and_a_flag_not_a_ha
     kb = tmp_path / "kb"
     kb.mkdir()
     (kb / "stolen-card-en.md").write_text(STOLEN_CARD, encoding="utf-8")
-    s = _copilot(tmp_path, session_cache, kb).suggest(conversation(STOLEN))
+    # a one-article base: coverage is not what this tests (a one-article base is judged not to cover
+    # its own article's question, see the strict xfail in test_derive), so any passage counts
+    s = _copilot(tmp_path, session_cache, kb, retrieval={"min_confidence": 0.0, "off_topic": False}
+                 ).suggest(conversation(STOLEN))
     # no desk file: the knowledge base covers the request, so its procedure is the answer
     assert not s.handoff.needed
     assert any(f.startswith("handled_by_procedure: fraud_or_security") for f in s.flags)

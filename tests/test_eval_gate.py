@@ -37,7 +37,8 @@ def test_the_dataset_is_large_bilingual_split_and_varied():
     langs = {lang: [c for c in cases if c.language == lang] for lang in ("en", "ru")}
     assert all(len(v) >= 70 for v in langs.values())
     assert {c.split for c in cases} == {"dev", "test"}
-    assert {c.tags.category for c in cases} == set(CATEGORIES)
+    # "policy" came with the holdout split (evals/datasets/holdout); the demo set has no case of it
+    assert {c.tags.category for c in cases} == set(CATEGORIES) - {"policy"}
     assert sum(c.tags.adversarial for c in cases) >= 10
     assert all(c.expected.gold_reply for c in cases)
 
