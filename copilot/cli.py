@@ -358,14 +358,8 @@ def eval_routing() -> None:
     label of the patterns, the classifier over embeddings and both together, on the dev and
     test utterances of copilot/routing/utterances.jsonl; written to docs/benchmarks.md."""
     from evals.bench import routing
-    from evals.bench.docs import update_section
 
-    err.print("routing (trains the classifier on first use) ...", highlight=False)
-    with user_errors():
-        report = routing.run(get_settings())
-    update_section("routing", "copilot eval routing", routing.markdown(report))
-    out.print(report.model_dump_json(), highlight=False)
-    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
+    _classifier_section("routing", routing)
 
 
 @eval_app.command("injection")
@@ -375,12 +369,18 @@ def eval_injection() -> None:
     embeddings and the detector the engine uses, on the dev (out of fold) and test sentences
     of knowledge_base/instructions.jsonl; written to docs/benchmarks.md."""
     from evals.bench import injection
+
+    _classifier_section("injection", injection)
+
+
+def _classifier_section(name: str, bench) -> None:
+    """Run a classifier benchmark (`bench.run`, `bench.markdown`) and write its section."""
     from evals.bench.docs import update_section
 
-    err.print("injection (trains the classifier on first use) ...", highlight=False)
+    err.print(f"{name} (trains the classifier on first use) ...", highlight=False)
     with user_errors():
-        report = injection.run(get_settings())
-    update_section("injection", "copilot eval injection", injection.markdown(report))
+        report = bench.run(get_settings())
+    update_section(name, f"copilot eval {name}", bench.markdown(report))
     out.print(report.model_dump_json(), highlight=False)
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 

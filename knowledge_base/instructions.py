@@ -37,6 +37,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from knowledge_base.language import detect_language
+from knowledge_base.logistic import (FOLDS, L2_GRID, best_threshold, fit_logistic, log_loss, one_blas_thread,
+                                    sigmoid, stratified_folds)
 
 if TYPE_CHECKING:
     from knowledge_base.embeddings import EmbeddingModel
@@ -181,76 +183,6 @@ def load_examples(path: Path = DATA, split: str | None = None) -> list[Example]:
 
 # -- L2-regularised logistic regression (numpy; the problem is a few hundred sentences) --------
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float, start: np.ndarray | None = None,
-                 iterations: int = 30) -> np.ndarray:
-    """theta = (w, b) minimising sum_i logloss(y_i, sigmoid(w.x_i + b)) + l2/2 |w|^2 by
-    Newton steps (the intercept is not regularised), from `start` (a neighbouring
-    lambda's solution) or zero. The objective is strictly convex, so a full step from a
-    warm start converges in a few iterations."""
-    n, d = X.shape
-    A = np.hstack([X, np.ones((n, 1))])
-    reg = np.full(d + 1, float(l2))
-    reg[-1] = 1e-6
-    theta = np.zeros(d + 1) if start is None else start.copy()
-    for _ in range(iterations):
-        p = _sigmoid(A @ theta)
-        grad = A.T @ (p - y) + reg * theta
-        hess = (A * (p * (1 - p))[:, None]).T @ A + np.diag(reg)
-        step = np.linalg.solve(hess, grad)
-        theta -= step
-        if np.max(np.abs(step)) < 1e-5:
-            break
-    return theta
-
-
-def _one_blas_thread():
-    """Newton steps on ~400 x 400 matrices gain nothing from BLAS threads, and on a busy
-    machine spinning threads make training many times slower (see copilot/routing)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - an optional speed-up
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def _log_loss(p: np.ndarray, y: np.ndarray) -> float:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
-def best_threshold(scores: np.ndarray, y: np.ndarray) -> float:
-    """The cut with the best F1 on (scores, y), halfway between neighbouring scores."""
-    order = np.argsort(-scores, kind="stable")
-    s, t = scores[order], y[order]
-    tp = np.cumsum(t)
-    f1 = 2 * tp / (np.arange(1, len(s) + 1) + t.sum())
-    f1 = np.where(np.append(s[:-1] > s[1:], True), f1, -1.0)
-    best = int(np.argmax(f1))
-    return float(s[best]) if best == len(s) - 1 else float((s[best] + s[best + 1]) / 2)
-
-
-L2_GRID = (0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
-FOLDS = 5
-
-
-def _folds(strata: Sequence[str], seed: int = 13) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    out = np.zeros(len(strata), dtype=np.int64)
-    offset = 0
-    for stratum in sorted(set(strata)):
-        idx = np.array([i for i, s in enumerate(strata) if s == stratum])
-        idx = idx[rng.permutation(len(idx))]
-        out[idx] = (np.arange(len(idx)) + offset) % FOLDS
-        offset += len(idx)
-    return out
-
-
 class InstructionClassifier:
     """p(instruction | sentence) over [embedding, structure features]."""
 
@@ -275,27 +207,27 @@ class InstructionClassifier:
         dev = [e for e in examples if e.split == "dev"]
         X = cls.features(embed_fn, [e.text for e in dev])
         y = np.array([1.0 if e.instruction else 0.0 for e in dev])
-        folds = _folds([f"{e.lang}:{e.instruction}:{e.where}:{e.near_miss}" for e in dev])
+        folds = stratified_folds([f"{e.lang}:{e.instruction}:{e.where}:{e.near_miss}" for e in dev])
         oof = {l2: np.zeros(len(y)) for l2 in L2_GRID}
-        with _one_blas_thread():
+        with one_blas_thread():
             for f in range(FOLDS):
                 tr, held = folds != f, folds == f
                 mean, sd = X[tr].mean(axis=0), X[tr].std(axis=0)
                 scale = np.where(sd > 1e-8, sd, 1.0)
-                theta = None
+                wb = None
                 for l2 in sorted(L2_GRID, reverse=True):  # strong to weak, each from the previous solution
-                    theta = fit_logistic((X[tr] - mean) / scale, y[tr], l2, start=theta)
-                    oof[l2][held] = _sigmoid(((X[held] - mean) / scale) @ theta[:-1] + theta[-1])
-            l2 = min(L2_GRID, key=lambda v: (_log_loss(oof[v], y), -v))
+                    wb = fit_logistic((X[tr] - mean) / scale, y[tr], l2, start=wb)
+                    oof[l2][held] = sigmoid(((X[held] - mean) / scale) @ wb[0] + wb[1])
+            l2 = min(L2_GRID, key=lambda v: (log_loss(oof[v], y), -v))
             mean, sd = X.mean(axis=0), X.std(axis=0)
             scale = np.where(sd > 1e-8, sd, 1.0)
-            theta = fit_logistic((X - mean) / scale, y, l2)
-        return cls(embed_fn, theta[:-1], float(theta[-1]), mean, scale, best_threshold(oof[l2], y), l2, oof[l2])
+            w, b = fit_logistic((X - mean) / scale, y, l2)
+        return cls(embed_fn, w, b, mean, scale, best_threshold(oof[l2], y)[0], l2, oof[l2])
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros(0)
-        return _sigmoid(((self.features(self.embed_fn, texts) - self.mean) / self.scale) @ self.w + self.b)
+        return sigmoid(((self.features(self.embed_fn, texts) - self.mean) / self.scale) @ self.w + self.b)
 
     # persistence: trained once per embedder and data, then loaded
     @staticmethod
