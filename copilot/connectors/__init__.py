@@ -1,0 +1,1 @@
+"""Helpdesk connectors: one module per helpdesk behind `base.Connector`."""
