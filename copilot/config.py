@@ -206,6 +206,37 @@ class RoutingSettings(BaseModel):
         "utterances where most are positives (`copilot eval routing`).")
 
 
+class RTSettings(BaseModel):
+    """Request Tracker 5 through its REST 2.0 API."""
+
+    url: str | None = Field(None, description="RT's base URL, e.g. http://127.0.0.1:8080 (REST 2.0 is under "
+                            "/REST/2.0/).")
+    user: str | None = Field(None, description="The RT user the copilot acts as (basic auth when no token).")
+    password: SecretStr | None = Field(None, description="That user's password (basic auth).")
+    token: SecretStr | None = Field(None, description="An RT auth token (preferred over user and password).")
+    queues: list[str] = Field(default_factory=list, description="Queues `copilot rt poll` watches.")
+    timeout_s: float = Field(10.0, gt=0, description="Each call to RT, seconds.")
+
+
+class ChatwootSettings(BaseModel):
+    """Chatwoot through its application API and webhooks."""
+
+    url: str | None = Field(None, description="Chatwoot's base URL, e.g. https://chat.example.com.")
+    account_id: int | None = Field(None, ge=1, description="The Chatwoot account the copilot serves.")
+    api_token: SecretStr | None = Field(None, description="A Chatwoot agent's or bot's api_access_token.")
+    webhook_secret: SecretStr | None = Field(None, description="Shared secret the webhook requests are verified with.")
+    timeout_s: float = Field(10.0, gt=0, description="Each call to Chatwoot, seconds.")
+
+
+class ConnectorSettings(BaseModel):
+    """Helpdesks the copilot reads conversations from and writes suggestions and replies to."""
+
+    rt: RTSettings = RTSettings()
+    chatwoot: ChatwootSettings = ChatwootSettings()
+    send_as: Literal["reply", "note"] = Field(
+        "reply", description="What the panel's Send posts to the helpdesk: a reply to the customer or an internal note.")
+
+
 class Settings(KnowledgeBaseSettings, BaseSettings):
     """Support copilot settings: the knowledge base's (data, index and cache folders,
     embedding, vector store, chunking, ingest, retrieval) and the application's."""
@@ -245,6 +276,7 @@ class Settings(KnowledgeBaseSettings, BaseSettings):
     auth: AuthSettings = AuthSettings()
     routing: RoutingSettings = RoutingSettings()
     api: ApiSettings = ApiSettings()
+    connectors: ConnectorSettings = ConnectorSettings()
 
     @classmethod
     def settings_customise_sources(
