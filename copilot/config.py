@@ -226,6 +226,17 @@ class ChatwootSettings(BaseModel):
     api_token: SecretStr | None = Field(None, description="A Chatwoot agent's or bot's api_access_token.")
     webhook_secret: SecretStr | None = Field(None, description="Shared secret the webhook requests are verified with.")
     timeout_s: float = Field(10.0, gt=0, description="Each call to Chatwoot, seconds.")
+    signature_tolerance_s: int = Field(300, ge=1, description="How old a signed webhook's X-Chatwoot-Timestamp may "
+                                       "be, seconds (older ones are refused as replays).")
+    queue_teams: dict[str, int] = Field(default_factory=dict, description="Hand off: a route's queue -> the "
+                                        "Chatwoot team id the conversation is assigned to (Chatwoot has teams, "
+                                        "not queues); a queue not listed gets only the private note.")
+    handoff_label: str | None = Field(None, description="A label added to the conversation on hand off.")
+    roles: dict[str, Literal["operator", "supervisor", "admin"]] = Field(
+        default_factory=lambda: {"administrator": "supervisor", "agent": "operator"},
+        description="Chatwoot account role -> ours; a role not listed is an operator.")
+    panel_url: str | None = Field(None, description="The operator panel's URL the Dashboard App page opens "
+                                  "(with ?helpdesk=chatwoot&conversation=ID), e.g. https://copilot.example.com/.")
 
 
 class ConnectorSettings(BaseModel):
