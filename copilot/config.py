@@ -159,6 +159,11 @@ class AuthSettings(BaseModel):
     delay_s: float = Field(1.0, ge=0, description="Wait after the second wrong password in a row (a single typo "
                            "costs nothing); doubles with each further one.")
     max_delay_s: float = Field(30.0, ge=0, description="The longest wait between attempts before the lock.")
+    session_secret: SecretStr | None = Field(
+        None, description="Key the panel's session tokens are signed with (HMAC-SHA256). When unset, one is "
+        "generated on first use and kept in <data_dir>/session_secret (mode 600).")
+    session_ttl_s: float = Field(12 * 3600.0, gt=0, description="How long a panel session lasts after sign-in, "
+                                 "seconds (a refresh keeps it; sign-out ends it at once).")
 
 
 class ApiToken(BaseModel):
@@ -246,6 +251,8 @@ class ConnectorSettings(BaseModel):
     chatwoot: ChatwootSettings = ChatwootSettings()
     send_as: Literal["reply", "note"] = Field(
         "reply", description="What the panel's Send posts to the helpdesk: a reply to the customer or an internal note.")
+    panel_refresh_s: float = Field(20.0, ge=2, description="How often the operator panel checks an open helpdesk "
+                                   "conversation for new customer turns, seconds.")
 
 
 class Settings(KnowledgeBaseSettings, BaseSettings):
