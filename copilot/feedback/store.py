@@ -33,8 +33,9 @@ from copilot.schema import Suggestion
 from copilot.text import strip_citations
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-# inserted: into the reply box; edited: changed there (text so far); sent: the text the customer got
-ACTIONS = ("inserted", "edited", "sent", "rejected", "regenerated")
+# inserted: into the reply box; edited: changed there (text so far); sent: the text the customer got;
+# handed_off: the operator passed the conversation to the route's queue (final_text: the summary)
+ACTIONS = ("inserted", "edited", "sent", "rejected", "regenerated", "handed_off")
 REJECT_REASONS = ("wrong_facts", "wrong_tone", "not_relevant", "should_hand_off", "other")
 T = TypeVar("T")
 
