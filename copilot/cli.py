@@ -568,6 +568,10 @@ bench_app = typer.Typer(help="Speed, scale and quality benchmarks; results go to
                         no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
+from copilot.chatwoot_cli import chatwoot_app  # noqa: E402  (its verbs live beside the connector)
+
+app.add_typer(chatwoot_app, name="chatwoot")
+
 
 @bench_app.command("calibrate")
 def bench_calibrate(

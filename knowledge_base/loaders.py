@@ -21,6 +21,7 @@ from bs4 import BeautifulSoup, Tag
 from markdownify import markdownify
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from knowledge_base import chatwoot_export
 from knowledge_base.errors import SourceError
 from knowledge_base.settings import IngestSettings
 from knowledge_base.language import detect_language
@@ -516,6 +517,8 @@ def record_to_document(rec: dict, rel: str, where: str, line: int | None) -> Sou
     if not isinstance(rec, dict):
         return SourceError(where, f"expected a JSON object, got {type(rec).__name__}")
     try:
+        if chatwoot_export.is_chatwoot(rec):  # a Chatwoot conversation export: a past ticket
+            rec = chatwoot_export.to_ticket(rec)
         if "messages" in rec:
             return ticket_to_document(TicketRecord.model_validate(rec), rel, line)
         art = ArticleRecord.model_validate(rec)
@@ -572,7 +575,8 @@ def load_json(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceDo
     except SourceError as exc:
         yield exc
         return
-    if isinstance(data, dict) and not ("id" in data and ("title" in data or "messages" in data)):
+    if isinstance(data, dict) and not ("id" in data and ("title" in data or "messages" in data)
+                                       or chatwoot_export.is_export(data)):
         key = next((k for k in ("documents", "articles", "items", "records", "tickets", "data")
                     if isinstance(data.get(k), list)), None)
         if key is None:
@@ -582,7 +586,8 @@ def load_json(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceDo
         data = data[key]
     records = data if isinstance(data, list) else [data]
     for i, rec in enumerate(records, start=1):
-        yield record_to_document(rec, src.rel, f"{src.shown}: record {i}", None)
+        if not chatwoot_export.unfinished(rec):  # an open Chatwoot conversation waits for its resolution
+            yield record_to_document(rec, src.rel, f"{src.shown}: record {i}", None)
 
 
 def load_jsonl(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceDocument | SourceError]:
@@ -594,7 +599,8 @@ def load_jsonl(src: SourceFile, text: str, max_nesting: int) -> Iterable[SourceD
         except SourceError as exc:
             yield exc
             continue
-        yield record_to_document(rec, src.rel, f"{src.shown}:{n}", n)
+        if not chatwoot_export.unfinished(rec):
+            yield record_to_document(rec, src.rel, f"{src.shown}:{n}", n)
 
 
 _CSV_PAIRS = [("question", "answer"), ("title", "content"), ("title", "text"), ("title", "body"),

@@ -314,6 +314,9 @@ def create_app(settings: Settings | None = None, *, copilot=None, store=None) ->
     async def prometheus(who: Supervisor) -> Response:
         return Response(metrics.text(), media_type=CONTENT_TYPE_LATEST)
 
+    from copilot.api.chatwoot_webhook import chatwoot_router
+    app.include_router(chatwoot_router(services))
+
     def openapi() -> dict:
         """FastAPI's schema plus the server-sent events: their payload schemas in components
         and, on the streaming response, `x-sse-events` naming each event's schema in order."""
