@@ -9,6 +9,7 @@ import re
 
 from copilot.schema import Suggestion
 from copilot.text import strip_citations
+from copilot.ui.transcript import parse_export, parse_transcript, transcript_preview  # noqa: F401  (the panel's paste)
 
 URGENCY_ICON = {"high": "🔴", "medium": "🟠", "low": "🟡"}
 
@@ -92,21 +93,3 @@ def word_diff_html(before: str, after: str) -> str:
         if op in ("insert", "replace"):
             out.append(f'<ins style="background:#d5f5e3;text-decoration:none">{_html_text(" ".join(b[j1:j2]))}</ins>')
     return " ".join(out)
-
-
-def parse_transcript(text: str) -> list[dict]:
-    """'Customer: ...' / 'Agent: ...' lines (also Клиент/Оператор/Агент); text without
-    labels is one customer message."""
-    turns: list[dict] = []
-    label = re.compile(r"^\s*(customer|client|клиент|покупатель|agent|operator|оператор|агент|сотрудник)\s*[:>-]\s*(.*)$", re.I)
-    for line in text.splitlines():
-        m = label.match(line)
-        if m:
-            role = "customer" if m.group(1).lower() in {"customer", "client", "клиент", "покупатель"} else "agent"
-            turns.append({"role": role, "text": m.group(2).strip()})
-        elif line.strip():
-            if turns:
-                turns[-1]["text"] = f"{turns[-1]['text']}\n{line.strip()}".strip()
-            else:
-                turns.append({"role": "customer", "text": line.strip()})
-    return [t for t in turns if t["text"]]
