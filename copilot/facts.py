@@ -27,6 +27,8 @@ class FactDef:
     given: list[re.Pattern] = field(default_factory=list)   # the customer stated it
     asked: list[re.Pattern] = field(default_factory=list)   # an agent asked for it
     exact: bool = False   # the evidence is the match itself (an id), not the words around it
+    kind: str = "phrase"  # what its value looks like (VALUE_TYPES): when, amount, speed, code, state, address...
+    many: bool = False    # every mention counts ("phone, laptop"; "restarted, unplugged")
 
 
 def _p(*patterns: str) -> list[re.Pattern]:
@@ -61,6 +63,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
                  r"|уже (\d+|несколько|пару|два|три|неделю|сутки|месяц|час)|(\d+|пару|несколько|два|три) (час|дн|недел|сут)\w* (назад|подряд|уже)"
                  r"|(второй|третий|четв[её]ртый) день|всю неделю|целый день|с прошлой)"),
         asked=_p(r"since when|when did (it|this|the problem) (start|begin)|how long (has|have)", r"с како(го|й) (времени|момента|дня)|как давно|когда (это )?(началось|пропал|появил)"),
+        kind="when",
     ),
     FactDef(
         "router_lights",
@@ -73,6 +76,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
                  r"(индикатор|лампочк|лампа|огон[её]?к|светодиод)\w*[^.?!]{0,40}(красн|зел[её]н|оранж|не гор|мига|погас|горит)",
                  r"(красн|зел[её]н|оранж)\w*[^.?!]{0,25}(индикатор|лампочк|огон|горит|светится|мига)", r"горит красн|мигает оранж"),
         asked=_p(r"\blights?\b|\bindicators?\b|\bleds?\b", r"индикатор|лампочк|огон[её]?к"),
+        kind="state",
     ),
     FactDef(
         "devices_affected",
@@ -82,6 +86,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         given=_p(r"\b(all (my |the )?devices|every device|any device|(my |the )?(phone|laptop|computer|pc|tv|tablet|smart tv|macbook|console|playstation|xbox)s?)\b",
                  r"(все устройства|всех устройствах|ни на (одном|чем)|телефон|ноутбук|ноут\b|компьютер|комп\b|телевизор|планшет|смарт|приставк)"),
         asked=_p(r"which devices?|all (your )?devices|on (one|every) device|other devices?", r"(каки[ех]|всех|одном|други[ех]) устройств"),
+        many=True,
     ),
     FactDef(
         "connection_type",
@@ -89,6 +94,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "A cable test rules Wi-Fi in or out.", "ru": "Проверка по кабелю отделяет проблему Wi-Fi от проблемы линии."},
         given=_p(r"\b(cable|cabled|wired|ethernet|lan|wi-?fi|wifi|wireless)\b", r"(кабел|по проводу|провод|wi-?fi|вай-?фай|беспроводн)"),
         asked=_p(r"cable or (over )?wi-?fi|by cable|wired", r"по кабелю|по wi-?fi|по проводу"),
+        many=True,
     ),
     FactDef(
         "already_tried",
@@ -98,6 +104,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         given=_p(r"\b(restart\w*|reboot\w*|re-?started|unplug\w*|plugged|turned (it )?(off|on)|switched (it )?(off|on)|power[- ]cycl\w*|reset\w*|tried|checked the cable)\b",
                  r"(перезагру|перезапуск|выключ|включ\w* снова|выдерг|выдёрг|вытаск|отключал|пробовал|сбрасывал|переткн|передёрг|передерг|проверил\w* кабел)"),
         asked=_p(r"(have|did) you (already )?(try|tried|restart|reboot|unplug)|what have you tried", r"пробовали|перезагружали|что (вы )?уже (делали|пробовали)"),
+        many=True,
     ),
     FactDef(
         "address",
@@ -107,6 +114,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
                  r"\b(street|avenue|prospekt|boulevard|flat|apt\.?|apartment|building|house)\b\.? ?\d+",
                  r"(ул\.|улиц|пр-т|просп|пер\.|переул|бульвар|шоссе|наб\.|набережн)\w*\.? ?[А-ЯЁа-яё0-9 -]{2,40}", r"\b(д\.|дом|кв\.|квартир)\w*\.? ?\d+"),
         asked=_p(r"\baddress\b", r"\bадрес"),
+        kind="address",
     ),
     FactDef(
         "error_code",
@@ -115,6 +123,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "Each error code has its own fix.", "ru": "У каждого кода ошибки своё решение."},
         given=_p(r"\b[EЕ][- ]?\d{3}\b", r"\b(error|message)\b[^.?!]{0,20}(says|shows|:)", r"(ошибк|сообщени|надпис)\w*[^.?!]{0,20}(пишет|:|«|\")"),
         asked=_p(r"error (code|message)|code on the screen|what does the screen", r"код ошибки|ошибк\w* на экране|что пишет|какая ошибка"),
+        kind="code",
     ),
     FactDef(
         "speed_test_result",
@@ -124,6 +133,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
          "ru": "Показывает, действительно ли скорость ниже тарифной."},
         given=_p(r"\b\d+([.,]\d+)?\s*(mbit|mbps|mb/s|megabit)", r"\d+([.,]\d+)?\s*(мбит|мб/с|мегабит|мбс)"),
         asked=_p(r"speed ?test|what speed|measure", r"замер|спидтест|speedtest|какую скорость"),
+        kind="speed",
     ),
     FactDef(
         "time_of_day",
@@ -132,6 +142,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "Evening slowdowns point to load; all-day ones to a fault.", "ru": "Вечерние замедления — нагрузка, круглосуточные — неисправность."},
         given=_p(r"\b(evenings?|at night|mornings?|afternoons?|after \d{1,2} ?(pm|am)?|all day|peak hours)\b", r"(вечер|ночью|по ночам|утром|днём|днем|после \d{1,2}|весь день|круглые сутки|в час пик)"),
         asked=_p(r"what time|time of day|in the evening", r"в какое время|вечером|по вечерам"),
+        kind="time_of_day",
     ),
     FactDef(
         "payment_date",
@@ -142,6 +153,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
                  r"(оплатил|оплачивал|заплатил|перевел|перевёл|пополнил|платеж|платёж|списал|снял|сняли|взял)\w*[^.?!]{0,40}(вчера|сегодня|позавчера|утром|на прошлой неделе|\d+ дн\w* назад|" + _DATE_RU[1:-1] + r")",
                  r"(вчера|сегодня|позавчера|на прошлой неделе|" + _DATE_RU[1:-1] + r")[^.?!]{0,40}(оплатил|оплачива|заплатил|платил|перевел|перевёл|пополнил|списал|снял|сняли|взял)"),
         asked=_p(r"when did you (make the )?pa(y|id)|date of (the )?payment|payment date", r"когда (вы )?(оплачивали|платили|оплатили)|дат\w* (платеж|платёж|оплат)"),
+        kind="when",
     ),
     FactDef(
         "payment_amount",
@@ -150,6 +162,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         given=_p(r"\b\d[\d\s,.]*\s*(rub|rubles|roubles|₽|rur)\b",
                  r"\d[\d\s,.]*\s*(руб|₽|р\.|р\b|тыс)"),
         asked=_p(r"how much|what amount|the amount", r"как\w* сумм|сколько (вы )?(оплатили|заплатили|списал)"),
+        kind="amount",
     ),
     FactDef(
         "payment_method",
@@ -159,6 +172,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         given=_p(r"\b(by card|bank card|credit card|debit card|my card|sbp|faster payments|qr code|terminal|cash|bank transfer|online banking|apple pay|google pay|sberbank|tinkoff)\b",
                  r"(картой|карты|карту|сбп|по qr|qr-код|терминал|наличн|перевод|сбер|тинькоф|онлайн-банк|через банк)"),
         asked=_p(r"how did you pay|which (payment )?method|by card or", r"каким способом|как (вы )?(оплачивали|платили)|картой или"),
+        many=True,
     ),
     FactDef(
         "phone_model",
@@ -166,6 +180,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "Some settings depend on the phone.", "ru": "Некоторые настройки зависят от модели телефона."},
         given=_p(r"\b(iphone|samsung|galaxy|xiaomi|redmi|huawei|honor|pixel|realme|poco|oneplus|nokia|motorola|android)\b", r"(айфон|самсунг|сяоми|ксиоми|хуавей|хонор|андроид)"),
         asked=_p(r"phone model|which phone|what phone", r"модел\w* телефон|какой (у вас )?телефон"),
+        kind="model",
     ),
     FactDef(
         "location",
@@ -183,6 +198,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         given=_p(r"\b(moving|move|relocating) to\b[^.?!]{3,}", r"\bnew address\b[^.?!]{0,10}(is|:)",
                  r"(переезжа|переед|переезд)\w* (на|в) (ул|улиц|просп|пр-т|пер|дом|д\.|(?-i:[А-ЯЁ]))", r"новый адрес\W{0,3}\w+"),
         asked=_p(r"new address|where are you moving", r"новый адрес|куда (вы )?переезжа"),
+        kind="address",
     ),
     FactDef(
         "move_date",
@@ -192,6 +208,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         given=_p(r"\b(mov\w+|relocat\w+)\b[^.?!]{0,40}\b(next (week|month|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|in \d+ (days|weeks)|this (week|month|weekend)|tomorrow|" + _DATE_EN[1:-1] + r")",
                  r"(переезжа|переед|переезд)\w*[^.?!]{0,40}(через|на следующей|в (понедельник|вторник|среду|четверг|пятницу|субботу|воскресенье)|в конце|в начале|завтра|" + _DATE_RU[1:-1] + r")"),
         asked=_p(r"when (is|are you) (the )?mov|move date|date of the move", r"когда (вы )?переезжа|дат\w* переезда|когда переезд"),
+        kind="when",
     ),
     FactDef(
         "contact_phone",
@@ -199,6 +216,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "Codes are sent to the contact phone.", "ru": "Коды приходят на контактный телефон."},
         given=_p(r"(\+7|\b8)[\s(-]*9\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}\b"),
         asked=_p(r"(contact )?phone number", r"(контактн\w* )?(номер )?телефон"),
+        kind="phone",
     ),
 ]}
 
@@ -206,14 +224,182 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
 @dataclass
 class GivenFact:
     key: str
-    evidence: str   # the words that gave it away, for the handoff summary
+    evidence: str   # the value the customer gave ("since last night", "590 р", "red"), for the handoff card
+
+    @property
+    def value(self) -> str:
+        return self.evidence
 
 
-def _snippet(text: str, m: re.Match, extra: int = 25) -> str:
-    """The match widened to whole words, a little context after it."""
-    start = text.rfind(" ", 0, max(0, m.start() - 1)) + 1 if m.start() > 0 else 0
-    end = text.find(" ", min(len(text), m.end() + extra))
-    return " ".join(text[start : end if end != -1 else len(text)].split()).strip(" ,;")
+# --- values: what a fact's value looks like, whatever sentence it sits in -------------------------
+# A fact is recognised by the patterns above; its value is then the date, duration, amount,
+# code, state or short phrase in the same clause, nearest the words that gave it away.
+
+_MONTHS_EN = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_MONTHS_RU = r"(?:январ|феврал|март|апрел|ма[яй]|июн|июл|август|сентябр|октябр|ноябр|декабр)\w*"
+_DAYS_EN = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_DATES = (r"\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?", rf"\b\d{{1,2}} {_MONTHS_EN}", rf"\b{_MONTHS_EN} \d{{1,2}}(?:st|nd|rd|th)?\b",
+          r"\b(?:on )?the \d{1,2}(?:st|nd|rd|th)\b", rf"\b\d{{1,2}} {_MONTHS_RU}", r"\b\d{1,2}-?(?:го|е|ого)(?: числа)?(?!\w)",
+          r"\b\d{1,2} числа")
+_NUMBER_EN = r"(?:\d+|a few|a couple of|couple of|several|one|two|three|four|five|six|seven|a|an)"
+_NUMBER_RU = r"(?:\d+|несколько|пару|пара|два|две|три|четыре|пять|шесть|семь|полтора|полторы)"
+
+VALUE_TYPES: dict[str, list[re.Pattern]] = {
+    # dates, times and durations, with the word that anchors them ("since", "с", "уже", "ago")
+    "when": _p(
+        rf"\b(?:since|from) (?:the day before yesterday|last (?:night|week|month|{_DAYS_EN})|yesterday(?: (?:morning|afternoon|evening|night))?"
+        rf"|this (?:morning|afternoon|evening)|{_DAYS_EN}|\d{{1,2}}(?::\d\d)? ?(?:am|pm)?|{'|'.join(_DATES)})",
+        rf"\b(?:for |over )?(?:the )?(?:last |past )?{_NUMBER_EN} (?:minutes?|hours?|days?|weeks?|months?)(?: ago| now| already| in a row)?\b",
+        rf"\b(?:the day before yesterday|yesterday|today|tonight|tomorrow|last night|this (?:morning|afternoon|evening|week|month|weekend)"
+        rf"|all (?:day|night|week)|(?:last|next) (?:week|month|year|{_DAYS_EN})|in \d+ (?:days|weeks)|on {_DAYS_EN})"
+        r"(?: (?:morning|afternoon|evening|night))?\b",
+        r"(?<!\w)(?:с|со) (?:утра|вечера|ночи|обеда|вчера(?:шнего(?: дня| утра| вечера)?)?|позавчера|прошлой недели|прошлого месяца"
+        r"|понедельника|вторника|среды|четверга|пятницы|субботы|воскресенья|\d{1,2}(?::\d\d)?(?: час\w*)?)(?!\w)",
+        rf"(?<!\w)(?:уже )?{_NUMBER_RU} (?:минут\w*|час\w*|дн\w*|недел\w*|сут\w*|месяц\w*)(?: назад| подряд| уже)?(?!\w)",
+        r"(?<!\w)уже (?:неделю|сутки|месяц|час|год|день)(?!\w)",
+        r"(?<!\w)(?:второй|третий|четв[её]ртый|пятый) (?:день|час|неделю)(?!\w)",
+        r"(?<!\w)(?:позавчера|вчера|сегодня|завтра|послезавтра)(?: (?:утром|вечером|днём|днем|ночью))?(?!\w)",
+        r"(?<!\w)(?:всю неделю|целый день|весь день|всю ночь|на (?:прошлой|этой|следующей) неделе|в (?:конце|начале) (?:месяца|недели)"
+        r"|через (?:\d+ \w+|неделю|месяц|пару \w+|несколько \w+)|в (?:понедельник|вторник|среду|четверг|пятницу|субботу|воскресенье))(?!\w)",
+        *_DATES),
+    "time_of_day": _p(
+        r"\b(?:in the |every |at |after |during )?(?:evenings?|nights?|mornings?|afternoons?|peak hours)\b",
+        r"\b(?:after|from|between) \d{1,2}(?::\d\d)? ?(?:am|pm)?(?: and \d{1,2}(?::\d\d)? ?(?:am|pm)?)?", r"\ball day\b",
+        r"(?<!\w)(?:по )?(?:вечерам|ночам|утрам)(?!\w)", r"(?<!\w)(?:вечером|ночью|утром|днём|днем)(?!\w)",
+        r"(?<!\w)после \d{1,2}(?::\d\d)?(?: час\w*| вечера| утра)?", r"(?<!\w)(?:весь день|круглые сутки|в час пик)(?!\w)"),
+    "amount": _p(r"(?:[$€]\s?)\d[\d\s,.]*\d", r"\d(?:[\d\s,.]*\d)?\s*(?:rub\w*|roubles?|rur|usd|eur|dollars?|euros?|руб\w*|₽|р\.|р\b|тыс\w*(?: руб\w*)?)"),
+    "speed": _p(r"\d+(?:[.,]\d+)?\s*(?:mbit/s|mbit|mbps|mb/s|megabits?|gbit/s|gbps|kbit/s|мбит/с|мбит\w*|мб/с|мегабит\w*|мбс|гбит\w*|кбит\w*)"),
+    "code": _p(r"\b[EЕ][- ]?\d{3}\b", r"«[^»\n]{1,60}»|\"[^\"\n]{1,60}\"|“[^”\n]{1,60}”", r"(?<=:)\s*[^.?!\n]{2,60}"),
+    "phone": _p(r"(?:\+7|\b8)[\s(-]*9\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}\b"),
+    "state": _p(r"(?:\b(?:not |no )?(?:red|green|orange|amber|yellow|blue|white|off|unlit|blink\w*|flash\w*|solid|steady)\b"
+                r"|(?<!\w)(?:не )?(?:красн\w*|зел[её]н\w*|оранж\w*|ж[её]лт\w*|син\w*|бел\w*|гор\w*|мига\w*|погас\w*|светит\w*))"),
+    "address": _p(
+        r"\b\d+[a-z]?,? (?:[\w.'-]+ ){1,3}(?:street|st|avenue|ave|road|rd|lane|prospekt|pr|boulevard|blvd)\b\.?(?:,? (?:flat|apt\.?|apartment) ?\d+)?",
+        r"(?<!\w)(?:ул\.|улиц\w*|пр-т|просп\w*\.?|пер\.|переул\w*|бульвар\w*|шоссе|наб\.|набережн\w*) ?(?-i:[А-ЯЁA-Z0-9][\w-]*)"
+        r"(?: (?-i:[А-ЯЁ][\w-]*))*(?:,? ?(?:д\.|дом)? ?\d+\w?)?(?:,? ?(?:кв\.?|квартир\w*) ?\d+)?"),
+    "model": _p(r"\b(?:iphone|samsung|galaxy|xiaomi|redmi|huawei|honor|pixel|realme|poco|oneplus|nokia|motorola|android"
+                r"|айфон|самсунг|сяоми|ксиоми|хуавей|хонор|андроид)(?: (?:galaxy|note|pro|max|plus|ultra|lite|mini|se|[a-z]?\d+\w*)){0,3}\b"),
+}
+VALUE_TYPES["place"] = _p(r"\b(?:to|in) (?-i:[A-Z][a-z]{2,}(?: [A-Z][a-z]+)?)", r"(?<!\w)(?:в|во|на) (?-i:[А-ЯЁ][а-яё-]{2,}(?: [А-ЯЁ][а-яё-]+)?)")
+_FALLBACK_KIND = {"address": "place"}  # no street in the clause: the town is the value
+# the words a phrase keeps in front of it: a negation ("not restarted", "не перезагружал"), a manner ("by card", "по кабелю")
+_LEAD_WORDS = frozenset({"not", "never", "no", "haven't", "didn't", "hasn't", "by", "over", "via",
+                         "не", "ни", "по", "через"})
+# a full stop after these does not end the clause ("ул. Ленина", "apt. 5")
+_ABBREVIATIONS = frozenset({"ул", "д", "кв", "пр", "пер", "наб", "стр", "корп", "г", "р", "st", "apt", "ave", "rd", "no", "e.g", "т"})
+# a determiner is not part of the value ("my phone" -> "phone")
+_DETERMINERS = re.compile(r"^(?:my|the|a|an|our|your|мой|моя|моё|мое|мои|наш|наша|наши)\s+", _I)
+MAX_VALUE_CHARS = 60
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Mentions next to each other, read as one ("tried restarting")."""
+
+    begin: int
+    stop: int
+
+    def start(self) -> int:
+        return self.begin
+
+    def end(self) -> int:
+        return self.stop
+
+    def group(self, _: int = 0) -> str:
+        return ""
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """The clause around text[start:end]: up to a line break or the sentence's end."""
+    def boundary(i: int) -> bool:
+        c = text[i]
+        if c in "!?;\n":
+            return True
+        if c != "." or (i + 1 < len(text) and not text[i + 1].isspace()):
+            return False
+        word = re.search(r"([\w.]+)$", text[:i])
+        return not (word and word.group(1).lower() in _ABBREVIATIONS)
+
+    left = start
+    while left > 0 and not boundary(left - 1):
+        left -= 1
+    right = end
+    while right < len(text) and not boundary(right):
+        right += 1
+    return left, right
+
+
+def _words(text: str, start: int, end: int, lead: bool = True) -> tuple[int, int]:
+    """The span widened to whole words, with a negation or a manner word just before it."""
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    for _ in range(2 if lead else 0):
+        before = re.search(r"(?:^|(?<=[\s,(]))([\w']+)\s+$", text[:start])
+        if not before or before.group(1).lower() not in _LEAD_WORDS:
+            break
+        start = before.start(1)
+    return start, end
+
+
+def _clean(value: str) -> str:
+    value = _DETERMINERS.sub("", " ".join(value.split()).strip(" ,;:-–—\"'«»“”"))
+    if len(value) > MAX_VALUE_CHARS:
+        value = value[:MAX_VALUE_CHARS].rsplit(" ", 1)[0] + "…"
+    return value
+
+
+def _value_at(text: str, m: re.Match | _Span, fact: FactDef) -> str:
+    """The value of one mention: the value-type match in its clause nearest the mention, or
+    the mention itself in whole words."""
+    left, right = _clause(text, m.start(), m.end())
+    best: tuple[int, int, int] | None = None
+    for kind in (fact.kind, _FALLBACK_KIND.get(fact.kind)):
+        for pattern in VALUE_TYPES.get(kind or "", []):
+            for v in pattern.finditer(text, left, right):
+                if not v.group(0).strip():
+                    continue
+                distance = max(0, v.start() - m.end(), m.start() - v.end())
+                if best is None or (distance, -(v.end() - v.start())) < (best[0], -(best[2] - best[1])):
+                    best = (distance, v.start(), v.end())
+        if best is not None:
+            break
+    if fact.kind == "state":  # every state word of the clause: "red blinking", "горит красным"
+        states = [v for pattern in VALUE_TYPES["state"] for v in pattern.finditer(text, left, right)]
+        if states:
+            return _clean(" ".join(dict.fromkeys(v.group(0).strip().lower() for v in states)))
+    if best is not None:
+        start, end = best[1], best[2]
+        if fact.kind in ("time_of_day", "address", "model"):
+            start, end = _words(text, start, end, lead=False)
+        return _clean(text[start:end])
+    start, end = _words(text, m.start(), m.end())
+    return _clean(text[start:end]) or _clean(text[m.start():m.end()]) or text[m.start():m.end()]
+
+
+def fact_value(text: str, fact: FactDef) -> str | None:
+    """The value of `fact` in the customer's words, or None when they do not give it."""
+    for pattern in fact.given:
+        m = pattern.search(text)
+        if not m:
+            continue
+        if fact.exact:
+            return m.groupdict().get("value") or m.group(0)
+        if not fact.many:
+            return _value_at(text, m, fact)
+        spans: list[_Span] = []
+        for x in sorted((x for p in fact.given for x in p.finditer(text)), key=lambda x: x.start()):
+            if spans and (x.start() <= spans[-1].stop or not text[spans[-1].stop:x.start()].strip()):
+                spans[-1] = _Span(spans[-1].begin, max(spans[-1].stop, x.end()))
+            else:
+                spans.append(_Span(x.start(), x.end()))
+        values: dict[str, str] = {}  # each value once, whatever its case
+        for span in spans:
+            value = _value_at(text, span, fact)
+            values.setdefault(value.lower(), value)
+        return _clean(", ".join(list(values.values())[:4]))
+    return None
 
 
 def fact_book(desk: Desk) -> dict[str, FactDef]:
@@ -237,12 +423,9 @@ def given_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
     text = conversation.customer_text() if text is None else text
     found: dict[str, GivenFact] = {}
     for key, fact in facts.items():
-        for pattern in fact.given:
-            m = pattern.search(text)
-            if m:
-                value = m.groupdict().get("value") or m.group(0)
-                found[key] = GivenFact(key, value if fact.exact else _snippet(text, m))
-                break
+        value = fact_value(text, fact)
+        if value is not None:
+            found[key] = GivenFact(key, value)
     if conversation.profile.contract_number:
         found["contract_number"] = GivenFact("contract_number", conversation.profile.contract_number)
     return found
