@@ -231,6 +231,9 @@ app.add_typer(eval_app, name="eval")
 def eval_run(
     ctx: typer.Context,
     dataset: Optional[list[Path]] = typer.Option(None, "--dataset", help="JSONL file(s) or folder (default: evals/datasets)."),
+    with_supervisor_cases: bool = typer.Option(
+        False, "--with-supervisor-cases", help="Also run the cases supervisors created on the review page "
+        "(COPILOT_EVALS__SUPERVISOR_CASES, default <data_dir>/eval_cases/supervisor.jsonl)."),
     split: str = typer.Option("dev", "--split", help="dev, test, holdout (evals/datasets/holdout) or all."),
     prompt: str = typer.Option("draft_reply@v1", "--prompt", help="Prompt under test, NAME@vN."),
     model: Optional[str] = typer.Option(None, "--model", help="Model under test (default: COPILOT_LLM__MODEL)."),
@@ -261,6 +264,13 @@ def eval_run(
         fail(f"--split must be dev, test, holdout or all, not '{split}'")
     if no_llm and (model or baseline_model):
         fail("--model/--baseline-model need the model: drop --no-llm")
+    if with_supervisor_cases:
+        from evals.dataset import supervisor_cases_file
+
+        cases_file = supervisor_cases_file(settings)
+        if not cases_file.exists():
+            fail(f"{cases_file}: no supervisor eval cases yet (the review page's 'Create eval case' writes them)")
+        dataset = [*(dataset or [DATASETS]), cases_file]
     base_cfg = dict(datasets=dataset or [DATASETS], split=split, use_llm=not no_llm, limit=limit, ids=case or [],
                     input_price_per_m=settings.evals.input_price_per_m,
                     output_price_per_m=settings.evals.output_price_per_m)

@@ -124,12 +124,23 @@ class JudgeSettings(BaseModel):
 
 class EvalSettings(BaseModel):
     gate_file: Path = Field(Path(__file__).resolve().parent.parent / "evals" / "gate.yaml")
-    supervisor_cases: Path = Field(
-        Path(__file__).resolve().parent.parent / "evals" / "datasets" / "supervisor.jsonl",
-        description="Where 'turn into eval case' appends (the default eval datasets folder).")
+    supervisor_cases: Path | None = Field(
+        None, description="Where the review page's 'Create eval case' appends. Default: "
+        "<data_dir>/eval_cases/supervisor.jsonl, never the source tree; `copilot eval --with-supervisor-cases` "
+        "adds them to a run.")
     input_price_per_m: float = Field(0.0, ge=0, description="Price per million prompt tokens (cost estimate).")
     output_price_per_m: float = Field(0.0, ge=0, description="Price per million completion tokens.")
     judge: JudgeSettings = JudgeSettings()
+
+
+class MiningSettings(BaseModel):
+    """Mined resolutions: a resolution is "already covered" when one article's passages support
+    enough of its steps (the verifier's support: key terms plus embedding similarity)."""
+
+    passages: int = Field(4, ge=1, le=20, description="Article passages retrieved for each resolution.")
+    step_support: float = Field(0.6, ge=0, le=1, description="Support score a resolution step needs from a passage.")
+    covered_share: float = Field(0.5, ge=0, le=1, description="Share of steps one article must support for the "
+                                 "resolution to count as covered (and not be mined).")
 
 
 class FeedbackSettings(BaseModel):
@@ -290,6 +301,7 @@ class Settings(KnowledgeBaseSettings, BaseSettings):
     safety: SafetySettings = SafetySettings()
     verification: VerificationSettings = VerificationSettings()
     evals: EvalSettings = EvalSettings()
+    mining: MiningSettings = MiningSettings()
     feedback: FeedbackSettings = FeedbackSettings()
     auth: AuthSettings = AuthSettings()
     routing: RoutingSettings = RoutingSettings()

@@ -1,7 +1,8 @@
 """Eval cases: one JSON object per line, validated by these models.
 
-The supervisor's "turn into eval case" button writes the same format, so cases from
-real conversations and hand-written ones run through one runner.
+The supervisor's "Create eval case" button writes the same format into the data folder
+(`supervisor_cases_file`), so cases from real conversations and hand-written ones run
+through one runner when asked (`copilot eval --with-supervisor-cases`).
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ def supervisor_case(suggestion_id: int, language: str, conversation: dict, sugge
                           handoff=ExpectedHandoff(needed=handoff_needed, reasons=reasons if handoff_needed else []),
                           ask_about=[q["fact"] for q in suggestion.get("questions", [])], gold_reply=gold_reply),
         tags=CaseTags(category=category), origin=f"supervisor:{suggestion_id}")
+
+
+def supervisor_cases_file(settings) -> Path:
+    """Where supervisors' eval cases go: `evals.supervisor_cases`, by default
+    <data_dir>/eval_cases/supervisor.jsonl, so a click on the review page never changes the
+    repository's datasets. `copilot eval --with-supervisor-cases` adds them to a run."""
+    return Path(settings.evals.supervisor_cases or Path(settings.data_dir) / "eval_cases" / "supervisor.jsonl")
 
 
 def append_case(path: Path, case: EvalCase) -> None:

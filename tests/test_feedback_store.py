@@ -90,12 +90,12 @@ def test_concurrent_writers_on_postgresql_lose_nothing(postgres, tmp_path):
 
 def test_migrations_create_exactly_the_orm_schema(tmp_path):
     store = FeedbackStore(FeedbackSettings(), tmp_path)
-    assert store.revision() == "0001"
+    assert store.revision() == "0002"
     insp = inspect(store.engine)
     for table in Base.metadata.sorted_tables:
         assert {c["name"] for c in insp.get_columns(table.name)} == {c.name for c in table.columns}, table.name
     again = FeedbackStore(FeedbackSettings(), tmp_path)  # re-opening is a no-op
-    assert again.revision() == "0001"
+    assert again.revision() == "0002"
 
 
 def test_personal_data_is_masked_before_it_is_stored(tmp_path):
@@ -181,3 +181,128 @@ def test_mined_resolutions_are_approved_and_indexed(demo_kb_copy, tmp_path, sess
     hits = HybridRetriever(kb).search("zebra-lighthouse procedure", k=3).hits
     assert hits[0].source_id == article_id and marker in hits[0].text
     assert [r.ticket_id for r in store.mined("approved")] == [card.ticket_id]
+
+
+# -- what supervisors read: metrics over every suggestion shown, and mined cards -----------
+
+def _shown(store: FeedbackStore, n: int, operator: str = "olga", topic: str = "refunds", prompt: str = "draft_reply@v1",
+           when=None) -> list[int]:
+    from sqlalchemy import update
+
+    from copilot.feedback.models import SuggestionRow
+
+    ids = []
+    for i in range(n):
+        s = suggestion(i).model_copy(update={"intent": Intent(label=topic, confidence=0.8)})
+        s.draft.prompt = prompt
+        ids.append(store.record_suggestion(operator, {"messages": [{"role": "customer", "text": f"q {i}"}]}, s))
+    if when is not None:
+        with store.engine.begin() as conn:
+            for sid, at in zip(ids, when):
+                conn.execute(update(SuggestionRow).where(SuggestionRow.id == sid).values(created_at=at))
+    return ids
+
+
+def test_acceptance_is_over_every_suggestion_shown_not_only_those_acted_on(tmp_path):
+    store = FeedbackStore(FeedbackSettings(), tmp_path)
+    ids = _shown(store, 21)
+    for sid in ids[:5]:
+        store.record_action(sid, "olga", "inserted")
+        store.record_action(sid, "olga", "sent", f"Draft number {sid - 1}.")  # sent as drafted, citation dropped
+    for sid in ids[5:7]:
+        store.record_action(sid, "olga", "rejected", reason="wrong_facts")
+    store.record_action(ids[7], "olga", "regenerated")
+    store.record_handoff(ids[8], "olga", queue="second_line")
+    o = store.metrics()["overall"]
+    assert (o["suggestions"], o["sent"], o["rejected"], o["regenerated"], o["handed_off"]) == (21, 5, 2, 1, 1)
+    assert o["acceptance_rate"] == round(5 / 21, 3)          # not 5 of the 7 sent or rejected
+    assert o["acceptance_of_acted"] == round(5 / 9, 3)       # the 9 an operator did something with
+    assert o["rejection_rate"] == round(2 / 21, 3)
+    assert o["mean_edit_distance"] == 0.0 and o["sent_as_is"] == 5  # edit distance: of what was sent only
+    assert o["no_action"] == 12
+    assert store.get(ids[8]).actions[-1].reason == "second_line"
+
+
+def test_one_day_of_data_is_one_daily_point_and_a_year_is_weekly(tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    store = FeedbackStore(FeedbackSettings(), tmp_path)
+    today = datetime(2026, 12, 2, 10, tzinfo=timezone.utc)
+    ids = _shown(store, 3, when=[today, today + timedelta(hours=1), today + timedelta(hours=2)])
+    store.record_action(ids[0], "olga", "sent", "Completely rewritten by the operator, nothing like the draft.")
+    day = store.metrics()
+    assert day["bucket"] == "day" and [p["key"] for p in day["periods"]] == ["2026-12-02"]
+    assert day["periods"][0]["suggestions"] == 3 and day["periods"][0]["acceptance_rate"] == round(1 / 3, 3)
+    assert day["periods"][0]["mean_edit_distance"] > 0.5
+    assert [r["group"] for r in day["rows"]] == ["day", "prompt"]  # the older shape still there
+
+    year = FeedbackStore(FeedbackSettings(), tmp_path / "year")
+    start = datetime(2025, 12, 1, 9, tzinfo=timezone.utc)
+    _shown(year, 365, when=[start + timedelta(days=d) for d in range(365)])
+    m = year.metrics()
+    assert m["bucket"] == "week" and 52 <= len(m["periods"]) <= 54
+    assert sum(p["suggestions"] for p in m["periods"]) == 365 and max(p["suggestions"] for p in m["periods"]) == 7
+    assert all(datetime.fromisoformat(p["key"]).weekday() == 0 for p in m["periods"])  # weeks from Monday
+    monthly = year.metrics(bucket="month")
+    assert [p["key"] for p in monthly["periods"]][:2] == ["2025-12-01", "2026-01-01"] and len(monthly["periods"]) == 12
+    from datetime import date
+    from copilot.feedback.store import MetricFilters
+    spring = year.metrics(MetricFilters(since=date(2026, 3, 1), until=date(2026, 3, 31)))
+    assert spring["bucket"] == "day" and spring["total"] == 31 and len(spring["periods"]) == 31
+
+
+def test_metrics_filter_by_operator_topic_and_prompt_version(tmp_path):
+    from copilot.feedback.store import MetricFilters
+
+    store = FeedbackStore(FeedbackSettings(), tmp_path)
+    a = _shown(store, 4, operator="olga", topic="refunds", prompt="draft_reply@v1")
+    b = _shown(store, 6, operator="ivan", topic="no-internet", prompt="draft_reply@v2")
+    for sid in a[:2] + b[:1]:
+        store.record_action(sid, "x", "sent", "ok")
+    assert store.operators() == ["ivan", "olga"] and store.topics() == ["no-internet", "refunds"]
+    olga = store.metrics(MetricFilters(operators=["olga"]))["overall"]
+    assert (olga["suggestions"], olga["acceptance_rate"]) == (4, 0.5)
+    topic = store.metrics(MetricFilters(topics=["no-internet"]))["overall"]
+    assert (topic["suggestions"], topic["acceptance_rate"]) == (6, round(1 / 6, 3))
+    v2 = store.metrics(MetricFilters(prompts=["draft_reply@v2"]))
+    assert [p["key"] for p in v2["by_prompt"]] == ["draft_reply@v2"] and v2["total"] == 6
+    both = store.metrics()
+    assert {r["key"]: r["suggestions"] for r in both["by_operator"]} == {"ivan": 6, "olga": 4}
+    assert store.metrics(MetricFilters(operators=["nobody"]))["total"] == 0
+
+
+def test_mined_cards_are_masked_searchable_filterable_paginated_and_decided_in_bulk(tmp_path):
+    from copilot.feedback.models import MinedResolutionRow
+
+    store = FeedbackStore(FeedbackSettings(), tmp_path)
+    assert store.add_mined("T-EN-1", "Router: reboot", "Problem: my card 4111 1111 1111 1111 and ivan@mail.ru\n\n"
+                           "Resolution: a 30-second reboot fixed it.", "en", ["internet", "router"])
+    assert store.add_mined("T-RU-1", "ТВ: ошибка E-101", "Проблема: звоните +7 912 345-67-89\n\n"
+                           "Решение: клиентка вставила кабель приставки.", "ru", ["tv"])
+    for i in range(12):
+        store.add_mined(f"T-EN-{i + 10}", f"Billing: case {i}", f"Resolution {i}.", "en", ["billing"])
+    assert not store.add_mined("T-EN-1", "again", "again", "en", [])  # mined once
+    card = store.find_mined(query="reboot")[0][0]
+    assert "4111" not in card.text and "ivan@mail.ru" not in card.text and "[CARD]" in card.text
+    ru = store.find_mined(query="КАБЕЛЬ", lang="ru")[0]  # any case, Cyrillic too
+    assert [r.ticket_id for r in ru] == ["T-RU-1"] and "+7 912" not in ru[0].text
+    assert store.find_mined(query="кабель", lang="en") == ([], 0)
+    first, total = store.find_mined(tags=["billing"], limit=5)
+    assert total == 12 and len(first) == 5
+    last, _ = store.find_mined(tags=["billing"], offset=10, limit=5)
+    assert len(last) == 2 and {r.id for r in first}.isdisjoint(r.id for r in last)
+    assert store.mined_tags() == ["billing", "internet", "router", "tv"]
+    decided = store.decide_mined_many([r.id for r in first], "rejected", "sam")
+    assert {r.status for r in decided} == {"rejected"}
+    assert store.find_mined(tags=["billing"])[1] == 7 and store.find_mined("rejected")[1] == 5
+    with pytest.raises(KeyError):
+        store.decide_mined_many([first[0].id, 99999], "approved", "sam")
+    assert store.find_mined("approved")[1] == 0  # all or none
+    # a card stored unmasked before masking existed is masked when shown and when decided
+    with store.Session.begin() as session:
+        session.add(MinedResolutionRow(ticket_id="T-OLD", title="Contract for anna@mail.ru", text="card 4111 1111 1111 1111",
+                                       lang="en", tags=[]))
+    old = store.find_mined(query="T-OLD")[0][0]
+    assert "anna@mail.ru" not in store.mask_text(old.title)
+    (approved,) = store.decide_mined_many([old.id], "approved", "sam")
+    assert "4111" not in approved.text and "anna@mail.ru" not in approved.title

@@ -95,3 +95,5 @@ class MinedResolutionRow(Base):
     reviewer: Mapped[str | None] = mapped_column(String(100), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     article_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # how it was judged against the articles: closest passage, similarity, key terms (mining.Coverage)
+    coverage: Mapped[dict | None] = mapped_column(JSON, nullable=True)

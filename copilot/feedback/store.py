@@ -13,8 +13,8 @@ import re
 import statistics
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -57,6 +57,79 @@ class QueueFilters:
     since: date | None = None
     until: date | None = None
     limit: int = 200
+    operator: str | None = None
+    topic: str | None = None  # the suggestion's intent label (the article topic it answered from)
+
+
+@dataclass
+class MetricFilters:
+    """Which suggestions the metrics count; an empty list means all."""
+
+    since: date | None = None
+    until: date | None = None
+    operators: list[str] = field(default_factory=list)
+    topics: list[str] = field(default_factory=list)
+    prompts: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+
+
+BUCKETS = ("day", "week", "month")
+
+
+def choose_bucket(first: date, last: date) -> str:
+    """Days for up to two months, weeks up to a year and a half, months beyond: a chart
+    keeps 7 to ~80 points whether the store holds a day of data or several years."""
+    span = (last - first).days + 1
+    return "day" if span <= 62 else "week" if span <= 550 else "month"
+
+
+def period_start(day: date, bucket: str) -> date:
+    if bucket == "week":
+        return day - timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    return day
+
+
+def outcome(actions: list) -> str:
+    """What became of one shown suggestion: sent (as drafted or edited), rejected,
+    regenerated, handed_off, inserted (in the reply box, not sent yet) or none."""
+    kinds = [a.action for a in actions]
+    if "sent" in kinds:
+        return "sent"
+    for a in reversed(kinds):
+        if a in ("rejected", "regenerated", "handed_off"):
+            return a
+    return "inserted" if kinds else "none"
+
+
+def _rate(n: int, d: int) -> float | None:
+    return round(n / d, 3) if d else None
+
+
+def summarise(items: list[tuple]) -> dict:
+    """Figures for one group of suggestions. `items`: (handoff, unsupported, latency_ms,
+    outcome, edit distance of the sent text or None). Acceptance is the share of ALL
+    suggestions shown whose draft was sent (as is or edited), not of those acted on."""
+    n = len(items)
+    outcomes = Counter(i[3] for i in items)
+    edits = [i[4] for i in items if i[3] == "sent" and i[4] is not None]
+    lat = sorted(i[2] for i in items)
+    sent = outcomes["sent"]
+    return {
+        "suggestions": n, "sent": sent, "sent_as_is": sum(1 for e in edits if e == 0.0),
+        "rejected": outcomes["rejected"], "regenerated": outcomes["regenerated"],
+        "handed_off": outcomes["handed_off"], "no_action": outcomes["none"] + outcomes["inserted"],
+        "acted": n - outcomes["none"],
+        "acceptance_rate": _rate(sent, n),
+        "acceptance_of_acted": _rate(sent, n - outcomes["none"]),
+        "rejection_rate": _rate(outcomes["rejected"], n),
+        "mean_edit_distance": round(statistics.mean(edits), 3) if edits else None,
+        "handoff_rate": _rate(sum(1 for i in items if i[0]), n),
+        "unsupported_rate": _rate(sum(1 for i in items if i[1] > 0), n),
+        "latency_p50_ms": round(statistics.median(lat), 1) if lat else None,
+        "latency_p95_ms": round(lat[max(0, int(round(0.95 * len(lat))) - 1)], 1) if lat else None,
+    }
 
 
 @dataclass
@@ -186,6 +259,11 @@ class FeedbackStore:
             return row.id
         return self._write(add)
 
+    def record_handoff(self, suggestion_id: int, operator: str, queue: str = "", note: str = "") -> int:
+        """The operator handed the conversation off from the panel (to `queue`); counted in the
+        metrics as a handoff taken, not as an accepted or rejected draft."""
+        return self.record_action(suggestion_id, operator, "handed_off", reason=queue[:40], note=note)
+
     def add_review(self, suggestion_id: int, supervisor: str, rating: int, comment: str = "",
                    eval_case_id: str | None = None) -> int:
         if not 1 <= rating <= 5:
@@ -221,6 +299,10 @@ class FeedbackStore:
             stmt = stmt.where(SuggestionRow.prompt == f.prompt)
         if f.language:
             stmt = stmt.where(SuggestionRow.language == f.language)
+        if f.operator:
+            stmt = stmt.where(SuggestionRow.operator == f.operator)
+        if f.topic:
+            stmt = stmt.where(SuggestionRow.intent == f.topic)
         if f.since:
             stmt = stmt.where(SuggestionRow.created_at >= datetime.combine(f.since, datetime.min.time(), timezone.utc))
         if f.until:
@@ -250,41 +332,93 @@ class FeedbackStore:
         items.sort(key=lambda i: (-i.priority, -i.id))
         return items[: f.limit]
 
-    def metrics(self) -> dict:
-        """Rows per day and per prompt version: suggestions, acceptance, edits, rejections,
-        handoffs, unsupported sentences, latency."""
+    def operators(self) -> list[str]:
         with self.Session() as session:
-            rows = session.scalars(select(SuggestionRow).options(selectinload(SuggestionRow.actions))).all()
-        groups: dict[tuple[str, str], list[SuggestionRow]] = defaultdict(list)
-        for r in rows:
-            groups[("day", r.created_at.date().isoformat())].append(r)
-            groups[("prompt", r.prompt)].append(r)
-        reasons = Counter(a.reason for r in rows for a in r.actions if a.action == "rejected")
-        table = []
-        for (kind, key), items in sorted(groups.items()):
-            finals = [r.actions[-1] for r in items if r.actions]
-            sent = [a for a in finals if a.action == "sent"]
-            rejected = [a for a in finals if a.action == "rejected"]
-            lat = [r.latency_ms for r in items]
-            table.append({
-                "group": kind, "key": key, "suggestions": len(items),
-                "acceptance_rate": round(len(sent) / (len(sent) + len(rejected)), 3) if sent or rejected else None,
-                "mean_edit_distance": round(statistics.mean(a.edit_distance for a in sent), 3) if sent else None,
-                "rejection_rate": round(len(rejected) / len(finals), 3) if finals else None,
-                "handoff_rate": round(sum(r.handoff for r in items) / len(items), 3),
-                "unsupported_rate": round(sum(r.unsupported > 0 for r in items) / len(items), 3),
-                "latency_p50_ms": round(statistics.median(lat), 1),
-                "latency_p95_ms": round(sorted(lat)[max(0, int(round(0.95 * len(lat))) - 1)], 1),
-            })
-        return {"rows": table, "rejection_reasons": dict(reasons), "total": len(rows)}
+            return sorted(session.scalars(select(SuggestionRow.operator).distinct()))
+
+    def topics(self) -> list[str]:
+        with self.Session() as session:
+            return sorted(session.scalars(select(SuggestionRow.intent).distinct()))
+
+    def date_range(self) -> tuple[date, date] | None:
+        """The first and last day with a suggestion (UTC)."""
+        with self.Session() as session:
+            first, last = session.execute(select(func.min(SuggestionRow.created_at),
+                                                 func.max(SuggestionRow.created_at))).one()
+        return (first.date(), last.date()) if first else None
+
+    def metrics(self, f: MetricFilters | None = None, bucket: str = "auto") -> dict:
+        """The figures supervisors watch, over the suggestions `f` selects: overall, per
+        period (day, week or month; "auto" picks by the span), per prompt version, operator
+        and topic; suggestions, acceptance over all shown, edit distance of what was sent,
+        rejections, handoffs, unsupported sentences, latency. Reads only the columns it
+        needs, so a year of suggestions is one pass.
+
+        `rows` keeps the older shape (group "day"|"week"|"month" and "prompt", key, figures)."""
+        f = f or MetricFilters()
+        stmt = select(SuggestionRow.id, SuggestionRow.created_at, SuggestionRow.operator, SuggestionRow.intent,
+                      SuggestionRow.prompt, SuggestionRow.handoff, SuggestionRow.unsupported, SuggestionRow.latency_ms)
+        if f.since:
+            stmt = stmt.where(SuggestionRow.created_at >= datetime.combine(f.since, datetime.min.time(), timezone.utc))
+        if f.until:
+            stmt = stmt.where(SuggestionRow.created_at <= datetime.combine(f.until, datetime.max.time(), timezone.utc))
+        for values, column in ((f.operators, SuggestionRow.operator), (f.topics, SuggestionRow.intent),
+                               (f.prompts, SuggestionRow.prompt), (f.languages, SuggestionRow.language)):
+            if values:
+                stmt = stmt.where(column.in_(values))
+        with self.Session() as session:
+            rows = session.execute(stmt).all()
+            acts: dict[int, list] = defaultdict(list)
+            if rows:
+                first_id, last_id = min(r.id for r in rows), max(r.id for r in rows)
+                for a in session.execute(select(ActionRow.suggestion_id, ActionRow.action, ActionRow.edit_distance,
+                                                ActionRow.reason)
+                                         .where(ActionRow.suggestion_id.between(first_id, last_id))
+                                         .order_by(ActionRow.id)):
+                    acts[a.suggestion_id].append(a)
+        days = [r.created_at.date() for r in rows]
+        if bucket == "auto":
+            bucket = choose_bucket(f.since or min(days), f.until or max(days)) if days else "day"
+        if bucket not in BUCKETS:
+            raise ValueError(f"bucket must be auto or one of {', '.join(BUCKETS)}")
+        groups: dict[str, dict[str, list[tuple]]] = {g: defaultdict(list) for g in ("period", "prompt", "operator", "topic")}
+        everything: list[tuple] = []
+        reasons: Counter = Counter()
+        for r, day in zip(rows, days):
+            actions = acts.get(r.id, [])
+            result = outcome(actions)
+            sent = next((a for a in reversed(actions) if a.action == "sent"), None)
+            item = (r.handoff, r.unsupported, r.latency_ms, result, sent.edit_distance if sent else None)
+            reasons.update(a.reason for a in actions if a.action == "rejected")
+            everything.append(item)
+            groups["period"][period_start(day, bucket).isoformat()].append(item)
+            groups["prompt"][r.prompt].append(item)
+            groups["operator"][r.operator].append(item)
+            groups["topic"][r.intent].append(item)
+        if days:  # every period of the range, empty ones too, so a gap is visible as a gap
+            start = period_start(f.since or min(days), bucket)
+            end = f.until or max(days)
+            while start <= end:
+                groups["period"].setdefault(start.isoformat(), [])
+                start = (start + timedelta(days=1 if bucket == "day" else 7 if bucket == "week" else 32))
+                start = period_start(start, bucket)
+        tables = {g: [{"key": k, **summarise(v)} for k, v in sorted(groups[g].items())] for g in groups}
+        legacy = ([{"group": bucket, **row} for row in tables["period"] if row["suggestions"]]
+                  + [{"group": "prompt", **row} for row in tables["prompt"]])
+        return {"total": len(rows), "bucket": bucket, "overall": summarise(everything), "periods": tables["period"],
+                "by_prompt": tables["prompt"], "by_operator": tables["operator"], "by_topic": tables["topic"],
+                "rows": legacy, "rejection_reasons": dict(reasons)}
 
     # -- mined resolutions ---------------------------------------------------------------
-    def add_mined(self, ticket_id: str, title: str, text: str, lang: str, tags: list[str]) -> bool:
-        """Queue a mined resolution; False if this ticket was mined before."""
+    def add_mined(self, ticket_id: str, title: str, text: str, lang: str, tags: list[str],
+                  coverage: dict | None = None) -> bool:
+        """Queue a mined resolution (personal data masked before it is stored); False if this
+        ticket was mined before."""
         def add(session: Session) -> bool:
             if session.scalar(select(MinedResolutionRow.id).where(MinedResolutionRow.ticket_id == ticket_id)):
                 return False
-            session.add(MinedResolutionRow(ticket_id=ticket_id, title=title, text=text, lang=lang, tags=tags))
+            session.add(MinedResolutionRow(ticket_id=ticket_id, title=self._mask(title), text=self._mask(text),
+                                           lang=lang, tags=tags, coverage=coverage))
             return True
         return self._write(add)
 
@@ -292,6 +426,27 @@ class FeedbackStore:
         with self.Session() as session:
             return list(session.scalars(select(MinedResolutionRow).where(MinedResolutionRow.status == status)
                                         .order_by(MinedResolutionRow.id)))
+
+    def find_mined(self, status: str | None = "pending", lang: str | None = None, tags: list[str] | None = None,
+                   query: str = "", offset: int = 0, limit: int = 10) -> tuple[list[MinedResolutionRow], int]:
+        """One page of mined cards and how many match: by status, language, any of `tags`, and
+        words (each must appear in the title, text, tags or ticket id, any case)."""
+        stmt = select(MinedResolutionRow).order_by(MinedResolutionRow.id)
+        if status:
+            stmt = stmt.where(MinedResolutionRow.status == status)
+        if lang:
+            stmt = stmt.where(MinedResolutionRow.lang == lang)
+        words = query.casefold().split()
+        wanted = set(tags or [])
+        with self.Session() as session:
+            rows = [r for r in session.scalars(stmt)
+                    if (not wanted or wanted & set(r.tags))
+                    and all(w in f"{r.title}\n{r.text}\n{' '.join(r.tags)}\n{r.ticket_id}".casefold() for w in words)]
+        return rows[offset: offset + limit], len(rows)
+
+    def mined_tags(self) -> list[str]:
+        with self.Session() as session:
+            return sorted({t for tags in session.scalars(select(MinedResolutionRow.tags)) for t in tags})
 
     def decide_mined(self, mined_id: int, status: str, reviewer: str, text: str | None = None,
                      title: str | None = None, article_id: str | None = None) -> MinedResolutionRow:
@@ -303,13 +458,41 @@ class FeedbackStore:
             if row is None:
                 raise KeyError(f"no mined resolution {mined_id}")
             row.status, row.reviewer, row.decided_at = status, reviewer, utcnow()
-            if text is not None:
-                row.text = text
-            if title is not None:
-                row.title = title
+            # older cards were stored unmasked: whatever is decided leaves masked
+            row.text = self._mask(text if text is not None else row.text)
+            row.title = self._mask(title if title is not None else row.title)
             row.article_id = article_id
             return row
         return self._write(decide)
+
+    def decide_mined_many(self, mined_ids: list[int], status: str, reviewer: str) -> list[MinedResolutionRow]:
+        """Approve or reject several cards in one transaction (all or none)."""
+        if status not in ("approved", "rejected"):
+            raise ValueError("status must be approved or rejected")
+
+        def decide(session: Session) -> list[MinedResolutionRow]:
+            rows = []
+            for mined_id in mined_ids:
+                row = session.get(MinedResolutionRow, mined_id)
+                if row is None:
+                    raise KeyError(f"no mined resolution {mined_id}")
+                row.status, row.reviewer, row.decided_at = status, reviewer, utcnow()
+                row.text, row.title = self._mask(row.text), self._mask(row.title)
+                rows.append(row)
+            return rows
+        return self._write(decide)
+
+    def set_mined_article(self, mined_id: int, article_id: str) -> None:
+        def put(session: Session) -> None:
+            row = session.get(MinedResolutionRow, mined_id)
+            if row is None:
+                raise KeyError(f"no mined resolution {mined_id}")
+            row.article_id = article_id
+        self._write(put)
+
+    def mask_text(self, text: str) -> str:
+        """`text` masked as the store masks what it keeps (for showing older, unmasked rows)."""
+        return self._mask(text)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,5 +1,7 @@
-"""Supervisor review: the queue of suggestions, worst first, and for each the conversation,
-the draft next to what was sent, a rating, and one click to make it an eval case."""
+"""Supervisor review: the queue of suggestions, worst first; a click on a row opens it (the
+conversation, the draft next to what was sent, a rating, and one click to make it an eval
+case, written to the data folder, never into the source tree). The open suggestion is also
+in the address (`?suggestion=ID`), so a link to it can be shared."""
 
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ from copilot.schema import HANDOFF_REASONS
 from copilot.ui import services
 from copilot.ui.render import plain_md, word_diff_html
 from copilot.text import strip_citations
-from evals.dataset import CATEGORIES, append_case, supervisor_case
+from evals.dataset import CATEGORIES, append_case, supervisor_case, supervisor_cases_file
 
+st.set_page_config(layout="wide")
 services.require_role("supervisor")
 store = services.store()
+settings = services.settings()
 st.subheader("Review queue")
 
 with st.expander("Filters", expanded=True):
@@ -29,10 +33,14 @@ with st.expander("Filters", expanded=True):
         heavy_edits=c2.checkbox("Heavy edits", key="f_heavy"),
         rejected=c3.checkbox("Rejections", key="f_rejected"),
     )
-    d1, d2, d3 = st.columns(3)
-    prompt = d1.selectbox("Prompt version", ["all"] + store.prompts(), key="f_prompt")
-    language = d2.selectbox("Language", ["all", "ru", "en"], key="f_language")
-    dates = d3.date_input("Dates", value=(date.today() - timedelta(days=30), date.today()), key="f_dates")
+    d1, d2, d3, d4, d5 = st.columns(5)
+    operator = d1.selectbox("Operator", ["all"] + store.operators(), key="f_operator")
+    topic = d2.selectbox("Topic", ["all"] + store.topics(), key="f_topic")
+    prompt = d3.selectbox("Prompt version", ["all"] + store.prompts(), key="f_prompt")
+    language = d4.selectbox("Language", ["all", "ru", "en"], key="f_language")
+    dates = d5.date_input("Dates", value=(date.today() - timedelta(days=30), date.today()), key="f_dates")
+    f.operator = None if operator == "all" else operator
+    f.topic = None if topic == "all" else topic
     f.prompt = None if prompt == "all" else prompt
     f.language = None if language == "all" else language
     if isinstance(dates, (tuple, list)) and len(dates) == 2:
@@ -42,21 +50,71 @@ items = store.queue(f)
 if not items:
     st.info("Nothing matches these filters yet.")
     st.stop()
-table = pd.DataFrame([{
-    "id": i.id, "when": i.created_at.strftime("%Y-%m-%d %H:%M"), "operator": i.operator, "lang": i.language,
-    "intent": i.intent, "prompt": i.prompt, "mode": i.mode, "confidence": round(i.confidence, 2),
-    "unsupported": i.unsupported, "handoff": i.handoff, "action": i.action or "—",
-    "edit distance": i.edit_distance, "reason": i.reason,
-} for i in items])
-st.dataframe(table, hide_index=True, use_container_width=True)
 
-labels = {i.id: f"#{i.id} · {i.language} · {i.intent} · {i.action or 'no action'}" for i in items}
-chosen = st.selectbox("Open suggestion", list(labels), format_func=labels.get, key="review_choice")
+
+def why(i) -> str:
+    """The flags that put the suggestion high in the queue, in words."""
+    flags = []
+    if i.unsupported:
+        flags.append(f"{i.unsupported} unsupported")
+    if i.handoff:
+        flags.append("handoff")
+    if i.confidence < store.settings.low_confidence:
+        flags.append("low confidence")
+    if i.edit_distance is not None and i.edit_distance > store.settings.heavy_edit:
+        flags.append("heavy edit")
+    if i.action == "rejected":
+        flags.append(f"rejected: {i.reason}" if i.reason else "rejected")
+    return " · ".join(flags) or "—"
+
+
+table = pd.DataFrame([{
+    "id": i.id, "when": i.created_at.strftime("%m-%d %H:%M"), "operator": i.operator, "lang": i.language,
+    "topic": i.intent, "flags": why(i), "action": i.action or "—", "edit": i.edit_distance,
+    "confidence": round(i.confidence, 2), "prompt": i.prompt, "unsupported": i.unsupported, "handoff": i.handoff,
+    "reason": i.reason,
+} for i in items])
+ids = [int(x) for x in table["id"]]
+wanted = st.query_params.get("suggestion")
+start = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in ids else 0
+st.caption(f"{len(items)} suggestion(s), most worth a look first. Open suggestion: click a row.")
+event = st.dataframe(
+    table, hide_index=True, width="stretch", key="queue_table", on_select="rerun", selection_mode="single-row",
+    selection_default={"selection": {"rows": [start], "columns": []}},
+    height=min(38 + 35 * len(table), 420),
+    column_order=["id", "when", "operator", "lang", "topic", "flags", "action", "edit", "confidence", "prompt"],
+    column_config={
+        "id": st.column_config.NumberColumn("#", width=50, pinned=True),
+        "when": st.column_config.TextColumn("when", width=95),
+        "operator": st.column_config.TextColumn("operator", width=90),
+        "lang": st.column_config.TextColumn("lang", width=45),
+        "topic": st.column_config.TextColumn("topic", width=190),
+        "flags": st.column_config.TextColumn("why it is here", width=260,
+                                             help="unsupported sentences, handoff, low confidence, heavy edit, rejection"),
+        "action": st.column_config.TextColumn("operator action", width=110),
+        "edit": st.column_config.NumberColumn("edit distance", width=95, format="%.2f"),
+        "confidence": st.column_config.ProgressColumn("confidence", width=100, min_value=0, max_value=1, format="%.2f"),
+        "prompt": st.column_config.TextColumn("prompt", width=130),
+    })
+rows = event.selection.rows if event is not None else []
+if rows and rows[0] < len(ids):
+    chosen = ids[rows[0]]
+elif wanted and wanted.isdigit() and store.get(int(wanted)) is not None:
+    chosen = int(wanted)  # a shared link to a suggestion outside these filters
+else:
+    chosen = ids[0]
+if st.query_params.get("suggestion") != str(chosen):
+    st.query_params["suggestion"] = str(chosen)
+
 row = store.get(chosen)
 s = row.suggestion
-st.markdown("**Conversation**")
-for turn in row.conversation["messages"]:
-    st.markdown(f"*{turn['role']}:* {plain_md(turn['text'])}")  # the customer's words as written, never markup
+st.markdown(f"#### Suggestion #{row.id}")
+st.caption(plain_md(f"{row.created_at:%Y-%m-%d %H:%M} · {row.operator} · {row.language} · topic {row.intent} · "
+                    f"{row.prompt} · {row.mode} · confidence {row.confidence:.2f}"))
+with st.container(border=True):
+    st.markdown("**Conversation**")
+    for turn in row.conversation["messages"]:
+        st.markdown(f"*{turn['role']}:* {plain_md(turn['text'])}")  # the customer's words as written, never markup
 final = row.actions[-1] if row.actions else None
 left, right = st.columns(2)
 left.markdown("**Draft**")
@@ -79,7 +137,8 @@ bad = [x for x in s["grounding"]["sentences"] if x.get("factual") and not x.get(
 if bad:
     st.warning("Unsupported: " + plain_md("; ".join(f"{x['text']} ({x['reason']})" for x in bad)))
 if s["handoff"]["needed"]:
-    st.info(f"Handoff ({s['handoff']['urgency']}) to {s['handoff']['queue']}: {', '.join(s['handoff']['reasons'])}")
+    st.info(plain_md(f"Handoff ({s['handoff']['urgency']}) to {s['handoff']['queue']}: "
+                     f"{', '.join(s['handoff']['reasons'])}"))
 for r in row.reviews:
     st.caption(f"Reviewed by {plain_md(r.supervisor)}: {'★' * r.rating}{'☆' * (5 - r.rating)} {plain_md(r.comment)}"
                + (f" · eval case {r.eval_case_id}" if r.eval_case_id else ""))
@@ -91,7 +150,10 @@ with st.form(f"review-{row.id}"):
         store.add_review(row.id, services.user().username, rating, comment)
         st.success("Review saved.")
 
+cases_file = supervisor_cases_file(settings)
 with st.expander("Turn into an eval case", expanded=False):
+    st.caption(plain_md(f"Written to {cases_file} (the data folder, not the repository's datasets); "
+                        "`copilot eval --with-supervisor-cases` runs them."))
     handoff = s["handoff"]
     needed = st.checkbox("Handoff expected", value=handoff["needed"], key=f"ec-needed-{row.id}")
     reasons = st.multiselect("Reasons", HANDOFF_REASONS, default=handoff["reasons"] if needed else [],
@@ -105,9 +167,8 @@ with st.expander("Turn into an eval case", expanded=False):
         case = supervisor_case(row.id, row.language, row.conversation, s, handoff_needed=needed, reasons=reasons,
                                category=category, must_include=must.splitlines(), gold_reply=gold)
         try:
-            path = services.settings().evals.supervisor_cases
-            append_case(path, case)
+            append_case(cases_file, case)
             store.add_review(row.id, services.user().username, rating, "turned into an eval case", case.id)
-            st.success(f"Eval case {case.id} added to {path}.")
+            st.success(f"Eval case {case.id} added to {cases_file}.")
         except Exception as exc:
             st.error(plain_md(scrub(str(exc))))
