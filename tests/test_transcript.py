@@ -61,6 +61,16 @@ def test_a_name_keeps_its_role_and_a_labelled_customer_makes_other_names_agents(
     assert roles(turns) == ["agent", "customer", "agent"]
 
 
+@pytest.mark.parametrize("text,expected", [
+    ("Anna (10:02): hi there\nBob (10:03): hello", ["customer", "agent"]),
+    ("10:02 AM John Smith: cannot log in\n10:04 AM Support Team: reset link sent", ["customer", "agent"]),
+    ("Оператор Мария: добрый день\nКлиент Иван: нет связи", ["agent", "customer"]),
+    ("Customer:\nmy text\non two lines\nAgent:\nreply", ["customer", "agent"]),
+])
+def test_other_common_header_shapes(text, expected):
+    assert roles(parse_transcript(text)) == expected
+
+
 def test_continuation_lines_join_the_turn_they_follow():
     turns = parse_transcript("Клиент: с утра нет интернета\nи роутер мигает\n\nОператор: понял\nCustomer: also\nthe TV")
     assert turns == [{"role": "customer", "text": "с утра нет интернета\nи роутер мигает"},
@@ -78,6 +88,8 @@ def test_a_name_with_the_time_on_its_own_line_opens_a_turn():
     "Ошибка: E-101 на экране, помогите",
     "Problem: the router is red. Update: still red after a restart",
     "Адрес: ул. Ленина 5, кв 3\nнет интернета",
+    "Здравствуйте. Проблема: нет интернета.\nВчера: тоже не было",
+    "Hello. Update: still down\nToday: the same",
 ])
 def test_text_without_speakers_stays_one_customer_message(text):
     turns = parse_transcript(text)

@@ -105,8 +105,8 @@ def _header(line: str) -> tuple[str, str, bool] | None:
         return None  # "Anna - text" only in a log with times
     if not stamped and (_not_a_speaker(name) or not (_label_role(name) or _looks_like_name(name))):
         return None
-    if stamped and len(name.split()) > 4:
-        return None
+    if stamped and len(name.split()) > 4 or re.search(r"[.!?]\s", name):
+        return None  # a sentence, not a name
     return name, text, stamped
 
 
@@ -135,13 +135,12 @@ class _Roles:
 def _parse_lines(text: str) -> list[dict]:
     lines = text.splitlines()
     heads = [_header(line) for line in lines]
-    # a plain name before a colon ("Anna: ...") counts only where the log has more than one
-    # speaker or the name speaks twice: a lone "Problem: ..." line is the customer's text
+    # a plain name before a colon ("Anna: ...") counts only in a log where some name speaks
+    # twice or a role word names a speaker: "Problem: ..." and "Вчера: ..." are the customer's text
     plain = [h[0].lower() for h in heads if h and not h[2] and not _label_role(h[0])]
-    speakers = {h[0].lower() for h in heads if h}
-    for i, h in enumerate(heads):
-        if h and not h[2] and not _label_role(h[0]) and plain.count(h[0].lower()) < 2 and len(speakers) < 2:
-            heads[i] = None
+    dialogue = any(plain.count(n) > 1 for n in plain) or any(h and (h[2] or _label_role(h[0])) for h in heads)
+    if not dialogue:
+        heads = [h if h and (h[2] or _label_role(h[0])) else None for h in heads]
     if not any(heads):
         body = "\n".join(line.strip() for line in lines if line.strip())
         return [{"role": "customer", "text": body}] if body else []
