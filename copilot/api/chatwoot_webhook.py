@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, BackgroundTasks, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert
+from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert, inspect
 from sqlalchemy.exc import IntegrityError
 
 from copilot.config import ChatwootSettings, Settings
@@ -85,7 +85,11 @@ class DeliveryClaims:
 
     def __init__(self, engine):
         self.engine = engine
-        _META.create_all(engine, tables=[DELIVERIES], checkfirst=True)
+        try:
+            _META.create_all(engine, tables=[DELIVERIES], checkfirst=True)
+        except Exception:  # another instance created it at the same moment
+            if not inspect(engine).has_table(DELIVERIES.name):
+                raise
 
     def claim(self, key: str) -> bool:
         try:
