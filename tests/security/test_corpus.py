@@ -1,0 +1,46 @@
+"""Issue 14, shown by: every case of the adversarial corpus (tests/security/corpus/, both
+languages, written apart from the product's patterns) run through the product's real path
+and its safe outcome asserted; one test id per case. The runner is `evals.security.run_case`,
+the same one `copilot eval security` counts for docs/security.md.
+
+A case the product does not handle yet is marked xfail(strict=True) with the reason: the
+assertion is not weakened, and a fix that makes it pass turns the mark into a failure, so the
+list below has to shrink with the product."""
+
+from __future__ import annotations
+
+import pytest
+
+from evals.security import Case, load_corpus, run_case
+
+CASES = load_corpus()
+
+# what the product does not handle yet, by case id, and why (found by this corpus)
+KNOWN_GAPS: dict[str, str] = {
+    "pii-ru-passport-seriya-nomer-split": "a passport given as 'Серия 4510, номер 123456' (series and number named "
+                                          "apart) is not masked: the detector wants them side by side",
+    "pii-ru-passport-document-context": "a passport named only as 'документ, удостоверяющий личность' is not taken "
+                                        "for one",
+    "pii-en-iban-gb": "IBANs are not a kind the masker knows",
+    "pii-en-iban-de-compact": "IBANs are not a kind the masker knows",
+    "pii-ru-iban-kz": "IBANs are not a kind the masker knows",
+}
+
+
+def _param(case: Case):
+    marks = []
+    if case.slow:
+        marks.append(pytest.mark.slow)
+    if case.id in KNOWN_GAPS:
+        marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[case.id]))
+    return pytest.param(case, id=case.id, marks=marks)
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_the_outcome_is_safe(case: Case, bench):
+    problems = run_case(case, bench)
+    assert not problems, f"{case.id}: " + "; ".join(problems)
+
+
+def test_known_gaps_name_cases_of_the_corpus():
+    assert set(KNOWN_GAPS) <= {c.id for c in CASES}
