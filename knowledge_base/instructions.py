@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from knowledge_base.index import KnowledgeIndex
 
 DATA = Path(__file__).with_name("instructions.jsonl")
-SCAN_VERSION = "1"  # bump when the detector changes: every document is scanned again at the next ingest
+SCAN_VERSION = "2"  # bump when the detector changes: every document is scanned again at the next ingest
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
 _I = re.I | re.U
@@ -119,6 +119,21 @@ CUES = _rx(
     r"\bбот|модел|нейросет|\bИИ\b|\bты\b|\bтебе\b|\bтебя\b|\bтво[йиюяеё]|отныне|впредь|с этого момента|нов\w* задач|"
     r"нов\w* рол|притворись|действуй|веди себя|ранее|раньше|предыдущ|выше|пообещай|обещай|гарант|подтверди|"
     r"всегда говори|скажи клиенту|отвечай|выведи|покажи|100 ?%",
+)
+
+# A knowledge-base article is written for people. A sentence in it that speaks to a model
+# names its addressee: a machine (AI, assistant, bot, model, neural network, GPT) or a role label
+# ("system:"); conclusive shapes (role tags, overrides) are caught by HARD whatever they name.
+# An ordinary passage uses the injections' words for the customer or the agent ("the restriction
+# does not threaten you, just wait", "you must give the contract number"), so in passages the
+# classifier's verdict counts only for sentences that name such an addressee. Customer turns
+# are addressed to the support side anyway: there the classifier alone decides.
+ADDRESSEE = _rx(
+    r"\b(?:AI|A\.I\.|assistants?|chat-?bots?|bots?|models?|LLMs?|GPT\w*|neural net\w*|copilot|"
+    r"artificial intelligence|machine)\b",
+    r"\b(?:system|developer)\s*:",
+    r"\bИИ\b|ассистент|\bбот|чат-?бот|нейросет|нейронн\w* сет|модел|искусственн\w* интеллект|\bGPT|"
+    r"систем\w*\s*:|разработчик\w*\s*:",
 )
 
 FEATURES: tuple[str, ...] = (*HARD, *SOFT)
@@ -298,8 +313,11 @@ class InstructionDetector:
         clf = InstructionClassifier.load_or_train(embedding.embeddings.embed_documents, embedding.model_id, cache_dir)
         return cls(clf, embedding.languages)
 
-    def find_all(self, texts: Sequence[str]) -> list[Finding | None]:
-        """For each text, its first instruction-like sentence (or comment), or None."""
+    def find_all(self, texts: Sequence[str], where: Literal["customer", "knowledge"] = "customer"
+                 ) -> list[Finding | None]:
+        """For each text, its first instruction-like sentence (or comment), or None. In
+        knowledge-base passages (`where="knowledge"`) the classifier judges only the sentences
+        that name a machine addressee (`ADDRESSEE`); the conclusive shapes count everywhere."""
         out: list[Finding | None] = [None] * len(texts)
         pending: list[tuple[int, str]] = []
         for i, text in enumerate(texts):
@@ -311,6 +329,7 @@ class InstructionDetector:
             else:
                 if self.classifier is not None:
                     pending.extend((i, u) for u in units(text) if CUES.search(u)
+                                   and (where == "customer" or ADDRESSEE.search(u))
                                    and detect_language(u, default="en") in self.languages)
         if pending and self.classifier is not None:
             probs = self.classifier.probabilities([u for _, u in pending])
@@ -341,7 +360,7 @@ def scan_index(index: "KnowledgeIndex") -> list[str]:
     lines = []
     for doc in todo:
         chunks = store.chunks_of(doc.source_id)
-        found = detector.find_all([c.text for c in chunks])
+        found = detector.find_all([c.text for c in chunks], where="knowledge")
         flags = [(c.chunk_id, f.by, f.describe()) for c, f in zip(chunks, found) if f is not None]
         store.record_instruction_scan(doc.source_id, f"{SCAN_VERSION}:{doc.content_hash}", flags)
         lines.extend(f"{doc.source_id} ({cid}): {why}" for cid, _, why in flags)

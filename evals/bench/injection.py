@@ -29,6 +29,7 @@ from copilot.safety import injection_evidence
 from evals.metrics.base import prf
 from knowledge_base.embeddings import make_embeddings
 from knowledge_base.instructions import (
+    ADDRESSEE,
     CUES,
     DATA,
     Example,
@@ -95,14 +96,20 @@ def run(settings: Settings) -> InjectionReport:
     dev = [e for e in examples if e.split == "dev"]
     cv = {id(e): float(p) for e, p in zip(dev, clf.cv_probabilities)}
     probs = clf.probabilities([e.text for e in examples])
-    found = detector.find_all([e.text for e in examples])
+    # each sentence judged where it was written: a customer turn, or a passage of an article
+    found: list = [None] * len(examples)
+    for where in ("customer", "knowledge"):
+        idx = [i for i, e in enumerate(examples) if e.where == where]
+        for i, f in zip(idx, detector.find_all([examples[i].text for i in idx], where=where)):
+            found[i] = f
     structure = [bool(hard_evidence(e.text) or injection_evidence(e.text)) for e in examples]
     by_clf = [(cv[id(e)] if e.split == "dev" else float(p)) >= clf.threshold for e, p in zip(examples, probs)]
     # on dev, the detector's classifier step uses the out-of-fold probability too
     by_detector = []
     for e, f, s in zip(examples, found, structure):
         if e.split == "dev" and (f is None or f.by == "classifier"):
-            units_flagged = bool(CUES.search(e.text)) and cv[id(e)] >= clf.threshold
+            units_flagged = (bool(CUES.search(e.text)) and (e.where == "customer" or bool(ADDRESSEE.search(e.text)))
+                             and cv[id(e)] >= clf.threshold)
             by_detector.append(s or (f is not None and f.by == "structure") or units_flagged)
         else:
             by_detector.append(s or f is not None)
