@@ -372,6 +372,11 @@ def test_the_agents_own_messages_and_private_notes_are_ignored(webhook, fake, na
     other = fixture("webhook_message_created.json")
     other["event"] = "conversation_status_changed"
     assert webhook.post("/v1/connectors/chatwoot/webhook", **signed(other)).json()["status"] == "ignored"
+    foreign = fixture("webhook_message_created.json")
+    foreign["account"]["id"] = 2
+    assert "account 2" in webhook.post("/v1/connectors/chatwoot/webhook", **signed(foreign)).json()["reason"]
+    broken = webhook.post("/v1/connectors/chatwoot/webhook", **signed(b"{not json"))
+    assert broken.status_code == 422 and "not JSON" in broken.json()["detail"]
     assert fake.posted(10) == [] and fake.gets == []  # not even read
 
 

@@ -130,11 +130,15 @@ def refusal(settings: ChatwootSettings, headers, query_token: str | None, body: 
     return "neither X-Chatwoot-Signature nor the shared token"
 
 
+def _obj(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def why_ignored(event: dict, settings: ChatwootSettings) -> str | None:
     """None for a customer's public message in our account; else why it is not answered."""
     if event.get("event") != "message_created":
         return f"event {event.get('event')!r} is not message_created"
-    account = (event.get("account") or {}).get("id")
+    account = _obj(event.get("account")).get("id")
     if settings.account_id is not None and account is not None and str(account) != str(settings.account_id):
         return f"account {account} is not the configured account {settings.account_id}"
     if event.get("private"):
@@ -219,7 +223,7 @@ def chatwoot_router(services) -> APIRouter:
         if not isinstance(event, dict):
             raise HTTPException(422, "the body is not a JSON object")
         ignored = why_ignored(event, settings)
-        conv = event.get("conversation") if isinstance(event.get("conversation"), dict) else {}
+        conv = _obj(event.get("conversation"))
         conversation_id = str(conv["id"]) if conv.get("id") is not None else None
         message_id = str(event.get("id")) if event.get("id") is not None else None
         if ignored:
@@ -227,7 +231,7 @@ def chatwoot_router(services) -> APIRouter:
                                                message_id=message_id).model_dump(), status_code=200)
         if message_id is None:
             raise HTTPException(422, "field 'id': the message id is missing")
-        account = (event.get("account") or {}).get("id", settings.account_id)
+        account = _obj(event.get("account")).get("id", settings.account_id)
         key = f"chatwoot:{account}:{message_id}"
         if not await _in_thread(claims().claim, key):
             return JSONResponse(WebhookReceipt(status="duplicate", reason="this message was already accepted",
