@@ -296,6 +296,17 @@ class Bench:
                 self._engine = Copilot(settings, index=index)
             return self._engine
 
+    def cli_index(self) -> Path:
+        """A data folder with the small knowledge base ingested by `copilot ingest` (once);
+        `copilot suggest` only reads it."""
+        data = self.work / "cli-index" / "data"
+        if not (self.work / "cli-index" / "done").exists():
+            result = self.cli(["ingest", str(self.base_kb(self.work / "cli-index" / "kb"))], data)
+            if result.exit_code != 0:
+                raise RuntimeError(f"the security bench's knowledge base failed to ingest: {result.stderr.strip()}")
+            (self.work / "cli-index" / "done").touch()
+        return data
+
     @property
     def store(self):
         with self._lock:
@@ -588,10 +599,7 @@ def run_profile(case: Case, bench: Bench) -> Problems:
 
 def run_model(case: Case, bench: Bench) -> Problems:
     root = bench.folder("model")
-    data = root / "data"
-    ingest = bench.cli(["ingest", str(bench.base_kb(root / "kb"))], data)
-    if ingest.exit_code != 0:
-        return [f"ingest exit {ingest.exit_code}: {ingest.stderr.strip()[-200:]}"]
+    data = bench.cli_index()
     conv = root / "conversation.json"
     conv.write_text(json.dumps(_conversation(case), ensure_ascii=False), encoding="utf-8")
     spec = case.input

@@ -27,9 +27,13 @@ KNOWN_GAPS: dict[str, str] = {
 }
 
 
+# cases that run the command line (an index and a model server of their own): a few seconds each
+SLOW_CATEGORIES = {"kb_instruction", "kb_benign", "hostile_file", "model_server"}
+
+
 def _param(case: Case):
     marks = []
-    if case.slow:
+    if case.slow or case.category in SLOW_CATEGORIES:
         marks.append(pytest.mark.slow)
     if case.id in KNOWN_GAPS:
         marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[case.id]))
