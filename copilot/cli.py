@@ -383,6 +383,30 @@ def eval_injection() -> None:
     _classifier_section("injection", injection)
 
 
+@eval_app.command("security")
+def eval_security(
+    out_file: Optional[Path] = typer.Option(None, "--out", help="Markdown to write (default: docs/security.md)."),
+) -> None:
+    """The adversarial corpus (tests/security/corpus/: injections, hidden instructions,
+    personal data, hostile files and profiles, bad model servers, password guessing), each
+    case through the product's real path; counts tried / handled per category and language,
+    and the failures by id, written to docs/security.md. Exit 0 whatever the counts (the
+    tests in tests/security/ are the gate)."""
+    import tempfile
+
+    from evals import security
+
+    with user_errors(), tempfile.TemporaryDirectory(prefix="copilot-security-") as work:
+        cases = security.load_corpus()
+        bench = security.Bench(Path(work), get_settings().cache_dir)
+        err.print(f"security: {len(cases)} cases (each runs the command line in this process) ...", highlight=False)
+        report = security.run(bench, cases)
+        bench.close()
+        path = security.write(report, out_file or security.DOC)
+    handled = sum(o.handled for o in report.outcomes)
+    out.print(f"handled {handled} of {len(report.outcomes)} cases; wrote {path}", highlight=False)
+
+
 def _classifier_section(name: str, bench) -> None:
     """Run a classifier benchmark (`bench.run`, `bench.markdown`) and write its section."""
     from evals.bench.docs import update_section
