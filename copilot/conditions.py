@@ -45,9 +45,18 @@ _CONDITION = re.compile(r"(?:^|(?<=[\s(:;,—]))(?:if|when|если|когда)\
 _MEANS = re.compile(r"(?<!\w)(?:means|indicates|означа\w*|значит)(?:,?\s+(?:that|что))?\s+(?P<cond>[^,;:—.!?]+)", _I)
 
 
+# a condition stated without "if": the bold lead of a list item that splits cases, "- **It
+# works in another phone**: the problem is in your phone", "- **Там тоже не работает** — ...";
+# read from the knowledge base's own markup (split_sentences leaves "X**: Y" of "- **X**: Y")
+_LEAD = re.compile(r"^[\s*•-]*(?P<cond>[^*:—–\n]+?\s[^*:—–\n]+?)\*\*\s*[:—–]")
+
+
 def conditions(sentence: str) -> list[str]:
-    """The conditions a sentence states: its if/when clauses and what it says a sign means."""
-    return [m.group("cond") for p in (_CONDITION, _MEANS) for m in p.finditer(sentence)]
+    """The conditions a sentence states: its if/when clauses, what it says a sign means and
+    the bold lead of a list item ("**It works in another phone**: ...")."""
+    lead = _LEAD.match(sentence)
+    return ([lead.group("cond")] if lead else []) + [m.group("cond") for p in (_CONDITION, _MEANS)
+                                                     for m in p.finditer(sentence)]
 
 
 def _scope_ruled_out(cond: str, customer_text: str) -> bool:
@@ -154,13 +163,25 @@ def _denied_stems(text: str) -> set[str]:
 def _polarity_ruled_out(cond: str, said: list[tuple[dict[str, set[str]], set[str], str]]) -> bool:
     """The condition denies what the customer affirmed of the same thing, or affirms what
     they denied: "if the code does not arrive" after "the code arrives"."""
-    c_tokens, c_denied = _subject(cond), _denied_stems(cond)
+    c_tokens, c_denied, c_said = _subject(cond), _denied_stems(cond), _asserted_stems(cond)
     for _, _, clause in said:
-        k_tokens, k_denied = _subject(clause), _denied_stems(clause)
+        k_tokens, k_denied, k_said = _subject(clause), _denied_stems(clause), _asserted_stems(clause)
         shared = c_tokens & k_tokens
-        if len(shared) >= 2 and any((t in c_denied) != (t in k_denied) for t in shared):
+        # the side that does not deny must say it, not name it ("connects", not "lost the connection")
+        if len(shared) >= 2 and any(t in c_denied and t not in k_denied and t in k_said
+                                    or t in k_denied and t not in c_denied and t in c_said for t in shared):
             return True
     return False
+
+
+# a word that names an action or a state rather than saying it: "connection", "payment",
+# "подключение", "доступность"
+_NOMINAL = re.compile(r"(?:tion|sion|ment|ness|ity|ance|ence|ние|ния|нию|нием|нии|ость|ости|ство|ства)$", _I)
+
+
+def _asserted_stems(text: str) -> set[str]:
+    """Stems of the words that are not nominalisations."""
+    return {t for word in re.findall(r"[\w-]+", text) if not _NOMINAL.search(word) for t in tokenize(word)}
 
 
 def ruled_out(sentence: str, customer_text: str) -> bool:
@@ -189,6 +210,34 @@ def under_ruled_out_diagnosis(sentences: list[str], customer_text: str) -> set[i
         elif _MEANS.search(sentence) and not _CONDITION.search(sentence) and ruled_out(sentence, customer_text):
             ruled = True
     return out
+
+
+# A sentence that announces a retry on a day of the month ("autopay tries once more on the
+# 27th") presupposes that day's attempt is still to come; a customer who reports on that day
+# in the past tense ("the 27th didn't go through either", "27-го тоже не списалось") has it
+# behind them.
+_DAY = re.compile(r"(?<![\d.,:])(?P<d>[12]?\d|3[01])(?:-?(?:го|е|ое|st|nd|rd|th))(?![\w])", _I)
+_RETRY = re.compile(r"\b(?:again|once more|retr(?:y|ies|ied)|(?:another|one more|a second) (?:attempt|try))\b|"
+                    r"(?<!\w)(?:(?:ещё|еще)\s+(?:раз|одн\w*\s+попытк\w*)|снова|повторн\w*)(?!\w)", _I)
+_PAST = re.compile(r"\b(?:(?!(?:need|speed|feed|seed|bleed)\b)[a-z]{2,}ed|did|didn't|wasn't|weren't|went|came|took)\b|"
+                   r"(?<![а-яё])[а-яё]+[аеёиоуыяюш]л(?:а|о|и|ся|ась|ось|ись)?(?![а-яё])", _I)
+
+
+def _days(text: str) -> set[str]:
+    return {m.group("d") for m in _DAY.finditer(text)}
+
+
+def retry_already_past(sentence: str, customer_text: str) -> bool:
+    """The sentence announces a retry on a day the customer reports on in the past tense."""
+    if not _RETRY.search(sentence):
+        return False
+    days = _days(sentence)
+    if not days:
+        return False
+    for clause in _CLAUSE.split(customer_text):
+        if days & _days(clause) and _PAST.search(clause):
+            return True
+    return False
 
 
 # "write to us in the chat", "напишите нам в чат", "e-mail us", "call us", "позвоните"
@@ -221,6 +270,77 @@ def sends_to_channel(sentence: str, channel: str | None) -> bool:
         return False
     others = any(p.search(sentence) for name, p in _CHANNELS.items() if name != channel)
     return not others and not _OTHER_CONTACT.search(sentence)
+
+
+# another way to reach us inside one sentence: "..., or call +7 ...", "... либо позвоните ..."
+_ALTERNATIVE = re.compile(r",?\s+(?:or|или|либо)\s+(?=(?:call|phone|ring|e-?mail|write|message|позвон\w*|звонит\w*|"
+                          r"напиш\w*|пиш\w*|обрат\w*)(?!\w))", _I)
+_LEADING_CONDITION = re.compile(r"^(?:(?:if|when|если|когда)\b[^,;:—]*,\s*)", _I)
+
+
+def without_channel(sentence: str, channel: str | None) -> str:
+    """The sentence without its invitation to contact us through `channel`, the one the
+    customer is on, when it offers another way too: "Write to us in the chat or call +7 800
+    ..." in a chat is "Call +7 800 ...". A leading condition stays ("If it still doesn't
+    work, call ..."). Unchanged when there is no such invitation or nothing else to offer."""
+    pattern = _CHANNELS.get(channel or "")
+    if not pattern or not (pattern.search(sentence) or _GENERIC_CONTACT.search(sentence)):
+        return sentence
+    parts = _ALTERNATIVE.split(sentence.strip())
+    if len(parts) < 2:
+        return sentence
+    lead = _LEADING_CONDITION.match(parts[0])
+
+    def to_channel(part: str) -> bool:  # names the customer's channel, or none at all
+        named = {name for name, p in _CHANNEL_NAMES.items() if p.search(part)}
+        return bool(pattern.search(part)) or bool(_GENERIC_CONTACT.search(part)) and named <= {channel}
+
+    keep = [p for p in parts if not to_channel(p)]
+    if not keep or len(keep) == len(parts):
+        return sentence
+    body = " or ".join(keep) if re.search(r"[a-z]", keep[0][:3], _I) and not re.search(r"[а-яё]", keep[0], _I) \
+        else " либо ".join(keep)
+    body = body.rstrip(" .!") + "."
+    if lead and not keep[0].startswith(lead.group(0)):
+        return lead.group(0) + body
+    return body[0].upper() + body[1:]
+
+
+# a section that lists the ways to reach us: "How to reach us", "Contact us", "Как с нами связаться"
+_CONTACT_HEADING = re.compile(r"\b(?:reach|contact|get in touch with)\s+us\b|\bcontacts?\b|"
+                              r"(?<!\w)(?:(?:с\s+нами\s+)?связ(?:аться|ь)(?:\s+с\s+нами)?|контакт\w*)(?!\w)", _I)
+_CHANNEL_NAMES = {
+    "chat": re.compile(r"(?<!\w)(?:chat\w*|чат\w*)", _I),
+    "email": re.compile(r"(?<!\w)(?:e-?mail|почт\w*|письм\w*)", _I),
+    "phone": re.compile(r"(?<!\w)(?:call\w*|phone|позвон\w*|звон\w*)", _I),
+}
+
+
+# a contact list's line that starts with the channel: "Chat in the app over Wi-Fi", "В чате на сайте"
+_CHANNEL_LINE = {
+    "chat": re.compile(r"^[\W\d]*(?:(?:in|via|through|в|по|через)\s+)?(?:chat|чат)\w*(?!\w)", _I),
+    "email": re.compile(r"^[\W\d]*(?:(?:by|via|through|по|на)\s+)?(?:e-?mail|почт\w*)(?!\w)", _I),
+}
+
+
+def contact_line(sentence: str, channel: str | None) -> bool:
+    """A line of a list of ways to reach us that opens with the customer's own channel and
+    gives no number or address ("Chat in the app over Wi-Fi or on the website"): even where
+    the heading that named the list was cut off with it."""
+    pattern = _CHANNEL_LINE.get(channel or "")
+    return bool(pattern and pattern.search(sentence)) and not _OTHER_CONTACT.search(sentence)
+
+
+def contact_heading(heading: str) -> bool:
+    """The heading opens a list of the ways to contact us."""
+    return bool(_CONTACT_HEADING.search(heading))
+
+
+def names_only_channel(sentence: str, channel: str | None) -> bool:
+    """Under a contact heading: the sentence names the customer's own channel as the way to
+    reach us ("Chat in the app over Wi-Fi") and gives no number or address."""
+    pattern = _CHANNEL_NAMES.get(channel or "")
+    return bool(pattern and pattern.search(sentence)) and not _OTHER_CONTACT.search(sentence)
 
 
 def invites_contact(sentence: str) -> bool:

@@ -17,8 +17,9 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, Field, create_model
 
-from copilot.conditions import (StepDefinition, already_done, invites_contact, ruled_out, sends_to_channel,
-                                step_definitions, under_ruled_out_diagnosis)
+from copilot.conditions import (StepDefinition, already_done, contact_heading, contact_line, invites_contact,
+                                names_only_channel, retry_already_past, ruled_out, sends_to_channel,
+                                step_definitions, under_ruled_out_diagnosis, without_channel)
 from copilot.prompt_budget import fit_to_budget
 from copilot.config import LLMSettings
 from copilot.llm import ChatClient, LLMResult
@@ -114,19 +115,30 @@ _META = re.compile(r"^(this (article|page|guide)|in this (article|page)|here you
                    r"здесь (мы )?(рассказ|описан)|ниже (мы )?(рассказ|описан))", re.I)
 
 
-def candidate_sentences(hits: list[SearchHit], max_hits: int = 5,
-                        customer_text: str = "") -> list[tuple[int, int, SearchHit, str]]:
+def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text: str = "",
+                        channel: str | None = None) -> list[tuple[int, int, SearchHit, str]]:
     """(hit rank, position, hit, sentence) for answer-like sentences of the top passages:
     not headings, table rows, questions, lead-ins ending in a colon or "this article", nor
-    what follows a diagnosis the customer ruled out."""
+    what follows a diagnosis the customer ruled out, nor a list item whose bold lead is a
+    case the customer ruled out. Inside the customer's channel an invitation to it gives way
+    to the other route the sentence offers, and a contact list's line naming only that
+    channel goes."""
     out = []
     for rank, hit in enumerate(hits[:max_hits]):
         sentences = split_sentences(hit.text)
         skip = under_ruled_out_diagnosis(sentences, customer_text) if customer_text else set()
+        heading = hit.heading or ""
         for pos, raw in enumerate(sentences):
-            if pos in skip:
+            if raw.lstrip().startswith("#"):
+                heading = raw
                 continue
-            s = _clean(raw)
+            if re.fullmatch(r"#+\s*\d+[.)]?", heading.strip()):  # "## 5." split from its text
+                heading += " " + raw
+            if pos in skip or customer_text and ruled_out(raw, customer_text):  # the raw text keeps the bold lead
+                continue
+            if channel and (contact_heading(heading) and names_only_channel(raw, channel) or contact_line(raw, channel)):
+                continue
+            s = without_channel(_clean(raw), channel)
             words = len(s.split())
             if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < 5 or words > 60
                     or _META.match(s) or not re.search(r"[.!]$", s) and words < 9):
@@ -137,12 +149,14 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5,
 
 def contradicts(plan: DraftPlan, sentence: str) -> bool:
     """The sentence would contradict the conversation: a condition the customer ruled out, a
-    step they already took (under any verb the passages give for it), the channel they are
-    on, or, beside the handoff promise, a second route (asking them to contact us)."""
+    step they already took (under any verb the passages give for it), a retry on a day they
+    report as past, the channel they are on, or, beside the handoff promise, a second route
+    (asking them to contact us)."""
     if plan.steps is None:  # the passages' own definitions of steps, read once
         plan.steps = step_definitions(h.text for h in plan.answer_hits)
     return (ruled_out(sentence, plan.query) or already_done(sentence, plan.query, plan.steps)
-            or sends_to_channel(sentence, plan.channel) or bool(plan.handoff_promise and invites_contact(sentence)))
+            or retry_already_past(sentence, plan.query) or sends_to_channel(sentence, plan.channel)
+            or bool(plan.handoff_promise and invites_contact(sentence)))
 
 
 def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[float]]] | None,
@@ -151,7 +165,8 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
     shared terms, the passage's rank, and terms of the best past resolution; none whose
     condition the customer ruled out ("if only one device ..." after "none of my devices"),
     no step they already took, and none that sends them to the channel they are already on."""
-    cands = [c for c in candidate_sentences(plan.answer_hits, customer_text=plan.query) if not contradicts(plan, c[3])]
+    cands = [c for c in candidate_sentences(plan.answer_hits, customer_text=plan.query, channel=plan.channel)
+             if not contradicts(plan, c[3])]
     if not cands or limit <= 0:
         return []
     q_tokens = set(tokenize(plan.query))

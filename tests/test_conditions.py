@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.conditions import (already_done, invites_contact, ruled_out, sends_to_channel, step_definitions,
-                                under_ruled_out_diagnosis)
+from copilot.conditions import (already_done, contact_heading, contact_line, invites_contact, names_only_channel,
+                                retry_already_past, ruled_out, sends_to_channel, step_definitions,
+                                under_ruled_out_diagnosis, without_channel)
 
 ONE_EN = "If only one device has no internet while the others work, restart that device."
 ALL_EN = "If all your devices lose Wi-Fi, restart the router."
@@ -196,3 +197,135 @@ def test_what_follows_a_ruled_out_diagnosis_goes_with_it_ru():
                "Пополните баланс картой в приложении.", "## Изображение зависает", "Перезагрузите приставку."]
     assert under_ruled_out_diagnosis(section, "Ошибка E-203, но баланс в плюсе, 430 ₽.") == {2}
     assert under_ruled_out_diagnosis(section, "Ошибка E-203, баланс в минусе.") == set()
+
+
+# A list item's bold lead is a case the article splits on: "- **X**: Y" says "if X, Y".
+MODEM_WORKS_EN = "- **The modem connects from the neighbour's socket**: the wiring in your flat is at fault."
+MODEM_FAILS_EN = "- **The modem does not connect from the neighbour's socket either**: the modem itself may be broken."
+MODEM_WORKS_RU = "- **Модем подключается от соседской розетки** — дело в проводке квартиры."
+MODEM_FAILS_RU = "- **Модем не подключается и от соседской розетки** — возможно, неисправен сам модем."
+
+
+@pytest.mark.parametrize("item,said", [
+    (MODEM_FAILS_EN, "Plugged into the neighbour's socket the modem connects fine."),
+    (MODEM_WORKS_EN, "I took it next door: the modem does not connect from the neighbour's socket either."),
+    (MODEM_FAILS_RU, "От соседской розетки модем подключается нормально."),
+    (MODEM_WORKS_RU, "Отнёс к соседям: модем и от соседской розетки не подключается."),
+])
+def test_a_list_items_bold_lead_the_customer_ruled_out_is_ruled_out(item, said):
+    assert ruled_out(item, said)
+
+
+@pytest.mark.parametrize("item,said", [
+    (MODEM_WORKS_EN, "Plugged into the neighbour's socket the modem connects fine."),   # the branch that holds
+    (MODEM_FAILS_RU, "Модем не подключается и от соседской розетки."),
+    (MODEM_FAILS_EN, "The modem lost the connection this morning."),                    # nothing said of the case
+    ("- **Restart**: hold the power button for five seconds.", "I restarted the modem twice."),  # a term, no case
+    ("- **Перезапуск** — удерживайте кнопку питания пять секунд.", "Модем перезапускал дважды."),
+])
+def test_a_bold_lead_the_customer_did_not_contradict_stays(item, said):
+    assert not ruled_out(item, said)
+
+
+@pytest.mark.parametrize("sentence,said,past", [
+    ("If the card is declined, the store retries the charge on the 14th.",
+     "It was declined on the 12th, and on the 14th it failed again.", True),
+    ("If the card is declined, there will be one more attempt on the 14th.", "Declined on the 12th. On the 14th it failed too.", True),
+    ("Если оплата не прошла, 14-го будет ещё одна попытка.", "12-го не прошла. 14-го тоже ничего не списали.", True),
+    ("Если оплата не прошла, сервис повторно спишет сумму 14-го числа.",
+     "12-го оплата не прошла, 14-го тоже ничего не списали.", True),
+    # the day is still to come, or the customer says nothing of it
+    ("If the card is declined, the store retries the charge on the 14th.", "It was declined on the 12th.", False),
+    ("If the card is declined, the store retries the charge on the 14th.", "It was declined. Will it try on the 14th?", False),
+    ("Если оплата не прошла, сервис повторно спишет сумму 14-го числа.", "12-го оплата не прошла.", False),
+    ("Если оплата не прошла, сервис повторно спишет сумму 14-го числа.", "Оплата не прошла, а 14-го числа спишут?", False),
+    # no retry announced: a date the customer mentions is no contradiction
+    ("The subscription fee is charged on the 14th.", "On the 14th I was charged twice.", False),
+])
+def test_a_retry_on_a_day_the_customer_reports_as_past(sentence, said, past):
+    assert retry_already_past(sentence, said) is past
+
+
+@pytest.mark.parametrize("sentence,channel,kept", [
+    ("Message us in the chat on the website or phone 8 800 555-01-01.", "chat", "Phone 8 800 555-01-01."),
+    ("Напишите нам в чат на сайте либо позвоните 8 800 555-01-01.", "chat", "Позвоните 8 800 555-01-01."),
+    ("If the meter still shows zero, write to us in the chat or call 8 800 555-01-01.", "chat",
+     "If the meter still shows zero, call 8 800 555-01-01."),
+    ("Если счётчик всё ещё на нуле, напишите нам в чат или позвоните 8 800 555-01-01.", "chat",
+     "Если счётчик всё ещё на нуле, позвоните 8 800 555-01-01."),
+    ("Write to us or e-mail billing@example.org.", "chat", "E-mail billing@example.org."),  # no channel named: theirs
+    # not the customer's channel, no other route to keep, or no channel known: unchanged
+    ("Message us in the chat on the website or phone 8 800 555-01-01.", "email",
+     "Message us in the chat on the website or phone 8 800 555-01-01."),
+    ("Напишите нам в чат на сайте.", "chat", "Напишите нам в чат на сайте."),
+    ("Message us in the chat on the website or phone 8 800 555-01-01.", None,
+     "Message us in the chat on the website or phone 8 800 555-01-01."),
+])
+def test_inside_a_channel_an_invitation_to_it_gives_way_to_the_other_route(sentence, channel, kept):
+    assert without_channel(sentence, channel) == kept
+    assert not sends_to_channel(kept, channel) or kept == sentence
+
+
+@pytest.mark.parametrize("heading,sentence,channel,dropped", [
+    ("## Ways to contact us", "Chat on the website, from 9:00 to 21:00.", "chat", True),
+    ("## Как связаться с поддержкой", "Чат на сайте, с 9:00 до 21:00.", "chat", True),
+    ("## Ways to contact us", "Hotline 8 800 555-01-01, from 9:00 to 21:00.", "chat", False),  # a number: kept
+    ("## Контакты", "Горячая линия 8 800 555-01-01, с 9:00 до 21:00.", "chat", False),
+    ("## Ways to contact us", "Chat on the website, from 9:00 to 21:00.", "email", False),      # not their channel
+    ("## Reading the meter", "The chat icon on the meter means it is online.", "chat", False),   # no contact list
+    ("## Показания счётчика", "Значок чата на счётчике значит, что он в сети.", "chat", False),
+])
+def test_a_contact_lists_line_naming_only_the_customers_channel(heading, sentence, channel, dropped):
+    assert (contact_heading(heading) and names_only_channel(sentence, channel)) is dropped
+
+
+METER_EN = """## The meter shows no data
+- **The meter sends data over the other network**: the fault is in your home network, restart its router.
+- **The meter sends no data over the other network either**: the meter itself needs a check by our engineer.
+If the meter is still silent after that, write to us in the chat on the website or call 8 800 555-01-01 (free).
+
+## Ways to contact us
+- Chat on the website, from 9:00 to 21:00 every day.
+- Hotline 8 800 555-01-01, from 9:00 to 21:00 every day."""
+METER_RU = """## Счётчик не передаёт данные
+- **Счётчик передаёт данные через другую сеть** — дело в вашей домашней сети, перезапустите её роутер.
+- **Счётчик не передаёт данные и через другую сеть** — сам счётчик нужно проверить нашему инженеру.
+Если после этого счётчик всё ещё молчит, напишите нам в чат на сайте или позвоните 8 800 555-01-01 (бесплатно).
+
+## Как с нами связаться
+- Чат на сайте, с 9:00 до 21:00 ежедневно.
+- Горячая линия 8 800 555-01-01, с 9:00 до 21:00 ежедневно."""
+
+
+@pytest.mark.parametrize("text,lang,said,gone,kept", [
+    (METER_EN, "en", "I hooked the meter to my phone's hotspot and the meter sends data over the other network fine.",
+     ["engineer", "Chat on the website", "write to us"], ["restart its router", "call 8 800 555-01-01 (free)"]),
+    (METER_RU, "ru", "Подключил к точке доступа телефона: счётчик передаёт данные через другую сеть нормально.",
+     ["инженеру", "Чат на сайте", "напишите нам"], ["перезапустите её роутер", "позвоните 8 800 555-01-01 (бесплатно)"]),
+])
+def test_a_chat_draft_keeps_only_what_holds_for_this_customer(text, lang, said, gone, kept):
+    from copilot.draft import candidate_sentences
+    from knowledge_base.documents import SearchHit
+
+    hit = SearchHit(source_id="meter", chunk_id="meter::0", title="Meter", text=text, score=1.0,
+                    found_by=["lexical"], lang=lang, doc_type="article")
+    chosen = " ".join(c[3] for c in candidate_sentences([hit], customer_text=said, channel="chat"))
+    assert all(g not in chosen for g in gone), chosen
+    assert all(k in chosen for k in kept), chosen
+    # outside a chat the invitation and the contact list stay as written
+    as_mail = " ".join(c[3] for c in candidate_sentences([hit], customer_text=said, channel="email"))
+    assert all(g in as_mail for g in gone[1:]), as_mail
+
+
+@pytest.mark.parametrize("sentence,channel,line", [
+    ("Chat on the website, from 9:00 to 21:00 every day.", "chat", True),
+    ("В чате на сайте, с 9:00 до 21:00 ежедневно.", "chat", True),
+    ("By e-mail at any time of the day.", "email", True),
+    ("Chat or call 8 800 555-01-01.", "chat", False),                       # a number to call: kept
+    ("Чат или горячая линия 8 800 555-01-01.", "chat", False),
+    ("The chat icon on the meter means it is online.", "chat", False),      # not a way to reach us
+    ("Значок чата на счётчике значит, что он в сети.", "chat", False),
+    ("Chat on the website, from 9:00 to 21:00 every day.", "email", False),  # not their channel
+])
+def test_a_contact_line_opening_with_the_customers_channel(sentence, channel, line):
+    assert contact_line(sentence, channel) is line
