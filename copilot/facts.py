@@ -242,7 +242,7 @@ _DATES = (r"\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?", rf"\b\d{{1,2}} {_MONTHS_EN}", r
           r"\b(?:on )?the \d{1,2}(?:st|nd|rd|th)\b", rf"\b\d{{1,2}} {_MONTHS_RU}", r"\b\d{1,2}-?(?:го|е|ого)(?: числа)?(?!\w)",
           r"\b\d{1,2} числа")
 _NUMBER_EN = r"(?:\d+|a few|a couple of|couple of|several|one|two|three|four|five|six|seven|a|an)"
-_NUMBER_RU = r"(?:\d+|несколько|пару|пара|два|две|три|четыре|пять|шесть|семь|полтора|полторы)"
+_NUMBER_RU = r"(?:\d+(?:-?[йяегоуми]{1,2}(?!\w))?|несколько|пару|пара|два|две|три|четыре|пять|шесть|семь|полтора|полторы)"
 
 VALUE_TYPES: dict[str, list[re.Pattern]] = {
     # dates, times and durations, with the word that anchors them ("since", "с", "уже", "ago")
@@ -255,7 +255,7 @@ VALUE_TYPES: dict[str, list[re.Pattern]] = {
         r"(?: (?:morning|afternoon|evening|night))?\b",
         r"(?<!\w)(?:с|со) (?:утра|вечера|ночи|обеда|вчера(?:шнего(?: дня| утра| вечера)?)?|позавчера|прошлой недели|прошлого месяца"
         r"|понедельника|вторника|среды|четверга|пятницы|субботы|воскресенья|\d{1,2}(?::\d\d)?(?: час\w*)?)(?!\w)",
-        rf"(?<!\w)(?:уже )?{_NUMBER_RU} (?:минут\w*|час\w*|дн\w*|недел\w*|сут\w*|месяц\w*)(?: назад| подряд| уже)?(?!\w)",
+        rf"(?<!\w)(?:уже )?{_NUMBER_RU} (?:минут\w*|час\w*|день|дн\w*|недел\w*|сут\w*|месяц\w*)(?: назад| подряд| уже)?(?!\w)",
         r"(?<!\w)уже (?:неделю|сутки|месяц|час|год|день)(?!\w)",
         r"(?<!\w)(?:второй|третий|четв[её]ртый|пятый) (?:день|час|неделю)(?!\w)",
         r"(?<!\w)(?:позавчера|вчера|сегодня|завтра|послезавтра)(?: (?:утром|вечером|днём|днем|ночью))?(?!\w)",
@@ -353,7 +353,7 @@ def _clean(value: str) -> str:
 def _value_at(text: str, m: re.Match | _Span, fact: FactDef) -> str:
     """The value of one mention: the value-type match in its clause nearest the mention, or
     the mention itself in whole words."""
-    left, right = _clause(text, m.start(), m.end())
+    left, right = _clause(text, m.start(), m.start())  # the clause the mention starts in
     best: tuple[int, int, int] | None = None
     for kind in (fact.kind, _FALLBACK_KIND.get(fact.kind)):
         for pattern in VALUE_TYPES.get(kind or "", []):
@@ -374,7 +374,7 @@ def _value_at(text: str, m: re.Match | _Span, fact: FactDef) -> str:
         if fact.kind in ("time_of_day", "address", "model"):
             start, end = _words(text, start, end, lead=False)
         return _clean(text[start:end])
-    start, end = _words(text, m.start(), m.end())
+    start, end = _words(text, m.start(), min(m.end(), max(right, m.start() + 1)))
     return _clean(text[start:end]) or _clean(text[m.start():m.end()]) or text[m.start():m.end()]
 
 
@@ -394,10 +394,12 @@ def fact_value(text: str, fact: FactDef) -> str | None:
                 spans[-1] = _Span(spans[-1].begin, max(spans[-1].stop, x.end()))
             else:
                 spans.append(_Span(x.start(), x.end()))
-        values: dict[str, str] = {}  # each value once, whatever its case
+        values: dict[str, str] = {}  # each value once, whatever its case or a word in front ("no phone", "phone")
         for span in spans:
             value = _value_at(text, span, fact)
-            values.setdefault(value.lower(), value)
+            low = value.lower()
+            if not any(re.search(rf"\b{re.escape(low)}\b", k) or re.search(rf"\b{re.escape(k)}\b", low) for k in values):
+                values[low] = value
         return _clean(", ".join(list(values.values())[:4]))
     return None
 

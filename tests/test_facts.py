@@ -25,6 +25,8 @@ def values(*turns: str, book=FACTS) -> dict[str, str]:
     ("Уже три дня не работает телевизор", "since_when", "Уже три дня"),
     ("It stopped working this morning after the storm", "since_when", "this morning"),
     ("со вчерашнего вечера нет связи", "since_when", "со вчерашнего вечера"),
+    ("Минус на балансе уже 5й день, карты с собой нет.", "since_when", "уже 5й день"),
+    ("We're moving on the 15th to a flat on the next street. Can the internet move too?", "move_date", "on the 15th"),
     # dates of a payment or a move
     ("I paid 1,500 RUB by card yesterday and nothing arrived", "payment_date", "yesterday"),
     ("25-го числа списали абонентскую плату, ворота открыть не могу", "payment_date", "25-го числа"),
@@ -83,6 +85,8 @@ def test_a_value_is_short_and_never_runs_into_the_next_sentence():
     assert found["since_when"] == "since yesterday"
     assert all(len(v) <= 61 for v in found.values())
     assert "neighbour" not in " ".join(found.values())
+    found = values("переезжаем 15 числа, на соседней улице. Интернет можно перенести? Сколько стоит?")
+    assert found["move_date"] == "15 числа" and "Интернет" not in found["address"]
 
 
 @pytest.mark.parametrize("text", [
