@@ -1,7 +1,11 @@
 """The panel in a real browser (Debian's Chromium, headless, driven by Playwright): an
 operator signs in, enters a conversation, gets a suggestion with citations, inserts it and
 marks it sent; a supervisor signs in and finds it in the review queue. Screenshots of both
-pages are saved to docs/screenshots (shown in the README)."""
+pages are saved to docs/screenshots (shown in the README). The operator panel's day-long use
+(issue 16: a refresh keeps the session and the conversation, copy, reject needs a reason, the
+handoff card, sign-out in sight) and the helpdesk round trip (issue 15: a conversation opened
+from the address, Send posts the reply and appends it) run against the same server, with the
+test helpdesk of tests/fake_helpdesk.py."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import sys
 
 import pytest
 
+import fake_helpdesk
 from copilot.auth import users_json
 
 from helpers import REPO, free_port, wait_for_http
@@ -22,7 +27,12 @@ SHOTS = REPO / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def panel(demo_index_dir, session_cache, tmp_path_factory):
+def helpdesk_file(tmp_path_factory):
+    return tmp_path_factory.mktemp("helpdesk") / "helpdesk.json"
+
+
+@pytest.fixture(scope="module")
+def panel(demo_index_dir, session_cache, tmp_path_factory, helpdesk_file):
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is not installed: run `make browser`")
     port = free_port()
@@ -31,11 +41,15 @@ def panel(demo_index_dir, session_cache, tmp_path_factory):
            "COPILOT_DATA_DIR": str(data), "COPILOT_INDEX_DIR": str(demo_index_dir / "index"),
            "COPILOT_CACHE_DIR": str(session_cache), "COPILOT_LLM__ENABLED": "false",
            "COPILOT_EVALS__SUPERVISOR_CASES": str(data / "supervisor.jsonl"),
+           fake_helpdesk.ENV: str(helpdesk_file),
            "COPILOT_AUTH__USERS": users_json([("olga", "operator", "op-secret"), ("sam", "supervisor", "sup-secret")])}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
+    fake_helpdesk.write(helpdesk_file, {})
+    # the panel with the test helpdesk registered as "fakedesk" (tests/panel_server.py)
+    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "panel_server.py"), "--server.port", str(port),
                              "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=(data / "streamlit.log").open("w"))  # read when a test fails
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/_stcore/health", proc, "the panel")
@@ -60,6 +74,7 @@ def browser():
 
 def sign_in(page, url: str, user: str, password: str) -> None:
     page.goto(url)
+    page.get_by_label("User name").wait_for(timeout=60_000)
     page.get_by_label("User name").fill(user)
     page.get_by_role("textbox", name="Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
@@ -103,3 +118,89 @@ def test_operator_sends_a_suggestion_and_the_supervisor_finds_it(panel, browser)
     supervisor.wait_for_timeout(500)
     supervisor.screenshot(path=str(SHOTS / "supervisor-review.png"), full_page=True)
     supervisor.close()
+
+
+def operator_page(browser, **viewport):
+    context = browser.new_context(viewport={"width": 760, "height": 1400, **viewport})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    return context.new_page()
+
+
+def add_turn(page, text: str) -> None:
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Add turn").click()
+    page.get_by_text(text[:40]).first.wait_for()
+
+
+def test_a_refresh_keeps_the_session_copy_works_and_reject_needs_a_reason(panel, browser):
+    page = operator_page(browser)
+    sign_in(page, panel, "olga", "op-secret")
+    page.get_by_text("Demo conversation").wait_for(timeout=90_000)
+    sign_out = page.get_by_role("button", name="Sign out")
+    assert sign_out.is_visible()  # in sight, not in the collapsed sidebar
+    add_turn(page, "How long does a refund take to reach my card?")
+    page.get_by_role("button", name="Suggest").click()
+    page.get_by_text("Reply to send").wait_for(timeout=120_000)
+
+    page.reload()  # the address carries the session: still signed in, the panel restored
+    page.get_by_text("Reply to send").wait_for(timeout=60_000)
+    assert page.get_by_role("button", name="Sign in").count() == 0
+    assert page.get_by_text("How long does a refund take to reach my card?").count() >= 1
+
+    page.locator("#copilot-copy").click()  # one click: the draft (the reply box is empty), no citation marks
+    page.get_by_text("Copied").wait_for()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "10 business days" in copied and "[1]" not in copied
+
+    page.get_by_role("button", name="Reject…").click()
+    reject = page.get_by_role("button", name="Reject suggestion")
+    reject.wait_for()
+    assert reject.is_disabled()  # no reason chosen: nothing to record
+    page.get_by_text("Wrong tone").click()
+    page.get_by_role("button", name="Reject suggestion", disabled=False).click()
+    page.get_by_text("Rejected (suggestion").wait_for(timeout=30_000)
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+    page.reload()  # the old address no longer signs in
+    page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
+    page.context.close()
+
+
+def test_a_helpdesk_conversation_opens_from_the_address_hands_off_and_send_appends_the_reply(panel, browser, helpdesk_file):
+    fake_helpdesk.write(helpdesk_file, {"42": [
+        {"role": "customer", "text": "I have written three times already and nothing works. Get me a human operator now!"}]})
+    page = operator_page(browser)
+    sign_in(page, f"{panel}/?helpdesk=fakedesk&conversation=42", "olga", "op-secret")
+    page.get_by_text("From fakedesk, conversation 42").wait_for(timeout=90_000)
+    page.get_by_text("Get me a human operator now!").wait_for()
+    page.get_by_role("button", name="Suggest").click()
+    card = page.locator(".st-key-handoff-card")
+    card.wait_for(timeout=120_000)
+    text = card.inner_text()
+    assert "Hand this conversation to a person" in text and "Urgency" in text
+    assert "explicit_human_request" not in text and "frustration_or_loop" not in text  # words, not codes
+    page.wait_for_timeout(300)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "operator-handoff.png"), full_page=True)
+    page.get_by_role("button", name="Hand off").click()
+    page.get_by_text("Handed off to").wait_for(timeout=30_000)
+    (handoff,) = fake_helpdesk.read(helpdesk_file)["handoffs"]
+    assert handoff["id"] == "42" and handoff["summary"]
+
+    data = fake_helpdesk.read(helpdesk_file)  # the customer writes again in the helpdesk
+    data["conversations"]["42"].append({"role": "customer", "text": "Also, how long does a refund take to reach my card?"})
+    helpdesk_file.write_text(__import__("json").dumps(data))
+    page.get_by_role("button", name="Refresh").click()
+    page.get_by_text("how long does a refund take to reach my card?").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Suggest").click()
+    page.get_by_text("Reply to send").wait_for(timeout=120_000)
+    reply = page.get_by_label("Reply to send")
+    reply.fill("Refunds reach your card within 10 business days after approval.")
+    page.get_by_role("button", name="Send to fakedesk").click()
+    page.get_by_text("Sent to fakedesk").wait_for(timeout=30_000)
+    posted = fake_helpdesk.read(helpdesk_file)["posted"]
+    assert [p["text"] for p in posted] == ["Refunds reach your card within 10 business days after approval."]
+    page.get_by_text("Agent:").last.wait_for()
+    assert page.get_by_text("Refunds reach your card within 10 business days after approval.").count() == 1
+    page.context.close()

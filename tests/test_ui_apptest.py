@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 from copilot.auth import Auth
 from copilot.config import AuthSettings, UserAccount
 from copilot.feedback.store import FeedbackStore, QueueFilters
+from copilot.ui.session import Sessions
 
 from helpers import REPO
 
@@ -23,13 +24,15 @@ def ui(retrieval_copilot, tmp_path):
     from copilot.auth import hash_password
 
     settings = retrieval_copilot.settings.model_copy(update={
+        "data_dir": tmp_path / "panel-data",  # sessions and saved panels of this test only
         "auth": AuthSettings(users=[
             UserAccount(username="olga", role="operator", password_hash=hash_password("op-secret")),
             UserAccount(username="sam", role="supervisor", password_hash=hash_password("sup-secret"))]),
     })
     settings.evals.supervisor_cases = tmp_path / "supervisor.jsonl"
     store = FeedbackStore(settings.feedback, tmp_path)
-    return {"settings": settings, "copilot": retrieval_copilot, "store": store, "auth": Auth(settings)}
+    return {"settings": settings, "copilot": retrieval_copilot, "store": store, "auth": Auth(settings),
+            "sessions": Sessions(settings)}
 
 
 def app(ui, user: str | None = None) -> AppTest:
@@ -69,11 +72,13 @@ def test_operator_gets_a_suggestion_and_sends_it_as_is(ui):
     assert s.citations and "10 business days" in s.draft.text
     assert any("[1]" in m.value for m in at.markdown)  # the draft with its citation marks
     sid = at.session_state["suggestion_id"]
-    button(at, "Send as is").click().run()
+    button(at, "Mark sent").click().run()  # one click, the reply box empty: the draft as is
     row = ui["store"].get(sid)
     assert row.actions[-1].action == "sent" and row.actions[-1].edit_distance == 0.0
     assert "[1]" not in row.actions[-1].final_text
     assert any("Sent" in m.value for m in at.success)
+    # what was sent joins the conversation as the agent's turn
+    assert at.session_state["turns"][-1] == {"role": "agent", "text": row.actions[-1].final_text}
 
 
 def test_an_off_topic_request_shows_the_operator_why_the_draft_declines(ui):
@@ -114,8 +119,10 @@ def test_operator_rejects_with_a_reason_and_regenerates(ui):
     button(at, "Regenerate").click().run()
     second = at.session_state["suggestion_id"]
     assert second != first and ui["store"].get(first).actions[-1].action == "regenerated"
-    at.selectbox(key="reject_reason").select("wrong_tone")
+    button(at, "Reject…").click().run()
+    at.radio(key="reject_reason-en").set_value("Wrong tone")
     at.text_input(key="reject_note").input("too formal")
+    at.run()
     button(at, "Reject suggestion").click().run()
     action = ui["store"].get(second).actions[-1]
     assert (action.action, action.reason, action.note) == ("rejected", "wrong_tone", "too formal")

@@ -11,6 +11,7 @@ from copilot.auth import Auth
 from copilot.config import Settings, get_settings
 from copilot.desk import Desk, resolve_desk
 from copilot.feedback.store import FeedbackStore
+from copilot.ui.session import Sessions
 
 
 def settings() -> Settings:
@@ -54,6 +55,11 @@ def _auth(_settings: Settings) -> Auth:
     return Auth(_settings)
 
 
+@st.cache_resource
+def _sessions(_settings: Settings) -> Sessions:
+    return Sessions(_settings)
+
+
 def copilot():
     if "copilot" not in st.session_state:
         st.session_state.copilot = _copilot(settings())
@@ -72,8 +78,50 @@ def auth() -> Auth:
     return st.session_state.auth
 
 
+def desk() -> Desk:
+    return _desk(settings())
+
+
+def sessions() -> Sessions:
+    if "sessions" not in st.session_state:
+        st.session_state.sessions = _sessions(settings())
+    return st.session_state.sessions
+
+
 def user():
     return st.session_state.get("user")
+
+
+def restore_user():
+    """The account of a valid session token in the page address (a refresh, a new tab), if any."""
+    token = st.query_params.get("session")
+    claims = sessions().verify(token)
+    account = auth().users.get(claims.username) if claims else None
+    if account is not None:
+        st.session_state.user, st.session_state.session_token = account, token
+    return account
+
+
+def start_session(account) -> None:
+    """After sign-in: the signed token goes into the address, so a refresh keeps the session."""
+    token = sessions().issue(account.username)
+    st.session_state.user, st.session_state.session_token = account, token
+    st.query_params["session"] = token
+
+
+def end_session() -> None:
+    """Sign-out: the token is revoked, the panel's saved state forgotten, the address cleared."""
+    from copilot.ui.session import forget_panel
+
+    current = user()
+    sessions().revoke(st.session_state.get("session_token"))
+    if current is not None:
+        forget_panel(settings(), current.username)
+    for key in list(st.session_state):
+        if key not in ("settings", "copilot", "store", "auth", "sessions"):
+            del st.session_state[key]
+    if "session" in st.query_params:
+        del st.query_params["session"]
 
 
 def require_role(role: str) -> None:

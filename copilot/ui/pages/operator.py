@@ -1,18 +1,29 @@
-"""The operator side panel: conversation in, suggestion out, one click to send."""
+"""The operator side panel: conversation in (typed, pasted, a demo, or a helpdesk
+conversation), suggestion out, one click to copy, insert, send, reject or hand off.
+Its state is kept per operator in the data folder, so a refresh restores it."""
 
 from __future__ import annotations
 
+import html
+import json
+import re
+import time
+
 import streamlit as st
 
+from copilot.connectors.base import ConnectorError, HelpdeskRef
 from copilot.feedback.store import REJECT_REASONS
 from copilot.masking import scrub
-from copilot.schema import Suggestion
-from copilot.ui import services
+from copilot.safety import mark_role_tags
+from copilot.schema import Conversation, Message, Suggestion
+from copilot.ui import helpdesk, services, session
+from copilot.ui.handoff_card import HandoffCard, card
+from copilot.ui.labels import t
 from copilot.ui.render import URGENCY_ICON, draft_html, flag_notes, parse_transcript, plain_md, plain_reply
 
 DEMO_CASES = ["en-023", "ru-023", "en-001", "ru-010", "en-047", "ru-058", "en-039", "ru-081", "en-060", "ru-033"]
-REASON_LABELS = {"wrong_facts": "Wrong facts", "wrong_tone": "Wrong tone", "not_relevant": "Not relevant",
-                 "should_hand_off": "Should hand off", "other": "Other"}
+LONG_MESSAGE = 1500     # characters: longer turns are shown collapsed
+SHORTCUTS = {"suggest": "Alt+Enter", "insert": "Alt+I", "send": "Alt+S"}
 
 
 @st.cache_data
@@ -29,13 +40,39 @@ def demo_conversations() -> dict[str, dict]:
     return out
 
 
+def L(key: str, **fields) -> str:
+    return t(st.session_state.get("ui_lang", "en"), key, **fields)
+
+
 def state():
+    """The session's panel state; on a new session (a refresh, a new tab) the operator's
+    last saved panel is restored first."""
     ss = st.session_state
+    if not ss.get("panel_loaded") and services.user() is not None:
+        ss.panel_loaded = True
+        for key, value in session.load_panel(services.settings(), services.user().username).items():
+            if key not in ss:
+                ss[key] = value
     ss.setdefault("turns", [])
-    ss.setdefault("reply", "")
     ss.setdefault("profile", {})
+    if ss.get("reply") is None:
+        ss.reply = ""
     return ss
 
+
+def save() -> None:
+    ss = st.session_state
+    if services.user() is not None:
+        session.save_panel(services.settings(), services.user().username, ss)
+
+
+def drop_suggestion() -> None:
+    ss = state()
+    ss.suggestion, ss.suggestion_id, ss.reply = None, None, ""
+    ss.rejecting = False
+
+
+# --- the conversation -----------------------------------------------------------------------
 
 def load_demo() -> None:
     ss = state()
@@ -43,15 +80,38 @@ def load_demo() -> None:
     if choice and choice in demo_conversations():
         conv = demo_conversations()[choice]
         ss.turns = [dict(m) for m in conv["messages"]]
-        ss.suggestion, ss.suggestion_id, ss.reply = None, None, ""
+        ss.helpdesk_ref = None
+        drop_suggestion()
 
 
 def add_turn() -> None:
     ss = state()
     text = (ss.get("new_turn") or "").strip()
     if text:
-        ss.turns.append({"role": ss.get("new_role", "customer"), "text": text})
+        role = "agent" if ss.get(f"new_role-{ss.get('ui_lang', 'en')}") == L("agent") else "customer"
+        ss.turns.append({"role": role, "text": text})
         ss.new_turn = ""
+
+
+def start_edit(i: int) -> None:
+    ss = state()
+    ss.editing = i
+    ss[f"edit-text-{i}"] = ss.turns[i]["text"]
+
+
+def save_edit(i: int) -> None:
+    ss = state()
+    text = (ss.get(f"edit-text-{i}") or "").strip()
+    if text and i < len(ss.turns):
+        ss.turns[i]["text"] = text
+    ss.editing = None
+
+
+def delete_turn(i: int) -> None:
+    ss = state()
+    if i < len(ss.turns):
+        ss.turns.pop(i)
+    ss.editing = None
 
 
 def use_transcript() -> None:
@@ -60,13 +120,144 @@ def use_transcript() -> None:
     if turns:
         ss.turns = turns
         ss.transcript = ""
-        ss.suggestion, ss.suggestion_id, ss.reply = None, None, ""
+        ss.demo_choice = None  # the demo label no longer names what is shown
+        ss.helpdesk_ref = None
+        drop_suggestion()
 
 
 def clear() -> None:
     ss = state()
-    ss.turns, ss.reply, ss.suggestion, ss.suggestion_id = [], "", None, None
+    ss.turns, ss.helpdesk_ref, ss.demo_choice = [], None, None
+    drop_suggestion()
 
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def flagged_turns(s: Suggestion | None, turns: list[dict]) -> tuple[set[int], list[str]]:
+    """Customer turns the instruction detector flagged (the engine's `prompt_injection:` flag
+    quotes the words it found), and the quoted words no turn shown holds any more."""
+    if s is None:
+        return set(), []
+    found, unmatched = set(), []
+    for flag in s.flags:
+        if not flag.startswith("prompt_injection:"):
+            continue
+        m = re.search(r'"(.*)"', flag)
+        evidence = _norm(m.group(1)) if m else ""
+        hits = {i for i, turn in enumerate(turns) if turn["role"] == "customer" and evidence
+                and evidence in _norm(mark_role_tags(turn["text"]))}
+        found |= hits
+        if not hits:
+            unmatched.append(m.group(1) if m else flag.partition(":")[2].strip())
+    return found, unmatched
+
+
+def show_turn(i: int, turn: dict, flagged: bool) -> None:
+    ss = state()
+    who = L("customer") if turn["role"] == "customer" else L("agent")
+    with st.container(key=f"turn-{i}"):
+        if ss.get("editing") == i:
+            st.text_area(f"{who} ({i + 1})", key=f"edit-text-{i}", height=100)
+            a, b, _ = st.columns([1, 1, 3])
+            a.button(L("save_turn"), key=f"save-turn-{i}", on_click=save_edit, args=(i,))
+            b.button(L("cancel"), key=f"cancel-turn-{i}", on_click=lambda: ss.update(editing=None))
+            return
+        text_col, edit_col, del_col = st.columns([12, 1, 1], vertical_alignment="top")
+        with text_col:
+            text = turn["text"]
+            if len(text) > LONG_MESSAGE:
+                st.markdown(f"**{who}:** {plain_md(text[:300].rstrip())}…")
+                with st.expander(L("long_message", n=len(text))):
+                    st.markdown(plain_md(text))
+            else:
+                st.markdown(f"**{who}:** {plain_md(text)}")
+            if flagged:
+                st.caption(L("flagged_turn"))
+        edit_col.button(":material/edit:", key=f"edit-turn-{i}", help=L("edit_turn"), on_click=start_edit, args=(i,),
+                        type="tertiary")
+        del_col.button(":material/delete:", key=f"delete-turn-{i}", help=L("delete_turn"), on_click=delete_turn,
+                       args=(i,), type="tertiary")
+
+
+# --- the helpdesk ---------------------------------------------------------------------------
+
+def current_ref() -> HelpdeskRef | None:
+    ref = st.session_state.get("helpdesk_ref")
+    return HelpdeskRef.model_validate(ref) if ref else None
+
+
+def helpdesk_failed(ref: HelpdeskRef, exc: Exception) -> None:
+    st.session_state.helpdesk_error = L("helpdesk_error", helpdesk=ref.helpdesk,
+                                        error=" ".join(scrub(str(exc)).split())[:300])
+
+
+def open_conversation(ref: HelpdeskRef, keep_suggestion: bool = False) -> bool:
+    ss = state()
+    try:
+        turns = helpdesk.fetch_turns(ref, services.settings())
+    except ConnectorError as exc:
+        helpdesk_failed(ref, exc)
+        return False
+    ss.last_fetch = time.monotonic()
+    if keep_suggestion and current_ref() and current_ref().key() == ref.key():
+        if helpdesk.has_new_customer_turn(ss.turns, turns):
+            ss.notice = L("new_customer_turn", helpdesk=ref.helpdesk)
+        ss.turns = turns
+        return True
+    ss.turns, ss.helpdesk_ref, ss.demo_choice = turns, ref.model_dump(), None
+    drop_suggestion()
+    return True
+
+
+def open_from_url() -> None:
+    ss = state()
+    ref = helpdesk.ref_from_url(ss.get("helpdesk_url") or "")
+    if ref is None:
+        ss.helpdesk_error = L("helpdesk_unknown_url")
+        return
+    if open_conversation(ref):
+        ss.helpdesk_url = ""
+
+
+def refresh_conversation() -> None:
+    ref = current_ref()
+    if ref is not None:
+        open_conversation(ref, keep_suggestion=True)
+
+
+def open_from_params() -> None:
+    """`?helpdesk=<name>&conversation=<id>`: opened once per session; the same conversation
+    already in the (restored) panel is refreshed, keeping the suggestion and the reply."""
+    ss = state()
+    ref = helpdesk.ref_from_params(st.query_params)
+    if ref is None or ss.get("params_opened") == ref.key():
+        return
+    ss.params_opened = ref.key()
+    open_conversation(ref, keep_suggestion=True)
+
+
+def follow_helpdesk() -> None:
+    """Checks the helpdesk every `connectors.panel_refresh_s`; a new customer turn reruns the panel."""
+    ss = state()
+    ref = current_ref()
+    every = services.settings().connectors.panel_refresh_s
+    if ref is None or time.monotonic() - ss.get("last_fetch", 0.0) < every / 2:
+        return
+    try:
+        turns = helpdesk.fetch_turns(ref, services.settings())
+    except ConnectorError:
+        return  # the Refresh button says what failed
+    ss.last_fetch = time.monotonic()
+    if helpdesk.has_new_customer_turn(ss.turns, turns):
+        ss.turns = turns
+        ss.notice = L("new_customer_turn", helpdesk=ref.helpdesk)
+        save()
+        st.rerun(scope="app")
+
+
+# --- the suggestion -------------------------------------------------------------------------
 
 def insert_draft() -> None:
     ss = state()
@@ -111,7 +302,7 @@ def suggest(regenerate: bool = False) -> None:
     except Exception as exc:  # bad input or no index: a message, never a trace
         preview.empty()
         ss.pop("pending", None)
-        st.error(f"No suggestion: {plain_md(scrub(str(exc)))}")
+        st.error(L("no_suggestion", error=plain_md(scrub(str(exc)))))
         return
     preview.empty()
     ss.pop("pending", None)
@@ -123,6 +314,7 @@ def keep(suggestion: Suggestion, conversation: dict) -> None:
     ss.suggestion = suggestion
     ss.suggestion_id = services.store().record_suggestion(services.user().username, conversation, suggestion)
     ss.reply = ""
+    ss.rejecting = False
 
 
 def settle_pending(why: str) -> None:
@@ -141,59 +333,137 @@ def cancel_model() -> None:
     settle_pending("cancelled by the operator")
 
 
-def finish(action: str, final_text: str = "", reason: str = "", note: str = "") -> None:
+def finish(action: str, done: str, final_text: str = "", reason: str = "", note: str = "") -> None:
     ss = state()
     services.store().record_action(ss.suggestion_id, services.user().username, action, final_text, reason, note)
-    ss.last_done = f"{'Sent' if action == 'sent' else 'Rejected'} (suggestion #{ss.suggestion_id})."
-    ss.suggestion, ss.suggestion_id, ss.reply = None, None, ""
+    ss.last_done = done
+    drop_suggestion()
 
 
-def send_as_is() -> None:
+def send() -> None:
+    """One click: the reply box's text (the draft as is when the box is empty) is posted to
+    the helpdesk when a helpdesk conversation is open, recorded as sent, and joins the
+    conversation as an agent turn. A helpdesk error keeps the reply in the box."""
     ss = state()
-    if ss.get("suggestion"):
-        finish("sent", plain_reply(ss.suggestion))
-
-
-def mark_sent() -> None:
-    ss = state()
-    if ss.get("suggestion") and ss.reply.strip():
-        finish("sent", ss.reply)
+    s = ss.get("suggestion")
+    if s is None:
+        return
+    text = ss.reply.strip() or plain_reply(s)
+    ref = current_ref()
+    sid = ss.suggestion_id
+    if ref is not None:
+        try:
+            helpdesk.connector(ref, services.settings()).post_reply(ref, text, services.settings().connectors.send_as)
+        except ConnectorError as exc:
+            ss.reply = text
+            helpdesk_failed(ref, exc)
+            return
+        done = L("sent_helpdesk_done", helpdesk=ref.helpdesk, id=sid)
+    else:
+        done = L("sent_done", id=sid)
+    finish("sent", done, text)
+    ss.turns.append({"role": "agent", "text": text})
 
 
 def reject() -> None:
     ss = state()
-    if ss.get("suggestion"):
-        finish("rejected", reason=ss.get("reject_reason") or "other", note=ss.get("reject_note") or "")
+    picked = ss.get(f"reject_reason-{ss.get('ui_lang', 'en')}")  # the radio's value now, in the operator's words
+    reason = next((r for r in REJECT_REASONS if picked is not None and L(f"reason_{r}") == picked), None)
+    if not ss.get("suggestion"):
+        return
+    if reason not in REJECT_REASONS:  # never a default reason recorded for the operator
+        ss.reject_error = True
+        return
+    finish("rejected", L("rejected_done", id=ss.suggestion_id), reason=reason, note=ss.get("reject_note") or "")
+    ss.reject_reason, ss.reject_note = None, ""
 
 
-def show_suggestion(s: Suggestion) -> None:
+def hand_off(queue: str, summary: str) -> None:
+    """Records the handoff and, for a helpdesk conversation, moves it to the queue there."""
+    ss = state()
+    if not ss.get("suggestion"):
+        return
+    ref = current_ref()
+    if ref is not None:
+        try:
+            helpdesk.connector(ref, services.settings()).hand_off(ref, queue, summary)
+        except ConnectorError as exc:
+            helpdesk_failed(ref, exc)
+            return
+    finish("handed_off", L("handed_off_done", queue=queue or "—", id=ss.suggestion_id), summary, note=queue)
+
+
+def _short(title: str, limit: int = 40) -> str:
+    """A citation's title cut at a word, never mid-word."""
+    if len(title) <= limit:
+        return title
+    cut = title[:limit].rsplit(" ", 1)[0].rstrip(",;:—-")
+    return f"{cut or title[:limit]}…"
+
+
+def _card(s: Suggestion, lang: str) -> HandoffCard:
+    """The handoff in plain words in the operator's language, with the desk's promise and the
+    customer's request picked from every customer turn."""
+    try:
+        desk = services.desk()
+    except Exception:  # no desk recorded (an index from another version): neutral routes
+        desk = None
+    turns = [Message(**t) for t in st.session_state.get("turns", []) if t.get("text", "").strip()]
+    return card(s, lang, desk=desk, conversation=Conversation(messages=turns) if turns else None)
+
+
+def show_handoff(s: Suggestion) -> None:
+    lang = st.session_state.get("ui_lang", "en")
+    c = _card(s, lang)
     h = s.handoff
-    if h.needed:
-        banner = st.error if h.urgency == "high" else st.warning
-        banner(f"{URGENCY_ICON[h.urgency]} **Hand off to a person** · urgency {h.urgency} · queue `{h.queue}`  \n"
-               f"Reasons: {', '.join(h.reasons)}")
+    urgency, queue, summary = c.urgency, c.queue or h.queue, c.summary or h.summary
+    with st.container(border=True, key="handoff-card"):
+        st.markdown(f"{URGENCY_ICON.get(urgency, '')} **{plain_md(L('handoff_title'))}:** {plain_md(c.label)}")
+        st.markdown(f"{L('urgency')}: **{plain_md(c.urgency_label or L('urgency_' + urgency))}** · "
+                    f"{L('queue')}: **{plain_md(queue or '—')}**")
+        if c.wants:
+            st.markdown(f"{L('wants')}: {plain_md(c.wants)}")
+        if c.promise:
+            st.markdown(f"{L('promise')}: “{plain_md(c.promise)}”")
+        if c.facts:
+            st.markdown(f"{L('facts')}:  \n" + "  \n".join(f"· {plain_md(k)}: {plain_md(v)}" for k, v in c.facts.items()))
+        if summary:
+            st.markdown(f"{L('summary')}:")
+            st.markdown(f'<div class="handoff-summary" style="white-space:pre-wrap;overflow-wrap:anywhere">'
+                        f'{plain_md(summary)}</div>', unsafe_allow_html=True)
         for rule in h.rules:  # the knowledge-base sentence that calls for a person
-            st.caption(f"Rule from {rule.source_id}" + (f" (derived, {rule.review})" if rule.origin == "derived" else "")
+            st.caption(L("rule_from", source=rule.source_id) + (f" ({rule.review})" if rule.origin == "derived" else "")
                        + f": “{plain_md(rule.sentence)}”")
-        with st.expander("Summary for the human (copy)"):
-            st.code(h.summary, language=None)
+        ref = current_ref()
+        st.button(L("hand_off"), key="hand_off", type="primary", on_click=hand_off, args=(queue, summary),
+                  help=L("hand_off_help", to_helpdesk=L("to_helpdesk", helpdesk=ref.helpdesk) if ref else ""))
+
+
+def show_suggestion(s: Suggestion, unmatched_flags: list[str]) -> None:
+    if s.handoff.needed:
+        show_handoff(s)
     for w in s.draft.warnings:
         st.info(plain_md(w))
     for note in flag_notes(s):
         st.info(note)
+    for evidence in unmatched_flags:
+        st.warning(L("flagged_note", evidence=plain_md(evidence)))
     st.markdown(f'<div class="draft" data-testid="draft">{draft_html(s)}</div>', unsafe_allow_html=True)
     if s.citations:
-        cols = st.columns(min(4, len(s.citations)))
+        cols = st.columns(min(3, len(s.citations)))
         for i, c in enumerate(s.citations):
-            with cols[i % len(cols)].popover(f"\\[{c.n}\\] {plain_md(c.title[:28])}", use_container_width=True):
+            with cols[i % len(cols)].popover(f"\\[{c.n}\\] {plain_md(_short(c.title))}", use_container_width=True):
                 st.markdown(f"**{plain_md(c.title)}**  \n`{c.source_id}`")
                 st.markdown(plain_md(c.quote))  # the knowledge base's words as written, never markup
     unsupported = [x for x in s.grounding.sentences if x.factual and not x.supported and not x.removed]
     if unsupported:
         st.caption("Highlighted: " + plain_md("; ".join(f"“{x.text[:60]}” — {x.reason}" for x in unsupported)))
-    if s.questions:
-        st.caption("Ask the customer (click to add to the reply):")
-        for q in s.questions:
+    ss = state()
+    already = _norm(f"{ss.reply} {plain_reply(s)}")
+    questions = [q for q in s.questions if _norm(q.text).rstrip("?.!") not in already]
+    if questions:
+        st.caption(L("ask_caption"))
+        for q in questions:
             # a question derived from the knowledge base's text says so, with its source sentence
             label = plain_md(f"{q.text}  · derived" if q.origin == "derived" else q.text)
             why = f"{q.why}\n\nFrom {q.source_id}: “{q.sentence}” ({q.review})" if q.origin == "derived" else q.why
@@ -203,53 +473,134 @@ def show_suggestion(s: Suggestion) -> None:
                f"sentiment {s.sentiment.label} · confidence {s.confidence:.2f} · {s.timings_ms.get('total', 0):.0f} ms")
 
 
+def copy_button(s: Suggestion) -> None:
+    """Copies what is in the reply box now (typed but not yet committed included), or the
+    draft without citation marks when the box is empty; runs in the page, no round trip."""
+    draft = html.escape(json.dumps(plain_reply(s)), quote=True)
+    st.html(f"""
+<button id="copilot-copy" data-draft="{draft}" data-done="{html.escape(L('copied'))}" title="{html.escape(L('copy_help'))}"
+  style="width:100%;padding:0.35rem 0.75rem;border:1px solid rgba(49,51,63,0.2);border-radius:0.5rem;
+         background:white;cursor:pointer;font:inherit">📋 {html.escape(L('copy'))}</button>
+<script>
+(() => {{
+  const btn = document.getElementById("copilot-copy");
+  if (!btn || btn.dataset.bound) return;
+  btn.dataset.bound = "1";
+  btn.addEventListener("click", async () => {{
+    const box = document.querySelector(".st-key-reply textarea");
+    const text = (box && box.value.trim()) ? box.value : JSON.parse(btn.dataset.draft);
+    try {{ await navigator.clipboard.writeText(text); }}
+    catch (e) {{
+      const tmp = document.createElement("textarea"); tmp.value = text; document.body.appendChild(tmp);
+      tmp.select(); document.execCommand("copy"); tmp.remove();
+    }}
+    const label = btn.textContent; btn.textContent = "✓ " + btn.dataset.done;
+    setTimeout(() => {{ btn.textContent = label; }}, 1500);
+  }});
+}})();
+</script>""", unsafe_allow_javascript=True)
+
+
+def reject_panel() -> None:
+    ss = state()
+    with st.container(border=True, key="reject-panel"):
+        words = {L(f"reason_{r}"): r for r in REJECT_REASONS}  # the operator's words -> the recorded reason
+        picked = st.radio(L("reject_why"), list(words), index=None, key=f"reject_reason-{ss.get('ui_lang', 'en')}",
+                          horizontal=True)
+        ss.reject_reason = words.get(picked)
+        st.text_input(L("reject_note"), key="reject_note")
+        if ss.pop("reject_error", False):
+            st.warning(L("reject_need_reason"))
+        a, b = st.columns(2)
+        a.button(L("reject"), key="reject", on_click=reject, disabled=ss.get("reject_reason") is None,
+                 use_container_width=True)
+        b.button(L("cancel"), key="reject_cancel", on_click=lambda: ss.update(rejecting=False), use_container_width=True)
+
+
+# --- the page -------------------------------------------------------------------------------
+
 ss = state()
 settle_pending("interrupted")  # a run stopped mid-draft by a click elsewhere
+open_from_params()
 model_note = services.model_note()
 if model_note:
     st.info(model_note)
-st.subheader("Conversation")
-if ss.get("last_done"):
-    st.success(ss.pop("last_done"))
-st.selectbox("Demo conversation", [""] + list(demo_conversations()), key="demo_choice", on_change=load_demo,
-             format_func=lambda x: x or "— pick one —")
-for turn in ss.turns:
-    st.markdown(f"**{'Customer' if turn['role'] == 'customer' else 'Agent'}:** {plain_md(turn['text'])}")
+st.subheader(L("conversation"))
+for key in ("last_done", "notice"):
+    if ss.get(key):
+        st.success(ss.pop(key))
+if ss.get("helpdesk_error"):
+    st.error(ss.pop("helpdesk_error"))
+ref = current_ref()
+if ref is not None:
+    a, b = st.columns([3, 1], vertical_alignment="center")
+    a.caption(L("from_helpdesk", helpdesk=ref.helpdesk, id=ref.conversation_id)
+              + (f" · [{ref.url}]({ref.url})" if ref.url and ref.url.startswith(("http://", "https://")) else ""))
+    b.button(L("refresh"), key="refresh", on_click=refresh_conversation, use_container_width=True)
+    st.fragment(follow_helpdesk, run_every=services.settings().connectors.panel_refresh_s)()
+st.selectbox(L("demo"), list(demo_conversations()), key="demo_choice", on_change=load_demo, index=None,
+             placeholder=L("demo_pick"))
+suggestion: Suggestion | None = ss.get("suggestion")
+flagged, unmatched = flagged_turns(suggestion, ss.turns)
+for i, turn in enumerate(ss.turns):
+    show_turn(i, turn, i in flagged)
 with st.form("add-turn", clear_on_submit=False, border=False):
     cols = st.columns([1, 3])
-    cols[0].radio("Who", ["customer", "agent"], key="new_role", label_visibility="collapsed")
-    cols[1].text_area("Message", key="new_turn", height=68, placeholder="Type a turn; Ctrl+Enter adds it")
-    st.form_submit_button("Add turn", on_click=add_turn)
-with st.expander("Paste a transcript"):
-    st.text_area("Transcript", key="transcript", placeholder="Customer: ...\nAgent: ...")
-    st.button("Use transcript", on_click=use_transcript)
-with st.expander("Customer profile"):
-    ss.profile["contract_number"] = st.text_input("Contract number", value=ss.profile.get("contract_number", ""))
-    ss.profile["plan"] = st.text_input("Plan", value=ss.profile.get("plan", ""))
-    ss.profile["tenure_months"] = st.number_input("Tenure (months)", min_value=0, step=1,
+    # keyed by the language: the options' words change with it
+    cols[0].radio(L("who"), [L("customer"), L("agent")], key=f"new_role-{ss.get('ui_lang', 'en')}",
+                  label_visibility="collapsed")
+    cols[1].text_area(L("message"), key="new_turn", height=68, placeholder=L("message_hint"))
+    st.form_submit_button(L("add_turn"), on_click=add_turn)
+with st.expander(L("paste"), expanded=bool(ss.get("transcript"))):
+    st.text_area(L("transcript"), key="transcript", placeholder=L("transcript_hint"))
+    if (ss.get("transcript") or "").strip():
+        parsed = parse_transcript(ss.transcript)
+        with st.container(border=True, key="transcript-preview"):
+            if parsed:
+                st.caption(L("preview", n=len(parsed)))
+                for turn in parsed:
+                    who = L("customer") if turn["role"] == "customer" else L("agent")
+                    text = turn["text"]
+                    st.markdown(f"**{who}:** {plain_md(text[:200])}{'…' if len(text) > 200 else ''}")
+                st.button(L("use_transcript", n=len(parsed)), key="use_transcript", on_click=use_transcript)
+            else:
+                st.caption(L("preview_none"))
+with st.expander(L("open_helpdesk")):
+    st.text_input(L("helpdesk_url"), key="helpdesk_url", placeholder=L("helpdesk_url_hint"))
+    st.button(L("open"), key="open_helpdesk", on_click=open_from_url)
+with st.expander(L("profile")):
+    ss.profile["contract_number"] = st.text_input(L("contract"), value=ss.profile.get("contract_number", ""))
+    ss.profile["plan"] = st.text_input(L("plan"), value=ss.profile.get("plan", ""))
+    ss.profile["tenure_months"] = st.number_input(L("tenure"), min_value=0, step=1,
                                                   value=ss.profile.get("tenure_months") or 0) or None
 
-has_customer = any(t["role"] == "customer" for t in ss.turns)
+has_customer = any(turn["role"] == "customer" for turn in ss.turns)
 cols = st.columns(2)
 regenerate = ss.pop("regenerate", False)
-if cols[0].button("Suggest", type="primary", disabled=not has_customer, use_container_width=True) or regenerate:
+if cols[0].button(L("suggest"), key="suggest", type="primary", disabled=not has_customer, use_container_width=True,
+                  shortcut=SHORTCUTS["suggest"]) or regenerate:
     suggest(regenerate=regenerate)
-cols[1].button("Clear", on_click=clear, use_container_width=True)
+cols[1].button(L("clear"), key="clear", on_click=clear, use_container_width=True)
 
-suggestion: Suggestion | None = ss.get("suggestion")
+suggestion = ss.get("suggestion")
 if suggestion is not None:
-    st.subheader("Suggestion")
-    show_suggestion(suggestion)
-    st.text_area("Reply to send", key="reply", height=140)
+    st.subheader(L("suggestion"))
+    show_suggestion(suggestion, unmatched)
+    st.text_area(L("reply"), key="reply", height=140)
+    kind = services.settings().connectors.send_as
+    send_label = L("send_helpdesk", helpdesk=ref.helpdesk) if ref else L("send")
+    send_help = L("send_help_helpdesk", helpdesk=ref.helpdesk, kind=kind) if ref else L("send_help")
     a, b, c = st.columns(3)
-    a.button("Send as is", type="primary", on_click=send_as_is, use_container_width=True,
-             help="Sends the draft without citation marks")
-    b.button("Insert to edit", on_click=insert_draft, use_container_width=True)
-    c.button("Mark sent", on_click=mark_sent, use_container_width=True, disabled=not ss.reply.strip(),
-             help="Records the text in the reply box as sent")
+    with a:
+        copy_button(suggestion)
+    b.button(L("insert"), key="insert", on_click=insert_draft, use_container_width=True, shortcut=SHORTCUTS["insert"])
+    c.button(send_label, key="send", type="primary", on_click=send, use_container_width=True, help=send_help,
+             shortcut=SHORTCUTS["send"])
     d, e = st.columns(2)
-    d.button("Regenerate", use_container_width=True, on_click=lambda: ss.update(regenerate=True))
-    with e.popover("Reject…", use_container_width=True):
-        st.selectbox("Why", REJECT_REASONS, key="reject_reason", format_func=REASON_LABELS.get)
-        st.text_input("Note (optional)", key="reject_note")
-        st.button("Reject suggestion", on_click=reject)
+    d.button(L("regenerate"), key="regenerate", use_container_width=True, on_click=lambda: ss.update(regenerate=True))
+    e.button(L("reject_open"), key="reject_open", use_container_width=True,
+             on_click=lambda: ss.update(rejecting=not ss.get("rejecting")))
+    if ss.get("rejecting"):
+        reject_panel()
+    st.caption(L("shortcuts"))
+save()
