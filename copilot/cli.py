@@ -386,6 +386,7 @@ def eval_injection() -> None:
 @eval_app.command("security")
 def eval_security(
     out_file: Optional[Path] = typer.Option(None, "--out", help="Markdown to write (default: docs/security.md)."),
+    jobs: int = typer.Option(1, "--jobs", min=1, max=16, help="Worker processes, each with its own index."),
 ) -> None:
     """The adversarial corpus (tests/security/corpus/: injections, hidden instructions,
     personal data, hostile files and profiles, bad model servers, password guessing), each
@@ -400,9 +401,10 @@ def eval_security(
         cases = security.load_corpus()
         bench = security.Bench(Path(work), get_settings().cache_dir)
         err.print(f"security: {len(cases)} cases (each runs the command line in this process) ...", highlight=False)
-        report = security.run(bench, cases)
+        report = security.run(bench, cases, jobs=jobs)
         bench.close()
-        path = security.write(report, out_file or security.DOC)
+        path = security.write(report, out_file or security.DOC,
+                              command=security.COMMAND + (f" --jobs {jobs}" if jobs > 1 else ""))
     handled = sum(o.handled for o in report.outcomes)
     out.print(f"handled {handled} of {len(report.outcomes)} cases; wrote {path}", highlight=False)
 

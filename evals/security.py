@@ -732,20 +732,45 @@ class SecurityReport(BaseModel):
     seconds: float
 
 
-def run(bench: Bench, cases: list[Case] | None = None, progress: Callable[[int, int], None] | None = None
-        ) -> SecurityReport:
+def _outcome(case: Case, bench: Bench) -> Outcome:
+    try:
+        problems = run_case(case, bench)
+    except Exception as exc:  # a crash is an unsafe outcome of that case, not the end of the run
+        problems = [f"crashed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"]
+    return Outcome(id=case.id, category=case.category, language=case.language, handled=not problems, problems=problems)
+
+
+def _worker(work: str, cache_dir: str, cases: list[dict]) -> list[dict]:
+    """One worker process: its own bench (folder, index, engine), its share of the cases."""
+    bench = Bench(Path(work), Path(cache_dir))
+    try:
+        return [_outcome(Case.model_validate(c), bench).model_dump() for c in cases]
+    finally:
+        bench.close()
+
+
+def run(bench: Bench, cases: list[Case] | None = None, progress: Callable[[int, int], None] | None = None,
+        jobs: int = 1) -> SecurityReport:
+    """Every case's outcome, in corpus order. `jobs` > 1: the cases are dealt to that many
+    worker processes, each with a bench of its own under `bench.work`."""
     cases = load_corpus() if cases is None else cases
     start = time.monotonic()
-    outcomes = []
-    for i, case in enumerate(cases, start=1):
-        try:
-            problems = run_case(case, bench)
-        except Exception as exc:  # a crash is an unsafe outcome of that case, not the end of the run
-            problems = [f"crashed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"]
-        outcomes.append(Outcome(id=case.id, category=case.category, language=case.language,
-                                handled=not problems, problems=problems))
-        if progress:
-            progress(i, len(cases))
+    if jobs <= 1:
+        outcomes = []
+        for i, case in enumerate(cases, start=1):
+            outcomes.append(_outcome(case, bench))
+            if progress:
+                progress(i, len(cases))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        shares = [[c.model_dump() for c in cases[j::jobs]] for j in range(jobs)]
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_worker, str(bench.work / f"worker-{j}"), str(bench.cache_dir), share)
+                       for j, share in enumerate(shares)]
+            by_id = {o["id"]: Outcome.model_validate(o) for f in futures for o in f.result()}
+        outcomes = [by_id[c.id] for c in cases]
     return SecurityReport(corpus=str(CORPUS.relative_to(REPO)), outcomes=outcomes,
                           seconds=round(time.monotonic() - start, 1))
 
