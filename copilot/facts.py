@@ -268,7 +268,7 @@ VALUE_TYPES: dict[str, list[re.Pattern]] = {
         r"(?<!\w)(?:по )?(?:вечерам|ночам|утрам)(?!\w)", r"(?<!\w)(?:вечером|ночью|утром|днём|днем)(?!\w)",
         r"(?<!\w)после \d{1,2}(?::\d\d)?(?: час\w*| вечера| утра)?", r"(?<!\w)(?:весь день|круглые сутки|в час пик)(?!\w)"),
     "amount": _p(r"(?:[$€]\s?)\d[\d\s,.]*\d", r"\d(?:[\d\s,.]*\d)?\s*(?:rub\w*|roubles?|rur|usd|eur|dollars?|euros?|руб\w*|₽|р\.|р\b|тыс\w*(?: руб\w*)?)"),
-    "speed": _p(r"\d+(?:[.,]\d+)?\s*(?:mbit/s|mbit|mbps|mb/s|megabits?|gbit/s|gbps|kbit/s|мбит/с|мбит\w*|мб/с|мегабит\w*|мбс|гбит\w*|кбит\w*)"),
+    "speed": _p(r"\d+(?:[.,]\d+)?(?:\s*[-–]\s*\d+(?:[.,]\d+)?)?\s*(?:mbit/s|mbit|mbps|mb/s|megabits?|gbit/s|gbps|kbit/s|мбит/с|мбит\w*|мб/с|мегабит\w*|мбс|гбит\w*|кбит\w*)"),
     "code": _p(r"\b[EЕ][- ]?\d{3}\b", r"«[^»\n]{1,60}»|\"[^\"\n]{1,60}\"|“[^”\n]{1,60}”", r"(?<=:)\s*[^.?!\n«\"“]{2,60}"),
     "phone": _p(r"(?:\+7|\b8)[\s(-]*9\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}\b"),
     "state": _p(r"(?:\b(?:not |no )?(?:red|green|orange|amber|yellow|blue|white|off|unlit|blink\w*|flash\w*|solid|steady)\b"

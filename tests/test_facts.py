@@ -38,6 +38,8 @@ def values(*turns: str, book=FACTS) -> dict[str, str]:
     ("Вчера оплачивал связь 590 р картой в приложении", "payment_amount", "590 р"),
     ("speed test shows 12 Mbit/s over Wi-Fi, we pay for 100", "speed_test_result", "12 Mbit/s"),
     ("замер показал 15 мбит/с по кабелю, а тариф 100", "speed_test_result", "15 мбит/с"),
+    ("по кабелю 30-40 мегабит, я вам уже присылал замеры", "speed_test_result", "30-40 мегабит"),
+    ("by cable it's 30-40 Mbps, I sent you the tests", "speed_test_result", "30-40 Mbps"),
     ("My TV shows E-101 on a black screen since the update", "error_code", "E-101"),
     ("На экране ошибка: «Нет сигнала», пульт не помогает", "error_code", "Нет сигнала"),
     ("call me at +7 912 345-67-89 after six", "contact_phone", "+7 912 345-67-89"),
