@@ -139,6 +139,8 @@ class MiningSettings(BaseModel):
 
     passages: int = Field(4, ge=1, le=20, description="Article passages retrieved for each resolution.")
     step_support: float = Field(0.6, ge=0, le=1, description="Support score a resolution step needs from a passage.")
+    step_terms: float = Field(0.3, ge=0, le=1, description="Share of a step's key terms the passage must contain too "
+                              "(similar wording alone is not the same procedure).")
     covered_share: float = Field(0.5, ge=0, le=1, description="Share of steps one article must support for the "
                                  "resolution to count as covered (and not be mined).")
 

@@ -100,8 +100,8 @@ def coverage(resolution: str, lang: str, retriever: HybridRetriever, verifier: V
         for step in steps:
             s = verifier.support(step, hit.text)
             checks.append(StepSupport(step, not s.missing and not s.negation_mismatch
-                                      and s.score >= settings.step_support, s.score, s.lexical, s.semantic,
-                                      s.missing))
+                                      and s.score >= settings.step_support and s.lexical >= settings.step_terms,
+                                      s.score, s.lexical, s.semantic, s.missing))
         best = per_article.get(hit.source_id)  # several passages of one article: the best per step
         per_article[hit.source_id] = checks if best is None else [
             a if (a.supported, a.score) >= (b.supported, b.score) else b for a, b in zip(best, checks)]
