@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test test-fast browser clean
+.PHONY: install run test test-fast browser rt clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +29,25 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+# Debian's Request Tracker 5 (SQLite, standalone server) for the RT connector tests: each test
+# run starts its own instance on loopback from a temp folder; the system RT is never configured
+# (dbconfig-no-thanks: no database set-up at install; no cron jobs).
+RT_PACKAGES := request-tracker5 rt5-db-sqlite rt5-standalone dbconfig-no-thanks
+rt:
+	@test -x /usr/share/request-tracker5/libexec/rt-server -a -x /usr/sbin/rt-setup-database || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  printf '%s\n' 'request-tracker5 request-tracker5/install-cronjobs boolean false' \
+	    'request-tracker5 request-tracker5/handle-siteconfig-permissions boolean true' \
+	    'request-tracker5 request-tracker5/rtname string localhost' | $$SUDO debconf-set-selections && \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    $(RT_PACKAGES) >/dev/null; }
+
 run: install
 	$(BIN)/copilot ingest knowledge_base/demo
 	$(BIN)/streamlit run app.py --server.headless true --browser.gatherUsageStats false
 
-test: install browser
+test: install browser rt
 	$(BIN)/python -m pytest
 
 test-fast: install

@@ -608,6 +608,10 @@ from copilot.chatwoot_cli import chatwoot_app  # noqa: E402  (its verbs live bes
 
 app.add_typer(chatwoot_app, name="chatwoot")
 
+from copilot.rt_cli import rt_app  # noqa: E402  (its verbs live beside the connector)
+
+app.add_typer(rt_app, name="rt")
+
 
 @bench_app.command("calibrate")
 def bench_calibrate(

@@ -234,6 +234,9 @@ class RTSettings(BaseModel):
     token: SecretStr | None = Field(None, description="An RT auth token (preferred over user and password).")
     queues: list[str] = Field(default_factory=list, description="Queues `copilot rt poll` watches.")
     timeout_s: float = Field(10.0, gt=0, description="Each call to RT, seconds.")
+    role_groups: dict[str, Literal["operator", "supervisor", "admin"]] = Field(
+        default_factory=dict, description="RT group name -> our role (e.g. {\"Support leads\": \"supervisor\"}); a "
+        "privileged RT user in none of them is an operator.")
 
 
 class ChatwootSettings(BaseModel):
