@@ -85,8 +85,10 @@ def test_the_queue_opens_the_clicked_row_without_a_drop_down(sup):
     assert any(h.value == f"#### Suggestion #{ids['refund']}" for h in at.markdown)
     assert any("Have a nice day!" in m.value for m in at.markdown)  # what the operator sent, beside the draft
     assert at.query_params["suggestion"] == str(ids["refund"])  # a link to it can be shared
-    flags = dict(zip(table["id"], table["flags"]))
-    assert flags[ids["human"]] == "handoff · rejected: should_hand_off" and flags[ids["fee"]] == "—"
+    flags, done = dict(zip(table["id"], table["flags"])), dict(zip(table["id"], table["done"]))
+    assert (flags[ids["human"]], done[ids["human"]]) == ("handoff", "rejected: should hand off")
+    assert (flags[ids["fee"]], done[ids["fee"]]) == ("—", "no action")
+    assert done[ids["refund"]].startswith("sent, edit ")
 
 
 def test_the_queue_filters_by_operator_and_topic_and_a_link_opens_a_suggestion(sup):

@@ -16,7 +16,6 @@ from copilot.ui.render import plain_md
 
 PAGE_SIZES = (10, 25, 50)
 
-st.set_page_config(layout="wide")
 services.require_role("supervisor")
 st.subheader("Mined resolutions")
 store = services.store()
@@ -62,10 +61,9 @@ def covered_note(row) -> str:
     if not cov:
         return ""
     if not cov.get("article"):
-        return "no article passage found"
+        return "none found"
     steps = cov.get("steps") or []
-    return (f"{cov['article']}: {sum(s['supported'] for s in steps)}/{len(steps)} steps, "
-            f"similarity {cov['similarity']:.2f}")
+    return f"{cov['article']} ({sum(s['supported'] for s in steps)}/{len(steps)} steps)"
 
 
 table = pd.DataFrame([{
@@ -77,16 +75,17 @@ st.caption(f"{total} card(s) · page {page} of {pages}. Select rows to approve o
 event = st.dataframe(
     table, hide_index=True, width="stretch", key=f"mined_table_{page}_{st.session_state.get('mined_version', 0)}", on_select="rerun",
     selection_mode="multi-row", height=38 + 35 * len(table),
-    column_order=["title", "topic", "lang", "status", "ticket", "closest article"],
+    # the columns fit the page's width; the full title, text and coverage are in the opened card
+    column_order=["title", "topic", "lang", *(["status"] if status == "all" else []), "ticket", "closest article"],
     column_config={
-        "title": st.column_config.TextColumn("title", width=420),
-        "topic": st.column_config.TextColumn("topic", width=170),
-        "lang": st.column_config.TextColumn("lang", width=45),
-        "status": st.column_config.TextColumn("status", width=80),
-        "ticket": st.column_config.TextColumn("ticket", width=95),
+        "title": st.column_config.TextColumn("title", width=300),
+        "topic": st.column_config.TextColumn("topic", width=110),
+        "lang": st.column_config.TextColumn("lang", width=42),
+        "status": st.column_config.TextColumn("status", width=75),
+        "ticket": st.column_config.TextColumn("ticket", width=92),
         "closest article": st.column_config.TextColumn(
-            "closest article (not covered)", width=300,
-            help="The article whose passages support most of the resolution's steps, and how many they support"),
+            "closest article", width=150,
+            help="The article whose passages support most of the resolution's steps (how many of them)"),
     })
 picked = [rows[i] for i in (event.selection.rows if event is not None else []) if i < len(rows)]
 bar = st.columns([2, 2, 2, 3])

@@ -18,7 +18,6 @@ from copilot.ui.render import plain_md, word_diff_html
 from copilot.text import strip_citations
 from evals.dataset import CATEGORIES, append_case, supervisor_case, supervisor_cases_file
 
-st.set_page_config(layout="wide")
 services.require_role("supervisor")
 store = services.store()
 settings = services.settings()
@@ -53,26 +52,35 @@ if not items:
 
 
 def why(i) -> str:
-    """The flags that put the suggestion high in the queue, in words."""
+    """The flags that put the suggestion high in the queue, in short words."""
     flags = []
     if i.unsupported:
         flags.append(f"{i.unsupported} unsupported")
     if i.handoff:
         flags.append("handoff")
     if i.confidence < store.settings.low_confidence:
-        flags.append("low confidence")
+        flags.append("low conf.")
     if i.edit_distance is not None and i.edit_distance > store.settings.heavy_edit:
         flags.append("heavy edit")
-    if i.action == "rejected":
-        flags.append(f"rejected: {i.reason}" if i.reason else "rejected")
     return " · ".join(flags) or "—"
 
 
+def done(i) -> str:
+    """What the operator did, in short words."""
+    if i.action == "sent":
+        return "sent as drafted" if not i.edit_distance else f"sent, edit {i.edit_distance:.2f}"
+    if i.action == "rejected":
+        return f"rejected: {i.reason.replace('_', ' ')}" if i.reason else "rejected"
+    return (i.action or "no action").replace("_", " ")
+
+
+# the visible columns fit the page's width (nothing cut off); the rest stay in the table's
+# data (filters and tests read them) and in the opened suggestion's header
 table = pd.DataFrame([{
     "id": i.id, "when": i.created_at.strftime("%m-%d %H:%M"), "operator": i.operator, "lang": i.language,
-    "topic": i.intent, "flags": why(i), "action": i.action or "—", "edit": i.edit_distance,
-    "confidence": round(i.confidence, 2), "prompt": i.prompt, "unsupported": i.unsupported, "handoff": i.handoff,
-    "reason": i.reason,
+    "topic": f"{i.intent} · {i.language}", "flags": why(i), "done": done(i), "action": i.action or "—",
+    "edit distance": i.edit_distance, "confidence": round(i.confidence, 2), "prompt": i.prompt,
+    "unsupported": i.unsupported, "handoff": i.handoff, "reason": i.reason, "intent": i.intent,
 } for i in items])
 ids = [int(x) for x in table["id"]]
 wanted = st.query_params.get("suggestion")
@@ -82,19 +90,15 @@ event = st.dataframe(
     table, hide_index=True, width="stretch", key="queue_table", on_select="rerun", selection_mode="single-row",
     selection_default={"selection": {"rows": [start], "columns": []}},
     height=min(38 + 35 * len(table), 420),
-    column_order=["id", "when", "operator", "lang", "topic", "flags", "action", "edit", "confidence", "prompt"],
+    column_order=["id", "when", "operator", "topic", "flags", "done"],
     column_config={
-        "id": st.column_config.NumberColumn("#", width=50, pinned=True),
-        "when": st.column_config.TextColumn("when", width=95),
-        "operator": st.column_config.TextColumn("operator", width=90),
-        "lang": st.column_config.TextColumn("lang", width=45),
-        "topic": st.column_config.TextColumn("topic", width=190),
-        "flags": st.column_config.TextColumn("why it is here", width=260,
-                                             help="unsupported sentences, handoff, low confidence, heavy edit, rejection"),
-        "action": st.column_config.TextColumn("operator action", width=110),
-        "edit": st.column_config.NumberColumn("edit distance", width=95, format="%.2f"),
-        "confidence": st.column_config.ProgressColumn("confidence", width=100, min_value=0, max_value=1, format="%.2f"),
-        "prompt": st.column_config.TextColumn("prompt", width=130),
+        "id": st.column_config.NumberColumn("#", width=40, pinned=True),
+        "when": st.column_config.TextColumn("when", width=88),
+        "operator": st.column_config.TextColumn("operator", width=75),
+        "topic": st.column_config.TextColumn("topic", width=165),
+        "flags": st.column_config.TextColumn("why it is here", width=150,
+                                             help="unsupported sentences, handoff, low confidence, heavy edit"),
+        "done": st.column_config.TextColumn("operator action", width=160),
     })
 rows = event.selection.rows if event is not None else []
 if rows and rows[0] < len(ids):
