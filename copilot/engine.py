@@ -42,6 +42,7 @@ from knowledge_base.derive import link_purpose, resolve_link
 from knowledge_base.domain import DomainGate
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
 from knowledge_base.index import KnowledgeIndex
+from knowledge_base.settings import RetrievalSettings
 from knowledge_base.instructions import InstructionDetector
 from knowledge_base.retriever import HybridRetriever
 
@@ -53,14 +54,14 @@ DraftFn = Callable[[Suggestion], None]
 ProgressFn = Callable[[float, int], None]
 
 
-def build_query(conversation: Conversation, max_words: int = 120) -> str:
+def build_query(conversation: Conversation, max_words: int | None = None) -> str:
     """What to search for: the customer's own words, first turn (the problem) first, then
     the facts they added; agent turns would pull in the agent's phrasing instead."""
     turns = [m.text for m in conversation.messages if m.role == "customer"]
     # contract, phone and card numbers identify the customer, not the topic
     text = re.sub(r"\+?\d[\d\s()-]{5,}\d", " ", " ".join(turns))
     words = text.split()
-    return " ".join(words[:max_words])
+    return " ".join(words[:max_words or RetrievalSettings().query_max_words])
 
 
 def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_text: str = "") -> str | None:
@@ -336,7 +337,7 @@ class Copilot:
         return self._languages[1]
 
     def _retrieve(self, conversation: Conversation, lang: str) -> Retrieved:
-        query = build_query(conversation)
+        query = build_query(conversation, self.settings.retrieval.query_max_words)
         qvec = self.retriever.embed_query(query)
         # a few more than shown, so passages left out for carrying instructions leave no gap
         answers, left_out = self._without_instructions(self.retriever.search(

@@ -136,6 +136,12 @@ class RetrievalSettings(BaseModel):
         "give each document's best chunk in that order before any second chunk: an article cut "
         "into many matching chunks no longer crowds the others out of the top hits.",
     )
+    query_max_words: int = Field(
+        400, ge=10,
+        description="How much of the customer's text the engine searches with, in words (about what the "
+        "embedder reads; e5 reads 512 tokens). A written-up case puts its problem after who the customer is: "
+        "at 120 words, tau-banking's dev tasks lost it and 3 of the first 7 were judged not covered; at 400, none.",
+    )
     long_query_tokens: int = Field(
         100, ge=0,
         description="A query of more than this many lexical tokens (a whole written-up case, not a "
