@@ -18,6 +18,30 @@ from rt_server import SEED, rt_server, token_of
 
 RECORDED = DATA / "rt"
 
+# a small desk: what the suggestions cite (the demo desk takes minutes to embed on a busy runner)
+KB = {
+    "autopay-en.md": "---\nid: autopay-en\ntitle: Automatic payment\nlang: en\n---\n# Automatic payment\n\n"
+                     "To turn on automatic payment for your monthly bill, open Payments in your account and choose "
+                     "Autopay, then add a bank card. The bill is charged from the card on the first day of each "
+                     "month. You can switch automatic payment off in the same section at any time.\n",
+    "autopay-ru.md": "---\nid: autopay-ru\ntitle: Автоплатёж\nlang: ru\n---\n# Автоплатёж\n\n"
+                     "Чтобы подключить автоплатёж для ежемесячного счёта, откройте раздел Платежи в личном кабинете, "
+                     "выберите Автоплатёж и привяжите банковскую карту. Счёт списывается с карты первого числа "
+                     "каждого месяца. Отключить автоплатёж можно в том же разделе в любой момент.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def small_desk(tmp_path_factory, session_cache):
+    """A retrieval-only copilot over KB, and its data folder (index in <data>/index). Two
+    articles are too few for the coverage gate: it answers from any passage found
+    (COPILOT_RETRIEVAL__MIN_CONFIDENCE=0, __OFF_TOPIC=false for the CLI)."""
+    from helpers import copilot_over
+
+    base = tmp_path_factory.mktemp("rt-desk")
+    copilot = copilot_over(KB, base, session_cache, judge_coverage=False)
+    return copilot, base / "data"
+
 
 def recorded(name: str) -> tuple[dict, list[dict], list[dict]]:
     load = lambda part: json.loads((RECORDED / f"{name}-{part}.json").read_text(encoding="utf-8"))  # noqa: E731
@@ -62,13 +86,17 @@ def test_quoted_mail_is_left_out_of_a_turn():
     assert bodies == {7: "Still broken."}
 
 
-def test_suggestion_comment_carries_draft_citations_questions_handoff_and_marker(retrieval_copilot):
+@pytest.mark.slow
+def test_suggestion_comment_carries_draft_citations_questions_handoff_and_marker(small_desk):
     from copilot.connectors.rt import answered_transactions, format_suggestion, Turn
 
-    for text, lang_words in (("I was charged twice for this month, can you refund it? I want a manager.", "Draft reply"),
-                             ("С меня списали оплату дважды за месяц, верните деньги. Позовите оператора.",
+    copilot, _ = small_desk
+    for text, lang_words in (("How do I turn on automatic payment for my monthly bill? Or get me a manager.",
+                              "Draft reply"),
+                             ("Как подключить автоплатёж для ежемесячного счёта? Или позовите оператора.",
                               "Черновик ответа")):
-        s = retrieval_copilot.suggest({"messages": [{"role": "customer", "text": text}]})
+        s = copilot.suggest({"messages": [{"role": "customer", "text": text}]})
+        assert s.citations
         body = format_suggestion(s, answers=42)
         assert lang_words in body
         assert s.draft.text.strip().splitlines()[0] in body
@@ -171,9 +199,8 @@ def _comments(rt, tid: str) -> list[str]:
 
 
 @pytest.mark.slow
-def test_poll_posts_one_suggestion_with_citations_per_customer_message(rt, demo_index_dir, session_cache,
-                                                                       monkeypatch, tmp_path):
-    """`copilot rt poll --once` as an operator runs it (token auth, the demo desk's index)."""
+def test_poll_posts_one_suggestion_with_citations_per_customer_message(rt, small_desk, monkeypatch, tmp_path):
+    """`copilot rt poll --once` as an operator runs it (token auth, the desk's index)."""
     from typer.testing import CliRunner
 
     from copilot.cli import app
@@ -187,9 +214,11 @@ def test_poll_posts_one_suggestion_with_citations_per_customer_message(rt, demo_
     monkeypatch.setenv("COPILOT_CONNECTORS__RT__URL", rt.url)
     monkeypatch.setenv("COPILOT_CONNECTORS__RT__TOKEN", token_of(rt))
     monkeypatch.setenv("COPILOT_DATA_DIR", str(tmp_path / "poll-data"))
+    monkeypatch.setenv("COPILOT_RETRIEVAL__MIN_CONFIDENCE", "0")
+    monkeypatch.setenv("COPILOT_RETRIEVAL__OFF_TOPIC", "false")
     get_settings.cache_clear()
     runner = CliRunner()
-    poll = ["rt", "poll", "--queue", "Support", "--once", "--no-llm", "--index", str(demo_index_dir / "index"), "--json"]
+    poll = ["rt", "poll", "--queue", "Support", "--once", "--no-llm", "--index", str(small_desk[1] / "index"), "--json"]
 
     first = runner.invoke(app, poll)
     assert first.exit_code == 0, first.output
@@ -220,7 +249,7 @@ def test_poll_posts_one_suggestion_with_citations_per_customer_message(rt, demo_
 
 
 @pytest.mark.slow
-def test_poll_without_queues_or_with_bad_token_is_one_line_exit_2(rt, demo_index_dir, monkeypatch, tmp_path):
+def test_poll_without_queues_or_with_bad_token_is_one_line_exit_2(rt, small_desk, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
     from copilot.cli import app
@@ -229,7 +258,7 @@ def test_poll_without_queues_or_with_bad_token_is_one_line_exit_2(rt, demo_index
     monkeypatch.setenv("COPILOT_CONNECTORS__RT__URL", rt.url)
     monkeypatch.setenv("COPILOT_CONNECTORS__RT__TOKEN", "1-14-0000not-a-token")
     get_settings.cache_clear()
-    index = str(demo_index_dir / "index")
+    index = str(small_desk[1] / "index")
     none = CliRunner().invoke(app, ["rt", "poll", "--once", "--no-llm", "--index", index])
     assert none.exit_code == 2 and "no RT queues to watch" in none.output
     bad = CliRunner().invoke(app, ["rt", "poll", "--queue", "Support", "--once", "--no-llm", "--index", index])

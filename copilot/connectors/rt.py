@@ -334,8 +334,10 @@ class RTConnector:
         info = self._json(f"user {user}", "GET", f"/user/{user}")
         if str(info.get("Privileged", "0")) in ("0", "", "False", "false"):
             return None
-        groups = self._pages(f"groups of user {user}", f"/user/{user}/groups", {"fields": "Name"})
-        roles = [self.map_role(str(g.get("Name", ""))) for g in groups]
+        groups = self._pages(f"groups of user {user}", f"/user/{user}/groups", {})
+        names = [str(g.get("Name") or self._json(f"group {g.get('id')}", "GET", f"/group/{g.get('id')}").get("Name", ""))
+                 for g in groups]  # RT 5.0.3 ignores `fields` here: each group is read for its name
+        roles = [self.map_role(name) for name in names]
         return max(roles, key=_ROLE_RANK.__getitem__, default="operator")
 
 
