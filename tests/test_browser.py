@@ -87,7 +87,7 @@ def test_operator_sends_a_suggestion_and_the_supervisor_finds_it(panel, browser)
     operator.get_by_text("Demo conversation").wait_for(timeout=90_000)
     operator.get_by_label("Message").fill("Когда списывается абонентская плата и можно ли платить через СБП без комиссии?")
     operator.get_by_role("button", name="Add turn").click()
-    operator.get_by_text("Customer:").wait_for()
+    operator.get_by_text("Customer:").first.wait_for()
     operator.get_by_role("button", name="Suggest").click()
     operator.get_by_text("Reply to send").wait_for(timeout=120_000)
     draft = operator.get_by_test_id("draft")
@@ -140,7 +140,7 @@ def test_a_refresh_keeps_the_session_copy_works_and_reject_needs_a_reason(panel,
     assert sign_out.is_visible()  # in sight, not in the collapsed sidebar
     add_turn(page, "How long does a refund take to reach my card?")
     page.get_by_role("button", name="Suggest").click()
-    page.get_by_text("Reply to send").wait_for(timeout=120_000)
+    page.get_by_text("Reply to send").wait_for(timeout=240_000)  # the first suggestion loads the engine
 
     page.reload()  # the address carries the session: still signed in, the panel restored
     page.get_by_text("Reply to send").wait_for(timeout=60_000)

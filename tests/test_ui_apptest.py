@@ -99,8 +99,10 @@ def test_operator_inserts_edits_and_marks_sent(ui):
     button(at, "Suggest").click().run()
     s = at.session_state["suggestion"]
     assert s.questions  # a no-internet case asks first
-    at.button(key=f"ask-{s.questions[0].fact}").click().run()  # a chip adds the question to the reply
-    assert s.questions[0].text in at.session_state["reply"]
+    at.text_area(key="reply").input("Hello.").run()  # a reply of their own: every question is offered
+    q = s.questions[0]
+    at.button(key=f"ask-{q.fact}").click().run()  # a chip adds the question to the reply
+    assert q.text in at.session_state["reply"]
     button(at, "Insert to edit").click().run()
     at.text_area(key="reply").input(at.session_state["reply"] + " Thank you for your patience!")
     sid = at.session_state["suggestion_id"]

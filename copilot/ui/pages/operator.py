@@ -307,6 +307,7 @@ def suggest(regenerate: bool = False) -> None:
     preview.empty()
     ss.pop("pending", None)
     keep(suggestion, conversation)
+    st.rerun()  # the conversation above is drawn again with what the suggestion found (flagged turns)
 
 
 def keep(suggestion: Suggestion, conversation: dict) -> None:
@@ -459,7 +460,8 @@ def show_suggestion(s: Suggestion, unmatched_flags: list[str]) -> None:
     if unsupported:
         st.caption("Highlighted: " + plain_md("; ".join(f"“{x.text[:60]}” — {x.reason}" for x in unsupported)))
     ss = state()
-    already = _norm(f"{ss.reply} {plain_reply(s)}")
+    # what would be sent now: the reply box, or the draft as is while the box is empty
+    already = _norm(ss.reply) if ss.reply.strip() else _norm(plain_reply(s))
     questions = [q for q in s.questions if _norm(q.text).rstrip("?.!") not in already]
     if questions:
         st.caption(L("ask_caption"))
