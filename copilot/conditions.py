@@ -227,15 +227,20 @@ def _days(text: str) -> set[str]:
     return {m.group("d") for m in _DAY.finditer(text)}
 
 
+_FAILED = re.compile(rf"(?<!\w){_NEG}(?!\w)|n't\b|\b(?:failed|declined|rejected)\b|(?<!\w)(?:отклон\w*|сорвал\w*)", _I)
+
+
 def retry_already_past(sentence: str, customer_text: str) -> bool:
-    """The sentence announces a retry on a day the customer reports on in the past tense."""
+    """The sentence announces a retry on a day the customer says already failed, in the past
+    tense ("the 27th didn't go through either"); a retry they report as done ("today is the
+    27th and it took the money") is what the sentence explains, and stays."""
     if not _RETRY.search(sentence):
         return False
     days = _days(sentence)
     if not days:
         return False
     for clause in _CLAUSE.split(customer_text):
-        if days & _days(clause) and _PAST.search(clause):
+        if days & _days(clause) and _PAST.search(clause) and _FAILED.search(clause):
             return True
     return False
 

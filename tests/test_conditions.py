@@ -239,6 +239,9 @@ def test_a_bold_lead_the_customer_did_not_contradict_stays(item, said):
     ("If the card is declined, the store retries the charge on the 14th.", "It was declined. Will it try on the 14th?", False),
     ("Если оплата не прошла, сервис повторно спишет сумму 14-го числа.", "12-го оплата не прошла.", False),
     ("Если оплата не прошла, сервис повторно спишет сумму 14-го числа.", "Оплата не прошла, а 14-го числа спишут?", False),
+    # the retry happened and worked: the sentence explains it
+    ("If the card is declined, the store retries the charge on the 14th.", "On the 14th the store charged my card again.", False),
+    ("Если оплата не прошла, сервис повторно спишет сумму 14-го числа.", "Сегодня 14-е, и сервис снова списал деньги.", False),
     # no retry announced: a date the customer mentions is no contradiction
     ("The subscription fee is charged on the 14th.", "On the 14th I was charged twice.", False),
 ])
