@@ -193,7 +193,7 @@ def test_metrics_charts_draw_with_one_day_of_data(panel, browser):
 def test_mined_cards_are_searched_and_approved_in_bulk(panel, browser):
     page = supervisor_on(browser, panel["url"], "Mined resolutions", "card(s)")
     page.get_by_text("12 card(s) · page 1 of 2").wait_for(timeout=30_000)
-    search = page.get_by_label("Search")
+    search = page.get_by_role("textbox", name="Search")  # the tables have a "Search" button too
     search.fill("списание")
     search.press("Enter")
     page.get_by_text("1 card(s) · page 1 of 1").wait_for(timeout=30_000)

@@ -78,17 +78,17 @@ event = st.dataframe(
     # the columns fit the page's width; the full title, text and coverage are in the opened card
     column_order=["title", "topic", "lang", *(["status"] if status == "all" else []), "ticket", "closest article"],
     column_config={
-        "title": st.column_config.TextColumn("title", width=300),
+        "title": st.column_config.TextColumn("title", width=290),
         "topic": st.column_config.TextColumn("topic", width=110),
         "lang": st.column_config.TextColumn("lang", width=42),
         "status": st.column_config.TextColumn("status", width=75),
         "ticket": st.column_config.TextColumn("ticket", width=92),
         "closest article": st.column_config.TextColumn(
-            "closest article", width=150,
+            "closest article", width=120,
             help="The article whose passages support most of the resolution's steps (how many of them)"),
     })
 picked = [rows[i] for i in (event.selection.rows if event is not None else []) if i < len(rows)]
-bar = st.columns([2, 2, 2, 3])
+bar = st.columns([3, 3, 2, 3])
 pending_picked = [r for r in picked if r.status == "pending"]
 if bar[0].button(f"Approve selected ({len(pending_picked)})", type="primary", disabled=not pending_picked,
                  key="mined_bulk_approve"):

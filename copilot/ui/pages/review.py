@@ -93,12 +93,12 @@ event = st.dataframe(
     column_order=["id", "when", "operator", "topic", "flags", "done"],
     column_config={
         "id": st.column_config.NumberColumn("#", width=40, pinned=True),
-        "when": st.column_config.TextColumn("when", width=88),
-        "operator": st.column_config.TextColumn("operator", width=75),
-        "topic": st.column_config.TextColumn("topic", width=165),
-        "flags": st.column_config.TextColumn("why it is here", width=150,
+        "when": st.column_config.TextColumn("when", width=82),
+        "operator": st.column_config.TextColumn("operator", width=70),
+        "topic": st.column_config.TextColumn("topic", width=185),
+        "flags": st.column_config.TextColumn("why it is here", width=115,
                                              help="unsupported sentences, handoff, low confidence, heavy edit"),
-        "done": st.column_config.TextColumn("operator action", width=160),
+        "done": st.column_config.TextColumn("operator action", width=170),
     })
 rows = event.selection.rows if event is not None else []
 if rows and rows[0] < len(ids):
