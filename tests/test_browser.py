@@ -105,7 +105,7 @@ def test_operator_sends_a_suggestion_and_the_supervisor_finds_it(panel, browser)
     reply.press("Tab")  # commits the edit
     # while Streamlit reruns, the stale (disabled) button is still on the page beside the new one
     operator.get_by_role("button", name="Mark sent", disabled=False).click()
-    operator.get_by_text("Sent (suggestion #1)").wait_for(timeout=30_000)
+    operator.get_by_text("Sent (suggestion #").wait_for(timeout=30_000)
     operator.close()
 
     supervisor = browser.new_page(viewport={"width": 1100, "height": 1500})

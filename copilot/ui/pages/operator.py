@@ -430,8 +430,7 @@ def show_handoff(s: Suggestion) -> None:
             st.markdown(f"{L('facts')}:  \n" + "  \n".join(f"· {plain_md(k)}: {plain_md(v)}" for k, v in c.facts.items()))
         if summary:
             st.markdown(f"{L('summary')}:")
-            st.markdown(f'<div class="handoff-summary" style="white-space:pre-wrap;overflow-wrap:anywhere">'
-                        f'{plain_md(summary)}</div>', unsafe_allow_html=True)
+            st.markdown(plain_md(summary))  # wrapped text, one item a line, never a code block cut off
         for rule in h.rules:  # the knowledge-base sentence that calls for a person
             st.caption(L("rule_from", source=rule.source_id) + (f" ({rule.review})" if rule.origin == "derived" else "")
                        + f": “{plain_md(rule.sentence)}”")
