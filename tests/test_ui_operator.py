@@ -6,6 +6,7 @@ Sessions and the helpdesk link parser are also tested directly."""
 from __future__ import annotations
 
 import pytest
+from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
 import fake_helpdesk
@@ -65,7 +66,7 @@ def test_a_session_token_is_signed_expires_and_is_revoked_at_sign_out(ui):
     payload, signature = token.split(".")
     assert sessions.verify(f"{payload}.{signature[:-2]}AA") is None          # a changed signature
     forged = Sessions(ui["settings"].model_copy(update={"auth": ui["settings"].auth.model_copy(
-        update={"session_secret": "another-secret"})}))
+        update={"session_secret": SecretStr("another-secret")})}))
     assert forged.verify(token) is None and sessions.verify(forged.issue("olga")) is None  # another key
     assert (ui["settings"].data_dir / "session_secret").stat().st_mode & 0o077 == 0  # kept private
     now[0] += ui["settings"].auth.session_ttl_s + 1
