@@ -160,28 +160,32 @@ def _file_strings(path: Path) -> Iterator[tuple[int, str]]:
     if path.suffix == ".py":
         yield from _python_strings(path)
         return
-    text = path.read_text(encoding="utf-8", errors="replace")
+    # utf-8-sig: a byte-order mark is not part of the text (test corpora keep such files on purpose)
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
     if path.suffix == ".jsonl":
         for n, line in enumerate(text.splitlines(), start=1):
             if line.strip():
                 try:
                     row = json.loads(line)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):
                     yield n, line
                     continue
                 for s in _data_strings(row):
                     yield n, s
-    elif path.suffix == ".json":
-        for s in _data_strings(json.loads(text)):
-            yield 0, s
-    elif path.suffix in (".yaml", ".yml"):
+        return
+    if path.suffix in (".json", ".yaml", ".yml"):
         import yaml
 
-        for s in _data_strings(yaml.safe_load(text)):
-            yield 0, s
-    else:  # text, markdown, csv: line by line
-        for n, line in enumerate(text.splitlines(), start=1):
-            yield n, line
+        try:
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError, RecursionError):
+            data = None  # a broken or hostile file is still text to compare, line by line below
+        if data is not None:
+            for s in _data_strings(data):
+                yield 0, s
+            return
+    for n, line in enumerate(text.splitlines(), start=1):  # text, markdown, csv, unparsable data
+        yield n, line
 
 
 def against_texts(paths: Iterable[Path], root: Path = ROOT, exclude: Iterable[Path] = ()) -> list[Text]:

@@ -200,3 +200,12 @@ def test_no_held_out_message_is_copied_into_the_unit_tests_or_the_routing_uttera
                            exclude=[Path(__file__), *retrieval_set])
     report = audit(held, ids, others, embedder=None)
     assert not report.pairs, [(p.held_out, p.other, p.why) for p in report.pairs]
+
+
+def test_data_files_with_a_byte_order_mark_or_broken_json_are_still_compared(tmp_path):
+    """Test corpora keep hostile files on purpose; the audit reads them as text, not crash on them."""
+    (tmp_path / "bom.json").write_text('\ufeff{"text": "my router blinks red all night"}', encoding="utf-8")
+    (tmp_path / "broken.json").write_text('{"text": "the modem reboots every hour', encoding="utf-8")
+    found = {t.text for t in against_texts([tmp_path], root=tmp_path)}
+    assert "my router blinks red all night" in found
+    assert any("modem reboots every hour" in t for t in found)
