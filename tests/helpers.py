@@ -143,3 +143,37 @@ def chroma_server(path: Path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def demo_articles_index(root: Path, cache_dir: Path, articles: list[str]):
+    """An index of a few of the demo desk's articles (and its desk.yaml) under `root`."""
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.ingest import Ingestor
+
+    kb = root / "kb"
+    kb.mkdir()
+    for name in articles:
+        shutil.copy(DEMO_KB / "articles" / name, kb / name)
+    shutil.copy(DEMO_KB / "desk.yaml", kb / "desk.yaml")
+    index = KnowledgeIndex(make_settings(root / "data", cache_dir))
+    report = Ingestor(index).run([kb])
+    assert report.failed == 0, report.errors
+    return index
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@contextmanager
+def chromium():
+    """Debian's Chromium through Playwright, headless, with no network of its own."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            yield browser
+        finally:
+            browser.close()

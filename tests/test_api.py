@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import jsonschema
 import pytest
@@ -24,7 +23,7 @@ from copilot.feedback.store import FeedbackStore
 from copilot.llm import ChatClient
 
 from fake_openai import FakeOpenAI
-from helpers import DEMO_KB, REPO, conversation, llm_settings, make_settings
+from helpers import REPO, conversation, demo_articles_index, llm_settings
 
 ARTICLES = ["refunds-en.md", "refunds-ru.md", "internet-no-connection-en.md", "internet-no-connection-ru.md",
             "escalation-protocol-en.md", "escalation-protocol-ru.md"]
@@ -40,19 +39,7 @@ def auth(role: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory, session_cache):
-    from knowledge_base.index import KnowledgeIndex
-    from knowledge_base.ingest import Ingestor
-
-    root = tmp_path_factory.mktemp("api-kb")
-    kb = root / "kb"
-    kb.mkdir()
-    for name in ARTICLES:
-        shutil.copy(DEMO_KB / "articles" / name, kb / name)
-    shutil.copy(DEMO_KB / "desk.yaml", kb / "desk.yaml")
-    index = KnowledgeIndex(make_settings(root / "data", session_cache))
-    report = Ingestor(index).run([kb])
-    assert report.failed == 0, report.errors
-    return index
+    return demo_articles_index(tmp_path_factory.mktemp("api-kb"), session_cache, ARTICLES)
 
 
 def api_settings(settings, **api):

@@ -10,7 +10,6 @@ test helpdesk of tests/fake_helpdesk.py."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -19,10 +18,9 @@ import pytest
 import fake_helpdesk
 from copilot.auth import users_json
 
-from helpers import REPO, free_port, wait_for_http
+from helpers import CHROMIUM, REPO, chromium, free_port, wait_for_http
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = REPO / "docs" / "screenshots"
 
 
@@ -62,14 +60,8 @@ def panel(demo_index_dir, session_cache, tmp_path_factory, helpdesk_file):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def sign_in(page, url: str, user: str, password: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -20,10 +19,9 @@ from copilot.config import FeedbackSettings
 from copilot.feedback.store import FeedbackStore
 from copilot.schema import Citation, Draft, Handoff, Intent, Sentiment, Suggestion
 
-from helpers import REPO, free_port, wait_for_http
+from helpers import CHROMIUM, REPO, chromium, free_port, wait_for_http
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = REPO / "docs" / "screenshots"
 
 CONVERSATIONS = [  # (operator, language, topic, customer, draft, what happened)
@@ -124,14 +122,8 @@ def panel(session_cache, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def supervisor_on(browser, url: str, link: str, wait_for: str):

@@ -35,10 +35,9 @@ from copilot.connectors.registry import connector_for
 from copilot.engine import Copilot
 from copilot.feedback.store import FeedbackStore
 
-from helpers import DATA, DEMO_KB, free_port, llm_settings, make_settings
+from helpers import DATA, chromium, demo_articles_index, free_port, llm_settings
 
 FIXTURES = DATA / "chatwoot"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TOKEN = "cw-agent-token-7f3a9c"
 SECRET = "webhook-shared-secret-51be"
 ARTICLES = ["refunds-en.md", "refunds-ru.md", "internet-no-connection-en.md", "internet-no-connection-ru.md",
@@ -273,19 +272,7 @@ def test_chatwoot_roles_map_onto_ours():
 # -- the webhook, through the real API app ----------------------------------------------------
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory, session_cache):
-    from knowledge_base.index import KnowledgeIndex
-    from knowledge_base.ingest import Ingestor
-
-    root = tmp_path_factory.mktemp("chatwoot-kb")
-    kb = root / "kb"
-    kb.mkdir()
-    for name in ARTICLES:
-        shutil.copy(DEMO_KB / "articles" / name, kb / name)
-    shutil.copy(DEMO_KB / "desk.yaml", kb / "desk.yaml")
-    index = KnowledgeIndex(make_settings(root / "data", session_cache))
-    report = Ingestor(index).run([kb])
-    assert report.failed == 0, report.errors
-    return index
+    return demo_articles_index(tmp_path_factory.mktemp("chatwoot-kb"), session_cache, ARTICLES)
 
 
 @pytest.fixture(scope="module")
@@ -453,7 +440,7 @@ PARENT = """<!doctype html><title>Chatwoot</title>
 
 @pytest.mark.slow
 def test_the_dashboard_app_opens_the_conversation_chatwoot_names(fake, small_index, tmp_path):
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     store = FeedbackStore(FeedbackSettings(), tmp_path / "fb")
     app = app_for(small_index, cw_settings(fake.url, panel_url=f"{fake.url}/panel"), store)
@@ -463,9 +450,7 @@ def test_the_dashboard_app_opens_the_conversation_chatwoot_names(fake, small_ind
         context = fixture("app_context.json")
         fake.pages["/dashboard.html"] = PARENT.replace("__BRIDGE__", f"{api}/chatwoot/dashboard-app").replace(
             "__CONTEXT__", json.dumps(context))
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        with chromium() as browser:
             page = browser.new_page()
             page.goto(f"{fake.url}/dashboard.html")
             panel = page.frame_locator("#app").frame_locator("#panel").locator("#loaded")
