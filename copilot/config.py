@@ -202,8 +202,8 @@ class ApiSettings(BaseModel):
         30.0, gt=0, description="Longest a suggestion request may take: at the deadline the model's draft is "
         "dropped and the verified retrieval draft returned (504 if not even that is ready). A request may "
         "ask for less with `deadline_s`.")
-    engine_threads: int = Field(4, ge=1, le=64, description="Suggestions computed at once in one process; "
-                                "more wait their turn (inside their deadline).")
+    engine_threads: int = Field(4, ge=1, le=64, description="Suggestions computed at once in one process (the "
+                                "API's and the Chatwoot webhook's); more wait their turn (inside their deadline).")
     worker_healthcheck_s: int = Field(
         60, ge=1, description="With several workers: how long a worker may not answer uvicorn's health check before "
         "it is restarted (loading the engine holds the interpreter for seconds on a busy machine).")

@@ -404,6 +404,68 @@ def test_without_a_secret_the_webhook_says_what_to_configure(small_index, fake, 
     assert page.status_code == 503 and "connectors.chatwoot.panel_url" in page.text
 
 
+class CountingCopilot:
+    """The engine, counting how many webhook suggestions run at once; each waits at `gate`
+    (the test opens it once the pool is full), so a burst piles up if nothing bounds it."""
+
+    def __init__(self, engine):
+        self.engine, self.index, self.settings = engine, engine.index, engine.settings
+        self.armed = False  # the app's warm-up suggestion is not counted
+        self.gate = threading.Event()
+        self.lock = threading.Lock()
+        self.running = self.peak = self.done = 0
+
+    def suggest(self, conversation, **kw):
+        if not self.armed:
+            return self.engine.suggest(conversation, **kw)
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+        try:
+            assert self.gate.wait(timeout=300), "the test never opened the gate"
+            return self.engine.suggest(conversation, **kw)
+        finally:
+            with self.lock:
+                self.running -= 1
+                self.done += 1
+
+
+def wait_until(condition, what: str, timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {timeout_s:.0f} s for {what}")
+        time.sleep(0.05)
+
+
+def test_a_burst_of_deliveries_runs_at_most_engine_threads_suggestions_at_once(small_index, fake, tmp_path):
+    import httpx
+
+    limit, burst = 2, 8
+    settings = llm_settings(small_index.settings, enabled=False)
+    settings = settings.model_copy(update={
+        "api": settings.api.model_copy(update={"engine_threads": limit}),
+        "connectors": settings.connectors.model_copy(update={"chatwoot": cw_settings(fake.url)})})
+    counting = CountingCopilot(Copilot(settings, index=small_index))
+    store = FeedbackStore(FeedbackSettings(), tmp_path / "feedback")
+    event = fixture("webhook_message_created.json")
+    with served(create_app(settings, copilot=counting, store=store)) as api:
+        counting.armed = True
+        with httpx.Client(base_url=api, timeout=60) as client:
+            for i in range(burst):  # each answered 202 at once; the suggestions are left to the background
+                event.update(id=2000 + i, content=f"How long does a refund take to reach my card? ({i})")
+                r = client.post("/v1/connectors/chatwoot/webhook", **signed(event))
+                assert r.status_code == 202, r.text
+        wait_until(lambda: counting.running >= limit, f"{limit} suggestions running")
+        # the rest have been delivered and are waiting their turn, not running beside them
+        assert counting.running == limit and counting.done == 0
+        counting.gate.set()
+        wait_until(lambda: len(fake.posted(10)) == burst, f"{burst} private notes")
+    store.close()
+    assert counting.done == burst and counting.peak == limit
+    assert all(m["private"] for m in fake.posted(10))
+
+
 # -- the Dashboard App page, in a real browser ------------------------------------------------
 @contextmanager
 def served(app):

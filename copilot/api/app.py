@@ -315,7 +315,7 @@ def create_app(settings: Settings | None = None, *, copilot=None, store=None) ->
         return Response(metrics.text(), media_type=CONTENT_TYPE_LATEST)
 
     from copilot.api.chatwoot_webhook import chatwoot_router
-    app.include_router(chatwoot_router(services))
+    app.include_router(chatwoot_router(services, engine_pool))  # its suggestions share the bounded pool
 
     def openapi() -> dict:
         """FastAPI's schema plus the server-sent events: their payload schemas in components

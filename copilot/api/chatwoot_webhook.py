@@ -7,6 +7,8 @@ behind the load balancer sees the same claims), answers 202 at once, and then, i
 background, reads the conversation through Chatwoot's API, computes the suggestion, stores
 it with the conversation's reference and posts it as a private note. Chatwoot gives a
 webhook 5 seconds (`lib/webhooks/trigger.rb`); a suggestion with a model can take longer.
+The background work runs in the app's pool of `api.engine_threads` threads, the one the
+API's own suggestions use: a burst of deliveries queues there, never a thread each.
 
 Verification: Chatwoot versions that sign webhooks send `X-Chatwoot-Signature:
 sha256=<hex HMAC-SHA256(secret, "<X-Chatwoot-Timestamp>.<raw body>")>` and
@@ -23,11 +25,13 @@ panel for that conversation (`panel_url?helpdesk=chatwoot&conversation=ID`).
 """
 
 # no `from __future__ import annotations`: FastAPI reads the routes' annotations at definition
+import asyncio
 import hashlib
 import hmac
 import json
 import logging
 import time
+from concurrent.futures import Executor
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -184,8 +188,11 @@ def answer_message(services, key: str, conversation_id: str, claims: DeliveryCla
         claims.release(key)
 
 
-def chatwoot_router(services) -> APIRouter:
-    """The routes; `services` is the app's (engine, store and settings, opened at start-up)."""
+def chatwoot_router(services, engine_pool: Executor) -> APIRouter:
+    """The routes; `services` is the app's (engine, store and settings, opened at start-up).
+    The background half runs in `engine_pool`, the app's pool of `api.engine_threads`
+    threads that also computes the API's suggestions: a burst of deliveries waits its turn
+    there instead of starting a thread each."""
     router = APIRouter()
     state: dict[str, Any] = {}
 
@@ -237,7 +244,7 @@ def chatwoot_router(services) -> APIRouter:
             return JSONResponse(WebhookReceipt(status="duplicate", reason="this message was already accepted",
                                                conversation_id=conversation_id, message_id=message_id).model_dump(),
                                 status_code=200)
-        background.add_task(answer_message, services, key, str(conversation_id), claims())
+        background.add_task(_in_pool, engine_pool, answer_message, services, key, str(conversation_id), claims())
         return WebhookReceipt(status="accepted", conversation_id=conversation_id, message_id=message_id)
 
     @router.get("/chatwoot/dashboard-app", include_in_schema=False, response_class=HTMLResponse)
@@ -245,6 +252,11 @@ def chatwoot_router(services) -> APIRouter:
         return dashboard_page(services.settings)
 
     return router
+
+
+async def _in_pool(pool: Executor, fn, *args) -> None:
+    """Run in the bounded pool; awaited by the response's background task, holding no thread."""
+    await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
 
 async def _in_thread(fn, *args):
