@@ -47,8 +47,10 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
          "ru": "Подскажите, пожалуйста, номер договора или лицевого счёта."},
         {"en": "Opens the customer's account: balance, services, open requests.",
          "ru": "Открывает договор клиента: баланс, услуги, открытые заявки."},
-        # without the desk's format, a number counts only where the customer says what it is
-        given=_p(r"(?:contract|account|договор\w*|лицев\w* сч[её]т\w*)\D{0,20}?(?P<value>\d[\d-]{4,}\d)"),
+        # without the desk's format, a number counts only where the customer says what it is;
+        # digits inside a word of letters and digits (an IBAN's "DE61...") are not a number of their own
+        given=_p(r"(?:contract|account|договор\w*|лицев\w* сч[её]т\w*)\D{0,20}?(?<![^\W\d_])(?P<value>\d[\d-]{4,}\d)"
+                 r"(?![^\W\d_])"),
         asked=_p(r"contract (number|no)|account number|номер\w* (вашего )?договор|лицев\w* сч[её]т"),
         exact=True,
     ),

@@ -59,8 +59,18 @@ _PHONE_WORDS = re.compile(r"(phone|mobile|cell|call|text me|whatsapp|telegram|te
                           r"|номер\w* для связи|контакт\w*)\W*(?:\w+\W+){0,3}$", _I)
 _NOT_PHONE_WORDS = re.compile(r"(order|invoice|ticket|request|tracking|parcel|account|contract|заказ\w*|счет\w*|сч[её]т\w*"
                               r"|заявк\w*|договор\w*|посылк\w*|трек\w*|№|#)\W*(?:\w+\W+){0,2}$", _I)
-_PASSPORT_WORDS = re.compile(r"(паспорт\w*|passport|сери[яиюей]|series|удостоверени\w* личности|identity card|id card)"
-                             r"[^\n]{0,30}$", _I)
+# a passport (or another identity document) is named before its number: "паспорт", "серия ...",
+# "документ, удостоверяющий личность" (any form of both words), "passport", "series",
+# "identity card"; or right after it: "4509 654321 (паспорт)"
+_PASSPORT_NAMES = (r"паспорт\w*|passport|сери[яиюей]|series|удостовер\w* личност\w*|identity (?:card|document)"
+                   r"|id (?:card|document)|proof of identity")
+_PASSPORT_NAME = re.compile(_PASSPORT_NAMES, _I)
+_PASSPORT_WORDS = re.compile(rf"(?:{_PASSPORT_NAMES})[^\n]{{0,30}}$", _I)
+_PASSPORT_AFTER = re.compile(rf"^[^\w\n]{{0,4}}(?:{_PASSPORT_NAMES})", _I)
+# a label that says the number is something else, nearer to it than the passport word:
+# "passport fee paid, order 4509 654321" is an order
+_NOT_PASSPORT_WORDS = re.compile(r"(?:order|invoice|ticket|request|tracking|parcel|account|contract|заказ\w*"
+                                 r"|сч[её]т\w*|заявк\w*|договор\w*|посылк\w*|трек\w*)", _I)
 _SNILS_WORDS = re.compile(r"(снилс|snils|страхов\w* (номер|свидетельств)|insurance number)[^\d\n]{0,20}$", _I)
 
 _AT = r"(?:\s*@\s*|\s*[\[({<]\s*(?:at|собака|собачка)\s*[\])}>]\s*)"
@@ -79,11 +89,54 @@ _CARD = re.compile(rf"(?<![\d.,])\d(?:{_SEP}\d){{12,18}}(?![\d]|[.,]\d)")
 _RU_PHONE = re.compile(r"(?<![\w+.,])(?:8|7)[\s(\-]*\d{3}[\s)\-]*\d{3}[\s.\-]*\d{2}[\s.\-]*\d{2}(?![\d]|[.,]\d)")
 # a bare ten digits: "9161234567", "(916) 123-45-67", "(212) 555-0142"
 _TEN_PHONE = re.compile(r"(?<![\w+.,/:-])(?:\(\d{3}\)\s?|\d{3}[\s.\-]?)\d{3}[\s.\-]?\d{2}[\s.\-]?\d{2}(?![\d]|[.,:/-]\d)")
-_PASSPORT = re.compile(r"(?<![\d\w])(\d{2}\s?\d{2}(?:\s*(?:№|n|no\.?|номер)?\s*)\d{6}|[A-ZА-Я]{0,2}\s?\d{7,9})(?![\d\w])", _I)
+# a Russian passport: a 4-digit series (written "4509" or "45 09") and a 6-digit number, together,
+# side by side, or apart with their names ("серия 4509, номер 654321", "series 4509 No. 654321");
+# other countries': up to two letters and 7-9 digits
+_PASSPORT = re.compile(r"(?<![\d\w])(\d{2}[ \u00a0]?\d{2}[ \u00a0]*[,;]?[ \u00a0]*"
+                       r"(?:(?:№|n|no\.?|nr\.?|number|номер|ном\.)[ \u00a0]*[:.]?[ \u00a0]*)?\d{6}"
+                       r"|[A-ZА-Я]{0,2}\s?\d{7,9})(?![\d\w])", _I)
+# IBAN (ISO 13616): country code, two check digits, up to 30 letters and digits of the domestic
+# account, written together or in groups of four; found by that shape, taken only when the
+# length is the country's and the ISO 7064 mod-97 checksum holds
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}"
+                   r"|(?:[ \u00a0][A-Za-z0-9]{4}){2,7}(?:[ \u00a0][A-Za-z0-9]{1,3})?)(?![A-Za-z0-9])")
+# IBAN lengths of the countries of the SWIFT IBAN registry; another country's code is taken at
+# any length the standard allows (15-34)
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "BY": 28,
+    "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18,
+    "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22,
+    "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20,
+    "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15,
+    "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19,
+    "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}
 _SNILS_FORMATTED = re.compile(r"(?<![\d.,])\d{3}[- ]\d{3}[- ]\d{3}[- ]\d{2}(?![\d]|[.,]\d)")
 _SNILS = re.compile(r"(?<![\d.,])\d{3}\s?\d{3}\s?\d{3}\s?\d{2}(?![\d]|[.,]\d)")
 _INN_LABELLED = re.compile(r"(?:ИНН|INN|taxpayer (?:id|number))\D{0,12}(\d{10}|\d{12})(?!\d)", _I)
 _INN = re.compile(r"(?<!\d)(\d{12}|\d{10})(?!\d)")
+
+
+def iban_ok(value: str) -> bool:
+    """An IBAN (spaces allowed) whose length fits its country and whose mod-97 checksum holds."""
+    iban = re.sub(r"[ \u00a0]", "", value).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", iban) or not 2 <= int(iban[2:4]) <= 98:
+        return False
+    if len(iban) != _IBAN_LENGTHS.get(iban[:2], len(iban)):
+        return False
+    moved = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
+
+
+def _iban_in(candidate: str) -> str | None:
+    """The IBAN a match of `_IBAN` starts with: the whole match, or (groups of four) the
+    longest run of its first groups that is one, since the word after an IBAN can look
+    like a group ("ES.. 1332 this")."""
+    ends = [g.end() for g in re.finditer(r"\S+", candidate)]
+    for end in reversed(ends):
+        if iban_ok(candidate[:end]):
+            return candidate[:end]
+    return None
 
 
 @dataclass
@@ -108,12 +161,13 @@ def public_values(texts: Iterable[str]) -> set[str]:
         for rx in (_INTL_PHONE, _RU_PHONE, _TEN_PHONE, _CARD):
             values |= {_digits(m.group(0)) for m in rx.finditer(text)}
         values |= {m.group(0).lower() for m in _PLAIN_EMAIL.finditer(text)}
+        values |= {re.sub(r"\s", "", iban).upper() for m in _IBAN.finditer(text) if (iban := _iban_in(m.group(0)))}
     return values
 
 
 def mask_pii(text: str, keep: re.Pattern | None = None, public: set[str] | frozenset[str] = frozenset()) -> MaskResult:
-    """Replace card numbers, e-mails, phone numbers, passport numbers, SNILS and INN with
-    placeholders. Bare 10-12 digit runs count as INN/SNILS only when their checksum holds
+    """Replace card numbers, IBANs, e-mails, phone numbers, passport numbers, SNILS and INN
+    with placeholders. Bare 10-12 digit runs count as INN/SNILS only when their checksum holds
     or a label says so, so order and contract numbers survive; `keep` (the desk's
     contract-number format) is never taken for a phone or an INN; `public` values (see
     `public_values`) are left as they are."""
@@ -135,11 +189,30 @@ def mask_pii(text: str, keep: re.Pattern | None = None, public: set[str] | froze
 
         text = pattern.sub(repl, text)
 
+    def iban(m: re.Match) -> str:
+        value = _iban_in(m.group(0))
+        if value is None or re.sub(r"\s", "", value).upper() in public:
+            return m.group(0)
+        found["IBAN"] = found.get("IBAN", 0) + 1
+        return "[IBAN]" + m.group(0)[len(value):]
+
+    def passport(d: str, m: re.Match, t: str) -> bool:
+        """Named a passport before the number (and not relabelled since) or right after it."""
+        before = _before(t, m)
+        named = _PASSPORT_WORDS.search(before)
+        if named:
+            last_name = [x.start() for x in _PASSPORT_NAME.finditer(before)][-1]
+            other = [x.start() for x in _NOT_PASSPORT_WORDS.finditer(before)]
+            if other and other[-1] > last_name:
+                named = None
+        return bool(named or _PASSPORT_AFTER.search(t[m.end(): m.end() + 40])) and not kept(d)
+
     sub(_EMAIL, "EMAIL", lambda d, m, t: m.group(0).lower() not in public)
+    text = _IBAN.sub(iban, text)  # before the digit runs inside it are taken for cards or phones
     sub(_SNILS_FORMATTED, "SNILS")
     sub(_INN_LABELLED, "INN", group=1)
-    # passport: the number's format and the words before it
-    sub(_PASSPORT, "PASSPORT", lambda d, m, t: bool(_PASSPORT_WORDS.search(_before(t, m))) and not kept(d))
+    # passport: the number's format and the words around it
+    sub(_PASSPORT, "PASSPORT", passport)
     sub(_SNILS, "SNILS", lambda d, m, t: _snils_ok(d) or bool(_SNILS_WORDS.search(_before(t, m))))
     sub(_INTL_PHONE, "PHONE", lambda d, m, t: 8 <= len(d) <= 15 and not kept(d))
     # a card: 13-19 digits whose check digit holds, or any such run the customer calls a card

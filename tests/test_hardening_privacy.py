@@ -34,6 +34,20 @@ from copilot.verify import Verifier, language_problem
     ("passport no. 721234567", "721234567", "PASSPORT"),
     ("СНИЛС 112 233 445 95", "445 95", "SNILS"),
     ("my insurance number 11223344595", "11223344595", "SNILS"),
+    # IBAN by its structure and mod-97 checksum, spaced in fours or written together, any case
+    ("please send the money back to DE61 7016 0164 0012 3456 78 thanks", "0012 3456", "IBAN"),
+    ("IBAN: de61701601640012345678.", "701601640012345678", "IBAN"),
+    ("мой счёт GB69 BARC 2000 5512 3456 78, спасибо", "5512 3456", "IBAN"),
+    ("реквизиты для возврата: KZ84722C000012345678", "722C000012345678", "IBAN"),
+    ("ES60 0049 1500 0512 3456 7892 this is mine", "0512 3456", "IBAN"),  # a four-letter word after it
+    # a passport's series and number: apart, together, named before or after
+    ("Паспорт: 45 09 654321, выдан ОВД", "654321", "PASSPORT"),
+    ("серия 4509, номер 654321", "654321", "PASSPORT"),
+    ("Серия: 45 09; номер: 654321", "654321", "PASSPORT"),
+    ("passport series 4509 number 654321", "654321", "PASSPORT"),
+    ("my passport 4509654321", "4509654321", "PASSPORT"),
+    ("4509 654321 (паспорт)", "654321", "PASSPORT"),
+    ("документ, удостоверяющий личность: 4509 654321", "654321", "PASSPORT"),
 ])
 def test_each_kind_of_personal_data_is_masked(text, secret, kind):
     masked = mask_pii(text)
@@ -49,9 +63,28 @@ def test_each_kind_of_personal_data_is_masked(text, secret, kind):
     "I'm at work. Then it broke again",
     "номер 4509 654321 в заявке",                        # the passport format without the word
     "Payment 2202 2000 1234 5679 went through",          # 16 digits, wrong checksum, not called a card
+    "DE61 7016 0164 0012 3456 79 is what I typed",      # an IBAN's shape, mod-97 fails
+    "ticket AB12 3456 7890 1234 5678",                   # letters and digits in fours, not an IBAN
+    "модель роутера RT12 ABCD EFGH IJKL",
+    "order 4509 654321 is late",                         # the passport format called an order
+    "I paid the passport fee, order 4509 654321",        # ... nearer than the word passport
+    "оплатил пошлину за паспорт, заказ 4509 654321",
+    "счёт 4509 654321",
 ])
 def test_near_misses_are_not_masked(text):
     assert mask_pii(text).text == text
+
+
+@pytest.mark.parametrize("text,number", [
+    ("refund to my account DE61701601640012345678 please", None),    # an IBAN's digits are not a number of their own
+    ("верните на лицевой счёт KZ84722C000012345678", None),
+    ("my account number is 55-120-3381", "55-120-3381"),
+    ("номер договора 4400123987", "4400123987"),
+])
+def test_an_account_number_is_a_number_of_its_own_not_the_digits_of_an_iban(text, number):
+    from copilot.facts import FACTS, fact_value
+
+    assert fact_value(text, FACTS["contract_number"]) == number
 
 
 def _suggestion_with(raw: dict[str, str]) -> Suggestion:
@@ -67,20 +100,22 @@ def _suggestion_with(raw: dict[str, str]) -> Suggestion:
         grounding=Grounding(sentences=[SentenceCheck(text=f"Перезвоним на {phone}.", supported=False,
                                                      reason="no citation")]),
         handoff=Handoff(needed=True, queue="billing", summary=f"Клиент: карта {card}, тел. {phone}, почта {mail}."),
-        facts={"contact_phone": phone, "payment_method": f"картой {card}", "email": mail},
+        facts={"contact_phone": phone, "payment_method": f"картой {card}", "email": mail,
+               **({"refund_account": raw["iban"]} if "iban" in raw else {})},
         flags=[f"pii_masked: {phone}"],
     )
 
 
 @pytest.mark.parametrize("raw", [
     {"card": "4111 1111 1111 1111", "phone": "+7 916 123-45-67", "email": "ivan.petrov@mail.ru",
-     "passport": "4509 654321", "text": "Серия и номер 4509 654321"},
+     "passport": "4509 654321", "text": "Серия и номер 4509 654321", "iban": "KZ84722C000012345678"},
     {"card": "4111.1111.1111.1111", "phone": "+44 20 7946 0958", "email": "name [at] mail.ru",
-     "passport": "721234567", "text": "my passport 721234567"},
+     "passport": "721234567", "text": "my passport 721234567", "iban": "GB69 BARC 2000 5512 3456 78"},
 ])
 def test_a_stored_suggestion_contains_none_of_the_raw_values(tmp_path, raw):
     store = FeedbackStore(FeedbackSettings(mask_pii=True), tmp_path)
-    conversation = {"messages": [{"role": "customer", "text": f"{raw['text']}, карта {raw['card']}, {raw['email']}"},
+    conversation = {"messages": [{"role": "customer", "text": f"{raw['text']}, карта {raw['card']}, {raw['email']}, "
+                                                              f"IBAN {raw['iban']}"},
                                  {"role": "customer", "text": f"звоните {raw['phone']}"}],
                     "profile": {"name": "Ivan", "contract_number": "7712345678"}}
     sid = store.record_suggestion("olga", conversation, _suggestion_with(raw))
@@ -88,12 +123,12 @@ def test_a_stored_suggestion_contains_none_of_the_raw_values(tmp_path, raw):
     row = store.get(sid)
     stored = json.dumps([row.conversation, row.suggestion, row.draft, row.actions[0].final_text, row.actions[0].note],
                         ensure_ascii=False)
-    for name in ("card", "phone", "email", "passport"):
+    for name in ("card", "phone", "email", "passport", "iban"):
         assert raw[name] not in stored, name
     # what the knowledge base publishes stays: the hotline in the cited article and in the draft
     assert "8 800 700-12-35" in row.draft and row.suggestion["citations"][0]["quote"].endswith("700-12-35.")
     assert "7712345678" in stored  # the desk's contract number identifies a contract, not a person
-    assert all(tag in stored for tag in ("[CARD]", "[PHONE]", "[EMAIL]", "[PASSPORT]"))
+    assert all(tag in stored for tag in ("[CARD]", "[PHONE]", "[EMAIL]", "[PASSPORT]", "[IBAN]"))
 
 
 # --- numbers written in words -----------------------------------------------------------
@@ -384,7 +419,7 @@ def test_what_a_non_local_model_reads_has_every_kind_masked():
             self.sent.extend(m.content for m in messages)
             raise RuntimeError("recorded")
 
-    said = ["Call me on +44 20 7946 0958 or 9161234567, card 4111.1111.1111.1111",
+    said = ["Call me on +44 20 7946 0958 or 9161234567, card 4111.1111.1111.1111, IBAN GB69 BARC 2000 5512 3456 78",
             "почта ivan [at] mail.ru, Серия и номер 4509 654321, СНИЛС 112 233 445 95"]
     conversation = Conversation.model_validate({"messages": [{"role": "customer", "text": t} for t in said]})
     plan = DraftPlan(language="en", customer_name=None, answer_hits=[], covered=False, negative=False, questions=[],
@@ -393,6 +428,6 @@ def test_what_a_non_local_model_reads_has_every_kind_masked():
     with pytest.raises(RuntimeError, match="recorded"):
         llm_draft(plan, Sources(), conversation, chat, load_prompt("draft_reply@v1"), 4096, mask=True)
     payload = "\n".join(map(str, chat.sent))
-    assert all(tag in payload for tag in ("[PHONE]", "[CARD]", "[EMAIL]", "[PASSPORT]", "[SNILS]"))
-    for raw in ("7946 0958", "9161234567", "4111.1111", "ivan [at]", "654321", "445 95"):
+    assert all(tag in payload for tag in ("[PHONE]", "[CARD]", "[EMAIL]", "[PASSPORT]", "[SNILS]", "[IBAN]"))
+    for raw in ("7946 0958", "9161234567", "4111.1111", "ivan [at]", "654321", "445 95", "5512 3456"):
         assert raw not in payload, raw
