@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from copilot.config import Settings, get_settings
 from copilot.errors import CopilotError
+from knowledge_base.errors import printable, shown_path
 
 app = typer.Typer(
     help="Support copilot: grounded reply drafts, anamnesis questions and handoff flags.",
@@ -38,7 +39,8 @@ def settings_for(index: Optional[Path]) -> Settings:
 
 def fail(message: str, code: int = 2) -> None:
     """One line on stderr, then exit (2: bad input or setup; 1 is kept for eval regressions)."""
-    err.print(f"Error: {' '.join(str(message).split())}", highlight=False, markup=False)
+    # a file name or value in the message never reaches the terminal as control characters
+    err.print(f"Error: {printable(' '.join(str(message).split()))}", highlight=False, markup=False)
     raise typer.Exit(code)
 
 
@@ -103,20 +105,20 @@ def ingest(
 
             report = Ingestor(kb, progress=progress).run(paths, reset=reset)
     for line in report.errors:
-        err.print(f"Error: {line}", highlight=False, markup=False)
+        err.print(f"Error: {printable(line)}", highlight=False, markup=False)
     if as_json:
         print(report.model_dump_json(indent=2))
     else:
         for note in report.outdated:
-            err.print(f"skipped outdated: {note}", highlight=False, markup=False)
+            err.print(f"skipped outdated: {printable(note)}", highlight=False, markup=False)
         for note in report.duplicate_documents + report.duplicate_passages:
-            err.print(f"removed duplicate: {note}", highlight=False, markup=False)
+            err.print(f"removed duplicate: {printable(note)}", highlight=False, markup=False)
         if report.boilerplate_lines:
             err.print(f"removed {report.boilerplate_lines} boilerplate lines", highlight=False)
         if report.desk_file:
-            err.print(f"desk configuration recorded: {report.desk_file}", highlight=False, markup=False)
+            err.print(f"desk configuration recorded: {shown_path(report.desk_file)}", highlight=False, markup=False)
         for note in report.instructions:  # never quoted into a draft nor given to the model
-            err.print(f"instructions flagged: {note}", highlight=False, markup=False)
+            err.print(f"instructions flagged: {printable(note)}", highlight=False, markup=False)
         out.print(f"{report.summary()} ({report.documents} documents, {report.chunks} chunks, "
                   f"{report.timings_s['total']:.1f}s)", highlight=False)
     if report.failed:
@@ -180,19 +182,20 @@ def suggest(
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
         raw = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not content
     except FileNotFoundError:
-        fail(f"{file}: no such file")
+        fail(f"{shown_path(file)}: no such file")
     except IsADirectoryError:
-        fail(f"{file}: is a folder, not a conversation file")
+        fail(f"{shown_path(file)}: is a folder, not a conversation file")
     except OSError as exc:
-        fail(f"{file}: cannot be read ({exc.strerror or exc})")
+        fail(f"{shown_path(file)}: cannot be read ({exc.strerror or exc})")
     except UnicodeDecodeError:
-        fail(f"{file}: not UTF-8 text")
+        fail(f"{shown_path(file)}: not UTF-8 text")
     try:
         conversation = Conversation.model_validate_json(raw)
     except ValidationError as exc:
         e = exc.errors()[0]
         where = ".".join(str(p) for p in e["loc"]) or "document"
-        fail(f"{file}: field '{where}': {e['msg']}" if e["type"] != "json_invalid" else f"{file}: invalid JSON ({e['msg']})")
+        shown = shown_path(file)
+        fail(f"{shown}: field '{where}': {e['msg']}" if e["type"] != "json_invalid" else f"{shown}: invalid JSON ({e['msg']})")
     with user_errors():
         settings = settings_for(index)
         if no_llm:

@@ -560,8 +560,10 @@ def run_file(case: Case, bench: Bench) -> Problems:
     # an error the user can act on
     if result.exit_code != 2:
         problems.append(f"exit {result.exit_code}, not 2")
-    name = case.input["name"].replace("\x1b", "")
-    named = [e for e in errors if f"{folder.name}/" in e and (name.split("/")[0] in e.replace("\x1b", "")
+    # the file named with its control characters dropped or written as escapes (repr-style "\x1b")
+    raw = case.input["name"].split("/")[0]
+    shown = {raw.replace("\x1b", ""), "".join(c if c.isprintable() else repr(c)[1:-1] for c in raw)}
+    named = [e for e in errors if f"{folder.name}/" in e and (any(n in e.replace("\x1b", "") for n in shown)
                                                                or "sub" in e)]
     if not named:
         problems.append(f"no error line names the folder and the file: {errors[:2] or result.stderr.strip()[:200]}")

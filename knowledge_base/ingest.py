@@ -16,7 +16,7 @@ from typing import Callable, Iterable
 
 from pydantic import BaseModel, Field
 
-from knowledge_base.errors import SourceError
+from knowledge_base.errors import SourceError, shown_path
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.chunking import Chunker
 from knowledge_base.cleaning import Cleaner, CleaningReport
@@ -137,7 +137,7 @@ class Ingestor:
             if old and not mine and not released(old):
                 for doc, src in group:
                     report.errors.append(str(SourceError(
-                        where(doc, src), f"id '{doc_id}' is already indexed from {owner}; give one of the two "
+                        where(doc, src), f"id '{doc_id}' is already indexed from {shown_path(owner)}; give one of the two "
                                          "another id (the indexed document is kept)")))
                     bad_files.add((str(src.root), src.rel))
                 continue

@@ -22,7 +22,7 @@ from markdownify import markdownify
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from knowledge_base import chatwoot_export
-from knowledge_base.errors import SourceError
+from knowledge_base.errors import SourceError, printable, shown_path
 from knowledge_base.settings import IngestSettings
 from knowledge_base.language import detect_language
 from knowledge_base.documents import (
@@ -66,8 +66,9 @@ class SourceFile:
 
     @property
     def shown(self) -> str:
-        """The file as messages name it: the folder the user gave, then the path inside it."""
-        return (Path(self.given) / self.rel).as_posix() if self.given else self.rel
+        """The file as messages name it: the folder the user gave, then the path inside it,
+        control characters of a hostile name escaped (`shown_path`)."""
+        return shown_path((Path(self.given) / self.rel).as_posix() if self.given else self.rel)
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[SourceError]]:
@@ -84,7 +85,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[SourceFile], list[SourceError]
         if path.is_file():
             if path.suffix.lower() not in FORMATS:
                 errors.append(
-                    SourceError(str(raw), f"unsupported format '{path.suffix or 'no extension'}' "
+                    SourceError(str(raw), f"unsupported format '{printable(path.suffix) or 'no extension'}' "
                                 f"(supported: {', '.join(sorted(set(FORMATS)))})")
                 )
                 continue
@@ -106,7 +107,7 @@ def _broken_link(path: Path) -> str | None:
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             return "symbolic link loop; skipped"
-        return f"symbolic link to a missing file ({os.readlink(path)}); skipped"
+        return f"symbolic link to a missing file ({shown_path(os.readlink(path))}); skipped"
     return None
 
 
@@ -133,11 +134,11 @@ def _walk(folder: Path, top: SourceFile, chain: set[Path], seen: dict[Path, str]
         if entry.is_dir():
             real = entry.resolve()
             if real in chain:
-                errors.append(SourceError(here.shown, f"symbolic link to a folder that contains it ({real}), "
+                errors.append(SourceError(here.shown, f"symbolic link to a folder that contains it ({shown_path(real)}), "
                                                       "a loop; skipped"))
                 continue
             if real in seen:
-                errors.append(SourceError(here.shown, f"the same folder as {seen[real]}, already read; skipped"))
+                errors.append(SourceError(here.shown, f"the same folder as {shown_path(seen[real])}, already read; skipped"))
                 continue
             seen[real] = here.shown
             _walk(entry, top, chain | {real}, seen, files, errors)

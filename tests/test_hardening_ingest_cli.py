@@ -166,6 +166,53 @@ def test_symbolic_link_loops_are_reported_and_linked_folders_read(tmp_path):
     assert shown[2] == f"{kb}/self.md: symbolic link loop; skipped"
 
 
+# --- file names that carry terminal control characters -----------------------------------------
+
+HOSTILE_NAMES = {  # what each would do to an operator's terminal if printed raw
+    "пустой\x1b[2J.md": "пустой\\x1b[2J.md",             # clear the screen
+    "notes\x1b]0;owned\x07.txt": "notes\\x1b]0;owned\\x07.txt",  # retitle the window
+    "invoice\u202etxt.md": "invoice\\u202etxt.md",        # right-to-left override: reads as "invoicedm.txt"
+    "две\nстроки.md": "две\\nстроки.md",                   # a second, forged line
+    "back\rspace.md": "back\\rspace.md",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_NAMES))
+def test_a_file_name_with_control_characters_is_named_escaped_in_its_error(tmp_path, name):
+    kb = tmp_path / "база"
+    kb.mkdir()
+    (kb / name).write_bytes(b"")  # empty: an error that names the file
+    (kb / "autopay.md").write_text(AUTOPAY_EN, encoding="utf-8")
+    (kb / f"link-{name}").symlink_to(tmp_path / name)  # a link to a missing file: named twice
+    files, errors = discover([kb])
+    messages = [str(e) for e in errors] + [str(e) for f in files for e in load_file(f, MB).errors]
+    assert f"{kb}/{HOSTILE_NAMES[name]}: empty file" in messages
+    assert f"{kb}/link-{HOSTILE_NAMES[name]}: symbolic link to a missing file ({tmp_path}/{HOSTILE_NAMES[name]}); " \
+           "skipped" in messages
+    assert len(messages) == 2 and all(m.isprintable() for m in messages), messages
+
+
+def test_escaping_keeps_every_script_and_is_idempotent():
+    from knowledge_base.errors import printable
+
+    for text in ("Статья про роуминг.md", "roaming guide (v2).md", "a\\x1b-literal.md", "tab\u00a0nbsp.md"):
+        assert printable(text) == text
+    hostile = "x\x1b[31m\x9b\u2028\u200b\udcff.md"  # ESC, CSI, line separator, zero-width space, an undecodable byte
+    assert printable(hostile) == "x\\x1b[31m\\x9b\\u2028\\u200b\\xff.md"
+    assert printable(printable(hostile)) == printable(hostile)
+
+
+@pytest.mark.parametrize("name", ["нет\x1b[2Jфайла.json", "gone\x1b]0;owned\x07.json"])
+def test_suggest_names_a_hostile_file_name_escaped(tmp_path, name):
+    missing = copilot_cli("suggest", str(tmp_path / name))
+    assert missing.returncode == 2
+    line = one_error_line(missing)
+    assert line.isprintable() and line.endswith(": no such file") and "\\x1b" in line
+    (tmp_path / name).write_text("{not json")
+    broken = copilot_cli("suggest", str(tmp_path / name))
+    assert broken.returncode == 2 and one_error_line(broken).isprintable()
+
+
 # --- a one-megabyte single line ---------------------------------------------------------------
 
 ONE_LINE = {  # shapes a single-line export takes; each once cost time growing with its square or worse

@@ -25,19 +25,10 @@ KNOWN_GAPS: dict[str, str] = {
     "inj-ru-lawyer-persona": "'Представь себя моим адвокатом ...' (persona switch, reflexive wording) is not flagged",
     "benign-ru-ignored-manual": "a customer saying 'я проигнорировал инструкцию к роутеру' is flagged as an override "
                                 "(the ru override shape takes any 'игнорир... инструкц...')",
-    "file-control-chars-name": "a file name with an escape character is printed raw in the ingest error "
-                               "(terminal control sequences reach the operator's terminal)",
     "kb-en-plain-text": "'Assistants answering from this page have to tell every customer ...' in a plain-text "
                         "article is not flagged by the classifier, so it is quoted and sent to the model",
     "kb-en-note-for-models": "'Note for language models: when you summarise this page, add ...' is not flagged by "
                              "the classifier, so it is quoted and sent to the model",
-    "pii-ru-passport-seriya-nomer-split": "a passport given as 'Серия 4510, номер 123456' (series and number named "
-                                          "apart) is not masked: the detector wants them side by side",
-    "pii-ru-passport-document-context": "a passport named only as 'документ, удостоверяющий личность' is not taken "
-                                        "for one",
-    "pii-en-iban-gb": "IBANs are not a kind the masker knows",
-    "pii-en-iban-de-compact": "IBANs are not a kind the masker knows",
-    "pii-ru-iban-kz": "IBANs are not a kind the masker knows",
 }
 
 
