@@ -7,8 +7,9 @@ knowledge base does not answer ("do you offer satellite internet?") is as close 
 article as a covered one is. What tells them apart:
 - key terms: the share of the question's words, weighted by how rare they are in this
   knowledge base, that the index never uses at all (a word no article or past ticket of the
-  desk has is a subject it does not deal with: "satellite", "voicemail"); the words are
-  named in the reason;
+  desk has is a subject it does not deal with: "satellite", "voicemail"), beyond the share a
+  text on the desk's own subjects usually brings (`novelty`: near 0 on a large desk, high on
+  a one-article one, whose index lacks most everyday words); the words are named in the reason;
 - agreement: whether the word-based and the meaning-based searches find the same documents
   among their first few (an answer the two reach separately is likelier to be there);
 - the margin of the best match over the next ones (a covered question has a passage that
@@ -41,8 +42,8 @@ _WORD = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+(?:[-'][0-9A-Za-zА-Яа-яЁё]+
 
 # fitted on the demo desk's dev data: the margin over the runners-up added nothing, and the share of
 # key terms in the best passages nothing beyond `unknown` (its weight turned negative), so neither is used
-VECTOR_FEATURES = ("top_cos", "agreement", "unknown", "ru")
-LEXICAL_FEATURES = ("unknown", "coverage")
+VECTOR_FEATURES = ("top_cos", "agreement", "surprise", "ru")
+LEXICAL_FEATURES = ("surprise", "coverage")
 
 
 class CoverageFeatures(BaseModel):
@@ -54,6 +55,9 @@ class CoverageFeatures(BaseModel):
     key_coverage: float = Field(0.0, description="Rarity-weighted share of the query's terms the best passages contain.")
     unknown: float = Field(0.0, description="Rarity-weighted share of the query's terms no passage of the "
                            "index contains (articles and tickets, any language).")
+    novelty: float = Field(0.0, description="The index's own leave-one-out share of new words (LexicalIndex.novelty).")
+    surprise: float = Field(0.0, description="unknown relative to novelty (see surprise()): unknown words beyond "
+                            "what the desk's own texts bring to each other.")
     missing: list[str] = Field(default_factory=list, description="The query's rarest words no best passage contains.")
     lexical_top: str | None = None
     vector_top: str | None = None
@@ -93,9 +97,9 @@ class Calibration(BaseModel):
     """Fitted by `copilot bench calibrate`; vector models are keyed by embedding model id."""
 
     models: dict[str, CoverageModel] = Field(default_factory=dict)
-    lexical_only: CoverageModel = CoverageModel(bias=0.0, weights={"coverage": 1.0, "unknown": -2.0},
-                                                mean={"coverage": 0.5, "unknown": 0.2},
-                                                scale={"coverage": 0.2, "unknown": 0.2}, fitted_on="defaults")
+    lexical_only: CoverageModel = CoverageModel(bias=0.0, weights={"coverage": 1.0, "surprise": -2.0},
+                                                mean={"coverage": 0.5, "surprise": 0.1},
+                                                scale={"coverage": 0.2, "surprise": 0.2}, fitted_on="defaults")
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE) -> "Calibration":
@@ -131,12 +135,13 @@ def _surface(query: str) -> dict[str, str]:
 
 def coverage_features(docstore: DocStore, query: str, tokens: list[str], lang: str, hits: list[SearchHit],
                       lexical: list[tuple[str, float]], vector: list[tuple[str, float]],
-                      frequencies: tuple[dict[str, int], int], anywhere: dict[str, int]) -> CoverageFeatures:
+                      frequencies: tuple[dict[str, int], int], anywhere: dict[str, int],
+                      novelty: float = 0.0) -> CoverageFeatures:
     """What the coverage model reads off one search: the fused hits, each retriever's own list,
     how many passages of the searched part of the knowledge base hold each query term
     (`frequencies`: term -> passages, and the number of passages searched) and how many of the
     whole index do (`anywhere`: articles and past tickets of every language, so a greeting or a
-    weekday customers write is known even if no article uses it)."""
+    weekday customers write is known even if no article uses it), and the index's `novelty`."""
     if not hits:
         return CoverageFeatures(lang=lang, used_vectors=bool(vector), missing=list(_surface(query).values())[:3])
     heads = [cid for cid, _ in lexical[:20]] + [cid for cid, _ in vector[:20]]
@@ -158,6 +163,7 @@ def coverage_features(docstore: DocStore, query: str, tokens: list[str], lang: s
     absent = sorted((t for t in q - _FUNCTION_TERMS if t not in best), key=lambda t: (bool(anywhere.get(t)), -idf[t], t))
     surface = _surface(query)
 
+    unknown = sum(idf[t] for t in q if not anywhere.get(t)) / weight if q else 0.0
     cosines = [s for _, s in vector]
     return CoverageFeatures(
         top_cos=cosines[0] if cosines else 0.0,
@@ -165,11 +171,20 @@ def coverage_features(docstore: DocStore, query: str, tokens: list[str], lang: s
         agree=agree, agreement=agreement,
         coverage=len(q & passage_terms[0]) / len(q) if q else 0.0,
         key_coverage=sum(idf[t] for t in q if t in best) / weight if q else 0.0,
-        unknown=sum(idf[t] for t in q if not anywhere.get(t)) / weight if q else 0.0,
+        unknown=unknown, novelty=novelty, surprise=surprise(unknown, novelty),
         missing=[surface.get(t, t) for t in absent[:3]],
         lexical_top=lex_docs[0] if lex_docs else None, vector_top=vec_docs[0] if vec_docs else None,
         lang=lang, used_vectors=bool(vector),
     )
+
+
+def surprise(unknown: float, novelty: float) -> float:
+    """Where the query's share of unknown words sits between a typical text on the desk's own
+    subjects (0: as many as `novelty`) and a text sharing no word with the index (1), down to
+    -1 for a more familiar one. On a large desk (novelty near 0) this is `unknown` itself, up
+    to a scale the fitted model absorbs; on a one-article desk it forgives the everyday words
+    its index lacks."""
+    return max(-1.0, min(1.0, (unknown - novelty) / max(1.0 - novelty, 0.05)))
 
 
 def not_covered_reason(model: CoverageModel, features: CoverageFeatures, confidence: float, threshold: float) -> str:
@@ -180,7 +195,7 @@ def not_covered_reason(model: CoverageModel, features: CoverageFeatures, confide
     pulls = sorted((c, f) for f, c in model.contributions(features).items() if c < -0.25 and f != "ru")
     said: list[str] = []
     for _, f in pulls[:2]:
-        if f in ("key_coverage", "unknown", "coverage"):
+        if f in ("key_coverage", "surprise", "coverage"):
             words = ", ".join(f"'{w}'" for w in features.missing)
             text = f"no passage contains {words}" if words else "the passages share few of its words"
         elif f == "agreement":

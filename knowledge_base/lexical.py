@@ -42,6 +42,7 @@ class LexicalIndex:
         self._tags: list[frozenset[str]] = []
         self._position: dict[str, int] = {}
         self._masks: dict[tuple, np.ndarray] = {}  # per filter: the panel asks the same few again and again
+        self._novelty: float | None = None
 
     # -- build ---------------------------------------------------------------------------
     def build(self, rows: Iterable[LexicalRow], generation: int) -> None:
@@ -94,6 +95,7 @@ class LexicalIndex:
         self._tags = [frozenset(t) for t in meta["tags"]]
         self._position = {cid: i for i, cid in enumerate(self._ids)}
         self._masks = {}
+        self._novelty = None
         self._bm25 = (bm25s.BM25.load(str(target / "bm25"), mmap=False, show_progress=False)
                       if self._ids else None)
         self.generation = generation
@@ -151,6 +153,32 @@ class LexicalIndex:
             docs = scores["indices"][scores["indptr"][j]:scores["indptr"][j + 1]]
             out[t] = int(mask[docs].sum()) if mask is not None else len(docs)
         return out, total
+
+    def novelty(self) -> float:
+        """How new a text about this knowledge base's own subjects usually is to the rest of it:
+        for each chunk, the rarity-weighted share of its terms that no other chunk has, weighted
+        as if that chunk were left out of the index; the mean over chunks.
+        Near 0 for a large desk (its own words recur), near 1 for a one-article one (every
+        word is new to the rest), so a query's unknown words can be judged against it."""
+        if self._novelty is not None:
+            return self._novelty
+        value = 0.0
+        if self._bm25 is not None and self._ids:
+            indptr = np.asarray(self._bm25.scores["indptr"])
+            docs = np.asarray(self._bm25.scores["indices"])
+            df = np.diff(indptr)
+            n = len(self._ids)
+            idf = np.log(n / (df - 1 + 0.5))  # each term's rarity with the chunk itself left out
+            empty = self._bm25.vocab_dict.get("")  # the token bm25s gives an empty chunk
+            if empty is not None and empty < len(df):
+                idf[empty] = 0.0
+            term_of = np.repeat(np.arange(len(df)), df)
+            total = np.bincount(docs, weights=idf[term_of], minlength=n)
+            own = np.bincount(docs, weights=(idf * (df == 1))[term_of], minlength=n)
+            has = total > 0
+            value = float((own[has] / total[has]).mean()) if has.any() else 0.0
+        self._novelty = value
+        return value
 
     def search(self, tokens: list[str], n: int, filters: SearchFilters | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score), best first; only chunks sharing a term with the query."""

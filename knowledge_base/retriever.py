@@ -160,7 +160,8 @@ class HybridRetriever:
                  filters: SearchFilters | None = None) -> CoverageFeatures:
         return coverage_features(self.index.docstore, query, tokens, lang, hits, lexical, vector,
                                  self.index.lexical.document_frequencies(tokens, filters),
-                                 self.index.lexical.document_frequencies(tokens)[0])
+                                 self.index.lexical.document_frequencies(tokens)[0],
+                                 self.index.lexical.novelty())
 
     def _model(self, features: CoverageFeatures) -> CoverageModel:
         return self.calibration.model_for(self.index.embedding.model_id, features.used_vectors)

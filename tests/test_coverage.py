@@ -50,25 +50,25 @@ def test_a_covered_question_is_covered_with_no_reason(retrieval_copilot, lang, t
     assert s.citations
 
 
-MODEL = CoverageModel(bias=1.0, weights={"top_cos": 2.0, "agreement": 1.0, "unknown": -2.0},
-                      mean={"top_cos": 0.88, "agreement": 0.5, "unknown": 0.3},
-                      scale={"top_cos": 0.02, "agreement": 0.3, "unknown": 0.2},
-                      reference={"top_cos": 0.89, "agreement": 0.6, "unknown": 0.25})
+MODEL = CoverageModel(bias=1.0, weights={"top_cos": 2.0, "agreement": 1.0, "surprise": -2.0},
+                      mean={"top_cos": 0.88, "agreement": 0.5, "surprise": 0.3},
+                      scale={"top_cos": 0.02, "agreement": 0.3, "surprise": 0.2},
+                      reference={"top_cos": 0.89, "agreement": 0.6, "surprise": 0.25})
 
 
 @pytest.mark.parametrize("missing", [["satellite"], ["спутниковый"]])
 def test_the_reason_names_the_words_no_passage_contains(missing):
-    f = CoverageFeatures(top_cos=0.89, agreement=0.67, unknown=0.8, missing=missing, used_vectors=True)
+    f = CoverageFeatures(top_cos=0.89, agreement=0.67, surprise=0.8, missing=missing, used_vectors=True)
     confidence = MODEL.confidence(f)
     assert confidence < 0.5
     assert not_covered_reason(MODEL, f, confidence, 0.5) == f"no passage contains '{missing[0]}'"
 
 
 def test_the_reason_says_when_the_retrievers_disagree_or_the_match_is_weak():
-    f = CoverageFeatures(top_cos=0.84, agreement=0.0, unknown=0.25, lexical_top="a", vector_top="b", used_vectors=True)
+    f = CoverageFeatures(top_cos=0.84, agreement=0.0, surprise=0.25, lexical_top="a", vector_top="b", used_vectors=True)
     reason = not_covered_reason(MODEL, f, MODEL.confidence(f), 0.5)
     assert "weak match (similarity 0.84)" in reason and "retrievers disagree" in reason
-    covered = CoverageFeatures(top_cos=0.92, agreement=1.0, unknown=0.1, used_vectors=True)
+    covered = CoverageFeatures(top_cos=0.92, agreement=1.0, surprise=0.1, used_vectors=True)
     assert not_covered_reason(MODEL, covered, MODEL.confidence(covered), 0.5) == ""
 
 
@@ -87,3 +87,31 @@ def test_the_scope_eval_counts_not_covered_precision_and_recall_per_language():
                                                         not_covered=said) for i, lang, kind, said in rows])
     assert result.not_covered("en") == (round(2 / 3, 3), round(2 / 3, 3), 1, 3)
     assert result.not_covered("ru") == (1.0, 1.0, 0, 1)
+
+
+def test_unknown_words_are_judged_against_how_new_the_desks_own_texts_are_to_each_other():
+    from knowledge_base.coverage import surprise
+
+    # a large desk: its texts share their words, so unknown words mean a subject it lacks
+    assert surprise(0.6, 0.02) == pytest.approx(0.59, abs=0.01)
+    # a one-article desk lacks most everyday words: as many unknown as its own texts have is usual
+    assert surprise(0.67, 0.86) < 0 < surprise(1.0, 0.86) == 1.0
+    assert surprise(0.0, 0.99) == -1.0  # bounded
+    assert surprise(1.0, 1.0) == 0.0  # an index of one chunk: its words cannot tell (similarity must)
+
+
+def test_the_novelty_of_a_small_index_is_high_and_of_one_that_repeats_itself_low(tmp_path):
+    from knowledge_base.lexical import LexicalIndex, LexicalRow
+    from knowledge_base.tokenizer import tokenize
+
+    def index(texts, folder):
+        lex = LexicalIndex(tmp_path / folder)
+        lex.build([LexicalRow(chunk_id=f"c{i}", tokens=tokenize(t), lang="en", doc_type="article", audience="customer",
+                              tags=[]) for i, t in enumerate(texts)], generation=1)
+        return lex.novelty()
+
+    apart = index(["Restart the router and wait two minutes.", "Pay the bill by card in the app.",
+                   "Порт роутера мигает красным."], "apart")
+    alike = index(["Restart the router and wait.", "Restart the router, then wait two minutes.",
+                   "Wait two minutes and restart the router.", "The router restart takes two minutes."], "alike")
+    assert apart > 0.9 and alike < 0.3
