@@ -106,3 +106,16 @@ def retrieval_copilot(demo_index):
 
     settings = llm_settings(demo_index.settings, enabled=False)
     return Copilot(settings, index=demo_index)
+
+
+@pytest.fixture(scope="session")
+def rt():
+    """One throwaway Request Tracker 5 (tests/rt_server.py, seeded with SEED) for every RT test:
+    starting one takes half a minute. Each test makes its own tickets."""
+    from rt_server import SEED, rt_server
+
+    with rt_server(SEED) as instance:
+        if instance is None:
+            pytest.fail("Request Tracker is not installed: run `make rt` (Debian's request-tracker5, rt5-db-sqlite)")
+        print(f"RT up: setup {instance.setup_s:.1f} s, start {instance.start_s:.1f} s")
+        yield instance

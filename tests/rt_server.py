@@ -173,7 +173,8 @@ def _stop(proc: subprocess.Popen) -> None:
 # support desk grants, and an auth token for root (the copilot's RT user) written to
 # <base>/token.
 SEED = r"""
-@Queues = ({ Name => 'Support', Description => 'First line' }, { Name => 'Billing', Description => 'Bills' });
+@Queues = ({ Name => 'Support', Description => 'First line' }, { Name => 'Billing', Description => 'Bills' },
+           { Name => 'Supervisors', Description => 'Shift leads' });
 @Users = (
   { Name => 'alice@example.com', EmailAddress => 'alice@example.com', Password => 'customer-pw-1', Privileged => 0 },
   { Name => 'ivan@example.ru', EmailAddress => 'ivan@example.ru', Password => 'customer-pw-2', Privileged => 0 },

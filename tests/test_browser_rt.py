@@ -22,11 +22,11 @@ from pydantic import SecretStr
 
 from copilot.auth import users_json
 from helpers import CHROMIUM, REPO, chromium, copilot_over, free_port, wait_for_http
-from rt_server import SEED, rt_server, token_of
+from rt_server import token_of
 
 pytestmark = pytest.mark.slow
 
-HANDOFF_QUEUE = "Supervisors"  # the desk's route for a customer who asks for a person; an RT queue below
+HANDOFF_QUEUE = "Supervisors"  # the desk's route for a customer who asks for a person; a queue of SEED
 ROUTE = f"""    queue: {HANDOFF_QUEUE}
     urgency: medium
     promise:
@@ -49,13 +49,7 @@ FIRST = "Здравствуйте! Как подключить автоплат�
 AGAIN = "Не получается. Позовите, пожалуйста, живого оператора."
 
 
-@pytest.fixture(scope="module")
-def rt():
-    extra = f"\npush @Queues, {{ Name => '{HANDOFF_QUEUE}', Description => 'Shift leads' }};\n"
-    with rt_server(SEED + extra) as instance:
-        if instance is None:
-            pytest.fail("Request Tracker is not installed: run `make rt` (Debian's request-tracker5, rt5-db-sqlite)")
-        yield instance
+# `rt`: the session's throwaway RT (conftest.py); its seed has the queue HANDOFF_QUEUE
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from helpers import DATA, free_port, llm_settings, make_settings
-from rt_server import SEED, rt_server, token_of
+from rt_server import token_of
 
 RECORDED = DATA / "rt"
 
@@ -151,14 +151,7 @@ def test_unreachable_rt_is_one_line_naming_rt_and_the_call():
 
 # -- slow: a real RT on loopback ----------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def rt():
-    with rt_server(SEED) as instance:
-        if instance is None:
-            pytest.fail("Request Tracker is not installed: run `make rt` (Debian's request-tracker5, rt5-db-sqlite)")
-        print(f"RT up: setup {instance.setup_s:.1f} s, start {instance.start_s:.1f} s")
-        yield instance
-
+# `rt`: the session's throwaway RT (conftest.py)
 
 def _settings_for(rt, data: Path, cache: Path, **rt_fields):
     from copilot.config import RTSettings
