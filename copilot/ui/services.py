@@ -11,6 +11,7 @@ from copilot.auth import Auth
 from copilot.config import Settings, get_settings
 from copilot.desk import Desk, resolve_desk
 from copilot.feedback.store import FeedbackStore
+from copilot.ui.labels import labeler, language as known_language
 from copilot.ui.session import Sessions
 
 
@@ -128,9 +129,15 @@ def require_role(role: str) -> None:
     """Stop the page for anyone without the role (pages are also hidden from them)."""
     current = user()
     if current is None or current.role != role:
-        st.error(f"This page is for {role}s. You are signed in as "
-                 f"{current.role if current else 'nobody'}.")
+        L = labeler(language())
+        st.error(L("account.page_for_role", role=L(f"account.role_{role}"),
+                   current=L(f"account.role_{current.role if current else 'nobody'}")))
         st.stop()
+
+
+def language() -> str:
+    """The label language the operator chose (on the sign-in form, then in the account bar)."""
+    return known_language(st.session_state.get("ui_lang"))
 
 
 @st.cache_data(ttl=300)

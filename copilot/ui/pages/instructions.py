@@ -9,19 +9,20 @@ import streamlit as st
 
 from copilot.safety import mark_role_tags
 from copilot.ui import services
+from copilot.ui.labels import labeler
 
 services.require_role("supervisor")
-st.subheader("Instructions in the knowledge base")
-st.caption("Passages that address the model instead of the reader, found at ingest. They are never quoted into a "
-           "draft nor given to the model; edit the source and ingest it again to clear the flag.")
+L = labeler(services.language())
+st.subheader(L("instructions.title"))
+st.caption(L("instructions.intro"))
 flagged = services.copilot().index.docstore.flagged_passages()
-search = st.text_input("Search", key="if-search", placeholder="source or words")
+search = st.text_input(L("common.search"), key="if-search", placeholder=L("instructions.search_hint"))
 shown = [(c, by, why) for c, by, why in flagged if not search or search.lower() in f"{c.source_id} {c.text}".lower()]
-st.caption(f"{len(shown)} of {len(flagged)} flagged passages shown")
+st.caption(L("instructions.shown", shown=len(shown), total=len(flagged)))
 if not flagged:
-    st.info("No passage of the knowledge base carries instructions to the model.")
+    st.info(L("instructions.none"))
 for chunk, by, why in shown:
     with st.container(border=True):
-        st.markdown(f"**{chunk.title}** · `{chunk.source_id}` · {chunk.lang} · found by {by}")
-        st.caption(f"Why: {mark_role_tags(why)}")
+        st.markdown(f"**{chunk.title}** · `{chunk.source_id}` · {chunk.lang} · {L('instructions.found_by', by=by)}")
+        st.caption(L("instructions.why", why=mark_role_tags(why)))
         st.text(chunk.text)  # plain text: a tag or markup in the passage is shown as written, never rendered

@@ -1,5 +1,5 @@
-"""The operator panel's words in English and Russian: one dict per language, the same keys.
-The operator chooses the language (kept per operator); `{name}` fields are filled by `t`."""
+"""The operator panel's words (copilot/ui/pages/operator.py, the handoff card's frame, the account
+bar's sign-out and language choice). Keys are used as they are, without an area prefix."""
 
 from __future__ import annotations
 
@@ -173,10 +173,3 @@ RU = {
     "model_draft_stopped": "Черновик модели {why}; показан черновик по базе знаний",
 }
 
-LABELS = {"en": EN, "ru": RU}
-LANGUAGES = {"en": "English", "ru": "Русский"}
-
-
-def t(lang: str, key: str, **fields) -> str:
-    text = LABELS.get(lang, EN).get(key) or EN.get(key) or key.replace("_", " ")
-    return text.format(**fields) if fields else text
