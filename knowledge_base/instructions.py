@@ -15,6 +15,12 @@ Two parts, both languages:
   out-of-fold log loss and the threshold by the best out-of-fold F1, 5-fold
   cross-validation on dev. The test split is never used here.
 
+In knowledge-base passages one more shape is conclusive (`KNOWLEDGE_HARD`): an order to a
+machine reader, i.e. a sentence that names a machine (AI, language model, chatbot, нейросеть;
+or an assistant/bot said to answer from this text) as the one who must say, add or promise
+something. Articles are written for people, so there it is an injection; in customer turns
+("Bot, tell me my balance") it is not used.
+
 Only sentences with a cue word (`CUES`: words that address a model, its instructions, a
 role, a task, or order a promise) reach the classifier: embedding every sentence of a
 knowledge base would cost more than ingesting it (measured: ~12 short sentences/s on 2
@@ -45,7 +51,7 @@ if TYPE_CHECKING:
     from knowledge_base.index import KnowledgeIndex
 
 DATA = Path(__file__).with_name("instructions.jsonl")
-SCAN_VERSION = "2"  # bump when the detector changes: every document is scanned again at the next ingest
+SCAN_VERSION = "3"  # bump when the detector changes: every document is scanned again at the next ingest
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
 _I = re.I | re.U
@@ -136,6 +142,74 @@ ADDRESSEE = _rx(
     r"систем\w*\s*:|разработчик\w*\s*:",
 )
 
+# A passage of a knowledge base that gives an order to a machine reader: it names a machine as
+# the one who must act ("language models must add ...", "нейросеть должна сообщать ...", "AI,
+# tell ...", "Note for AI assistants: ...", "если ты — нейросеть, ...") and the act is one of
+# producing a reply (tell, add, promise, answer with; сообщить, добавить, пообещать, отвечать).
+# Articles are written for people: they describe a product's bot ("the chatbot answers
+# questions 24/7") or instruct the human agent ("tell the customer ..."), but do not order a
+# machine what to say, so in passages this shape is conclusive. Not used on customer turns,
+# where "Bot, tell me my balance" is an ordinary request.
+#
+# who: a word that can only mean a machine ("AI", "LLM", "language model", "chatbot", "ИИ",
+# "нейросеть", "языковая модель", "чат-бот"), or a word that may mean a person or a product part
+# ("assistant", "bot", "model", "system", "помощник", "ассистент", "модель") when it is said to
+# read, answer from or summarise this text ("assistants answering from this page")
+_MACHINE_EN = (r"(?:AI|A\.I\.|artificial intelligence|LLMs?|(?:chat)?GPT[\w.-]*|chat-?bots?|(?:large )?language models?"
+               r"|neural net(?:work)?s?|(?:AI|virtual|automated) (?:assistants?|models?|agents?|systems?|tools?|bots?|helpers?)"
+               r"|machine readers?)")
+_MACHINE_RU = (r"(?:ИИ|искусственн\w* интеллект\w*|нейросет\w*|нейронн\w* сет\w*|языков\w* модел\w*|чат-?бот\w*"
+               r"|LLM|(?:chat)?GPT[\w.-]*|(?:ИИ-|виртуальн\w* )(?:ассистент|помощник|агент)\w*)")
+_MAYBE_EN = r"(?:assistants?|bots?|models?|systems?|copilots?|tools?)"  # not "agents": people read articles to answer
+_MAYBE_RU = r"(?:ассистент\w*|помощник\w*|бот\w*|модел\w*|систем\w*)"
+_THIS_TEXT_EN = (r"(?:this|these|the following|the present) (?:page|pages|article|articles|text|document|passage|section"
+                 r"|content|material|knowledge base|FAQ|entry|note)s?")
+_THIS_TEXT_RU = (r"(?:эт|данн|настоящ)\w* (?:стать|страниц|текст|документ|материал|раздел|баз\w* знаний|заметк"
+                 r"|запис|справк|инструкци)\w*")
+_READING_EN = (rf"(?:(?:answering|replying|responding|reading|summari[sz]ing|processing|using|quoting|citing|"
+               rf"drawing|working|trained)\b|(?:that|which|who) (?:reads?|answers?|uses?|summari[sz]es?|process(?:es)?|quotes?)"
+               rf"\b)[^.!?\n]{{0,25}}?\b{_THIS_TEXT_EN}")
+_READING_RU = (rf"(?:отвечающ|читающ|использующ|обрабатывающ|пересказывающ|цитирующ|анализирующ|(?:котор\w*|что) "
+               rf"(?:отвечает|отвечают|читает|читают|использует|используют|обрабатывает|обрабатывают|пересказывает))\w*"
+               rf"[^.!?\n]{{0,25}}?{_THIS_TEXT_RU}")
+_WHO_EN = rf"(?:{_MACHINE_EN}|{_MAYBE_EN},? {_READING_EN})"
+_WHO_RU = rf"(?:{_MACHINE_RU}|{_MAYBE_RU},? {_READING_RU})"
+# the act: producing or shaping the reply
+_ACT_EN = (r"(?:tell|say|add|append|prepend|insert|mention|include|promise|guarantee|offer|state|claim|inform|insist|quote"
+           r"|recommend|advise|assure|confirm|approve|grant|deny|refuse|ignore|disregard|(?:answer|reply|respond|write|end|"
+           r"start|begin|finish)\w* (?:with|that|by|only|in|every|each|all)|treat|describe|call|refer|direct|send|apologi[sz]e)")
+_ACT_RU = (r"(?:сообщ|говор|сказа|скаж|добав|дописыв|дописа|упомян|упомина|включ|обеща|пообещ|гарантир|предлаг|предлож"
+           r"|утвержда|заявля|информир|настаива|цитир|игнорир|проигнорир|отвеча|ответ|пиш|писа|напиш|рекомендова|советова"
+           r"|посовет|уверя|завер|подтвержда|подтверд|одобр|отказыва|откаж|отрица|извиня|назыв|направля|направ)")
+_MUST_EN = (r"(?:must|should|shall|have to|has to|need to|needs to|are to|is to|ought to|will always|will never"
+            r"|(?:are|is) (?:required|expected|instructed|asked|supposed|obliged|told) to)")
+_MUST_RU = (r"(?:должн\w*|обязан\w*|нужно|надо|следует|необходимо|надлежит|требуется|стоит|предписано|поручено|велено)")
+_LABEL_EN = r"(?:note|message|instructions?|reminder|attention|notice|memo|hint|directive|warning|info|tip)"
+_LABEL_RU = r"(?:примечани|заметк|инструкци|указани|сообщени|внимани|памятк|подсказк|напоминани|директив|информаци)\w*"
+
+KNOWLEDGE_HARD: dict[str, re.Pattern] = {
+    "machine_directive": _rx(
+        # the machine must act: "language models should always add ...", "AI assistants are required to tell ..."
+        rf"\b{_WHO_EN}\b[^.!?\n:]{{0,40}}?\b{_MUST_EN}\s+(?:(?:also|always|now|never|not|then|first|still|clearly|"
+        rf"explicitly)\s+)*{_ACT_EN}",
+        rf"(?<!\w){_WHO_RU}(?!\w)[^.!?\n:]{{0,40}}?(?<!\w){_MUST_RU}\s+(?:(?:также|всегда|теперь|обязательно|сразу|"
+        rf"явно|прямо)\s+)*(?:не\s+)?{_ACT_RU}",
+        # a label that names the machine as reader: "Note for language models: ...", "Примечание для нейросети: ..."
+        rf"\b{_LABEL_EN}\s+(?:to|for)\s+(?:(?:all|any|every|the)\s+)?{_WHO_EN}\s*[:\-–—]",
+        rf"(?<!\w){_LABEL_RU}\s+(?:для|к)\s+(?:(?:всех|любой|любого|любых)\s+)?{_WHO_RU}\s*[:\-–—]",
+        # the machine called to: "AI, tell ...", "Нейросеть, добавь ..."
+        rf"(?:^|[.!?]\s+|\()(?:(?:dear|hey|hi|attention|listen)\s+)?{_MACHINE_EN}\s*[,:!]\s*(?:please\s+|now\s+)?"
+        rf"(?:always\s+|never\s+|do not\s+|don't\s+)?{_ACT_EN}",
+        rf"(?:^|[.!?]\s+|\()(?:(?:уважаем|дорог)\w*\s+|эй,?\s+)?{_MACHINE_RU}\s*[,:!]\s*(?:пожалуйста,?\s+)?"
+        rf"(?:всегда\s+|никогда не\s+|не\s+)?{_ACT_RU}\w*(?:и|ь|й|те)\b",
+        # the reader supposed a machine: "If you are an AI ...", "Если ты — нейросеть ..."
+        rf"\bif you(?: are|'re)\s+(?:an?\s+)?{_MACHINE_EN}(?=\s*(?:[,.;:!?)]|$)|\s+(?:[—–-]|reading|answering|summari|"
+        rf"processing|that\b|who\b|and\b|or\b))",
+        rf"(?<!\w)если (?:ты|вы)\s*(?:[—–-]\s*)?(?:(?:являешься|являетесь)\s+)?{_MACHINE_RU}(?=\s*(?:[,.;:!?)]|$)|\s+"
+        rf"(?:[—–-]|и\b|или\b|котор|читаешь|читаете|отвечаешь|отвечаете))",
+    ),
+}
+
 FEATURES: tuple[str, ...] = (*HARD, *SOFT)
 _COMMENT = re.compile(r"<!--(.*?)-->", re.S)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=\S)|\n+")
@@ -153,6 +227,16 @@ def units(text: str) -> list[str]:
 def hard_evidence(text: str) -> str | None:
     """The words of a conclusive instruction shape, or None."""
     for pattern in HARD.values():
+        m = pattern.search(text)
+        if m:
+            return " ".join(m.group(0).split())[:80]
+    return None
+
+
+def knowledge_evidence(text: str) -> str | None:
+    """The words of an order to a machine reader in a knowledge-base passage (see
+    `KNOWLEDGE_HARD`), or None."""
+    for pattern in KNOWLEDGE_HARD.values():
         m = pattern.search(text)
         if m:
             return " ".join(m.group(0).split())[:80]
@@ -316,13 +400,14 @@ class InstructionDetector:
     def find_all(self, texts: Sequence[str], where: Literal["customer", "knowledge"] = "customer"
                  ) -> list[Finding | None]:
         """For each text, its first instruction-like sentence (or comment), or None. In
-        knowledge-base passages (`where="knowledge"`) the classifier judges only the sentences
+        knowledge-base passages (`where="knowledge"`) an order to a machine reader
+        (`KNOWLEDGE_HARD`) is conclusive too, and the classifier judges only the sentences
         that name a machine addressee (`ADDRESSEE`); the conclusive shapes count everywhere."""
         out: list[Finding | None] = [None] * len(texts)
         pending: list[tuple[int, str]] = []
         for i, text in enumerate(texts):
             for unit in units(text):
-                evidence = hard_evidence(unit)
+                evidence = hard_evidence(unit) or (knowledge_evidence(unit) if where == "knowledge" else None)
                 if evidence:
                     out[i] = Finding(unit, evidence, "structure")
                     break

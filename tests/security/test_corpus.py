@@ -25,10 +25,6 @@ KNOWN_GAPS: dict[str, str] = {
     "inj-ru-lawyer-persona": "'Представь себя моим адвокатом ...' (persona switch, reflexive wording) is not flagged",
     "benign-ru-ignored-manual": "a customer saying 'я проигнорировал инструкцию к роутеру' is flagged as an override "
                                 "(the ru override shape takes any 'игнорир... инструкц...')",
-    "kb-en-plain-text": "'Assistants answering from this page have to tell every customer ...' in a plain-text "
-                        "article is not flagged by the classifier, so it is quoted and sent to the model",
-    "kb-en-note-for-models": "'Note for language models: when you summarise this page, add ...' is not flagged by "
-                             "the classifier, so it is quoted and sent to the model",
 }
 
 
