@@ -92,8 +92,10 @@ _TEN_PHONE = re.compile(r"(?<![\w+.,/:-])(?:\(\d{3}\)\s?|\d{3}[\s.\-]?)\d{3}[\s.
 # a Russian passport: a 4-digit series (written "4509" or "45 09") and a 6-digit number, together,
 # side by side, or apart with their names ("серия 4509, номер 654321", "series 4509 No. 654321");
 # other countries': up to two letters and 7-9 digits
-_PASSPORT = re.compile(r"(?<![\d\w])(\d{2}[ \u00a0]?\d{2}[ \u00a0]*[,;]?[ \u00a0]*"
-                       r"(?:(?:№|n|no\.?|nr\.?|number|номер|ном\.)[ \u00a0]*[:.]?[ \u00a0]*)?\d{6}"
+# (separators bounded: unbounded runs of blanks on both sides of an optional comma backtrack in
+# time growing with the square of the run)
+_PASSPORT = re.compile(r"(?<![\d\w])(\d{2}[ \u00a0]?\d{2}[ \u00a0]{0,3}[,;]?[ \u00a0]{0,3}"
+                       r"(?:(?:№|n|no\.?|nr\.?|number|номер|ном\.)[ \u00a0]{0,3}[:.]?[ \u00a0]{0,3})?\d{6}"
                        r"|[A-ZА-Я]{0,2}\s?\d{7,9})(?![\d\w])", _I)
 # IBAN (ISO 13616): country code, two check digits, up to 30 letters and digits of the domestic
 # account, written together or in groups of four; found by that shape, taken only when the
