@@ -172,7 +172,7 @@ def coverage_features(docstore: DocStore, query: str, tokens: list[str], lang: s
         coverage=len(q & passage_terms[0]) / len(q) if q else 0.0,
         key_coverage=sum(idf[t] for t in q if t in best) / weight if q else 0.0,
         unknown=unknown, novelty=novelty, surprise=surprise(unknown, novelty),
-        missing=[surface.get(t, t) for t in absent[:3]],
+        missing=list(dict.fromkeys(surface.get(t, t) for t in absent))[:3],  # "555-123" is one word
         lexical_top=lex_docs[0] if lex_docs else None, vector_top=vec_docs[0] if vec_docs else None,
         lang=lang, used_vectors=bool(vector),
     )
