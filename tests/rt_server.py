@@ -207,3 +207,16 @@ SEED = r"""
 def token_of(rt: RTInstance) -> str:
     """The auth token SEED made for root."""
     return (rt.base / "token").read_text().strip()
+
+
+# a two-article desk (one article per language) for the RT tests' suggestions to cite
+AUTOPAY_KB = {
+    "autopay-en.md": "---\nid: autopay-en\ntitle: Automatic payment\nlang: en\n---\n# Automatic payment\n\n"
+                     "To turn on automatic payment for your monthly bill, open Payments in your account and choose "
+                     "Autopay, then add a bank card. The bill is charged from the card on the first day of each "
+                     "month. You can switch automatic payment off in the same section at any time.\n",
+    "autopay-ru.md": "---\nid: autopay-ru\ntitle: Автоплатёж\nlang: ru\n---\n# Автоплатёж\n\n"
+                     "Чтобы подключить автоплатёж для ежемесячного счёта, откройте раздел Платежи в личном кабинете, "
+                     "выберите Автоплатёж и привяжите банковскую карту. Счёт списывается с карты первого числа "
+                     "каждого месяца. Отключить автоплатёж можно в том же разделе в любой момент.\n",
+}

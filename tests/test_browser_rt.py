@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from copilot.auth import users_json
 from helpers import CHROMIUM, REPO, chromium, copilot_over, free_port, wait_for_http
-from rt_server import token_of
+from rt_server import AUTOPAY_KB, token_of
 
 pytestmark = pytest.mark.slow
 
@@ -34,14 +34,7 @@ ROUTE = f"""    queue: {HANDOFF_QUEUE}
       ru: Я передаю ваше обращение руководителю смены.
 """
 KB = {
-    "autopay-en.md": "---\nid: autopay-en\ntitle: Automatic payment\nlang: en\n---\n# Automatic payment\n\n"
-                     "To turn on automatic payment for your monthly bill, open Payments in your account and choose "
-                     "Autopay, then add a bank card. The bill is charged from the card on the first day of each "
-                     "month. You can switch automatic payment off in the same section at any time.\n",
-    "autopay-ru.md": "---\nid: autopay-ru\ntitle: Автоплатёж\nlang: ru\n---\n# Автоплатёж\n\n"
-                     "Чтобы подключить автоплатёж для ежемесячного счёта, откройте раздел Платежи в личном кабинете, "
-                     "выберите Автоплатёж и привяжите банковскую карту. Счёт списывается с карты первого числа "
-                     "каждого месяца. Отключить автоплатёж можно в том же разделе в любой момент.\n",
+    **AUTOPAY_KB,
     "desk.yaml": f"name: Test desk\nroutes:\n  explicit_human_request:\n{ROUTE}  frustration_or_loop:\n{ROUTE}",
 }
 CUSTOMER = ("ivan@example.ru", "customer-pw-2")  # an unprivileged RT user from SEED

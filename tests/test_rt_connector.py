@@ -14,21 +14,11 @@ import pytest
 from pydantic import SecretStr
 
 from helpers import DATA, free_port, llm_settings, make_settings
-from rt_server import token_of
+from rt_server import AUTOPAY_KB, token_of
 
 RECORDED = DATA / "rt"
 
-# a small desk: what the suggestions cite (the demo desk takes minutes to embed on a busy runner)
-KB = {
-    "autopay-en.md": "---\nid: autopay-en\ntitle: Automatic payment\nlang: en\n---\n# Automatic payment\n\n"
-                     "To turn on automatic payment for your monthly bill, open Payments in your account and choose "
-                     "Autopay, then add a bank card. The bill is charged from the card on the first day of each "
-                     "month. You can switch automatic payment off in the same section at any time.\n",
-    "autopay-ru.md": "---\nid: autopay-ru\ntitle: Автоплатёж\nlang: ru\n---\n# Автоплатёж\n\n"
-                     "Чтобы подключить автоплатёж для ежемесячного счёта, откройте раздел Платежи в личном кабинете, "
-                     "выберите Автоплатёж и привяжите банковскую карту. Счёт списывается с карты первого числа "
-                     "каждого месяца. Отключить автоплатёж можно в том же разделе в любой момент.\n",
-}
+KB = AUTOPAY_KB  # a small desk: what the suggestions cite (the demo desk takes minutes to embed)
 
 
 @pytest.fixture(scope="module")
