@@ -128,7 +128,7 @@ class Desk(BaseModel):
         description="Reasons recognised in the customer's words that this desk's agents handle themselves when "
         "the knowledge base covers the request: the draft follows the knowledge base's procedure and the panel "
         "flags the reason, with no handoff (a bank whose agents lock cards and open disputes). An article's or "
-        "a derived rule for the same reason still hands off. Empty: every recognised reason hands off (a desk "
+        "a derived rule for the same reason still hands off when the conversation meets its condition. Empty: every recognised reason hands off (a desk "
         "whose fraud team takes every such case).")
 
     @field_validator("plan_names")

@@ -237,7 +237,7 @@ class Copilot:
             language=seen.language, signals=seen.signals, rule_matches=rules, covered=covered, off_topic=off_topic,
             intent=intent.label,
             customer_request=" ".join(mask_pii(seen.first_customer_turn, self.keep_ids).text.split())[:300],
-            facts=seen.facts, kb_reasons=self._rule_reasons(found.top_docs) if covered else frozenset())
+            facts=seen.facts, kb_reasons=self._rule_reasons(found, seen.customer_text) if covered else frozenset())
         decision, _evidence = handoff_policy.decide(inputs, self.desk)
         flags += [f"handled_by_procedure: {reason} ({said})"
                   for reason, said in handoff_policy.handled_by_procedure(inputs, self.desk).items()]
@@ -357,11 +357,16 @@ class Copilot:
             intent = self._refine_intent(intent, conversation.customer_text(), found.answers.hits)
         return intent
 
-    def _rule_matches(self, found: Retrieved, customer_text: str) -> list[handoff_policy.RuleMatch]:
-        """`policy_requires_human` rules of the matched articles whose situation the customer
-        describes ("the Internet light stays red after a reboot"). Called only once the
-        diagnosis is done (a problem report where the customer already tried the usual
-        steps); other reasons come from the customer's words, which are more precise."""
+    def _rule_matches(self, found: Retrieved, customer_text: str,
+                      reasons: frozenset[str] | None = frozenset({"policy_requires_human"}),
+                      words_always: bool = False) -> list[handoff_policy.RuleMatch]:
+        """Rules of the matched articles whose situation the customer describes ("the
+        Internet light stays red after a reboot"), for `reasons` (None: any reason). For
+        `policy_requires_human` called only once the diagnosis is done (a problem report where
+        the customer already tried the usual steps); other reasons come from the customer's
+        words, which are more precise, and their rules only say whether the desk keeps a case
+        it would otherwise handle itself (`_rule_reasons`). A derived condition must also share
+        a good part of its words with the customer's; with `words_always`, a front-matter one too."""
         if found.query_vector is None:
             return []
         import numpy as np
@@ -373,13 +378,14 @@ class Copilot:
         matches = []
         for source_id, rules in self._article_rules(found.top_docs).items():
             for reason, when, sentence, origin, review in rules:
-                if not when or reason != "policy_requires_human":
+                if not when or (reasons is not None and reason not in reasons):
                     continue
                 # a derived rule is also compared as the whole sentence it came from: its condition
                 # alone ("по кабелю меньше 70% от тарифа") is shorter than what customers write
                 sim = max(self._similarity(text, q) for text in dict.fromkeys(
                     [when, sentence] if origin == "derived" else [when]))
-                if sim >= self.settings.handoff.rule_similarity and (origin != "derived" or _shares_words(when, said)):
+                if sim >= self.settings.handoff.rule_similarity and (
+                        (origin != "derived" and not words_always) or _shares_words(when, said)):
                     matches.append(handoff_policy.RuleMatch(source_id, reason, when, round(sim, 3), sentence,
                                                             origin, review))
         return matches
@@ -397,9 +403,20 @@ class Copilot:
                                          for r, status in derived.get(source_id, [])]
         return out
 
-    def _rule_reasons(self, source_ids: list[str]) -> frozenset[str]:
-        """The reasons the matched articles' handoff rules give to a person, whatever the condition."""
-        return frozenset(rule[0] for rules in self._article_rules(source_ids).values() for rule in rules)
+    def _rule_reasons(self, found: Retrieved, customer_text: str) -> frozenset[str]:
+        """The reasons the matched articles' handoff rules give to a person in this
+        conversation: a rule without a condition always, one with a condition when the
+        customer describes it: near in meaning and sharing a good part of its words, as the
+        embedder alone finds any stolen-card report near "the customer says they never
+        reported the card stolen" (about 0.88 in Russian). Such a rule keeps no case of a
+        customer who reports a stolen card; the article's procedure answers them. Where the
+        condition cannot be judged (no query vector: a language the embedder does not know),
+        every rule counts, as a person then decides."""
+        rules = self._article_rules(found.top_docs)
+        if found.query_vector is None:
+            return frozenset(rule[0] for listed in rules.values() for rule in listed)
+        always = {rule[0] for listed in rules.values() for rule in listed if not rule[1]}
+        return frozenset(always | {m.reason for m in self._rule_matches(found, customer_text, reasons=None, words_always=True)})
 
     def _similarity(self, text: str, unit_query) -> float:
         """Cosine of a rule text (embedded once, then cached) to the normalised query vector."""

@@ -63,15 +63,16 @@ class HandoffInputs:
     facts: dict[str, GivenFact]
     tried: str | None = None
     off_topic: bool = False      # outside what the business does: refused, not handed off
-    # reasons the matched articles' rules (front matter or derived) give to a person, whatever the condition
+    # reasons the matched articles' rules (front matter or derived) give to a person here: rules without a
+    # condition, and those whose condition the conversation meets
     kb_reasons: frozenset[str] = frozenset()
 
 
 def handled_by_procedure(inputs: HandoffInputs, desk: Desk) -> dict[str, str]:
     """Reasons recognised in the customer's words that this desk's agents handle themselves
     because the knowledge base covers the request (`Desk.handled_when_covered`): reason ->
-    what the customer said. Where a matched article's rule gives that reason to a person, it
-    still hands off."""
+    what the customer said. Where a matched article's rule gives that reason to a person and
+    the conversation meets the rule's condition (`kb_reasons`), it still hands off."""
     if not inputs.covered:
         return {}
     out: dict[str, str] = {}

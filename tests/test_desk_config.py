@@ -194,3 +194,58 @@ def test_a_desk_whose_fraud_team_takes_every_case_hands_off_even_when_covered(tm
     s = _copilot(tmp_path, session_cache, kb).suggest(conversation(STOLEN))
     assert s.handoff.needed and s.handoff.reasons[0] == "fraud_or_security"
     assert not any(f.startswith("handled_by_procedure") for f in s.flags)
+
+
+CARD_RULES = {
+    "card-blocked-en.md": """---
+id: card-blocked-en
+title: Lost or stolen card
+lang: en
+handoff:
+  - reason: fraud_or_security
+    when: "The customer says they never reported the card lost or stolen, yet it was blocked as stolen."
+---
+# Lost or stolen card
+
+If your card was lost or stolen, lock it at once in the app: Cards, then Lock card. Order a replacement card
+from the same screen; it arrives in five working days. Payments you did not make are disputed from the card's
+history: choose the payment, then Dispute.
+""",
+    "card-blocked-ru.md": """---
+id: card-blocked-ru
+title: Карта потеряна или украдена
+lang: ru
+handoff:
+  - reason: fraud_or_security
+    when: "Клиент говорит, что не сообщал о краже или потере карты, но карта заблокирована как украденная."
+---
+# Карта потеряна или украдена
+
+Если карту потеряли или украли, сразу заблокируйте её в приложении: Карты, затем Заблокировать карту. Новую
+карту закажите на том же экране, её доставят за пять рабочих дней. Платёж, который вы не совершали, оспорьте
+в истории операций карты: выберите платёж, затем Оспорить.
+""",
+}
+
+
+def test_an_articles_rule_keeps_a_case_only_when_the_customer_meets_its_condition(tmp_path, session_cache):
+    """A desk that handles fraud itself answers a stolen card from the article's procedure;
+    the article's rule ("to the security team if the customer never reported it stolen")
+    takes only the case that rule describes, in both languages."""
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name, text in CARD_RULES.items():
+        (kb / name).write_text(text, encoding="utf-8")
+    copilot = _copilot(tmp_path, session_cache, kb, retrieval={"min_confidence": 0.0, "off_topic": False})
+    for handled, kept in (
+        ("My wallet with my bank card was stolen yesterday. How do I lock the card and get a new one?",
+         "My card was blocked as stolen, but I never reported it lost or stolen. Why?"),
+        ("Вчера у меня украли кошелёк с банковской картой. Как заблокировать карту и заказать новую?",
+         "Мою карту заблокировали как украденную, хотя я не сообщал, что её украли или что я её потерял. Почему?"),
+    ):
+        s = copilot.suggest(conversation(handled))
+        assert not s.handoff.needed, (handled, s.handoff.reasons)
+        assert any(f.startswith("handled_by_procedure: fraud_or_security") for f in s.flags)
+        s = copilot.suggest(conversation(kept))
+        assert s.handoff.needed and s.handoff.reasons[0] == "fraud_or_security", (kept, s.handoff.reasons)
+        assert [r.source_id for r in s.handoff.rules] in ([], [s.citations[0].source_id if s.citations else ""])
