@@ -7,9 +7,11 @@ knowledge base does not answer ("do you offer satellite internet?") is as close 
 article as a covered one is. What tells them apart:
 - key terms: the share of the question's words, weighted by how rare they are in this
   knowledge base, that the index never uses at all (a word no article or past ticket of the
-  desk has is a subject it does not deal with: "satellite", "voicemail"), beyond the share a
-  text on the desk's own subjects usually brings (`novelty`: near 0 on a large desk, high on
-  a one-article one, whose index lacks most everyday words); the words are named in the reason;
+  desk has is a subject it does not deal with: "satellite", "voicemail"); past tickets carry a
+  desk's everyday words ("today", "absolutely"), so on a desk with tickets it is judged against
+  the share a text on the desk's own subjects usually brings (`novelty`), and on one without
+  them words common in the language at large count as known (`everyday_word`: a manual or a
+  one-article desk lacks most everyday words); the words are named in the reason;
 - agreement: whether the word-based and the meaning-based searches find the same documents
   among their first few (an answer the two reach separately is likelier to be there);
 - the margin of the best match over the next ones (a covered question has a passage that
@@ -38,6 +40,7 @@ CALIBRATION_FILE = Path(__file__).with_name("calibration") / "calibration.json"
 PASSAGES = 3       # the best passages whose words and documents are compared with the question
 RUNNERS_UP = 5     # the next vector matches the best one is compared with
 _FUNCTION_TERMS = frozenset(t for w in STOPWORDS_EN_PLUS + STOPWORDS_RUSSIAN for t in tokenize(w))
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 _WORD = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+(?:[-'][0-9A-Za-zА-Яа-яЁё]+)*")
 
 # fitted on the demo desk's dev data: the margin over the runners-up added nothing, and the share of
@@ -136,7 +139,7 @@ def _surface(query: str) -> dict[str, str]:
 def coverage_features(docstore: DocStore, query: str, tokens: list[str], lang: str, hits: list[SearchHit],
                       lexical: list[tuple[str, float]], vector: list[tuple[str, float]],
                       frequencies: tuple[dict[str, int], int], anywhere: dict[str, int],
-                      novelty: float = 0.0) -> CoverageFeatures:
+                      novelty: float = 0.0, everyday: float = 0.0) -> CoverageFeatures:
     """What the coverage model reads off one search: the fused hits, each retriever's own list,
     how many passages of the searched part of the knowledge base hold each query term
     (`frequencies`: term -> passages, and the number of passages searched) and how many of the
@@ -160,10 +163,11 @@ def coverage_features(docstore: DocStore, query: str, tokens: list[str], lang: s
     # words the index never uses first (the subject it does not deal with), then the rarest
     # the reason names subject words: the index's stop list is short in English (33 words against
     # 151 in Russian), so "do" or "my" would otherwise be named as missing
-    absent = sorted((t for t in q - _FUNCTION_TERMS if t not in best), key=lambda t: (bool(anywhere.get(t)), -idf[t], t))
     surface = _surface(query)
 
-    unknown = sum(idf[t] for t in q if not anywhere.get(t)) / weight if q else 0.0
+    known = {t for t in q if anywhere.get(t) or everyday_word(surface.get(t, t), everyday)}
+    unknown = sum(idf[t] for t in q if t not in known) / weight if q else 0.0
+    absent = sorted((t for t in q - _FUNCTION_TERMS if t not in best), key=lambda t: (t in known, -idf[t], t))
     cosines = [s for _, s in vector]
     return CoverageFeatures(
         top_cos=cosines[0] if cosines else 0.0,
@@ -176,6 +180,18 @@ def coverage_features(docstore: DocStore, query: str, tokens: list[str], lang: s
         lexical_top=lex_docs[0] if lex_docs else None, vector_top=vec_docs[0] if vec_docs else None,
         lang=lang, used_vectors=bool(vector),
     )
+
+
+def everyday_word(word: str, zipf: float) -> bool:
+    """A word of everyday speech in its language (wordfreq's Zipf frequency at least `zipf`;
+    0: none is): "absolutely", "hello", "France" say nothing of whether a desk covers a
+    question, even when its articles never use them and it has no past tickets that do
+    (while "voicemail", "satellite" or "биткоинами" are rarer, and still count)."""
+    if zipf <= 0:
+        return False
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word.lower(), "ru" if _CYRILLIC.search(word) else "en") >= zipf
 
 
 def surprise(unknown: float, novelty: float) -> float:

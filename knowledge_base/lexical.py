@@ -154,6 +154,10 @@ class LexicalIndex:
             out[t] = int(mask[docs].sum()) if mask is not None else len(docs)
         return out, total
 
+    def holds(self, doc_type: str) -> bool:
+        """Whether any chunk of the index is of this type ("ticket": past tickets)."""
+        return bool((self._types == doc_type).any()) if self._ids else False
+
     def novelty(self) -> float:
         """How new a text about this knowledge base's own subjects usually is to the rest of it:
         for each chunk, the rarity-weighted share of its terms that no other chunk has, weighted

@@ -161,7 +161,13 @@ class HybridRetriever:
         return coverage_features(self.index.docstore, query, tokens, lang, hits, lexical, vector,
                                  self.index.lexical.document_frequencies(tokens, filters),
                                  self.index.lexical.document_frequencies(tokens)[0],
-                                 self.index.lexical.novelty())
+                                 *self._baseline())
+
+    def _baseline(self) -> tuple[float, float]:
+        # past tickets carry a desk's everyday words; without them, the language's
+        if self.index.lexical.holds("ticket") or not self.settings.everyday_zipf:
+            return self.index.lexical.novelty(), 0.0
+        return 0.0, self.settings.everyday_zipf
 
     def _model(self, features: CoverageFeatures) -> CoverageModel:
         return self.calibration.model_for(self.index.embedding.model_id, features.used_vectors)

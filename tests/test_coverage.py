@@ -115,3 +115,26 @@ def test_the_novelty_of_a_small_index_is_high_and_of_one_that_repeats_itself_low
     alike = index(["Restart the router and wait.", "Restart the router, then wait two minutes.",
                    "Wait two minutes and restart the router.", "The router restart takes two minutes."], "alike")
     assert apart > 0.9 and alike < 0.3
+
+
+@pytest.mark.parametrize("word,everyday", [
+    ("absolutely", True), ("Hello", True), ("France", True), ("voicemail", False), ("cryptocurrency", False),
+    ("абсолютно", True), ("Здравствуйте", True), ("биткоинами", False), ("спутниковый", False),
+])
+def test_everyday_words_of_either_language_are_told_from_subject_words(word, everyday):
+    from knowledge_base.coverage import everyday_word
+
+    assert everyday_word(word, 4.0) is everyday
+    assert everyday_word(word, 0.0) is False  # off
+
+
+def test_the_language_at_large_stands_in_for_past_tickets_only_on_a_desk_without_them(tmp_path):
+    from knowledge_base.lexical import LexicalIndex, LexicalRow
+
+    lex = LexicalIndex(tmp_path / "lex")
+    row = lambda cid, doc_type: LexicalRow(chunk_id=cid, tokens=["router"], lang="en", doc_type=doc_type,  # noqa: E731
+                                           audience="customer", tags=[])
+    lex.build([row("a", "article")], generation=1)
+    assert not lex.holds("ticket")
+    lex.build([row("a", "article"), row("t", "ticket")], generation=2)
+    assert lex.holds("ticket")
