@@ -198,8 +198,8 @@ def surprise(unknown: float, novelty: float) -> float:
     """Where the query's share of unknown words sits between a typical text on the desk's own
     subjects (0: as many as `novelty`) and a text sharing no word with the index (1), down to
     -1 for a more familiar one. On a large desk (novelty near 0) this is `unknown` itself, up
-    to a scale the fitted model absorbs; on a one-article desk it forgives the everyday words
-    its index lacks."""
+    to a scale the fitted model absorbs; a small desk with tickets is judged against its own
+    wording (a desk without tickets gets novelty 0 and `everyday_word` instead)."""
     return max(-1.0, min(1.0, (unknown - novelty) / max(1.0 - novelty, 0.05)))
 
 

@@ -43,6 +43,7 @@ class LexicalIndex:
         self._position: dict[str, int] = {}
         self._masks: dict[tuple, np.ndarray] = {}  # per filter: the panel asks the same few again and again
         self._novelty: float | None = None
+        self._holds: dict[str, bool] = {}
 
     # -- build ---------------------------------------------------------------------------
     def build(self, rows: Iterable[LexicalRow], generation: int) -> None:
@@ -96,6 +97,7 @@ class LexicalIndex:
         self._position = {cid: i for i, cid in enumerate(self._ids)}
         self._masks = {}
         self._novelty = None
+        self._holds = {}
         self._bm25 = (bm25s.BM25.load(str(target / "bm25"), mmap=False, show_progress=False)
                       if self._ids else None)
         self.generation = generation
@@ -156,7 +158,9 @@ class LexicalIndex:
 
     def holds(self, doc_type: str) -> bool:
         """Whether any chunk of the index is of this type ("ticket": past tickets)."""
-        return bool((self._types == doc_type).any()) if self._ids else False
+        if doc_type not in self._holds:  # asked on every search: once per generation
+            self._holds[doc_type] = bool((self._types == doc_type).any()) if self._ids else False
+        return self._holds[doc_type]
 
     def novelty(self) -> float:
         """How new a text about this knowledge base's own subjects usually is to the rest of it:
