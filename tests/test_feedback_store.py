@@ -88,6 +88,30 @@ def test_concurrent_writers_on_postgresql_lose_nothing(postgres, tmp_path):
     hammer(postgres, tmp_path)
 
 
+@pytest.mark.slow
+def test_a_pooled_connection_left_inside_a_transaction_is_replaced_not_raised(postgres, tmp_path):
+    """A connection that comes back to the pool still inside a transaction (seen once under a
+    loaded CI run) must not fail the next write: it is discarded and a fresh one used."""
+    from sqlalchemy import event
+
+    store = FeedbackStore(FeedbackSettings(url=postgres), tmp_path)
+    before = store.count()
+    spoil = {"left": 1}
+
+    def leave_a_transaction_open(dbapi_connection, _record):
+        if spoil["left"]:
+            spoil["left"] -= 1
+            dbapi_connection.cursor().execute("SELECT 1")  # opens a transaction nobody ends
+
+    event.listen(store.engine, "checkin", leave_a_transaction_open)
+    first = store.record_suggestion("olga", {"messages": [{"role": "customer", "text": "one"}]}, suggestion(1))
+    assert spoil["left"] == 0  # the pooled connection is now inside a transaction
+    second = store.record_suggestion("olga", {"messages": [{"role": "customer", "text": "two"}]}, suggestion(2))
+    assert store.count() == before + 2 and store.get(second).conversation["messages"][0]["text"] == "two"
+    assert store.get(first).operator == "olga"
+    store.close()
+
+
 def test_migrations_create_exactly_the_orm_schema(tmp_path):
     store = FeedbackStore(FeedbackSettings(), tmp_path)
     assert store.revision() == "0002"

@@ -23,7 +23,7 @@ from alembic.config import Config as AlembicConfig
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from copilot.config import FeedbackSettings
@@ -160,7 +160,11 @@ class FeedbackStore:
             self.engine: Engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            # No pool_pre_ping: its ping raises, instead of reconnecting, when a pooled connection
+            # is found inside a transaction (seen under heavy load with psycopg 3); _fresh_connection
+            # pings and discards such connections itself.
+            self.engine = create_engine(url, pool_size=10, max_overflow=20)
+            event.listen(self.engine, "checkout", _fresh_connection)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
         self.migrate()
 
@@ -496,6 +500,22 @@ class FeedbackStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _fresh_connection(dbapi_connection, _record, _proxy) -> None:
+    """A pooled connection is handed out only idle and alive: whatever transaction it still
+    holds is rolled back, then one round trip checks the server. Raising DisconnectionError
+    makes the pool discard it and connect afresh (SQLAlchemy's pessimistic-disconnect recipe)."""
+    try:
+        dbapi_connection.rollback()
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:  # any driver error: this connection is not usable
+        raise DisconnectionError(f"pooled connection unusable: {exc}") from exc
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
