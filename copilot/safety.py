@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from knowledge_base.instructions import Finding, InstructionDetector, hard_evidence
+from knowledge_base.instructions import Finding, InstructionDetector, hard_evidence, narrative_verb
 
 _I = re.I | re.U
 
@@ -32,15 +32,23 @@ _INJECTION = re.compile("|".join(f"(?:{p})" for p in [
 ]), _I | re.M)
 
 
+_OVERRIDE_VERB = re.compile(r"ignore|disregard|forget|override|игнорир|забуд|не обращай|отмени", _I)
+
+
 def injection_evidence(text: str) -> str | None:
     """The words that look like an instruction to the model, or None: the conclusive
     shapes of knowledge_base.instructions, then the older wordings kept here (an authority
-    claim, an order to waive a debt)."""
+    claim, an order to waive a debt); an override verb told of the speaker's own acts is not
+    one (`narrative_verb`)."""
     found = hard_evidence(text)
     if found:
         return found
-    m = _INJECTION.search(text)
-    return " ".join(m.group(0).split())[:80] if m else None
+    for m in _INJECTION.finditer(text):
+        # an override told of the speaker's own acts ("я проигнорировал все инструкции") is a narrative
+        if _OVERRIDE_VERB.match(m.group(0)) and narrative_verb(text, m.start()):
+            continue
+        return " ".join(m.group(0).split())[:80]
+    return None
 
 
 def customer_injection(turns: list[str], detector: InstructionDetector | None) -> Finding | None:

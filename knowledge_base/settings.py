@@ -182,8 +182,9 @@ class RetrievalSettings(BaseModel):
 class InstructionSettings(BaseModel):
     enabled: bool = Field(True, description="Flag passages that speak to the model (\"ignore previous instructions\") "
                           "at ingest; they are never quoted into a draft nor given to the model.")
-    classifier: bool = Field(True, description="Besides the conclusive shapes, judge sentences with a cue word by the "
-                             "classifier over the embedder's vectors (knowledge_base/instructions.py); off: shapes only.")
+    classifier: bool = Field(True, description="Besides the conclusive shapes, judge every customer sentence, and the "
+                             "article sentences with a cue word that name a machine, by the classifier over the "
+                             "embedder's vectors (knowledge_base/instructions.py); off: shapes only.")
 
 
 class KnowledgeBaseSettings(BaseModel):

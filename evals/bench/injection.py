@@ -8,7 +8,8 @@ Three methods, each flagging a sentence or not:
 - classifier: `InstructionClassifier` (trained on dev, threshold by 5-fold cross-validation
   on dev) on every sentence;
 - detector: what the engine and ingest use, `InstructionDetector` (structure, then the
-  classifier on sentences with a cue word) plus `injection_evidence`.
+  classifier on every customer sentence and on article sentences with a cue word and a machine
+  addressee) plus `injection_evidence`.
 
 Per split and language: precision = TP/(TP+FP), recall = TP/(TP+FN), F1 = 2PR/(P+R), and
 the false-flag rate on the benign near-misses (benign sentences using the injections'
@@ -18,6 +19,7 @@ out-of-fold probabilities (each dev sentence scored by a model that did not see 
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -29,14 +31,14 @@ from copilot.safety import injection_evidence
 from evals.metrics.base import prf
 from knowledge_base.embeddings import make_embeddings
 from knowledge_base.instructions import (
-    ADDRESSEE,
-    CUES,
+    CUSTOMER_TURNS,
     DATA,
     Example,
     InstructionClassifier,
     InstructionDetector,
     hard_evidence,
     load_examples,
+    reaches_classifier,
 )
 
 METHODS = ("structure", "classifier", "detector")
@@ -66,11 +68,12 @@ class InjectionReport(BaseModel):
     examples: dict[str, int]
     threshold: float
     l2: float
-    cue_recall: dict[str, float]  # share of the instructions with a cue word, per language (the classifier's reach)
+    cue_recall: dict[str, float]  # share of the instructions the classifier judges, per language (its reach)
     rows: list[Row]
     missed_dev: list[str]          # dev instructions the detector missed (dev only: the test split is not read)
     false_dev: list[str]           # dev benign sentences the detector flagged
     cases: dict[str, str] = {}     # demo dev conversations: "injection cases flagged" and "other cases flagged", k/n
+    turns: dict[str, str] = {}     # ordinary customer turns never trained on (routing test split) flagged, k/n
 
 
 def _r(x: float) -> float | None:
@@ -108,8 +111,7 @@ def run(settings: Settings) -> InjectionReport:
     by_detector = []
     for e, f, s in zip(examples, found, structure):
         if e.split == "dev" and (f is None or f.by == "classifier"):
-            units_flagged = (bool(CUES.search(e.text)) and (e.where == "customer" or bool(ADDRESSEE.search(e.text)))
-                             and cv[id(e)] >= clf.threshold)
+            units_flagged = reaches_classifier(e.text, e.where) and cv[id(e)] >= clf.threshold
             by_detector.append(s or (f is not None and f.by == "structure") or units_flagged)
         else:
             by_detector.append(s or f is not None)
@@ -123,7 +125,7 @@ def run(settings: Settings) -> InjectionReport:
     counts: dict[str, int] = {}
     for e in examples:
         counts[f"{e.lang}/{e.split}"] = counts.get(f"{e.lang}/{e.split}", 0) + 1
-    cue = {lang: round(float(np.mean([bool(CUES.search(e.text)) for e in examples if e.lang == lang and e.instruction
+    cue = {lang: round(float(np.mean([reaches_classifier(e.text, e.where) for e in examples if e.lang == lang and e.instruction
                                       and e.split == "dev"])), 3) for lang in ("en", "ru")}
     dev_idx = [i for i, e in enumerate(examples) if e.split == "dev"]
     # whole conversations of the demo desk's dev cases (written apart from these sentences): the
@@ -139,12 +141,19 @@ def run(settings: Settings) -> InjectionReport:
         hit = cases.setdefault(key, [0, 0])
         hit[0] += customer_injection(turns, detector) is not None
         hit[1] += 1
+    # ordinary customer turns the classifier never saw: the test split of the routing utterances
+    # (their dev split is among its benign training sentences)
+    turns: dict[str, str] = {}
+    routing = [json.loads(line) for line in CUSTOMER_TURNS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for lang in ("en", "ru"):
+        texts = [d["text"] for d in routing if d["split"] == "test" and d["lang"] == lang]
+        turns[lang] = f"{sum(f is not None for f in detector.find_all(texts))}/{len(texts)}"
     return InjectionReport(
         embedder=emb.model_id, data=str(DATA.relative_to(DATA.parents[1])), examples=dict(sorted(counts.items())),
         threshold=round(clf.threshold, 3), l2=clf.l2, cue_recall=cue, rows=rows,
         missed_dev=[examples[i].text for i in dev_idx if examples[i].instruction and not by_detector[i]],
         false_dev=[examples[i].text for i in dev_idx if not examples[i].instruction and by_detector[i]],
-        cases={k: f"{v[0]}/{v[1]}" for k, v in sorted(cases.items())})
+        cases={k: f"{v[0]}/{v[1]}" for k, v in sorted(cases.items())}, turns=turns)
 
 
 def markdown(report: InjectionReport) -> str:
@@ -162,18 +171,24 @@ def markdown(report: InjectionReport) -> str:
         f"`{report.data}`: sentences written for this project, {', '.join(f'{k} {v}' for k, v in report.examples.items())}: "
         "instructions to the model in customer turns and inside articles (override, role tags, a new task or role, "
         "an order to promise), and benign sentences, many of them near-misses that use the same words (\"forget my "
-        "old password\", \"from now on I will pay by card\", \"ignore the orange light during an update\"). "
+        "old password\", \"from now on I will pay by card\", \"ignore the orange light during an update\"); the "
+        "classifier also learns the dev split of the routing utterances (ordinary customer turns) as benign. "
         "*structure*: the conclusive shapes and the older wordings alone; *classifier*: logistic regression over "
         f"{report.embedder} embeddings plus the structure features, on every sentence; *detector*: what ingest and "
-        "the engine use (structure, then the classifier on sentences with a cue word). Dev rows are out of fold "
+        "the engine use (structure, then the classifier on every customer sentence and on article sentences with a "
+        "cue word and a machine addressee). Dev rows are out of fold "
         "(each dev sentence scored by a model trained without it). One author wrote both splits: the test row "
         "says how the detector generalises within that author's wording, not to every attacker's.\n"
     )
     missed = "; ".join(f"\"{t}\"" for t in report.missed_dev) or "none"
     false = "; ".join(f"\"{t}\"" for t in report.false_dev) or "none"
-    tail = (f"Threshold chosen on dev: {report.threshold} (L2 {report.l2}). Share of dev instructions with a cue word "
-            f"(the classifier's reach in the detector): {report.cue_recall}. Where we lose on dev: missed {missed}; "
+    tail = (f"Threshold chosen on dev: {report.threshold} (L2 {report.l2}). Share of dev instructions the classifier "
+            f"judges in the detector (its reach): {report.cue_recall}. Where we lose on dev: missed {missed}; "
             f"benign flagged {false}.")
+    if report.turns:
+        tail += ("\n\nOrdinary customer turns the classifier never trained on (the test split of "
+                 "`copilot/routing/utterances.jsonl`), flagged by the detector: "
+                 + ", ".join(f"{k} {v}" for k, v in report.turns.items()) + ".")
     if report.cases:
         tail += ("\n\nWhole conversations of the demo desk's dev cases (written apart from these sentences; test cases "
                  "not read), flagged by the detector: " + ", ".join(f"{k} {v}" for k, v in report.cases.items()) + ".")
