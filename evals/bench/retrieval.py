@@ -110,6 +110,7 @@ class QueryFigures(BaseModel):
     query_lexical_p50_ms: float
     chroma_where_p50_ms: float  # the same filtered vector search through Chroma's own `where`
     query_rss_mb: float
+    queries: int = 200  # timed searches (points stored before this field ran 200)
 
 
 class ScalePoint(IngestFigures, QueryFigures):
@@ -168,7 +169,7 @@ def measure_queries(index_dir: Path, settings: Settings, n_queries: int = 200) -
         emb.append(res.timings_ms["embed"])
         vec.append(res.timings_ms["vector"])
         lex.append(res.timings_ms["lexical"])
-        if i < 50:  # what the vector search cost before filtering moved out of Chroma
+        if i < min(50, n_queries):  # what the vector search cost before filtering moved out of Chroma
             v = kb.embedding.embeddings.embed_query(q)
             t = time.perf_counter()
             kb.vector._query(v, s.retrieval.candidates, chroma_where(filters))
@@ -177,7 +178,7 @@ def measure_queries(index_dir: Path, settings: Settings, n_queries: int = 200) -
         query_p50_ms=round(percentile(total, 50), 1), query_p95_ms=round(percentile(total, 95), 1),
         query_embed_p50_ms=round(percentile(emb, 50), 1),
         query_vector_p50_ms=round(percentile(vec, 50), 1), query_lexical_p50_ms=round(percentile(lex, 50), 1),
-        chroma_where_p50_ms=round(percentile(where, 50), 1), query_rss_mb=_peak_rss_mb(),
+        chroma_where_p50_ms=round(percentile(where, 50), 1), query_rss_mb=_peak_rss_mb(), queries=n_queries,
     )
 
 
@@ -190,7 +191,7 @@ def _in_subprocess(args: list[str], env: dict | None) -> str:
 
 
 def scale_point(n_chunks: int, env: dict | None = None, keep_dir: Path | None = None,
-                resume: bool = False) -> ScalePoint:
+                resume: bool = False, n_queries: int = 200) -> ScalePoint:
     """Build (cold) and query one point, each in its own process so each peak memory is its
     own. With `keep_dir` the index is kept in `keep_dir`/`n_chunks`, and a later call
     reuses it with its recorded ingest figures, to re-time queries without re-embedding.
@@ -214,14 +215,14 @@ def scale_point(n_chunks: int, env: dict | None = None, keep_dir: Path | None = 
             ingest = IngestFigures.model_validate_json(figures.read_text())
         except ValueError:
             raise RuntimeError(f"{figures}: not the figures of a benchmark build; delete it to rebuild") from None
-        queries = QueryFigures.model_validate_json(_in_subprocess(["query", str(folder / "index")], env))
+        queries = QueryFigures.model_validate_json(_in_subprocess(["query", str(folder / "index"), str(n_queries)], env))
         return ScalePoint(**ingest.model_dump(), **queries.model_dump())
 
 
 # --- the scale run and its section ---------------------------------------------------
 
 def run(sizes: list[int], keep_dir: Path | None = None, resume: bool = False, env: dict | None = None,
-        announce: Callable[[int], None] | None = None) -> Iterator[ScalePoint]:
+        announce: Callable[[int], None] | None = None, n_queries: int = 200) -> Iterator[ScalePoint]:
     """`copilot bench retrieval`: one scale point per size, in order, each yielded as soon as
     it is measured (`announce(size)` is called before it starts). A failed point raises
     RuntimeError naming its size."""
@@ -229,7 +230,7 @@ def run(sizes: list[int], keep_dir: Path | None = None, resume: bool = False, en
         if announce:
             announce(n)
         try:
-            point = scale_point(n, env=env, keep_dir=keep_dir, resume=resume)
+            point = scale_point(n, env=env, keep_dir=keep_dir, resume=resume, n_queries=n_queries)
         except RuntimeError as exc:
             raise RuntimeError(f"the {n}-chunk run failed: {exc}") from None
         yield point
@@ -280,9 +281,11 @@ def markdown(embedder: str, kept: list[dict], vector_languages: set[str]) -> str
                f"chunks/s, the rest of ingest {largest['ingest_without_embedding_chunks_per_s']} chunks/s"
                + (f"; measured on the resumed part of a killed build, from {largest['resumed_at_chunks']} chunks"
                   if largest.get("resumed_at_chunks") else "") + ").")
+    counts = sorted({p.get("queries", 200) for p in kept})
+    queries = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
     return (f"## Retrieval at scale: {embedder}\n\nGenerated corpora of real demo-desk sentences "
             "recombined into ~90-130-token records (half Russian, half English), ingested from scratch "
-            "with this embedder; 200 queries from `tests/data/retrieval_queries.jsonl` (half Russian). "
+            f"with this embedder; {queries} queries per point from `tests/data/retrieval_queries.jsonl` (half Russian). "
             "Query latency is the whole hybrid search with a language filter: query embedding, HNSW search, "
             "BM25, fusion, docstore lookup; vector p50 includes the query embedding. Ingest and queries run "
             "in processes of their own (rows without a query-process RSS ran both in one, so their peak RSS "
@@ -308,4 +311,4 @@ if __name__ == "__main__":  # one step of a scale point, JSON on stdout (used by
         resume = sys.argv[4:] == ["resume"]
         print(build_point(int(sys.argv[2]), Path(sys.argv[3]), get_settings(), resume).model_dump_json())
     else:
-        print(measure_queries(Path(sys.argv[2]), get_settings()).model_dump_json())
+        print(measure_queries(Path(sys.argv[2]), get_settings(), int(sys.argv[3])).model_dump_json())
