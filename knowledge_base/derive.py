@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "21"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "22"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -454,6 +454,20 @@ _HANDOFF_RU = re.compile(
     r"отдел\w*|технической поддержк\w*|техподдержк\w*|инженер\w*|человек\w*)", _I)
 _ONLY_RU = re.compile(r"только\s+(оператор|специалист|сотрудник|человек|руководитель|менеджер)\w*\s+(может|вправе|решает|"
                       r"имеет право)\s*(?P<what>[^.;]+)", _I)
+# the case itself is said to need a person, no one named: "This requires immediate escalation",
+# "Такие обращения требуют немедленной эскалации"
+_NEEDS_EN = re.compile(r"\b(requires?|needs?|must be given|calls? for)\s+(?:an?\s+)?(?:immediate\s+|urgent\s+|manual\s+)?"
+                       r"(escalation|transfer to (?:a |an )?(?:human|person|live agent|specialist))\b", _I)
+_NEEDS_RU = re.compile(r"(требу\w*|необходим\w*|нужн\w*)\s+(?:немедленн\w*\s+|срочн\w*\s+)?"
+                       r"(эскалаци\w*|передач\w*\s+(?:специалист|оператор|сотрудник|человек)\w*)", _I)
+
+
+def _tool_words(text: str) -> str:
+    """The names of tools an agent is told to use, read as words: "use transfer_to_human_agents"
+    says "transfer to human agents" (tool names are English whatever the text's language)."""
+    return " ".join(re.sub(r"_+", " ", w) for w in re.findall(r"[A-Za-z]+(?:_+[A-Za-z0-9]+)+", text))
+
+
 _CONDITION = re.compile(r"\b(?:if and only if|if|when|whenever|unless|once|in case)\b\s+(?P<cond>[^.;]+)|"
                         r"(?:^|\s)(?:если|когда|в случае,? если|в случае)\s+(?P<cond_ru>[^.;]+)", _I)
 _REASON_WORDS: list[tuple[HandoffReason, re.Pattern]] = [
@@ -481,28 +495,46 @@ def _vague(condition: str) -> bool:
     return not (set(tokenize(condition)) - _GENERIC)
 
 
-def rule_of(sentence: str, heading_condition: str, lang: str) -> tuple[HandoffReason, str] | None:
+def _situation(heading: str, title: str) -> str:
+    """What a handoff sentence with no condition of its own is about: its section, or the whole
+    document's subject when the section only says that it hands off ("When to escalate",
+    "Эскалация") or there is none ("Incident: duplicate charges ... This requires immediate
+    escalation")."""
+    for text in (heading, title):
+        text = " ".join(text.split())
+        if text and not re.search(r"escalat|transfer|handoff|hand.off|эскалац|передач", text, _I):
+            return text
+    return ""
+
+
+def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "") -> tuple[HandoffReason, str] | None:
     """(reason, condition) when the sentence says a person takes over, else None. The
-    condition is the sentence's own if/when clause, or the branch it is listed under."""
+    condition is the sentence's own if/when clause, or the branch it is listed under; a
+    sentence that only says the case needs escalation or names the transfer tool to use
+    ("This requires immediate escalation", "use transfer_to_human_agents") and has neither
+    is about its `situation` (the section or document it stands in)."""
     text = sentence.strip().strip("*").strip()
     only = (_ONLY_RU if lang == "ru" else _ONLY_EN).search(text)
     handoff = (_HANDOFF_RU if lang == "ru" else _HANDOFF_EN).search(text)
-    if not only and not handoff:
-        return None
     if handoff and not only and lang == "en" and re.match(
             r"\s+(?:the |your |a |an |some )?(?:money|funds|balance|payment|amount|\d|number|sim|data|credit)",
             text[handoff.end(1):], _I):
         return None  # "transfer money to ...", "transfer the number to ..." move things, not the case
+    needs = None if handoff else (_NEEDS_RU if lang == "ru" else _NEEDS_EN).search(text) \
+        or _HANDOFF_EN.search(_tool_words(text))
+    handoff = handoff or needs
+    if not only and not handoff:
+        return None
     cond = _CONDITION.search(text)
     if cond:
         condition = (cond.group("cond") or cond.group("cond_ru") or "").strip(" ,:")
         # the condition ends where the handoff itself is said (", transfer ...", ", обращение передаётся ...")
-        condition = re.split(r"[,:]\s*(?:\w+\s+){0,3}?(?:transfer|escalate|hand|pass|refer|forward|route|переда|переведите|"
+        condition = re.split(r"[,:]\s*(?:\w+\s+){0,3}?(?:transfer|escalat|hand|pass|refer|forward|route|переда|переведите|"
                              r"перевод|эскалир|направ)", condition, flags=_I)[0]
     elif only:
         condition = only.group("what").strip()
     else:
-        condition = heading_condition
+        condition = heading_condition or (situation if needs else "")
     if not condition or len(condition.split()) < 2 or _vague(condition):
         return None
     reason: HandoffReason = "policy_requires_human"
@@ -646,7 +678,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                           sentence=sentence, heading=heading, condition=condition))
         if asked:
             continue
-        rule = rule_of(sentence, branch_condition, doc.lang)
+        rule = rule_of(sentence, branch_condition, doc.lang, situation=_situation(heading, doc.title))
         if rule and rule[1] not in seen_rules:
             seen_rules.add(rule[1])
             found.append(DerivedRule(id=_id(doc.id, "rule", sentence + rule[1]), source_id=doc.id, lang=doc.lang,

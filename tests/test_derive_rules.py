@@ -1,0 +1,62 @@
+"""Handoff rules found in text that says a case needs a person without an if-clause: "this
+requires immediate escalation", or the name of the transfer tool an agent is told to use.
+The condition is then what the section or document is about."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge_base.derive import DerivedRule, derive, rule_of
+from knowledge_base.documents import SourceDocument
+
+
+@pytest.mark.parametrize("sentence,lang,situation", [
+    ("This is our error and requires immediate escalation.", "en", "Duplicate charges after the outage"),
+    ("Then use transfer_to_human_agents.", "en", "Card blocked abroad after a PIN change"),
+    ("Такие обращения требуют немедленной эскалации.", "ru", "Двойное списание после сбоя"),
+    ("Затем вызовите transfer_to_human_agents.", "ru", "Карта заблокирована за границей"),
+])
+def test_a_case_said_to_need_escalation_is_a_rule_about_its_section(sentence, lang, situation):
+    assert rule_of(sentence, "", lang, situation=situation) == ("policy_requires_human", situation)
+    assert rule_of(sentence, "", lang) is None  # about nothing a conversation could meet
+
+
+@pytest.mark.parametrize("sentence,lang,condition", [
+    ("Use transfer_to_human_agents if the customer presses for details.", "en", "the customer presses for details"),
+    ("Используйте transfer_to_human_agents, если клиент настаивает на подробностях.", "ru",
+     "клиент настаивает на подробностях"),
+])
+def test_a_transfer_tool_named_under_a_condition_is_a_rule_with_it(sentence, lang, condition):
+    assert rule_of(sentence, "", lang, situation="Declined cards") == ("policy_requires_human", condition)
+
+
+@pytest.mark.parametrize("sentence,lang", [
+    ("Escalate to technical support.", "en"),                 # an older form: needs its own or a branch's condition
+    ("The referred person must deposit $500 within 60 days.", "en"),
+    ("You can transfer money to another account in the app.", "en"),
+    ("Use clear_card_alert to remove the block.", "en"),      # a tool that hands nothing over
+    ("Передайте обращение специалисту.", "ru"),
+])
+def test_other_sentences_do_not_take_the_sections_subject(sentence, lang):
+    assert rule_of(sentence, "", lang, situation="Duplicate charges after the outage") is None
+
+
+@pytest.mark.parametrize("lang,title,text", [
+    ("en", "Incident: duplicate card charges",
+     "Customers may see one purchase charged twice. This requires immediate escalation. Do not refund it yourself."),
+    ("ru", "Сбой: двойное списание по карте",
+     "Клиенты могут видеть одну покупку списанной дважды. Такие обращения требуют немедленной эскалации."),
+])
+def test_a_document_with_no_headings_gives_its_title_as_the_condition(lang, title, text):
+    rules = [d for d in derive(SourceDocument(id="incident", title=title, text=text, lang=lang))
+             if isinstance(d, DerivedRule)]
+    assert [(r.reason, r.condition) for r in rules] == [("policy_requires_human", title)]
+    assert "эскалации" in rules[0].sentence or "escalation" in rules[0].sentence
+
+
+def test_a_section_heading_is_the_condition_and_a_heading_about_escalating_gives_way_to_the_title():
+    text = ("# Card blocked abroad\nThis requires immediate escalation.\n"
+            "# When to escalate\nThen use transfer_to_human_agents.\n")
+    rules = [d for d in derive(SourceDocument(id="cards", title="Cards and travel", text=text, lang="en"))
+             if isinstance(d, DerivedRule)]
+    assert [r.condition for r in rules] == ["Card blocked abroad", "Cards and travel"]
