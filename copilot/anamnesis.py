@@ -47,6 +47,9 @@ class ArticleFacts:
     # check id -> the step's own check it comes with (a detour "Follow Path 1 first" is moot once
     # the customer answered the step's check)
     unless: dict[str, DerivedCheck] = field(default_factory=dict)
+    # its place among the matches (None: its place in the list); a path still open beside the
+    # one that routes to it shares that one's place: their checks alternate, that one's first
+    rank: int | None = None
 
 
 @dataclass
@@ -197,7 +200,8 @@ def candidates(language: str, articles: list[ArticleFacts], ticket_questions: li
         if c.key not in out or c.score > out[c.key].score:
             out[c.key] = c
 
-    for rank, article in enumerate(articles):
+    for place, article in enumerate(articles):
+        rank = place if article.rank is None else article.rank
         for i, fact in enumerate(article.required_facts):
             default = facts.get(fact.fact)
             text = fact.question.get(language) or (default.question.get(language) if default else None)

@@ -430,8 +430,8 @@ class Copilot:
     def _questions(self, seen: Understanding, found: Retrieved) -> list[Question]:
         """Anamnesis from the matched articles (their front matter, or the checks derived
         from their text) and what agents asked in similar past tickets."""
-        docs = self._routed(list(dict.fromkeys(h.source_id for h in found.answers.hits))
-                            [: self.settings.anamnesis.candidates], seen)
+        docs, open_with = self._routed(list(dict.fromkeys(h.source_id for h in found.answers.hits))
+                                       [: self.settings.anamnesis.candidates], seen)
         articles = []
         for source_id in docs:
             stored = self.index.docstore.document(source_id)
@@ -441,6 +441,11 @@ class Copilot:
                 articles.append(anamnesis.ArticleFacts(source_id, required, [(c, s) for c, s, _ in checks],
                                                        {c.id: step for c, _, step in checks if step is not None}))
         articles = articles[: self.settings.anamnesis.articles]
+        place: dict[str, int] = {}
+        for i, article in enumerate(articles):
+            # a path still open beside the one that routes to it shares its place (see _routed)
+            place[article.source_id] = place.get(open_with.get(article.source_id, ""), i)
+            article.rank = place[article.source_id]
         ticket_questions = [info.agent_questions for hit in found.tickets.hits
                             if (info := self._ticket_info(hit.source_id)) is not None]
         return anamnesis.questions(seen.language, articles, ticket_questions, seen.facts,
@@ -454,8 +459,9 @@ class Copilot:
         through first ("Follow Path 1 first") spliced in where the step says so: that part's
         first check decides whether its problem is there at all, and its later steps wait for
         the answer. The step's own check before the link ("Ask whether the phone has service")
-        comes with the spliced one: once the customer has answered it, the detour is moot. A
-        cycle or a label no title carries adds nothing."""
+        gives its place to the spliced one, which is how the part followed makes it, and comes
+        with it: once the customer has answered it, the detour is moot. A cycle or a label no
+        title carries adds nothing."""
         seen = seen | {source_id}
         items = [(r.effective, r.status) for r in self.index.docstore.derived([source_id]) if r.status in self._allowed()]
         out: list = []
@@ -474,24 +480,49 @@ class Copilot:
                                   and topic <= purpose), checks[0] if checks else None)
                     step = next((c for c, _, via in reversed(out) if via is None and c.source_id == source_id
                                  and c.heading == item.heading and item.heading), None)
+                    if entry and step is not None:
+                        # the part followed is how the step's own check is made ("Ask whether the phone
+                        # has service. Follow Path 1 first": Path 1's status bar check): one question, not
+                        # two for one fact; the step's check still makes the detour moot once answered
+                        out = [c for c in out if c[0] is not step]
                     out.extend([(entry[0], entry[1], step)] if entry else [])
         return out
 
-    def _routed(self, docs: list[str], seen: Understanding) -> list[str]:
+    def _routed(self, docs: list[str], seen: Understanding) -> tuple[list[str], dict[str, str]]:
         """The matched articles with a workflow's routing applied: where an article says "If
         the speed test returns 'no connection', follow Path 2.1" and the customer's words meet
         that condition, the article of Path 2.1 takes its place (its checks are the ones to
-        ask; the sibling path merely matched the words)."""
+        ask; the sibling path merely matched the words). Where they do not (yet) and Path 2.1
+        matched too, both paths are open until that check is answered, and which of two
+        sibling paths matched the words better says little (they share most of them): Path
+        2.1 comes right after the path that routes to it, and shares its place (the second
+        value: path -> the path it is open beside), so the questions go to both in turn."""
         sentences = split_sentences(seen.customer_text)
         out: list[str] = []
+        routes: dict[str, str] = {}
         for source_id in docs:
-            target = next((t for r in self.index.docstore.derived([source_id], kind="link")
-                           if r.status in self._allowed() and r.effective.condition
-                           and anamnesis.meets(r.effective.condition, r.effective.lang, sentences)
-                           and (t := resolve_link(r.effective.target, self._titles(r.effective.lang))) is not None),
-                          source_id)
+            target = source_id
+            for r in self.index.docstore.derived([source_id], kind="link"):
+                if r.status not in self._allowed() or not r.effective.condition:
+                    continue
+                t = resolve_link(r.effective.target, self._titles(r.effective.lang), exclude=source_id)
+                if t is None:
+                    continue
+                if anamnesis.meets(r.effective.condition, r.effective.lang, sentences):
+                    target = t
+                    break
+                routes.setdefault(source_id, t)
             out.append(target)
-        return list(dict.fromkeys(out))
+        out = list(dict.fromkeys(out))
+        open_with: dict[str, str] = {}
+        for source_id in list(out):
+            sibling = routes.get(source_id)
+            if sibling in out and sibling not in open_with and source_id not in open_with \
+                    and out.index(sibling) > out.index(source_id):
+                out.remove(sibling)
+                out.insert(out.index(source_id) + 1, sibling)
+                open_with[sibling] = source_id
+        return out, open_with
 
     def _titles(self, lang: str) -> dict[str, str]:
         """source id -> title of the articles in one language (cached per docstore generation)."""
