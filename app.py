@@ -37,7 +37,7 @@ def sign_in(ended: bool) -> None:
             # the browser's address: wrong passwords slow and lock it as well as the user name
             attempt = services.auth().sign_in(username, password, client=st.context.ip_address or "")
             if attempt.account is None:
-                st.error(sign_in_refused(attempt, lang))
+                st.error(attempt.message(lang))
             else:
                 services.start_session(attempt.account)
                 if st.session_state.pop("signin_lang_chosen", False):  # chosen here: it becomes theirs
@@ -45,14 +45,6 @@ def sign_in(ended: bool) -> None:
                     keep_language()
                 st.rerun()
     st.caption(t(lang, "account.first_run"))
-
-
-def sign_in_refused(attempt, lang: str) -> str:
-    if attempt.locked:
-        return t(lang, "account.locked", minutes=f"{attempt.wait_s / 60:.0f}")
-    if attempt.wait_s:
-        return t(lang, "account.wait", seconds=f"{attempt.wait_s:.0f}")
-    return t(lang, "account.wrong_password")
 
 
 def keep_language() -> None:

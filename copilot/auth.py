@@ -25,6 +25,7 @@ import bcrypt
 
 from copilot.config import AuthSettings, Settings, UserAccount
 from copilot.errors import ConfigError
+from copilot.ui.labels import t
 
 DEMO_USERS = (("operator", "operator"), ("supervisor", "supervisor"))
 
@@ -58,15 +59,16 @@ class SignIn:
     wait_s: float = 0.0      # refused unchecked: try again after this many seconds
     locked: bool = False     # ...because of too many wrong passwords
 
-    def message(self) -> str:
+    def message(self, lang: str = "en") -> str:
+        """Why the attempt was refused ("" when it was not), in `lang`: the words are the
+        sign-in form's (copilot/ui/labels/account.py), written once."""
         if self.account is not None:
             return ""
         if self.locked:
-            return (f"Too many wrong passwords: sign-in is locked for {self.wait_s / 60:.0f} min. "
-                    "Ask a supervisor if you have forgotten your password.")
+            return t(lang, "account.locked", minutes=f"{self.wait_s / 60:.0f}")
         if self.wait_s:
-            return f"Too many attempts: try again in {self.wait_s:.0f} s."
-        return "Wrong user name or password."
+            return t(lang, "account.wait", seconds=f"{self.wait_s:.0f}")
+        return t(lang, "account.wrong_password")
 
 
 @dataclass

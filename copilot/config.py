@@ -266,7 +266,8 @@ class ConnectorSettings(BaseModel):
     rt: RTSettings = RTSettings()
     chatwoot: ChatwootSettings = ChatwootSettings()
     send_as: Literal["reply", "note"] = Field(
-        "reply", description="What the panel's Send posts to the helpdesk: a reply to the customer or an internal note.")
+        "reply", description="What the panel's Send posts to the helpdesk: a reply to the customer or an internal "
+        "note (recorded as sent; the customer never sees a note, so it joins no conversation in the panel).")
     panel_refresh_s: float = Field(20.0, ge=2, description="How often the operator panel checks an open helpdesk "
                                    "conversation for new customer turns, seconds.")
 

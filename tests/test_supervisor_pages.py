@@ -212,6 +212,15 @@ def test_mined_cards_search_page_and_bulk_approve(sup, tmp_path):
     assert store.find_mined("pending", lang="ru")[1] == 11
     at.selectbox(key="mined_status").select("approved").run()
     assert len(at.dataframe[0].value) == 3
+    at.selectbox(key="mined_status").select("pending").run()  # bulk reject: out of the pending list, not indexed
+    at.session_state[at.dataframe[0].key] = {"selection": {"rows": [0, 1], "columns": []}}
+    at.run()
+    at.button(key="mined_bulk_reject").click().run()
+    assert not at.exception
+    assert any("Rejected 2 card(s)" in s.value for s in at.success)
+    rejected = store.mined("rejected")
+    assert len(rejected) == 2 and not any(r.article_id for r in rejected)
+    assert store.find_mined("pending")[1] == 10
 
 
 @pytest.mark.slow

@@ -99,7 +99,8 @@ def test_operator_inserts_edits_and_marks_sent(ui):
     button(at, "Suggest").click().run()
     s = at.session_state["suggestion"]
     assert s.questions  # a no-internet case asks first
-    at.text_area(key="reply").input("Hello.").run()  # a reply of their own: every question is offered
+    at.text_area(key="reply").input("Hello.")  # a reply of their own: every question is offered
+    at.button(key="reply_keep").click().run()  # committed as the focus leaves the reply form
     q = s.questions[0]
     at.button(key=f"ask-{q.fact}").click().run()  # a chip adds the question to the reply
     assert q.text in at.session_state["reply"]
@@ -122,10 +123,9 @@ def test_operator_rejects_with_a_reason_and_regenerates(ui):
     second = at.session_state["suggestion_id"]
     assert second != first and ui["store"].get(first).actions[-1].action == "regenerated"
     button(at, "Reject…").click().run()
-    at.radio(key="reject_reason-en").set_value("Wrong tone")
+    at.radio(key="reject_reason-en").set_value("Wrong tone").run()  # a reason enables Reject
     at.text_input(key="reject_note").input("too formal")
-    at.run()
-    button(at, "Reject suggestion").click().run()
+    button(at, "Reject suggestion").click().run()  # the reject form's button carries the note as typed
     action = ui["store"].get(second).actions[-1]
     assert (action.action, action.reason, action.note) == ("rejected", "wrong_tone", "too formal")
 

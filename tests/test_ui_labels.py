@@ -304,3 +304,18 @@ def test_a_language_left_untouched_at_sign_in_keeps_the_operators_own(sup):  # n
     at.text_input[1].input("sup-secret")
     at.button[0].click().run()
     assert at.session_state["ui_lang"] == "ru"  # the form's default did not overwrite their choice
+
+
+def test_a_refused_sign_in_says_why_in_either_language_from_one_set_of_words():
+    """copilot.auth.SignIn.message reads the sign-in form's words (labels/account.py): the form
+    and any other caller say the same thing, in English and in Russian."""
+    from copilot.auth import SignIn
+    from copilot.ui.labels import account
+
+    wrong, waiting, locked = SignIn(None), SignIn(None, wait_s=4), SignIn(None, wait_s=600, locked=True)
+    for lang, words in (("en", account.EN), ("ru", account.RU)):
+        assert wrong.message(lang) == words["wrong_password"]
+        assert waiting.message(lang) == words["wait"].format(seconds="4")
+        assert locked.message(lang) == words["locked"].format(minutes="10")
+    assert wrong.message() == "Wrong user name or password."  # English unless asked
+    assert "заблокирован на 10 мин" in locked.message("ru")

@@ -2,7 +2,7 @@
 sentences, the reply without marks, the supervisor's diff, pasted transcripts."""
 
 from copilot.schema import Draft, Grounding, Intent, SentenceCheck, Sentiment, Suggestion
-from copilot.ui.render import draft_html, flag_notes, parse_transcript, plain_reply, word_diff_html
+from copilot.ui.render import draft_html, flag_notes, parse_transcript, plain_reply, short_title, word_diff_html
 
 
 def suggestion() -> Suggestion:
@@ -50,6 +50,21 @@ def test_the_operator_is_told_in_words_why_a_request_was_declined_or_left_unaske
     assert "no articles in 'de'" in notes[1]
     handled = flag_notes(suggestion().model_copy(update={"flags": [
         'handled_by_procedure: fraud_or_security (customer said "fraudulently")']}))
-    assert handled == ['Fraud or security (customer said "fraudulently"): this desk handles it itself when the '
-                       "knowledge base covers the request, so the draft follows the matched article's procedure and "
-                       "no handoff is proposed (desk setting handled_when_covered)."]
+    assert handled == ["Possible fraud or a security problem (the customer said “fraudulently”): this desk handles "
+                       "it itself when the knowledge base covers the request, so the draft follows the matched "
+                       "article's procedure and no handoff is proposed (desk setting handled_when_covered)."]
+    # in the operator's language, the reason in words (never its code)
+    ru = flag_notes(s, "ru") + flag_notes(suggestion().model_copy(update={"flags": [
+        'handled_by_procedure: fraud_or_security (customer said "мошенники")']}), "ru")
+    assert ru[0].startswith("Не по теме:") and "-0.084" in ru[0] and "'de'" in ru[1]
+    assert ru[2].startswith("Возможное мошенничество") and "«мошенники»" in ru[2] and "fraud_or_security" not in ru[2]
+
+
+def test_citation_titles_are_cut_at_a_word_never_mid_word():
+    assert short_title("Refunds and refund deadlines") == "Refunds and refund deadlines"
+    for title in ("Проблемы с ТВ: нет сигнала, ошибки и пропавшие каналы",
+                  "A payment hasn't arrived or was charged twice: what to check first"):
+        short = short_title(title)
+        assert short.endswith("…") and len(short) <= 41
+        assert title.startswith(short[:-1]) and title[len(short) - 1] == " "  # the cut falls between words
+    assert short_title("Проблемы с ТВ: нет сигнала, ошибки и пропавшие каналы") == "Проблемы с ТВ: нет сигнала, ошибки и…"

@@ -9,6 +9,7 @@ import re
 
 from copilot.schema import Suggestion
 from copilot.text import strip_citations
+from copilot.ui.labels import t
 from copilot.ui.transcript import parse_export, parse_transcript, transcript_preview  # noqa: F401  (the panel's paste)
 
 URGENCY_ICON = {"high": "🔴", "medium": "🟠", "low": "🟡"}
@@ -53,26 +54,37 @@ def draft_html(s: Suggestion) -> str:
     return " ".join(parts) if parts else _html_text(s.draft.text)
 
 
-def flag_notes(s: Suggestion) -> list[str]:
-    """What the operator should know about how this suggestion was decided, in words."""
+def flag_notes(s: Suggestion, lang: str = "en") -> list[str]:
+    """What the operator should know about how this suggestion was decided, in words, in the
+    operator's language (the engine's own detail, such as a margin, is quoted as it is)."""
+    from copilot.ui.handoff_card import reason_label
+
     notes = []
     for flag in s.flags:
         name, _, detail = flag.partition(":")
         if name == "off_topic":
-            notes.append("Off-topic: the request is outside what this knowledge base is about, so the draft declines "
-                         f"politely and promises no specialist ({detail.strip()}).")
+            notes.append(t(lang, "note_off_topic", detail=detail.strip()))
         elif name == "handled_by_procedure":
             reason, _, said = detail.strip().partition(" ")
-            notes.append(f"{reason.replace('_', ' ').capitalize()} {said}: this desk handles it itself when the "
-                         "knowledge base covers the request, so the draft follows the matched article's procedure "
-                         "and no handoff is proposed (desk setting handled_when_covered).")
+            quoted = re.search(r'"(.*)"', said)
+            notes.append(t(lang, "note_procedure", reason=reason_label(reason, lang),
+                           said=t(lang, "note_said", words=plain_md(quoted.group(1))) if quoted else ""))
         elif name == "no_knowledge_in_language":
-            notes.append(f"The knowledge base has no articles in '{detail.strip()}': no questions or answers could be "
-                         "taken from it in the customer's language.")
+            notes.append(t(lang, "note_no_knowledge", language=detail.strip()))
     if not s.coverage.covered and not any(f.startswith("off_topic:") for f in s.flags):
         # the reason quotes the customer's words: shown as text, never markup
-        notes.append(f"Not covered by the knowledge base: {plain_md(s.coverage.reason or 'low confidence')}.")
+        reason = plain_md(s.coverage.reason) if s.coverage.reason else t(lang, "note_low_confidence")
+        notes.append(t(lang, "note_not_covered", reason=reason))
     return notes
+
+
+def short_title(title: str, limit: int = 40) -> str:
+    """A citation's title for its button: whole when it fits, else cut at a word (never
+    mid-word) with an ellipsis."""
+    if len(title) <= limit:
+        return title
+    cut = title[:limit].rsplit(" ", 1)[0].rstrip(",;:—-")
+    return f"{cut or title[:limit]}…"
 
 
 def plain_reply(s: Suggestion) -> str:

@@ -1,5 +1,6 @@
 """Sign-in (app.py), the pages' titles in the navigation, and a page refused to a role
-(services.require_role). Looked up as "account.<key>"."""
+(services.require_role). Looked up as "account.<key>". A refused sign-in's words
+(wrong_password, wait, locked) are given by copilot.auth.SignIn.message, which reads them here."""
 
 from __future__ import annotations
 

@@ -46,8 +46,12 @@ EN = {
     "send_helpdesk": "Send to {helpdesk}",
     "send_help": "Records the reply box text (the draft as is when the box is empty) as sent and adds it to the "
                  "conversation as an agent turn",
-    "send_help_helpdesk": "Posts the reply box text (the draft as is when the box is empty) to {helpdesk} as a {kind}, "
-                          "records it as sent and adds it to the conversation",
+    "send_help_helpdesk": "Posts the reply box text (the draft as is when the box is empty) to {helpdesk} as a reply "
+                          "to the customer, records it as sent and adds it to the conversation",
+    "send_note": "Note to {helpdesk}",
+    "send_note_help": "Posts the reply box text (the draft as is when the box is empty) to {helpdesk} as an internal "
+                      "note, and records it as sent; the customer does not see a note, so it is not added to the "
+                      "conversation",
     "regenerate": "Regenerate",
     "reject_open": "Reject…",
     "reject_why": "Why is the suggestion wrong?",
@@ -57,6 +61,8 @@ EN = {
     "ask_caption": "Ask the customer (click to add to the reply):",
     "sent_done": "Sent (suggestion #{id}).",
     "sent_helpdesk_done": "Sent to {helpdesk} (suggestion #{id}).",
+    "sent_note_done": "Posted to {helpdesk} as an internal note (suggestion #{id}). The customer does not see it, "
+                      "so it is not part of the conversation.",
     "rejected_done": "Rejected (suggestion #{id}).",
     "handed_off_done": "Handed off to {queue} (suggestion #{id}).",
     "no_suggestion": "No suggestion: {error}",
@@ -86,6 +92,28 @@ EN = {
     "reason_wrong_facts": "Wrong facts", "reason_wrong_tone": "Wrong tone", "reason_not_relevant": "Not relevant",
     "reason_should_hand_off": "Should hand off", "reason_other": "Other",
     "model_draft_stopped": "Model draft {why}; retrieval-only draft shown",
+    "stop_cancelled": "cancelled by the operator",
+    "stop_interrupted": "interrupted",
+    "draft_first": "Retrieval-only draft (the model's draft replaces it only if every sentence checks out):",
+    "model_wording": "The model is wording a reply (up to {budget} s)…",
+    "model_progress": "The model is wording a reply: {seconds} s of {budget} s, {characters} characters so far, "
+                      "not shown until checked",
+    "cancel_model": "Cancel model draft",
+    "highlighted": "Highlighted: {items}",
+    "derived": "derived",
+    "derived_from": "From {source}: “{sentence}” ({review})",
+    "details": "{mode} · {prompt} · {language} · intent {intent} · sentiment {sentiment} · confidence {confidence} · "
+               "{ms} ms",
+    "note_off_topic": "Off-topic: the request is outside what this knowledge base is about, so the draft declines "
+                      "politely and promises no specialist ({detail}).",
+    "note_procedure": "{reason}{said}: this desk handles it itself when the knowledge base covers the request, so the "
+                      "draft follows the matched article's procedure and no handoff is proposed (desk setting "
+                      "handled_when_covered).",
+    "note_said": " (the customer said “{words}”)",
+    "note_no_knowledge": "The knowledge base has no articles in '{language}': no questions or answers could be taken "
+                         "from it in the customer's language.",
+    "note_not_covered": "Not covered by the knowledge base: {reason}.",
+    "note_low_confidence": "low confidence",
 }
 
 RU = {
@@ -132,7 +160,11 @@ RU = {
     "send_help": "Записывает текст из поля ответа (или черновик как есть, если поле пустое) как отправленный и "
                  "добавляет его в диалог репликой оператора",
     "send_help_helpdesk": "Отправляет текст из поля ответа (или черновик как есть, если поле пустое) в {helpdesk} "
-                          "({kind}), записывает его как отправленный и добавляет в диалог",
+                          "ответом клиенту, записывает его как отправленный и добавляет в диалог",
+    "send_note": "Заметка в {helpdesk}",
+    "send_note_help": "Отправляет текст из поля ответа (или черновик как есть, если поле пустое) в {helpdesk} "
+                      "внутренней заметкой и записывает его как отправленный; клиент заметку не видит, поэтому в "
+                      "диалог она не добавляется",
     "regenerate": "Заново",
     "reject_open": "Отклонить…",
     "reject_why": "Что не так с подсказкой?",
@@ -142,6 +174,8 @@ RU = {
     "ask_caption": "Уточнить у клиента (нажмите, чтобы добавить в ответ):",
     "sent_done": "Отправлено (подсказка №{id}).",
     "sent_helpdesk_done": "Отправлено в {helpdesk} (подсказка №{id}).",
+    "sent_note_done": "Добавлено в {helpdesk} внутренней заметкой (подсказка №{id}). Клиент её не видит, поэтому в "
+                      "диалог она не входит.",
     "rejected_done": "Отклонено (подсказка №{id}).",
     "handed_off_done": "Передано в очередь {queue} (подсказка №{id}).",
     "no_suggestion": "Нет подсказки: {error}",
@@ -171,5 +205,28 @@ RU = {
     "reason_wrong_facts": "Неверные факты", "reason_wrong_tone": "Не тот тон", "reason_not_relevant": "Не по теме",
     "reason_should_hand_off": "Нужно передать сотруднику", "reason_other": "Другое",
     "model_draft_stopped": "Черновик модели {why}; показан черновик по базе знаний",
+    "stop_cancelled": "отменён оператором",
+    "stop_interrupted": "прерван",
+    "draft_first": "Черновик по базе знаний (черновик модели заменит его, только если подтвердится каждое "
+                   "предложение):",
+    "model_wording": "Модель пишет ответ (до {budget} с)…",
+    "model_progress": "Модель пишет ответ: {seconds} с из {budget} с, символов пока {characters}; ответ будет показан "
+                      "после проверки",
+    "cancel_model": "Отменить черновик модели",
+    "highlighted": "Выделено: {items}",
+    "derived": "выведено",
+    "derived_from": "Из {source}: «{sentence}» ({review})",
+    "details": "{mode} · {prompt} · {language} · намерение {intent} · тональность {sentiment} · уверенность "
+               "{confidence} · {ms} мс",
+    "note_off_topic": "Не по теме: запрос вне того, о чём эта база знаний, поэтому черновик вежливо отказывает и не "
+                      "обещает специалиста ({detail}).",
+    "note_procedure": "{reason}{said}: этот отдел решает такое сам, когда база знаний покрывает запрос, поэтому "
+                      "черновик следует процедуре найденной статьи и передача не предлагается (настройка отдела "
+                      "handled_when_covered).",
+    "note_said": " (клиент написал «{words}»)",
+    "note_no_knowledge": "В базе знаний нет статей на языке '{language}': вопросы и ответы на языке клиента взять "
+                         "неоткуда.",
+    "note_not_covered": "База знаний это не покрывает: {reason}.",
+    "note_low_confidence": "низкая уверенность",
 }
 

@@ -19,11 +19,13 @@ from copilot.schema import Conversation, Message, Suggestion
 from copilot.ui import helpdesk, services, session
 from copilot.ui.handoff_card import HandoffCard, card
 from copilot.ui.labels import t
-from copilot.ui.render import URGENCY_ICON, draft_html, flag_notes, parse_transcript, plain_md, plain_reply
+from copilot.ui.render import (URGENCY_ICON, draft_html, flag_notes, parse_transcript, plain_md, plain_reply,
+                                short_title)
 
 DEMO_CASES = ["en-023", "ru-023", "en-001", "ru-010", "en-047", "ru-058", "en-039", "ru-081", "en-060", "ru-033"]
 LONG_MESSAGE = 1500     # characters: longer turns are shown collapsed
 SHORTCUTS = {"suggest": "Alt+Enter", "insert": "Alt+I", "send": "Alt+S"}
+NOTE_RECORD = "posted as an internal note"  # the action's note when Send posted a helpdesk note
 
 
 @st.cache_data
@@ -159,10 +161,11 @@ def show_turn(i: int, turn: dict, flagged: bool) -> None:
     who = L("customer") if turn["role"] == "customer" else L("agent")
     with st.container(key=f"turn-{i}"):
         if ss.get("editing") == i:
-            st.text_area(f"{who} ({i + 1})", key=f"edit-text-{i}", height=100)
-            a, b, _ = st.columns([1, 1, 3])
-            a.button(L("save_turn"), key=f"save-turn-{i}", on_click=save_edit, args=(i,))
-            b.button(L("cancel"), key=f"cancel-turn-{i}", on_click=lambda: ss.update(editing=None))
+            with st.form(f"edit-form-{i}", border=False, enter_to_submit=False):  # Save carries the text as typed
+                st.text_area(f"{who} ({i + 1})", key=f"edit-text-{i}", height=100)
+                a, b, _ = st.columns([1, 1, 3])
+                a.form_submit_button(L("save_turn"), key=f"save-turn-{i}", on_click=save_edit, args=(i,))
+                b.form_submit_button(L("cancel"), key=f"cancel-turn-{i}", on_click=lambda: ss.update(editing=None))
             return
         text_col, edit_col, del_col = st.columns([12, 1, 1], vertical_alignment="top")
         with text_col:
@@ -287,15 +290,15 @@ def suggest(regenerate: bool = False) -> None:
         # kept in the session: a cancel (or any click) stops this run before it returns
         ss.pending = {"suggestion": s, "conversation": conversation}
         with preview.container():
-            st.caption("Retrieval-only draft (the model's draft replaces it only if every sentence checks out):")
+            st.caption(L("draft_first"))
             st.markdown(f'<div class="draft" data-testid="draft">{draft_html(s)}</div>', unsafe_allow_html=True)
-            status.append(st.status(f"The model is wording a reply (up to {budget:.0f} s)…", expanded=False))
-            st.button("Cancel model draft", key="cancel_model", on_click=cancel_model)
+            status.append(st.status(L("model_wording", budget=f"{budget:.0f}"), expanded=False))
+            st.button(L("cancel_model"), key="cancel_model", on_click=cancel_model)
 
     def progress(seconds: float, characters: int) -> None:
         if status:
-            status[0].update(label=f"The model is wording a reply: {seconds:.0f} s of {budget:.0f} s, "
-                                   f"{characters} characters so far, not shown until checked")
+            status[0].update(label=L("model_progress", seconds=f"{seconds:.0f}", budget=f"{budget:.0f}",
+                                     characters=characters))
 
     try:
         suggestion = services.copilot().suggest(conversation, on_draft=first_draft, on_progress=progress)
@@ -320,18 +323,18 @@ def keep(suggestion: Suggestion, conversation: dict) -> None:
 
 def settle_pending(why: str) -> None:
     """A model draft that did not finish (cancelled, or the run stopped by another click):
-    the retrieval-only suggestion stands, saying why."""
+    the retrieval-only suggestion stands, saying why (`why`: a label key)."""
     ss = state()
     pending = ss.pop("pending", None)
     if pending:
         s: Suggestion = pending["suggestion"]
-        warning = f"Model draft {why}; retrieval-only draft shown"
+        warning = L("model_draft_stopped", why=L(why))
         keep(s.model_copy(update={"draft": s.draft.model_copy(update={"warnings": [*s.draft.warnings, warning]})}),
              pending["conversation"])
 
 
 def cancel_model() -> None:
-    settle_pending("cancelled by the operator")
+    settle_pending("stop_cancelled")
 
 
 def finish(action: str, done: str, final_text: str = "", reason: str = "", note: str = "") -> None:
@@ -344,7 +347,11 @@ def finish(action: str, done: str, final_text: str = "", reason: str = "", note:
 def send() -> None:
     """One click: the reply box's text (the draft as is when the box is empty) is posted to
     the helpdesk when a helpdesk conversation is open, recorded as sent, and joins the
-    conversation as an agent turn. A helpdesk error keeps the reply in the box."""
+    conversation as an agent turn. A helpdesk error keeps the reply in the box.
+
+    Posted as an internal note (`connectors.send_as = "note"`), the text is recorded as sent
+    but joins no conversation: the customer never sees a note, so it is nothing said to them
+    (the helpdesks keep notes out of the conversations they return, too), and the panel says so."""
     ss = state()
     s = ss.get("suggestion")
     if s is None:
@@ -352,18 +359,22 @@ def send() -> None:
     text = ss.reply.strip() or plain_reply(s)
     ref = current_ref()
     sid = ss.suggestion_id
+    as_note = False
     if ref is not None:
+        kind = services.settings().connectors.send_as
         try:
-            helpdesk.connector(ref, services.settings()).post_reply(ref, text, services.settings().connectors.send_as)
+            helpdesk.connector(ref, services.settings()).post_reply(ref, text, kind)
         except ConnectorError as exc:
             ss.reply = text
             helpdesk_failed(ref, exc)
             return
-        done = L("sent_helpdesk_done", helpdesk=ref.helpdesk, id=sid)
+        as_note = kind == "note"
+        done = L("sent_note_done" if as_note else "sent_helpdesk_done", helpdesk=ref.helpdesk, id=sid)
     else:
         done = L("sent_done", id=sid)
-    finish("sent", done, text)
-    ss.turns.append({"role": "agent", "text": text})
+    finish("sent", done, text, note=NOTE_RECORD if as_note else "")
+    if not as_note:
+        ss.turns.append({"role": "agent", "text": text})
 
 
 def reject() -> None:
@@ -392,14 +403,6 @@ def hand_off(queue: str, summary: str) -> None:
             helpdesk_failed(ref, exc)
             return
     finish("handed_off", L("handed_off_done", queue=queue or "—", id=ss.suggestion_id), summary, note=queue)
-
-
-def _short(title: str, limit: int = 40) -> str:
-    """A citation's title cut at a word, never mid-word."""
-    if len(title) <= limit:
-        return title
-    cut = title[:limit].rsplit(" ", 1)[0].rstrip(",;:—-")
-    return f"{cut or title[:limit]}…"
 
 
 def _card(s: Suggestion, lang: str) -> HandoffCard:
@@ -444,7 +447,7 @@ def show_suggestion(s: Suggestion, unmatched_flags: list[str]) -> None:
         show_handoff(s)
     for w in s.draft.warnings:
         st.info(plain_md(w))
-    for note in flag_notes(s):
+    for note in flag_notes(s, st.session_state.get("ui_lang", "en")):
         st.info(note)
     for evidence in unmatched_flags:
         st.warning(L("flagged_note", evidence=plain_md(evidence)))
@@ -452,26 +455,21 @@ def show_suggestion(s: Suggestion, unmatched_flags: list[str]) -> None:
     if s.citations:
         cols = st.columns(min(3, len(s.citations)))
         for i, c in enumerate(s.citations):
-            with cols[i % len(cols)].popover(f"\\[{c.n}\\] {plain_md(_short(c.title))}", use_container_width=True):
+            with cols[i % len(cols)].popover(f"\\[{c.n}\\] {plain_md(short_title(c.title))}", use_container_width=True):
                 st.markdown(f"**{plain_md(c.title)}**  \n`{c.source_id}`")
                 st.markdown(plain_md(c.quote))  # the knowledge base's words as written, never markup
     unsupported = [x for x in s.grounding.sentences if x.factual and not x.supported and not x.removed]
     if unsupported:
-        st.caption("Highlighted: " + plain_md("; ".join(f"“{x.text[:60]}” — {x.reason}" for x in unsupported)))
-    ss = state()
-    # what would be sent now: the reply box, or the draft as is while the box is empty
-    already = _norm(ss.reply) if ss.reply.strip() else _norm(plain_reply(s))
-    questions = [q for q in s.questions if _norm(q.text).rstrip("?.!") not in already]
-    if questions:
-        st.caption(L("ask_caption"))
-        for q in questions:
-            # a question derived from the knowledge base's text says so, with its source sentence
-            label = plain_md(f"{q.text}  · derived" if q.origin == "derived" else q.text)
-            why = f"{q.why}\n\nFrom {q.source_id}: “{q.sentence}” ({q.review})" if q.origin == "derived" else q.why
-            st.button(label, key=f"ask-{q.fact}", on_click=ask, args=(q.text,), help=why)
+        st.caption(L("highlighted", items=plain_md("; ".join(f"“{x.text[:60]}” — {x.reason}" for x in unsupported))))
+
+
+def show_details(s: Suggestion) -> None:
+    """How the suggestion was made: draft mode (and model), prompt version, language, intent,
+    sentiment, confidence and time taken."""
     model = f" · {s.draft.model}" if s.draft.mode == "llm" else ""
-    st.caption(f"{s.draft.mode}{model} · {s.draft.prompt} · {s.language} · intent {s.intent.label} · "
-               f"sentiment {s.sentiment.label} · confidence {s.confidence:.2f} · {s.timings_ms.get('total', 0):.0f} ms")
+    st.caption(L("details", mode=f"{s.draft.mode}{model}", prompt=s.draft.prompt, language=s.language,
+                 intent=s.intent.label, sentiment=s.sentiment.label, confidence=f"{s.confidence:.2f}",
+                 ms=f"{s.timings_ms.get('total', 0):.0f}"))
 
 
 def copy_button(s: Suggestion) -> None:
@@ -502,6 +500,80 @@ def copy_button(s: Suggestion) -> None:
 </script>""", unsafe_allow_javascript=True)
 
 
+def reply_form(s: Suggestion, ref: HelpdeskRef | None) -> None:
+    """The questions to ask, the reply box and the buttons that act on it, as one form: a
+    click (or a shortcut) sends the box's text as typed along with it. Outside a form a text
+    area is committed when it loses the focus, in a rerun of its own, and a click made
+    straight from the box is dropped or runs with the old text (streamlit#8725, #10007).
+    Text typed in the box is committed when the focus leaves the form (keep_typed_reply), so
+    a refresh keeps it as it did before the form."""
+    ss = state()
+    with st.form("reply-form", border=False, enter_to_submit=False):
+        # what would be sent now: the reply box, or the draft as is while the box is empty
+        already = _norm(ss.reply) if ss.reply.strip() else _norm(plain_reply(s))
+        questions = [q for q in s.questions if _norm(q.text).rstrip("?.!") not in already]
+        if questions:
+            st.caption(L("ask_caption"))
+            for q in questions:
+                # a question derived from the knowledge base's text says so, with its source sentence
+                label = plain_md(f"{q.text}  · {L('derived')}" if q.origin == "derived" else q.text)
+                why = (f"{q.why}\n\n" + L("derived_from", source=q.source_id, sentence=q.sentence, review=q.review)
+                       if q.origin == "derived" else q.why)
+                st.form_submit_button(label, key=f"ask-{q.fact}", on_click=ask, args=(q.text,), help=why)
+        st.text_area(L("reply"), key="reply", height=140)
+        as_note = ref is not None and services.settings().connectors.send_as == "note"
+        if ref is None:
+            send_label, send_help = L("send"), L("send_help")
+        elif as_note:
+            send_label, send_help = L("send_note", helpdesk=ref.helpdesk), L("send_note_help", helpdesk=ref.helpdesk)
+        else:
+            send_label, send_help = L("send_helpdesk", helpdesk=ref.helpdesk), L("send_help_helpdesk", helpdesk=ref.helpdesk)
+        a, b, c = st.columns(3)
+        with a:
+            copy_button(s)
+        b.form_submit_button(L("insert"), key="insert", on_click=insert_draft, use_container_width=True,
+                             shortcut=SHORTCUTS["insert"])
+        c.form_submit_button(send_label, key="send", type="primary", on_click=send, use_container_width=True,
+                             help=send_help, shortcut=SHORTCUTS["send"])
+        d, e = st.columns(2)
+        d.form_submit_button(L("regenerate"), key="regenerate", use_container_width=True,
+                             on_click=lambda: ss.update(regenerate=True))
+        e.form_submit_button(L("reject_open"), key="reject_open", use_container_width=True,
+                             on_click=lambda: ss.update(rejecting=not ss.get("rejecting")))
+        keep_typed_reply()
+
+
+def keep_typed_reply() -> None:
+    """A hidden submit button the page clicks when the focus leaves the reply box for anywhere
+    outside the form, after typing: the text is committed (and saved for a refresh) as a text
+    area outside a form would be on losing the focus. A click on one of the form's own buttons
+    carries the text itself, and a click on any other button starts a run of its own, so
+    nothing is clicked then (a second run would race that click and could lose it)."""
+    st.form_submit_button("keep", key="reply_keep")
+    st.html("""
+<style>.st-key-reply_keep { display: none; }</style>
+<script>
+(() => {
+  const box = document.querySelector(".st-key-reply textarea");
+  const keep = document.querySelector(".st-key-reply_keep button");
+  const form = box && box.closest("[data-testid='stForm']");
+  if (!box || !keep || !form || box.dataset.keeps) return;
+  box.dataset.keeps = "1";
+  let typed = false, pressed = false;
+  box.addEventListener("input", () => { typed = true; });
+  form.addEventListener("pointerdown", (e) => {
+    if (e.target.closest("button")) { pressed = true; setTimeout(() => { pressed = false; }, 1500); }
+  }, true);
+  box.addEventListener("blur", (e) => {
+    const to = e.relatedTarget;
+    if (!typed || pressed || (to && (form.contains(to) || to.closest("button")))) return;
+    typed = false;
+    document.querySelector(".st-key-reply_keep button")?.click();
+  });
+})();
+</script>""", unsafe_allow_javascript=True)
+
+
 def reject_panel() -> None:
     ss = state()
     with st.container(border=True, key="reject-panel"):
@@ -509,19 +581,23 @@ def reject_panel() -> None:
         picked = st.radio(L("reject_why"), list(words), index=None, key=f"reject_reason-{ss.get('ui_lang', 'en')}",
                           horizontal=True)
         ss.reject_reason = words.get(picked)
-        st.text_input(L("reject_note"), key="reject_note")
         if ss.pop("reject_error", False):
             st.warning(L("reject_need_reason"))
-        a, b = st.columns(2)
-        a.button(L("reject"), key="reject", on_click=reject, disabled=ss.get("reject_reason") is None,
-                 use_container_width=True)
-        b.button(L("cancel"), key="reject_cancel", on_click=lambda: ss.update(rejecting=False), use_container_width=True)
+        # the note and the buttons as a form: Reject carries the note as typed (the reason, a
+        # radio, is committed when chosen, so Reject is enabled only once there is one)
+        with st.form("reject-form", border=False, enter_to_submit=False):
+            st.text_input(L("reject_note"), key="reject_note")
+            a, b = st.columns(2)
+            a.form_submit_button(L("reject"), key="reject", on_click=reject, disabled=ss.get("reject_reason") is None,
+                                 use_container_width=True)
+            b.form_submit_button(L("cancel"), key="reject_cancel", on_click=lambda: ss.update(rejecting=False),
+                                 use_container_width=True)
 
 
 # --- the page -------------------------------------------------------------------------------
 
 ss = state()
-settle_pending("interrupted")  # a run stopped mid-draft by a click elsewhere
+settle_pending("stop_interrupted")  # a run stopped mid-draft by a click elsewhere
 open_from_params()
 model_note = services.model_note()
 if model_note:
@@ -587,21 +663,9 @@ suggestion = ss.get("suggestion")
 if suggestion is not None:
     st.subheader(L("suggestion"))
     show_suggestion(suggestion, unmatched)
-    st.text_area(L("reply"), key="reply", height=140)
-    kind = services.settings().connectors.send_as
-    send_label = L("send_helpdesk", helpdesk=ref.helpdesk) if ref else L("send")
-    send_help = L("send_help_helpdesk", helpdesk=ref.helpdesk, kind=kind) if ref else L("send_help")
-    a, b, c = st.columns(3)
-    with a:
-        copy_button(suggestion)
-    b.button(L("insert"), key="insert", on_click=insert_draft, use_container_width=True, shortcut=SHORTCUTS["insert"])
-    c.button(send_label, key="send", type="primary", on_click=send, use_container_width=True, help=send_help,
-             shortcut=SHORTCUTS["send"])
-    d, e = st.columns(2)
-    d.button(L("regenerate"), key="regenerate", use_container_width=True, on_click=lambda: ss.update(regenerate=True))
-    e.button(L("reject_open"), key="reject_open", use_container_width=True,
-             on_click=lambda: ss.update(rejecting=not ss.get("rejecting")))
+    reply_form(suggestion, ref)
     if ss.get("rejecting"):
         reject_panel()
+    show_details(suggestion)
     st.caption(L("shortcuts"))
 save()
