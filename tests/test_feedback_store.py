@@ -74,6 +74,41 @@ def test_concurrent_writers_on_sqlite_lose_nothing(tmp_path):
     hammer(None, tmp_path)
 
 
+def test_a_write_retried_after_a_locked_commit_gets_its_own_row(tmp_path, monkeypatch):
+    """SQLite said "database is locked" at COMMIT and, before the retry, another operator
+    wrote: the retried suggestion is stored once, under a new id, and the other one stays."""
+    import sqlite3
+    import time
+
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    store = FeedbackStore(FeedbackSettings(), tmp_path)
+    store.record_suggestion("first", {"messages": []}, suggestion(0))
+    locked = {"commits": 1}
+
+    @event.listens_for(store.engine, "commit")
+    def locked_once(conn):
+        if locked["commits"]:
+            locked["commits"] -= 1
+            raise OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
+
+    other: list[int] = []
+    real_sleep = time.sleep
+
+    def another_operator_writes_meanwhile(seconds):
+        if not other:
+            other.append(FeedbackStore(FeedbackSettings(), tmp_path).record_suggestion(
+                "other", {"messages": []}, suggestion(2)))
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", another_operator_writes_meanwhile)
+    sid = store.record_suggestion("retried", {"messages": [{"role": "customer", "text": "hello"}]}, suggestion(1))
+    assert other and sid != other[0]
+    assert store.get(sid).operator == "retried" and store.get(other[0]).operator == "other"
+    assert store.count() == 3
+
+
 @pytest.fixture(scope="module")
 def postgres():
     """A throwaway PostgreSQL on loopback, stopped afterwards."""

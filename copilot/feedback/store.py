@@ -227,17 +227,19 @@ class FeedbackStore:
         if reference:
             convo["reference"] = reference
         masked = self._masked_suggestion(suggestion)
-        row = SuggestionRow(
-            operator=operator, conversation=convo, language=suggestion.language, intent=suggestion.intent.label,
-            prompt=suggestion.draft.prompt, model=suggestion.draft.model, mode=suggestion.draft.mode,
-            draft=masked["draft"]["text"], suggestion=masked,
-            confidence=suggestion.confidence, unsupported=suggestion.grounding.unsupported,
-            handoff=suggestion.handoff.needed, handoff_reasons=",".join(suggestion.handoff.reasons),
-            latency_ms=suggestion.timings_ms.get("total", 0.0),
-            tokens=sum(suggestion.usage.values()),
-        )
 
         def add(session: Session) -> int:
+            # a new row per attempt: one rolled back keeps the id it was given, and a retry
+            # would insert that id again after another writer took it
+            row = SuggestionRow(
+                operator=operator, conversation=convo, language=suggestion.language, intent=suggestion.intent.label,
+                prompt=suggestion.draft.prompt, model=suggestion.draft.model, mode=suggestion.draft.mode,
+                draft=masked["draft"]["text"], suggestion=masked,
+                confidence=suggestion.confidence, unsupported=suggestion.grounding.unsupported,
+                handoff=suggestion.handoff.needed, handoff_reasons=",".join(suggestion.handoff.reasons),
+                latency_ms=suggestion.timings_ms.get("total", 0.0),
+                tokens=sum(suggestion.usage.values()),
+            )
             session.add(row)
             session.flush()
             return row.id
