@@ -731,17 +731,21 @@ def bench_derive(
 @bench_app.command("suggest")
 def bench_suggest(
     llm_cases: int = typer.Option(20, "--llm-cases", min=0, help="Conversations to run through the model (0: none)."),
+    long_cases: int = typer.Option(4, "--long-cases", min=0,
+                                   help="Pasted transcripts of ~20,000 characters, languages alternating (0: none)."),
 ) -> None:
-    """Latency p50/p95 of each stage of suggest() in retrieval-only mode and with the
-    configured model (tokens per second too); written to docs/benchmarks.md."""
+    """Latency p50/p95 of each stage of suggest() in retrieval-only mode, on long pasted
+    transcripts, and with the configured model (tokens per second too); written to
+    docs/benchmarks.md."""
     from evals.bench import suggest as bench
     from evals.bench.docs import update_section
 
     with user_errors():
-        results = bench.run(get_settings(), llm_cases)
+        results = bench.run(get_settings(), llm_cases, long_cases)
     for r in results:
         out.print(r.model_dump_json(), highlight=False)
-    update_section("suggest", f"copilot bench suggest --llm-cases {llm_cases}", bench.markdown(results))
+    update_section("suggest", f"copilot bench suggest --llm-cases {llm_cases} --long-cases {long_cases}",
+                   bench.markdown(results))
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 

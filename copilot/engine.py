@@ -31,7 +31,7 @@ from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import load_prompt
 from copilot.masking import mask_pii, scrub
 from copilot.safety import fence, injection_evidence
-from copilot.safety import customer_injection, greeting_name, mark_role_tags, promise_in
+from copilot.safety import greeting_name, mark_role_tags, promise_in, screen_customer
 from copilot.schema import (Conversation, Coverage, Draft, Grounding, Intent, Question, SimilarCase, Suggestion,
                             SuggestionTrace)
 from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_citations
@@ -114,13 +114,16 @@ def validated(conversation: Conversation | dict) -> Conversation:
 
 
 def safety_flags(customer_turns: list[str], left_out: list[SearchHit], keep: re.Pattern | None,
-                 detector: InstructionDetector | None = None) -> list[str]:
+                 detector: InstructionDetector | None = None, budget: int | None = None) -> list[str]:
     """Instructions hidden in the customer's words, knowledge-base passages left out because
-    they carry instructions, and the kinds of personal data the customer gave."""
+    they carry instructions, and the kinds of personal data the customer gave. `budget`: at
+    most this many customer sentences go to the instruction classifier."""
     flags = []
-    injected = customer_injection(customer_turns, detector)
+    injected, unjudged = screen_customer(customer_turns, detector, budget)
     if injected:
         flags.append(f"prompt_injection: {mark_role_tags(injected.describe())}")
+    if unjudged:
+        flags.append(f"screened_by_patterns: {unjudged} customer sentences over the classifier's budget of {budget}")
     pii = mask_pii("\n".join(customer_turns), keep).found
     if pii:
         flags.append("pii: " + ", ".join(f"{k.lower()} x{v}" for k, v in sorted(pii.items())))
@@ -213,7 +216,8 @@ class Copilot:
 
         found = self._retrieve(conversation, seen.language)
         turns = [m.text for m in conversation.messages if m.role == "customer"]
-        flags = safety_flags(turns, found.left_out, self.keep_ids, self._instruction_detector())
+        flags = safety_flags(turns, found.left_out, self.keep_ids, self._instruction_detector(),
+                             self.settings.instructions.max_classified_sentences)
         injected = any(f.startswith("prompt_injection:") for f in flags)
         off_topic = found.domain_margin is not None and found.domain_margin < self.settings.retrieval.off_topic_margin
         if off_topic:

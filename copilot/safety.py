@@ -51,17 +51,27 @@ def injection_evidence(text: str) -> str | None:
     return None
 
 
-def customer_injection(turns: list[str], detector: InstructionDetector | None) -> Finding | None:
+def customer_injection(turns: list[str], detector: InstructionDetector | None,
+                       budget: int | None = None) -> Finding | None:
     """The first customer turn that speaks to the model: the detector's structure and
     classifier, else the wordings of `injection_evidence`."""
-    found = detector.find_all(turns) if detector is not None else [None] * len(turns)
+    return screen_customer(turns, detector, budget)[0]
+
+
+def screen_customer(turns: list[str], detector: InstructionDetector | None,
+                    budget: int | None = None) -> tuple[Finding | None, int]:
+    """`customer_injection` and how many sentences were over the classifier's `budget`
+    (judged by the patterns only)."""
+    screening = detector.screen(turns, "customer", budget) if detector is not None else None
+    found = screening.findings if screening is not None else [None] * len(turns)
+    unjudged = screening.unjudged if screening is not None else 0
     for turn, finding in zip(turns, found):
         if finding is not None:
-            return finding
+            return finding, unjudged
         evidence = injection_evidence(turn)
         if evidence:
-            return Finding(turn, evidence, "structure")
-    return None
+            return Finding(turn, evidence, "structure"), unjudged
+    return None, unjudged
 
 
 # a tag naming a conversation role or a prompt part: in a draft or a note it is shown marked,

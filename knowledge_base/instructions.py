@@ -472,6 +472,12 @@ class Finding:
         return f"\"{said}\"" + (f" (classifier {self.probability:.2f})" if self.probability is not None else "")
 
 
+@dataclass(frozen=True)
+class Screening:
+    findings: list[Finding | None]
+    unjudged: int = 0  # sentences over the classifier's budget: judged by the conclusive shapes only
+
+
 class InstructionDetector:
     """Structure first (conclusive shapes), then the classifier on the sentences
     `reaches_classifier` lets through (every customer sentence; in articles those with a cue
@@ -497,6 +503,15 @@ class InstructionDetector:
         (`KNOWLEDGE_HARD`) is conclusive too, and the classifier judges only the sentences
         with a cue word that name a machine addressee (`reaches_classifier`); the conclusive
         shapes count everywhere."""
+        return self.screen(texts, where).findings
+
+    def screen(self, texts: Sequence[str], where: Literal["customer", "knowledge"] = "customer",
+               budget: int | None = None) -> "Screening":
+        """`find_all` with at most `budget` sentences given to the classifier (each costs an
+        embedding: a pasted 20,000-character transcript is a few hundred). Over budget, the
+        sentences where more structure patterns fire go first, then the latest; the rest are
+        judged by the conclusive shapes only, and counted. The last text's sentences (a live
+        chat's newest turn) go first of all, so each turn is judged when it arrives."""
         out: list[Finding | None] = [None] * len(texts)
         pending: list[tuple[int, str]] = []
         for i, text in enumerate(texts):
@@ -509,12 +524,20 @@ class InstructionDetector:
                 if self.classifier is not None:
                     pending.extend((i, u) for u in units(text) if reaches_classifier(u, where)
                                    and detect_language(u, default="en") in self.languages)
+        unjudged = 0
+        if budget is not None and len(pending) > budget:
+            fired = structure_features([u for _, u in pending]).sum(axis=1)
+            last = len(texts) - 1
+            order = sorted(range(len(pending)), key=lambda k: (pending[k][0] != last, -fired[k], -k))
+            chosen = sorted(order[:max(budget, 0)])
+            unjudged = len(pending) - len(chosen)
+            pending = [pending[k] for k in chosen]
         if pending and self.classifier is not None:
             probs = self.classifier.probabilities([u for _, u in pending])
             for (i, unit), p in zip(pending, probs):
                 if out[i] is None and p >= self.classifier.threshold:
                     out[i] = Finding(unit, unit, "classifier", round(float(p), 3))
-        return out
+        return Screening(out, unjudged)
 
     def find(self, text: str) -> Finding | None:
         return self.find_all([text])[0]

@@ -185,6 +185,11 @@ class InstructionSettings(BaseModel):
     classifier: bool = Field(True, description="Besides the conclusive shapes, judge every customer sentence, and the "
                              "article sentences with a cue word that name a machine, by the classifier over the "
                              "embedder's vectors (knowledge_base/instructions.py); off: shapes only.")
+    max_classified_sentences: int = Field(
+        48, ge=0, description="Per suggestion, at most this many customer sentences go to the classifier (one "
+        "embedding each); a longer conversation's most pattern-like and latest sentences go first, the rest are "
+        "judged by the conclusive shapes only and the suggestion says how many (flag screened_by_patterns). In a "
+        "live chat each new turn is the latest, so it is judged when it arrives.")
 
 
 class KnowledgeBaseSettings(BaseModel):

@@ -342,3 +342,48 @@ def test_an_override_told_of_ones_own_acts_is_no_conclusive_shape(lang, text):
     from copilot.safety import injection_evidence
 
     assert injection_evidence(text) is None
+
+
+# a pasted transcript of hundreds of sentences would cost an embedding each: the classifier
+# judges a budget of them per suggestion, the newest turn first, and the rest are counted
+PADDING = {"en": "My router dropped the connection again at {n} o'clock yesterday.",
+           "ru": "Роутер опять потерял связь вчера в {n} часов."}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_long_paste_gives_the_classifier_its_budget_newest_turn_first(detector, lang):
+    import copy
+
+    from copilot.safety import screen_customer
+    from knowledge_base.instructions import InstructionDetector
+
+    embedded: list[str] = []
+    clf = copy.copy(detector.classifier)
+    clf.embed_fn = lambda texts: embedded.extend(texts) or detector.classifier.embed_fn(texts)
+    counting = InstructionDetector(clf, detector.languages)
+    paste = " ".join(PADDING[lang].format(n=n) for n in range(30))
+    attack = next(text for l, text in CUELESS_ATTACKS if l == lang)
+    found, unjudged = screen_customer([paste, attack], counting, budget=10)
+    assert found is not None and found.text == attack and found.by == "classifier"
+    assert len(embedded) == 10 and attack in embedded
+    assert unjudged == 31 - 10  # the paste's 30 sentences and the attack, less the budget
+    embedded.clear()
+    assert screen_customer([paste, attack], counting)[1] == 0 and len(embedded) == 31  # no budget: all
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_conversation_over_the_budget_says_so_in_the_operators_language(poisoned, lang):
+    from copilot.ui.render import flag_notes
+
+    settings, _ = poisoned
+    tight = settings.model_copy(update={"instructions": settings.instructions.model_copy(
+        update={"max_classified_sentences": 5})})
+    copilot = Copilot(llm_settings(tight, enabled=False))
+    long_turn = " ".join(PADDING[lang].format(n=n) for n in range(12))
+    s = copilot.suggest(conversation(f"{long_turn} {QUESTIONS[lang]}"))
+    assert "screened_by_patterns: 8 customer sentences over the classifier's budget of 5" in s.flags
+    note = next(n for n in flag_notes(s, lang) if "8" in n)
+    assert ("patterns only" in note) if lang == "en" else ("только шаблонами" in note)
+    short = copilot.suggest(conversation(QUESTIONS[lang]))
+    assert not any(f.startswith("screened_by_patterns") for f in short.flags)
+    copilot.close()

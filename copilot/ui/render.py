@@ -71,6 +71,8 @@ def flag_notes(s: Suggestion, lang: str = "en") -> list[str]:
                            said=t(lang, "note_said", words=plain_md(quoted.group(1))) if quoted else ""))
         elif name == "no_knowledge_in_language":
             notes.append(t(lang, "note_no_knowledge", language=detail.strip()))
+        elif name == "screened_by_patterns":
+            notes.append(t(lang, "note_screened", count=detail.split()[0]))
     if not s.coverage.covered and not any(f.startswith("off_topic:") for f in s.flags):
         # the reason quotes the customer's words: shown as text, never markup
         reason = plain_md(s.coverage.reason) if s.coverage.reason else t(lang, "note_low_confidence")

@@ -113,6 +113,8 @@ EN = {
     "note_no_knowledge": "The knowledge base has no articles in '{language}': no questions or answers could be taken "
                          "from it in the customer's language.",
     "note_not_covered": "Not covered by the knowledge base: {reason}.",
+    "note_screened": "A long conversation: {count} of the customer's sentences were checked for instructions to the "
+                     "model by the fixed patterns only, not by the classifier; read them before sending.",
     "note_low_confidence": "low confidence",
 }
 
@@ -227,6 +229,8 @@ RU = {
     "note_no_knowledge": "В базе знаний нет статей на языке '{language}': вопросы и ответы на языке клиента взять "
                          "неоткуда.",
     "note_not_covered": "База знаний это не покрывает: {reason}.",
+    "note_screened": "Длинная переписка: {count} предложений клиента проверены на указания модели только "
+                     "шаблонами, без классификатора; прочитайте их перед отправкой.",
     "note_low_confidence": "низкая уверенность",
 }
 
