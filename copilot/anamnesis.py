@@ -25,7 +25,7 @@ from typing import Literal
 from copilot.facts import FACTS, FactDef, GivenFact, facts_asked
 from copilot.schema import Question
 from copilot.text import split_sentences
-from knowledge_base.derive import DerivedCheck, condition_parts
+from knowledge_base.derive import DerivedCheck, code_key, codes_in, condition_parts, is_code
 from knowledge_base.documents import RequiredFact
 from knowledge_base.tokenizer import tokenize
 
@@ -144,6 +144,9 @@ def _stated(c: "Candidate", sentences: list[str]) -> bool:
     say whether it is on. A name the question gives ("like Data Saver mode") is a subject too."""
     if not c.states and _can_said(c.text, sentences):
         return True
+    if c.states and all(is_code(s) for s in c.states):
+        # which code the customer sees: naming any code answers it
+        return any(codes_in(sentence) for sentence in sentences)
     subjects = [set(tokenize(c.topic))] + [set(tokenize(n)) for n in _NAMED.findall(c.text)]
     subjects = [need for need in subjects if need]
     # a state's head word ("on", "off", "missing"; "not traveling"), case and stems aside
@@ -182,6 +185,8 @@ def _as_candidate(check: DerivedCheck) -> Candidate:
 def meets(condition: str, lang: str, sentences: list[str]) -> bool:
     """A branch outcome is met by the customer's words ("I'm traveling" meets "the user is
     traveling"; "the speed test says no connection" meets "speed test returns 'no connection'")."""
+    if is_code(condition):  # the section of one code ("E-101"): met when the customer names that code
+        return any(code_key(condition) in codes_in(sentence) for sentence in sentences)
     parts = condition_parts(condition, lang)
     return bool(parts) and _stated(Candidate("", "", "", 0.0, "derived", topic=parts[0], states=parts[1]), sentences)
 
@@ -221,8 +226,10 @@ def candidates(language: str, articles: list[ArticleFacts], ticket_questions: li
             key = known or _slug(check.topic)
             if check.form != "step":
                 score = (0.98 - 0.4 * rank) - 0.08 * i
-            elif known:  # a self-help step about a fact the desk's vocabulary knows
-                score = (0.28 - 0.1 * rank) - 0.03 * i
+            elif known:  # a self-help step about a fact the desk's vocabulary knows; a neighbour's (often another
+                # problem's article, matched on shared words) comes after the best match's own, and after the
+                # basics unless it is among its first
+                score = (0.28 - 0.15 * rank) - 0.03 * min(i, 5)
             else:  # any other self-help step: after the basics
                 score = 0.05 - 0.01 * min(i, 4) - 0.01 * rank
             offer(Candidate(key, check.question, WHY_DERIVED.get(language, WHY_DERIVED["en"]).format(

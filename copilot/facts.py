@@ -105,7 +105,8 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "So we don't repeat steps you have already done.", "ru": "Чтобы не повторять то, что уже сделано."},
         given=_p(r"\b(restart\w*|reboot\w*|re-?started|unplug\w*|plugged|turned (it )?(off|on)|switched (it )?(off|on)|power[- ]cycl\w*|reset\w*|tried|checked the cable)\b",
                  r"(перезагру|перезапуск|выключ|включ\w* снова|выдерг|выдёрг|вытаск|отключал|пробовал|сбрасывал|переткн|передёрг|передерг|проверил\w* кабел)"),
-        asked=_p(r"(have|did) you (already )?(try|tried|restart|reboot|unplug)|what have you tried", r"пробовали|перезагружали|что (вы )?уже (делали|пробовали)"),
+        asked=_p(r"(have|did) you (already )?(try|tried|restart|reboot|unplug)|what have you tried|"
+                 r"what you(?:'ve| have)? (?:already )?tried", r"пробовали|перезагружали|что (вы )?уже (делали|пробовали)"),
         many=True,
     ),
     FactDef(
@@ -154,7 +155,8 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
                  r"\b(yesterday|today|this morning|last week|\d+ days? ago)\b[^.?!]{0,40}\b(paid|payment|topped up|transferred)\b",
                  r"(оплатил|оплачивал|заплатил|перевел|перевёл|пополнил|платеж|платёж|списал|снял|сняли|взял)\w*[^.?!]{0,40}(вчера|сегодня|позавчера|утром|на прошлой неделе|\d+ дн\w* назад|" + _DATE_RU[1:-1] + r")",
                  r"(вчера|сегодня|позавчера|на прошлой неделе|" + _DATE_RU[1:-1] + r")[^.?!]{0,40}(оплатил|оплачива|заплатил|платил|перевел|перевёл|пополнил|списал|снял|сняли|взял)"),
-        asked=_p(r"when did you (make the )?pa(y|id)|date of (the )?payment|payment date", r"когда (вы )?(оплачивали|платили|оплатили)|дат\w* (платеж|платёж|оплат)"),
+        asked=_p(r"when did you (make the )?pa(y|id)|date of (the )?(payment|charge|top-?up|debit)|payment date",
+                 r"когда (вы )?(оплачивали|платили|оплатили)|дат\w* (платеж|платёж|оплат|списан|пополнен)"),
         kind="when",
     ),
     FactDef(
@@ -163,7 +165,8 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "Matches the payment or spots a double charge.", "ru": "Помогает найти платёж или двойное списание."},
         given=_p(r"\b\d[\d\s,.]*\s*(rub|rubles|roubles|₽|rur)\b",
                  r"\d[\d\s,.]*\s*(руб|₽|р\.|р\b|тыс)"),
-        asked=_p(r"how much|what amount|the amount", r"как\w* сумм|сколько (вы )?(оплатили|заплатили|списал)"),
+        asked=_p(r"how much|what amount|the amount|amount of (the )?(payment|charge|top-?up|debit)",
+                 r"как\w* сумм|сколько (вы )?(оплатили|заплатили|списал)|сумм\w* (платеж|платёж|оплат|списан|пополнен)"),
         kind="amount",
     ),
     FactDef(

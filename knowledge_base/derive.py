@@ -14,6 +14,9 @@ The rules are sentence shapes, not a vocabulary: who is asked (user, customer, �
 what they are asked to do (check, look at, run, tell; проверить, назвать, уточнить) and
 the condition of a branch. Prescriptions ("turn Airplane Mode off", "перезагрузите
 роутер") are not checks and give nothing. Questions are worded in the source's language.
+What a customer-facing article asks the reader to give ("Give your contract number, the
+service address and ...", "укажите дату и сумму списания") is one request per item; sections
+named by codes ("E-101: ...", "E-203: ...") are a decision on which code the customer sees.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "22"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "23"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -294,19 +297,57 @@ _STEP_PATTERNS = (_CHECK_EN, _CHECK_RU)
 
 # what a customer-facing article asks the reader to give ("tell us the exact address and your
 # phone model", "укажите номер договора и дату платежа"): each item is a fact the desk needs
-_REQUEST_EN = re.compile(r"\b(?:(?:tell|send|give|show)\s+us|let us know|have ready)\s+", _I)
-_REQUEST_RU = re.compile(r"(?<!\w)(?:сообщите|назовите|укажите|напишите|пришлите|продиктуйте|приготовьте)"
-                         r"(?:\s+нам)?[,:]?\s+", _I)
+_REQUEST_EN = re.compile(r"\b(?:(?:tell|send|give|show)\s+us|let us know|have ready)\s+|"
+                         # a sentence that opens by asking for the reader's details: "Give your contract number,
+                         # the service address and ...", "Provide your account number" (a bare "Give the reason
+                         # ..." tells the agent what to say)
+                         r"^(?:please\s+)?(?P<initial>give|provide|include|state|quote|mention)\s+(?=your\s)|"
+                         # "write to us in the chat with the date and amount of the charge"
+                         r"\b(?:write|send|message|contact|call|email)\s+(?:to\s+)?us\b(?:[^.;:]|\.(?=\S)){0,80}?\s(?:with|giving|"
+                         r"stating|quoting)\s+(?=(?:the|your)\s)", _I)
+_REQUEST_RU = re.compile(r"(?<!\w)(?:сообщите|назовите|укажите|напишите|пришлите|продиктуйте|приготовьте|расскажите|"
+                         r"указав|с указанием)(?:\s+нам)?[,:]?\s+", _I)
+# what a request names that is not a fact of the case ("call us with your questions")
+_NOT_A_FACT = re.compile(r"^(?:(?:the|your|any|all)\s+)?(?:questions?|problems?|issues?|requests?|concerns?|feedback|"
+                         r"(?:more\s+)?details|what happened|вопрос\w*|проблем\w*|обращени\w*|пожелани\w*|подробност\w*|"
+                         r"что (?:случилось|произошло))$", _I)
+# a purpose or a reason that ends a request ("..., so we don't ask twice", "чтобы ...")
+_PURPOSE_TAIL = re.compile(r"^(?:so|so that|because|since|чтобы|потому|тогда)\b", _I)
 # where a request ends: another instruction ("... and call us"), a clause of its own
 _NEXT_EN = re.compile(r"(?:,\s*|\s+)(?:and|or|then)\s+(?=(?:call|write|visit|come|go|send|tell|let|attach|"
-                      r"include|wait|contact)\b)|[;:()]|\s[—–]\s|[.!?](?:\s|$)", _I)
-_NEXT_RU = re.compile(r"(?:,\s*|\s+)(?:и|или|либо|а|затем)\s+(?=\w+(?:ите|йте)\b)|[;:()]|\s[—–]\s|[.!?](?:\s|$)", _I)
+                      r"include|wait|contact)\b|(?:we|we'll|i|i'll|it|they|you'll|someone|a specialist)\b)|"
+                      r"[;:()]|\s[—–]\s|[.!?](?:\s|$)", _I)
+_NEXT_RU = re.compile(r"(?:,\s*|\s+)(?:и|или|либо|а|затем)\s+(?=\w+(?:ите|йте)\b|(?:мы|я|вам|вас|специалист)\b)|"
+                      r"[;:()]|\s[—–]\s|[.!?](?:\s|$)", _I)
 # an object that is a channel, not a fact ("tell us in the chat", "напишите нам в чат")
 _CHANNEL = re.compile(r"^(?:in|on|at|by|via|to|through|over|from|about|and|or|в|во|на|по|через|с|со|к|о|об|обо|и|или)\b",
                       _I)
 # an item that only qualifies the one before it ("время, когда пропала связь")
 _RELATIVE = re.compile(r"^(?:when|which|that|where|who|whom|whose|so|because|since|если|когда|котор\w+|где|чтобы|"
                        r"как|куда|тогда|потому)\b", _I)
+
+
+def _shared_complement(items: list[str], lang: str) -> list[str]:
+    """"the date and amount of the charge", "дату и сумму списания": a bare noun joined by
+    "and" to the next item shares that item's complement ("the date of the charge", "дату
+    списания"). In English the sign is the second noun's missing determiner (one "the" for
+    both); in Russian, a one-word item before a noun with a verbal-noun genitive ("списания",
+    "подключения", "оплаты")."""
+    if len(items) < 2:
+        return items
+    out = list(items)
+    for i in range(len(out) - 1):
+        first, second = out[i].split(), out[i + 1].split()
+        if lang == "en":
+            m = re.match(r"^(?!(?:the|your|a|an|their|his|her|its|our|my|any|some|when|which|what|whether|how|where)\b)"
+                         r"\w[\w-]*\s+(?P<comp>of\s+.+)$", out[i + 1], _I)
+            if m and len(first) == 2 and first[0].lower() in ("the", "your") and " of " not in out[i]:
+                out[i] = f"{out[i]} {m.group('comp')}"
+                out[i + 1] = f"{first[0]} {out[i + 1]}"
+        elif (len(first) == 1 and len(second) == 2 and not _RELATIVE.match(out[i + 1])
+              and re.search(r"(?:ния|тия|ты|жа|ки)$", second[1], _I)):
+            out[i] = f"{out[i]} {second[1]}"
+    return out
 
 
 def requests_of(sentence: str, lang: str) -> list[tuple[str, str]]:
@@ -326,15 +367,29 @@ def requests_of(sentence: str, lang: str) -> list[tuple[str, str]]:
         if not rest or _CHANNEL.match(rest) or len(rest.split()) > 30 or _META.search(rest):
             continue
         items: list[str] = []
+        clause = False  # the last item is (or ends in) a clause: "when the service went down"
         parts = re.split(f"({joiner})", rest)
         for item, sep in zip(parts[::2], [","] + parts[1::2]):
             item = item.strip()
+            if _PURPOSE_TAIL.match(item):
+                break  # the rest says why, not what
+            bare_and = not sep.strip(" ,") or "," not in sep  # "X and Y", not "X, and Y" / "X, Y"
             # "время, когда пропала связь" qualifies the item before; "and which devices" is one of its own
             if items and _RELATIVE.match(item) and not re.search(r"\b(and|и)\b", sep):
                 items[-1] = f"{items[-1]}, {item}"
+                clause = True
+            elif items and clause and bare_and and item:
+                # a clause goes on past a bare "and": "when the service disappeared and came back",
+                # "когда пропала и когда появилась связь" are one item
+                items[-1] = f"{items[-1]} {sep.strip()} {item}"
             elif item:
                 items.append(item)
+                clause = bool(_RELATIVE.match(item))
+        items = _shared_complement(items, lang)
         for item in items:
+            if _NOT_A_FACT.match(item) or (m.group("initial") if lang == "en" else None) and re.search(
+                    r"\s(?:to|into|onto|back to)\s+(?:the|a|an|your|our|us)\b", item, _I):
+                continue  # "Give the router to the technician": a thing handed over, not a fact told
             topic = _topic(item, lang)
             if len(topic) >= 4 and len(item.split()) <= 12:
                 out.append((topic, f"Подскажите, пожалуйста, {item}?" if lang == "ru" else f"Could you tell me {item}?"))
@@ -626,6 +681,8 @@ def derive(doc: SourceDocument) -> list[Derived]:
     outcome_lines = {pos for positions, *_ in _decisions(numbered, doc.lang) for pos in positions}
     branch_condition = ""
     after_outcome = False
+    codes = _code_sections(sentences)
+    code = ""  # the code whose section this is ("## E-101: no signal"): its checks wait for that code
     clause = ""  # the condition of the last top-level "If X, ..." line: its nested bullets act on it
     for pos, (sentence, heading, is_heading, nested) in enumerate(sentences):
         if len(sentence) > _LONGEST_SENTENCE:
@@ -636,6 +693,8 @@ def derive(doc: SourceDocument) -> list[Derived]:
             after_outcome = pos in outcome_lines
         elif is_heading:
             branch_condition, after_outcome = "", False
+        if is_heading:
+            code = codes.get(pos, "")
         if is_heading or not nested:
             c = None if is_heading else _IF_CLAUSE.match(sentence.strip("*"))
             clause = c.group("cond").strip() if c else ""
@@ -659,7 +718,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
             topic, question, form = check
             # what to check once a branch's outcome is known ("If the user is traveling: ask whether roaming
             # is on") is a follow-up, asked when the customer's words meet that outcome
-            condition = branch_condition if after_outcome else ""
+            condition = branch_condition if after_outcome else code
             if (topic, condition) not in seen_topics:
                 seen_topics.add((topic, condition))
                 found.append(DerivedCheck(id=_id(doc.id, "check", sentence), source_id=doc.id, lang=doc.lang,
@@ -669,7 +728,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
             continue
         asked = [] if nested or is_heading else requests_of(sentence, doc.lang)
         for topic, question in asked:
-            condition = branch_condition if after_outcome else ""
+            condition = branch_condition if after_outcome else code
             if (topic, condition) not in seen_topics:
                 seen_topics.add((topic, condition))
                 # written to the reader, like a self-help step: it ranks below what the agent is told to ask
@@ -684,6 +743,15 @@ def derive(doc: SourceDocument) -> list[Derived]:
             found.append(DerivedRule(id=_id(doc.id, "rule", sentence + rule[1]), source_id=doc.id, lang=doc.lang,
                                      position=pos, reason=rule[0], condition=rule[1], sentence=sentence,
                                      heading=heading))
+    if codes:
+        # sections named by codes ("E-101: no signal", "E-203: ...") are the branches of one decision:
+        # which code the customer sees; the text does not tell the agent to ask it, so it ranks as a step
+        first = min(codes)
+        found.append(DerivedCheck(id=_id(doc.id, "codes", " ".join(codes.values())), source_id=doc.id, lang=doc.lang,
+                                  position=first, topic="код ошибки" if doc.lang == "ru" else "error code",
+                                  question=_codes_question(list(dict.fromkeys(codes.values())), doc.lang), form="step",
+                                  sentence=sentences[first][0], heading=sentences[first][0],
+                                  states=list(dict.fromkeys(codes.values()))))
     for pos, subj, states, sentence in branches(numbered, doc.lang):
         # "If the user is traveling / not traveling": the states are what is checked
         topic = _topic(" ".join(states) if _you_en(subj).lower() == "you" else subj, doc.lang)
@@ -700,6 +768,48 @@ def derive(doc: SourceDocument) -> list[Derived]:
     found = [d for d in found if not (isinstance(d, DerivedCheck) and not d.heading
                                       and sentences[d.position][2] and sentences[d.position][0] in body_sections)]
     return _answers_decided(sorted(found, key=lambda d: d.position), sentences)
+
+
+# a code that names a section: "E-101", "ERR 42", "Ошибка E-305"; the text must say it is a code
+# (capital letters: "iOS 17" or "Page 12" is no code)
+_CODE = r"[A-ZА-ЯЁ]{1,4}[- ]?\d{2,5}"
+_CODE_HEADING = re.compile(rf"^(?:(?i:error|code|ошибка|код)\s+)?(?P<code>{_CODE})(?![\w-])")
+_CODE_WORDS = re.compile(r"\b(?:errors?|codes?|error codes?)\b|ошибк|(?<!\w)код(?:ы|а|ов)?\b", _I)
+
+
+def _code_sections(sentences: list[tuple[str, str, bool, bool]]) -> dict[int, str]:
+    """heading position -> code, where two or more headings of a document are named by
+    different codes and the document speaks of errors or codes ("## E-101: no signal",
+    "## E-203: subscription inactive"); {} otherwise."""
+    found = {pos: m.group("code").upper() for pos, (s, _, is_heading, _) in enumerate(sentences)
+             if is_heading and (m := _CODE_HEADING.match(s)) and re.search(r"\d", m.group("code"))}
+    if len(set(found.values())) < 2 or not any(_CODE_WORDS.search(s) for s, *_ in sentences):
+        return {}
+    return found
+
+
+def code_key(text: str) -> str:
+    """A code as compared: case, separators and Cyrillic look-alike letters aside ("е-305" is "E305")."""
+    return text.upper().translate(str.maketrans("АВЕКМНОРСТХ", "ABEKMHOPCTX")).replace("-", "").replace(" ", "")
+
+
+def is_code(condition: str) -> bool:
+    return bool(re.fullmatch(_CODE, condition.strip()))
+
+
+def _codes_question(codes: list[str], lang: str) -> str:
+    shown = codes[:3]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + (" или " if lang == "ru" else " or ") + shown[-1]
+    if lang == "ru":
+        return f"Видите ли вы код ошибки или сообщение, например {listed}? Какой именно?"
+    return f"Do you see an error code or message, for example {listed}? Which one?"
+
+
+def codes_in(text: str) -> set[str]:
+    """The codes a customer's words name ("на экране Е-305", "e101" -> {"E305"}, {"E101"}); typed in
+    small letters only when joined to the digits ("page 12" is no code)."""
+    return {code_key(m.group(0)) for m in re.finditer(rf"(?<!\w){_CODE}(?![\w-])", text, _I)
+            if re.search(r"[^\W\d_]", m.group(0)) and (" " not in m.group(0) or re.sub(r"[\d -]", "", m.group(0)).isupper())}
 
 
 def _answers_decided(found: list[Derived], sentences: list[tuple[str, str, bool, bool]]) -> list[Derived]:

@@ -1,0 +1,147 @@
+"""Diagnostic questions from a knowledge base nobody annotated (issue 12): what an article
+asks the reader to give, decisions keyed by codes, and how the questions of the best
+match and of its neighbours are ordered. Pure functions: no index, no model."""
+
+from __future__ import annotations
+
+from copilot.anamnesis import ArticleFacts, questions
+from knowledge_base.derive import DerivedCheck, derive, requests_of
+from knowledge_base.documents import SourceDocument
+
+
+def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
+    return SourceDocument(id=id, title="Guide", text=text, lang=lang)
+
+
+def asked(lang: str, docs: list[SourceDocument], customer: str = "", basics: list[str] = (),
+          limit: int = 3) -> list[tuple[str, str]]:
+    """(fact, question) the copilot asks with these articles matched, best first."""
+    articles = [ArticleFacts(d.id, [], [(c, "pending") for c in derive(d) if isinstance(c, DerivedCheck)]) for d in docs]
+    return [(q.fact, q.text) for q in questions(lang, articles, [], {}, customer_text=customer, basics=list(basics),
+                                                limit=limit)]
+
+
+def test_a_sentence_that_opens_by_asking_for_the_readers_details_gives_one_question_per_detail():
+    found = requests_of("Give your contract number, the service address and when the service disappeared and "
+                        "came back.", "en")
+    assert [q for _, q in found] == ["Could you tell me your contract number?", "Could you tell me the service address?",
+                                     "Could you tell me when the service disappeared and came back?"]
+    # a clause goes on past a bare "и": one question about the time, not a half-sentence of its own
+    found = requests_of("Назовите номер договора, адрес и время, когда пропала и когда появилась связь.", "ru")
+    assert [q for _, q in found] == ["Подскажите, пожалуйста, номер договора?", "Подскажите, пожалуйста, адрес?",
+                                     "Подскажите, пожалуйста, время, когда пропала и когда появилась связь?"]
+    # the details are the desk's facts: the questions are asked under the vocabulary's keys
+    facts = [f for f, _ in asked("en", [doc("## Compensation\n1. Give your contract number and the service address.")])]
+    assert facts == ["contract_number", "address"]
+
+
+def test_details_that_share_a_complement_are_each_asked_with_it():
+    en = requests_of("If it still doesn't add up, write to us in the chat with the date and amount of the charge.", "en")
+    assert [q for _, q in en] == ["Could you tell me the date of the charge?", "Could you tell me the amount of the charge?"]
+    ru = requests_of("Если всё равно не сходится, напишите нам в чат и укажите дату и сумму списания.", "ru")
+    assert [q for _, q in ru] == ["Подскажите, пожалуйста, дату списания?", "Подскажите, пожалуйста, сумму списания?"]
+    assert [f for f, _ in asked("en", [doc("Write to us with the date and amount of the charge.")])] == [
+        "payment_date", "payment_amount"]
+    assert [f for f, _ in asked("ru", [doc("Укажите дату и сумму списания.", "ru")])] == ["payment_date", "payment_amount"]
+    # "номер договора" is not a verbal noun: "адрес и номер договора" stay two details
+    assert [t for t, _ in requests_of("Укажите адрес и номер договора.", "ru")] == ["адрес", "номер договора"]
+
+
+def test_a_reason_things_handed_over_and_vague_objects_are_not_asked():
+    # why the desk asks is not a detail to ask for
+    assert [q for _, q in requests_of("Give your contract number and tell us what you've already tried, so we "
+                                      "don't ask twice.", "en")] == [
+        "Could you tell me your contract number?", "Could you tell me what you've already tried?"]
+    assert [f for f, _ in asked("en", [doc("Tell us what you've already tried.")])] == ["already_tried"]
+    assert [f for f, _ in asked("ru", [doc("Расскажите, что уже попробовали, — тогда вас не придётся расспрашивать.",
+                                           "ru")])] == ["already_tried"]
+    assert requests_of("Give your old router to the technician.", "en") == []
+    assert requests_of("Give the reason in one plain sentence.", "en") == []  # to the agent: what to say
+    assert requests_of("Call us with your questions.", "en") == []
+    assert requests_of("Write to us in chat with your contract number and we'll go through it line by line.", "en") == [
+        ("contract number", "Could you tell me your contract number?")]
+    assert requests_of("Напишите нам и расскажите подробности.", "ru") == []
+
+
+TV_EN = """# TV problems
+If the screen shows an error, find its code below.
+
+## E-101: no signal from the network
+1. Check the network cable going into the box.
+2. Restart the box.
+
+## E-203: subscription not active
+Top up the balance. If the code is still there after an hour, write to us.
+
+## E-305: box not activated
+Only support can activate the box. Write to us in the chat.
+
+## Black screen without a message
+- Check that the box is on and plugged in.
+"""
+
+TV_RU = """# Проблемы с ТВ
+Если на экране ошибка, найдите её код ниже.
+
+## E-101: нет сигнала из сети
+1. Проверьте сетевой кабель, который идёт к приставке.
+2. Перезагрузите приставку.
+
+## E-203: подписка не активна
+Пополните баланс.
+
+## E-305: приставка не активирована
+Напишите нам в чат.
+
+## Чёрный экран без сообщений
+- Проверьте, что приставка включена в розетку.
+"""
+
+
+def test_sections_named_by_error_codes_ask_which_code_the_customer_sees_first():
+    for text, lang in ((TV_EN, "en"), (TV_RU, "ru")):
+        first_fact, first = asked(lang, [doc(text, lang)], customer="The TV shows nothing." if lang == "en" else
+                                  "Телевизор ничего не показывает.")[0]
+        assert first_fact == "error_code"
+        assert all(code in first for code in ("E-101", "E-203", "E-305"))
+        # backed by the source: the decision's first section
+        check = next(d for d in derive(doc(text, lang)) if isinstance(d, DerivedCheck) and d.states)
+        assert check.sentence.startswith("E-101") and check.states == ["E-101", "E-203", "E-305"]
+
+
+def test_a_code_sections_steps_wait_until_the_customer_names_that_code():
+    for text, lang, cable, other, same in (
+            (TV_EN, "en", "network cable", "The TV says E-305 since I replaced the box.",
+             "The TV says e-101 since this morning."),
+            (TV_RU, "ru", "сетевой кабель", "На экране Е-305 после замены приставки.", "На экране е-101 с утра.")):
+        # another code (a Cyrillic look-alike letter): the first code's checks are not asked, nor which code it is
+        other_questions = [q for _, q in asked(lang, [doc(text, lang)], customer=other)]
+        assert not any(cable in q or "E-203" in q for q in other_questions), other_questions
+        # that code, in any case: its own check comes
+        assert any(cable in q for _, q in asked(lang, [doc(text, lang)], customer=same))
+
+
+def test_words_and_numbers_are_not_taken_for_a_code():
+    # "which code do you see" stays open when the customer names a page or a version, not a code
+    for customer in ("The guide says see page 12.", "My phone is on iOS 17.", "Смотрел на странице 12."):
+        lang = "ru" if "Смотрел" in customer else "en"
+        assert asked(lang, [doc(TV_RU if lang == "ru" else TV_EN, lang)], customer=customer)[0][0] == "error_code"
+
+
+def test_headings_that_are_not_codes_make_no_code_question():
+    text = "# Plans\nOur plans.\n\n## A1 Lite\nSmall.\n\n## A2 Max\nBig.\n"
+    assert not [d for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
+    assert not [d for d in derive(doc(text.replace("Our plans", "Наши тарифы"), "ru")) if isinstance(d, DerivedCheck)]
+
+
+def test_the_best_matchs_own_requests_come_before_a_neighbours_self_help_step():
+    best = doc("## Still down?\n- Check the router lights.\n- Tell us the error code on the screen.\n"
+               "- Give your contract number, the service address and the date of the payment.", id="best")
+    neighbour = doc("## Slow?\n- Tell us the result of a speed test.", id="neighbour")
+    assert [f for f, _ in asked("en", [best, neighbour], limit=6)] == [
+        "router_lights", "error_code", "contract_number", "address", "payment_date", "speed_test_result"]
+    best_ru = doc("## Не помогло?\n- Посмотрите на индикаторы роутера.\n- Назовите код ошибки на экране.\n"
+                  "- Укажите номер договора, адрес и дату платежа.", "ru", id="best")
+    neighbour_ru = doc("## Медленно?\n- Сообщите результат замера скорости.", "ru", id="neighbour")
+    assert [f for f, _ in asked("ru", [best_ru, neighbour_ru], limit=6)] == [
+        "router_lights", "error_code", "contract_number", "address", "payment_date", "speed_test_result"]
