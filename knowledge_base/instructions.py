@@ -403,10 +403,11 @@ class InstructionClassifier:
             w, b = fit_logistic((X - mean) / scale, y, l2)
         return cls(embed_fn, w, b, mean, scale, best_threshold(oof[l2], y)[0], l2, oof[l2])
 
-    def probabilities(self, texts: Sequence[str]) -> np.ndarray:
+    def probabilities(self, texts: Sequence[str], embed_fn: EmbedFn | None = None) -> np.ndarray:
+        """`embed_fn`: another route to the same embedder (customer text: memory-cached only)."""
         if not texts:
             return np.zeros(0)
-        return sigmoid(((self.features(self.embed_fn, texts) - self.mean) / self.scale) @ self.w + self.b)
+        return sigmoid(((self.features(embed_fn or self.embed_fn, texts) - self.mean) / self.scale) @ self.w + self.b)
 
     # persistence: trained once per embedder and data, then loaded
     @staticmethod
@@ -484,17 +485,21 @@ class InstructionDetector:
     word and a machine addressee), in the languages the embedder knows; None as classifier:
     structure only."""
 
-    def __init__(self, classifier: InstructionClassifier | None = None, languages: frozenset[str] = frozenset()):
+    def __init__(self, classifier: InstructionClassifier | None = None, languages: frozenset[str] = frozenset(),
+                 embed_fn: EmbedFn | None = None):
         self.classifier = classifier
         self.languages = languages
+        self.embed_fn = embed_fn  # None: the classifier's own (the disk-cached embedder)
 
     @classmethod
     def for_embedding(cls, embedding: "EmbeddingModel | None", cache_dir: Path | None,
-                      use_classifier: bool = True) -> "InstructionDetector":
+                      use_classifier: bool = True, customer: bool = False) -> "InstructionDetector":
+        """`customer`: the detector judges customer turns, whose vectors are kept in memory
+        only, never in the disk cache."""
         if embedding is None or cache_dir is None or not use_classifier:
             return cls()
         clf = InstructionClassifier.load_or_train(embedding.embeddings.embed_documents, embedding.model_id, cache_dir)
-        return cls(clf, embedding.languages)
+        return cls(clf, embedding.languages, embedding.customer.embed_documents if customer else None)
 
     def find_all(self, texts: Sequence[str], where: Literal["customer", "knowledge"] = "customer"
                  ) -> list[Finding | None]:
@@ -533,7 +538,7 @@ class InstructionDetector:
             unjudged = len(pending) - len(chosen)
             pending = [pending[k] for k in chosen]
         if pending and self.classifier is not None:
-            probs = self.classifier.probabilities([u for _, u in pending])
+            probs = self.classifier.probabilities([u for _, u in pending], self.embed_fn)
             for (i, unit), p in zip(pending, probs):
                 if out[i] is None and p >= self.classifier.threshold:
                     out[i] = Finding(unit, unit, "classifier", round(float(p), 3))

@@ -387,3 +387,26 @@ def test_a_conversation_over_the_budget_says_so_in_the_operators_language(poison
     short = copilot.suggest(conversation(QUESTIONS[lang]))
     assert not any(f.startswith("screened_by_patterns") for f in short.flags)
     copilot.close()
+
+
+SECRETS = {"en": "My neighbour Arkady Zubov fixed the cable in flat 41 yesterday.",
+           "ru": "Мой сосед Аркадий Зубов вчера чинил кабель в квартире 41."}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_customer_sentences_are_embedded_in_memory_never_into_the_disk_cache(poisoned, lang):
+    """The instruction and routing classifiers embed what the customer wrote: those vectors stay
+    in the process's memory (bounded), while knowledge-base text is cached on disk."""
+    settings, _ = poisoned
+    copilot = Copilot(llm_settings(settings, enabled=False))
+    said = conversation(f"{QUESTIONS[lang]} {SECRETS[lang]}")
+    copilot.suggest(said)
+    disk = copilot.index.embedding.embeddings  # the disk cache (CachedEmbeddings)
+    stored = lambda text: disk._db.execute("SELECT count(*) FROM vectors WHERE key = ?",  # noqa: E731
+                                           (disk._key(text),)).fetchone()[0]
+    assert stored(SECRETS[lang]) == 0 and stored(QUESTIONS[lang]) == 0
+    assert disk._db.execute("SELECT count(*) FROM vectors").fetchone()[0] > 0  # the articles' text is there
+    embedded = copilot.index.embedding.timer.texts
+    copilot.suggest(said)  # the same conversation again: every vector from memory or the disk cache
+    assert copilot.index.embedding.timer.texts == embedded
+    copilot.close()

@@ -260,7 +260,10 @@ class RoutingClassifier:
             from knowledge_base.embeddings import make_embeddings
 
             embeddings = make_embeddings(settings.embedding, settings.cache_dir)
-        return cls.load_or_train(embeddings.embeddings.embed_documents, embeddings.model_id, settings.cache_dir)
+        # trained on the repository's utterances (disk-cached vectors); it then judges customer
+        # turns, whose vectors stay in memory only
+        return cls.load_or_train(embeddings.embeddings.embed_documents, embeddings.model_id,
+                                 settings.cache_dir)._with(embeddings.customer.embed_documents)
 
     # persistence
     def save(self, path: Path) -> None:
