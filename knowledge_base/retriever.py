@@ -8,6 +8,7 @@ first hit and a photo finish look alike to rank fusion (docs/retrieval.md, Fusio
 
 from __future__ import annotations
 
+import re
 import time
 
 from knowledge_base.settings import RetrievalSettings
@@ -83,17 +84,71 @@ def fuse(lexical: Ranked, vector: Ranked, s: RetrievalSettings, query_tokens: in
     return out
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+def query_pieces(query: str, words: int) -> list[str]:
+    """A long query cut at sentence ends (or line breaks) into pieces of about `words` words,
+    whole sentences together; a sentence longer than that is cut every `words` words."""
+    pieces: list[str] = []
+    current: list[str] = []
+    for sentence in _SENTENCE_END.split(query):
+        w = sentence.split()
+        while len(w) > words:
+            if current:
+                pieces.append(" ".join(current))
+                current = []
+            pieces.append(" ".join(w[:words]))
+            w = w[words:]
+        if current and len(current) + len(w) > words:
+            pieces.append(" ".join(current))
+            current = []
+        current += w
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
+
+
+def best_of(lists: list[Ranked], n: int) -> Ranked:
+    """Several vector lists as one: each chunk at its best similarity, the best n."""
+    best: dict[str, float] = {}
+    for ranked in lists:
+        for cid, score in ranked:
+            if score > best.get(cid, float("-inf")):
+                best[cid] = score
+    return sorted(best.items(), key=lambda x: x[1], reverse=True)[:n]
+
+
 class HybridRetriever:
     def __init__(self, index: KnowledgeIndex, settings: RetrievalSettings | None = None,
                  calibration: Calibration | None = None):
         self.index = index
         self.settings = settings or index.settings.retrieval
         self.calibration = calibration or Calibration.load()
+        self._last_pieces: tuple[str, list[list[float]] | None] | None = None
         index.check_searchable()
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
-               query_vector: list[float] | None = None) -> SearchResult:
-        return self.search_with_features(query, k, filters, query_vector)[0]
+               query_vector: list[float] | None = None,
+               piece_vectors: list[list[float]] | None = None) -> SearchResult:
+        return self.search_with_features(query, k, filters, query_vector, piece_vectors)[0]
+
+    def piece_vectors(self, query: str, n_tokens: int | None = None) -> list[list[float]] | None:
+        """A long query's vectors, one per piece (`long_query_piece_words`), or None: a short
+        query, pieces off, one piece only, or a language the embedder does not know. The last
+        query's are kept, so the engine's two searches of one message embed it once."""
+        s = self.settings
+        if s.long_query_piece_words <= 0 or s.vector_weight <= 0:
+            return None
+        n_tokens = len(tokenize(query)) if n_tokens is None else n_tokens
+        if not 0 < s.long_query_tokens < n_tokens or not self.index.embedding.knows(detect_language(query)):
+            return None
+        if self._last_pieces is not None and self._last_pieces[0] == query:
+            return self._last_pieces[1]
+        pieces = query_pieces(query, s.long_query_piece_words)
+        vectors = [self.index.embedding.embeddings.embed_query(p) for p in pieces] if len(pieces) > 1 else None
+        self._last_pieces = (query, vectors)
+        return vectors
 
     def embed_query(self, query: str) -> list[float] | None:
         """The query's vector, or None when the embedder does not know its language."""
@@ -102,7 +157,8 @@ class HybridRetriever:
         return self.index.embedding.embeddings.embed_query(query)
 
     def search_with_features(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
-                             query_vector: list[float] | None = None) -> tuple[SearchResult, CoverageFeatures]:
+                             query_vector: list[float] | None = None,
+                             piece_vectors: list[list[float]] | None = None) -> tuple[SearchResult, CoverageFeatures]:
         """The search result and the features its confidence was computed from."""
         s = self.settings
         k = k or s.k
@@ -115,12 +171,22 @@ class HybridRetriever:
         vector: list[tuple[str, float]] = []
         embed_ms = 0.0
         if self.index.embedding.knows(lang) and s.vector_weight > 0:
-            if query_vector is None:
+            keep = self.index.lexical.filter_for(filters)
+            if s.long_query_piece_words <= 0 or not 0 < s.long_query_tokens < len(tokens):
+                piece_vectors = None  # searched whole, whatever the caller passed
+            elif piece_vectors is None:
                 t = time.perf_counter()
-                query_vector = self.index.embedding.embeddings.embed_query(query)
+                piece_vectors = self.piece_vectors(query, len(tokens))
                 embed_ms = (time.perf_counter() - t) * 1000
-            vector = self.index.vector.search(query, s.candidates, filters, vector=query_vector,
-                                              keep=self.index.lexical.filter_for(filters))
+            if piece_vectors:  # a long query, searched piece by piece
+                vector = best_of([self.index.vector.search(query, s.candidates, filters, vector=v, keep=keep)
+                                  for v in piece_vectors], s.candidates)
+            else:
+                if query_vector is None:
+                    t = time.perf_counter()
+                    query_vector = self.index.embedding.embeddings.embed_query(query)
+                    embed_ms += (time.perf_counter() - t) * 1000
+                vector = self.index.vector.search(query, s.candidates, filters, vector=query_vector, keep=keep)
         t2 = time.perf_counter()
 
         fused = fuse(lexical, vector, s, len(tokens))

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from knowledge_base.documents import SearchFilters
-from knowledge_base.retriever import best_per_document, fuse, source_of
+from knowledge_base.retriever import HybridRetriever, best_of, best_per_document, fuse, query_pieces, source_of
 from knowledge_base.settings import RetrievalSettings
+from knowledge_base.tokenizer import tokenize
 
 PLAIN_RRF = RetrievalSettings(fusion="rrf", rrf_k=60, collapse_documents=False, long_query_tokens=0)
 CONFIGURED = RetrievalSettings()
@@ -128,3 +129,62 @@ def test_demo_desk_message_finds_its_article_in_the_top_3(query, lang, right, de
     filters = SearchFilters(lang=lang, doc_type="article", audience="customer")
     fused = demo_retriever.search(query, k=6, filters=filters)
     assert right in list(dict.fromkeys(h.source_id for h in fused.hits))[:3]
+
+
+# A long written-up case: who the customer is first, the need last (past the 512 tokens e5 reads).
+PREAMBLE = {
+    "en": "I have been your customer for many years and I always pay on time. My family and I live in "
+          "a flat on the fifth floor and I work from home most days of the week. ",
+    "ru": "Я ваш клиент уже много лет и всегда плачу вовремя. Мы с семьёй живём в квартире на пятом "
+          "этаже, и я почти каждый день работаю из дома. ",
+}
+NEED = {
+    "en": ("There is no internet at home at all: the router is on, but no device can connect.",
+           "internet-no-connection-en"),
+    "ru": ("Дома совсем нет интернета: роутер включён, но ни одно устройство не подключается.",
+           "internet-no-connection-ru"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_query_pieces_cut_at_sentence_ends_and_keep_every_word(lang):
+    text = PREAMBLE[lang] * 12 + NEED[lang][0]
+    pieces = query_pieces(text, 120)
+    assert len(pieces) > 1
+    assert " ".join(pieces).split() == text.split()  # nothing lost, nothing repeated
+    assert all(len(p.split()) <= 120 for p in pieces)
+    assert all(p.rstrip().endswith((".", "!", "?", "…")) for p in pieces)  # whole sentences
+    assert pieces[-1].endswith(NEED[lang][0])
+    wall = " ".join(["слово" if lang == "ru" else "word"] * 300)  # no sentence end at all: cut by words
+    assert [len(p.split()) for p in query_pieces(wall, 120)] == [120, 120, 60]
+
+
+def test_best_of_keeps_each_chunk_at_its_best_similarity():
+    merged = best_of([[("a::0", 0.81), ("b::0", 0.80)], [("b::0", 0.90), ("c::0", 0.70)]], 2)
+    assert merged == [("b::0", 0.90), ("a::0", 0.81)]
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_long_case_is_searched_piece_by_piece(lang, demo_retriever):
+    """The need stated after e5's window: the whole-query vector never reads it, the pieces do."""
+    query = PREAMBLE[lang] * 12 + NEED[lang][0]
+    right = NEED[lang][1]
+    filters = SearchFilters(lang=lang, doc_type="article", audience="customer")
+    vector_only = demo_retriever.settings.model_copy(update={"lexical_weight": 0.0})
+    assert 0 < vector_only.long_query_tokens < len(tokenize(query))  # a long query
+    whole = HybridRetriever(demo_retriever.index, vector_only.model_copy(update={"long_query_piece_words": 0}))
+    pieces = HybridRetriever(demo_retriever.index, vector_only)
+    top3 = lambda r: list(dict.fromkeys(h.source_id for h in r.search(query, k=10, filters=filters).hits))[:3]  # noqa: E731
+    assert right not in top3(whole)
+    assert right in top3(pieces)
+    assert pieces.piece_vectors(query) is pieces.piece_vectors(query)  # embedded once for the engine's searches
+    short = NEED[lang][0]
+    assert pieces.piece_vectors(short) is None  # a message is embedded whole
+
+
+def test_pieces_are_configured_by_environment(monkeypatch):
+    from copilot.config import Settings
+
+    monkeypatch.setenv("COPILOT_RETRIEVAL__LONG_QUERY_PIECE_WORDS", "0")
+    assert Settings().retrieval.long_query_piece_words == 0
+    assert RetrievalSettings().long_query_piece_words == 120

@@ -128,6 +128,7 @@ def tau_retrieval(kb: KnowledgeIndex, folder: Path = TAU) -> list[TauResult]:
                   f"{', per document' if s.collapse_documents else ''}; over {s.long_query_tokens} tokens: "
                   f"{s.long_query_fusion}{', per document' if s.long_query_collapse_documents else ''})")
     vectors: dict[str, list[float] | None] = {}
+    pieces: dict[str, list[list[float]] | None] = {}
     for method, upd in (("our lexical (BM25, Snowball stems)", {"vector_weight": 0.0}),
                         ("our vector (e5)", {"lexical_weight": 0.0}),
                         ("hybrid, RRF k=60 (the fusion before issue 13)", rrf),
@@ -137,8 +138,10 @@ def tau_retrieval(kb: KnowledgeIndex, folder: Path = TAU) -> list[TauResult]:
         for q in queries:
             if vectors.get(q) is None:  # each query embedded once for every method (none for lexical alone)
                 vectors[q] = retriever.embed_query(q)
+            if pieces.get(q) is None:  # and its pieces, if the method searches a long query by pieces
+                pieces[q] = retriever.piece_vectors(q)
             ids: list[str] = []
-            for h in retriever.search(q, k=150, query_vector=vectors[q]).hits:
+            for h in retriever.search(q, k=150, query_vector=vectors[q], piece_vectors=pieces[q]).hits:
                 if h.source_id not in ids:
                     ids.append(h.source_id)
             ranked.append(ids[:20])
