@@ -325,3 +325,38 @@ def test_a_pasted_link_opens_the_conversation_and_hand_off_moves_it(ui, desk):
     at.button(key="hand_off").click().run()
     (handoff,) = fake_helpdesk.read(desk)["handoffs"]
     assert handoff["id"] == "7" and handoff["queue"] == s.handoff.queue and handoff["summary"]
+
+
+class _ClickedWhileSuggesting:
+    """The engine, with a click made while it works (a slow machine takes seconds): the rerun
+    of that click (the page's widgets as they are, no button pressed) is requested before the
+    suggestion is shown, so the run stops at its next Streamlit call (a session-state write
+    included)."""
+
+    def __init__(self, copilot, at: AppTest):
+        self.copilot, self.settings, self.at = copilot, copilot.settings, at
+
+    def suggest(self, conversation, **kw):
+        from streamlit.proto.WidgetStates_pb2 import WidgetStates
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+        from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+
+        suggestion = self.copilot.suggest(conversation, **kw)
+        states = WidgetStates()
+        states.widgets.extend(w for w in self.at._tree.get_widget_states().widgets if not w.HasField("trigger_value"))
+        get_script_run_ctx().script_requests.request_rerun(RerunData(widget_states=states))
+        return suggestion
+
+
+def test_a_suggestion_finished_while_the_operator_clicks_is_kept_and_recorded(ui):
+    """A click that lands while the engine works stops the run before the suggestion is shown:
+    the next run shows it as it was (no 'stopped' warning) and records it, never loses it."""
+    at = signed_in(ui)
+    at.session_state["copilot"] = _ClickedWhileSuggesting(ui["copilot"], at)
+    add_customer(at, "How long does a refund take to reach my card?")
+    button(at, "Suggest").click().run()  # stopped by the click, then the click's own run
+    at.run()
+    kept = at.session_state["suggestion"]
+    assert kept is not None and not kept.draft.warnings
+    assert at.text_area(key="reply") is not None and not at.exception
+    assert ui["store"].get(at.session_state["suggestion_id"]).suggestion["draft"]["text"] == kept.draft.text

@@ -285,10 +285,14 @@ def suggest(regenerate: bool = False) -> None:
     preview = st.empty()
     budget = services.settings().llm.timeout_s
     status: list = []
+    # what this run has made so far, kept in the session: a click made while the engine works
+    # (seconds on a slow machine) stops this run at the next Streamlit call, a write to the
+    # session state included, so the drafts are put in this dict in place, never assigned
+    pending: dict = {"conversation": conversation}
+    ss.pending = pending
 
     def first_draft(s: Suggestion) -> None:
-        # kept in the session: a cancel (or any click) stops this run before it returns
-        ss.pending = {"suggestion": s, "conversation": conversation}
+        pending["suggestion"] = s  # a cancel (or any click) stops this run before it returns
         with preview.container():
             st.caption(L("draft_first"))
             st.markdown(f'<div class="draft" data-testid="draft">{draft_html(s)}</div>', unsafe_allow_html=True)
@@ -307,6 +311,7 @@ def suggest(regenerate: bool = False) -> None:
         ss.pop("pending", None)
         st.error(L("no_suggestion", error=plain_md(scrub(str(exc)))))
         return
+    pending.update(suggestion=suggestion, complete=True)  # finished: the next run keeps it if this one stops
     preview.empty()
     ss.pop("pending", None)
     keep(suggestion, conversation)
@@ -323,10 +328,16 @@ def keep(suggestion: Suggestion, conversation: dict) -> None:
 
 def settle_pending(why: str) -> None:
     """A model draft that did not finish (cancelled, or the run stopped by another click):
-    the retrieval-only suggestion stands, saying why (`why`: a label key)."""
+    the retrieval-only suggestion stands, saying why (`why`: a label key). A suggestion the
+    engine had finished when another click stopped the run (the click landed while it worked,
+    before it was shown) is kept as it is; without this it was lost, never recorded."""
     ss = state()
     pending = ss.pop("pending", None)
-    if pending:
+    if not pending or "suggestion" not in pending:  # stopped before any draft: nothing to keep
+        return
+    if pending.get("complete"):  # finished, the run stopped only before it was shown
+        keep(pending["suggestion"], pending["conversation"])
+    else:
         s: Suggestion = pending["suggestion"]
         warning = L("model_draft_stopped", why=L(why))
         keep(s.model_copy(update={"draft": s.draft.model_copy(update={"warnings": [*s.draft.warnings, warning]})}),
