@@ -143,8 +143,9 @@ class HybridRetriever:
         n_tokens = len(tokenize(query)) if n_tokens is None else n_tokens
         if not 0 < s.long_query_tokens < n_tokens or not self.index.embedding.knows(detect_language(query)):
             return None
-        if self._last_pieces is not None and self._last_pieces[0] == query:
-            return self._last_pieces[1]
+        last = self._last_pieces  # read once: another thread (the API's workers) may replace it
+        if last is not None and last[0] == query:
+            return last[1]
         pieces = query_pieces(query, s.long_query_piece_words)
         vectors = [self.index.embedding.embeddings.embed_query(p) for p in pieces] if len(pieces) > 1 else None
         self._last_pieces = (query, vectors)
