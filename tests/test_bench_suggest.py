@@ -25,3 +25,17 @@ def test_the_report_names_the_sentences_left_to_the_patterns():
                                   screened_by_patterns=301.5)])
     assert "301.5 customer sentences each over the instruction classifier's budget" in text
     assert "| total | 900.0 | 1500.0 |" in text
+
+
+def test_a_run_times_each_stage_of_ordinary_conversations_and_long_pastes(demo_index_dir, session_cache):
+    from evals.bench.suggest import run
+
+    from helpers import make_settings
+
+    results = run(make_settings(demo_index_dir, session_cache), llm_cases=0, long_cases=2, conversations=3)
+    ordinary, pasted = results
+    assert ordinary.conversations == 3 and pasted.conversations == 2
+    assert {s.stage for s in ordinary.stages} >= {"understand", "retrieval", "total"}
+    total = next(s for s in pasted.stages if s.stage == "total")
+    assert 0 < total.p50_ms <= total.p95_ms
+    assert pasted.screened_by_patterns and pasted.screened_by_patterns > 100  # ~20,000 characters: far over 48

@@ -43,11 +43,14 @@ LONG_CHARS = 20_000
 def long_pastes(cases: list, n: int) -> list:
     """`n` single-turn conversations of ~LONG_CHARS characters, alternating languages, each
     the customer turns of eval cases of that language run together (a pasted transcript),
-    each starting where the previous one of its language stopped."""
+    each starting where the previous one of its language stopped. Turns that carry an
+    instruction to the model are left out: one found by its shape ends the screening there,
+    and the paste would time nothing of the classifier."""
+    from copilot.safety import injection_evidence
     from copilot.schema import Conversation
 
     pools = {lang: [m.text for c in cases if c.language == lang for m in c.conversation.messages
-                    if m.role == "customer"] for lang in ("en", "ru")}
+                    if m.role == "customer" and not injection_evidence(m.text)] for lang in ("en", "ru")}
     cursor = {lang: 0 for lang in pools}
     out = []
     for k in range(n):
@@ -62,14 +65,27 @@ def long_pastes(cases: list, n: int) -> list:
     return out
 
 
-def run(settings: Settings, llm_cases: int = 20, long_cases: int = 4) -> list[SuggestBench]:
-    cases = load_dataset([DATASETS], "all")
+def _stats(rows: list[dict], mode: str, extra: dict | None = None) -> SuggestBench:
+    stages = []
+    for stage in STAGES:
+        values = [r[stage] for r in rows if stage in r]
+        if values:
+            stages.append(StageStats(stage=stage, p50_ms=round(float(np.percentile(values, 50)), 1),
+                                     p95_ms=round(float(np.percentile(values, 95)), 1)))
+    return SuggestBench(mode=mode, conversations=len(rows), stages=stages, **(extra or {}))
+
+
+def run(settings: Settings, llm_cases: int = 20, long_cases: int = 4,
+        conversations: int | None = None) -> list[SuggestBench]:
+    """`conversations`: time only the first this many eval conversations (all by default)."""
+    every = load_dataset([DATASETS], "all")
+    cases = every[:conversations]
     off = settings.model_copy(update={"llm": settings.llm.model_copy(update={"enabled": False})})
     copilot = Copilot(off)
     copilot.suggest(cases[0].conversation)  # warm-up
     rows = [copilot.suggest(c.conversation).timings_ms for c in cases]
     results = [_stats(rows, "retrieval-only")]
-    pastes = long_pastes(cases, long_cases)
+    pastes = long_pastes(every, long_cases)
     if pastes:
         cold = off.model_copy(update={"embedding": off.embedding.model_copy(update={"cache": False})})
         fresh = Copilot(cold)
