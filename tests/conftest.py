@@ -119,3 +119,12 @@ def rt():
             pytest.fail("Request Tracker is not installed: run `make rt` (Debian's request-tracker5, rt5-db-sqlite)")
         print(f"RT up: setup {instance.setup_s:.1f} s, start {instance.start_s:.1f} s")
         yield instance
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, for one browser test module."""
+    from helpers import chromium
+
+    with chromium() as b:
+        yield b

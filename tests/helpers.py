@@ -92,6 +92,33 @@ def wait_for_http(url: str, proc: subprocess.Popen, what: str, timeout_s: float 
 
 
 @contextmanager
+def streamlit_panel(script: Path, env: dict, log: Path, via_streamlit: bool = True):
+    """The panel served on a free loopback port (`script`: app.py through `streamlit run`,
+    or a launcher such as tests/panel_server.py run as it is): yields its URL, stopped
+    afterwards. Its stderr goes to `log`, whose tail a start failure shows."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is not installed: run `make browser`")
+    port = free_port()
+    launcher = [sys.executable, "-m", "streamlit", "run", str(script)] if via_streamlit else [sys.executable, str(script)]
+    proc = subprocess.Popen([*launcher, "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.headless", "true", "--server.fileWatcherType", "none",
+                             "--browser.gatherUsageStats", "false"],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/_stcore/health", proc, "the panel")
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}\n{log.read_text(errors='replace')[-3000:]}")
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@contextmanager
 def postgres_server():
     """A throwaway PostgreSQL on loopback (initdb + pg_ctl): yields its SQLAlchemy URL, or
     None when the server binaries are not installed; stopped and removed afterwards."""

@@ -10,15 +10,13 @@ test helpdesk of tests/fake_helpdesk.py."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
 import fake_helpdesk
 from copilot.auth import users_json
 
-from helpers import CHROMIUM, REPO, chromium, free_port, wait_for_http
+from helpers import REPO, streamlit_panel
 
 pytestmark = pytest.mark.slow
 SHOTS = REPO / "docs" / "screenshots"
@@ -31,9 +29,6 @@ def helpdesk_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def panel(demo_index_dir, session_cache, tmp_path_factory, helpdesk_file):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed: run `make browser`")
-    port = free_port()
     data = tmp_path_factory.mktemp("panel-data")
     env = {**os.environ,
            "COPILOT_DATA_DIR": str(data), "COPILOT_INDEX_DIR": str(demo_index_dir / "index"),
@@ -43,25 +38,8 @@ def panel(demo_index_dir, session_cache, tmp_path_factory, helpdesk_file):
            "COPILOT_AUTH__USERS": users_json([("olga", "operator", "op-secret"), ("sam", "supervisor", "sup-secret")])}
     fake_helpdesk.write(helpdesk_file, {})
     # the panel with the test helpdesk registered as "fakedesk" (tests/panel_server.py)
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "panel_server.py"), "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=(data / "streamlit.log").open("w"))  # read when a test fails
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/_stcore/health", proc, "the panel")
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
+    with streamlit_panel(REPO / "tests" / "panel_server.py", env, data / "streamlit.log", via_streamlit=False) as url:
+        yield url
 
 
 def sign_in(page, url: str, user: str, password: str) -> None:

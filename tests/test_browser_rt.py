@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 from pydantic import SecretStr
 
 from copilot.auth import users_json
-from helpers import CHROMIUM, REPO, chromium, copilot_over, free_port, wait_for_http
+from helpers import REPO, chromium, copilot_over, streamlit_panel
 from rt_server import AUTOPAY_KB, token_of
 
 pytestmark = pytest.mark.slow
@@ -56,9 +54,6 @@ def desk_index(tmp_path_factory, session_cache):
 
 @pytest.fixture(scope="module")
 def panel(rt, desk_index, session_cache, tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed: run `make browser`")
-    port = free_port()
     data = tmp_path_factory.mktemp("rt-panel-data")
     env = {**os.environ,
            "COPILOT_DATA_DIR": str(data), "COPILOT_INDEX_DIR": str(desk_index),
@@ -68,19 +63,8 @@ def panel(rt, desk_index, session_cache, tmp_path_factory):
            "COPILOT_CONNECTORS__RT__URL": rt.url, "COPILOT_CONNECTORS__RT__TOKEN": token_of(rt),
            "COPILOT_CONNECTORS__SEND_AS": "reply",
            "COPILOT_AUTH__USERS": users_json([("olga", "operator", "op-secret")])}
-    log = data / "streamlit.log"
-    proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "panel_server.py"), "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/_stcore/health", proc, "the panel")
-    except RuntimeError as exc:
-        pytest.fail(f"{exc}\n{log.read_text(errors='replace')[-3000:]}")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with streamlit_panel(REPO / "tests" / "panel_server.py", env, data / "streamlit.log", via_streamlit=False) as url:
+        yield url
 
 
 def rt_turns(rt, tid: str):

@@ -9,8 +9,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -19,7 +17,7 @@ from copilot.config import FeedbackSettings
 from copilot.feedback.store import FeedbackStore
 from copilot.schema import Citation, Draft, Handoff, Intent, Sentiment, Suggestion
 
-from helpers import CHROMIUM, REPO, chromium, free_port, wait_for_http
+from helpers import REPO, streamlit_panel
 
 pytestmark = pytest.mark.slow
 SHOTS = REPO / "docs" / "screenshots"
@@ -97,33 +95,14 @@ def small_index(data, cache, kb) -> None:
 
 @pytest.fixture(scope="module")
 def panel(session_cache, tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed: run `make browser`")
     data = tmp_path_factory.mktemp("supervisor-data")
     small_index(data, session_cache, tmp_path_factory.mktemp("supervisor-kb") / "kb")
     ids = seed(data)
-    port = free_port()
     env = {**os.environ, "COPILOT_DATA_DIR": str(data), "COPILOT_CACHE_DIR": str(session_cache),
            "COPILOT_LLM__ENABLED": "false",
            "COPILOT_AUTH__USERS": users_json([("sam", "supervisor", "sup-secret")])}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/_stcore/health", proc, "the panel")
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    yield {"url": url, "data": data, "ids": ids}
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
+    with streamlit_panel(REPO / "app.py", env, data / "streamlit.log") as url:
+        yield {"url": url, "data": data, "ids": ids}
 
 
 def supervisor_on(browser, url: str, link: str, wait_for: str):

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from copilot.auth import users_json
-from helpers import CHROMIUM, REPO, chromium, free_port, wait_for_http
+from helpers import REPO, streamlit_panel
 
 pytestmark = pytest.mark.slow
 LONG = 120_000  # ms: what a loaded two-core runner may take to redraw the page
@@ -30,34 +28,14 @@ LONG = 120_000  # ms: what a loaded two-core runner may take to redraw the page
 
 @pytest.fixture(scope="module")
 def panel(demo_index_dir, session_cache, tmp_path_factory):
-    if not os.path.exists(CHROMIUM):
-        pytest.fail("Debian's chromium is not installed: run `make browser`")
-    port = free_port()
     data = tmp_path_factory.mktemp("panel-data")
     env = {**os.environ,
            "COPILOT_DATA_DIR": str(data), "COPILOT_INDEX_DIR": str(demo_index_dir / "index"),
            "COPILOT_CACHE_DIR": str(session_cache), "COPILOT_LLM__ENABLED": "false",
            "COPILOT_EVALS__SUPERVISOR_CASES": str(data / "supervisor.jsonl"),
            "COPILOT_AUTH__USERS": users_json([("anna", "operator", "op-secret"), ("ivan", "operator", "op-secret")])}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port", str(port),
-                             "--server.address", "127.0.0.1", "--server.headless", "true",
-                             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                            cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                            stderr=(data / "streamlit.log").open("w"))  # read when a test fails
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/_stcore/health", proc, "the panel")
-    except RuntimeError as exc:
-        pytest.fail(str(exc))
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium() as b:
-        yield b
+    with streamlit_panel(REPO / "app.py", env, data / "streamlit.log") as url:
+        yield url
 
 
 def settled(page) -> None:
