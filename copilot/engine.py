@@ -185,7 +185,8 @@ class Copilot:
         self.prompt = load_prompt(prompt, self.prompts_dir)
         # the model drafts only when enabled; an injected client (tests, evals' answer cache) replaces the default
         self.chat = (chat or ChatClient(self.settings.llm)) if self.settings.llm.enabled else None
-        self.verifier = Verifier(self.settings.verification, embed=self._embed, entities=self.entities)
+        self.verifier = Verifier(self.settings.verification, embed=self._embed, entities=self.entities,
+                                 embed_draft=self._embed_customer)
         self._policy_hits: dict[tuple[str, str], SearchHit | None] = {}
         self._routing = None  # the routing classifier, loaded on first use
         self._languages: tuple[int, set[str]] | None = None  # (docstore generation, languages of the documents)
@@ -680,6 +681,10 @@ class Copilot:
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         return self.index.embedding.embeddings.embed_documents(texts)
+
+    def _embed_customer(self, texts: list[str]) -> list[list[float]]:
+        """Text that may carry what the customer wrote (a draft's sentences): memory only."""
+        return self.index.embedding.customer.embed_documents(texts)
 
     def close(self) -> None:
         if self.chat is not None:

@@ -61,16 +61,20 @@ class Support:
 
 class Verifier:
     def __init__(self, settings: VerificationSettings, embed: EmbedFn | None = None,
-                 entities: EntityFn = entities):
+                 entities: EntityFn = entities, embed_draft: EmbedFn | None = None):
         self.settings = settings
-        self.embed = embed
+        self.embed = embed  # the sources' sentences (knowledge-base text: may be cached on disk)
+        # a draft's own sentences, which may carry what the customer wrote (a model restates it,
+        # a greeting names them): kept off the disk cache when the engine gives a separate path
+        self.embed_draft = embed_draft or embed
         self.entities = entities  # with the desk's plan and product names
         self._vectors: dict[str, np.ndarray] = {}
 
-    def _vecs(self, texts: Sequence[str]) -> np.ndarray:
+    def _vecs(self, texts: Sequence[str], embed: EmbedFn | None = None) -> np.ndarray:
+        embed = embed or self.embed
         missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
-        if missing and self.embed is not None:
-            for t, v in zip(missing, self.embed(missing)):
+        if missing and embed is not None:
+            for t, v in zip(missing, embed(missing)):
                 vec = np.asarray(v, dtype=np.float32)
                 self._vectors[t] = vec / (np.linalg.norm(vec) or 1.0)
             if len(self._vectors) > 20000:  # bounded memory in a long-running app
@@ -109,8 +113,8 @@ class Verifier:
         semantic_cos = 0.0
         best_sentence = p_sentences[0]
         if self.embed is not None and (lexical < 0.95 or missing):
-            vecs = self._vecs([sentence, *p_sentences])
-            sims = vecs[1:] @ vecs[0]
+            own = self._vecs([sentence], self.embed_draft)[0]
+            sims = self._vecs(p_sentences) @ own
             semantic_cos = float(sims.max())
             best_sentence = p_sentences[int(sims.argmax())]
         else:

@@ -410,3 +410,25 @@ def test_customer_sentences_are_embedded_in_memory_never_into_the_disk_cache(poi
     copilot.suggest(said)  # the same conversation again: every vector from memory or the disk cache
     assert copilot.index.embedding.timer.texts == embedded
     copilot.close()
+
+
+DRAFTS = {"en": "Arkady Zubov in flat 41 will get his refund within 10 business days [1].",
+          "ru": "Аркадий Зубов из квартиры 41 получит возврат в течение 10 рабочих дней [1]."}
+PASSAGES = {"en": "Refunds reach the card within 10 business days after approval. Keep the receipt.",
+            "ru": "Возврат приходит на карту в течение 10 рабочих дней после одобрения. Сохраните чек."}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_drafts_sentences_are_checked_in_memory_never_cached_on_disk(poisoned, lang):
+    """A draft's sentence may restate what the customer wrote (a model draft does, a greeting
+    names them): the verifier embeds it in memory only, the source's sentences on disk."""
+    settings, _ = poisoned
+    copilot = Copilot(llm_settings(settings, enabled=False))
+    _, grounding = copilot.verifier.verify(DRAFTS[lang], {1: PASSAGES[lang]})
+    assert grounding.sentences[0].score > 0  # checked against the passage by meaning too
+    disk = copilot.index.embedding.embeddings
+    stored = lambda text: disk._db.execute("SELECT count(*) FROM vectors WHERE key = ?",  # noqa: E731
+                                           (disk._key(text),)).fetchone()[0]
+    assert stored(DRAFTS[lang].removesuffix(" [1].") + ".") == 0
+    assert stored(PASSAGES[lang].split(". ")[0] + ".") == 1
+    copilot.close()
