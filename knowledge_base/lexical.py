@@ -205,3 +205,28 @@ class LexicalIndex:
             weight_mask=mask.astype(np.float32) if mask is not None else None,
         )
         return [(self._ids[int(d)], float(s)) for d, s in zip(docs[0], scores[0]) if s > 0]
+
+    def search_weighted(self, parts: list[tuple[list[str], float]], n: int,
+                        filters: SearchFilters | None = None) -> list[tuple[str, float]]:
+        """Like `search` for a weighted query: each part's BM25 score times its weight, summed
+        (a query expanded with feedback terms, `HybridRetriever`)."""
+        bm25 = self._bm25
+        if bm25 is None:
+            return []
+        mask = self._mask(filters)
+        if mask is not None and not mask.any():
+            return []
+        vocab = bm25.vocab_dict
+        total = np.zeros(len(self._ids), dtype=np.float64)
+        for tokens, weight in parts:
+            known = [t for t in tokens if t in vocab]
+            if known and weight > 0:
+                total += weight * bm25.get_scores(known)
+        if mask is not None:
+            total[~mask] = 0.0
+        k = min(n, len(total))
+        if k <= 0:
+            return []
+        top = np.argpartition(-total, k - 1)[:k] if k < len(total) else np.arange(len(total))
+        top = top[np.argsort(-total[top], kind="stable")]
+        return [(self._ids[int(i)], float(total[i])) for i in top if total[i] > 0]

@@ -8,6 +8,7 @@ first hit and a photo finish look alike to rank fusion (docs/retrieval.md, Fusio
 
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -53,18 +54,23 @@ def _combine(lists: list[tuple[float, Ranked]], method: str, rrf_k: int) -> dict
     return fused
 
 
-def fuse(lexical: Ranked, vector: Ranked, s: RetrievalSettings, query_tokens: int) -> dict[str, float]:
+def fuse(lexical: Ranked, vector: Ranked, s: RetrievalSettings, query_tokens: int,
+         feedback: Ranked | None = None) -> dict[str, float]:
     """Chunk id -> fused score, in the order hits are returned (scores never rise).
 
     Short queries (a customer's message) and long ones (a whole written-up case) are fused
     each their own way (`long_query_tokens`): e5 reads only the first 512 tokens of a long
     query and its list is then weak and flat, while min-max would stretch it to 0..1.
     With document collapse, the lists are fused per document and each document's best chunk
-    comes in that order, then the remaining chunks in their own fused order."""
+    comes in that order, then the remaining chunks in their own fused order. `feedback`, a
+    long query's lexical list expanded by pseudo-relevance feedback, is a third list weighted
+    as the lexical one: it adds to the query's own lists, never replaces them."""
     long = 0 < s.long_query_tokens < query_tokens
     method = s.long_query_fusion if long else s.fusion
     collapse = s.long_query_collapse_documents if long else s.collapse_documents
     lists = [(s.lexical_weight, lexical), (s.vector_weight, vector)]
+    if feedback:
+        lists.append((s.lexical_weight, feedback))
     chunks = _combine(lists, method, s.rrf_k)
     order = sorted(chunks, key=chunks.__getitem__, reverse=True)
     if not collapse:
@@ -117,6 +123,21 @@ def best_of(lists: list[Ranked], n: int) -> Ranked:
             if score > best.get(cid, float("-inf")):
                 best[cid] = score
     return sorted(best.items(), key=lambda x: x[1], reverse=True)[:n]
+
+
+def feedback_terms(feedback: list[tuple[list[str], float]], df: dict[str, int], total: int,
+                   n: int) -> dict[str, float]:
+    """Pseudo-relevance feedback (RM3's relevance model): each feedback chunk's term
+    distribution (its tokens, with its weight), summed; the n terms scoring highest by that
+    times their rarity in the index (idf) are kept, their weights summing to 1."""
+    relevance: dict[str, float] = {}
+    for tokens, weight in feedback:
+        for t in tokens:
+            relevance[t] = relevance.get(t, 0.0) + weight / len(tokens)
+    rank = {t: r * math.log(total / df[t]) for t, r in relevance.items() if 0 < df.get(t, 0) < total}
+    kept = sorted(rank, key=lambda t: (-rank[t], t))[:n]
+    z = sum(relevance[t] for t in kept)
+    return {t: relevance[t] / z for t in kept} if z > 0 else {}
 
 
 class HybridRetriever:
@@ -191,10 +212,16 @@ class HybridRetriever:
         t2 = time.perf_counter()
 
         fused = fuse(lexical, vector, s, len(tokens))
+        expanded: Ranked = []
+        if (0 < s.long_query_tokens < len(tokens) and s.long_query_feedback_chunks > 0
+                and s.long_query_feedback_terms > 0 and s.long_query_feedback_weight > 0 and s.lexical_weight > 0):
+            expanded = self.feedback_search(tokens, fused, filters)
+            if expanded:  # a third list: each of a case's needs keeps its own lexical evidence
+                fused = fuse(lexical, vector, s, len(tokens), feedback=expanded)
         order = list(fused)
         # Resolve through the docstore: ids one index still holds after a crash are dropped.
         chunks = self.index.docstore.chunks(order[: k * 3])
-        lex_scores, vec_scores = dict(lexical), dict(vector)
+        lex_scores, vec_scores = {**dict(expanded), **dict(lexical)}, dict(vector)
         hits: list[SearchHit] = []
         for cid in order:
             chunk = chunks.get(cid)
@@ -221,6 +248,27 @@ class HybridRetriever:
             timings_ms={"lexical": (t1 - t0) * 1000, "vector": (t2 - t1) * 1000, "embed": embed_ms,
                         "fusion": (t3 - t2) * 1000, "total": (t3 - t0) * 1000},
         ), features
+
+    def feedback_search(self, tokens: list[str], fused: dict[str, float],
+                        filters: SearchFilters | None = None) -> list[tuple[str, float]]:
+        """A long query's lexical search again, expanded by pseudo-relevance feedback: terms of
+        the first `long_query_feedback_chunks` of its fused list (each weighted by its score's
+        share of the first's), `long_query_feedback_weight` of the query given to them (RM3)."""
+        s = self.settings
+        top = list(fused.items())[: s.long_query_feedback_chunks]
+        if not top or top[0][1] <= 0:
+            return []
+        chunks = self.index.docstore.chunks([cid for cid, _ in top])
+        feedback = [(tokenize(chunks[cid].index_text), score / top[0][1]) for cid, score in top if cid in chunks]
+        feedback = [(t, w) for t, w in feedback if t]
+        df, total = self.index.lexical.document_frequencies([t for toks, _ in feedback for t in toks])
+        terms = feedback_terms(feedback, df, total, s.long_query_feedback_terms)
+        if not terms:
+            return []
+        w = s.long_query_feedback_weight
+        return self.index.lexical.search_weighted(
+            [(tokens, (1 - w) / len(tokens))] + [([t], w * share) for t, share in terms.items()],
+            s.candidates, filters)
 
     def features(self, query: str, tokens: list[str], lang: str, hits: list[SearchHit],
                  lexical: list[tuple[str, float]], vector: list[tuple[str, float]],

@@ -169,6 +169,21 @@ class RetrievalSettings(BaseModel):
         "it lifted vector-alone recall@10 from 0.17 to 0.213 (docs/retrieval.md). Costs one query "
         "embedding per piece and one vector search per piece.",
     )
+    long_query_feedback_chunks: int = Field(
+        5, ge=0,
+        description="Pseudo-relevance feedback (RM3) for a long query: its lexical search is run again with "
+        "terms taken from this many chunks at the top of its first fused list, and that list is fused as a "
+        "third one beside the query's own two (which it never replaces: a case with several needs keeps each "
+        "need's own evidence). A written-up case names its needs in its own words; the passages it finds "
+        "first use the knowledge base's words for them. 0: off. A short query (a customer's message) never "
+        "gets it. Chosen on tau-banking's odd-numbered tasks (docs/retrieval.md, pseudo-relevance feedback).",
+    )
+    long_query_feedback_terms: int = Field(
+        5, ge=0, description="Feedback terms added: the feedback chunks' most frequent terms (each chunk "
+        "weighted by its fused score's share of the first's) times their rarity in the index (idf).")
+    long_query_feedback_weight: float = Field(
+        0.5, ge=0, le=1, description="The feedback terms' share of the expanded query (RM3's 1 - lambda); the "
+        "query's own terms keep the rest.")
     rrf_k: int = Field(60, ge=1, description="For fusion rrf: 1 / (rrf_k + rank).")
     vector_weight: float = Field(1.0, ge=0, description="0: the vector index is not searched.")
     lexical_weight: float = Field(1.0, ge=0, description="0: the lexical list is not used.")

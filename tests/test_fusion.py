@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from knowledge_base.documents import SearchFilters
-from knowledge_base.retriever import HybridRetriever, best_of, best_per_document, fuse, query_pieces, source_of
+from knowledge_base.retriever import (HybridRetriever, best_of, best_per_document, feedback_terms, fuse, query_pieces,
+                                      source_of)
 from knowledge_base.settings import RetrievalSettings
 from knowledge_base.tokenizer import tokenize
 
@@ -188,3 +189,76 @@ def test_pieces_are_configured_by_environment(monkeypatch):
     monkeypatch.setenv("COPILOT_RETRIEVAL__LONG_QUERY_PIECE_WORDS", "0")
     assert Settings().retrieval.long_query_piece_words == 0
     assert RetrievalSettings().long_query_piece_words == 120
+
+
+# Pseudo-relevance feedback for a long case (RM3): terms of its first passages, as a third list.
+FEEDBACK = {
+    # (the top passages' text, a word every chunk of the index has, the words the passages share)
+    "en": (["Router lights: a blinking orange light means the router is updating its firmware.",
+            "Do not unplug the router while the orange light blinks: the firmware update takes minutes."],
+           "router", ["blink", "firmwar", "orang"]),
+    "ru": (["Индикаторы роутера: мигающий оранжевый индикатор значит, что роутер обновляет прошивку.",
+            "Не выключайте роутер, пока мигает оранжевый индикатор: обновление прошивки идёт несколько минут."],
+           "роутер", ["мига", "оранжев", "прошивк"]),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_feedback_terms_are_the_rare_words_the_top_passages_share(lang):
+    texts, everyday, shared = FEEDBACK[lang]
+    passages = [(tokenize(t), w) for t, w in zip(texts, (1.0, 0.8))]
+    words = {t for toks, _ in passages for t in toks}
+    common = tokenize(everyday)[0]
+    # an index of 100 chunks: the everyday word in all of them, the shared words in 2, the others in 30
+    df = {t: 100 if t == common else 2 if t in shared else 30 for t in words}
+    terms = feedback_terms(passages, df, 100, 3)
+    assert common not in terms  # in every chunk: says nothing about this case
+    assert sorted(terms) == shared  # in both passages and rare in the index, over a word repeated in one
+    assert abs(sum(terms.values()) - 1) < 1e-9
+
+
+# A long written-up case with two needs (tests/data/retrieval_queries.jsonl) after who the customer is:
+# without feedback one need's article is not in the top 6.
+TWO_NEEDS = {
+    "en": (["all the lamps on the router are blinking orange for a few minutes now, is it broken?? should I pull "
+            "the plug", "my neighbour somehow knows our wifi password and uses it. how do I change it to something "
+            "else"], ["router-lights-en", "router-wifi-settings-en"]),
+    "ru": (["тариф 300 мегабит а спидтест даже по проводу показывает 60-80. вечером страницы еле грузятся",
+            "Скажите, а если у вас ночью профилактика и интернета нет, мне за эти часы что-то пересчитают?"],
+           ["internet-slow-speed-ru", "outages-planned-ru"]),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_long_case_with_two_needs_gets_both_articles_with_feedback(lang, demo_retriever):
+    """Feedback adds the words the knowledge base uses for a need, and the query's own lists stay."""
+    needs, right = TWO_NEEDS[lang]
+    query = PREAMBLE[lang] * 6 + " ".join(needs)
+    filters = SearchFilters(lang=lang, doc_type="article", audience="customer")
+    on = demo_retriever
+    assert on.settings.long_query_feedback_chunks > 0 and 0 < on.settings.long_query_tokens < len(tokenize(query))
+    off = HybridRetriever(on.index, on.settings.model_copy(update={"long_query_feedback_chunks": 0}))
+    pieces = on.piece_vectors(query)
+    top6 = lambda r: list(dict.fromkeys(  # noqa: E731
+        h.source_id for h in r.search(query, k=24, filters=filters, piece_vectors=pieces).hits))[:6]
+    assert set(right) <= set(top6(on))
+    assert not set(right) <= set(top6(off))
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_message_never_gets_feedback(lang, demo_retriever):
+    message = NEED[lang][0]
+    filters = SearchFilters(lang=lang, doc_type="article", audience="customer")
+    off = HybridRetriever(demo_retriever.index, demo_retriever.settings.model_copy(
+        update={"long_query_feedback_chunks": 0}))
+    vector = demo_retriever.embed_query(message)
+    hits = lambda r: [(h.chunk_id, h.score) for h in r.search(message, filters=filters, query_vector=vector).hits]  # noqa: E731
+    assert hits(demo_retriever) == hits(off)
+
+
+def test_feedback_is_configured_by_environment(monkeypatch):
+    from copilot.config import Settings
+
+    monkeypatch.setenv("COPILOT_RETRIEVAL__LONG_QUERY_FEEDBACK_CHUNKS", "0")
+    assert Settings().retrieval.long_query_feedback_chunks == 0
+    assert RetrievalSettings().long_query_feedback_chunks == 5

@@ -126,12 +126,17 @@ def tau_retrieval(kb: KnowledgeIndex, folder: Path = TAU) -> list[TauResult]:
     s = kb.settings.retrieval
     configured = (f"hybrid, configured fusion (short queries: {s.fusion}"
                   f"{', per document' if s.collapse_documents else ''}; over {s.long_query_tokens} tokens: "
-                  f"{s.long_query_fusion}{', per document' if s.long_query_collapse_documents else ''})")
+                  f"{s.long_query_fusion}{', per document' if s.long_query_collapse_documents else ''}"
+                  + (f", feedback from {s.long_query_feedback_chunks} chunks" if s.long_query_feedback_chunks else "")
+                  + ")")
+    no_feedback = {"long_query_feedback_chunks": 0}
     vectors: dict[str, list[float] | None] = {}
     pieces: dict[str, list[list[float]] | None] = {}
-    for method, upd in (("our lexical (BM25, Snowball stems)", {"vector_weight": 0.0}),
+    for method, upd in (("our lexical (BM25, Snowball stems)", {"vector_weight": 0.0, **no_feedback}),
                         ("our vector (e5)", {"lexical_weight": 0.0}),
                         ("hybrid, RRF k=60 (the fusion before issue 13)", rrf),
+                        *([("hybrid, configured fusion without pseudo-relevance feedback", no_feedback)]
+                          if s.long_query_feedback_chunks else []),
                         (configured, {})):
         retriever = HybridRetriever(kb, s.model_copy(update={**upd, "candidates": 200}))
         ranked = []
