@@ -74,6 +74,29 @@ def add_turn(page, text: str) -> None:
     settled(page)
 
 
+def replace_conversation(page, n: int) -> None:
+    """Clicks "Replace the conversation with these n turns" until it has done so (the preview
+    and its button gone: the transcript box is cleared) and the conversation has n turns. On
+    a loaded runner the page can drop a click (seen once in CI): the button stays, no run
+    starts, nothing changes. The test is not about that, and the same transcript applied
+    twice gives the same turns, so once the page has settled with the button still there,
+    it is clicked again."""
+    from playwright.sync_api import expect
+
+    button = page.get_by_role("button", name=f"Replace the conversation with these {n} turns")
+    for attempt in range(3):
+        one(button).click()
+        try:
+            expect(button).to_have_count(0, timeout=LONG // 4)
+            break
+        except AssertionError:
+            settled(page)
+            if attempt == 2 or button.count() == 0:  # taken after all: its run just ended slowly
+                break
+    expect(button).to_have_count(0, timeout=LONG)
+    expect(page.locator("[class*='st-key-turn-']")).to_have_count(n, timeout=LONG)
+
+
 def turn_texts(page) -> list[str]:
     turns = page.locator("[class*='st-key-turn-']")
     return [turns.nth(i).get_by_test_id("stMarkdownContainer").first.inner_text() for i in range(turns.count())]
@@ -110,8 +133,7 @@ def test_pasted_transcripts_are_previewed_then_replace_the_conversation(panel, b
         for _, e in expected:
             expect(preview).to_contain_text(e, timeout=LONG)
         settled(page)
-        one(page.get_by_role("button", name=f"Replace the conversation with these {len(expected)} turns")).click()
-        expect(turns).to_have_count(len(expected), timeout=LONG)
+        replace_conversation(page, len(expected))
         expect(turns.nth(len(expected) - 1)).to_contain_text(expected[-1][1], timeout=LONG)
         settled(page)
         assert turn_texts(page) == [f"{who}: {e}" for who, e in expected]
@@ -132,8 +154,7 @@ def test_a_turn_is_edited_and_one_deleted(panel, browser):
     box.fill("Клиент: Where is my refund?\nОператор: It takes 10 business days.")
     box.press("Control+Enter")
     settled(page)
-    one(page.get_by_role("button", name="Replace the conversation with these 2 turns")).click()
-    expect(turns).to_have_count(2, timeout=LONG)
+    replace_conversation(page, 2)
     settled(page)
     one(page.locator(".st-key-edit-turn-0 button:visible")).click()
     box = one(page.get_by_label("Customer (1)"))
