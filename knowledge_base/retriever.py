@@ -221,7 +221,9 @@ class HybridRetriever:
         order = list(fused)
         # Resolve through the docstore: ids one index still holds after a crash are dropped.
         chunks = self.index.docstore.chunks(order[: k * 3])
-        lex_scores, vec_scores = {**dict(expanded), **dict(lexical)}, dict(vector)
+        # a chunk only the feedback search found was found by the lexical index, but its score there
+        # is on the expanded query's scale: lexical_score stays the query's own BM25 score
+        lex_scores, vec_scores, by_feedback = dict(lexical), dict(vector), {cid for cid, _ in expanded}
         hits: list[SearchHit] = []
         for cid in order:
             chunk = chunks.get(cid)
@@ -230,7 +232,8 @@ class HybridRetriever:
             hits.append(SearchHit(
                 source_id=chunk.source_id, chunk_id=cid, title=chunk.title, heading=chunk.heading,
                 text=chunk.text, score=round(fused[cid], 6),
-                found_by=[n for n, d in (("vector", vec_scores), ("lexical", lex_scores)) if cid in d],
+                found_by=[n for n, found in (("vector", cid in vec_scores),
+                                             ("lexical", cid in lex_scores or cid in by_feedback)) if found],
                 lang=chunk.lang, doc_type=chunk.doc_type, audience=chunk.audience, tags=chunk.tags,
                 vector_similarity=vec_scores.get(cid), lexical_score=lex_scores.get(cid),
             ))

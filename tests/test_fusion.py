@@ -243,6 +243,11 @@ def test_a_long_case_with_two_needs_gets_both_articles_with_feedback(lang, demo_
         h.source_id for h in r.search(query, k=24, filters=filters, piece_vectors=pieces).hits))[:6]
     assert set(right) <= set(top6(on))
     assert not set(right) <= set(top6(off))
+    # a hit only the feedback search found says it was found by words; its lexical score stays
+    # the query's own BM25 score (none when the query's own lexical list did not have it)
+    own = dict(on.index.lexical.search(tokenize(query), on.settings.candidates, filters))
+    for hit in on.search(query, k=24, filters=filters, piece_vectors=pieces).hits:
+        assert hit.found_by and hit.lexical_score == own.get(hit.chunk_id)
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
