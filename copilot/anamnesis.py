@@ -76,11 +76,39 @@ def _key_of(text: str, facts: dict[str, FactDef]) -> str | None:
     return keys[0] if len(keys) == 1 else None
 
 
-# words that report a value or a check already made, in the sentence that names the subject
-_REPORTED = re.compile(
-    r"\b(ran|tried|checked|tested|looked|shows?|showed|says?|said|reads?|displays?|displayed|turned|switched|"
-    r"enabled|disabled|already)\b|"
-    r"(проверил|запускал|запустил|пробовал|показыва|пишет|написано|включ[её]н|выключ[её]н|уже)", re.I)
+# words that report what the subject reads or is, in the sentence that names it ("the test says no
+# connection", "индикатор показывает", "включён"): an answer to any check
+_READ = re.compile(r"\b(shows?|showed|says?|said|reads?|displays?|displayed)\b|"
+                   r"(?<!\w)(показыва\w*|пишет|написано|включ[её]н\w*|выключ[её]н\w*)(?!\w)", re.I)
+# words that report a check or a step already made ("I checked the cable", "rebooted", "смотрела",
+# "перезагрузил"): past forms of the verbs of checking, trying and handling equipment, by their
+# stems (English -ed, Russian -л/-ла/-ли/-ло after up to two prefixes). Done says nothing of a value.
+_DONE = re.compile(
+    r"\b(already|ran|did|done|reset|(?:re|un|dis)?(?:check|test|look|tri|start|boot|plugg|connect|insert|install|"
+    r"switch|turn|pull|push|clear|replac|swapp|enabl|disabl|updat|verifi|confirm|power[- ]cycl)ed)\b|"
+    r"(?<!\w)(уже|(?:пере|по|про|вы|от|под|за|из|в|с|раз){0,2}(?:провер[яи]|смотре|гляде|гляну|пробова|пуска|"
+    r"пусти|грузи|гружа|ключа|ключи|ставля|стави|таскива|тащи|нима|сбрасыва|сброси|тестирова|меря|мери|меня|"
+    r"мени|дела|чища|чисти)(?:л|ла|ли|ло)(?:сь|ся)?)(?!\w)", re.I)
+# a check's question that asks for a value (which light, what code, the result, a number), not
+# whether something is so: the usual tail of a "check X" question ("and tell me what you see")
+# aside, a wh-word, a result, or a request to tell the thing itself ("Could you tell me your
+# contract number?", "Подскажите номер договора" without "ли")
+_CHECK_TAIL = re.compile(r"\s*(?:and tell me what you see|[—–-]\s*что вы видите)\s*\?\s*$", re.I)
+_ASKS_VALUE = re.compile(
+    r"\b(what|which|when|where|who|whom|whose|how|results?)\b|"
+    r"^(?:could|can|would)\s+you\s+(?:please\s+)?(?:tell\s+me|describe|provide|send|share|give|say|read|note)\b"
+    r"(?!\s+(?:whether|if)\b)|"
+    r"(?<!\w)(как(?:ой|ая|ое|ие|ого|ую|им|их|ом|ими|ов\w*)|сколько|когда|где|кто|кого|куда|откуда|"
+    r"результат\w*|видно)(?!\w)|"
+    r"^(?:подскажите|скажите|назовите|сообщите|уточните)(?!.*(?<!\w)ли(?!\w))", re.I)
+
+
+def _asks_value(question: str) -> bool:
+    """The check wants a value the customer reads ("Could you look at the router lights and
+    tell me what it shows?"), not whether something is so or was done ("Could you check the
+    cable in the WAN port ...?", "Проверьте, нет ли аварии ..."): saying "I checked" or
+    "смотрела" answers the second kind only."""
+    return bool(_ASKS_VALUE.search(_CHECK_TAIL.sub("", question.strip())))
 
 
 _VALUES = ("on", "off", "enabled", "disabled", "active", "inactive", "включен", "включён", "выключен", "отключен",
@@ -139,9 +167,12 @@ def _can_said(question: str, sentences: list[str]) -> bool:
 def _stated(c: "Candidate", sentences: list[str]) -> bool:
     """The customer already gave a derived check's answer: one of their sentences names
     most of its subject and, close to it, one of the branch's states ("roaming is on"), or
-    a value ("Data Saver is off"), or reports the check made ("I ran a speed test, it says
-    no connection"). Naming the subject alone ("my mobile data is not working") does not
-    say whether it is on. A name the question gives ("like Data Saver mode") is a subject too."""
+    a value ("Data Saver is off"), or a reading ("the speed test says no connection"), or,
+    for a check without states that asks whether rather than which, the check made ("I
+    checked the cable", "страницу статуса смотрела"); a branch's states are values to give
+    (its follow-ups depend on which). Naming the subject alone ("my mobile data is not
+    working") does not say whether it is on. A name the question gives ("like Data Saver
+    mode") is a subject too."""
     if not c.states and _can_said(c.text, sentences):
         return True
     if c.states and all(is_code(s) for s in c.states):
@@ -162,7 +193,7 @@ def _stated(c: "Candidate", sentences: list[str]) -> bool:
             words = re.findall(r"\w+", sentence.lower())
             if any(_near(words, need, h) for h in informative or [(v,) for v in _VALUES]):
                 return True
-            if not c.states and _REPORTED.search(sentence):
+            if not c.states and (_READ.search(sentence) or _DONE.search(sentence) and not _asks_value(c.text)):
                 return True
     return False
 

@@ -145,3 +145,39 @@ def test_the_best_matchs_own_requests_come_before_a_neighbours_self_help_step():
     neighbour_ru = doc("## Медленно?\n- Сообщите результат замера скорости.", "ru", id="neighbour")
     assert [f for f, _ in asked("ru", [best_ru, neighbour_ru], limit=6)] == [
         "router_lights", "error_code", "contract_number", "address", "payment_date", "speed_test_result"]
+
+
+CONNECTION = {
+    "en": doc("## No connection\n1. Check the cable in the WAN port.\n2. Look at the router lights.\n"
+              "3. Check the status page for an outage in your area.\n"),
+    "ru": doc("## Нет соединения\n1. Проверьте кабель в порту WAN.\n2. Посмотрите на индикаторы роутера.\n"
+              "3. Проверьте на странице статуса, нет ли аварии в вашем районе.\n", "ru"),
+}
+
+
+def _facts_asked(lang: str, customer: str) -> list[str]:
+    return [f for f, _ in asked(lang, [CONNECTION[lang]], customer)]
+
+
+def test_a_check_the_customer_says_they_made_is_not_asked_again():
+    assert _facts_asked("en", "") == ["router_lights", "cable_wan_port", "status_page_outage_area"]
+    # whether the cable sits, whether there is an outage: saying the check was made answers it
+    assert _facts_asked("en", "I unplugged the cable in the WAN port and plugged it back. "
+                              "The status page I checked already.") == ["router_lights"]
+    assert _facts_asked("en", "Rebooted everything and replugged the WAN port cable.") == [
+        "router_lights", "status_page_outage_area"]
+    # past forms of either gender and aspect ("вытащила", "перезагружал", "смотрел")
+    assert _facts_asked("ru", "Кабель в порту WAN вытащила и вставила обратно. Страницу статуса смотрела.") == [
+        "router_lights"]
+    assert _facts_asked("ru", "Перезагружал роутер, кабель в порту WAN проверял, на странице статуса смотрел.") == [
+        "router_lights"]
+
+
+def test_saying_one_looked_does_not_answer_a_check_that_asks_what_it_shows():
+    # which lights are on is a value: "I looked" does not give it, a reading does
+    assert "router_lights" in _facts_asked("en", "I looked at the router lights.")
+    assert "router_lights" in _facts_asked("en", "I already checked the router lights.")
+    assert "router_lights" not in _facts_asked("en", "The router lights show red.")
+    assert "router_lights" in _facts_asked("ru", "Индикаторы роутера проверила.")
+    assert "router_lights" in _facts_asked("ru", "На индикаторы роутера уже смотрел.")
+    assert "router_lights" not in _facts_asked("ru", "Индикаторы роутера показывают красный.")
