@@ -345,10 +345,12 @@ class Copilot:
         query = build_query(conversation, self.settings.retrieval.query_max_words)
         qvec = self.retriever.embed_query(query)
         # a few more than shown, so passages left out for carrying instructions leave no gap
-        answers, left_out = self._without_instructions(self.retriever.search(
-            query, k=10, filters=SearchFilters(lang=lang, doc_type="article", audience="customer"), query_vector=qvec), 6)
         tickets, left_tickets = self._without_instructions(self.retriever.search(
             query, k=8, filters=SearchFilters(lang=lang, doc_type="ticket"), query_vector=qvec), 4)
+        # the past tickets found lend the articles their agents answered with
+        answers, left_out = self._without_instructions(self.retriever.search(
+            query, k=10, filters=SearchFilters(lang=lang, doc_type="article", audience="customer"),
+            query_vector=qvec, past_tickets=tickets.hits), 6)
         # no text in the customer's language: nothing to measure the domain against (flagged instead)
         margin = self.domain.margin(qvec, lang) if self.settings.retrieval.off_topic \
             and lang in self._kb_languages() else None

@@ -122,7 +122,7 @@ class SearchHit(BaseModel):
     heading: str = ""
     text: str
     score: float
-    found_by: list[Literal["vector", "lexical"]]
+    found_by: list[Literal["vector", "lexical", "tickets"]]
     lang: str
     doc_type: DocType
     audience: Audience = "customer"

@@ -55,7 +55,7 @@ def _combine(lists: list[tuple[float, Ranked]], method: str, rrf_k: int) -> dict
 
 
 def fuse(lexical: Ranked, vector: Ranked, s: RetrievalSettings, query_tokens: int,
-         feedback: Ranked | None = None) -> dict[str, float]:
+         feedback: Ranked | None = None, tickets: Ranked | None = None) -> dict[str, float]:
     """Chunk id -> fused score, in the order hits are returned (scores never rise).
 
     Short queries (a customer's message) and long ones (a whole written-up case) are fused
@@ -64,13 +64,17 @@ def fuse(lexical: Ranked, vector: Ranked, s: RetrievalSettings, query_tokens: in
     With document collapse, the lists are fused per document and each document's best chunk
     comes in that order, then the remaining chunks in their own fused order. `feedback`, a
     long query's lexical list expanded by pseudo-relevance feedback, is a third list weighted
-    as the lexical one: it adds to the query's own lists, never replaces them."""
+    as the lexical one: it adds to the query's own lists, never replaces them. `tickets`, the
+    chunks the query's nearest past tickets lead to (`HybridRetriever.ticket_feedback`), is
+    one more, weighted `ticket_feedback_weight`."""
     long = 0 < s.long_query_tokens < query_tokens
     method = s.long_query_fusion if long else s.fusion
     collapse = s.long_query_collapse_documents if long else s.collapse_documents
     lists = [(s.lexical_weight, lexical), (s.vector_weight, vector)]
     if feedback:
         lists.append((s.lexical_weight, feedback))
+    if tickets:
+        lists.append((s.ticket_feedback_weight, tickets))
     chunks = _combine(lists, method, s.rrf_k)
     order = sorted(chunks, key=chunks.__getitem__, reverse=True)
     if not collapse:
@@ -151,8 +155,9 @@ class HybridRetriever:
 
     def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                query_vector: list[float] | None = None,
-               piece_vectors: list[list[float]] | None = None) -> SearchResult:
-        return self.search_with_features(query, k, filters, query_vector, piece_vectors)[0]
+               piece_vectors: list[list[float]] | None = None,
+               past_tickets: list[SearchHit] | None = None) -> SearchResult:
+        return self.search_with_features(query, k, filters, query_vector, piece_vectors, past_tickets)[0]
 
     def piece_vectors(self, query: str, n_tokens: int | None = None) -> list[list[float]] | None:
         """A long query's vectors, one per piece (`long_query_piece_words`), or None: a short
@@ -180,8 +185,10 @@ class HybridRetriever:
 
     def search_with_features(self, query: str, k: int | None = None, filters: SearchFilters | None = None,
                              query_vector: list[float] | None = None,
-                             piece_vectors: list[list[float]] | None = None) -> tuple[SearchResult, CoverageFeatures]:
-        """The search result and the features its confidence was computed from."""
+                             piece_vectors: list[list[float]] | None = None,
+                             past_tickets: list[SearchHit] | None = None) -> tuple[SearchResult, CoverageFeatures]:
+        """The search result and the features its confidence was computed from. `past_tickets`,
+        the past tickets the same query found, lend their articles (`ticket_feedback`)."""
         s = self.settings
         k = k or s.k
         t0 = time.perf_counter()
@@ -216,14 +223,16 @@ class HybridRetriever:
         if (0 < s.long_query_tokens < len(tokens) and s.long_query_feedback_chunks > 0
                 and s.long_query_feedback_terms > 0 and s.long_query_feedback_weight > 0 and s.lexical_weight > 0):
             expanded = self.feedback_search(tokens, fused, filters)
-            if expanded:  # a third list: each of a case's needs keeps its own lexical evidence
-                fused = fuse(lexical, vector, s, len(tokens), feedback=expanded)
+        linked = self.ticket_feedback(past_tickets or [], filters)
+        if expanded or linked:  # more lists: each of a case's needs keeps its own lexical evidence
+            fused = fuse(lexical, vector, s, len(tokens), feedback=expanded, tickets=linked)
         order = list(fused)
         # Resolve through the docstore: ids one index still holds after a crash are dropped.
         chunks = self.index.docstore.chunks(order[: k * 3])
         # a chunk only the feedback search found was found by the lexical index, but its score there
         # is on the expanded query's scale: lexical_score stays the query's own BM25 score
         lex_scores, vec_scores, by_feedback = dict(lexical), dict(vector), {cid for cid, _ in expanded}
+        by_tickets = {cid for cid, _ in linked}
         hits: list[SearchHit] = []
         for cid in order:
             chunk = chunks.get(cid)
@@ -233,7 +242,8 @@ class HybridRetriever:
                 source_id=chunk.source_id, chunk_id=cid, title=chunk.title, heading=chunk.heading,
                 text=chunk.text, score=round(fused[cid], 6),
                 found_by=[n for n, found in (("vector", cid in vec_scores),
-                                             ("lexical", cid in lex_scores or cid in by_feedback)) if found],
+                                             ("lexical", cid in lex_scores or cid in by_feedback),
+                                             ("tickets", cid in by_tickets)) if found],
                 lang=chunk.lang, doc_type=chunk.doc_type, audience=chunk.audience, tags=chunk.tags,
                 vector_similarity=vec_scores.get(cid), lexical_score=lex_scores.get(cid),
             ))
@@ -272,6 +282,37 @@ class HybridRetriever:
         return self.index.lexical.search_weighted(
             [(tokens, (1 - w) / len(tokens))] + [([t], w * share) for t, share in terms.items()],
             s.candidates, filters)
+
+    def ticket_feedback(self, past_tickets: list[SearchHit], filters: SearchFilters | None = None) -> Ranked:
+        """The chunks the query's first `ticket_feedback_tickets` past tickets lead to: each
+        ticket searched for as a query itself (its text through the lexical index, its stored
+        vector through the vector index, fused as any query), its first `ticket_feedback_depth`
+        chunks scaled to its best, summed with the ticket's score's share of the first's as weight.
+        A customer's words often differ from an article's; the agent of a similar past case
+        answered in the article's words."""
+        s = self.settings
+        top = [h for h in past_tickets if h.doc_type == "ticket" and h.score > 0][: s.ticket_feedback_tickets]
+        if not top or s.ticket_feedback_weight <= 0:
+            return []
+        chunks = self.index.docstore.chunks([h.chunk_id for h in top])
+        vectors = self.index.vector.vectors([h.chunk_id for h in top]) if s.vector_weight > 0 else {}
+        keep = self.index.lexical.filter_for(filters)
+        linked: dict[str, float] = {}
+        for hit in top:
+            chunk = chunks.get(hit.chunk_id)
+            if chunk is None:
+                continue
+            tokens = tokenize(chunk.index_text)
+            lexical = self.index.lexical.search(tokens, s.candidates, filters)
+            vector = self.index.vector.search("", s.candidates, filters, vector=vectors[hit.chunk_id], keep=keep) \
+                if hit.chunk_id in vectors else []
+            found = list(fuse(lexical, vector, s, len(tokens)).items())[: s.ticket_feedback_depth]
+            if not found or found[0][1] <= 0:
+                continue
+            share = hit.score / top[0].score
+            for cid, score in found:
+                linked[cid] = linked.get(cid, 0.0) + share * score / found[0][1]
+        return sorted(linked.items(), key=lambda x: x[1], reverse=True)
 
     def features(self, query: str, tokens: list[str], lang: str, hits: list[SearchHit],
                  lexical: list[tuple[str, float]], vector: list[tuple[str, float]],

@@ -184,6 +184,18 @@ class RetrievalSettings(BaseModel):
     long_query_feedback_weight: float = Field(
         0.5, ge=0, le=1, description="The feedback terms' share of the expanded query (RM3's 1 - lambda); the "
         "query's own terms keep the rest.")
+    ticket_feedback_tickets: int = Field(
+        2, ge=0,
+        description="Past tickets as feedback: the first this many past tickets a message finds are each "
+        "searched for in turn (their own text and vector through both indexes), and the articles they lead "
+        "to are fused as one more list beside the message's own two. A customer's words often differ from an "
+        "article's while a past ticket's agent answered in the article's words. 0: off; a knowledge base "
+        "without past tickets is unaffected. Chosen on the demo desk's dev cases (docs/retrieval.md).")
+    ticket_feedback_depth: int = Field(
+        10, ge=1, description="How far down each past ticket's own fused list its articles count.")
+    ticket_feedback_weight: float = Field(
+        0.5, ge=0, description="The past tickets' list's weight in fusion (the lexical and vector lists "
+        "have lexical_weight and vector_weight); each ticket's part is its score's share of the first's.")
     rrf_k: int = Field(60, ge=1, description="For fusion rrf: 1 / (rrf_k + rank).")
     vector_weight: float = Field(1.0, ge=0, description="0: the vector index is not searched.")
     lexical_weight: float = Field(1.0, ge=0, description="0: the lexical list is not used.")

@@ -129,6 +129,14 @@ class VectorIndex:
                 return ids
             offset += page
 
+    def vectors(self, ids: list[str]) -> dict[str, list[float]]:
+        """The stored vectors of these chunks (those the collection holds)."""
+        if not ids:
+            return {}
+        with self._lock:
+            got = self.collection.get(ids=ids, include=["embeddings"])
+        return {cid: [float(x) for x in v] for cid, v in zip(got["ids"], got["embeddings"])}
+
     def count(self) -> int:
         with self._lock:
             return self.collection.count()

@@ -267,3 +267,62 @@ def test_feedback_is_configured_by_environment(monkeypatch):
     monkeypatch.setenv("COPILOT_RETRIEVAL__LONG_QUERY_FEEDBACK_CHUNKS", "0")
     assert Settings().retrieval.long_query_feedback_chunks == 0
     assert RetrievalSettings().long_query_feedback_chunks == 5
+
+
+# A message whose words lead elsewhere, while past tickets about the same trouble were answered
+# with the right article's words (demo desk: dev retrieval queries in English, written here in Russian).
+BRIDGED = [
+    ("en", "internet stopped and only your payment page opens. I forgot to pay, salary comes on friday, "
+           "can you switch it back on till then", "debt-suspension-en"),
+    ("en", "I put 2000 on the wrong contract number yesterday, it was supposed to go to my mum's account "
+           "not mine. Can I have it back?", "refunds-en"),
+    ("ru", "Уезжаю из страны насовсем, хочу всё у вас закрыть. Как это сделать?", "contract-termination-ru"),
+    ("ru", "Оплатила в понедельник банковским переводом, а на балансе до сих пор ничего нет", "payment-not-credited-ru"),
+]
+
+
+@pytest.mark.parametrize("lang,message,article", BRIDGED)
+def test_past_tickets_lead_a_message_to_the_article_their_agents_answered_with(lang, message, article,
+                                                                                  retrieval_copilot):
+    from copilot.schema import Conversation, SuggestionTrace
+
+    def first_three(tickets: int) -> list[str]:
+        kept = retrieval_copilot.retriever.settings
+        retrieval_copilot.retriever.settings = kept.model_copy(update={"ticket_feedback_tickets": tickets})
+        try:
+            trace = SuggestionTrace()
+            retrieval_copilot.suggest(Conversation.model_validate(
+                {"messages": [{"role": "customer", "text": message}]}), trace)
+            return list(dict.fromkeys(trace.retrieved))[:3]
+        finally:
+            retrieval_copilot.retriever.settings = kept
+
+    assert article in first_three(2)
+    assert article not in first_three(0)  # the message alone does not find it
+
+
+@pytest.mark.parametrize("lang,message,article", BRIDGED[::2])
+def test_an_article_only_past_tickets_found_says_so(lang, message, article, demo_retriever):
+    articles = SearchFilters(lang=lang, doc_type="article", audience="customer")
+    tickets = demo_retriever.search(message, k=4, filters=SearchFilters(lang=lang, doc_type="ticket")).hits
+    assert tickets and all(t.doc_type == "ticket" for t in tickets)
+    linked = demo_retriever.ticket_feedback(tickets, articles)
+    assert linked and all(source_of(cid) != t.source_id for cid, _ in linked for t in tickets)  # articles only
+    with_tickets = demo_retriever.search(message, k=10, filters=articles, past_tickets=tickets).hits
+    alone = {h.chunk_id: h.score for h in demo_retriever.search(message, k=10, filters=articles).hits}
+    lifted = [h for h in with_tickets if "tickets" in h.found_by]
+    assert lifted and all(h.doc_type == "article" for h in with_tickets)
+    # the query's own scores are kept beside the tickets' part, never replaced
+    assert all(h.lexical_score is None or h.lexical_score > 0 for h in lifted)
+    assert any(h.score > alone.get(h.chunk_id, 0.0) for h in lifted)
+    # no tickets, no change
+    assert [h.chunk_id for h in demo_retriever.search(message, k=10, filters=articles, past_tickets=[]).hits] == \
+        list(alone)
+
+
+def test_ticket_feedback_is_configured_by_environment(monkeypatch):
+    from copilot.config import Settings
+
+    monkeypatch.setenv("COPILOT_RETRIEVAL__TICKET_FEEDBACK_TICKETS", "0")
+    assert Settings().retrieval.ticket_feedback_tickets == 0
+    assert RetrievalSettings().ticket_feedback_tickets == 2
