@@ -89,6 +89,30 @@ _DONE = re.compile(
     r"(?<!\w)(уже|(?:пере|по|про|вы|от|под|за|из|в|с|раз){0,2}(?:провер[яи]|смотре|гляде|гляну|пробова|пуска|"
     r"пусти|грузи|гружа|ключа|ключи|ставля|стави|таскива|тащи|нима|сбрасыва|сброси|тестирова|меря|мери|меня|"
     r"мени|дела|чища|чисти)(?:л|ла|ли|ло)(?:сь|ся)?)(?!\w)", re.I)
+# whose the act is: "they replaced my box", "it was reset", "мне поменяли приставку" (a plural past
+# with no "мы" is the impersonal "they") report what someone else did, not a check the customer made
+_NOT_ME_EN = {"they", "he", "she", "it", "was", "were", "been", "being", "be", "is", "are", "got", "gets", "get"}
+_ADVERBS_EN = {"already", "just", "also", "even", "all", "both", "then", "finally", "recently", "have", "has", "had"}
+
+
+def _done(sentence: str) -> bool:
+    """The customer reports a check or step they made ("I checked the cable", "смотрела",
+    "мы перезагрузили"): a past form of _DONE whose actor is the customer (I/we, or no
+    subject in chat English), not someone else (they, he, a passive) or the Russian
+    impersonal plural ("поменяли" without "мы")."""
+    words = re.findall(r"[\w']+", sentence.lower())
+    for m in _DONE.finditer(sentence):
+        if m.group(2):  # Russian
+            if re.search(r"ли(?:сь)?$", m.group(2), re.I) and "мы" not in words:
+                continue
+            return True
+        before = [w for w in re.findall(r"[\w']+", sentence[:m.start()].lower()) if w not in _ADVERBS_EN]
+        if before and before[-1] in _NOT_ME_EN:
+            continue
+        return True
+    return False
+
+
 # a check's question that asks for a value (which light, what code, the result, a number), not
 # whether something is so: the usual tail of a "check X" question ("and tell me what you see")
 # aside, a wh-word, a result, or a request to tell the thing itself ("Could you tell me your
@@ -193,7 +217,7 @@ def _stated(c: "Candidate", sentences: list[str]) -> bool:
             words = re.findall(r"\w+", sentence.lower())
             if any(_near(words, need, h) for h in informative or [(v,) for v in _VALUES]):
                 return True
-            if not c.states and (_READ.search(sentence) or _DONE.search(sentence) and not _asks_value(c.text)):
+            if not c.states and (_READ.search(sentence) or _done(sentence) and not _asks_value(c.text)):
                 return True
     return False
 
@@ -307,12 +331,21 @@ def _repeated_questions(ticket_questions: list[list[str]], facts: dict[str, Fact
     return {text: len(tickets) for _, text, tickets in groups if len(tickets) >= 2}
 
 
+def _weak(c: Candidate, floor: float) -> bool:
+    """A derived check nobody vouched for (pending review) whose score is at most the floor."""
+    return c.origin == "derived" and c.review != "approved" and c.score <= floor
+
+
 def questions(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
               given: dict[str, GivenFact], limit: int = MAX_QUESTIONS, facts: dict[str, FactDef] = FACTS,
-              customer_text: str = "", basics: list[str] = ()) -> list[Question]:
+              customer_text: str = "", basics: list[str] = (), min_derived_score: float = 0.0) -> list[Question]:
+    """The questions to ask, best first. A derived check pending review that scores no more than
+    `min_derived_score` (a self-help step outside the vocabulary, a neighbour's) is not asked:
+    it would only fill a slot the likely checks left free (0: every check may be asked)."""
     sentences = split_sentences(customer_text)
     found = candidates(language, articles, ticket_questions, facts, basics, sentences)
-    missing = [c for c in found.values() if c.key not in given and not (c.origin == "derived" and _stated(c, sentences))]
+    missing = [c for c in found.values() if c.key not in given and not (c.origin == "derived" and _stated(c, sentences))
+               and not (min_derived_score and _weak(c, min_derived_score))]
     missing.sort(key=lambda c: -c.score)
     return [Question(fact=c.key, text=c.text, why=c.why, origin=c.origin, source_id=c.source_id,
                      sentence=c.sentence, review=c.review) for c in missing[:limit]]

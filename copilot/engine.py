@@ -458,7 +458,8 @@ class Copilot:
         return anamnesis.questions(seen.language, articles, ticket_questions, seen.facts,
                                    limit=self.settings.anamnesis.max_questions, facts=self.facts,
                                    customer_text=seen.customer_text,
-                                   basics=self.desk.diagnostic_basics if seen.problem_report else [])
+                                   basics=self.desk.diagnostic_basics if seen.problem_report else [],
+                                   min_derived_score=self.settings.anamnesis.derived_min_score)
 
     def _checks_in_order(self, source_id: str, seen: frozenset[str] = frozenset()) -> list:
         """(check, review status, step check) of the usable derived checks of an article in

@@ -5,6 +5,8 @@ match and of its neighbours are ordered. Pure functions: no index, no model."""
 from __future__ import annotations
 
 from copilot.anamnesis import ArticleFacts, questions
+from copilot.config import AnamnesisSettings
+from copilot.facts import GivenFact
 from knowledge_base.derive import DerivedCheck, derive, requests_of
 from knowledge_base.documents import SourceDocument
 
@@ -14,11 +16,12 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
 
 
 def asked(lang: str, docs: list[SourceDocument], customer: str = "", basics: list[str] = (),
-          limit: int = 3) -> list[tuple[str, str]]:
+          limit: int = 3, given: list[str] = (), floor: float = 0.0, review: str = "pending") -> list[tuple[str, str]]:
     """(fact, question) the copilot asks with these articles matched, best first."""
-    articles = [ArticleFacts(d.id, [], [(c, "pending") for c in derive(d) if isinstance(c, DerivedCheck)]) for d in docs]
-    return [(q.fact, q.text) for q in questions(lang, articles, [], {}, customer_text=customer, basics=list(basics),
-                                                limit=limit)]
+    articles = [ArticleFacts(d.id, [], [(c, review) for c in derive(d) if isinstance(c, DerivedCheck)]) for d in docs]
+    return [(q.fact, q.text) for q in questions(lang, articles, [], {k: GivenFact(k, "x") for k in given},
+                                                customer_text=customer, basics=list(basics), limit=limit,
+                                                min_derived_score=floor)]
 
 
 def test_a_sentence_that_opens_by_asking_for_the_readers_details_gives_one_question_per_detail():
@@ -181,3 +184,39 @@ def test_saying_one_looked_does_not_answer_a_check_that_asks_what_it_shows():
     assert "router_lights" in _facts_asked("ru", "Индикаторы роутера проверила.")
     assert "router_lights" in _facts_asked("ru", "На индикаторы роутера уже смотрел.")
     assert "router_lights" not in _facts_asked("ru", "Индикаторы роутера показывают красный.")
+
+
+def test_someone_elses_act_is_not_the_customer_reporting_a_check():
+    # "they replaced", "it was reset", the Russian impersonal plural ("мне поменяли"): not the customer's check
+    assert "cable_wan_port" in _facts_asked("en", "The technician came and they unplugged the cable in the WAN port.")
+    assert "cable_wan_port" in _facts_asked("en", "The cable in the WAN port was replaced yesterday.")
+    assert "cable_wan_port" not in _facts_asked("en", "We unplugged the cable in the WAN port and plugged it back.")
+    assert "кабель_порту_wan" in _facts_asked("ru", "Мне вчера поменяли кабель в порту WAN.")
+    assert "кабель_порту_wan" not in _facts_asked("ru", "Мы вчера поменяли кабель в порту WAN.")
+    assert "кабель_порту_wan" not in _facts_asked("ru", "Кабель в порту WAN вчера поменяла.")
+
+
+TV = {
+    "en": doc("## TV picture freezes\n1. Check the HDMI cable between the box and the TV.\n2. Look at the router lights.\n"),
+    "ru": doc("## Зависает картинка\n1. Проверьте кабель HDMI между приставкой и телевизором.\n"
+              "2. Посмотрите на индикаторы роутера.\n", "ru"),
+}
+
+
+def test_a_weak_self_help_step_does_not_fill_the_slots_the_basics_left():
+    floor = AnamnesisSettings().derived_min_score
+    assert floor > 0
+    basics = ["since_when", "already_tried"]
+    for lang in ("en", "ru"):
+        # the basics answered: the step about the router lights (a fact the desk knows) is still asked,
+        # the HDMI cable step (outside the vocabulary, scored below the basics) is not
+        assert [f for f, _ in asked(lang, [TV[lang]], basics=basics, given=basics, floor=floor)] == ["router_lights"]
+        # the basics outrank it anyway while they are open
+        assert [f for f, _ in asked(lang, [TV[lang]], basics=basics, floor=floor)] == [
+            "router_lights", "since_when", "already_tried"]
+        # 0 turns the floor off: the step fills the free slot, as before
+        off = AnamnesisSettings(derived_min_score=0).derived_min_score
+        facts = [f for f, _ in asked(lang, [TV[lang]], basics=basics, given=basics, floor=off)]
+        assert facts[0] == "router_lights" and len(facts) == 2
+        # a step a supervisor approved is the desk's word: asked whatever its score
+        assert len(asked(lang, [TV[lang]], basics=basics, given=basics, floor=floor, review="approved")) == 2
