@@ -185,12 +185,14 @@ class RetrievalSettings(BaseModel):
         0.5, ge=0, le=1, description="The feedback terms' share of the expanded query (RM3's 1 - lambda); the "
         "query's own terms keep the rest.")
     ticket_feedback_tickets: int = Field(
-        2, ge=0,
+        0, ge=0,
         description="Past tickets as feedback: the first this many past tickets a message finds are each "
         "searched for in turn (their own text and vector through both indexes), and the articles they lead "
         "to are fused as one more list beside the message's own two. A customer's words often differ from an "
-        "article's while a past ticket's agent answered in the article's words. 0: off; a knowledge base "
-        "without past tickets is unaffected. Chosen on the demo desk's dev cases (docs/retrieval.md).")
+        "article's while a past ticket's agent answered in the article's words. 0 (the default): off, "
+        "because on the demo desk's dev data it found more articles but drafts quoted more off-point "
+        "sentences and questions derived on a desk without front matter lost precision (docs/retrieval.md); "
+        "2 is the setting explored there. A knowledge base without past tickets is unaffected.")
     ticket_feedback_depth: int = Field(
         10, ge=1, description="How far down each past ticket's own fused list its articles count.")
     ticket_feedback_weight: float = Field(

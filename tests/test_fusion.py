@@ -303,6 +303,8 @@ def test_past_tickets_lead_a_message_to_the_article_their_agents_answered_with(l
 
 @pytest.mark.parametrize("lang,message,article", BRIDGED[::2])
 def test_an_article_only_past_tickets_found_says_so(lang, message, article, demo_retriever):
+    demo_retriever = HybridRetriever(demo_retriever.index, demo_retriever.settings.model_copy(
+        update={"ticket_feedback_tickets": 2}))
     articles = SearchFilters(lang=lang, doc_type="article", audience="customer")
     tickets = demo_retriever.search(message, k=4, filters=SearchFilters(lang=lang, doc_type="ticket")).hits
     assert tickets and all(t.doc_type == "ticket" for t in tickets)
@@ -323,6 +325,6 @@ def test_an_article_only_past_tickets_found_says_so(lang, message, article, demo
 def test_ticket_feedback_is_configured_by_environment(monkeypatch):
     from copilot.config import Settings
 
-    monkeypatch.setenv("COPILOT_RETRIEVAL__TICKET_FEEDBACK_TICKETS", "0")
-    assert Settings().retrieval.ticket_feedback_tickets == 0
-    assert RetrievalSettings().ticket_feedback_tickets == 2
+    monkeypatch.setenv("COPILOT_RETRIEVAL__TICKET_FEEDBACK_TICKETS", "2")
+    assert Settings().retrieval.ticket_feedback_tickets == 2
+    assert RetrievalSettings().ticket_feedback_tickets == 0  # off unless a team turns it on
