@@ -314,8 +314,13 @@ def test_an_article_only_past_tickets_found_says_so(lang, message, article, demo
     alone = {h.chunk_id: h.score for h in demo_retriever.search(message, k=10, filters=articles).hits}
     lifted = [h for h in with_tickets if "tickets" in h.found_by]
     assert lifted and all(h.doc_type == "article" for h in with_tickets)
-    # the query's own scores are kept beside the tickets' part, never replaced
-    assert all(h.lexical_score is None or h.lexical_score > 0 for h in lifted)
+    # each hit's lexical and vector scores stay the message's own, never the tickets' searches'
+    own_lexical = dict(demo_retriever.index.lexical.search(tokenize(message), demo_retriever.settings.candidates,
+                                                           articles))
+    own_vector = dict(demo_retriever.index.vector.search(message, demo_retriever.settings.candidates, articles))
+    assert all(h.lexical_score == own_lexical.get(h.chunk_id) for h in with_tickets)
+    assert all(h.vector_similarity is None or h.vector_similarity == pytest.approx(own_vector[h.chunk_id])
+               for h in with_tickets)
     assert any(h.score > alone.get(h.chunk_id, 0.0) for h in lifted)
     # no tickets, no change
     assert [h.chunk_id for h in demo_retriever.search(message, k=10, filters=articles, past_tickets=[]).hits] == \
