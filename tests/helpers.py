@@ -204,3 +204,24 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+LONG = 120_000  # ms: what a loaded two-core runner may take to redraw the panel
+
+
+def settled(page) -> None:
+    """Until the run an action started has finished, once the page shows that action's
+    result: no element left over from the run before (Streamlit keeps them, faded, beside
+    the new ones while it reruns) and the status widget ("Running...") gone. A click made
+    while a run is still drawing can be dropped by the page on a loaded runner (seen in CI:
+    a Send clicked as the reply box appeared was never confirmed), so browser tests wait for this."""
+    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"], [data-testid=\"stStatusWidget\"]')",
+                           timeout=LONG)
+
+
+def one(locator):
+    """The element once the page holds exactly one (a rerun draws the new beside the old)."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_have_count(1, timeout=LONG)
+    return locator

@@ -17,7 +17,7 @@ from copilot.config import FeedbackSettings
 from copilot.feedback.store import FeedbackStore
 from copilot.schema import Citation, Draft, Handoff, Intent, Sentiment, Suggestion
 
-from helpers import REPO, streamlit_panel
+from helpers import REPO, settled, streamlit_panel
 
 pytestmark = pytest.mark.slow
 SHOTS = REPO / "docs" / "screenshots"
@@ -113,8 +113,10 @@ def supervisor_on(browser, url: str, link: str, wait_for: str):
     page.get_by_role("textbox", name="Password").fill("sup-secret")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("link", name=link).wait_for(timeout=120_000)
+    settled(page)  # a click while a run still draws can be dropped on a loaded runner
     page.get_by_role("link", name=link).click()  # in-app navigation keeps the session
     page.get_by_text(wait_for).first.wait_for(timeout=60_000)
+    settled(page)
     return page
 
 
@@ -168,23 +170,29 @@ def test_mined_cards_are_searched_and_approved_in_bulk(panel, browser):
     search.fill("списание")
     search.press("Enter")
     page.get_by_text("1 card(s) · page 1 of 1").wait_for(timeout=30_000)
+    settled(page)
     search.fill("")
     search.press("Enter")
     page.get_by_text("12 card(s) · page 1 of 2").wait_for(timeout=30_000)
     page.get_by_text("page 1 / 2").wait_for()
+    settled(page)
     page.get_by_role("button", name="›").click()
     page.get_by_text("12 card(s) · page 2 of 2").wait_for(timeout=30_000)
+    settled(page)
     page.get_by_role("button", name="‹").click()
     page.get_by_text("12 card(s) · page 1 of 2").wait_for(timeout=30_000)
     page.wait_for_load_state("networkidle")
+    settled(page)
     page.wait_for_timeout(1500)  # the previous page's table fades out after a rerun
     table = page.get_by_test_id("stDataFrame").first
     table.hover()
     click_row(page, table, 0)
     page.get_by_role("button", name="Approve selected (1)").wait_for(timeout=30_000)
+    settled(page)
     page.wait_for_timeout(1000)
     click_row(page, page.get_by_test_id("stDataFrame").first, 1)
     page.get_by_role("button", name="Approve selected (2)").wait_for(timeout=30_000)
+    settled(page)
     page.screenshot(path=str(SHOTS / "supervisor-mined.png"), full_page=True)
     page.get_by_role("button", name="Approve selected (2)").click()
     page.get_by_text("Approved and indexed 2 card(s)").wait_for(timeout=180_000)

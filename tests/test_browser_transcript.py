@@ -20,10 +20,9 @@ import os
 import pytest
 
 from copilot.auth import users_json
-from helpers import REPO, streamlit_panel
+from helpers import LONG, REPO, one, settled, streamlit_panel
 
 pytestmark = pytest.mark.slow
-LONG = 120_000  # ms: what a loaded two-core runner may take to redraw the page
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +37,6 @@ def panel(demo_index_dir, session_cache, tmp_path_factory):
         yield url
 
 
-def settled(page) -> None:
-    """Until the run an action started has finished, once the page shows that action's
-    result: no element left over from the run before (Streamlit keeps them, faded, beside
-    the new ones while it reruns) and the status widget ("Running...") gone."""
-    page.wait_for_function("() => !document.querySelector('[data-stale=\"true\"], [data-testid=\"stStatusWidget\"]')",
-                           timeout=LONG)
-
-
 def signed_in(browser, url: str, user: str):
     context = browser.new_context(viewport={"width": 760, "height": 1400})
     page = context.new_page()
@@ -57,14 +48,6 @@ def signed_in(browser, url: str, user: str):
     page.get_by_role("button", name="Sign out").wait_for(timeout=LONG)
     settled(page)
     return page
-
-
-def one(locator):
-    """The element once the page holds exactly one (a rerun draws the new beside the old)."""
-    from playwright.sync_api import expect
-
-    expect(locator).to_have_count(1, timeout=LONG)
-    return locator
 
 
 def add_turn(page, text: str) -> None:
