@@ -50,14 +50,19 @@ def sign_in(page, url: str, user: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def signed_in(page, url: str, user: str, password: str, shows: str) -> None:
+    """Signed in, the page showing `shows`, and the run that drew it ended (a click made while
+    a run still draws can be dropped on a loaded runner)."""
+    sign_in(page, url, user, password)
+    page.get_by_text(shows).wait_for(timeout=90_000)
+    settled(page)
+
+
 def test_operator_sends_a_suggestion_and_the_supervisor_finds_it(panel, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     operator = browser.new_page(viewport={"width": 760, "height": 1400})
-    sign_in(operator, panel, "olga", "op-secret")
-    operator.get_by_text("Demo conversation").wait_for(timeout=90_000)
-    operator.get_by_label("Message").fill("Когда списывается абонентская плата и можно ли платить через СБП без комиссии?")
-    operator.get_by_role("button", name="Add turn").click()
-    operator.get_by_text("Customer:").first.wait_for()
+    signed_in(operator, panel, "olga", "op-secret", "Demo conversation")
+    add_turn(operator, "Когда списывается абонентская плата и можно ли платить через СБП без комиссии?")
     operator.get_by_role("button", name="Suggest").click()
     operator.get_by_text("Reply to send").wait_for(timeout=120_000)
     settled(operator)  # a click while the run still draws can be dropped
@@ -80,8 +85,7 @@ def test_operator_sends_a_suggestion_and_the_supervisor_finds_it(panel, browser)
     operator.close()
 
     supervisor = browser.new_page(viewport={"width": 1100, "height": 1500})
-    sign_in(supervisor, panel, "sam", "sup-secret")
-    supervisor.get_by_text("Demo conversation").wait_for(timeout=60_000)
+    signed_in(supervisor, panel, "sam", "sup-secret", "Demo conversation")
     supervisor.get_by_role("link", name="Review queue").click()  # in-app navigation keeps the session
     supervisor.get_by_text("Open suggestion").wait_for(timeout=60_000)
     supervisor.get_by_text("Хорошего дня!").first.wait_for(timeout=30_000)  # what the operator sent
@@ -101,20 +105,22 @@ def add_turn(page, text: str) -> None:
     page.get_by_label("Message").fill(text)
     page.get_by_role("button", name="Add turn").click()
     page.get_by_text(text[:40]).first.wait_for()
+    settled(page)
 
 
 def test_a_refresh_keeps_the_session_copy_works_and_reject_needs_a_reason(panel, browser):
     page = operator_page(browser)
-    sign_in(page, panel, "olga", "op-secret")
-    page.get_by_text("Demo conversation").wait_for(timeout=90_000)
+    signed_in(page, panel, "olga", "op-secret", "Demo conversation")
     sign_out = page.get_by_role("button", name="Sign out")
     assert sign_out.is_visible()  # in sight, not in the collapsed sidebar
     add_turn(page, "How long does a refund take to reach my card?")
     page.get_by_role("button", name="Suggest").click()
     page.get_by_text("Reply to send").wait_for(timeout=240_000)  # the first suggestion loads the engine
+    settled(page)
 
     page.reload()  # the address carries the session: still signed in, the panel restored
     page.get_by_text("Reply to send").wait_for(timeout=60_000)
+    settled(page)
     assert page.get_by_role("button", name="Sign in").count() == 0
     assert page.get_by_text("How long does a refund take to reach my card?").count() >= 1
 
@@ -128,8 +134,11 @@ def test_a_refresh_keeps_the_session_copy_works_and_reject_needs_a_reason(panel,
     reject.wait_for()
     assert reject.is_disabled()  # no reason chosen: nothing to record
     page.get_by_text("Wrong tone").click()
+    page.get_by_role("button", name="Reject suggestion", disabled=False).wait_for(timeout=30_000)
+    settled(page)
     page.get_by_role("button", name="Reject suggestion", disabled=False).click()
     page.get_by_text("Rejected (suggestion").wait_for(timeout=30_000)
+    settled(page)
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
@@ -142,10 +151,9 @@ def test_a_helpdesk_conversation_opens_from_the_address_hands_off_and_send_appen
     fake_helpdesk.write(helpdesk_file, {"42": [
         {"role": "customer", "text": "I have written three times already and nothing works. Get me a human operator now!"}]})
     page = operator_page(browser)
-    sign_in(page, f"{panel}/?helpdesk=fakedesk&conversation=42", "olga", "op-secret")
-    page.get_by_text("From fakedesk, conversation 42").wait_for(timeout=90_000)
+    signed_in(page, f"{panel}/?helpdesk=fakedesk&conversation=42", "olga", "op-secret",
+              "From fakedesk, conversation 42")
     page.get_by_text("Get me a human operator now!").wait_for()
-    settled(page)
     page.get_by_role("button", name="Suggest").click()
     card = page.locator(".st-key-handoff-card")
     card.wait_for(timeout=120_000)
