@@ -40,6 +40,22 @@ _DATE_RU = (r"(\d{1,2}[./]\d{1,2}|\d{1,2} (январ|феврал|март|ап
 _DATE_EN = (r"(\d{1,2}[./]\d{1,2}|(on )?the \d{1,2}(st|nd|rd|th)\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
             r"[a-z]*\.? \d{1,2}\b|\b\d{1,2} (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*)")
 
+_NUMBER_EN = r"(?:\d+|a few|a couple of|couple of|several|one|two|three|four|five|six|seven|a|an)"
+_NUMBER_RU = r"(?:\d+(?:-?[йяегоуми]{1,2}(?!\w))?|несколько|нескольких|пару|пары|пара|два|две|три|четыре|пять|шесть|семь|" \
+             r"полтора|полторы)"
+# how long something has gone on: a count, "about" or not, and a unit ("for about a week", "months
+# ago", "неделю назад", "в течение нескольких дней")
+_ABOUT_EN = r"(?:about|around|almost|nearly|over|more than|at least)"
+_UNIT_EN = r"(?:minutes?|hours?|days?|weeks?|months?|years?)"
+_UNIT_RU = r"(?:минут\w*|час\w*|дн[яеийо]\w*|недел\w*|месяц\w*|год\w*|лет)"
+_LONG_EN = r"(?:minutes|hours|days|weeks|months|years|ages|a while|a long time)"
+_DURATION_EN = (rf"\b(?:for |over )?(?:{_ABOUT_EN} )?(?:the )?(?:last |past )?{_NUMBER_EN} {_UNIT_EN}(?: ago| now| already| in a row)?\b"
+                rf"|\b{_LONG_EN} (?:ago|now)\b|\bfor {_LONG_EN}\b")
+_SINCE_EN = (rf"\b(?:for|over) (?:{_ABOUT_EN} )?(?:the )?(?:last |past )?{_NUMBER_EN} {_UNIT_EN}\b"  # a duration with its anchor
+             rf"|\b(?:{_ABOUT_EN} )?{_NUMBER_EN} {_UNIT_EN} (?:ago|now|already|in a row)\b|\b{_LONG_EN} (?:ago|now)\b|\bfor {_LONG_EN}\b")
+_DURATION_RU = (rf"(?<!\w)(?:{_NUMBER_RU} )?{_UNIT_RU} (?:назад|подряд)(?!\w)|(?<!\w)(?:неделю|месяц|год|полгода|полчаса|сутки) "
+                rf"(?:уже|как)(?!\w)|(?<!\w)(?:в течение|на протяжении) (?:{_NUMBER_RU} )?{_UNIT_RU}|(?<!\w)на днях(?!\w)")
+
 FACTS: dict[str, FactDef] = {f.key: f for f in [
     FactDef(
         "contract_number",
@@ -63,7 +79,9 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
                  r"|(\d+|a few|couple of|two|three) (hours?|days?|weeks?) (ago|now|already)|all (day|week)|for (a|one|two|three) (days?|weeks?))\b",
                  r"(с утра|со вчера|вчера|сегодня|позавчера|с ночи|с вечера|с обеда|с \d{1,2}(:\d\d)?\b|с (понедельник|вторник|сред|четверг|пятниц|суббот|воскресень)"
                  r"|уже (\d+|несколько|пару|два|три|неделю|сутки|месяц|час)|(\d+|пару|несколько|два|три) (час|дн|недел|сут)\w* (назад|подряд|уже)"
-                 r"|(второй|третий|четв[её]ртый) день|всю неделю|целый день|с прошлой)"),
+                 r"|(второй|третий|четв[её]ртый) день|всю неделю|целый день|с прошлой)",
+                 # how long, in any unit, "about" or not: tried after the shapes above
+                 _SINCE_EN, _DURATION_RU),
         asked=_p(r"since when|when did (it|this|the problem) (start|begin)|how long (has|have)", r"с како(го|й) (времени|момента|дня)|как давно|когда (это )?(началось|пропал|появил)"),
         kind="when",
     ),
@@ -246,22 +264,20 @@ _DAYS_EN = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
 _DATES = (r"\d{1,2}[./]\d{1,2}(?:[./]\d{2,4})?", rf"\b\d{{1,2}} {_MONTHS_EN}", rf"\b{_MONTHS_EN} \d{{1,2}}(?:st|nd|rd|th)?\b",
           r"\b(?:on )?the \d{1,2}(?:st|nd|rd|th)\b", rf"\b\d{{1,2}} {_MONTHS_RU}", r"\b\d{1,2}-?(?:го|е|ого)(?: числа)?(?!\w)",
           r"\b\d{1,2} числа")
-_NUMBER_EN = r"(?:\d+|a few|a couple of|couple of|several|one|two|three|four|five|six|seven|a|an)"
-_NUMBER_RU = r"(?:\d+(?:-?[йяегоуми]{1,2}(?!\w))?|несколько|пару|пара|два|две|три|четыре|пять|шесть|семь|полтора|полторы)"
 
 VALUE_TYPES: dict[str, list[re.Pattern]] = {
     # dates, times and durations, with the word that anchors them ("since", "с", "уже", "ago")
     "when": _p(
         rf"\b(?:since|from) (?:the day before yesterday|last (?:night|week|month|{_DAYS_EN})|yesterday(?: (?:morning|afternoon|evening|night))?"
         rf"|this (?:morning|afternoon|evening)|{_DAYS_EN}|\d{{1,2}}(?::\d\d)? ?(?:am|pm)?|{'|'.join(_DATES)})",
-        rf"\b(?:for |over )?(?:the )?(?:last |past )?{_NUMBER_EN} (?:minutes?|hours?|days?|weeks?|months?)(?: ago| now| already| in a row)?\b",
+        _DURATION_EN,
         rf"\b(?:the day before yesterday|yesterday|today|tonight|tomorrow|last night|this (?:morning|afternoon|evening|week|month|weekend)"
         rf"|all (?:day|night|week)|(?:last|next) (?:week|month|year|{_DAYS_EN})|in \d+ (?:days|weeks)|on {_DAYS_EN})"
         r"(?: (?:morning|afternoon|evening|night))?\b",
         r"(?<!\w)(?:с|со) (?:утра|вечера|ночи|обеда|вчера(?:шнего(?: дня| утра| вечера)?)?|позавчера|прошлой недели|прошлого месяца"
         r"|понедельника|вторника|среды|четверга|пятницы|субботы|воскресенья|\d{1,2}(?::\d\d)?(?: час\w*)?)(?!\w)",
         rf"(?<!\w)(?:уже )?{_NUMBER_RU} (?:минут\w*|час\w*|день|дн\w*|недел\w*|сут\w*|месяц\w*)(?: назад| подряд| уже)?(?!\w)",
-        r"(?<!\w)уже (?:неделю|сутки|месяц|час|год|день)(?!\w)",
+        r"(?<!\w)уже (?:неделю|сутки|месяц|час|год|день)(?!\w)", _DURATION_RU,
         r"(?<!\w)(?:второй|третий|четв[её]ртый|пятый) (?:день|час|неделю)(?!\w)",
         r"(?<!\w)(?:позавчера|вчера|сегодня|завтра|послезавтра)(?: (?:утром|вечером|днём|днем|ночью))?(?!\w)",
         r"(?<!\w)(?:всю неделю|целый день|весь день|всю ночь|на (?:прошлой|этой|следующей) неделе|в (?:конце|начале) (?:месяца|недели)"

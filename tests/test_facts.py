@@ -71,6 +71,27 @@ def test_every_mention_of_a_list_fact_and_its_negation(text, key, value):
     assert values(text)[key] == value
 
 
+@pytest.mark.parametrize("text,value", [
+    # how long, "about" or not, in any unit: the customer said when it began
+    ("The connection keeps dropping, for about a week now.", "for about a week now"),
+    ("the TV has been off for over an hour", "for over an hour"),
+    ("It broke months ago and I gave up", "months ago"),
+    ("Интернет тормозит в течение нескольких дней", "в течение нескольких дней"),
+    ("неделю назад пропало телевидение", "неделю назад"),
+    ("Пару месяцев назад начались обрывы", "Пару месяцев назад"),
+])
+def test_a_duration_says_since_when(text, value):
+    assert values(text)["since_when"] == value
+
+
+@pytest.mark.parametrize("text", [
+    "How many days does a refund take? About 5 days?",
+    "Сколько дней идёт возврат, 5 дней?",
+])
+def test_a_duration_with_no_anchor_is_not_since_when(text):
+    assert "since_when" not in values(text)
+
+
 def test_values_come_from_any_turn_and_the_contract_number_is_exact():
     found = values("Интернет пропал вчера вечером", "Какие индикаторы горят?", "Интернет горит красным, перезагружал два раза",
                    "Подскажите номер договора", "7712345678", book=fact_book(demo_desk()))
