@@ -47,13 +47,13 @@ _NUMBER_RU = r"(?:\d+(?:-?[йяегоуми]{1,2}(?!\w))?|несколько|н�
 # ago", "неделю назад", "в течение нескольких дней")
 _ABOUT_EN = r"(?:about|around|almost|nearly|over|more than|at least)"
 _UNIT_EN = r"(?:minutes?|hours?|days?|weeks?|months?|years?)"
-_UNIT_RU = r"(?:минут\w*|час\w*|дн[яеийо]\w*|недел\w*|месяц\w*|год\w*|лет)"
+_UNIT_RU = r"(?:минут\w*|час\w*|дн[яеийо]\w*|недел\w*|сут\w*|месяц\w*|год\w*|лет)"
 _LONG_EN = r"(?:minutes|hours|days|weeks|months|years|ages|a while|a long time)"
 _DURATION_EN = (rf"\b(?:for |over )?(?:{_ABOUT_EN} )?(?:the )?(?:last |past )?{_NUMBER_EN} {_UNIT_EN}(?: ago| now| already| in a row)?\b"
                 rf"|\b{_LONG_EN} (?:ago|now)\b|\bfor {_LONG_EN}\b")
 _SINCE_EN = (rf"\b(?:for|over) (?:{_ABOUT_EN} )?(?:the )?(?:last |past )?{_NUMBER_EN} {_UNIT_EN}\b"  # a duration with its anchor
              rf"|\b(?:{_ABOUT_EN} )?{_NUMBER_EN} {_UNIT_EN} (?:ago|now|already|in a row)\b|\b{_LONG_EN} (?:ago|now)\b|\bfor {_LONG_EN}\b")
-_DURATION_RU = (rf"(?<!\w)(?:{_NUMBER_RU} )?{_UNIT_RU} (?:назад|подряд)(?!\w)|(?<!\w)(?:неделю|месяц|год|полгода|полчаса|сутки) "
+_DURATION_RU = (rf"(?<!\w)(?:(?:{_NUMBER_RU} )?{_UNIT_RU} (?:назад|подряд)|{_NUMBER_RU} {_UNIT_RU} уже)(?!\w)|(?<!\w)(?:неделю|месяц|год|полгода|полчаса|сутки) "
                 rf"(?:уже|как)(?!\w)|(?<!\w)(?:в течение|на протяжении) (?:{_NUMBER_RU} )?{_UNIT_RU}|(?<!\w)на днях(?!\w)")
 
 FACTS: dict[str, FactDef] = {f.key: f for f in [
@@ -75,12 +75,11 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "Since when has this been happening?", "ru": "С какого времени это происходит?"},
         {"en": "A fresh problem may be an outage; a long one is a fault to diagnose.",
          "ru": "Свежая проблема может быть аварией, давняя — неисправностью."},
-        given=_p(r"\b(since|started|began|this morning|yesterday|last night|today|for (the )?(last |past )?\d+ (hours?|days?|weeks?)"
-                 r"|(\d+|a few|couple of|two|three) (hours?|days?|weeks?) (ago|now|already)|all (day|week)|for (a|one|two|three) (days?|weeks?))\b",
+        given=_p(r"\b(since|started|began|this morning|yesterday|last night|today|all (day|week))\b",
                  r"(с утра|со вчера|вчера|сегодня|позавчера|с ночи|с вечера|с обеда|с \d{1,2}(:\d\d)?\b|с (понедельник|вторник|сред|четверг|пятниц|суббот|воскресень)"
-                 r"|уже (\d+|несколько|пару|два|три|неделю|сутки|месяц|час)|(\d+|пару|несколько|два|три) (час|дн|недел|сут)\w* (назад|подряд|уже)"
+                 r"|уже (\d+|несколько|пару|два|три|неделю|сутки|месяц|час)"
                  r"|(второй|третий|четв[её]ртый) день|всю неделю|целый день|с прошлой)",
-                 # how long, in any unit, "about" or not: tried after the shapes above
+                 # how long, in any unit, "about" or not
                  _SINCE_EN, _DURATION_RU),
         asked=_p(r"since when|when did (it|this|the problem) (start|begin)|how long (has|have)", r"с како(го|й) (времени|момента|дня)|как давно|когда (это )?(началось|пропал|появил)"),
         kind="when",

@@ -79,6 +79,11 @@ def test_every_mention_of_a_list_fact_and_its_negation(text, key, value):
     ("Интернет тормозит в течение нескольких дней", "в течение нескольких дней"),
     ("неделю назад пропало телевидение", "неделю назад"),
     ("Пару месяцев назад начались обрывы", "Пару месяцев назад"),
+    # the same shapes once spelt out in the since-when pattern itself, now found by the duration
+    ("hi, no internet for 3 days now", "for 3 days now"),
+    ("it went down a couple of hours ago", "couple of hours ago"),  # a determiner is not kept
+    ("Телевизор не показывает 3 дня уже", "3 дня уже"),
+    ("связь рвётся пару суток подряд", "пару суток подряд"),
 ])
 def test_a_duration_says_since_when(text, value):
     assert values(text)["since_when"] == value
@@ -87,6 +92,7 @@ def test_a_duration_says_since_when(text, value):
 @pytest.mark.parametrize("text", [
     "How many days does a refund take? About 5 days?",
     "Сколько дней идёт возврат, 5 дней?",
+    "Такое часто уже бывало у соседей",  # "уже" after a unit-like word, with no count
 ])
 def test_a_duration_with_no_anchor_is_not_since_when(text):
     assert "since_when" not in values(text)
