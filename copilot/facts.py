@@ -172,8 +172,8 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
                  r"\b(yesterday|today|this morning|last week|\d+ days? ago)\b[^.?!]{0,40}\b(paid|payment|topped up|transferred)\b",
                  r"(оплатил|оплачивал|заплатил|перевел|перевёл|пополнил|платеж|платёж|списал|снял|сняли|взял)\w*[^.?!]{0,40}(вчера|сегодня|позавчера|утром|на прошлой неделе|\d+ дн\w* назад|" + _DATE_RU[1:-1] + r")",
                  r"(вчера|сегодня|позавчера|на прошлой неделе|" + _DATE_RU[1:-1] + r")[^.?!]{0,40}(оплатил|оплачива|заплатил|платил|перевел|перевёл|пополнил|списал|снял|сняли|взял)"),
-        asked=_p(r"when did you (make the )?pa(y|id)|date of (the )?(payment|charge|top-?up|debit)|payment date",
-                 r"когда (вы )?(оплачивали|платили|оплатили)|дат\w* (платеж|платёж|оплат|списан|пополнен)"),
+        asked=_p(r"when (and how |and where )?did you (make the )?pa(y|id)|date of (the )?(payment|charge|top-?up|debit)|payment date",
+                 r"когда (и как |и где )?(вы )?(оплачивали|платили|оплатили)|дат\w* (платеж|платёж|оплат|списан|пополнен)"),
         kind="when",
     ),
     FactDef(
@@ -448,8 +448,45 @@ def given_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
         value = fact_value(text, fact)
         if value is not None:
             found[key] = GivenFact(key, value)
+    for key, value in answered_facts(conversation, facts).items():
+        found.setdefault(key, GivenFact(key, value))
     if conversation.profile.contract_number:
         found["contract_number"] = GivenFact("contract_number", conversation.profile.contract_number)
+    return found
+
+
+# a bare number answering "your contract number?": digits, maybe with dashes, not inside a word
+_BARE_ID = _p(r"(?<![^\W\d_])\d[\d-]{4,}\d(?![^\W\d_])")
+
+
+def answered_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS) -> dict[str, str]:
+    """Facts an agent asked for whose value the customer's reply carries, though not in the
+    words that state it unasked: "When and how did you pay?" answered "Bank transfer on
+    Monday morning", "Your contract number?" answered "7762208841". The reply is the
+    customer's turns up to the next agent turn; the value is the first of the fact's kind
+    (VALUE_TYPES; a bare number for an id). A reply without one leaves the fact open."""
+    found: dict[str, str] = {}
+    messages = conversation.messages
+    for i, message in enumerate(messages):
+        if message.role != "agent":
+            continue
+        keys = [k for k in facts_asked(message.text, facts) if k not in found]
+        reply: list[str] = []
+        for later in messages[i + 1:]:
+            if later.role == "agent":
+                break
+            if later.role == "customer":
+                reply.append(later.text)
+        if not keys or not reply:
+            continue
+        text = "\n".join(reply)
+        for key in keys:
+            fact = facts[key]
+            shapes = _BARE_ID if fact.exact else VALUE_TYPES.get(fact.kind, [])
+            hits = [m for p in shapes for m in p.finditer(text) if m.group(0).strip()]
+            if hits:
+                first = min(hits, key=lambda m: (m.start(), -m.end()))
+                found[key] = _clean(first.group(0)) if fact.exact else _value_at(text, first, fact)
     return found
 
 

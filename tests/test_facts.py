@@ -130,3 +130,30 @@ def test_which_facts_count_as_given_is_unchanged(text):
     expected = {k for k, f in FACTS.items() if any(p.search(text) for p in f.given)}
     assert set(values(text)) == expected
     assert all(fact_value(text, FACTS[k]) for k in expected)
+
+
+@pytest.mark.parametrize("turns,key,value", [
+    # the agent's question names the fact; the reply carries a value of its kind, in words that
+    # would not state it unasked
+    (("My top-up hasn't shown up", "When and how did you pay?", "Through the bank app, on Friday evening"),
+     "payment_date", "on Friday evening"),
+    (("Платёж не дошёл", "Когда и как вы оплачивали?", "Переводом из банка в понедельник утром"),
+     "payment_date", "в понедельник"),
+    # an id with no desk format: a bare number counts only as the answer to its question
+    (("Интернета нет", "Подскажите, пожалуйста, номер договора.", "4455667788. Роутер мигает"),
+     "contract_number", "4455667788"),
+    (("No internet", "Could you give me your account number?", "sure, 55-310-4471"), "contract_number", "55-310-4471"),
+    (("No internet", "What do the lights on the router show?", "one is blinking orange"), "router_lights", "blinking orange"),
+])
+def test_a_reply_to_the_agents_question_gives_its_fact(turns, key, value):
+    assert values(*turns)[key] == value
+
+
+@pytest.mark.parametrize("turns,key", [
+    (("My top-up hasn't shown up", "When did you pay?", "by card, from the app"), "payment_date"),  # no date in it
+    (("Платёж не дошёл", "Какая сумма была оплачена?", "вчера вечером"), "payment_amount"),  # a date, not an amount
+    (("Интернета нет", "Что показывают индикаторы?", "4455667788"), "contract_number"),  # nobody asked for it
+    (("No internet", "When did you pay?"), "payment_date"),  # not answered yet
+])
+def test_a_reply_without_the_asked_value_leaves_the_fact_open(turns, key):
+    assert key not in values(*turns)
