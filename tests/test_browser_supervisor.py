@@ -182,14 +182,12 @@ def test_mined_cards_are_searched_and_approved_in_bulk(panel, browser):
     page.get_by_role("button", name="‹").click()
     page.get_by_text("12 card(s) · page 1 of 2").wait_for(timeout=30_000)
     page.wait_for_load_state("networkidle")
-    settled(page)
-    page.wait_for_timeout(1500)  # the previous page's table fades out after a rerun
+    settled(page)  # the previous page's table has faded out
     table = page.get_by_test_id("stDataFrame").first
     table.hover()
     click_row(page, table, 0)
     page.get_by_role("button", name="Approve selected (1)").wait_for(timeout=30_000)
     settled(page)
-    page.wait_for_timeout(1000)
     click_row(page, page.get_by_test_id("stDataFrame").first, 1)
     page.get_by_role("button", name="Approve selected (2)").wait_for(timeout=30_000)
     settled(page)
