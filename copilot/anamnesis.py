@@ -22,6 +22,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
+
 from copilot.facts import FACTS, FactDef, GivenFact, facts_asked
 from copilot.schema import Question
 from copilot.text import split_sentences
@@ -331,6 +333,19 @@ def _repeated_questions(ticket_questions: list[list[str]], facts: dict[str, Fact
     return {text: len(tickets) for _, text, tickets in groups if len(tickets) >= 2}
 
 
+# the words that frame a question rather than say what it asks ("could you tell me", "подскажите, пожалуйста")
+_FRAME = frozenset(t for w in (*STOPWORDS_EN_PLUS, *STOPWORDS_RUSSIAN, "tell", "let", "know", "look", "check", "see",
+                               "please", "whether", "could", "would", "подскажите", "скажите", "уточните",
+                               "посмотрите", "проверьте", "пожалуйста", "видно") for t in tokenize(w))
+
+
+def _same_question(a: str, b: str) -> bool:
+    """Close wording: at least half of what `a` asks about (its words, the framing aside) is in
+    `b`, which may hold several questions of one agent turn."""
+    mine = set(tokenize(a)) - _FRAME
+    return bool(mine) and len(mine & set(tokenize(b))) >= 0.5 * len(mine)
+
+
 def _weak(c: Candidate, floor: float) -> bool:
     """A derived check nobody vouched for (pending review) whose score is at most the floor."""
     return c.origin == "derived" and c.review != "approved" and c.score <= floor
@@ -338,14 +353,19 @@ def _weak(c: Candidate, floor: float) -> bool:
 
 def questions(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
               given: dict[str, GivenFact], limit: int = MAX_QUESTIONS, facts: dict[str, FactDef] = FACTS,
-              customer_text: str = "", basics: list[str] = (), min_derived_score: float = 0.0) -> list[Question]:
+              customer_text: str = "", basics: list[str] = (), min_derived_score: float = 0.0,
+              replied: list[str] = ()) -> list[Question]:
     """The questions to ask, best first. A derived check pending review that scores no more than
     `min_derived_score` (a self-help step outside the vocabulary, a neighbour's) is not asked:
-    it would only fill a slot the likely checks left free (0: every check may be asked)."""
+    it would only fill a slot the likely checks left free (0: every check may be asked).
+    `replied`: what agents already asked in this conversation and the customer replied to; a
+    question outside the vocabulary asked there ("Is Airplane Mode on?" -> "no") is not asked
+    again (a vocabulary fact stays open until the reply carries its value, `answered_facts`)."""
     sentences = split_sentences(customer_text)
     found = candidates(language, articles, ticket_questions, facts, basics, sentences)
     missing = [c for c in found.values() if c.key not in given and not (c.origin == "derived" and _stated(c, sentences))
-               and not (min_derived_score and _weak(c, min_derived_score))]
+               and not (min_derived_score and _weak(c, min_derived_score))
+               and not (c.key not in facts and any(_same_question(c.text, q) for q in replied))]
     missing.sort(key=lambda c: -c.score)
     return [Question(fact=c.key, text=c.text, why=c.why, origin=c.origin, source_id=c.source_id,
                      sentence=c.sentence, review=c.review) for c in missing[:limit]]

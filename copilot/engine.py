@@ -459,7 +459,8 @@ class Copilot:
                                    limit=self.settings.anamnesis.max_questions, facts=self.facts,
                                    customer_text=seen.customer_text,
                                    basics=self.desk.diagnostic_basics if seen.problem_report else [],
-                                   min_derived_score=self.settings.anamnesis.derived_min_score)
+                                   min_derived_score=self.settings.anamnesis.derived_min_score,
+                                   replied=seen.replied)
 
     def _checks_in_order(self, source_id: str, seen: frozenset[str] = frozenset()) -> list:
         """(check, review status, step check) of the usable derived checks of an article in

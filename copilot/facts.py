@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from copilot.desk import Desk
 from copilot.schema import Conversation
+from copilot.text import split_sentences
 
 _I = re.I | re.U
 
@@ -457,36 +458,55 @@ def given_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
 
 # a bare number answering "your contract number?": digits, maybe with dashes, not inside a word
 _BARE_ID = _p(r"(?<![^\W\d_])\d[\d-]{4,}\d(?![^\W\d_])")
+# an agent's sentence that asks something: a question mark, or a request ("Please check ...",
+# "Подскажите номер договора."); "Thanks, the lights look fine." asks nothing
+_ASKING = re.compile(r"\?|^(?:please|could you|can you|would you|tell me|let me know|"
+                     r"подскажите|скажите|уточните|посмотрите|проверьте|пришлите|напишите|сообщите|назовите)\b", _I)
 
 
-def answered_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS) -> dict[str, str]:
-    """Facts an agent asked for whose value the customer's reply carries, though not in the
-    words that state it unasked: "When and how did you pay?" answered "Bank transfer on
-    Monday morning", "Your contract number?" answered "7762208841". The reply is the
-    customer's turns up to the next agent turn; the value is the first of the fact's kind
-    (VALUE_TYPES; a bare number for an id). A reply without one leaves the fact open."""
-    found: dict[str, str] = {}
+def replied_questions(conversation: Conversation) -> list[tuple[str, str]]:
+    """(question, reply) for each question an agent asked that the customer replied to: the
+    asking sentences of an agent turn, and the customer's turns up to the next agent turn."""
+    pairs: list[tuple[str, str]] = []
     messages = conversation.messages
     for i, message in enumerate(messages):
         if message.role != "agent":
             continue
-        keys = [k for k in facts_asked(message.text, facts) if k not in found]
+        asking = [q for q in split_sentences(message.text) if _ASKING.search(q)]
         reply: list[str] = []
         for later in messages[i + 1:]:
             if later.role == "agent":
                 break
             if later.role == "customer":
                 reply.append(later.text)
-        if not keys or not reply:
-            continue
-        text = "\n".join(reply)
+        if asking and reply:
+            pairs.append((" ".join(asking), "\n".join(reply)))
+    return pairs
+
+
+def answered_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS) -> dict[str, str]:
+    """Facts an agent asked for whose value the customer's reply carries, though not in the
+    words that state it unasked: "When and how did you pay?" answered "Bank transfer on
+    Monday morning", "Your contract number?" answered "7762208841". The value is the first
+    of the fact's kind in the reply (VALUE_TYPES; a bare number for an id); a reply without
+    one leaves the fact open. A fact of no particular kind ("what have you tried?", "which
+    devices?") asked on its own is answered by the reply's first clause ("nothing yet")."""
+    found: dict[str, str] = {}
+    for question, reply in replied_questions(conversation):
+        keys = facts_asked(question, facts)
         for key in keys:
+            if key in found:
+                continue
             fact = facts[key]
             shapes = _BARE_ID if fact.exact else VALUE_TYPES.get(fact.kind, [])
-            hits = [m for p in shapes for m in p.finditer(text) if m.group(0).strip()]
+            hits = [m for p in shapes for m in p.finditer(reply) if m.group(0).strip()]
             if hits:
                 first = min(hits, key=lambda m: (m.start(), -m.end()))
-                found[key] = _clean(first.group(0)) if fact.exact else _value_at(text, first, fact)
+                found[key] = _clean(first.group(0)) if fact.exact else _value_at(reply, first, fact)
+            elif fact.kind == "phrase" and not fact.exact and len(keys) == 1:
+                left, right = _clause(reply, 0, 0)
+                if _clean(reply[left:right]) and reply[right:right + 1] != "?":  # "why do you need that?" answers nothing
+                    found[key] = _clean(reply[left:right])
     return found
 
 
