@@ -26,7 +26,7 @@ from copilot.config import Settings, get_settings
 from copilot.desk import resolve_desk
 from copilot.draft import DraftPlan, Sources, engine_statements, llm_draft, policy_statements, retrieval_draft
 from copilot.errors import BadInputError, LLMUnavailableError
-from copilot.facts import fact_book
+from copilot.facts import fact_book, tried_something
 from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import load_prompt
 from copilot.masking import mask_pii, scrub
@@ -237,7 +237,8 @@ class Copilot:
             else self._intent(found, conversation)
 
         rules = self._rule_matches(found, seen.customer_text) \
-            if covered and seen.problem_report and "already_tried" in seen.facts else []
+            if covered and seen.problem_report and "already_tried" in seen.facts \
+            and tried_something(seen.facts["already_tried"].evidence) else []
         inputs = handoff_policy.HandoffInputs(
             language=seen.language, signals=seen.signals, rule_matches=rules, covered=covered, off_topic=off_topic,
             intent=intent.label,

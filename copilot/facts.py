@@ -510,6 +510,16 @@ def answered_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS
     return found
 
 
+# "nothing yet", "пока ничего", "не перезагружал": what was tried is nothing
+_NOTHING_TRIED = re.compile(r"^(?:(?:so far|yet|пока|ещё|еще)\s+)?(?:nothing|none|no|not|never|haven't|didn't|ничего|нет|не|ни)(?!\w)", _I)
+
+
+def tried_something(value: str) -> bool:
+    """An `already_tried` value that names a step the customer took, not "nothing yet" (each of
+    its mentions is read: "не перезагружал, unplugged" tried one)."""
+    return any(part.strip() and not _NOTHING_TRIED.search(part.strip()) for part in value.split(","))
+
+
 def facts_asked(question: str, facts: dict[str, FactDef] = FACTS) -> list[str]:
     """Fact keys an agent's question asks for (used to mine what agents ask in past tickets)."""
     return [key for key, fact in facts.items() if any(p.search(question) for p in fact.asked)]

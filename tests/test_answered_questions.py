@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from copilot.anamnesis import ArticleFacts, questions
-from copilot.facts import given_facts, replied_questions
+from copilot.facts import given_facts, replied_questions, tried_something
 from copilot.schema import Conversation
 from knowledge_base.derive import DerivedCheck, derive
 from knowledge_base.documents import SourceDocument
@@ -67,3 +67,11 @@ def test_a_fact_of_no_particular_shape_is_the_reply_to_its_own_question(turns, v
 def test_a_reply_that_asks_back_answers_nothing():
     found = given_facts(conv("Нет интернета", "Подскажите, пожалуйста, что уже попробовали?", "а зачем это вам?"))
     assert "already_tried" not in found
+
+
+@pytest.mark.parametrize("value,tried", [
+    ("nothing yet", False), ("пока ничего", False), ("не перезагружал", False), ("no", False),
+    ("restarted, unplugged", True), ("не перезагружал, выдёргивал кабель", True), ("Перезагружал", True),
+])
+def test_nothing_tried_is_told_apart_from_a_step_taken(value, tried):
+    assert tried_something(value) is tried

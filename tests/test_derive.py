@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from copilot.engine import Copilot
+from copilot.facts import FACTS
 from knowledge_base.derive import DerivedCheck, DerivedLink, DerivedRule, check_of, derive, link_of, resolve_link, rule_of
 from knowledge_base.documents import SourceDocument
 from knowledge_base.ingest import Ingestor
@@ -687,3 +688,11 @@ def test_two_paths_routed_by_a_check_not_yet_answered_are_both_asked_about(tmp_p
     said = {"en": "Mobile data is not working. The speed test says no connection.",
             "ru": "Не работает мобильный интернет. Тест скорости показывает нет соединения."}[lang]
     assert {q.source_id for q in copilot.suggest(conversation(said)).questions if q.source_id} == {f"path-2-1-{lang}"}
+
+
+def test_a_check_the_operator_sent_and_the_customer_answered_is_not_suggested_again(guide_copilot):
+    first = guide_copilot.suggest(conversation(PROBLEM)).questions
+    sent = next(q for q in first if q.fact not in FACTS)  # a check of this article's own, not the vocabulary's
+    again = guide_copilot.suggest(conversation(PROBLEM, f"Thanks. {sent.text}", "yes")).questions
+    assert sent.text not in [q.text for q in again]
+    assert [q.text for q in again if q.text != sent.text][:1] == [q.text for q in first if q.text != sent.text][:1]

@@ -96,6 +96,20 @@ def test_the_contract_number_already_given_is_not_asked_again(retrieval_copilot)
     assert s.questions, "still asks for what is missing (lights, what was tried)"
 
 
+@pytest.mark.parametrize("turns,said", [
+    (("Hi, the internet is not working at home.", "Sorry about that. Have you tried anything yet?", "nothing yet"),
+     "nothing yet"),
+    (("Здравствуйте, дома не работает интернет.", "Сочувствую. Что уже попробовали?", "пока ничего"), "пока ничего"),
+])
+def test_what_the_customer_replied_to_the_agents_question_is_not_asked_again(retrieval_copilot, turns, said):
+    s = retrieval_copilot.suggest(conversation(*turns))
+    assert s.facts.get("already_tried") == said
+    assert "already_tried" not in [q.fact for q in s.questions]
+    assert s.questions, "still asks for what is missing"
+    # nothing tried is no diagnosis done: the article's "still down after a restart" rule does not fire
+    assert not s.handoff.needed, s.handoff.reasons
+
+
 def test_nothing_is_asked_when_nothing_is_missing(retrieval_copilot):
     s = retrieval_copilot.suggest(conversation(
         "Internet stopped working on Sunday evening on every device at home. Contract 7798765432.",
