@@ -137,7 +137,7 @@ _ASK_RU = re.compile(_LEAD_RU + r"(?:попросите|предложите|п�
                      r"прислать|запустить|сделать замер|сделать|описать|сказать|продиктовать|найти|прочитать|замерить|"
                      r"проверит|посмотрит|назовёт|назовет|сообщит)\b[,:]?\s*(?P<rest>.*)$", _I)
 _CLARIFY_RU = re.compile(_LEAD_RU + r"(?:уточните|спросите|узнайте|выясните)"
-                         r"(?:\s+у\s+(?:клиента|абонента|пользователя|покупателя|заявителя))?[,:]?\s*(?P<rest>.*)$", _I)
+                         r"(?:\s+(?:у\s+)?(?:клиента|абонента|пользователя|покупателя|заявителя))?[,:]?\s*(?P<rest>.*)$", _I)
 _CHECK_RU = re.compile(_LEAD_RU + r"(?P<verb>проверьте|посмотрите|убедитесь)[,:]?\s*(?P<rest>.*)$", _I)
 
 # what is established, not done: a check of an instruction or of the document itself is not asked
@@ -244,12 +244,50 @@ def _question_en(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
     return _topic(clause, "en"), f"Could you check {clause} and tell me what you see?"
 
 
+_WHO_RU = r"(?:клиент|абонент|пользователь)"
+# a verb of the third person singular -> the second plural, by its ending: "находится" -> "находитесь",
+# "видит" -> "видите", "пробовал" -> "пробовали"
+_YOU_RU_ENDINGS = [("ится", "итесь"), ("ется", "етесь"), ("ётся", "ётесь"), ("лся", "лись"), ("лась", "лись"),
+                   ("ит", "ите"), ("ет", "ете"), ("ёт", "ёте"), ("ла", "ли"), ("л", "ли")]
+
+
+_VERB_AFTER_RU = re.compile(r"(?:[иеё]тся|лся|лась|[аяеиоуы]ла?|[аяеоуию][её]т)$", _I)
+
+
+def _you_verb_ru(verb: str) -> str | None:
+    for end, you in _YOU_RU_ENDINGS:
+        if verb.lower().endswith(end) and len(verb) > len(end) + 2:
+            return verb[: -len(end)] + you
+    return None
+
+
+def _you_ru(text: str) -> str:
+    """Third person of an instruction to the agent -> second person to the customer, in Russian:
+    "находится ли клиент в роуминге" -> "находитесь ли вы в роуминге", "телефон клиента" ->
+    "телефон у вас", "клиенту пришло" -> "вам пришло". A subject's verb agrees with "вы"
+    (the one before it with "ли", or the one right after it)."""
+    def before(m: re.Match) -> str:
+        verb = _you_verb_ru(m.group(1))
+        return f"{verb} ли вы" if verb else m.group(0)
+
+    def after(m: re.Match) -> str:
+        # only endings a noun does not have ("интернет", "лимит" stay): reflexive, past, vowel + "ет"
+        verb = _you_verb_ru(m.group(1)) if _VERB_AFTER_RU.search(m.group(1)) else None
+        return f"вы {verb}" if verb else f"вы {m.group(1)}"
+
+    text = re.sub(rf"(?<!\w)(\w+) ли {_WHO_RU}(?!\w)", before, text, flags=_I)
+    text = re.sub(rf"(?<!\w){_WHO_RU} (\w+)", after, text, flags=_I)
+    text = re.sub(rf"(?<!\w){_WHO_RU}(?!\w)", "вы", text, flags=_I)
+    text = re.sub(r"(?<!\w)(?:у )?(?:клиента|абонента|пользователя)(?!\w)", "у вас", text, flags=_I)
+    text = re.sub(r"(?<!\w)(?:клиенту|абоненту|пользователю)(?!\w)", "вам", text, flags=_I)
+    return text
+
+
 def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
     rest = m.group("rest").strip().rstrip(".:;")
     if not rest or len(rest.split()) > 30:
         return None
-    rest = re.sub(r"\b(у )?клиента\b", "у вас", rest, flags=_I)
-    rest = re.sub(r"\bклиент\b", "вы", rest, flags=_I)
+    rest = _you_ru(rest)
     if pattern is _CLARIFY_RU:
         return _topic(rest, "ru"), f"Подскажите, пожалуйста, {rest.rstrip('?')}?"
     verb = m.group("verb").lower()

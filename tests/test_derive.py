@@ -28,6 +28,11 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
     ("Попросите клиента назвать номер договора.", "ru", ["номер договора", "Подскажите"]),
     ("Уточните у клиента, с какого дня не работает телевидение.", "ru", ["с какого дня не работает телевидение"]),
     ("Проверьте, горит ли индикатор Internet.", "ru", ["горит ли индикатор Internet"]),
+    # the customer is addressed as "вы", and the verb agrees with it
+    ("Спросите клиента, включён ли режим полёта.", "ru", ["Подскажите, пожалуйста, включён ли режим полёта?"]),
+    ("Спросите, находится ли клиент в роуминге.", "ru", ["находитесь ли вы в роуминге?"]),
+    ("Уточните, перезагружал ли абонент роутер.", "ru", ["перезагружали ли вы роутер?"]),
+    ("Уточните, что клиент использует для выхода в сеть.", "ru", ["что вы используете для выхода в сеть?"]),
 ])
 def test_checks_become_questions_to_the_customer_in_the_sources_language(sentence, lang, words):
     found = check_of(sentence, lang)
@@ -36,7 +41,7 @@ def test_checks_become_questions_to_the_customer_in_the_sources_language(sentenc
     assert topic and question.endswith("?")
     for w in words:
         assert w in question
-    assert "the user" not in question.lower() and "клиента" not in question
+    assert "the user" not in question.lower() and "клиент" not in question and "абонент" not in question
 
 
 @pytest.mark.parametrize("sentence,lang", [
