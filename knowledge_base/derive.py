@@ -303,6 +303,13 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
     return _topic(rest, "ru"), f"Проверьте, пожалуйста, {rest} — что вы видите?"
 
 
+# where a check's sentence goes on to the next instruction: "and" + an imperative with its object
+# ("and note it in the summary"; "and contact details" is a noun phrase)
+_THEN = re.compile(r"(?:,\s*|\s+)(?:and|then|and then)\s+(?=(?:note|record|log|write|add|update|mark|call|"
+                   r"offer|escalate|transfer|wait|contact)\s+(?:it|this|that|them|the|a|an|their|your|down|in|for|to)\b)|(?:,\s*|\s+)(?:и|затем|а затем|потом)\s+"
+                   r"(?=\w+(?:ите|йте)(?!\w))", _I)
+
+
 class _Trimmed:
     """A match whose `rest` stops where an explanation starts ("Check the cable in the WAN
     port: pull it out ...", "... — без повреждений"): the check is what comes before."""
@@ -313,6 +320,7 @@ class _Trimmed:
     def group(self, name: str) -> str:
         value = self._m.group(name)
         if name == "rest":
+            value = _THEN.split(value, maxsplit=1)[0]  # "..., and note it in the summary": a second instruction
             head = re.split(r"\s*(?::|;|\s[—–]\s)\s*", value, maxsplit=1)[0]
             # the head must name something: "the date" and "дату" do ("Проверьте дату: ..."),
             # "it" does not; a word count would cut English heads and keep whole Russian ones
@@ -360,8 +368,32 @@ _NEXT_RU = re.compile(r"(?:,\s*|\s+)(?:и|или|либо|а|затем)\s+(?=\w
 # an object that is a channel, not a fact ("tell us in the chat", "напишите нам в чат")
 _CHANNEL = re.compile(r"^(?:in|on|at|by|via|to|through|over|from|about|and|or|в|во|на|по|через|с|со|к|о|об|обо|и|или)\b",
                       _I)
+# an item that only adds to the one before it ("адрес полностью, с номером дома")
+_WITH = re.compile(r"^(?:with|including|с|со|включая)\s", _I)
+# an item that points back ("укажите его в назначении платежа", "only that"), an adverb of how or
+# when ("сообщите нам вовремя"), or the desk's own number or address to give out: nothing to ask
+_POINTS_BACK = re.compile(r"^(?:(?:only|только)\s+)?(?:it|them|this|that|these|those|его|её|ее|их|это|этот|эта|эту|эти|то)\b"
+                          r"|^(?:вовремя|заранее|сразу|срочно|обязательно|подробно|ч[её]тко|in advance|in time|"
+                          r"immediately|promptly|right away|as soon as possible)$"
+                          r"|\+?\d[\d\s()-]{6,}\d|\b(?:https?://|www\.)|\b[\w-]+\.(?:example|com|ru|org|net)\b", _I)
+_QUOTES = {"«": "»", "“": "”", "„": "“"}
+# "только то, что нужно отделу", "only that which ...": the clause after it belongs to it
+_ANTECEDENT = re.compile(r"(?:(?:only|только)\s+)?(?:то|это|that|those)", _I)
+
+
+def _quoted(text: str, at: int) -> bool:
+    """Whether text[at] sits inside a quotation: an example of what to say ("Good: «... send
+    the result»"), not an instruction."""
+    before, after = text[:at], text[at:]
+    # a sentence that closes a quotation it did not open is that quotation's tail
+    return any(before.count(o) > before.count(c) or after.count(c) > after.count(o) for o, c in _QUOTES.items()) \
+        or before.count('"') % 2 == 1
+
+
 # an item that only qualifies the one before it ("время, когда пропала связь")
-_RELATIVE = re.compile(r"^(?:when|which|that|where|who|whom|whose|so|because|since|если|когда|котор\w+|где|чтобы|"
+_RELATIVE = re.compile(r"^(?:(?:by|on|at|to|with|from|in|for|through)\s+(?:which|whom)|"
+                       r"(?:по|в|во|на|с|со|к|о|об|для|из|от|у|за|при|через)\s+котор\w+|"
+                       r"when|which|that|where|who|whom|whose|so|because|since|если|когда|котор\w+|где|чтобы|"
                        r"как|куда|тогда|потому)\b", _I)
 
 
@@ -399,6 +431,8 @@ def requests_of(sentence: str, lang: str) -> list[tuple[str, str]]:
     joiner = r",\s*(?:и\s+)?|\s+и\s+" if lang == "ru" else r",\s*(?:and\s+)?|\s+and\s+"
     out: list[tuple[str, str]] = []
     for m in verb.finditer(text):
+        if _quoted(text, m.start()):
+            continue
         rest = text[m.end():]
         rest = rest[: n.start()] if (n := stop.search(rest)) else rest
         rest = rest.strip(" ,.")
@@ -413,7 +447,8 @@ def requests_of(sentence: str, lang: str) -> list[tuple[str, str]]:
                 break  # the rest says why, not what
             bare_and = not sep.strip(" ,") or "," not in sep  # "X and Y", not "X, and Y" / "X, Y"
             # "время, когда пропала связь" qualifies the item before; "and which devices" is one of its own
-            if items and _RELATIVE.match(item) and not re.search(r"\b(and|и)\b", sep):
+            if items and (_RELATIVE.match(item) or _WITH.match(item) or _ANTECEDENT.fullmatch(items[-1])) \
+                    and not re.search(r"\b(and|и)\b", sep):
                 items[-1] = f"{items[-1]}, {item}"
                 clause = True
             elif items and clause and bare_and and item:
@@ -425,7 +460,7 @@ def requests_of(sentence: str, lang: str) -> list[tuple[str, str]]:
                 clause = bool(_RELATIVE.match(item))
         items = _shared_complement(items, lang)
         for item in items:
-            if _NOT_A_FACT.match(item) or (m.group("initial") if lang == "en" else None) and re.search(
+            if _NOT_A_FACT.match(item) or _POINTS_BACK.search(item) or (m.group("initial") if lang == "en" else None) and re.search(
                     r"\s(?:to|into|onto|back to)\s+(?:the|a|an|your|our|us)\b", item, _I):
                 continue  # "Give the router to the technician": a thing handed over, not a fact told
             topic = _topic(item, lang)

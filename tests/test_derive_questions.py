@@ -4,10 +4,12 @@ match and of its neighbours are ordered. Pure functions: no index, no model."""
 
 from __future__ import annotations
 
+import pytest
+
 from copilot.anamnesis import ArticleFacts, questions
 from copilot.config import AnamnesisSettings
 from copilot.facts import GivenFact
-from knowledge_base.derive import DerivedCheck, derive, requests_of
+from knowledge_base.derive import DerivedCheck, check_of, derive, requests_of
 from knowledge_base.documents import SourceDocument
 
 
@@ -220,3 +222,47 @@ def test_a_weak_self_help_step_does_not_fill_the_slots_the_basics_left():
         assert facts[0] == "router_lights" and len(facts) == 2
         # a step a supervisor approved is the desk's word: asked whatever its score
         assert len(asked(lang, [TV[lang]], basics=basics, given=basics, floor=floor, review="approved")) == 2
+
+
+def test_a_request_item_that_only_qualifies_the_one_before_stays_with_it():
+    # a relative clause after a preposition, and "with ...", add to the item before them
+    assert [q for _, q in requests_of("Назовите номер телефона, по которому вам удобно перезвонить.", "ru")] == [
+        "Подскажите, пожалуйста, номер телефона, по которому вам удобно перезвонить?"]
+    assert [q for _, q in requests_of("Give us a phone number, on which we can reach you.", "en")] == [
+        "Could you tell me a phone number, on which we can reach you?"]
+    assert [q for _, q in requests_of("Укажите адрес доставки, с номером квартиры.", "ru")] == [
+        "Подскажите, пожалуйста, адрес доставки, с номером квартиры?"]
+    assert [q for _, q in requests_of("Tell us the delivery address, with the flat number.", "en")] == [
+        "Could you tell me the delivery address, with the flat number?"]
+
+
+@pytest.mark.parametrize("sentence,lang", [
+    # points back at something said before: nothing of its own to ask
+    ("Оплатите по номеру счёта и укажите его в комментарии к переводу.", "ru"),
+    ("Pay by your account number and give it in the transfer reference.", "en"),
+    ("Напишите только то, что важно для мастера.", "ru"),
+    ("Write down only that which the technician needs.", "en"),
+    # how or when, not what
+    ("Если не сможете быть дома, сообщите нам заранее.", "ru"),
+    ("If you can't be at home, let us know in advance.", "en"),
+    # the desk's own number or address, given out, not asked for
+    ("Назовите клиенту номер горячей линии +7 800 555-01-02.", "ru"),
+    ("Give the customer the hotline number +1 800 555 0102.", "en"),
+    ("Пришлите скриншот на support.example.org.", "ru"),
+    # an example of what to say, inside a quotation, is not an instruction
+    ("Хорошо: «Давайте проверим скорость. Сделайте замер и пришлите результат».", "ru"),
+    ('Good: "Let\'s check the speed. Run a test and send us the result."', "en"),
+    ("пришлите результат».", "ru"),  # the tail of a quotation the sentence splitter cut
+])
+def test_a_request_that_names_no_fact_of_the_case_asks_nothing(sentence, lang):
+    assert requests_of(sentence, lang) == []
+
+
+@pytest.mark.parametrize("sentence,lang,question", [
+    ("Спросите, как клиенту удобнее получать уведомления, и запишите это в карточку.", "ru",
+     "Подскажите, пожалуйста, как вам удобнее получать уведомления?"),
+    ("Ask how the customer prefers to get notices, and note it in the summary.", "en",
+     "Could you tell me how you prefer to get notices?"),
+])
+def test_a_check_stops_where_the_next_instruction_starts(sentence, lang, question):
+    assert check_of(sentence, lang)[1] == question
