@@ -249,8 +249,8 @@ _WHO_RU = r"(?:клиент|абонент|пользователь)"
 # "видит" -> "видите", "пробовал" -> "пробовали"
 _YOU_RU_ENDINGS = [("ится", "итесь"), ("ется", "етесь"), ("ётся", "ётесь"), ("лся", "лись"), ("лась", "лись"),
                    ("ит", "ите"), ("ет", "ете"), ("ёт", "ёте"), ("ла", "ли"), ("л", "ли")]
-
-
+# after its subject a word is read as a verb only by endings a noun does not have ("интернет",
+# "лимит" stay): reflexive, past, a vowel before "ет"
 _VERB_AFTER_RU = re.compile(r"(?:[иеё]тся|лся|лась|[аяеиоуы]ла?|[аяеоуию][её]т)$", _I)
 
 
@@ -271,7 +271,6 @@ def _you_ru(text: str) -> str:
         return f"{verb} ли вы" if verb else m.group(0)
 
     def after(m: re.Match) -> str:
-        # only endings a noun does not have ("интернет", "лимит" stay): reflexive, past, vowel + "ет"
         verb = _you_verb_ru(m.group(1)) if _VERB_AFTER_RU.search(m.group(1)) else None
         return f"вы {verb}" if verb else f"вы {m.group(1)}"
 
@@ -305,9 +304,9 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
 
 # where a check's sentence goes on to the next instruction: "and" + an imperative with its object
 # ("and note it in the summary"; "and contact details" is a noun phrase)
-_THEN = re.compile(r"(?:,\s*|\s+)(?:and|then|and then)\s+(?=(?:note|record|log|write|add|update|mark|call|"
-                   r"offer|escalate|transfer|wait|contact)\s+(?:it|this|that|them|the|a|an|their|your|down|in|for|to)\b)|(?:,\s*|\s+)(?:и|затем|а затем|потом)\s+"
-                   r"(?=\w+(?:ите|йте)(?!\w))", _I)
+_THEN = re.compile(r"(?:,\s*|\s+)(?:and|then|and then)\s+(?=(?:note|record|log|write|add|update|mark|call|offer|"
+                   r"escalate|transfer|wait|contact)\s+(?:it|this|that|them|the|a|an|their|your|down|in|for|to)\b)"
+                   r"|(?:,\s*|\s+)(?:и|затем|а затем|потом)\s+(?=\w+(?:ите|йте)(?!\w))", _I)
 
 
 class _Trimmed:
