@@ -464,6 +464,18 @@ _ASKING = re.compile(r"\?|^(?:please|could you|can you|would you|tell me|let me 
                      r"подскажите|скажите|уточните|посмотрите|проверьте|пришлите|напишите|сообщите|назовите)\b", _I)
 
 
+# a reply that does not answer: the customer does not know or asks how to find out
+_UNSURE = re.compile(r"\b(?:(?:i )?(?:don't|do not|dunno) know|not sure|no idea|can't tell|"
+                     r"how (?:do|can|should) i (?:check|see|find|tell|look))\b|"
+                     r"(?<!\w)(?:не знаю|не в курсе|не уверен\w*|без понятия|"
+                     r"как (?:это )?(?:проверить|посмотреть|узнать|понять))(?!\w)", _I)
+
+
+def unsure(reply: str) -> bool:
+    """The reply says the customer does not know ("not sure", «не знаю», "how do I check?")."""
+    return bool(_UNSURE.search(reply))
+
+
 def replied_questions(conversation: Conversation) -> list[tuple[str, str]]:
     """(question, reply) for each question an agent asked that the customer replied to: the
     asking sentences of an agent turn, and the customer's turns up to the next agent turn."""
@@ -482,6 +494,11 @@ def replied_questions(conversation: Conversation) -> list[tuple[str, str]]:
         if asking and reply:
             pairs.append((" ".join(asking), "\n".join(reply)))
     return pairs
+
+
+def answered_questions(conversation: Conversation) -> list[str]:
+    """The agent's questions the customer answered: replied to, and not with "I don't know"."""
+    return [question for question, reply in replied_questions(conversation) if not unsure(reply)]
 
 
 def answered_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS) -> dict[str, str]:
@@ -503,7 +520,7 @@ def answered_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS
             if hits:
                 first = min(hits, key=lambda m: (m.start(), -m.end()))
                 found[key] = _clean(first.group(0)) if fact.exact else _value_at(reply, first, fact)
-            elif fact.kind == "phrase" and not fact.exact and len(keys) == 1:
+            elif fact.kind == "phrase" and not fact.exact and len(keys) == 1 and not unsure(reply):
                 left, right = _clause(reply, 0, 0)
                 if _clean(reply[left:right]) and reply[right:right + 1] != "?":  # "why do you need that?" answers nothing
                     found[key] = _clean(reply[left:right])

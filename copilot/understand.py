@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from copilot.facts import FACTS, FactDef, GivenFact, given_facts, replied_questions
+from copilot.facts import FACTS, FactDef, GivenFact, answered_questions, given_facts
 from copilot.schema import Conversation, Sentiment
 from copilot.text import split_sentences
 from knowledge_base.language import detect_language
@@ -355,7 +355,7 @@ class Understanding:
     facts: dict[str, GivenFact]
     problem_report: bool        # something is broken or wrong (vs. a question)
     needs_diagnosis: bool       # anamnesis questions before an answer
-    replied: list[str] = field(default_factory=list)  # what agents asked that the customer replied to
+    replied: list[str] = field(default_factory=list)  # what agents asked that the customer answered
 
 
 def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
@@ -375,5 +375,5 @@ def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
         facts=given_facts(conversation, facts, customer_text),
         problem_report=problem,
         needs_diagnosis=needs_diagnosis(customer_text, problem),
-        replied=[question for question, _ in replied_questions(conversation)],
+        replied=answered_questions(conversation),
     )

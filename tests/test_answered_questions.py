@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from copilot.anamnesis import ArticleFacts, questions
-from copilot.facts import given_facts, replied_questions, tried_something
+from copilot.facts import answered_questions, given_facts, tried_something
 from copilot.schema import Conversation
 from knowledge_base.derive import DerivedCheck, derive
 from knowledge_base.documents import SourceDocument
@@ -31,7 +31,7 @@ def suggested(lang: str, conversation: Conversation) -> list[str]:
     article = ArticleFacts("guide", [], [(c, "pending") for c in derive(guide) if isinstance(c, DerivedCheck)])
     return [q.text for q in questions(lang, [article], [], given_facts(conversation),
                                       customer_text=conversation.customer_text(),
-                                      replied=[q for q, _ in replied_questions(conversation)])]
+                                      replied=answered_questions(conversation))]
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
@@ -75,3 +75,18 @@ def test_a_reply_that_asks_back_answers_nothing():
 ])
 def test_nothing_tried_is_told_apart_from_a_step_taken(value, tried):
     assert tried_something(value) is tried
+
+
+@pytest.mark.parametrize("lang,unsure_reply", [("en", "not sure, how do I check that?"), ("ru", "не знаю, как это проверить?")])
+def test_a_reply_that_does_not_know_leaves_the_check_to_ask(lang, unsure_reply):
+    first, _ = REPLIES[lang]
+    before = suggested(lang, conv(first))
+    assert suggested(lang, conv(first, before[0], unsure_reply)) == before
+
+
+@pytest.mark.parametrize("turns", [
+    ("No internet", "What have you already tried?", "I don't know, my son set it up"),
+    ("Нет интернета", "Что уже попробовали?", "не знаю, этим муж занимается"),
+])
+def test_not_knowing_is_no_answer_to_what_was_tried(turns):
+    assert "already_tried" not in given_facts(conv(*turns))

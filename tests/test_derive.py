@@ -701,3 +701,6 @@ def test_a_check_the_operator_sent_and_the_customer_answered_is_not_suggested_ag
     again = guide_copilot.suggest(conversation(PROBLEM, f"Thanks. {sent.text}", "yes")).questions
     assert sent.text not in [q.text for q in again]
     assert [q.text for q in again if q.text != sent.text][:1] == [q.text for q in first if q.text != sent.text][:1]
+    # "not sure" answers nothing: the check is still there to ask (perhaps with how to find out)
+    unsure = guide_copilot.suggest(conversation(PROBLEM, f"Thanks. {sent.text}", "not sure")).questions
+    assert sent.text in [q.text for q in unsure]
