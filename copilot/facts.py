@@ -476,6 +476,11 @@ def unsure(reply: str) -> bool:
     return bool(_UNSURE.search(reply))
 
 
+def asking(sentence: str) -> bool:
+    """An agent's sentence that asks the customer something."""
+    return bool(_ASKING.search(sentence))
+
+
 def replied_questions(conversation: Conversation) -> list[tuple[str, str]]:
     """(question, reply) for each question an agent asked that the customer replied to: the
     asking sentences of an agent turn, and the customer's turns up to the next agent turn."""
@@ -484,15 +489,15 @@ def replied_questions(conversation: Conversation) -> list[tuple[str, str]]:
     for i, message in enumerate(messages):
         if message.role != "agent":
             continue
-        asking = [q for q in split_sentences(message.text) if _ASKING.search(q)]
+        questions = [q for q in split_sentences(message.text) if asking(q)]
         reply: list[str] = []
         for later in messages[i + 1:]:
             if later.role == "agent":
                 break
             if later.role == "customer":
                 reply.append(later.text)
-        if asking and reply:
-            pairs.append((" ".join(asking), "\n".join(reply)))
+        if questions and reply:
+            pairs.append((" ".join(questions), "\n".join(reply)))
     return pairs
 
 

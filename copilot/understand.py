@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from copilot.facts import FACTS, FactDef, GivenFact, answered_questions, given_facts
+from copilot.facts import FACTS, FactDef, GivenFact, answered_questions, asking, given_facts
 from copilot.schema import Conversation, Sentiment
 from copilot.text import split_sentences
 from knowledge_base.language import detect_language
@@ -306,13 +306,16 @@ def is_problem_report(text: str) -> bool:
     return bool(_PROBLEM.search(text))
 
 
-def needs_diagnosis(text: str, problem: bool | None = None) -> bool:
+def needs_diagnosis(text: str, problem: bool | None = None, request: str | None = None) -> bool:
     """Ask anamnesis questions? Yes for a reported problem or a "why / what's wrong"
     question; no when the customer asks how something works, what it costs or when it
     happens: that gets a direct answer, not an interrogation. `problem` is
-    `is_problem_report(text)` when the caller already knows it."""
+    `is_problem_report(text)` when the caller already knows it. `request` is what the customer
+    asked of their own accord (`text` without their replies to the agent's questions): "how do
+    I check?" in reply to "Is Airplane Mode on?" is part of the diagnosis, not a how-to question."""
     diagnostic = bool(_DIAGNOSTIC_QUESTION.search(text))
-    informational = any(_asks_how_or_when(s) for s in split_sentences(text)) and not _HELP.search(text)
+    request = text if request is None else request
+    informational = any(_asks_how_or_when(s) for s in split_sentences(request)) and not _HELP.search(request)
     problem = is_problem_report(text) if problem is None else problem
     return (problem or diagnostic) and not (informational and not diagnostic)
 
@@ -358,6 +361,19 @@ class Understanding:
     replied: list[str] = field(default_factory=list)  # what agents asked that the customer answered
 
 
+def own_words(conversation: Conversation) -> str:
+    """The customer's turns that do not reply to an agent's question: what they came for and
+    added unasked."""
+    out: list[str] = []
+    asked = False
+    for m in conversation.messages:
+        if m.role == "agent":
+            asked = any(asking(s) for s in split_sentences(m.text))
+        elif not asked:
+            out.append(m.text)
+    return "\n".join(out)
+
+
 def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
                extra_signals: list[Signal] = ()) -> Understanding:
     """`extra_signals` are found by other means (the routing classifier); a signal the
@@ -374,6 +390,6 @@ def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
         sentiment=sentiment(signals),
         facts=given_facts(conversation, facts, customer_text),
         problem_report=problem,
-        needs_diagnosis=needs_diagnosis(customer_text, problem),
+        needs_diagnosis=needs_diagnosis(customer_text, problem, own_words(conversation)),
         replied=answered_questions(conversation),
     )

@@ -701,6 +701,7 @@ def test_a_check_the_operator_sent_and_the_customer_answered_is_not_suggested_ag
     again = guide_copilot.suggest(conversation(PROBLEM, f"Thanks. {sent.text}", "yes")).questions
     assert sent.text not in [q.text for q in again]
     assert [q.text for q in again if q.text != sent.text][:1] == [q.text for q in first if q.text != sent.text][:1]
-    # "not sure" answers nothing: the check is still there to ask (perhaps with how to find out)
-    unsure = guide_copilot.suggest(conversation(PROBLEM, f"Thanks. {sent.text}", "not sure")).questions
+    # "not sure" answers nothing, and "how do I check?" in reply is part of the diagnosis, not a how-to
+    # question that would end it: the check is still there to ask
+    unsure = guide_copilot.suggest(conversation(PROBLEM, f"Thanks. {sent.text}", "not sure, how do I check?")).questions
     assert sent.text in [q.text for q in unsure]

@@ -10,7 +10,7 @@ from knowledge_base.language import detect_language
 from copilot.masking import mask_pii
 from copilot.safety import injection_evidence
 from copilot.schema import Conversation
-from copilot.understand import detect_signals, frustrated, needs_diagnosis, sentiment
+from copilot.understand import detect_signals, frustrated, needs_diagnosis, sentiment, understand
 
 from helpers import conversation, demo_desk
 
@@ -203,6 +203,18 @@ def test_profile_contract_number_counts_as_given():
 ])
 def test_questions_are_asked_for_problems_not_for_how_to_questions(text, diagnose):
     assert needs_diagnosis(conv(text).customer_text()) is diagnose
+
+
+@pytest.mark.parametrize("turns,diagnose", [
+    # "how do I check?" in reply to the agent's question goes on with the diagnosis
+    (("The internet is not working at home.", "Are the lights on the router red?", "not sure, how do I check?"), True),
+    (("Дома не работает интернет.", "Индикаторы на роутере красные?", "не знаю, как это проверить?"), True),
+    # a how-to question of the customer's own, not a reply, is still one
+    (("The internet is not working at home.", "Thanks, we are on it.", "How long does a repair take?"), False),
+    (("Дома не работает интернет.", "Спасибо, разбираемся.", "Сколько обычно длится ремонт?"), False),
+])
+def test_a_how_question_in_reply_to_the_agent_keeps_the_diagnosis(turns, diagnose):
+    assert understand(conv(*turns)).needs_diagnosis is diagnose
 
 
 def test_personal_data_is_masked_and_contract_numbers_kept():
