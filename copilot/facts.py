@@ -483,11 +483,12 @@ def asking(sentence: str) -> bool:
 
 def replied_questions(conversation: Conversation) -> list[tuple[str, str]]:
     """(question, reply) for each question an agent asked that the customer replied to: the
-    asking sentences of an agent turn, and the customer's turns up to the next agent turn."""
+    asking sentences of an agent turn, and the customer's turns up to the next agent turn. A
+    greeting before the customer's first turn ("How can I help?") asks nothing about the case."""
     pairs: list[tuple[str, str]] = []
     messages = conversation.messages
     for i, message in enumerate(messages):
-        if message.role != "agent":
+        if message.role != "agent" or not any(m.role == "customer" for m in messages[:i]):
             continue
         questions = [q for q in split_sentences(message.text) if asking(q)]
         reply: list[str] = []

@@ -363,12 +363,13 @@ class Understanding:
 
 def own_words(conversation: Conversation) -> str:
     """The customer's turns that do not reply to an agent's question: what they came for and
-    added unasked."""
+    added unasked. A greeting before the customer's first turn ("How can I help?") asks
+    nothing about the case."""
     out: list[str] = []
     asked = False
     for m in conversation.messages:
         if m.role == "agent":
-            asked = any(asking(s) for s in split_sentences(m.text))
+            asked = bool(out) and any(asking(s) for s in split_sentences(m.text))
         elif not asked:
             out.append(m.text)
     return "\n".join(out)

@@ -217,6 +217,17 @@ def test_a_how_question_in_reply_to_the_agent_keeps_the_diagnosis(turns, diagnos
     assert understand(conv(*turns)).needs_diagnosis is diagnose
 
 
+@pytest.mark.parametrize("greeting,text", [
+    # a how-to question that names a problem: a reply would be diagnosed, the customer's own request is not
+    ("Hi! How can I help you today?", "Is there a problem if I pay late? How much is the fee?"),
+    ("Здравствуйте! Чем могу помочь?", "Будут ли проблемы, если заплачу позже? Сколько пени?"),
+])
+def test_a_greeting_before_the_customers_first_turn_asks_nothing_about_the_case(greeting, text):
+    c = Conversation(messages=[{"role": "agent", "text": greeting}, {"role": "customer", "text": text}])
+    assert understand(c).needs_diagnosis is False
+    assert understand(c).replied == []
+
+
 def test_personal_data_is_masked_and_contract_numbers_kept():
     text = ("Card 2202 2000 1234 5678, e-mail ivan.petrov@mail.ru, phone +7 916 123-45-67, "
             "паспорт 4510 123456, СНИЛС 112-233-445 95, ИНН 500100732259, договор 7712345678")
