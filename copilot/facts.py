@@ -510,7 +510,7 @@ def answered_questions(conversation: Conversation) -> list[str]:
 def answered_facts(conversation: Conversation, facts: dict[str, FactDef] = FACTS) -> dict[str, str]:
     """Facts an agent asked for whose value the customer's reply carries, though not in the
     words that state it unasked: "When and how did you pay?" answered "Bank transfer on
-    Monday morning", "Your contract number?" answered "7762208841". The value is the first
+    Monday morning", "Your contract number?" answered "4455667788". The value is the first
     of the fact's kind in the reply (VALUE_TYPES; a bare number for an id); a reply without
     one leaves the fact open. A fact of no particular kind ("what have you tried?", "which
     devices?") asked on its own is answered by the reply's first clause ("nothing yet")."""
