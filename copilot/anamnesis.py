@@ -24,7 +24,7 @@ from typing import Literal
 
 from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
 
-from copilot.facts import FACTS, FactDef, GivenFact, facts_asked
+from copilot.facts import FACTS, FactDef, GivenFact, facts_asked, says_no
 from copilot.schema import Question
 from copilot.text import split_sentences
 from knowledge_base.derive import DerivedCheck, code_key, codes_in, condition_parts, is_code
@@ -239,17 +239,47 @@ def _as_candidate(check: DerivedCheck) -> Candidate:
     return Candidate("", check.question, "", 0.0, "derived", topic=check.topic, states=check.states)
 
 
-def meets(condition: str, lang: str, sentences: list[str]) -> bool:
+def meets(condition: str, lang: str, sentences: list[str], facts: dict[str, FactDef] = FACTS) -> bool:
     """A branch outcome is met by the customer's words ("I'm traveling" meets "the user is
-    traveling"; "the speed test says no connection" meets "speed test returns 'no connection'")."""
+    traveling"; "the speed test says no connection" meets "speed test returns 'no connection'").
+    An outcome that is a yes or a no ("traveling", "not traveling") is met only by the same
+    answer; where it is a yes-no fact of the vocabulary, the vocabulary's words for it count
+    ("I'm abroad" meets "the user is traveling", "I'm at home" meets "not traveling")."""
     if is_code(condition):  # the section of one code ("E-101"): met when the customer names that code
         return any(code_key(condition) in codes_in(sentence) for sentence in sentences)
     parts = condition_parts(condition, lang)
-    return bool(parts) and _stated(Candidate("", "", "", 0.0, "derived", topic=parts[0], states=parts[1]), sentences)
+    if not parts:
+        return False
+    topic, states = parts
+    negative = bool(states) and _head(states[0])[:1] in (("not",), ("не",), ("no",), ("нет",))
+    key = _key_of(f"{topic} {' '.join(states)}", facts)
+    if key is not None and facts[key].no:
+        said_no = says_no(" ".join(sentences), facts[key])
+        if said_no is not None:
+            return said_no == negative
+    candidate = Candidate("", "", "", 0.0, "derived", topic=topic, states=states)
+    if not _stated(candidate, sentences):
+        return False
+    need = set(tokenize(topic))
+    if any(set(tokenize(_head(state)[-1])) <= need for state in states if _head(state)):
+        # the state is the subject itself: "I'm not traveling" names it too, so the answer is its polarity
+        return any(_negated_near(sentence, need) == negative for sentence in sentences
+                   if need & set(tokenize(sentence)))
+    return True
 
 
-def _met(check: DerivedCheck, sentences: list[str]) -> bool:
-    return meets(check.condition, check.lang, sentences)
+# "not", "n't", "never", «не», «нет» in the three words before the subject: the customer says no
+_NEGATION = re.compile(r"^(?:not|never|no|нет|не|ни)$|n't$", re.I)
+
+
+def _negated_near(sentence: str, need: set[str]) -> bool:
+    words = re.findall(r"[\w']+", sentence.lower())
+    at = next((i for i, w in enumerate(words) if set(tokenize(w)) & need), None)
+    return at is not None and any(_NEGATION.search(w) for w in words[max(0, at - 3):at])
+
+
+def _met(check: DerivedCheck, sentences: list[str], facts: dict[str, FactDef] = FACTS) -> bool:
+    return meets(check.condition, check.lang, sentences, facts)
 
 
 def candidates(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],
@@ -274,7 +304,7 @@ def candidates(language: str, articles: list[ArticleFacts], ticket_questions: li
         if article.required_facts:
             continue  # its front matter says what to establish
         for i, (check, status) in enumerate(article.derived):
-            if check.lang != language or (check.condition and not _met(check, list(sentences))):
+            if check.lang != language or (check.condition and not _met(check, list(sentences), facts)):
                 continue
             step = article.unless.get(check.id)
             if step is not None and _stated(_as_candidate(step), list(sentences)):

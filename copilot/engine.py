@@ -468,7 +468,8 @@ class Copilot:
         diagnostic order, with the entry check of each part of the workflow it sends the agent
         through first ("Follow Path 1 first") spliced in where the step says so: that part's
         first check decides whether its problem is there at all, and its later steps wait for
-        the answer. The step's own check before the link ("Ask whether the phone has service")
+        the answer. A detour that says what it is for ("to check if mobile data connectivity is
+        working") takes that part's steps up to the check named, in place of its entry check. The step's own check before the link ("Ask whether the phone has service")
         gives its place to the spliced one, which is how the part followed makes it, and comes
         with it: once the customer has answered it, the detour is moot. A cycle or a label no
         title carries adds nothing."""
@@ -485,9 +486,16 @@ class Copilot:
                     # the check the step goes there for ("to check if mobile data connectivity is working":
                     # the mobile data check), else the part's entry check
                     purpose = set(tokenize(link_purpose(item.sentence)))
-                    checks = [c for c in self._checks_in_order(target, seen) if not c[0].condition]
-                    entry = next((c for c in checks if purpose and (topic := set(tokenize(c[0].topic)))
-                                  and topic <= purpose), checks[0] if checks else None)
+                    checks = self._checks_in_order(target, seen)
+                    plain = [c for c in checks if not c[0].condition]
+                    at = next((i for i, c in enumerate(checks) if not c[0].condition and purpose
+                               and (topic := set(tokenize(c[0].topic))) and topic <= purpose), None)
+                    # with a purpose, the part's steps up to that check (a follow-up among them is asked
+                    # once its outcome is met: "if traveling, is roaming on?"); its entry check, which
+                    # decides whether the part's own problem is there, is what the purpose replaces
+                    spliced = ([c for c in checks[:at + 1] if c is not plain[0]] or [checks[at]]) if at is not None \
+                        else plain[:1]
+                    entry = spliced[0] if spliced else None
                     step = next((c for c, _, via in reversed(out) if via is None and c.source_id == source_id
                                  and c.heading == item.heading and item.heading), None)
                     if entry and step is not None:
@@ -495,7 +503,7 @@ class Copilot:
                         # has service. Follow Path 1 first": Path 1's status bar check): one question, not
                         # two for one fact; the step's check still makes the detour moot once answered
                         out = [c for c in out if c[0] is not step]
-                    out.extend([(entry[0], entry[1], step)] if entry else [])
+                    out.extend((c[0], c[1], step) for c in spliced)
         return out
 
     def _routed(self, docs: list[str], seen: Understanding) -> tuple[list[str], dict[str, str]]:
@@ -518,7 +526,7 @@ class Copilot:
                 t = resolve_link(r.effective.target, self._titles(r.effective.lang), exclude=source_id)
                 if t is None:
                     continue
-                if anamnesis.meets(r.effective.condition, r.effective.lang, sentences):
+                if anamnesis.meets(r.effective.condition, r.effective.lang, sentences, self.facts):
                     target = t
                     break
                 routes.setdefault(source_id, t)

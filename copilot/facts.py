@@ -30,6 +30,8 @@ class FactDef:
     exact: bool = False   # the evidence is the match itself (an id), not the words around it
     kind: str = "phrase"  # what its value looks like (VALUE_TYPES): when, amount, speed, code, state, address...
     many: bool = False    # every mention counts ("phone, laptop"; "restarted, unplugged")
+    # a yes-no fact: the words that give it as "no" ("at home", "not travelling"); `given` has both
+    no: list[re.Pattern] = field(default_factory=list)
 
 
 def _p(*patterns: str) -> list[re.Pattern]:
@@ -56,6 +58,17 @@ _SINCE_EN = (rf"\b(?:for|over) (?:{_ABOUT_EN} )?(?:the )?(?:last |past )?{_NUMBE
              rf"|\b(?:{_ABOUT_EN} )?{_NUMBER_EN} {_UNIT_EN} (?:ago|now|already|in a row)\b|\b{_LONG_EN} (?:ago|now)\b|\bfor {_LONG_EN}\b")
 _DURATION_RU = (rf"(?<!\w)(?:(?:{_NUMBER_RU} )?{_UNIT_RU} (?:назад|подряд)|{_NUMBER_RU} {_UNIT_RU} уже)(?!\w)|(?<!\w)(?:неделю|месяц|год|полгода|полчаса|сутки) "
                 rf"(?:уже|как)(?!\w)|(?<!\w)(?:в течение|на протяжении) (?:{_NUMBER_RU} )?{_UNIT_RU}|(?<!\w)на днях(?!\w)")
+
+# away from home or not: "abroad", "on holiday", «за границей»; "at home", "not travelling", «никуда не уезжал»
+_TRAVEL_EN = (r"\b(?:abroad|overseas|travell?ing|on (?:a |my |our |the )?(?:trip|holiday|vacation|business trip|journey)|"
+              r"in (?:a |an )?(?:another|foreign|different) country|out of (?:the|my|our) (?:country|home country))\b")
+_TRAVEL_RU = (r"(?<!\w)(?:за границ\w*|за рубеж\w*|в поездке|в командировке|в отпуске|путешеству\w*|"
+              r"в (?:другой|чужой) стране|в роуминге)(?!\w)")
+_TRAVEL_NO_EN = (r"\b(?:(?:not|never|haven't been|am not|i'm not) (?:travell?ing|abroad|overseas|on (?:a )?(?:trip|holiday|vacation))|"
+                 r"at home|in my home (?:country|town|city|area)|(?:haven't|have not|didn't|did not) (?:left|leave|travell?ed|"
+                 r"travel|gone anywhere|go anywhere))\b")
+_TRAVEL_NO_RU = (r"(?<!\w)(?:дома|у себя в городе|в своём городе|в своем городе|не (?:за границ\w*|за рубеж\w*|в поездке|"
+                 r"в командировке|в отпуске|путешеству\w*)|никуда не (?:уезжал\w*|выезжал\w*|ездил\w*))(?!\w)")
 
 FACTS: dict[str, FactDef] = {f.key: f for f in [
     FactDef(
@@ -213,6 +226,16 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         given=_p(r"\b(at home|indoors|inside|outdoors|outside|in the (city|centre|center|metro|office|basement|countryside)|at (work|the office|my dacha)|in (?-i:[A-Z][a-z]{3,}))\b",
                  r"(дома|в квартире|на улице|в помещении|в городе|в метро|на даче|в центре|на работе|в подвале|в офисе|за городом|в (?-i:[А-ЯЁ][а-яё]{3,}))"),
         asked=_p(r"where (are you|does it|exactly)|which city|indoors or", r"где (вы|именно|это)|в каком городе|в помещении или"),
+    ),
+    FactDef(
+        "traveling",
+        {"en": "Are you abroad or travelling at the moment?", "ru": "Вы сейчас за границей или в поездке?"},
+        {"en": "Away from home a service may work through other networks and rules.",
+         "ru": "Вне дома услуга может работать через другие сети и по другим правилам."},
+        given=_p(_TRAVEL_NO_EN, _TRAVEL_NO_RU, _TRAVEL_EN, _TRAVEL_RU),
+        asked=_p(r"\b(?:travell?ing|abroad|overseas|on (?:a |your )?(?:trip|holiday|vacation))\b",
+                 r"(?<!\w)(?:за границ\w*|за рубеж\w*|в поездке|в командировке|путешеству\w*|в роуминге)(?!\w)"),
+        no=_p(_TRAVEL_NO_EN, _TRAVEL_NO_RU),
     ),
     FactDef(
         "new_address",
@@ -423,6 +446,14 @@ def fact_value(text: str, fact: FactDef) -> str | None:
                 values[low] = value
         return _clean(", ".join(list(values.values())[:4]))
     return None
+
+
+def says_no(text: str, fact: FactDef) -> bool | None:
+    """For a yes-no fact (`fact.no`): True when the customer's words give it as "no" ("I'm at
+    home"), False when as "yes" ("I'm abroad"), None when they do not give it."""
+    if not fact.no or fact_value(text, fact) is None:
+        return None
+    return any(p.search(text) for p in fact.no)
 
 
 def fact_book(desk: Desk) -> dict[str, FactDef]:

@@ -267,8 +267,9 @@ def frustrated(signals: list[Signal]) -> bool:
 
 
 _PROBLEM = _rx(
-    r"\b(not working|doesn'?t work|does not work|don'?t work|isn'?t working|stopped|no (internet|signal|network|data|connection|service)|"
-    r"(is |went |goes )?down\b|drops?|dropping|disconnect\w*|slow|error|can'?t|cannot|couldn'?t|won'?t|failed|fails|broken|"
+    r"\b(not working|doesn'?t work|does not work|don'?t work|isn'?t working|stopped|"
+    r"no (?:mobile |cellular |home |wi-?fi )?(internet|signal|network|data|connection|service)|"
+    r"(is |went |goes )?down\b|drops?|dropping|disconnect\w*|slow|error|can'?t|cannot|couldn'?t|won'?t|fail(?:s|ed|ing)?|broken|"
     r"(charged|took|taken|debited)( me| it| the money)? twice|double charge|not (on|in|credited|showing|arrived)|hasn'?t (arrived|come|appeared)|missing|"
     r"keeps|no picture|blank|frozen|freez\w*|red light|blinking|flashing|lost|stuck|locked|(working|work) again|"
     r"won'?t (load|send|connect|open)|(doesn'?t|does not|can'?t|cannot) (load|send|connect|open)|"
@@ -276,7 +277,7 @@ _PROBLEM = _rx(
     r"(not|isn'?t|aren'?t|wasn'?t) (connecting|loading|sending|going through|coming through|arriving|receiving)|"
     r"never (works?|arrives?|loads?|sends?|go(?:es)? through|comes? through|connects?))\b",
     r"\bE-?\d{3}\b",
-    r"не работа|перестал|нет (интернета|сети|сигнала|связи|изображения|картинки)|пропал|пропада|отваливает|отключил|медленн|тормоз|"
+    r"не работа|перестал|нет (?:мобильного |домашнего )?(интернета|сети|сигнала|связи|изображения|картинки)|пропал|пропада|отваливает|отключил|медленн|тормоз|"
     r"ошибк|не могу|не получается|не удается|не удаётся|сломал|не заходит|не пришл|не пришёл|не пришел|не зачисл|не поступил|"
     r"(списал|сняли|списали|снял|взял|взяли)\w*[^.?!]{0,20}(дважды|два раза)|(дважды|два раза) (списал|снял|взял)|дважды|"
     r"не было (интернета|сети|связи|сигнала|света|изображения)|(интернета|сети|связи) не было|не грузит|еле|плохо|не видит|не включает|мигает|горит красн|завис|"

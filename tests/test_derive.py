@@ -542,6 +542,56 @@ def test_a_detour_asks_the_check_it_goes_there_for_and_a_reported_inability_answ
     assert [q.fact for q in said][:2] == ["mobile_data", "phone_cellular_service"]
 
 
+TRAVEL_PATH = ("---\nid: path-2-1-unavailable\ntitle: \"Path 2.1: Unavailable mobile data\"\nlang: en\n---\n"
+               "## Step 2.1.0: Speed\n- Ask user to run a speed test.\n\n"
+               "## Step 2.1.1: Verify if user is traveling\nAsk the user if they are outside their usual service area.\n\n"
+               "**If the User is not traveling:**\n- Proceed to Step 2.1.2\n**If the User is traveling:**\n"
+               "- Ask the user to verify if Data Roaming is enabled.\n\n"
+               "## Step 2.1.2: Mobile data\n**If Mobile Data is OFF:**\n- Ask the user to turn it ON\n"
+               "**If Mobile Data is ON:**\n- Proceed to Step 2.1.3\n")
+
+
+def test_a_detour_with_a_purpose_takes_the_paths_steps_up_to_that_check_and_a_met_follow_up_among_them(
+        tmp_path, session_cache):
+    mms = ("---\nid: path-3-mms\ntitle: \"Path 3: MMS\"\nlang: en\n---\n"
+           "## Step 3.2: Verify Mobile Data Status\nMobile data is required for MMS.\n\n"
+           "- Use Path 2.1 (Unavailable Mobile Data) troubleshooting steps to check if mobile data connectivity "
+           "is working.\n\n## Step 3.3: Network\nAsk the user to check what type of cellular network their phone "
+           "is connected to.\n")
+    copilot = copilot_over({"path-3-mms.md": mms, "path-2-1-unavailable.md": TRAVEL_PATH},
+                           tmp_path, session_cache, judge_coverage=False)
+    asked = lambda text: [q.fact for q in copilot.suggest(conversation(text)).questions]
+    # the path's steps up to its mobile data check, not its speed test (the purpose replaces that entry test)
+    assert asked("MMS is not working on my phone.")[:2] == ["traveling", "mobile_data"]
+    # abroad: the question is answered and its follow-up, the roaming check, comes before mobile data
+    assert asked("MMS is not working on my phone. I'm abroad in France this week.")[:2] == [
+        "data_roaming_enabled", "mobile_data"]
+    # at home: answered the other way, so no roaming question
+    home = asked("MMS is not working on my phone. I'm at home.")
+    assert "data_roaming_enabled" not in home and "traveling" not in home and home[0] == "mobile_data"
+
+
+@pytest.mark.parametrize("condition, said, met", [
+    ("the User is traveling", "I'm traveling in Spain and my data does not work.", True),
+    ("the User is traveling", "I'm not traveling, I'm at home.", False),
+    ("the User is not traveling", "I'm not traveling, I'm at home.", True),
+    ("the User is not traveling", "I'm traveling in Spain.", False),
+    # the vocabulary's words for a yes-no fact count: abroad, on holiday, at home, in both languages
+    ("the User is traveling", "I'm abroad for a week and nothing loads.", True),
+    ("the User is traveling", "Я сейчас в отпуске в Турции, интернет не работает.", True),
+    ("the User is not traveling", "Я дома, никуда не уезжал.", True),
+    ("the User is traveling", "Я дома, никуда не уезжал.", False),
+    ("the User is traveling", "My data does not work.", False),
+    # any other subject the customer names: its polarity decides
+    ("the user is outside coverage", "I am not outside coverage, the signal is fine.", False),
+    ("the user is outside coverage", "I think I am outside coverage here.", True),
+])
+def test_a_yes_no_outcome_is_met_only_by_the_same_answer(condition, said, met):
+    from copilot.anamnesis import meets
+
+    assert meets(condition, "en", [said]) is met
+
+
 def test_a_russian_routing_step_is_derived_and_met_by_the_customers_words():
     from copilot.anamnesis import meets
 

@@ -157,3 +157,29 @@ def test_a_reply_to_the_agents_question_gives_its_fact(turns, key, value):
 ])
 def test_a_reply_without_the_asked_value_leaves_the_fact_open(turns, key):
     assert key not in values(*turns)
+
+
+@pytest.mark.parametrize("text, no", [
+    ("I'm abroad in Spain and my data does not work.", False),
+    ("We're on holiday in Italy, the phone has no mobile data.", False),
+    ("I'm not travelling, I'm at home.", True),
+    ("Я сейчас за границей, интернет не работает.", False),
+    ("Я в командировке в Казани, связь пропала.", False),
+    ("Я дома, никуда не уезжал.", True),
+])
+def test_whether_the_customer_is_away_from_home_is_a_yes_no_fact_in_both_languages(text, no):
+    from copilot.facts import says_no
+
+    assert "traveling" in values(text)
+    assert says_no(text, FACTS["traveling"]) is no
+
+
+def test_a_message_that_says_nothing_of_travel_gives_no_travel_fact():
+    from copilot.facts import says_no
+
+    text = "My mobile data stopped working this morning."
+    assert "traveling" not in values(text) and says_no(text, FACTS["traveling"]) is None
+    # and an agent asking it is recognised, so past tickets can rank the question
+    from copilot.facts import facts_asked
+    assert facts_asked("Are you travelling abroad at the moment?") == ["traveling"]
+    assert facts_asked("Вы сейчас за границей?") == ["traveling"]

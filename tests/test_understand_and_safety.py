@@ -200,6 +200,10 @@ def test_profile_contract_number_counts_as_given():
     ("У меня проблема с мобильным интернетом", True),
     ("Есть неполадка: не отправляются ммс", True),
     ("Is there a problem if I pay late? How much is the fee?", False),
+    # "fail" in any form, and "no" + what is missing with the word that says which one
+    ("Picture messages fail on my phone.", True),
+    ("My phone has no mobile data since this morning.", True),
+    ("На телефоне нет мобильного интернета.", True),
 ])
 def test_questions_are_asked_for_problems_not_for_how_to_questions(text, diagnose):
     assert needs_diagnosis(conv(text).customer_text()) is diagnose
