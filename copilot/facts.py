@@ -65,9 +65,9 @@ _TRAVEL_EN = (r"\b(?:abroad|overseas|travell?ing|on (?:a |my |our |the )?(?:trip
 _TRAVEL_RU = (r"(?<!\w)(?:за границ\w*|за рубеж\w*|в поездке|в командировке|в отпуске|путешеству\w*|"
               r"в (?:другой|чужой) стране|в роуминге)(?!\w)")
 _TRAVEL_NO_EN = (r"\b(?:(?:not|never|haven't been|am not|i'm not) (?:travell?ing|abroad|overseas|on (?:a )?(?:trip|holiday|vacation))|"
-                 r"at home|in my home (?:country|town|city|area)|(?:haven't|have not|didn't|did not) (?:left|leave|travell?ed|"
+                 r"(?<!not )(?<!n't )at home|in my home (?:country|town|city|area)|(?:haven't|have not|didn't|did not) (?:left|leave|travell?ed|"
                  r"travel|gone anywhere|go anywhere))\b")
-_TRAVEL_NO_RU = (r"(?<!\w)(?:дома|у себя в городе|в своём городе|в своем городе|не (?:за границ\w*|за рубеж\w*|в поездке|"
+_TRAVEL_NO_RU = (r"(?<!\w)(?<!не )(?:дома|у себя в городе|в своём городе|в своем городе|не (?:за границ\w*|за рубеж\w*|в поездке|"
                  r"в командировке|в отпуске|путешеству\w*)|никуда не (?:уезжал\w*|выезжал\w*|ездил\w*))(?!\w)")
 
 FACTS: dict[str, FactDef] = {f.key: f for f in [

@@ -166,6 +166,9 @@ def test_a_reply_without_the_asked_value_leaves_the_fact_open(turns, key):
     ("Я сейчас за границей, интернет не работает.", False),
     ("Я в командировке в Казани, связь пропала.", False),
     ("Я дома, никуда не уезжал.", True),
+    # "not at home" is not a "no"
+    ("I'm not at home, I'm on a trip.", False),
+    ("Я не дома, я в поездке.", False),
 ])
 def test_whether_the_customer_is_away_from_home_is_a_yes_no_fact_in_both_languages(text, no):
     from copilot.facts import says_no
