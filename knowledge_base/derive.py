@@ -309,9 +309,19 @@ _THEN = re.compile(r"(?:,\s*|\s+)(?:and|then|and then)\s+(?=(?:note|record|log|w
                    r"|(?:,\s*|\s+)(?:и|затем|а затем|потом)\s+(?=\w+(?:ите|йте)(?!\w))", _I)
 
 
+# where a check's sentence says why it is made: "..., as it may interfere with MMS", "... which
+# might affect connection quality", "... to make sure it is overdue", «..., так как ...», «..., чтобы ...»
+_WHY_TAIL = re.compile(r"(?:,\s*|\s+)(?:as|since|because)\s+(?:it|this|that|they|these|those)\b"
+                       r"|\s+(?:to make sure|to ensure|so that|so as to|in order to)\b"
+                       r"|,?\s+which\s+(?:might|may|can|could|would|will|often|usually)\s"
+                       r"|,\s*(?:так как|потому что|поскольку|чтобы|чтоб)(?!\w)"
+                       r"|,\s*(?:который|которая|которое|которые)\s+(?:может|могут|мешает|мешают|влияет|влияют)(?!\w)", _I)
+
+
 class _Trimmed:
     """A match whose `rest` stops where an explanation starts ("Check the cable in the WAN
-    port: pull it out ...", "... — без повреждений"): the check is what comes before."""
+    port: pull it out ...", "... — без повреждений") or says why the check is made
+    ("..., as it may interfere with MMS"): the check is what comes before."""
 
     def __init__(self, m: re.Match):
         self._m = m
@@ -320,6 +330,8 @@ class _Trimmed:
         value = self._m.group(name)
         if name == "rest":
             value = _THEN.split(value, maxsplit=1)[0]  # "..., and note it in the summary": a second instruction
+            why = _WHY_TAIL.search(value)
+            value = value[: why.start()] if why and _names_something(value[: why.start()]) else value
             head = re.split(r"\s*(?::|;|\s[—–]\s)\s*", value, maxsplit=1)[0]
             # the head must name something: "the date" and "дату" do ("Проверьте дату: ..."),
             # "it" does not; a word count would cut English heads and keep whole Russian ones

@@ -266,3 +266,17 @@ def test_a_request_that_names_no_fact_of_the_case_asks_nothing(sentence, lang):
 ])
 def test_a_check_stops_where_the_next_instruction_starts(sentence, lang, question):
     assert check_of(sentence, lang)[1] == question
+
+
+@pytest.mark.parametrize("sentence, lang, question", [
+    ("Ask the user to check if Wi-Fi Calling is enabled, as it may interfere with MMS functionality.", "en",
+     "Is Wi-Fi Calling enabled?"),
+    ("Ask the user to check if they're using a VPN which might affect connection quality.", "en",
+     "Could you tell me whether you're using a VPN?"),
+    ("Check the bill status to make sure it is overdue.", "en", "Could you check the bill status and tell me what you see?"),
+    ("Уточните у клиента номер договора, чтобы найти платёж.", "ru", "Подскажите, пожалуйста, номер договора?"),
+    ("Попросите клиента проверить, включён ли VPN, так как он может замедлять соединение.", "ru",
+     "Проверьте, пожалуйста, включён ли VPN — что вы видите?"),
+])
+def test_a_check_is_asked_without_the_reason_its_sentence_gives(sentence, lang, question):
+    assert [c.question for c in derive(doc(f"- {sentence}", lang)) if isinstance(c, DerivedCheck)] == [question]
