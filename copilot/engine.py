@@ -469,10 +469,11 @@ class Copilot:
         through first ("Follow Path 1 first") spliced in where the step says so: that part's
         first check decides whether its problem is there at all, and its later steps wait for
         the answer. A detour that says what it is for ("to check if mobile data connectivity is
-        working") takes that part's steps up to the check named, in place of its entry check. The step's own check before the link ("Ask whether the phone has service")
-        gives its place to the spliced one, which is how the part followed makes it, and comes
-        with it: once the customer has answered it, the detour is moot. A cycle or a label no
-        title carries adds nothing."""
+        working") takes that part's steps up to the check named, in place of its entry check.
+        The step's own check before the link ("Ask whether the phone has service") gives its
+        place to the spliced one, which is how the part followed makes it, and comes with it:
+        once the customer has answered it, the detour is moot. A cycle or a label no title
+        carries adds nothing."""
         seen = seen | {source_id}
         items = [(r.effective, r.status) for r in self.index.docstore.derived([source_id]) if r.status in self._allowed()]
         out: list = []
@@ -484,7 +485,7 @@ class Copilot:
                 target = resolve_link(item.target, self._titles(item.lang), exclude=source_id)
                 if target and target not in seen:
                     # the check the step goes there for ("to check if mobile data connectivity is working":
-                    # the mobile data check), else the part's entry check
+                    # the mobile data check) and the steps before it, else the part's entry check
                     purpose = set(tokenize(link_purpose(item.sentence)))
                     checks = self._checks_in_order(target, seen)
                     plain = [c for c in checks if not c[0].condition]
