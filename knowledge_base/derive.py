@@ -508,22 +508,41 @@ _BRANCH_EN = re.compile(r"^\s*if\s+(?P<subj>(?:the\s+|your\s+)?[\w' /-]{2,40}?)\
 _BRANCH_RU = re.compile(r"^\s*если\s+(?P<subj>[\w -]{2,40}?)\s+(?:горит|мигает|светится|показывает|не горит|"
                         r"становится|становятся|стал[аио]?|гаснет|погас\w*|"
                         r"включ[её]н\w*|выключ\w*|стоит|равна|равен|—)\s*(?P<state>[^:,.;]{0,40}?)\s*[:.,]?\s*$", _I)
+# where the customer is, with no verb in Russian: "Если клиент за границей:", "Если абонент не в роуминге:"
+_BRANCH_WHO_RU = re.compile(rf"^\s*если\s+(?P<subj>{_WHO_RU})\s+(?:сейчас\s+|находится\s+)*"
+                            r"(?P<state>(?:не\s+)?(?:в|во|на|за|у)\s+[^:,.;]{1,40}?)\s*[:.,]?\s*$", _I)
+
+
+# a participle that is the state itself: "Если мобильные данные выключены:"
+_BRANCH_STATE_RU = re.compile(r"^\s*если\s+(?P<subj>[\w -]{2,40}?)\s+"
+                              r"(?P<state>(?:не\s+)?(?:включ[её]н\w*|выключ[её]н\w*|отключ[её]н\w*))\s*[:.,]?\s*$", _I)
+
+
+def _branch(text: str, lang: str) -> re.Match | None:
+    """A branch outcome's subject and state ("If Airplane Mode is ON", «Если клиент за границей»)."""
+    if lang != "ru":
+        return _BRANCH_EN.match(text)
+    return _BRANCH_STATE_RU.match(text) or _BRANCH_RU.match(text) or _BRANCH_WHO_RU.match(text)
+
+
+def _the_customer(subj: str, lang: str) -> bool:
+    """The subject of a branch is the customer ("the user", «клиент»): its states are the check."""
+    return (_you_ru(subj) if lang == "ru" else _you_en(subj)).lower() in ("you", "вы")
 
 
 def _decisions(sentences: list[tuple[int, str]], lang: str) -> list[tuple[list[int], str, list[str], str]]:
     """(positions, subject, states, first sentence) of decision points: two or more
     conditions on the same subject ("If Airplane Mode is ON:" / "If Airplane Mode is OFF:")."""
-    rx = _BRANCH_RU if lang == "ru" else _BRANCH_EN
     found: dict[str, tuple[list[int], str, list[str], str]] = {}
     for pos, sentence in sentences:
         text = sentence.strip().strip("*")
-        m = rx.match(text)
+        m = _branch(text, lang)
         clause = None if m else _IF_CLAUSE.match(text)
         if clause:
             # "If the Internet light turns red, the problem is the line": the outcome is the condition,
             # without what happens meanwhile ("stays green while devices lose the connection")
             cond = re.split(r"\s+(?:while|whereas|although|пока|хотя|а при этом)\s+", clause.group("cond"))[0]
-            m = rx.match(f"{'если' if lang == 'ru' else 'if'} {cond}")
+            m = _branch(f"{'если' if lang == 'ru' else 'if'} {cond}", lang)
         if not m:
             continue
         subj = " ".join(m.group("subj").split())
@@ -551,11 +570,11 @@ def condition_parts(condition: str, lang: str) -> tuple[str, list[str]] | None:
     """(topic, [state]) of a branch outcome ("Data Roaming is OFF" -> ("data roaming",
     ["OFF"]); "the user is traveling" -> ("traveling", ["traveling"])), for telling whether
     the customer's words meet it; None when it is not a subject-and-state condition."""
-    m = (_BRANCH_RU if lang == "ru" else _BRANCH_EN).match(f"{'если' if lang == 'ru' else 'if'} {condition}")
+    m = _branch(f"{'если' if lang == 'ru' else 'if'} {condition}", lang)
     if not m:
         return None
     subj, state = " ".join(m.group("subj").split()), " ".join(m.group("state").split())
-    return _topic(state if _you_en(subj).lower() == "you" else subj, lang), [state]
+    return _topic(state if _the_customer(subj, lang) else subj, lang), [state]
 
 
 def _branch_question(subj: str, states: list[str], lang: str) -> str:
@@ -566,10 +585,13 @@ def _branch_question(subj: str, states: list[str], lang: str) -> str:
                      else w.group(0), s) for s in dict.fromkeys(states)]
     plain = [s for s in states if not any(o != s and o.startswith(f"{s} ") for o in states)]
     positive = [s for s in plain if not s.lower().startswith(("not ", "не "))]
-    if len(positive) == 1 and len(plain) == 2 and plain[0].lower().split(maxsplit=1)[-1] == positive[0].lower():
-        plain = positive  # "not traveling" / "traveling": one yes-no question
+    negative = [s for s in plain if s not in positive]
+    if len(positive) == 1 and len(negative) == 1 and negative[0].lower().split(maxsplit=1)[-1] == positive[0].lower():
+        plain = positive  # "not traveling" / "traveling", in either order: one yes-no question
     options = plain[0] if len(plain) == 1 else ", ".join(plain[:3][:-1]) + (" или " if lang == "ru" else " or ") + plain[:3][-1]
     if lang == "ru":
+        if _the_customer(subj, lang):
+            return f"Подскажите, пожалуйста, вы сейчас {options}?"
         return f"Подскажите, пожалуйста: {subj} — {options}?"
     subject = _you_en(subj)
     if subject.lower() == "you":
@@ -838,7 +860,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                   states=list(dict.fromkeys(codes.values()))))
     for pos, subj, states, sentence in branches(numbered, doc.lang):
         # "If the user is traveling / not traveling": the states are what is checked
-        topic = _topic(" ".join(states) if _you_en(subj).lower() == "you" else subj, doc.lang)
+        topic = _topic(" ".join(states) if _the_customer(subj, doc.lang) else subj, doc.lang)
         # a heading naming the same check ("Verify if user is traveling") gives way to its branches below
         if topic and not any(isinstance(d, DerivedCheck) and d.topic == topic and not d.condition
                              and not sentences[d.position][2] for d in found):

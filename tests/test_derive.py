@@ -448,6 +448,43 @@ def test_an_ask_and_the_decision_on_its_answer_are_one_fact():
     assert "speed test" in topics and "mobile data" in topics
 
 
+def test_a_russian_decision_on_where_the_customer_is_asks_them_and_its_follow_up_waits_for_the_answer():
+    from copilot.anamnesis import ArticleFacts, meets, questions
+    from copilot.facts import given_facts
+    from copilot.schema import Conversation
+
+    text = ("## Шаг 2: Проверьте, находится ли клиент за границей\nСпросите, находится ли клиент за границей.\n\n"
+            "**Если клиент за границей:**\n- Попросите клиента проверить, включён ли роуминг данных.\n\n"
+            "**Если клиент не за границей:**\n- Перейдите к шагу 3.\n\n"
+            "## Шаг 3: Мобильные данные\n**Если мобильные данные выключены:**\n- Попросите их включить.\n"
+            "**Если мобильные данные включены:**\n- Перейдите к шагу 4.\n")
+    checks = [d for d in derive(doc(text, lang="ru")) if isinstance(d, DerivedCheck)]
+    assert [(d.question, d.condition) for d in checks] == [
+        ("Подскажите, пожалуйста, вы сейчас за границей?", ""),
+        ("Проверьте, пожалуйста, включён ли роуминг данных — что вы видите?", "клиент за границей"),
+        ("Подскажите, пожалуйста: мобильные данные — выключены или включены?", ""),
+    ]
+    assert meets("клиент за границей", "ru", ["Я сейчас в отпуске в Турции."])
+    assert not meets("клиент за границей", "ru", ["Я дома."]) and meets("клиент не за границей", "ru", ["Я дома."])
+
+    def asked(said: str) -> list[str]:
+        given = given_facts(Conversation(messages=[{"role": "customer", "text": said}]))
+        return [q.text for q in questions("ru", [ArticleFacts("guide", [], [(c, "pending") for c in checks])], [],
+                                          given, customer_text=said)]
+
+    abroad = asked("Я в отпуске в Турции, мобильный интернет не работает.")
+    assert abroad[0].startswith("Проверьте, пожалуйста, включён ли роуминг") and not any("за границей" in q for q in abroad)
+    home = asked("Я дома, мобильный интернет не работает.")
+    assert home == ["Подскажите, пожалуйста: мобильные данные — выключены или включены?"]
+
+
+def test_a_yes_no_decision_is_one_question_whichever_branch_comes_first():
+    text = ("## Step 4\n**If you are able to lift the suspension:**\n- Ask the user to restart.\n"
+            "**If you are not able to lift the suspension:**\n- Escalate to technical support.\n")
+    assert [d.question for d in derive(doc(text)) if isinstance(d, DerivedCheck) and d.form == "branch"] == [
+        "Are you able to lift the suspension?"]
+
+
 ROUTED = {
     "path-1-service.md": "---\nid: path-1-service\ntitle: \"Path 1: No signal\"\nlang: en\n---\n"
                          "## Step 1.0: Signal icon\n- Ask the user to check the signal icon at the top.\n",
