@@ -513,6 +513,9 @@ _BRANCH_WHO_RU = re.compile(rf"^\s*если\s+(?P<subj>{_WHO_RU})\s+(?:сейч�
                             r"(?P<state>(?:не\s+)?(?:в|во|на|за|у)\s+[^:,.;]{1,40}?)\s*[:.,]?\s*$", _I)
 
 
+# the customer named in the third person: the reader is the agent
+_AGENT_READER_EN = re.compile(rf"\b(?:ask|tell|have|help|guide|let|inform)\s+{_WHO_EN}\b|\b(?:the|a)\s+(?:user|customer|caller)\b", _I)
+_AGENT_READER_RU = re.compile(rf"(?<!\w)(?:попросите|спросите|уточните|сообщите|предложите)\s+(?:у\s+)?(?:клиент|абонент|пользовател)\w*", _I)
 # a participle that is the state itself: "Если мобильные данные выключены:"
 _BRANCH_STATE_RU = re.compile(r"^\s*если\s+(?P<subj>[\w -]{2,40}?)\s+"
                               r"(?P<state>(?:не\s+)?(?:включ[её]н\w*|выключ[её]н\w*|отключ[её]н\w*))\s*[:.,]?\s*$", _I)
@@ -858,7 +861,14 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                   question=_codes_question(list(dict.fromkeys(codes.values())), doc.lang), form="step",
                                   sentence=sentences[first][0], heading=sentences[first][0],
                                   states=list(dict.fromkeys(codes.values()))))
+    # a text that speaks of the customer in the third person ("Ask the user ...") is written to the
+    # agent: there "If you are able to lift the suspension" is the agent's own decision, not a question
+    to_agent = any(re.search(_AGENT_READER_RU if doc.lang == "ru" else _AGENT_READER_EN, s) for s, *_ in sentences)
+    agents = set()  # the sections whose decision is the agent's: their heading is not a question either
     for pos, subj, states, sentence in branches(numbered, doc.lang):
+        if to_agent and re.fullmatch(r"(?:you|вы)", subj.strip(), _I):
+            agents.add(sentences[pos][1])
+            continue
         # "If the user is traveling / not traveling": the states are what is checked
         topic = _topic(" ".join(states) if _the_customer(subj, doc.lang) else subj, doc.lang)
         # a heading naming the same check ("Verify if user is traveling") gives way to its branches below
@@ -870,7 +880,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                       sentence=sentence, heading=sentences[pos][1],
                                       states=list(dict.fromkeys(states))))
     # a heading that names a check ("Check Airplane Mode") gives way to the sentences under it
-    body_sections = {d.heading for d in found if isinstance(d, (DerivedCheck, DerivedLink)) and d.heading}
+    body_sections = {d.heading for d in found if isinstance(d, (DerivedCheck, DerivedLink)) and d.heading} | agents
     found = [d for d in found if not (isinstance(d, DerivedCheck) and not d.heading
                                       and sentences[d.position][2] and sentences[d.position][0] in body_sections)]
     return _answers_decided(sorted(found, key=lambda d: d.position), sentences)

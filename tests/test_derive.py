@@ -479,10 +479,23 @@ def test_a_russian_decision_on_where_the_customer_is_asks_them_and_its_follow_up
 
 
 def test_a_yes_no_decision_is_one_question_whichever_branch_comes_first():
-    text = ("## Step 4\n**If you are able to lift the suspension:**\n- Ask the user to restart.\n"
-            "**If you are not able to lift the suspension:**\n- Escalate to technical support.\n")
+    text = ("## Step 4\n**If you are abroad:**\n- Turn on Data Roaming.\n"
+            "**If you are not abroad:**\n- Restart your phone.\n")
     assert [d.question for d in derive(doc(text)) if isinstance(d, DerivedCheck) and d.form == "branch"] == [
-        "Are you able to lift the suspension?"]
+        "Are you abroad?"]
+
+
+def test_in_a_text_written_to_the_agent_a_decision_about_you_is_the_agents_and_asks_nothing():
+    text = ("## Step 1.4: Check Line Suspension\nNo service can be due to a suspended line.\n\n"
+            "**If you are able to lift the suspension:**\n- Ask the user to restart the phone.\n"
+            "**If you are not able to lift the suspension:**\n- Escalate to technical support.\n")
+    questions = [d.question for d in derive(doc(text)) if isinstance(d, DerivedCheck) and not d.condition]
+    # neither the agent's decision nor the heading that names it ("Check Line Suspension") is put to the customer
+    assert questions == []
+    ru = ("## Шаг 4: Проверьте блокировку линии\nПопросите клиента перезагрузить телефон.\n\n"
+          "**Если вы — можете снять блокировку:**\n- Попросите клиента перезагрузить телефон.\n"
+          "**Если вы — не можете снять блокировку:**\n- Передайте обращение специалисту.\n")
+    assert not any(d.form == "branch" for d in derive(doc(ru, lang="ru")) if isinstance(d, DerivedCheck))
 
 
 ROUTED = {
