@@ -865,8 +865,15 @@ def derive(doc: SourceDocument) -> list[Derived]:
     # agent: there "If you are able to lift the suspension" is the agent's own decision, not a question
     to_agent = any(re.search(_AGENT_READER_RU if doc.lang == "ru" else _AGENT_READER_EN, s) for s, *_ in sentences)
     agents = set()  # the sections whose decision is the agent's: their heading is not a question either
+    # what the agent looks up itself ("Check if, for the line associated with ..., the data usage has exceeded
+    # the limit"): a decision in that step on what it names ("If Data Usage is EXCEEDED") decides on the lookup
+    lookups = [(heading, set(tokenize(s))) for s, heading, is_heading, _ in sentences
+               if not is_heading and _AGENT_SIDE.search(s) and any(p.match(s.strip("*- ")) for lang, p in _CHECKS
+                                                                   if lang == doc.lang)]
     for pos, subj, states, sentence in branches(numbered, doc.lang):
-        if to_agent and re.fullmatch(r"(?:you|вы)", subj.strip(), _I):
+        subject = set(tokenize(subj))
+        if to_agent and re.fullmatch(r"(?:you|вы)", subj.strip(), _I) or not _the_customer(subj, doc.lang) and any(
+                heading == sentences[pos][1] and subject and subject <= words for heading, words in lookups):
             agents.add(sentences[pos][1])
             continue
         # "If the user is traveling / not traveling": the states are what is checked

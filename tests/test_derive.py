@@ -496,6 +496,22 @@ def test_in_a_text_written_to_the_agent_a_decision_about_you_is_the_agents_and_a
           "**Если вы — можете снять блокировку:**\n- Попросите клиента перезагрузить телефон.\n"
           "**Если вы — не можете снять блокировку:**\n- Передайте обращение специалисту.\n")
     assert not any(d.form == "branch" for d in derive(doc(ru, lang="ru")) if isinstance(d, DerivedCheck))
+    # a decision on what the agent looks up in the step is the agent's too; a follow-up under it still waits
+    # for the customer's words
+    usage = ("## Step 2.1.4: Check Data Usage\nCheck if, for the line associated with the phone number the user "
+             "provided, the user's data usage has exceeded their data limit.\n\n**If Data Usage is EXCEEDED:**\n"
+             "- Ask the user whether they want to change plan or refuel data.\n**If Data Usage is NOT EXCEEDED:**\n"
+             "- Ask user to run a speed test.\n")
+    checks = [d for d in derive(doc(usage)) if isinstance(d, DerivedCheck)]
+    assert [(d.question, d.condition) for d in checks] == [
+        ("Could you tell me whether you want to change plan or refuel data?", "Data Usage is EXCEEDED"),
+        ("Could you run a speed test and tell me the result?", "Data Usage is NOT EXCEEDED")]
+    # a decision about the customer stays the customer's, whatever the agent looks up in that step
+    travel = ("## Step 2: Verify if user is traveling\nAsk the user if they are outside their usual service area.\n\n"
+              "**If the User is not traveling:**\n- Proceed to Step 3\n**If the User is traveling:**\n"
+              "- Verify that the line associated with the phone number the user provided is roaming enabled.\n")
+    assert [(d.question, d.topic) for d in derive(doc(travel)) if isinstance(d, DerivedCheck)] == [
+        ("Are you outside your usual service area?", "traveling")]
 
 
 ROUTED = {
