@@ -514,7 +514,10 @@ _BRANCH_WHO_RU = re.compile(rf"^\s*если\s+(?P<subj>{_WHO_RU})\s+(?:сейч�
 
 
 # the customer named in the third person: the reader is the agent
-_AGENT_READER_EN = re.compile(rf"\b(?:ask|tell|have|help|guide|let|inform)\s+{_WHO_EN}\b|\b(?:the|a)\s+(?:user|customer|caller)\b", _I)
+# ("the user manual" or "as a customer, you ..." is not that: the customer must be acted on, or a clause's subject)
+_AGENT_READER_EN = re.compile(rf"\b(?:ask|tell|have|help|guide|let|inform|remind|advise|instruct)\s+{_WHO_EN}\b|"
+                              r"\bthe\s+(?:user|customer|caller)\s+(?:is|has|can|cannot|should|will|says|reports|wants|needs|"
+                              r"may|provided|does|did)\b", _I)
 _AGENT_READER_RU = re.compile(rf"(?<!\w)(?:попросите|спросите|уточните|сообщите|предложите)\s+(?:у\s+)?(?:клиент|абонент|пользовател)\w*", _I)
 # a participle that is the state itself: "Если мобильные данные выключены:"
 _BRANCH_STATE_RU = re.compile(r"^\s*если\s+(?P<subj>[\w -]{2,40}?)\s+"

@@ -479,8 +479,9 @@ def test_a_russian_decision_on_where_the_customer_is_asks_them_and_its_follow_up
 
 
 def test_a_yes_no_decision_is_one_question_whichever_branch_comes_first():
-    text = ("## Step 4\n**If you are abroad:**\n- Turn on Data Roaming.\n"
-            "**If you are not abroad:**\n- Restart your phone.\n")
+    # written to the customer ("the user manual" and "as a customer" do not make it a text for the agent)
+    text = ("## Step 4\nAs a customer, you can fix most problems yourself; see the user manual.\n\n"
+            "**If you are abroad:**\n- Turn on Data Roaming.\n**If you are not abroad:**\n- Restart your phone.\n")
     assert [d.question for d in derive(doc(text)) if isinstance(d, DerivedCheck) and d.form == "branch"] == [
         "Are you abroad?"]
 
