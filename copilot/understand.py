@@ -271,7 +271,7 @@ _PROBLEM = _rx(
     r"no (?:mobile |cellular |home |wi-?fi )?(internet|signal|network|data|connection|service)|"
     r"(is |went |goes )?down\b|drops?|dropping|disconnect\w*|slow|error|can'?t|cannot|couldn'?t|won'?t|fail(?:s|ed|ing)?|broken|"
     r"(charged|took|taken|debited)( me| it| the money)? twice|double charge|not (on|in|credited|showing|arrived)|hasn'?t (arrived|come|appeared)|missing|"
-    r"keeps|no picture|blank|frozen|freez\w*|red light|blinking|flashing|lost|stuck|locked|(working|work) again|"
+    r"keeps|no picture|blank|black screen|frozen|freez\w*|red light|blinking|flashing|lost|stuck|locked|(working|work) again|"
     r"won'?t (load|send|connect|open)|(doesn'?t|does not|can'?t|cannot) (load|send|connect|open)|"
     r"problems?|issues?|trouble|unable to|unavailable|not available|sluggish|laggy|glitch\w*|fault\w*|malfunction\w*|"
     r"(not|isn'?t|aren'?t|wasn'?t) (connecting|loading|sending|going through|coming through|arriving|receiving)|"
@@ -280,8 +280,10 @@ _PROBLEM = _rx(
     r"не работа|перестал|нет (?:мобильного |домашнего )?(интернета|сети|сигнала|связи|изображения|картинки)|пропал|пропада|отваливает|отключил|медленн|тормоз|"
     r"ошибк|не могу|не получается|не удается|не удаётся|сломал|не заходит|не пришл|не пришёл|не пришел|не зачисл|не поступил|"
     r"(списал|сняли|списали|снял|взял|взяли)\w*[^.?!]{0,20}(дважды|два раза)|(дважды|два раза) (списал|снял|взял)|дважды|"
-    r"не было (интернета|сети|связи|сигнала|света|изображения)|(интернета|сети|связи) не было|не грузит|еле|плохо|не видит|не включает|мигает|горит красн|завис|"
-    r"не открыва|заблокир|не приход|проблем|неполад|сбо[йи]|неисправ|глюч|лага|не отправля|не загружа|не подключа|"
+    r"не было (интернета|сети|связи|сигнала|света|изображения)|(интернета|сети|связи) не было|не грузит|(?<!\w)еле(?!\w)|(?<!\w)плохо|не видит|не включает|не показыва|ч[её]рн\w* экран|мигает|горит красн|"
+    # whole words: «еле» sits inside «телефоне», «завис» inside «зависит от», «лага» inside «предлагаете»
+    r"(?<!\w)зави(?:с|сл[аои]|са(?:ет|ют|ние|ния)|снет|снут)(?!\w)|"
+    r"не открыва|заблокир|не приход|проблем|неполад|сбо[йи]|неисправ|глюч|(?<!\w)лага(?:ет|ют|л[аио]?)?(?!\w)|не отправля|не загружа|не подключа|"
     r"не соединя|не ловит|недоступ")
 
 

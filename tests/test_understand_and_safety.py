@@ -10,7 +10,7 @@ from knowledge_base.language import detect_language
 from copilot.masking import mask_pii
 from copilot.safety import injection_evidence
 from copilot.schema import Conversation
-from copilot.understand import detect_signals, frustrated, needs_diagnosis, sentiment, understand
+from copilot.understand import detect_signals, frustrated, is_problem_report, needs_diagnosis, sentiment, understand
 
 from helpers import conversation, demo_desk
 
@@ -203,10 +203,32 @@ def test_profile_contract_number_counts_as_given():
     # "fail" in any form, and "no" + what is missing with the word that says which one
     ("Picture messages fail on my phone.", True),
     ("My phone has no mobile data since this morning.", True),
-    ("Нет мобильного интернета с утра.", True),  # (not "на телефоне ...": «еле» matches inside «телефоне»)
+    ("На телефоне нет мобильного интернета с утра.", True),
+    ("Интернет еле работает по вечерам", True),
+    ("Роутер зависает каждый час", True),
+    ("Приложение лагает", True),
+    ("Телевизор ничего не показывает, просто чёрный экран", True),
+    ("The TV shows just a black screen", True),
+    # a problem word is a whole word: «еле» inside «телефоне», «завис» inside «зависит», «лага» inside «предлагаете»
+    ("Как позвонить в поддержку с телефона?", False),
+    ("Сколько стоит тариф? Цена зависит от региона?", False),
+    ("Какие тарифы вы предлагаете?", False),
+    ("В какие часы работает отделение?", False),
 ])
 def test_questions_are_asked_for_problems_not_for_how_to_questions(text, diagnose):
     assert needs_diagnosis(conv(text).customer_text()) is diagnose
+
+
+@pytest.mark.parametrize("text", [
+    "Я пишу вам с нового телефона.",
+    "Стоимость зависит от региона.",
+    "Хочу узнать, что вы предлагаете по тарифам.",
+    "Хочу оформить договор в отделении.",
+    "Всё неплохо, просто хочу сменить тариф.",
+])
+def test_a_russian_problem_word_inside_another_word_is_no_problem_report(text):
+    # «еле» inside «телефона»/«отделении», «завис» inside «зависит», «лага» inside «предлагаете»
+    assert not is_problem_report(text)
 
 
 @pytest.mark.parametrize("turns,diagnose", [
