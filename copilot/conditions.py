@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from bm25s.stopwords import STOPWORDS_EN
 
+from knowledge_base.states import NEG as _NEG
+from knowledge_base.states import states_in as _states
 from knowledge_base.tokenizer import tokenize
 
 _I = re.I | re.U
@@ -65,43 +67,7 @@ def _scope_ruled_out(cond: str, customer_text: str) -> bool:
     return bool(cond_one & said_all) or bool(cond_all & said_one)
 
 
-# States that exclude each other: a light shows one colour or none, a balance is in the
-# plus or not. A value is read only when not denied ("not red" says nothing); the denied
-# forms that do name a state are values of their own ("не горит" is off).
-_NEG = r"(?:not|n't|no|never|не|нет|ни)"
-_STATES: dict[str, dict[str, str]] = {
-    "light": {
-        "red": r"red|красн\w*",
-        "green": r"green|зел[её]н\w*",
-        "orange": r"orange|amber|yellow|оранжев\w*|ж[её]лт\w*",
-        "blue": r"blue|син(?:ий|им|ем|его|яя|ей)|голуб\w*",
-        "off": r"(?:goes|go|went|is|are|turned|switched)\s+off|unlit|не\s+(?:горит|горят|светится)|погас\w*|гасн\w*|потух\w*",
-    },
-    "motion": {
-        "blinking": r"blink\w*|flash\w*|мига\w*|морга\w*",
-        "steady": r"steady|steadily|solid|ровн\w*|постоянн\w*|не\s+мига\w*",
-    },
-    "standing": {
-        "good": r"positive|plus|fine|ok|okay|in order|в\s+плюс\w*|положительн\w*|в\s+порядке",
-        "bad": r"negative|minus|zero|below zero|in debt|в\s+минус\w*|отрицательн\w*|нулев\w*|в\s+долг\w*",
-    },
-}
-_STATE_RES = {cls: {v: re.compile(rf"(?<!\w)(?:{p})(?!\w)", _I) for v, p in values.items()} for cls, values in _STATES.items()}
-_DENIED = re.compile(rf"(?<!\w){_NEG}\s+(?:\w+\s+)?$", _I)
 _CLAUSE = re.compile(r"[.!?;,\n]+|\s(?:but|and then|а|но|однако)\s", _I)
-
-
-def _states(clause: str) -> tuple[dict[str, set[str]], str]:
-    """class -> the values the clause asserts, and the clause with them taken out."""
-    found: dict[str, set[str]] = {}
-    rest = clause
-    for cls, values in _STATE_RES.items():
-        for value, pattern in values.items():
-            for m in pattern.finditer(clause):
-                if m.group(0).lower().startswith(("не", "not")) or not _DENIED.search(clause[:m.start()]):
-                    found.setdefault(cls, set()).add(value)
-                rest = rest.replace(m.group(0), " ")
-    return found, rest
 
 
 def _subject(text: str) -> set[str]:
@@ -149,6 +115,23 @@ def _state_ruled_out(cond: str, said: list[tuple[dict[str, set[str]], set[str], 
         for s_states, s_subject, clause in said:
             if cls in s_states and not values & s_states[cls] and _same_thing(rest, _states(clause)[1], subject & s_subject):
                 return True
+    return False
+
+
+def says_state(outcome: str, customer_text: str) -> bool:
+    """The customer says of the outcome's thing the state the outcome names: "my mobile data
+    isn't working" says "mobile data is unavailable", «не работает мобильный интернет» says
+    «мобильный интернет недоступен»; "my mobile data is slow" says neither."""
+    wanted, rest = _states(outcome)
+    subject = _subject(rest)
+    if not wanted or not subject:
+        return False
+    for s_states, s_subject, clause in _customer_clauses(customer_text):
+        shared = subject & s_subject
+        if len(shared) >= max(1, len(subject) / 2) and any(values & s_states.get(kind, set())
+                                                            for kind, values in wanted.items()) \
+                and _same_thing(rest, _states(clause)[1], shared):
+            return True
     return False
 
 

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from copilot import anamnesis, handoff as handoff_policy
 from copilot.config import Settings, get_settings
+from copilot.conditions import says_state
 from copilot.desk import resolve_desk
 from copilot.draft import DraftPlan, Sources, engine_statements, llm_draft, policy_statements, retrieval_draft
 from copilot.errors import BadInputError, LLMUnavailableError
@@ -510,7 +511,8 @@ class Copilot:
     def _routed(self, docs: list[str], seen: Understanding) -> tuple[list[str], dict[str, str]]:
         """The matched articles with a workflow's routing applied: where an article says "If
         the speed test returns 'no connection', follow Path 2.1" and the customer's words meet
-        that condition, the article of Path 2.1 takes its place (its checks are the ones to
+        that condition, or what the source says it means ("mobile data is unavailable": "my
+        mobile data isn't working"), the article of Path 2.1 takes its place (its checks are the ones to
         ask; the sibling path merely matched the words). Where they do not (yet) and Path 2.1
         matched too, both paths are open until that check is answered, and which of two
         sibling paths matched the words better says little (they share most of them): Path
@@ -527,7 +529,9 @@ class Copilot:
                 t = resolve_link(r.effective.target, self._titles(r.effective.lang), exclude=source_id)
                 if t is None:
                     continue
-                if anamnesis.meets(r.effective.condition, r.effective.lang, sentences, self.facts):
+                # "the speed test says no connection", or what that means: "my mobile data isn't working"
+                if anamnesis.meets(r.effective.condition, r.effective.lang, sentences, self.facts) \
+                        or r.effective.means and says_state(r.effective.means, seen.customer_text):
                     target = t
                     break
                 routes.setdefault(source_id, t)

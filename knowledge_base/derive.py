@@ -28,9 +28,10 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from knowledge_base.documents import HandoffReason, SourceDocument
+from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "23"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "24"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -78,6 +79,9 @@ class DerivedLink(_Proposal):
     condition: str = Field("", description="A routing step ('If the speed test returns no connection, follow "
                            "Path 2.1'): once the customer's words meet it, that part's checks are the ones to ask. "
                            "Empty: the part is followed first, at this point.")
+    means: str = Field("", description="The outcome as the source restates it in plain words ('If the speed test "
+                       "returns no connection, mobile data is unavailable'): a customer who says so ('my mobile data "
+                       "isn't working') meets the routing step too.")
 
 
 Derived = DerivedCheck | DerivedRule | DerivedLink
@@ -761,17 +765,22 @@ _IF_LINE = re.compile(r"^\s*(?:if|если)\s+(?P<cond>[^:]+):\s*$", _I)
 _IF_CLAUSE = re.compile(r"^\s*(?:if|если)\s+(?P<cond>[^,:;]{3,80}?)\s*,\s*(?P<rest>.*)$", _I)
 
 
-def _routing(sentence: str, nested: bool, clause: str, outcome: str, lang: str) -> tuple[str, str] | None:
-    """(label, condition) of a step that sends the agent to another part under a condition:
-    "If X, follow Path 2", a "Follow Path 2" bullet under an "If X, ..." line, or under an
-    outcome line ("If Data Roaming is OFF:")."""
+def _routing(sentence: str, nested: bool, clause: str, outcome: str, lang: str) -> tuple[str, str, str] | None:
+    """(label, condition, what the condition means) of a step that sends the agent to another
+    part under a condition: "If X, follow Path 2", a "Follow Path 2" bullet under an "If X,
+    Y." line (Y, where it states a thing's state, is what X means: "mobile data is
+    unavailable"), or under an outcome line ("If Data Roaming is OFF:")."""
     c = _IF_CLAUSE.match(sentence.strip("*"))
     if c and not nested:
         label = link_of(c.group("rest"), lang)
-        return (label, c.group("cond").strip()) if label else None
+        return (label, c.group("cond").strip(), "") if label else None
     condition = clause if nested else outcome
     label = link_of(sentence, lang) if condition else None
-    return (label, condition) if label else None
+    if not label:
+        return None
+    line = _IF_CLAUSE.match(clause) if nested else None
+    means = line.group("rest").strip(" .;*") if line else ""
+    return label, line.group("cond").strip() if line else condition, means if states_in(means)[0] else ""
 
 
 # A "sentence" longer than this (a line of an export with no full stop) is not read for checks
@@ -795,7 +804,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
     after_outcome = False
     codes = _code_sections(sentences)
     code = ""  # the code whose section this is ("## E-101: no signal"): its checks wait for that code
-    clause = ""  # the condition of the last top-level "If X, ..." line: its nested bullets act on it
+    clause = ""  # the last top-level "If X, ..." line: its nested bullets act on its condition
     for pos, (sentence, heading, is_heading, nested) in enumerate(sentences):
         if len(sentence) > _LONGEST_SENTENCE:
             continue  # no check or rule is that long; reading it costs time that grows with its square
@@ -809,7 +818,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
             code = codes.get(pos, "")
         if is_heading or not nested:
             c = None if is_heading else _IF_CLAUSE.match(sentence.strip("*"))
-            clause = c.group("cond").strip() if c else ""
+            clause = sentence.strip("*") if c else ""  # the whole line: the condition and what it means
         label = None if (nested or branch_condition or is_heading) else link_of(sentence, doc.lang)
         if label:
             # a step of the workflow itself (not one branch of it) that runs another part first
@@ -821,7 +830,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
             # a routing step: which part of the workflow to follow once the condition is known
             found.append(DerivedLink(id=_id(doc.id, "route", f"{sentence}\x1f{routed[1]}"), source_id=doc.id,
                                      lang=doc.lang, position=pos, target=routed[0], condition=routed[1],
-                                     sentence=sentence, heading=heading))
+                                     means=routed[2], sentence=sentence, heading=heading))
             continue
         check = check_of(sentence, doc.lang)
         if check and nested:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from copilot.conditions import (already_done, contact_heading, contact_line, invites_contact, names_only_channel,
-                                retry_already_past, ruled_out, sends_to_channel, step_definitions,
+                                retry_already_past, ruled_out, says_state, sends_to_channel, step_definitions,
                                 under_ruled_out_diagnosis, without_channel)
 
 ONE_EN = "If only one device has no internet while the others work, restart that device."
@@ -332,3 +332,35 @@ def test_a_chat_draft_keeps_only_what_holds_for_this_customer(text, lang, said, 
 ])
 def test_a_contact_line_opening_with_the_customers_channel(sentence, channel, line):
     assert contact_line(sentence, channel) is line
+
+
+@pytest.mark.parametrize("outcome,said,says", [
+    # the same state of the same thing, in other words
+    ("mobile data is unavailable", "My mobile data isn't working since this morning.", True),
+    ("mobile data is unavailable", "Mobile data on my phone stopped working.", True),
+    ("мобильный интернет недоступен", "Не работает мобильный интернет на телефоне.", True),
+    ("мобильный интернет недоступен", "Мобильный интернет перестал работать вчера.", True),
+    ("the internet is slow", "My internet is really sluggish in the evenings.", True),
+    ("интернет работает медленно", "Интернет тормозит по вечерам.", True),
+    ("mobile data is unavailable", "I have no mobile data on my phone.", True),
+    ("mobile data is unavailable", "I can't use mobile data anywhere.", True),
+    ("мобильный интернет недоступен", "У меня нет мобильного интернета.", True),
+    ("мобильный интернет недоступен", "Не могу пользоваться мобильным интернетом.", True),
+    # another state of it, working badly (neither), another thing, or the state denied
+    ("mobile data is unavailable", "My mobile data is really slow.", False),
+    ("мобильный интернет недоступен", "Мобильный интернет очень медленный.", False),
+    ("mobile data is unavailable", "Mobile data is not working well since this morning.", False),
+    ("mobile data is unavailable", "The wifi at home is not working.", False),
+    ("mobile data is unavailable", "My mobile data is not unavailable, it is just slow.", False),
+    ("мобильный интернет недоступен", "Домашний Wi-Fi не работает.", False),
+])
+def test_a_customer_says_an_outcome_when_they_name_its_thing_in_its_state(outcome, said, says):
+    assert says_state(outcome, said) is says
+
+
+def test_a_state_word_is_taken_out_where_it_stands_not_inside_another_word():
+    from knowledge_base.states import states_in
+
+    # «нет» inside «интернета», "red" inside "entered": what is left still names the thing
+    assert states_in("У меня нет мобильного интернета")[1].split() == ["У", "меня", "мобильного", "интернета"]
+    assert states_in("I entered the code, the light is red") == ({"light": {"red"}}, "I entered the code, the light is  ")

@@ -548,11 +548,23 @@ def test_a_routing_step_sends_the_questions_to_the_path_whose_condition_the_cust
     assert "Data Saver" not in " ".join(q.text for q in routed.questions)
 
 
+def test_a_routing_step_is_met_by_what_its_outcome_means_in_the_customers_words(routed_copilot):
+    link = next(r.item for r in routed_copilot.index.docstore.derived(kind="link") if r.item.source_id == "path-2-2-slow")
+    assert link.means == "mobile data is unavailable"
+    # no speed test run, but "isn't working" is what the workflow says "no connection" means: Path 2.1's checks
+    down = routed_copilot.suggest(conversation("My mobile data isn't working since this morning."))
+    assert [q.source_id for q in down.questions][:2] == ["path-1-service", "path-2-1-unavailable"]
+    assert "Data Saver" not in " ".join(q.text for q in down.questions)
+    # slow is another state: the slow-data path keeps its questions
+    slow = routed_copilot.suggest(conversation("My mobile data is really slow since this morning."))
+    assert "Data Saver" in " ".join(q.text for q in slow.questions)
+
+
 def test_supervisors_see_a_routing_step_with_its_condition_and_reject_it(routed_copilot, tmp_path):
     at = proposals_page(routed_copilot, tmp_path)
     at.selectbox(key="dp-kind").select("link").run()
-    assert any("Routing: once the customer's words meet \"speed test returns 'no connection'\"" in c.value
-               for c in at.caption)
+    assert any("Routing: once the customer's words meet \"speed test returns 'no connection'\" or say \"mobile data "
+               "is unavailable\"" in c.value for c in at.caption)
     route = next(r for r in routed_copilot.index.docstore.derived(kind="link") if r.item.condition)
     assert at.text_input(key=f"dq-{route.item.id}").value == "Path 2.1"
     at.button(key=f"dr-{route.item.id}").click().run()
@@ -667,6 +679,8 @@ def test_a_russian_routing_step_is_derived_and_met_by_the_customers_words():
             "    - Выполните раздел 2.1.\n")
     link = next(d for d in derive(doc(text, lang="ru")) if isinstance(d, DerivedLink))
     assert (link.target, link.condition) == ("раздел 2.1", "тест скорости показывает «нет соединения»")
+    # what the source says the outcome means is kept with it
+    assert link.means == "мобильный интернет недоступен"
     assert meets(link.condition, "ru", ["Тест скорости показывает нет соединения."])
     assert not meets(link.condition, "ru", ["Тест скорости показывает 20 Мбит/с."])
 
@@ -809,6 +823,9 @@ def test_two_paths_routed_by_a_check_not_yet_answered_are_both_asked_about(tmp_p
     # answered ("no connection"), the routing step decides: Path 2.1's checks only
     said = {"en": "Mobile data is not working. The speed test says no connection.",
             "ru": "Не работает мобильный интернет. Тест скорости показывает нет соединения."}[lang]
+    assert {q.source_id for q in copilot.suggest(conversation(said)).questions if q.source_id} == {f"path-2-1-{lang}"}
+    # saying what "no connection" means does too, in either language
+    said = {"en": "My mobile data stopped working this morning.", "ru": "С утра не работает мобильный интернет."}[lang]
     assert {q.source_id for q in copilot.suggest(conversation(said)).questions if q.source_id} == {f"path-2-1-{lang}"}
 
 

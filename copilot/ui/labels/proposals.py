@@ -22,6 +22,8 @@ EN = {
     "question": "Question to the customer",
     "routing": "Routing: once the customer's words meet \"{condition}\", the questions come from this path "
                "instead of the article that matched",
+    "routing_means": "Routing: once the customer's words meet \"{condition}\" or say \"{means}\", the questions "
+                     "come from this path instead of the article that matched",
     "path_title": "The path's article is titled",
     "first_from": "Its checks are asked first from the article titled",
     "reason": "Reason: {reason}",
@@ -48,6 +50,8 @@ RU = {
     "question": "Вопрос клиенту",
     "routing": "Маршрут: когда слова клиента подходят под «{condition}», вопросы берутся из этого пути, "
                "а не из найденной статьи",
+    "routing_means": "Маршрут: когда слова клиента подходят под «{condition}» или говорят «{means}», вопросы "
+                     "берутся из этого пути, а не из найденной статьи",
     "path_title": "Заголовок статьи пути",
     "first_from": "Сначала задаются проверки из статьи с заголовком",
     "reason": "Причина: {reason}",

@@ -47,7 +47,8 @@ for r in records[:100]:
                 st.caption(L("proposals.follow_up", condition=item.condition))
             wording = st.text_input(L("proposals.question"), value=item.question, key=f"dq-{item.id}")
         elif isinstance(item, DerivedLink) and item.condition:
-            st.caption(L("proposals.routing", condition=item.condition))
+            st.caption(L("proposals.routing_means", condition=item.condition, means=item.means) if item.means
+                       else L("proposals.routing", condition=item.condition))
             wording = st.text_input(L("proposals.path_title"), value=item.target, key=f"dq-{item.id}")
         elif isinstance(item, DerivedLink):
             wording = st.text_input(L("proposals.first_from"), value=item.target, key=f"dq-{item.id}")
