@@ -140,6 +140,8 @@ def test_an_unknown_external_benchmark_lists_both():
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
+@pytest.mark.skipif(not (TELECOM / "score.py").exists(),
+                    reason=f"the outside benchmark is not beside this clone: {TELECOM} (see its README)")
 def test_tau_telecom_end_to_end_through_its_own_scorer(tmp_path, monkeypatch):
     """The benchmark's kb and first cases through its own score.py and `copilot suggest`,
     model off (every case is a process of its own, so four cases stand for the 48 that
