@@ -17,7 +17,8 @@ _I = re.I | re.U
 _INJECTION = re.compile("|".join(f"(?:{p})" for p in [
     r"\b(ignore|disregard|forget|override)\b.{0,30}\b(previous|prior|above|earlier|all|your|the)\b.{0,20}\b(instructions?|rules?|prompts?|guidelines?|directions?)",
     r"\b(you are now|from now on you|act as|pretend (to be|you are)|you must now)\b",
-    r"\b(system|developer|admin)\s*(prompt|mode|message|override)\b", r"^\s*(system|assistant|developer)\s*:", r"<\s*/?\s*(system|instructions?)\s*>",
+    # (a line opening with a role label is knowledge_base.instructions' role_tag, which knows a form's fields)
+    r"\b(system|developer|admin)\s*(prompt|mode|message|override)\b", r"<\s*/?\s*(system|instructions?)\s*>",
     r"\b(print|show|reveal|repeat|output)\b.{0,20}\b(your|the|system)\b.{0,10}\b(prompt|instructions?)\b",
     r"\b(i am|i'm|as) (the |a |your )?([\w-]+ ){0,3}(manager|supervisor|admin|administrator|director|ceo)\b.{0,40}\b(authori[sz]e|allow|approve|order|permit)\b",
     r"\b(promise|confirm|guarantee|approve)\b.{0,30}\b(full|100 ?%|complete)\b.{0,15}\b(refund|compensation|waiver)\b",
