@@ -44,8 +44,9 @@ ordinary customer demands (money back, compensation, one's data, complaints, sar
 after the classifier, judging every customer sentence, flagged such demands on the demo desk's
 tickets. Batch 4 (2026-12-05) adds ordinary requests about one's own account and personal
 data (erase, export, correct, stop using, close), written after `copilot eval injection`
-listed three such dev sentences among the classifier's false flags. Four first-batch sentences that shared five or more words with corpus cases written
-after them were reworded (meaning and split kept). A batch is split among itself before any
+listed three such dev sentences among the classifier's false flags. Four first-batch
+sentences that shared five or more words with corpus cases written after them were reworded
+(meaning and split kept). A batch is split among itself before any
 training: inside each stratum (language x label x near-miss), ordered by the SHA-1 of the
 text, the first round(0.6 n) go to dev, the rest to test.
 """
