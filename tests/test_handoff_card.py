@@ -109,6 +109,19 @@ def test_facts_are_labelled_values_in_the_operators_language(lang, conv, expecte
     assert all(len(v) <= 61 and "." not in v.rstrip("…") for v in c.facts.values())
 
 
+@pytest.mark.parametrize("lang,text,label,value", [
+    ("en", "I'm at home and the internet is down again, I want a person.", "Away from home", "no (at home)"),
+    ("en", "I'm abroad in France and my mobile data is down, I want a person.", "Away from home", "yes (abroad)"),
+    ("ru", "Я дома, интернет опять не работает, позовите человека.", "В поездке", "нет (дома)"),
+    ("ru", "Я за границей, мобильный интернет не работает, позовите человека.", "В поездке", "да (за границей)"),
+])
+def test_a_yes_no_fact_reads_as_yes_or_no_with_the_customers_words(lang, text, label, value):
+    conv = conversation(text)
+    c = card(suggestion(conv, lang, ["explicit_human_request"]), lang, conversation=conv)
+    assert c.facts[label] == value
+    assert f"{label}: {value}" in c.summary
+
+
 def test_no_handoff_no_card():
     s = suggestion(EN, "en", []).model_copy(update={"handoff": Handoff(needed=False)})
     c = card(s, "en")

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from copilot.desk import Desk
+from copilot.facts import FACTS, says_no
 from copilot.handoff import route_taken
 from copilot.masking import mask_pii
 from copilot.schema import Conversation, Suggestion
@@ -56,13 +57,13 @@ FACT_LABELS: dict[str, dict[str, str]] = {
            "address": "Address", "error_code": "Error", "speed_test_result": "Measured speed",
            "time_of_day": "When it happens", "payment_date": "Paid", "payment_amount": "Amount",
            "payment_method": "Paid by", "phone_model": "Phone", "location": "Where", "new_address": "New address",
-           "move_date": "Move date", "contact_phone": "Contact phone"},
+           "move_date": "Move date", "contact_phone": "Contact phone", "traveling": "Away from home"},
     "ru": {"contract_number": "Договор", "since_when": "С какого времени", "router_lights": "Индикаторы роутера",
            "devices_affected": "Устройства", "connection_type": "Подключение", "already_tried": "Уже пробовали",
            "address": "Адрес", "error_code": "Ошибка", "speed_test_result": "Замер скорости",
            "time_of_day": "Когда происходит", "payment_date": "Дата оплаты", "payment_amount": "Сумма",
            "payment_method": "Способ оплаты", "phone_model": "Телефон", "location": "Где", "new_address": "Новый адрес",
-           "move_date": "Дата переезда", "contact_phone": "Контактный телефон"},
+           "move_date": "Дата переезда", "contact_phone": "Контактный телефон", "traveling": "В поездке"},
 }
 _SUMMARY_LABELS: dict[str, dict[str, str]] = {
     "en": {"why": "Why a person", "wants": "Customer wants", "topic": "Topic", "facts": "Facts", "tried": "Already tried",
@@ -127,6 +128,21 @@ def fact_label(key: str, lang: str) -> str:
     return labels.get(key) or key.replace("_", " ").capitalize()
 
 
+_YES_NO = {"en": ("yes", "no"), "ru": ("да", "нет")}
+
+
+def fact_value(key: str, value: str, lang: str) -> str:
+    """A fact's value as the operator reads it: a yes-no fact of the vocabulary says which,
+    with the customer's words ("no (at home)" for "Away from home"), others are the words."""
+    value = " ".join(value.split())
+    fact = FACTS.get(key)
+    said_no = says_no(value, fact) if fact is not None else None
+    if said_no is None:
+        return value
+    yes, no = _YES_NO.get(lang, _YES_NO["en"])
+    return f"{no if said_no else yes} ({value})"
+
+
 def _trim(text: str, limit: int = MAX_WANTS_CHARS) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
@@ -188,7 +204,7 @@ def card(suggestion: Suggestion, lang: str, desk: Desk | None = None,
         promise = route.promise.get(lang) or route.promise.get(suggestion.language) or next(iter(route.promise.values()), "")
     turns = [m.text for m in conversation.messages if m.role == "customer"] if conversation else []
     wants = customer_wants(turns or [_wants_from_summary(h.summary)], keep)
-    facts = {fact_label(k, lang): " ".join(v.split()) for k, v in suggestion.facts.items() if v and v.strip()}
+    facts = {fact_label(k, lang): fact_value(k, v, lang) for k, v in suggestion.facts.items() if v and v.strip()}
     tried_label = fact_label("already_tried", lang)
     reasons = [reason_label(r, lang) for r in h.reasons]
     topic = suggestion.intent.label.replace("_", " ").replace("-", " ").strip()
