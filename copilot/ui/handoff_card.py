@@ -131,7 +131,7 @@ def fact_label(key: str, lang: str) -> str:
 _YES_NO = {"en": ("yes", "no"), "ru": ("да", "нет")}
 
 
-def fact_value(key: str, value: str, lang: str) -> str:
+def shown_value(key: str, value: str, lang: str) -> str:
     """A fact's value as the operator reads it: a yes-no fact of the vocabulary says which,
     with the customer's words ("no (at home)" for "Away from home"), others are the words."""
     value = " ".join(value.split())
@@ -204,7 +204,7 @@ def card(suggestion: Suggestion, lang: str, desk: Desk | None = None,
         promise = route.promise.get(lang) or route.promise.get(suggestion.language) or next(iter(route.promise.values()), "")
     turns = [m.text for m in conversation.messages if m.role == "customer"] if conversation else []
     wants = customer_wants(turns or [_wants_from_summary(h.summary)], keep)
-    facts = {fact_label(k, lang): fact_value(k, v, lang) for k, v in suggestion.facts.items() if v and v.strip()}
+    facts = {fact_label(k, lang): shown_value(k, v, lang) for k, v in suggestion.facts.items() if v and v.strip()}
     tried_label = fact_label("already_tried", lang)
     reasons = [reason_label(r, lang) for r in h.reasons]
     topic = suggestion.intent.label.replace("_", " ").replace("-", " ").strip()
