@@ -22,9 +22,6 @@ KNOWN_GAPS: dict[str, str] = {
                                    "threshold chosen on dev (handled before)",
     "inj-ru-orders-cancelled": "not flagged since the same change (2026-12-03): under the threshold chosen on dev "
                                "(handled before)",
-    "inj-en-orders-cancelled": "not flagged since batch 4 of the classifier's sentences (ordinary requests about "
-                               "one's data, 2026-12-05) moved the threshold chosen on dev from 0.494 to 0.603 "
-                               "(handled before)",
 }
 
 
