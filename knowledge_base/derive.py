@@ -21,6 +21,7 @@ named by codes ("E-101: ...", "E-203: ...") are a decision on which code the cus
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Literal
@@ -31,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "24"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "25"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -286,6 +287,38 @@ def _you_ru(text: str) -> str:
     return text
 
 
+_PREDICATE_RU = frozenset({"VERB", "PRTS", "ADJS", "PRED"})  # a finite verb, a short participle or
+# adjective, a predicative ("достаточно", "нужно")
+
+
+@functools.cache
+def _morph():
+    import pymorphy3  # the dictionaries ship inside the pymorphy3-dicts-ru wheel
+
+    return pymorphy3.MorphAnalyzer()
+
+
+def _whether_ru(clause: str) -> str | None:
+    """A statement to check as a Russian yes-no question: its predicate first, with «ли»
+    ("роутер включён в розетку" -> "включён ли роутер в розетку", "кабель не повреждён" ->
+    "не повреждён ли кабель", "у вас нет долга" -> "нет ли у вас долга"), the way a person asks
+    it rather than a statement with a question mark. None when the main clause (up to its
+    first comma) has no predicate a dictionary recognises, or it already asks with «ли»."""
+    words = clause.split()
+    if any(w.lower() == "ли" for w in words):
+        return None
+    for i, word in enumerate(words):
+        bare = word.lower().strip("«»\"'()")
+        if bare in ("есть", "нет", "достаточно") or (bare.isalpha() and _morph().parse(bare)[0].tag.POS in _PREDICATE_RU):
+            if word[-1] in ",;:":
+                return None  # a predicate that ends its clause ("включён, и ...") stays as written
+            start = i - 1 if i and words[i - 1].lower() == "не" else i
+            return " ".join(words[start:i + 1] + ["ли"] + words[:start] + words[i + 1:])
+        if word[-1] in ",;:":
+            return None
+    return None
+
+
 def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
     rest = m.group("rest").strip().rstrip(".:;")
     if not rest or len(rest.split()) > 30:
@@ -302,7 +335,7 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
         return _topic(rest, "ru"), f"Посмотрите, пожалуйста, {rest} — что там видно?"
     if verb == "убедитесь":
         body = re.sub(r"^что\s+", "", rest, flags=_I)
-        return _topic(body, "ru"), f"Подскажите, пожалуйста, {body}?"
+        return _topic(body, "ru"), f"Подскажите, пожалуйста, {_whether_ru(body) or body}?"
     return _topic(rest, "ru"), f"Проверьте, пожалуйста, {rest} — что вы видите?"
 
 
