@@ -230,7 +230,9 @@ class RoutingSettings(BaseModel):
         False, description="Flag explicit requests, legal threats, fraud, vulnerability and frustration with the "
         "classifier over embeddings (copilot/routing) as well as the patterns. Off by default: on the demo "
         "desk's dev conversations it added no handoff recall and false handoffs (frustration on ordinary "
-        "multi-turn problems, fraud on billing questions); its thresholds were chosen on labelled single "
+        "multi-turn problems, fraud on billing questions), and on tau-banking's dev half it doubled the "
+        "false handoffs (2 -> 4 of 43 ordinary tasks, all frustration) with no transfer gained (5/5 either way; "
+        "2026-12-05, after the third batch of utterances); its thresholds were chosen on labelled single "
         "utterances where most are positives (`copilot eval routing`).")
 
 
