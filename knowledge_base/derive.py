@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "25"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "26"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -648,7 +648,10 @@ def _branch_question(subj: str, states: list[str], lang: str) -> str:
 
 _HANDOFF_EN = re.compile(
     r"\b(transfer(?:s|red)?|escalat(?:e|es|ed)|hand(?:s|ed)? (?:it |the case |the call |them )?(?:over|off)|"
-    r"pass(?:es|ed)? (?:it |the case )?(?:on )?|refer(?:s|red)?|route[sd]?|forward(?:s|ed)?|connect(?:s|ed)?)\b[^.;]{0,60}?\b(?:to\s+)?(?:a |an |the |our )?(human|person|live agent|human agent|agent|specialist|"
+    r"pass(?:es|ed)? (?:it |the case )?(?:on )?|refer(?:s|red)?|route[sd]?|forward(?:s|ed)?|connect(?:s|ed)?)\b[^.;]{0,60}?"
+    # to or with the one who takes over ("to our security team", "with a live agent"), not any person
+    # mentioned after the verb ("refer someone to open an account ... the person you refer receives $35")
+    r"\b(?:to|with)\s+(?:a |an |the |our |your )?(?:[\w-]+\s+){0,2}?(human|person|live agent|human agent|agent|specialist|"
     r"supervisor|manager|second line|2nd line|tier 2|technical support|tech support|support team|team|department|engineer)\b", _I)
 _ONLY_EN = re.compile(r"\bonly (?:a |an |the )?(human|person|agent|specialist|supervisor|manager|staff member|operator)s?\b"
                       r"[^.;]{0,20}?\b(can|may|is allowed to|are allowed to)\b\s+(?P<what>[^.;]+)", _I)
@@ -724,6 +727,10 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
             r"\s+(?:the |your |a |an |some )?(?:money|funds|balance|payment|amount|\d|number|sim|data|credit)",
             text[handoff.end(1):], _I):
         return None  # "transfer money to ...", "transfer the number to ..." move things, not the case
+    if handoff and lang == "ru" and (re.match(r"\s+(?:(?:ваш|свой|этот)\w*\s+)?(?:договор|номер|деньг|средств|баланс|"
+                                              r"сим|показани|данн|остаток)", text[handoff.end(1):], _I)
+                                     or re.search(r"(?:друг|трет)\w+\s+\S*$", text[handoff.end(1):handoff.start(handoff.lastindex)])):
+        return None  # «передать договор ...», «передать его другому человеку»: a thing handed to someone else
     needs = None if handoff else (_NEEDS_RU if lang == "ru" else _NEEDS_EN).search(text) \
         or _HANDOFF_EN.search(_tool_words(text))
     handoff = handoff or needs
@@ -733,7 +740,7 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
     if cond:
         condition = (cond.group("cond") or cond.group("cond_ru") or "").strip(" ,:")
         # the condition ends where the handoff itself is said (", transfer ...", ", обращение передаётся ...")
-        condition = re.split(r"[,:]\s*(?:\w+\s+){0,3}?(?:transfer|escalat|hand|pass|refer|forward|route|переда|переведите|"
+        condition = re.split(r"[,:]\s*(?:\w+\s+){0,3}?(?:transfer|escalat|hand|pass|refer|forward|route|connect|переда|переведите|"
                              r"перевод|эскалир|направ)", condition, flags=_I)[0]
     elif only:
         condition = only.group("what").strip()
@@ -741,6 +748,10 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
         condition = heading_condition or (situation if needs else "")
     if not condition or len(condition.split()) < 2 or _vague(condition):
         return None
+    said = (_HANDOFF_RU if lang == "ru" else _HANDOFF_EN).search(f"{condition} {_tool_words(condition)}")
+    if cond and said and not re.search(r"\b(?:request|ask|want|demand|insist)\w*|просит|требует|хочет",
+                                       condition[: said.start()], _I):
+        return None  # "When using the transfer tool, select ...", "Use when the transfer is due to ...": how, not when
     reason: HandoffReason = "policy_requires_human"
     for code, rx in _REASON_WORDS:
         if rx.search(text) or rx.search(condition):

@@ -106,6 +106,33 @@ def test_transferring_money_is_not_a_handoff():
     assert rule_of("You can transfer money to another account in the app.", "", "en") is None
 
 
+@pytest.mark.parametrize("sentence,lang", [
+    # a person mentioned after the verb is not the one who takes over
+    ("When you refer a friend to open an account, you earn 40 and the person you refer receives 30.", "en"),
+    # how to hand over, not when
+    ("When using the escalate_to_human tool, pick the reason code that fits best.", "en"),
+    ("Use this code when the transfer is due to a system outage.", "en"),
+    ("Когда передаёте обращение специалисту, укажите в заметке номер договора.", "ru"),
+    # a thing handed to someone else
+    ("Если вы хотите передать договор другому человеку, приходите в офис вдвоём с паспортами.", "ru"),
+    ("Если хотите оставить номер себе, а передать его другому человеку, оформите переоформление.", "ru"),
+])
+def test_sentences_about_other_transfers_or_how_to_hand_over_are_not_rules(sentence, lang):
+    assert rule_of(sentence, "", lang) is None
+
+
+@pytest.mark.parametrize("sentence,lang,condition", [
+    ("If the card was stolen, transfer the customer to our security team.", "en", "the card was stolen"),
+    ("If the router stays offline after a reset, connect the caller with a live agent.", "en",
+     "the router stays offline after a reset"),
+    ("When the user asks for a transfer to a human specialist, follow the protocol below.", "en",
+     "the user asks for a transfer to a human specialist"),
+])
+def test_handoffs_to_a_named_team_or_asked_for_by_the_customer_stay_rules(sentence, lang, condition):
+    found = rule_of(sentence, "", lang)
+    assert found is not None and found[1].startswith(condition)
+
+
 def test_content_with_no_troubleshooting_gives_nothing_and_headings_alone_give_nothing():
     prose = doc("# Our plans\nThe Home plan costs 500 a month. Refunds reach the card within 10 business days.\n")
     assert derive(prose) == []
