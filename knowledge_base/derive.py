@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "26"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "27"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -160,6 +160,8 @@ _DEFINITION = re.compile(r"^\S.{2,60}?\s[-–—]\s[A-ZА-ЯЁ]")
 def _you_en(text: str) -> str:
     """Third person of an instruction to the agent -> second person to the customer."""
     rules = [
+        # the agent the instruction speaks to is "us" to the customer: "if they want you to transfer ..."
+        (r"\b(want|wants|need|needs|would like|expect|expects|allow|allows) you to\b", r"\1 us to"),
         (r"\b(the|a|your) (user|customer|caller|client|subscriber)'s\b", "your"),
         (r"\b(the|a) (user|customer|caller|client|subscriber) (is|was)\b", r"you \3"),
         (r"\b(the|a) (user|customer|caller|client|subscriber) (has)\b", "you have"),
@@ -246,6 +248,17 @@ def _question_en(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
         return _topic(clause, "en"), f"Could you check {clause} and tell me?"
     if re.match(r"^(if|whether|that)\s", rest, _I) or re.search(rf"\b{_AUX}\b", clause, _I) and len(clause.split()) > 2:
         return _topic(clause, "en"), _yes_no_en(clause)
+    if verb in ("verify", "confirm", "make sure"):
+        # a state with "that" left out: "Verify your balance covers the full amount"
+        if not re.match(r"\w+ing\b", clause) and not re.search(
+                r"\band\s+(?:verify|ensure|check|confirm|save|submit|update|try|correct|generate|obtain)\b", clause, _I) \
+                and re.search(r"^\S+(?:\s+\S+){0,5}?(?<!\bto)\s+(?:match(?:es)?|covers?|meets?|exceeds?|equals?|shows?|reflects?|"
+                     r"qualif(?:y|ies)|supports?|exists?|works?|appears?|includes?|contains?|posted|arrived|went through)\b",
+                     clause, _I):
+            return _topic(clause, "en"), f"Could you tell me whether {clause}?"
+        # "Verify customer identity", "Confirm the price", "Confirm the action": the agent's act with the
+        # customer, not something the customer can look at
+        return None
     return _topic(clause, "en"), f"Could you check {clause} and tell me what you see?"
 
 

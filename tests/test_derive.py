@@ -24,6 +24,11 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
     ("Ask the caller for the error code on the screen.", "en", ["error code"]),
     ("Ask the user if they are outside their usual service area.", "en", ["Are you outside your usual service area?"]),
     ("Ask the user to check if their phone has cellular service.", "en", ["Does your phone have cellular service?"]),
+    # a state to confirm with its "that" left out is still asked
+    ("Verify the available balance covers the full amount.", "en",
+     ["Could you tell me whether the available balance covers the full amount?"]),
+    # the agent the instruction speaks to is "us" to the customer
+    ("Ask the customer if they want you to transfer the deposit now.", "en", ["whether you want us to transfer"]),
     ("Look at the router lights.", "en", ["router lights"]),
     ("Попросите клиента назвать номер договора.", "ru", ["номер договора", "Подскажите"]),
     ("Уточните у клиента, с какого дня не работает телевидение.", "ru", ["с какого дня не работает телевидение"]),
@@ -61,6 +66,10 @@ def test_checks_become_questions_to_the_customer_in_the_sources_language(sentenc
     ("Check Status Bar - Shows what icons are currently visible.", "en"),  # a reference entry
     ("Refunds reach the card within 10 business days.", "en"),
     ("Make sure you try all the possible ways before transferring.", "en"),  # the agent's own duty
+    # verifying or confirming a thing is the agent's act with the customer, not something they can look at
+    ("Verify customer identity.", "en"),
+    ("Confirm the price.", "en"),
+    ("Verify recipient details before submitting to avoid delays.", "en"),
 ])
 def test_prescriptions_statements_and_agent_duties_are_not_checks(sentence, lang):
     assert check_of(sentence, lang) is None
