@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "27"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "28"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -195,7 +195,8 @@ def _yes_no_en(clause: str) -> str:
         aux, subj, rest = m.group(2), m.group("subj"), m.group("rest")
         if subj.split()[0].lower() in ("the", "your", "a", "any", "an", "you"):
             subj = subj[0].lower() + subj[1:]
-        if aux.lower() in ("has", "have") and not re.match(r"\w+(ed|en|wn|ne|lt|nt)\b", rest):
+        # a participle ("been", "sent", "spent"), not an adjective that ends alike ("sufficient", "current")
+        if aux.lower() in ("has", "have") and not re.match(r"(?:\w+(?:ed|en|wn|ne|lt)|\w{1,4}nt)\b", rest):
             # "has cellular service" is a verb, not an auxiliary: "Does ... have ...?"
             return f"{'Do' if subj.lower() == 'you' else 'Does'} {subj} have {rest}?"
         return f"{aux.capitalize()} {subj} {rest}?"
@@ -355,7 +356,8 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
 # where a check's sentence goes on to the next instruction: "and" + an imperative with its object
 # ("and note it in the summary"; "and contact details" is a noun phrase)
 _THEN = re.compile(r"(?:,\s*|\s+)(?:and|then|and then)\s+(?=(?:note|record|log|write|add|update|mark|call|offer|"
-                   r"escalate|transfer|wait|contact)\s+(?:it|this|that|them|the|a|an|their|your|down|in|for|to)\b)"
+                   r"escalate|transfer|wait|contact|provide|explain|inform|advise|proceed)\s+(?:it|this|that|them|the|a|an|their|your|"
+                   r"down|in|for|to|with)\b)"
                    r"|(?:,\s*|\s+)(?:и|затем|а затем|потом)\s+(?=\w+(?:ите|йте)(?!\w))", _I)
 
 

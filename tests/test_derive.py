@@ -27,6 +27,11 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
     # a state to confirm with its "that" left out is still asked
     ("Verify the available balance covers the full amount.", "en",
      ["Could you tell me whether the available balance covers the full amount?"]),
+    # "has" before an adjective is the verb ("sufficient" is no participle); a second instruction is cut off
+    ("Verify that the account has sufficient funds to cover the payment.", "en",
+     ["Does the account have sufficient funds to cover the payment?"]),
+    ("Check whether the card has been closed and provide the following information.", "en",
+     ["Has the card been closed?"]),
     # the agent the instruction speaks to is "us" to the customer
     ("Ask the customer if they want you to transfer the deposit now.", "en", ["whether you want us to transfer"]),
     ("Look at the router lights.", "en", ["router lights"]),
