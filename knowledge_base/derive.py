@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "28"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "29"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -326,8 +326,12 @@ def _whether_ru(clause: str) -> str | None:
         if bare in ("есть", "нет", "достаточно") or (bare.isalpha() and _morph().parse(bare)[0].tag.POS in _PREDICATE_RU):
             if word[-1] in ",;:":
                 return None  # a predicate that ends its clause ("включён, и ...") stays as written
-            start = i - 1 if i and words[i - 1].lower() == "не" else i
-            return " ".join(words[start:i + 1] + ["ли"] + words[:start] + words[i + 1:])
+            if i and words[i - 1].lower() == "не":  # "не повреждён ли кабель"
+                return " ".join(words[i - 1:i + 1] + ["ли"] + words[:i - 1] + words[i + 1:])
+            if i and words[i - 1].isalpha() and _morph().parse(words[i - 1].lower())[0].tag.POS == "ADVB":
+                # the adverb is what is asked about: "плотно ли вставлен кабель"
+                return " ".join([words[i - 1], "ли", word] + words[:i - 1] + words[i + 1:])
+            return " ".join([word, "ли"] + words[:i] + words[i + 1:])
         if word[-1] in ",;:":
             return None
     return None
@@ -350,6 +354,10 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
     if verb == "убедитесь":
         body = re.sub(r"^что\s+", "", rest, flags=_I)
         return _topic(body, "ru"), f"Подскажите, пожалуйста, {_whether_ru(body) or body}?"
+    that = re.match(r"что\s+(?P<state>.+)$", rest, _I)
+    whether = _whether_ru(that.group("state")) if that and verb.startswith("провер") else None
+    if whether:  # «Проверьте, что кабель вставлен» -> «Проверьте, пожалуйста: вставлен ли кабель?»
+        return _topic(rest, "ru"), f"Проверьте, пожалуйста: {whether}?"
     return _topic(rest, "ru"), f"Проверьте, пожалуйста, {rest} — что вы видите?"
 
 
