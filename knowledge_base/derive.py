@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "29"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "30"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -619,6 +619,9 @@ def _decisions(sentences: list[tuple[int, str]], lang: str) -> list[tuple[list[i
         key = next((k for k, v in found.items() if pos - v[0][-1] <= 2 and (set(k.split()) <= set(key.split())
                                                                            or set(key.split()) <= set(k.split()))), key)
         state = " ".join(m.group("state").split())
+        if re.match(r"[«\"']?(?:yes|no|да|нет)\b", state, _I) and (any(_the_customer(" ".join(subj.split()[:n]), lang) for n in (1, 2)) or re.search(
+                r"\b(?:answer|reply|says|said)\b|ответ|говорит|сказал", subj, _I)):
+            continue  # "If the customer says YES / NO": the answer to the question before, not a new one
         if key in found:
             found[key][0].append(pos)
             found[key][2].append(state)

@@ -119,6 +119,17 @@ def test_a_rule_under_a_branch_takes_the_branchs_condition():
     assert [(r.reason, r.condition) for r in rules] == [("policy_requires_human", "SIM is LOCKED with PIN/PUK")]
 
 
+@pytest.mark.parametrize("text,lang", [
+    ("1. Ask the customer: 'Did you report the card lost?'\n2. If the customer says YES and found the card:\n"
+     "   - Order a replacement.\n3. If the customer says NO (they did not report it):\n   - Verify identity.\n", "en"),
+    ("1. Спросите клиента, сообщал ли он о потере карты.\n2. Если клиент говорит — да:\n   - Закажите новую карту.\n"
+     "3. Если клиент говорит — нет:\n   - Проверьте личность.\n", "ru"),
+])
+def test_branches_on_the_customers_yes_or_no_are_not_asked_again(text, lang):
+    questions = [d.question for d in derive(doc(text, lang)) if isinstance(d, DerivedCheck)]
+    assert not any(w in q.lower() for q in questions for w in ("yes or no", "да или нет", "yes, no", "да, нет")), questions
+
+
 def test_transferring_money_is_not_a_handoff():
     assert rule_of("You can transfer money to another account in the app.", "", "en") is None
 
