@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "30"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "31"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -342,6 +342,10 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
     if not rest or len(rest.split()) > 30:
         return None
     rest = _you_ru(rest)
+    if re.search(r"клиент|абонент|пользовател|покупател|заявител", m.group(0), _I):
+        # «Спросите клиента, сообщал ли он ...»: "he" is the customer just named
+        rest = re.sub(r"(?<!\w)(\w+) ли (?:он|она)(?!\w)",
+                      lambda w: f"{_you_verb_ru(w.group(1))} ли вы" if _you_verb_ru(w.group(1)) else w.group(0), rest, flags=_I)
     if pattern is _CLARIFY_RU:
         return _topic(rest, "ru"), f"Подскажите, пожалуйста, {rest.rstrip('?')}?"
     verb = m.group("verb").lower()
