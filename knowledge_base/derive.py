@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "31"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "32"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -148,8 +148,12 @@ _CHECK_RU = re.compile(_LEAD_RU + r"(?P<verb>проверьте|посмотри
 # what is established, not done: a check of an instruction or of the document itself is not asked
 _META = re.compile(r"\b(categor\w*|path|step|section|policy|policies|instructions?|this (guide|article|manual)|"
                    r"facing (an? )?[\w -]{0,30}(issue|problem)|категори\w*|раздел\w*|инструкци\w*|эт\w+ стать\w+)\b", _I)
+# a list the check introduces or points back to ("Check the following IN ORDER:", "Check eligibility
+# requirements listed above"), not a thing to look at
+_LIST_REF = re.compile(r"\b(?:the following|these(?: in order)?|(?:listed|shown|described) (?:above|below)|see (?:the )?list|"
+                       r"следующ\w+|перечисленн\w+|(?:указанн|описанн)\w+ (?:выше|ниже))(?!\w)", _I)
 # the agent's own duties and lookups: nothing to ask the customer
-_AGENT_SIDE = re.compile(r"\b(in (the|our) (system|crm|records|database|tools?)|your (tools|system|records)|"
+_AGENT_SIDE = re.compile(r"\b(in (the|our) (system|crm|records|database|tools?)|your (tools|system|records)|(?:the |a )[\w -]{0,20}lookup|"
                          r"the line associated|account details|make sure (that )?you|you (must|should) first|"
                          r"в (системе|crm|базе|карточке))\b|\w_\w|\(\)", _I)
 # (`\w_\w` finds an identifier like `user_id`; `\w+_\w+` did too, in time quadratic in a word's length)
@@ -556,7 +560,8 @@ def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
         m = pattern.match(text)
         if not m:
             continue
-        if _META.search(m.group("rest")) or re.match(r"^если\b", m.group("rest"), _I):
+        if _META.search(m.group("rest")) or re.match(r"^если\b", m.group("rest"), _I) \
+                or _LIST_REF.search(_Trimmed(m).group("rest")):
             return None
         made = _question_en(_Trimmed(m), pattern) if lang == "en" else _question_ru(_Trimmed(m), pattern)
         if made and made[0]:

@@ -80,6 +80,12 @@ def test_checks_become_questions_to_the_customer_in_the_sources_language(sentenc
     ("Verify customer identity.", "en"),
     ("Confirm the price.", "en"),
     ("Verify recipient details before submitting to avoid delays.", "en"),
+    # a list introduced or pointed back to, and the agent's own lookup tool
+    ("Check the following IN ORDER:", "en"),
+    ("Check eligibility requirements listed above.", "en"),
+    ("Проверьте следующее:", "ru"),
+    ("Проверьте условия, перечисленные выше.", "ru"),
+    ("Check limits from the debit card lookup.", "en"),
 ])
 def test_prescriptions_statements_and_agent_duties_are_not_checks(sentence, lang):
     assert check_of(sentence, lang) is None
