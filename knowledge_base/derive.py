@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "32"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "33"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -200,7 +200,8 @@ def _yes_no_en(clause: str) -> str:
         if subj.split()[0].lower() in ("the", "your", "a", "any", "an", "you"):
             subj = subj[0].lower() + subj[1:]
         # a participle ("been", "sent", "spent"), not an adjective that ends alike ("sufficient", "current")
-        if aux.lower() in ("has", "have") and not re.match(r"(?:\w+(?:ed|en|wn|ne|lt)|\w{1,4}nt)\b", rest):
+        if aux.lower() in ("has", "have") and not re.match(
+                r"(?:(?:not|already|never|just|also|yet|been)\s+)*(?:\w+(?:ed|en|wn|ne|lt)|\w{1,4}nt|paid|said|laid)\b", rest, _I):
             # "has cellular service" is a verb, not an auxiliary: "Does ... have ...?"
             return f"{'Do' if subj.lower() == 'you' else 'Does'} {subj} have {rest}?"
         return f"{aux.capitalize()} {subj} {rest}?"

@@ -32,6 +32,9 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
      ["Does the account have sufficient funds to cover the payment?"]),
     ("Check whether the card has been closed and provide the following information.", "en",
      ["Has the card been closed?"]),
+    # an adverb between "has" and the participle keeps "has" the auxiliary
+    ("Verify that the rebate has not already been applied.", "en", ["Has the rebate not already been applied?"]),
+    ("Check whether the participant has already paid.", "en", ["Has the participant already paid?"]),
     # the agent the instruction speaks to is "us" to the customer
     ("Ask the customer if they want you to transfer the deposit now.", "en", ["whether you want us to transfer"]),
     ("Look at the router lights.", "en", ["router lights"]),
