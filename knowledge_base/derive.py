@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "33"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "34"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -175,7 +175,11 @@ def _you_en(text: str) -> str:
         (r"(^|\b(?:if|whether|that|when|what|which)\s+)(?:the|a) (?:user|customer|caller|client|subscriber) "
          r"(\w+?[^su\W])s\b", r"\1you \2"),
         (r"\b(the|a) (user|customer|caller|client|subscriber)\b", "you"),
-        (r"\b(user|customer)'s\b", "your"), (r"\b(user|customer)\b", "you"),
+        (r"\b(user|customer)'s\b", "your"),
+        # a bare "user" is the customer after a verb or a conjunction ("Confirm user is enrolled"), not
+        # after a word that qualifies it: "authorized user", "new customer" are other people or kinds
+        (r"(^|\b(?:if|whether|that|when|and|or|ask|confirm|check|verify|tell|have|help|let|remind|advise)\s+)"
+         r"(?:user|customer)\b", r"\1you"),
         (r"\btheir\b", "your"), (r"\bthemselves\b", "yourself"), (r"\bthey're\b", "you're"),
         (r"\bthey (are|were|have|had|can|could|will|would|do|did|use|need|want)\b", r"you \1"),
         (r"\bthey\b", "you"), (r"\bthem\b", "you"), (r"\bhis or her\b", "your"),
@@ -371,11 +375,14 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
 
 
 # where a check's sentence goes on to the next instruction: "and" + an imperative with its object
-# ("and note it in the summary"; "and contact details" is a noun phrase)
-_THEN = re.compile(r"(?:,\s*|\s+)(?:and|then|and then)\s+(?=(?:note|record|log|write|add|update|mark|call|offer|"
-                   r"escalate|transfer|wait|contact|provide|explain|inform|advise|proceed)\s+(?:it|this|that|them|the|a|an|their|your|"
-                   r"down|in|for|to|with)\b)"
-                   r"|(?:,\s*|\s+)(?:и|затем|а затем|потом)\s+(?=\w+(?:ите|йте)(?!\w))", _I)
+# ("and note it in the summary", "and keep the receipt", "or prepare a plan"; "and contact details" is a noun phrase)
+# ("or transfer the balance" may be the customer's choice: after "or", only the agent's own acts)
+_THEN = re.compile(r"(?:,\s*|\s+)(?:(?:and|then|and then)\s+(?=(?:note|record|log|write|add|update|mark|call|offer|"
+                   r"escalate|transfer|wait|contact|provide|explain|inform|advise|proceed|keep|ask|try|opt|prepare|"
+                   r"save|submit|request|review|retry)\s+(?:it|this|that|them|the|a|an|their|your|"
+                   r"down|in|for|to|with|out)\b)|or\s+(?=(?:note|record|log|escalate|contact|explain|inform|advise|"
+                   r"proceed|prepare)\s+(?:it|this|that|them|the|a|an|their|your|to|with)\b))"
+                   r"|(?:,\s*|\s+)(?:и|или|затем|а затем|потом)\s+(?=\w+(?:ите|йте)(?:сь)?(?!\w))", _I)
 
 
 # where a check's sentence says why it is made: "..., as it may interfere with MMS", "... which
@@ -628,7 +635,10 @@ def _decisions(sentences: list[tuple[int, str]], lang: str) -> list[tuple[list[i
         # "the Internet light" and, in the next sentence, "Internet": one subject named shorter
         key = next((k for k, v in found.items() if pos - v[0][-1] <= 2 and (set(k.split()) <= set(key.split())
                                                                            or set(key.split()) <= set(k.split()))), key)
-        state = " ".join(m.group("state").split())
+        # "If status is PENDING → Card not yet activated": the state ends where the arrow to its outcome starts
+        state = " ".join(re.split(r"\s*(?:→|->|=>)", m.group("state"))[0].split())
+        if not state or _AGENT_SIDE.search(subj) or re.fullmatch(r"true|false", state, _I):
+            continue  # "If pin_locked is TRUE": a field of the agent's tools, not a state the customer sees
         if re.match(r"[«\"']?(?:yes|no|да|нет)\b", state, _I) and (any(_the_customer(" ".join(subj.split()[:n]), lang) for n in (1, 2)) or re.search(
                 r"\b(?:answer|reply|says|said)\b|ответ|говорит|сказал", subj, _I)):
             continue  # "If the customer says YES / NO": the answer to the question before, not a new one

@@ -37,6 +37,18 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
     ("Check whether the participant has already paid.", "en", ["Has the participant already paid?"]),
     # the agent the instruction speaks to is "us" to the customer
     ("Ask the customer if they want you to transfer the deposit now.", "en", ["whether you want us to transfer"]),
+    # a second instruction joined by "and"/"or" is cut off; a choice the customer makes ("or transfer") is not
+    ("Confirm the charge is labeled as an ATM operator fee and keep the receipt.", "en",
+     ["Is the charge labeled as an ATM operator fee?"]),
+    ("Confirm extended coverage is available to you and opt in via your account settings.", "en",
+     ["Is extended coverage available to you?"]),
+    ("Confirm your ERP is among the supported platforms or prepare a custom API integration plan.", "en",
+     ["Is your ERP among the supported platforms?"]),
+    ("Ask whether they want to pay now or transfer the balance.", "en", ["pay now or transfer the balance?"]),
+    ("Проверьте, включён ли роутер, или обратитесь в поддержку.", "ru", ["включён ли роутер — "]),
+    # "authorized user" is another person, not the customer; a bare "user" after a verb is the customer
+    ("Confirm that authorized user and virtual card purchases have posted.", "en", ["authorized user and virtual card"]),
+    ("Confirm user is enrolled in autopay.", "en", ["Are you enrolled in autopay?"]),
     ("Look at the router lights.", "en", ["router lights"]),
     ("Попросите клиента назвать номер договора.", "ru", ["номер договора", "Подскажите"]),
     ("Уточните у клиента, с какого дня не работает телевидение.", "ru", ["с какого дня не работает телевидение"]),
@@ -774,6 +786,22 @@ def test_two_if_sentences_on_one_subject_are_a_decision_point_in_both_languages(
     # a judgement of the reader ("If you believe ...") is not a state to ask about
     judged = "If you believe you are owed more, write a claim. If you are not happy with the answer, appeal."
     assert not [d for d in derive(doc(judged)) if isinstance(d, DerivedCheck) and d.form == "branch"]
+
+
+@pytest.mark.parametrize("text,lang,question", [
+    # "condition → outcome": the state ends at the arrow
+    ("If the card status is PENDING → Card not yet activated\nIf the card status is ACTIVE → Continue to step 2\n", "en",
+     "Is the card status pending or active?"),
+    ("Если статус карты — ожидает → карта ещё не активирована.\nЕсли статус карты — активна → переходите к шагу 2.\n", "ru",
+     "Подскажите, пожалуйста: статус карты — ожидает или активна?"),
+    # a field of the agent's tools or a flag set to true/false is nothing the customer can see
+    ("If pin_locked is TRUE:\n- Follow the protocol.\nIf pin_locked is FALSE:\n- Unlock the card.\n", "en", None),
+    ("If Yes is True:\n- The account converts.\nIf Yes is False:\n- Nothing changes.\n", "en", None),
+    ("Если pin_locked — TRUE:\n- Следуйте протоколу.\nЕсли pin_locked — FALSE:\n- Разблокируйте карту.\n", "ru", None),
+])
+def test_a_branch_states_what_the_customer_sees_not_its_outcome_or_a_tools_flag(text, lang, question):
+    found = [d.question for d in derive(doc("## Step 1\n" + text, lang=lang)) if isinstance(d, DerivedCheck)]
+    assert found == ([question] if question else [])
 
 
 @pytest.mark.parametrize("sentence,lang,topic", [
