@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "34"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "35"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -204,10 +204,12 @@ def _yes_no_en(clause: str) -> str:
         if subj.split()[0].lower() in ("the", "your", "a", "any", "an", "you"):
             subj = subj[0].lower() + subj[1:]
         # a participle ("been", "sent", "spent"), not an adjective that ends alike ("sufficient", "current")
-        if aux.lower() in ("has", "have") and not re.match(
-                r"(?:(?:not|already|never|just|also|yet|been)\s+)*(?:\w+(?:ed|en|wn|ne|lt)|\w{1,4}nt|paid|said|laid)\b", rest, _I):
+        if aux.lower() in ("has", "have", "had") and not re.match(
+                r"(?:(?:not|already|never|just|also|yet|been)\s+)*(?:\w+(?:ed|en|wn|ne|lt)|\w{1,4}nt|paid|said|laid|met|got|"
+                r"made|kept|left|lost|set|put|found|held|bought|brought|told|sold|heard|won|had|run)\b", rest, _I):
             # "has cellular service" is a verb, not an auxiliary: "Does ... have ...?"
-            return f"{'Do' if subj.lower() == 'you' else 'Does'} {subj} have {rest}?"
+            do = "Did" if aux.lower() == "had" else "Do" if subj.lower() == "you" else "Does"
+            return f"{do} {subj} have {rest}?"
         return f"{aux.capitalize()} {subj} {rest}?"
     return f"Could you tell me whether {clause}?"
 
@@ -572,10 +574,22 @@ def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
                 or _LIST_REF.search(_Trimmed(m).group("rest")):
             return None
         made = _question_en(_Trimmed(m), pattern) if lang == "en" else _question_ru(_Trimmed(m), pattern)
-        if made and made[0]:
-            return made[0], made[1], "step" if pattern in _STEP_PATTERNS else "ask"
+        question = _tidy(made[1]) if made and made[0] else None
+        if question:
+            return made[0], question, "step" if pattern in _STEP_PATTERNS else "ask"
         return None
     return None
+
+
+def _tidy(question: str) -> str | None:
+    """A question with a template's placeholder left in ("meets $[value not available]") asks
+    nothing; one cut inside a parenthesis ("(required?") ends before it."""
+    if re.search(r"\[[^\]]*\]", question):
+        return None
+    body, mark, tail = question.partition("?")
+    if body.count("(") > body.count(")"):
+        body = body[: body.rfind("(")].rstrip(" ,;:")
+    return f"{body}{mark}{tail}" if len(body.split()) >= 2 else None
 
 
 # --- decision points: the branches of a workflow -------------------------------------------

@@ -49,6 +49,12 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
     # "authorized user" is another person, not the customer; a bare "user" after a verb is the customer
     ("Confirm that authorized user and virtual card purchases have posted.", "en", ["authorized user and virtual card"]),
     ("Confirm user is enrolled in autopay.", "en", ["Are you enrolled in autopay?"]),
+    # "had" and irregular participles keep the right auxiliary; a question cut inside a parenthesis ends before it
+    ("Confirm the customer had sufficient available funds at the time of processing.", "en",
+     ["Did you have sufficient available funds at the time of processing?"]),
+    ("Confirm the reward balance has met the 30-point requirement.", "en", ["Has the reward balance met the 30-point"]),
+    ("Ask if they want expedited shipping (advise on fees by tier.", "en",
+     ["Could you tell me whether you want expedited shipping?"]),
     ("Look at the router lights.", "en", ["router lights"]),
     ("Попросите клиента назвать номер договора.", "ru", ["номер договора", "Подскажите"]),
     ("Уточните у клиента, с какого дня не работает телевидение.", "ru", ["с какого дня не работает телевидение"]),
@@ -101,6 +107,9 @@ def test_checks_become_questions_to_the_customer_in_the_sources_language(sentenc
     ("Проверьте следующее:", "ru"),
     ("Проверьте условия, перечисленные выше.", "ru"),
     ("Check limits from the debit card lookup.", "en"),
+    # a template's placeholder left in the text: there is nothing to compare with
+    ("Confirm the cart total meets or exceeds $[value not available].", "en"),
+    ("Проверьте, что сумма корзины не меньше [value not available].", "ru"),
 ])
 def test_prescriptions_statements_and_agent_duties_are_not_checks(sentence, lang):
     assert check_of(sentence, lang) is None
