@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "35"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "36"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -199,7 +199,11 @@ def _yes_no_en(clause: str) -> str:
     clause = clause.strip().rstrip(".:;,")
     m = re.match(rf"^(?P<subj>you|(?:the|your|a|any|an)\s+[\w' -]{{1,40}}?|[A-Z][\w-]*(?:\s+[\w-]+){{0,3}}?)\s+{_AUX}\b\s+(?P<rest>.+)$",
                  clause, _I)
-    if m and len(m.group("subj").split()) <= 5:
+    if m and re.search(r"\s(?:that|which|whom?)\s+(?:you|they|we|he|she)$", m.group("subj"), _I):
+        # "the address that you would like the card mailed to": a thing named by its own clause, to tell
+        return f"Could you tell me {clause}?"
+    # "the card that was sent is active": that auxiliary is the relative clause's, not the one to invert
+    if m and len(m.group("subj").split()) <= 5 and not re.search(r"\s(?:that|which|who)$", m.group("subj"), _I):
         aux, subj, rest = m.group(2), m.group("subj"), m.group("rest")
         if subj.split()[0].lower() in ("the", "your", "a", "any", "an", "you"):
             subj = subj[0].lower() + subj[1:]

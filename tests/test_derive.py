@@ -55,6 +55,11 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
     ("Confirm the reward balance has met the 30-point requirement.", "en", ["Has the reward balance met the 30-point"]),
     ("Ask if they want expedited shipping (advise on fees by tier.", "en",
      ["Could you tell me whether you want expedited shipping?"]),
+    # a relative clause's auxiliary is not the one to invert; a thing named by a clause of its own is asked for
+    ("Confirm that the parcel that was returned is back in stock.", "en",
+     ["Could you tell me whether the parcel that was returned is back in stock?"]),
+    ("Confirm the address that the customer would like to mail the card to.", "en",
+     ["Could you tell me the address that you would like to mail the card to?"]),
     ("Look at the router lights.", "en", ["router lights"]),
     ("Попросите клиента назвать номер договора.", "ru", ["номер договора", "Подскажите"]),
     ("Уточните у клиента, с какого дня не работает телевидение.", "ru", ["с какого дня не работает телевидение"]),
