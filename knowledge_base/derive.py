@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "36"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "37"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -106,7 +106,12 @@ def units(doc: SourceDocument) -> list[tuple[str, str, bool, bool]]:
     """(sentence, heading, is_heading, nested) in document order; bullets and headings are
     units of their own, paragraphs are split into sentences; `nested`: an indented bullet
     (it belongs to the line above it, usually a condition)."""
-    out: list[tuple[str, str, bool, bool]] = []
+    return [u[:4] for u in _units(doc)]
+
+
+def _units(doc: SourceDocument) -> list[tuple[str, str, bool, bool, bool]]:
+    """`units` and, last, whether the unit is (the first sentence of) a bullet."""
+    out: list[tuple[str, str, bool, bool, bool]] = []
     heading = ""
     for raw in doc.text.splitlines():
         if not raw.strip() or raw.strip().startswith("|"):
@@ -114,13 +119,14 @@ def units(doc: SourceDocument) -> list[tuple[str, str, bool, bool]]:
         m = _HEADING.match(raw)
         if m:
             heading = _STEP.sub("", _plain(m.group(2))).strip()
-            out.append((heading, heading, True, False))
+            out.append((heading, heading, True, False, False))
             continue
-        nested = bool(re.match(r"^\s{2,}", raw)) and bool(_BULLET.match(raw))
+        bullet = bool(_BULLET.match(raw))
+        nested = bool(re.match(r"^\s{2,}", raw)) and bullet
         line = _plain(_BULLET.sub("", raw))
-        for sentence in _SENTENCE_END.split(line):
+        for i, sentence in enumerate(_SENTENCE_END.split(line)):
             if sentence.strip():
-                out.append((sentence.strip(), heading, False, nested))
+                out.append((sentence.strip(), heading, False, nested, bullet and i == 0))
     return out
 
 
@@ -824,6 +830,30 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
     return reason, " ".join(condition.split())
 
 
+_LIST_LEAD = re.compile(r"\b(?:when|if|whenever|in (?:any of )?(?:these|the following) (?:cases|situations))\s*:\s*$|"
+                        r"(?:^|\s)(?:если|когда|в (?:следующих|этих|таких) случаях)\s*:\s*$", _I)
+
+
+def list_lead(sentence: str, lang: str) -> tuple[HandoffReason, str] | None:
+    """(reason, sentence) when the line hands the case over on conditions listed below it
+    ("Escalate to the security team when:", «Передайте обращение специалисту, если:»)."""
+    text = sentence.strip().strip("*").strip()
+    if not _LIST_LEAD.search(text) or not (_HANDOFF_RU if lang == "ru" else _HANDOFF_EN).search(text):
+        return None
+    reason: HandoffReason = next((code for code, rx in _REASON_WORDS if rx.search(text)), "policy_requires_human")
+    return reason, text
+
+
+def listed_rule(lead: tuple[HandoffReason, str], item: str, lang: str) -> tuple[HandoffReason, str] | None:
+    """A rule from one bullet under a list lead: the bullet is the condition ("Customer cannot
+    verify their identity"); its reason is the lead's, or one the bullet names."""
+    condition = " ".join(re.sub(r"\([^)]*\)", "", item).strip(" .;:,*").split())
+    if len(condition.split()) < 2 or _vague(condition) or condition.endswith("?"):
+        return None
+    reason = next((code for code, rx in _REASON_WORDS if rx.search(condition)), lead[0])
+    return reason, condition
+
+
 # --- references to other parts of a workflow ------------------------------------------------
 
 _PART_EN = r"(?:path|section|procedure|chapter|part|flow|workflow|appendix)"
@@ -904,8 +934,10 @@ def derive(doc: SourceDocument) -> list[Derived]:
     found: list[Derived] = []
     seen_topics: set[tuple[str, str]] = set()
     seen_rules: set[str] = set()
-    sentences = units(doc)
+    every = _units(doc)
+    sentences = [u[:4] for u in every]
     numbered = [(i, s) for i, (s, *_) in enumerate(sentences)]
+    listed: tuple[HandoffReason, str] | None = None  # "Escalate to the security team when:": its bullets are conditions
     # lines that state one outcome of a decision point ("If Airplane Mode is ON:")
     outcome_lines = {pos for positions, *_ in _decisions(numbered, doc.lang) for pos in positions}
     branch_condition = ""
@@ -916,6 +948,17 @@ def derive(doc: SourceDocument) -> list[Derived]:
     for pos, (sentence, heading, is_heading, nested) in enumerate(sentences):
         if len(sentence) > _LONGEST_SENTENCE:
             continue  # no check or rule is that long; reading it costs time that grows with its square
+        if listed and every[pos][4] and not nested:
+            rule = listed_rule(listed, sentence, doc.lang)
+            if rule and rule[1] not in seen_rules:
+                seen_rules.add(rule[1])
+                # the source says it in two lines: the lead that hands over and the bullet that says when
+                found.append(DerivedRule(id=_id(doc.id, "rule", sentence + rule[1]), source_id=doc.id, lang=doc.lang,
+                                         position=pos, reason=rule[0], condition=rule[1],
+                                         sentence=f"{listed[1]} {sentence}", heading=heading))
+            continue
+        if not nested:
+            listed = None  # the list ends at a heading or a line that is no bullet
         m = _IF_LINE.match(sentence.strip("*"))
         if m:
             branch_condition = m.group("cond").strip()
@@ -967,6 +1010,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
         if asked:
             continue
         rule = rule_of(sentence, branch_condition, doc.lang, situation=_situation(heading, doc.title))
+        listed = None if rule else list_lead(sentence, doc.lang)
         if rule and rule[1] not in seen_rules:
             seen_rules.add(rule[1])
             found.append(DerivedRule(id=_id(doc.id, "rule", sentence + rule[1]), source_id=doc.id, lang=doc.lang,

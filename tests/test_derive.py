@@ -167,6 +167,27 @@ def test_branches_on_the_customers_yes_or_no_are_not_asked_again(text, lang):
     assert not any(w in q.lower() for q in questions for w in ("yes or no", "да или нет", "yes, no", "да, нет")), questions
 
 
+@pytest.mark.parametrize("text,lang,expected", [
+    ("## When to escalate\n**Clear the alert when:**\n- The customer's identity is verified\n\n"
+     "**Escalate to the security team when:**\n- The alert was raised by the bank (you cannot clear it)\n"
+     "- Customer cannot verify their identity\n\nThe team answers within a day.\n", "en",
+     [("policy_requires_human", "The alert was raised by the bank"),
+      ("account_verification_required", "Customer cannot verify their identity")]),
+    ("## Когда передавать обращение\nПередайте обращение специалисту второй линии, если:\n"
+     "- индикатор остаётся красным после перезагрузки\n- клиент сообщает о запахе гари от роутера\n\n"
+     "Обычно специалист перезванивает в течение дня.\n", "ru",
+     [("policy_requires_human", "индикатор остаётся красным после перезагрузки"),
+      ("policy_requires_human", "клиент сообщает о запахе гари от роутера")]),
+])
+def test_each_condition_listed_under_a_handoff_is_a_rule_citing_both_lines(text, lang, expected):
+    rules = [d for d in derive(doc(text, lang)) if isinstance(d, DerivedRule)]
+    assert [(r.reason, r.condition) for r in rules] == expected
+    # the handoff cites the lead with its bullet; the paragraph after the list and the list that does not
+    # hand over ("Clear the alert when:") give nothing
+    assert all(r.sentence.endswith(r.condition) or r.condition in r.sentence for r in rules)
+    assert all(("scalate" in r.sentence) or ("Передайте" in r.sentence) for r in rules)
+
+
 def test_transferring_money_is_not_a_handoff():
     assert rule_of("You can transfer money to another account in the app.", "", "en") is None
 
