@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "37"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "38"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -376,6 +376,11 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
         return _topic(rest, "ru"), f"Не могли бы вы {verb} {rest} и сообщить результат?"
     if verb in ("посмотреть", "посмотрите", "посмотрит"):
         return _topic(rest, "ru"), f"Посмотрите, пожалуйста, {rest} — что там видно?"
+    # «Убедитесь в настройках телефона, что он поддерживает eSIM»: where to look, then what to find there
+    where = re.match(r"(?P<where>(?:в|во|на|через|по)\s+[^,]{2,60}),\s*что\s+(?P<state>.+)$", rest, _I)
+    if where and verb in ("убедитесь", "проверьте") and _whether_ru(where.group("state")):
+        return (_topic(rest, "ru"),
+                f"Проверьте, пожалуйста, {where.group('where')}: {_whether_ru(where.group('state'))}?")
     if verb == "убедитесь":
         body = re.sub(r"^что\s+", "", rest, flags=_I)
         return _topic(body, "ru"), f"Подскажите, пожалуйста, {_whether_ru(body) or body}?"

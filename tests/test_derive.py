@@ -80,6 +80,10 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
     # "check that ..." keeps the action and asks with «ли»; an adverb before the predicate is what is asked
     ("Проверьте, что кабель плотно вставлен в порт WAN.", "ru", ["Проверьте, пожалуйста: плотно ли вставлен кабель в порт WAN?"]),
     ("Попросите клиента проверить, что роутер включён.", "ru", ["включён ли роутер?"]),
+    # where to look comes first, then what to find there, asked with «ли»
+    ("Убедитесь в настройках телефона, что он поддерживает eSIM.", "ru",
+     ["Проверьте, пожалуйста, в настройках телефона: поддерживает ли он eSIM?"]),
+    ("Проверьте на роутере, что индикатор горит зелёным.", "ru", ["Проверьте, пожалуйста, на роутере: горит ли индикатор зелёным?"]),
     # two predicates joined: left as written rather than a «ли» in the wrong clause
     ("Убедитесь, что роутер включён, а кабель вставлен в порт WAN.", "ru",
      ["роутер включён, а кабель вставлен в порт WAN?"]),
