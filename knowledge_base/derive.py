@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "38"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "39"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -265,6 +265,10 @@ def _question_en(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
         target = re.sub(r"^at\s+", "", body)
         return _topic(rest, "en"), f"Could you look at {target} and tell me what it shows?"
     # check / verify / confirm / find out / make sure
+    # "Check in your phone's settings that it supports eSIM": where to look, then what to find there
+    where = re.match(r"(?P<where>(?:in|on|at|under|via)\s+[^,]{2,60}?)\s+(?:that|whether|if)\s+(?P<state>.+)$", body, _I)
+    if where:
+        return _topic(rest, "en"), f"Could you check {where.group('where')} whether {where.group('state')}?"
     clause = re.sub(r"^(if|whether|that)\s+", "", body, flags=_I)
     if re.match(r"^(what|which|how|when|where)\b", clause, _I):
         return _topic(clause, "en"), f"Could you check {clause} and tell me?"
@@ -281,6 +285,8 @@ def _question_en(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
         # "Verify customer identity", "Confirm the price", "Confirm the action": the agent's act with the
         # customer, not something the customer can look at
         return None
+    if re.search(r"\bbefore (?:you|your)\b", clause, _I):
+        return None  # "Check every digit before you go on": advice for the next time, nothing to see now
     return _topic(clause, "en"), f"Could you check {clause} and tell me what you see?"
 
 
@@ -388,6 +394,8 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
     whether = _whether_ru(that.group("state")) if that and verb.startswith("провер") else None
     if whether:  # «Проверьте, что кабель вставлен» -> «Проверьте, пожалуйста: вставлен ли кабель?»
         return _topic(rest, "ru"), f"Проверьте, пожалуйста: {whether}?"
+    if re.search(r"прежде,?\s+чем|перед\s+тем,?\s+как", rest, _I):
+        return None  # «Проверьте каждую цифру, прежде чем продолжить»: advice for the next time
     return _topic(rest, "ru"), f"Проверьте, пожалуйста, {rest} — что вы видите?"
 
 

@@ -80,6 +80,8 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
     # "check that ..." keeps the action and asks with «ли»; an adverb before the predicate is what is asked
     ("Проверьте, что кабель плотно вставлен в порт WAN.", "ru", ["Проверьте, пожалуйста: плотно ли вставлен кабель в порт WAN?"]),
     ("Попросите клиента проверить, что роутер включён.", "ru", ["включён ли роутер?"]),
+    ("Check in your phone's settings that it supports eSIM.", "en",
+     ["Could you check in your phone's settings whether it supports eSIM?"]),
     # where to look comes first, then what to find there, asked with «ли»
     ("Убедитесь в настройках телефона, что он поддерживает eSIM.", "ru",
      ["Проверьте, пожалуйста, в настройках телефона: поддерживает ли он eSIM?"]),
@@ -116,6 +118,9 @@ def test_checks_become_questions_to_the_customer_in_the_sources_language(sentenc
     ("Проверьте следующее:", "ru"),
     ("Проверьте условия, перечисленные выше.", "ru"),
     ("Check limits from the debit card lookup.", "en"),
+    # advice for the next time: nothing to look at now
+    ("Check every digit before you go on.", "en"),
+    ("Проверьте каждую цифру, прежде чем продолжить.", "ru"),
     # a template's placeholder left in the text: there is nothing to compare with
     ("Confirm the cart total meets or exceeds $[value not available].", "en"),
     ("Проверьте, что сумма корзины не меньше [value not available].", "ru"),
