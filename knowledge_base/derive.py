@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "39"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "40"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -861,8 +861,8 @@ def listed_rule(lead: tuple[HandoffReason, str], item: str, lang: str) -> tuple[
     """A rule from one bullet under a list lead: the bullet is the condition ("Customer cannot
     verify their identity"); its reason is the lead's, or one the bullet names."""
     condition = " ".join(re.sub(r"\([^)]*\)", "", item).strip(" .;:,*").split())
-    if len(condition.split()) < 2 or _vague(condition) or condition.endswith("?"):
-        return None
+    if len(condition.split()) < 2 or _vague(condition) or condition.endswith("?") or _AGENT_SIDE.search(condition):
+        return None  # (a field of the agent's tools, "card_status = 'frozen'", is nothing the customer says)
     reason = next((code for code, rx in _REASON_WORDS if rx.search(condition)), lead[0])
     return reason, condition
 

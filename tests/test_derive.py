@@ -179,7 +179,7 @@ def test_branches_on_the_customers_yes_or_no_are_not_asked_again(text, lang):
 @pytest.mark.parametrize("text,lang,expected", [
     ("## When to escalate\n**Clear the alert when:**\n- The customer's identity is verified\n\n"
      "**Escalate to the security team when:**\n- The alert was raised by the bank (you cannot clear it)\n"
-     "- Customer cannot verify their identity\n\nThe team answers within a day.\n", "en",
+     "- Customer cannot verify their identity\n- card_status is 'frozen' in the lookup\n\nThe team answers within a day.\n", "en",
      [("policy_requires_human", "The alert was raised by the bank"),
       ("account_verification_required", "Customer cannot verify their identity")]),
     ("## Когда передавать обращение\nПередайте обращение специалисту второй линии, если:\n"
