@@ -32,7 +32,7 @@ from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 
-DERIVE_VERSION = "40"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "41"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -604,10 +604,16 @@ def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
     return None
 
 
+# a code of letters and digits ("9K2X7M4P1N8Q3R5T6A"): the reference the agent compares with, a secret
+_SECRET = re.compile(r"(?<![\w-])(?=[A-ZА-Я0-9]*\d)(?=[A-ZА-Я0-9]*[A-ZА-Я])[A-ZА-Я0-9]{8,}(?![\w-])")
+
+
 def _tidy(question: str) -> str | None:
     """A question with a template's placeholder left in ("meets $[value not available]") asks
-    nothing; one cut inside a parenthesis ("(required?") ends before it."""
-    if re.search(r"\[[^\]]*\]", question):
+    nothing, nor one that would read out a code the agent checks against ("Verify the code
+    exactly matches 9K2X7M4P1N8Q3R5T6A": asking it tells the customer the answer); one cut
+    inside a parenthesis ("(required?") ends before it."""
+    if re.search(r"\[[^\]]*\]", question) or _SECRET.search(question):
         return None
     body, mark, tail = question.partition("?")
     if body.count("(") > body.count(")"):

@@ -121,6 +121,9 @@ def test_checks_become_questions_to_the_customer_in_the_sources_language(sentenc
     # advice for the next time: nothing to look at now
     ("Check every digit before you go on.", "en"),
     ("Проверьте каждую цифру, прежде чем продолжить.", "ru"),
+    # a code the agent compares with: asking it would read the answer out to the customer
+    ("Verify the code exactly matches 9K2X7M4P1N8Q3R5T6A.", "en"),
+    ("Проверьте, что код совпадает с 7Q4W9E2R8T.", "ru"),
     # a template's placeholder left in the text: there is nothing to compare with
     ("Confirm the cart total meets or exceeds $[value not available].", "en"),
     ("Проверьте, что сумма корзины не меньше [value not available].", "ru"),
