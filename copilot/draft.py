@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, Field, create_model
 
+from copilot.audience import for_agents, internal_section
 from copilot.conditions import (StepDefinition, already_done, contact_heading, contact_line, invites_contact,
                                 names_only_channel, retry_already_past, ruled_out, sends_to_channel,
                                 step_definitions, under_ruled_out_diagnosis, without_channel)
@@ -126,6 +127,8 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
     out = []
     for rank, hit in enumerate(hits[:max_hits]):
         sentences = split_sentences(hit.text)
+        if internal_section(hit.title) or sum(map(for_agents, sentences)) >= 2:
+            continue  # a section of the agent's manual: the rest of it is written to the agent too
         skip = under_ruled_out_diagnosis(sentences, customer_text) if customer_text else set()
         heading = hit.heading or ""
         for pos, raw in enumerate(sentences):
@@ -136,6 +139,8 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
                 heading += " " + raw
             if pos in skip or customer_text and ruled_out(raw, customer_text):  # the raw text keeps the bold lead
                 continue
+            if for_agents(raw) or internal_section(heading):
+                continue  # written to the agent (a manual with no audience marked): not for the reply
             if channel and (contact_heading(heading) and names_only_channel(raw, channel) or contact_line(raw, channel)):
                 continue
             s = without_channel(_clean(raw), channel)
