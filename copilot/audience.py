@@ -6,8 +6,9 @@ index takes every document as customer-facing, and an agent's manual mixed in wo
 into the reply: "Ask the customer to confirm the code", "log_verification", "agents must ...".
 A sentence is the agent's when it acts on the customer in the third person (ask, tell, warn
 the customer; «попросите клиента»), names the agent's tools (an identifier like `pin_locked`,
-a call like `unlock()`), tells agents what they must do, or says what not to reveal; a passage
-is when its title or heading says it is internal. Third-person terms written to the customer
+a call like `unlock()`) or an internal document, tells agents what they must do, or says what not
+to reveal; a passage is when its title or heading says it is internal ("Internal: ...", "(Internal)",
+not "internal storage"). Third-person terms written to the customer
 ("The subscriber pays by the 25th", "Support agents cannot promise you an amount") stay.
 """
 
@@ -27,7 +28,7 @@ _TO_AGENT = re.compile(
     # "If customer wants to continue, ..."
     r"|\b(?:look up|pull up|check|verify|review|open)\s+(?:the\s+)?(?:customer|user|caller)'s\b"
     r"|\bif\s+(?:the\s+)?(?:customer|user|caller)\s+(?:wants|asks|says|insists|requests|confirms|agrees|declines|refuses)\b"
-    r"|\b(?:do not|don't|never)\s+(?:reveal|disclose)\b|\binternal\b"
+    r"|\b(?:do not|don't|never)\s+(?:reveal|disclose)\b"
     rf"|(?<!\w)(?:попросите|спросите|уточните|сообщите|предложите|объясните|предупредите|переведите|направьте)\s+"
     rf"(?:у\s+)?{_WHO_RU}"
     rf"|(?<!\w)не\s+(?:сообщайте|раскрывайте|называйте)\s+{_WHO_RU}"
@@ -35,13 +36,19 @@ _TO_AGENT = re.compile(
 # an identifier of a tool or a field ("log_verification", "pin_locked = TRUE") or a call ("unlock()")
 # (a whole word: "my_account" inside a link or an address is the customer's to use)
 _TOOL = re.compile(r"(?<![\w./@:-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w./@-])|\b[a-z_]\w*\((?:\)|\"|')")
-# (not "for agents", «для операторов»: quick answers for agents are written to be sent to customers)
-_INTERNAL = re.compile(r"\binternal\b|(?<!\w)внутренн\w*|(?<!\w)служебн\w*", _I)
+# a text marked internal ("Internal: PIN Lock Protocol", "Special Codes (Internal)", "for internal use only"),
+# not the word's other senses ("internal storage", «внутренняя память»); nor "for agents", «для операторов»:
+# quick answers for agents are written to be sent to customers
+_INTERNAL = re.compile(r"(?:^|[\s'\"(\[])internal\s*[:)\]]|\binternal(?: [\w-]+){0,3}? (?:use|only|protocol|procedure|document|guide|"
+                       r"policy|policies|notes?|codes?|tool)\b|(?<!\w)(?:для|только для) (?:внутреннего|служебного) "
+                       r"(?:использования|пользования)|\((?:внутренн|служебн)\w*\)|(?<!\w)(?:внутренн|служебн)\w* "
+                       r"(?:регламент|инструкци|документ|протокол|процедур)\w*", _I)
 
 
 def for_agents(sentence: str) -> bool:
-    """The sentence speaks to the agent (or names the agent's tools): not for a reply."""
-    return bool(_TO_AGENT.search(sentence) or _TOOL.search(sentence))
+    """The sentence speaks to the agent (or names the agent's tools, or an internal document):
+    not for a reply."""
+    return bool(_TO_AGENT.search(sentence) or _TOOL.search(sentence) or _INTERNAL.search(sentence))
 
 
 def internal_section(*names: str) -> bool:

@@ -36,6 +36,8 @@ def test_sentences_written_to_the_agent_are_recognised_in_both_languages(sentenc
     "The subscriber must pay the monthly fee by the 25th.",
     "Support agents cannot promise you an amount in the chat.",
     "Open my.volna.example/my_account and choose Pay.",
+    "Free up internal storage on your phone before the update.",
+    "Освободите внутреннюю память телефона перед обновлением.",
     "Write to support_team@volna.example with your contract number.",
     "Ask your bank whether the payment left your account.",
     "Абонент оплачивает услуги до 25 числа каждого месяца.",
@@ -48,6 +50,8 @@ def test_text_written_to_customers_is_not_taken_for_the_agents(sentence):
 def test_only_a_section_named_internal_is_internal_not_quick_answers_for_agents():
     assert internal_section("Special Support Codes (Internal)")
     assert internal_section("", "Внутренний регламент блокировок")
+    assert internal_section("Internal: PIN Lock Investigation Protocol")
+    assert not internal_section("Clearing internal storage", "Внутренняя память телефона")
     # canned replies for agents are written to be sent to customers
     assert not internal_section("Quick answers for support agents / Быстрые ответы для операторов")
 
