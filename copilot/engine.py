@@ -51,6 +51,9 @@ log = logging.getLogger("copilot")
 
 RETRIEVAL_COMPOSER = "retrieval_compose@v1"
 OFF_TOPIC = "off_topic"  # the intent of a request outside what the business does
+# (the knowledge base covers the question, yet no sentence of it fits a reply: written to agents, or contradicted)
+NOTHING_TO_QUOTE = ("No sentence of the matched passages fits a reply to the customer: they are written to agents "
+                    "or do not fit this conversation. Write the answer from the sources yourself.")
 DraftFn = Callable[[Suggestion], None]
 ProgressFn = Callable[[float, int], None]
 
@@ -277,6 +280,9 @@ class Copilot:
             factual = grounding.supported + grounding.unsupported
             confidence = found.answers.confidence * (grounding.supported / factual if factual else 1.0)
             used = {n for s in grounding.sentences if not s.removed for n in citations_of(s.text)}
+            if outcome.draft.mode == "retrieval" and covered and not used and not decision.needed:
+                # a greeting alone: say why, rather than leave the operator guessing
+                warnings = [*warnings, NOTHING_TO_QUOTE]
             return Suggestion(
                 language=seen.language, intent=intent, sentiment=seen.sentiment,
                 draft=outcome.draft.model_copy(update={"text": mark_role_tags(outcome.draft.text), "warnings": warnings}),

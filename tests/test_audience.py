@@ -93,3 +93,15 @@ def test_a_draft_over_an_unannotated_knowledge_base_quotes_its_help_text_not_its
     for agent_words in ("Ask the customer", "card_unblock", "Agents must"):
         assert agent_words not in s.draft.text
     assert all(c.source_id != "card-unblock-procedure" for c in s.citations)
+    assert not any("written to agents" in w for w in s.draft.warnings)  # it quotes the help text: nothing to explain
+
+
+@pytest.mark.slow
+def test_when_only_the_agents_manual_answers_the_operator_is_told_why_the_draft_is_a_greeting(tmp_path, session_cache):
+    files = {"pin-unlock.md": "# PIN lock procedure (Internal)\n\nAsk the customer to confirm the last four digits of "
+                              "the card. Agents must run the risk check before unlocking a locked PIN. Use the "
+                              "pin_unlock tool only after the check.\n"}
+    cp = copilot_over(files, tmp_path, session_cache, judge_coverage=False)
+    s = cp.suggest(conversation("My PIN is locked after three wrong tries, please unlock it."))
+    assert not s.citations and "pin_unlock" not in s.draft.text
+    assert any("written to agents" in w for w in s.draft.warnings), s.draft
