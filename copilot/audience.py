@@ -12,6 +12,10 @@ not "internal storage"). Third-person terms written to the customer
 ("The subscriber pays by the 25th", "Support agents cannot promise you an amount") stay.
 """
 
+# knowledge_base/derive.py has its own "written to the agent" patterns (`_AGENT_READER_*`, `_AGENT_SIDE`) with
+# another job: deciding who a whole text speaks to, where "the customer is/has ..." counts; in a reply that would
+# drop terms written to customers in the third person, and `\w_\w` would drop "my_account" in a link.
+
 from __future__ import annotations
 
 import re

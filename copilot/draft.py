@@ -127,7 +127,8 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
     out = []
     for rank, hit in enumerate(hits[:max_hits]):
         sentences = split_sentences(hit.text)
-        if internal_section(hit.title) or sum(map(for_agents, sentences)) >= 2:
+        agents = [for_agents(x) for x in sentences]
+        if internal_section(hit.title) or sum(agents) >= 2:
             continue  # a section of the agent's manual: the rest of it is written to the agent too
         skip = under_ruled_out_diagnosis(sentences, customer_text) if customer_text else set()
         heading = hit.heading or ""
@@ -139,7 +140,7 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
                 heading += " " + raw
             if pos in skip or customer_text and ruled_out(raw, customer_text):  # the raw text keeps the bold lead
                 continue
-            if for_agents(raw) or internal_section(heading):
+            if agents[pos] or internal_section(heading):
                 continue  # written to the agent (a manual with no audience marked): not for the reply
             if channel and (contact_heading(heading) and names_only_channel(raw, channel) or contact_line(raw, channel)):
                 continue
