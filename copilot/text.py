@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 from copilot.number_words import words_to_digits
 from knowledge_base.tokenizer import tokenize
+from knowledge_base.wrapping import unwrap
 
 _CITE = re.compile(r"\s*\[(\d{1,2})\]")
 _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|no|tel|т\.е|т\.д|т\.п|т\.к|ул|д|кв|г|руб|мин|пр|пер|стр|тел|им|др|пн|вт|ср|чт|пт|сб|вс)\.)$", re.I)
@@ -34,8 +35,9 @@ _NON_FACTUAL = re.compile(
 
 def split_sentences(text: str) -> list[str]:
     """Sentences, with a citation written after the full stop ("... days. [2]") moved back
-    to the sentence it belongs to, and abbreviations ("ул.", "e.g.") not ending one."""
-    raw = [p.strip(" -•*\t") for p in _SPLIT.split(text.strip()) if p and p.strip(" -•*\t")]
+    to the sentence it belongs to, abbreviations ("ул.", "e.g.") not ending one, and a
+    line break where the source wrapped a paragraph not ending one either."""
+    raw = [p.strip(" -•*\t") for p in _SPLIT.split(unwrap(text.strip())) if p and p.strip(" -•*\t")]
     out: list[str] = []
     for part in raw:
         lead = re.match(r"^((?:\[\d{1,2}\]\s*)+)(.*)$", part)

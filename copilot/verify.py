@@ -87,7 +87,7 @@ class Verifier:
         consecutive lines or sentences of the passage with the others."""
         if len(sentence_entities) < 2:
             return []
-        units = [u for line in passage.splitlines() for u in split_sentences(line)] or [passage]
+        units = split_sentences(passage) or [passage]  # a line each, wrapped paragraphs joined
         # a table row stands alone; sentences may carry a fact on into the next one
         windows = [self.entities(" ".join(units[i : i + 1 if units[i].lstrip().startswith("|") else i + 2]))
                    for i in range(len(units))]

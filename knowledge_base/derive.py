@@ -31,8 +31,9 @@ from pydantic import BaseModel, Field
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
+from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "41"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "42"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -113,7 +114,7 @@ def _units(doc: SourceDocument) -> list[tuple[str, str, bool, bool, bool]]:
     """`units` and, last, whether the unit is (the first sentence of) a bullet."""
     out: list[tuple[str, str, bool, bool, bool]] = []
     heading = ""
-    for raw in doc.text.splitlines():
+    for raw in unwrap(doc.text).splitlines():  # a sentence wrapped over two lines is one unit
         if not raw.strip() or raw.strip().startswith("|"):
             continue
         m = _HEADING.match(raw)

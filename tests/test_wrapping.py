@@ -1,0 +1,96 @@
+"""A paragraph a source wrapped at a fixed width is read as whole sentences: no draft quotes
+half a sentence, no check split over two lines is lost; lists, labels and marked line
+breaks stay lines."""
+
+from __future__ import annotations
+
+from copilot.draft import candidate_sentences
+from copilot.text import split_sentences
+from copilot.config import VerificationSettings
+from copilot.verify import Verifier
+from knowledge_base.derive import DerivedCheck, derive
+from knowledge_base.documents import SearchHit, SourceDocument
+from knowledge_base.wrapping import unwrap
+
+WRAPPED_EN = ("From now on the password reset codes go to the new number. If you have also forgotten your\n"
+              "password, open my.volna.example, click **Forgot password** and enter the code that arrives\n"
+              "on the new phone. The code is valid for 10 minutes.")
+WRAPPED_RU = ("Если вы забыли и пароль, откройте my.volna.example, нажмите «Забыли пароль» и введите код,\n"
+              "который придёт на новый номер. Код действует 10 минут.")
+
+
+def test_a_wrapped_paragraph_splits_into_whole_sentences_in_both_languages():
+    assert split_sentences(WRAPPED_EN) == [
+        "From now on the password reset codes go to the new number.",
+        "If you have also forgotten your password, open my.volna.example, click **Forgot password** and enter "
+        "the code that arrives on the new phone.",
+        "The code is valid for 10 minutes."]
+    assert split_sentences(WRAPPED_RU) == [
+        "Если вы забыли и пароль, откройте my.volna.example, нажмите «Забыли пароль» и введите код, "
+        "который придёт на новый номер.",
+        "Код действует 10 минут."]
+
+
+def test_a_line_wrapped_before_a_capitalised_word_goes_on_when_the_line_is_as_long_as_a_wrap():
+    text = ("Come to any office with your passport and the new number. Offices are open Mon-Sat\n"
+            "9:00-20:00. Call the fraud line from any phone if your card was stolen: dial\n"
+            "**+7 800 700-12-35** (24/7).")
+    assert split_sentences(text) == [
+        "Come to any office with your passport and the new number.",
+        "Offices are open Mon-Sat 9:00-20:00.",
+        "Call the fraud line from any phone if your card was stolen: dial **+7 800 700-12-35** (24/7)."]
+
+
+def test_lists_labels_headings_tables_marked_breaks_and_code_stay_lines():
+    cases = [
+        # a short line with no full stop is a label, not half a sentence
+        "Payment not credited (EN)\nSorry the payment hasn't shown up yet.",
+        # list items, with and without a full stop, and a bold label after one
+        "You will need:\n- the new phone number or e-mail\n- your passport, if you are going to an office\n"
+        "**If Airplane Mode is OFF:**\n- Proceed to Step 2",
+        # a Markdown hard break (two trailing spaces) marks a line that must stay one
+        "- Less than 3 months: 2 points, which the scoring adds to the total for the account  \n"
+        "Note: coverage is subject to the policy terms.",
+        "## Fees and charges for a replacement card ordered by phone\nThe fee is 100 RUB.",
+        "| plan | price |\n|---|---|\n| S | 390 |",
+        "```\nresult = get_user_dispute_history(user_id,\n    limit=5)\n```\nthen read the result.",
+    ]
+    for text in cases:
+        assert unwrap(text) == text, text
+
+
+def test_a_list_item_goes_on_in_its_indented_next_line():
+    text = "- If the light on the router is red for more than ten minutes after the restart,\n  call us."
+    assert unwrap(text) == "- If the light on the router is red for more than ten minutes after the restart, call us."
+
+
+def test_a_draft_never_quotes_half_of_a_wrapped_sentence():
+    hit = SearchHit(source_id="phone", chunk_id="phone::0", title="Changing the contact phone", text=WRAPPED_EN,
+                    score=1.0, found_by=["lexical"], lang="en", doc_type="article")
+    quoted = [c[3] for c in candidate_sentences([hit])]
+    assert ("If you have also forgotten your password, open my.volna.example, click Forgot password and enter the "
+            "code that arrives on the new phone.") in quoted
+    assert all(s[0].isupper() for s in quoted), quoted
+
+
+def test_the_verifier_binds_facts_of_one_sentence_wrapped_over_three_lines():
+    # read line by line, 390 and 150 were two lines apart: "never together" in the passage
+    passage = ("The Mobile S plan costs 390 RUB a month and includes 10 GB of data for calls, browsing and\n"
+               "messaging anywhere in the home region, and for any plan an extra package of mobile\n"
+               "data costs 150 RUB.\n\nThe Mobile M plan costs 590 RUB a month.")
+    support = Verifier(VerificationSettings()).support(
+        "The Mobile S plan costs 390 RUB a month and an extra package of data costs 150 RUB.", passage)
+    assert support.missing == []
+
+
+def test_derivation_finds_a_check_wrapped_over_two_lines_in_both_languages():
+    en = SourceDocument(id="guide", title="Guide", lang="en", text=(
+        "## No mobile data\nAsk the customer to check whether mobile data is switched on in the\n"
+        "phone's settings.\n"))
+    ru = SourceDocument(id="guide-ru", title="Руководство", lang="ru", text=(
+        "## Нет мобильного интернета\nПопросите клиента проверить, включена ли передача данных в\n"
+        "настройках телефона.\n"))
+    for document, words in ((en, "mobile data switched on in the phone's settings"),
+                            (ru, "передача данных в настройках телефона")):
+        questions = [d.question for d in derive(document) if isinstance(d, DerivedCheck)]
+        assert any(words in q for q in questions), questions
