@@ -28,7 +28,7 @@ from copilot.prompts import PromptSpec
 from copilot.masking import mask_pii
 from copilot.safety import fence
 from copilot.schema import Citation, Conversation, Question
-from copilot.text import EntityFn, entities, split_sentences
+from copilot.text import EntityFn, entities, list_leads, split_sentences, with_lead
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.documents import SearchHit
 
@@ -132,10 +132,13 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
             continue  # a section of the agent's manual: the rest of it is written to the agent too
         skip = under_ruled_out_diagnosis(sentences, customer_text) if customer_text else set()
         heading = hit.heading or ""
+        leads = list_leads(sentences)
         for pos, raw in enumerate(sentences):
             if raw.lstrip().startswith("#"):
                 heading = raw
                 continue
+            if leads[pos]:  # "When the contract ends:" + "the money left ...": the item keeps its condition
+                raw = with_lead(leads[pos], raw)
             if re.fullmatch(r"#+\s*\d+[.)]?", heading.strip()):  # "## 5." split from its text
                 heading += " " + raw
             if pos in skip or customer_text and ruled_out(raw, customer_text):  # the raw text keeps the bold lead
@@ -191,7 +194,9 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
     chosen: list[int] = []
     for i in np.argsort(-scores):
         tokens = set(tokenize(cands[i][3]))
-        if any(len(tokens & set(tokenize(cands[j][3]))) / (len(tokens) or 1) > 0.6 for j in chosen):
+        # a restatement: most of one sentence's terms are in the other, whichever is the longer
+        if any(len(tokens & set(tokenize(cands[j][3]))) / (min(len(tokens), len(set(tokenize(cands[j][3])))) or 1) > 0.6
+               for j in chosen):
             continue
         chosen.append(int(i))
         if len(chosen) == limit:

@@ -53,6 +53,38 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
+# a list item that goes on from the line above it, in lower case: "the money left on your balance ..."
+_LIST_ITEM = re.compile(r"^\s*(?:\*\*|__)?[a-zа-яё]")
+# a clause that a comma closes ("When the contract ends, ..."); «после расторжения» is no clause
+_CONDITIONAL_LEAD = re.compile(r"^(?:when|if|once|after|before|whenever|если|когда|как только)(?!\w)", re.I)
+
+
+def list_leads(sentences: Sequence[str]) -> list[str]:
+    """For each sentence, the line ending in a colon that leads it when it is an item of the
+    list below that line ("When the contract ends:" for "the money left on your balance is
+    refunded on request;"), else "". Items go on in lower case; the list ends at any other line."""
+    out: list[str] = []
+    lead = ""
+    for sentence in sentences:
+        if lead and _LIST_ITEM.match(sentence):
+            out.append(lead)
+            continue
+        out.append("")
+        text = sentence.rstrip()
+        lead = text if text.rstrip("*_").endswith(":") and not text.startswith("#") and len(text.split()) >= 2 else ""
+    return out
+
+
+def with_lead(lead: str, item: str) -> str:
+    """A list item read with the line that leads it, so that a quoted item keeps its condition:
+    "When the contract ends, the money left on your balance is refunded on request." """
+    lead = re.sub(r"\*\*|__", "", lead).rstrip().rstrip(":").rstrip()  # "**When the contract ends:**"
+    # "Keep in mind that:" goes straight on; a clause takes a comma; anything else keeps its colon
+    joint = " " if re.search(r"(?<!\w)(?:that|что|чтобы)$", lead, re.I) else \
+        ", " if _CONDITIONAL_LEAD.match(lead.lstrip()) else ": "
+    return f"{lead}{joint}{item.strip().rstrip(';,.').rstrip()}."
+
+
 def citations_of(sentence: str) -> list[int]:
     return [int(n) for n in _CITE.findall(sentence)]
 

@@ -26,7 +26,7 @@ import numpy as np
 from copilot.config import VerificationSettings
 from copilot.number_words import words_to_digits
 from copilot.schema import Grounding, SentenceCheck
-from copilot.text import (EntityFn, citations_of, entities, has_negation, is_factual, split_sentences,
+from copilot.text import (EntityFn, citations_of, entities, has_negation, is_factual, list_leads, split_sentences,
                           strip_citations)
 from knowledge_base.language import detect_language
 from knowledge_base.tokenizer import tokenize
@@ -88,9 +88,11 @@ class Verifier:
         if len(sentence_entities) < 2:
             return []
         units = split_sentences(passage) or [passage]  # a line each, wrapped paragraphs joined
-        # a table row stands alone; sentences may carry a fact on into the next one
+        # a table row stands alone; sentences may carry a fact on into the next one, and a list
+        # item into the line that leads the list ("Returned within 30 days:" + "by courier for 300 RUB")
         windows = [self.entities(" ".join(units[i : i + 1 if units[i].lstrip().startswith("|") else i + 2]))
                    for i in range(len(units))]
+        windows += [self.entities(f"{lead} {unit}") for lead, unit in zip(list_leads(units), units) if lead]
         if any(sentence_entities <= w for w in windows):
             return []
         best = max(windows, key=lambda w: len(sentence_entities & w))

@@ -1,11 +1,12 @@
-"""A paragraph a source wrapped at a fixed width is read as whole sentences: no draft quotes
-half a sentence, no check split over two lines is lost; lists, labels and marked line
-breaks stay lines."""
+"""Knowledge-base text read as whole sentences: a paragraph a source wrapped at a fixed
+width is joined back (no draft quotes half a sentence, no check split over two lines is
+lost; lists, labels and marked line breaks stay lines), and a list item is quoted with the
+line that leads it ("When the contract ends:"), so that it keeps its condition."""
 
 from __future__ import annotations
 
 from copilot.draft import candidate_sentences
-from copilot.text import split_sentences
+from copilot.text import list_leads, split_sentences, with_lead
 from copilot.config import VerificationSettings
 from copilot.verify import Verifier
 from knowledge_base.derive import DerivedCheck, derive
@@ -94,3 +95,42 @@ def test_derivation_finds_a_check_wrapped_over_two_lines_in_both_languages():
                             (ru, "передача данных в настройках телефона")):
         questions = [d.question for d in derive(document) if isinstance(d, DerivedCheck)]
         assert any(words in q for q in questions), questions
+
+
+LISTS = {
+    "en": ("When the contract ends:\n- the money left on your balance is refunded on request, to the card you paid from;\n"
+           "- rented equipment must be returned within 30 days.\nWe will help you plan the move.",
+           ["When the contract ends, the money left on your balance is refunded on request, to the card you paid from.",
+            "When the contract ends, rented equipment must be returned within 30 days."]),
+    "ru": ("После расторжения договора:\n- остаток денег на балансе вернём по заявлению на ту карту, с которой вы платили;\n"
+           "- арендованное оборудование нужно вернуть в течение 30 дней.\nМы поможем спланировать переезд.",
+           ["После расторжения договора: остаток денег на балансе вернём по заявлению на ту карту, с которой вы платили.",
+            "После расторжения договора: арендованное оборудование нужно вернуть в течение 30 дней."]),
+}
+
+
+def test_a_quoted_list_item_keeps_the_line_that_leads_it_in_both_languages():
+    for lang, (text, expected) in LISTS.items():
+        hit = SearchHit(source_id="moving", chunk_id="moving::0", title="Moving", text=text, score=1.0,
+                        found_by=["lexical"], lang=lang, doc_type="article")
+        quoted = [c[3] for c in candidate_sentences([hit])]
+        assert [q for q in quoted if q in expected] == expected, quoted
+        # the lead alone ends in a colon and is never quoted; the sentence after the list is no item
+        assert not any(q.endswith(":") for q in quoted)
+
+
+def test_a_list_ends_at_a_line_that_is_no_item_and_a_lead_reads_on_as_the_text_says_it():
+    sentences = split_sentences("Keep in mind that:\n- the box stays yours;\n**If it is late:**\n- a fee is charged.\nDone.")
+    assert list_leads(sentences) == ["", "Keep in mind that:", "", "If it is late:", ""]
+    assert with_lead("Keep in mind that:", "the box stays yours;") == "Keep in mind that the box stays yours."
+    assert with_lead("**If it is late:**", "a fee is charged.") == "If it is late, a fee is charged."
+    assert with_lead("Monthly fees:", "home internet: 550 RUB;") == "Monthly fees: home internet: 550 RUB."
+
+
+def test_the_verifier_binds_a_list_items_fact_to_the_fact_of_its_lead():
+    # "30 days" is in the lead, "300 RUB" two lines below it: one statement, not two unrelated ones
+    passage = ("Returned equipment is accepted for 30 days after the contract ends:\n- at any office, free of charge;\n"
+               "- by courier pickup, which costs 300 RUB.")
+    sentence = with_lead("Returned equipment is accepted for 30 days after the contract ends:",
+                         "by courier pickup, which costs 300 RUB.")
+    assert Verifier(VerificationSettings()).support(sentence, passage).missing == []
