@@ -33,7 +33,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "42"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "43"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -161,6 +161,7 @@ _LIST_REF = re.compile(r"\b(?:the following|these(?: in order)?|(?:listed|shown|
                        r"следующ\w+|перечисленн\w+|(?:указанн|описанн)\w+ (?:выше|ниже))(?!\w)", _I)
 # the agent's own duties and lookups: nothing to ask the customer
 _AGENT_SIDE = re.compile(r"\b(in (the|our) (system|crm|records|database|tools?)|your (tools|system|records)|(?:the |a )[\w -]{0,20}lookup|"
+                         r"(?:look|pull|bring) up (?:the )?(?:customer|user|caller|client)'s|"
                          r"the line associated|account details|make sure (that )?you|you (must|should) first|"
                          r"в (системе|crm|базе|карточке))\b|\w_\w|\(\)", _I)
 # (`\w_\w` finds an identifier like `user_id`; `\w+_\w+` did too, in time quadratic in a word's length)
@@ -588,6 +589,13 @@ def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
     text = sentence.strip().strip("*").strip()
     if text.endswith("?") or _AGENT_SIDE.search(text) or _DEFINITION.match(text):
         return None
+    labelled = _LABEL.match(text)
+    if labelled:
+        # "Check Authorization Holds: Ask the customer if they have any recent holds": the label names
+        # the step, its text says what to ask (a check of the agent's own, "Verify ...", says no question)
+        told = check_of(labelled.group("body"), lang)
+        if told and told[2] == "ask":
+            return told
     for pattern_lang, pattern in _CHECKS:
         if pattern_lang != lang:
             continue
@@ -603,6 +611,9 @@ def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
             return made[0], question, "step" if pattern in _STEP_PATTERNS else "ask"
         return None
     return None
+
+
+_LABEL = re.compile(r"^(?P<label>[^:.?!]{3,60}?)\*{0,2}:\*{0,2}\s+(?P<body>\S.*)$")
 
 
 # a code of letters and digits ("9K2X7M4P1N8Q3R5T6A"): the reference the agent compares with, a secret
@@ -1070,7 +1081,11 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                       topic=topic, question=_branch_question(subj, states, doc.lang), form="branch",
                                       sentence=sentence, heading=sentences[pos][1],
                                       states=list(dict.fromkeys(states))))
-    # a heading that names a check ("Check Airplane Mode") gives way to the sentences under it
+    # a heading that names a check ("Check Airplane Mode") gives way to the sentences under it; under a
+    # heading whose text is the agent's own work ("Use the get_closure_history tool to ...", "Ask the
+    # customer ..."), the heading ("Check for Previous Retention Attempts") is a step of it, not a question
+    agents |= {heading for s, heading, is_heading, _ in sentences if heading and not is_heading and (
+        _AGENT_SIDE.search(s) or re.search(_AGENT_READER_RU if doc.lang == "ru" else _AGENT_READER_EN, s))}
     body_sections = {d.heading for d in found if isinstance(d, (DerivedCheck, DerivedLink)) and d.heading} | agents
     found = [d for d in found if not (isinstance(d, DerivedCheck) and not d.heading
                                       and sentences[d.position][2] and sentences[d.position][0] in body_sections)]

@@ -989,3 +989,30 @@ def test_a_check_the_operator_sent_and_the_customer_answered_is_not_suggested_ag
     # question that would end it: the check is still there to ask
     unsure = guide_copilot.suggest(conversation(PROBLEM, f"Thanks. {sent.text}", "not sure, how do I check?")).questions
     assert sent.text in [q.text for q in unsure]
+
+
+@pytest.mark.parametrize("text,lang,kept", [
+    # the section under the heading is the agent's own work: its tool, or the customer in the third person
+    ("## Step 2: Check for Previous Retention Attempts\nUse the get_closure_reason_history tool to see whether "
+     "this account was offered a retention bonus before.\n", "en", None),
+    ("## Check Automatic Escalation Triggers\nBefore calculating flags, ask the customer whether the card is "
+     "with them and note it.\n", "en", None),
+    ("## Проверьте историю обращений\nОткройте карточку обращения в CRM и посмотрите, было ли уже списание.\n", "ru", None),
+    # written to the customer, the heading is the step to ask about
+    ("## Check your balance\nOpen the app: if the balance is negative, the service is paused until you top up.\n",
+     "en", "Could you check your balance and tell me what you see?"),
+    ("## Проверьте баланс\nОткройте приложение: если баланс отрицательный, услуги приостановлены до пополнения.\n",
+     "ru", "Проверьте, пожалуйста, баланс — что вы видите?"),
+])
+def test_a_heading_names_a_question_only_over_text_written_to_the_customer(text, lang, kept):
+    questions = [d.question for d in derive(doc(text, lang)) if isinstance(d, DerivedCheck)]
+    assert questions == ([kept] if kept else []), questions
+
+
+def test_a_labelled_step_asks_what_its_text_says_to_ask_and_nothing_for_the_agents_own_lookup():
+    text = ("## Insufficient funds\n"
+            "1. **Check Current Balance**: Look up the customer's accounts to get the checking account balance.\n"
+            "2. **Check Authorization Holds**: Ask the customer if they have any recent authorization holds that "
+            "might be reducing their available balance.\n")
+    questions = [d.question for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
+    assert questions == ["Do you have any recent authorization holds that might be reducing your available balance?"]
