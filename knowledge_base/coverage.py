@@ -32,14 +32,11 @@ from pydantic import BaseModel, Field
 
 from knowledge_base.docstore import DocStore
 from knowledge_base.documents import SearchHit
-from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_RUSSIAN
-
-from knowledge_base.tokenizer import tokenize
+from knowledge_base.tokenizer import function_terms, tokenize
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration") / "calibration.json"
 PASSAGES = 3       # the best passages whose words and documents are compared with the question
 RUNNERS_UP = 5     # the next vector matches the best one is compared with
-_FUNCTION_TERMS = frozenset(t for w in STOPWORDS_EN_PLUS + STOPWORDS_RUSSIAN for t in tokenize(w))
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 _WORD = re.compile(r"[0-9A-Za-zА-Яа-яЁё]+(?:[-'][0-9A-Za-zА-Яа-яЁё]+)*")
 
@@ -167,7 +164,7 @@ def coverage_features(docstore: DocStore, query: str, tokens: list[str], lang: s
 
     known = {t for t in q if anywhere.get(t) or everyday_word(surface.get(t, t), everyday)}
     unknown = sum(idf[t] for t in q if t not in known) / weight if q else 0.0
-    absent = sorted((t for t in q - _FUNCTION_TERMS if t not in best), key=lambda t: (t in known, -idf[t], t))
+    absent = sorted((t for t in q - function_terms() if t not in best), key=lambda t: (t in known, -idf[t], t))
     cosines = [s for _, s in vector]
     return CoverageFeatures(
         top_cos=cosines[0] if cosines else 0.0,

@@ -30,10 +30,10 @@ from pydantic import BaseModel, Field
 
 from knowledge_base.documents import HandoffReason, SourceDocument
 from knowledge_base.states import states_in
-from knowledge_base.tokenizer import tokenize
+from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "43"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "44"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -757,7 +757,9 @@ _HANDOFF_EN = re.compile(
 _ONLY_EN = re.compile(r"\bonly (?:a |an |the )?(human|person|agent|specialist|supervisor|manager|staff member|operator)s?\b"
                       r"[^.;]{0,20}?\b(can|may|is allowed to|are allowed to)\b\s+(?P<what>[^.;]+)", _I)
 _HANDOFF_RU = re.compile(
-    r"(переда(й|йте|ть|[её]тся|ется|ют)|переведите|перевести|переключите|эскалируйте|эскалир\w*|направьте|направить|"
+    # the instruction and the promise alike: «передайте», «оператор передаст», «мы передадим»
+    r"(переда(й|йте|ть|[её]тся|ется|ют|ст|дут|дим|[её]м|[её]т)|переведите|перевести|перевед[её]м|переведут|переключите|"
+    r"эскалируйте|эскалир\w*|направьте|направить|направим|"
     r"передача)[^.;]{0,60}?(специалист\w*|оператор\w*|сотрудник\w*|втор\w* лини\w*|2-?\w* лини\w*|руководител\w*|"
     r"отдел\w*|технической поддержк\w*|техподдержк\w*|инженер\w*|человек\w*)", _I)
 _ONLY_RU = re.compile(r"только\s+(оператор|специалист|сотрудник|человек|руководитель|менеджер)\w*\s+(может|вправе|решает|"
@@ -803,6 +805,30 @@ def _vague(condition: str) -> bool:
     return not (set(tokenize(condition)) - _GENERIC)
 
 
+# how the customer gets in touch: "if you write to us in the chat instead" is no condition of the case
+_CHANNEL_WORDS = set(tokenize("you your us we contact contacts write writes writing call calls calling phone telephone "
+                              "chat e-mail email mail office app website site online instead through via by "
+                              "вы вас вам нам нас мы пишете напишете написали звоните позвоните позвонили обращаетесь "
+                              "обратитесь обратились связываетесь чат чате телефон телефону почта почту офис офисе "
+                              "приложение приложении сайт сайте вместо через"))
+
+
+def _channel_only(condition: str) -> bool:
+    return not (set(tokenize(condition)) - _GENERIC - _CHANNEL_WORDS - function_terms())
+
+
+# a condition ends where what to do then begins: "If it is hard for you to get to an office, contact
+# support", «Если вам трудно добраться до офиса, обратитесь в поддержку»
+_DO_EN = re.compile(r",\s+(?:please\s+|then\s+|just\s+)?(?:contact|call|write|follow|ask|tell|use|go|visit|send|open|"
+                    r"try|wait|explain|offer|proceed|inform|let|see|make|take|give|keep|stop|select|choose|click|"
+                    r"press|restart|reboot|do not|don't|never|always)\b", _I)
+_DO_RU = re.compile(r",\s+(?:пожалуйста,?\s+|то\s+|тогда\s+|сначала\s+)?\w+(?:ите|йте)(?:сь)?(?!\w)", _I)
+
+
+def _condition_only(condition: str, lang: str) -> str:
+    return (_DO_RU if lang == "ru" else _DO_EN).split(condition, maxsplit=1)[0].strip(" ,")
+
+
 def _situation(heading: str, title: str) -> str:
     """What a handoff sentence with no condition of its own is about: its section, or the whole
     document's subject when the section only says that it hands off ("When to escalate",
@@ -843,6 +869,11 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
         # the condition ends where the handoff itself is said (", transfer ...", ", обращение передаётся ...")
         condition = re.split(r"[,:]\s*(?:\w+\s+){0,3}?(?:transfer|escalat|hand|pass|refer|forward|route|connect|переда|переведите|"
                              r"перевод|эскалир|направ)", condition, flags=_I)[0]
+        condition = _condition_only(condition, lang)
+        if not _vague(condition) and _channel_only(condition):
+            # "If you write to us in the chat instead, the agent passes your case to the fraud team": the
+            # case is the section's, the condition only how the customer got in touch
+            condition, cond = situation, None
     elif only:
         condition = only.group("what").strip()
     else:
@@ -992,7 +1023,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
             listed = None  # the list ends at a heading or a line that is no bullet
         m = _IF_LINE.match(sentence.strip("*"))
         if m:
-            branch_condition = m.group("cond").strip()
+            branch_condition = _condition_only(m.group("cond").strip(), doc.lang)
             after_outcome = pos in outcome_lines
         elif is_heading:
             branch_condition, after_outcome = "", False

@@ -34,3 +34,12 @@ def tokenize(text: str) -> list[str]:
                 continue
             out.append(ru.stemWord(word) if _CYR.search(word) else en.stemWord(word))
     return out
+
+
+@lru_cache(maxsize=1)
+def function_terms() -> frozenset[str]:
+    """Terms of the longer stop lists ("do", "my", "can"), which `tokenize` keeps in English
+    (its own list there is short): words that say nothing of a text's subject."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(t for w in STOPWORDS_EN_PLUS + STOPWORDS_RUSSIAN for t in tokenize(w))

@@ -1016,3 +1016,32 @@ def test_a_labelled_step_asks_what_its_text_says_to_ask_and_nothing_for_the_agen
             "might be reducing their available balance.\n")
     questions = [d.question for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
     assert questions == ["Do you have any recent authorization holds that might be reducing your available balance?"]
+
+
+@pytest.mark.parametrize("sentence,lang,situation,condition", [
+    # the condition ends where what to do then begins
+    ("If you cannot locate the dedicated number, contact us through digital banking and ask to be connected to "
+     "the senior support team.", "en", "", "you cannot locate the dedicated number"),
+    ("Если вы не можете дозвониться, напишите нам в чат, и оператор передаст обращение специалисту.", "ru", "",
+     "вы не можете дозвониться"),
+    # how the customer gets in touch is no condition of the case: the case is the section's
+    ("If you write to us in the chat instead, the agent passes your case to the fraud team immediately.", "en",
+     "Someone is using your account", "Someone is using your account"),
+    ("Если вы напишете нам в чат, оператор сразу передаст обращение в отдел по борьбе с мошенничеством.", "ru",
+     "Кто-то пользуется вашим кабинетом", "Кто-то пользуется вашим кабинетом"),
+    # a promise to hand over is a handoff sentence in Russian too («передаст», «передадим»)
+    ("Мы передадим обращение инженеру, если после перезагрузки индикатор остаётся красным.", "ru", "",
+     "после перезагрузки индикатор остаётся красным"),
+    # a condition that names nothing stays no rule, whatever the section
+    ("If this is not the case, escalate to technical support.", "en", "Check for Active VPN", None),
+])
+def test_a_rules_condition_is_the_case_not_the_action_nor_the_channel(sentence, lang, situation, condition):
+    rule = rule_of(sentence, "", lang, situation=situation)
+    assert (rule[1] if rule else None) == condition
+
+
+def test_a_branch_line_that_also_says_what_to_do_keeps_only_its_condition():
+    text = ("## Option 2: with a support specialist\nIf it is hard for you to get to an office, contact support:\n"
+            "- a support specialist verifies your identity and passes the change to the team.\n")
+    rules = [d for d in derive(doc(text)) if isinstance(d, DerivedRule)]
+    assert [r.condition for r in rules] == ["it is hard for you to get to an office"]
