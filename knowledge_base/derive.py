@@ -33,7 +33,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "44"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "45"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -372,7 +372,8 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
         return None
     rest = _you_ru(rest)
     if re.search(r"клиент|абонент|пользовател|покупател|заявител", m.group(0), _I):
-        # «Спросите клиента, сообщал ли он ...»: "he" is the customer just named
+        # «Спросите клиента, сообщал ли он ...», «есть ли у него ...»: "he" is the customer just named
+        rest = re.sub(r"(?<!\w)у (?:него|неё|нее)(?!\w)", "у вас", rest, flags=_I)  # «есть ли у него ...»
         rest = re.sub(r"(?<!\w)(\w+) ли (?:он|она)(?!\w)",
                       lambda w: f"{_you_verb_ru(w.group(1))} ли вы" if _you_verb_ru(w.group(1)) else w.group(0), rest, flags=_I)
     if pattern is _CLARIFY_RU:

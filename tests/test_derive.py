@@ -70,6 +70,8 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
     ("Уточните, перезагружал ли абонент роутер.", "ru", ["перезагружали ли вы роутер?"]),
     # "he" after the customer was named is the customer
     ("Спросите клиента, сообщал ли он о потере карты.", "ru", ["сообщали ли вы о потере карты?"]),
+    ("Спросите клиента, есть ли у него недавние блокировки средств на карте.", "ru",
+     ["есть ли у вас недавние блокировки средств на карте?"]),
     ("Уточните, что клиент использует для выхода в сеть.", "ru", ["что вы используете для выхода в сеть?"]),
     # "make sure that ..." is asked with «ли», its predicate first, not as a statement with a question mark
     ("Убедитесь, что роутер включён в розетку.", "ru", ["Подскажите, пожалуйста, включён ли роутер в розетку?"]),
@@ -1016,6 +1018,10 @@ def test_a_labelled_step_asks_what_its_text_says_to_ask_and_nothing_for_the_agen
             "might be reducing their available balance.\n")
     questions = [d.question for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
     assert questions == ["Do you have any recent authorization holds that might be reducing your available balance?"]
+    text_ru = ("## Недостаточно средств\n1. **Проверьте баланс**: посмотрите счета клиента в CRM.\n"
+               "2. **Проверьте блокировки**: спросите клиента, есть ли у него недавние блокировки средств на карте.\n")
+    questions = [d.question for d in derive(doc(text_ru, "ru")) if isinstance(d, DerivedCheck)]
+    assert questions == ["Подскажите, пожалуйста, есть ли у вас недавние блокировки средств на карте?"]
 
 
 @pytest.mark.parametrize("sentence,lang,situation,condition", [
