@@ -33,7 +33,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "45"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "46"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -879,6 +879,8 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
         condition = only.group("what").strip()
     else:
         condition = heading_condition or (situation if needs else "")
+        if not heading_condition and re.search(r"\btools?\b|инструмент", condition, _I):
+            return None  # a section on the transfer tools ("Required Agent Discoverable Tools"): how, not when
     if not condition or len(condition.split()) < 2 or _vague(condition):
         return None
     said = (_HANDOFF_RU if lang == "ru" else _HANDOFF_EN).search(f"{condition} {_tool_words(condition)}")

@@ -1051,3 +1051,12 @@ def test_a_branch_line_that_also_says_what_to_do_keeps_only_its_condition():
             "- a support specialist verifies your identity and passes the change to the team.\n")
     rules = [d for d in derive(doc(text)) if isinstance(d, DerivedRule)]
     assert [r.condition for r in rules] == ["it is hard for you to get to an office"]
+
+
+def test_a_section_on_the_transfer_tools_says_how_to_hand_over_not_when():
+    text = ("## Required Agent Discoverable Tools\n- initial_transfer_to_human_agent_1822\n"
+            "## Internal tool to use for the first three requests\nUse the agent discoverable tool: "
+            "initial_transfer_to_human_agent_0218()\n"
+            "## Incident: duplicate charges\nThis requires immediate escalation.\n")
+    rules = [d for d in derive(doc(text)) if isinstance(d, DerivedRule)]
+    assert [r.condition for r in rules] == ["Incident: duplicate charges"]
