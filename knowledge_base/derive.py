@@ -1118,7 +1118,9 @@ def derive(doc: SourceDocument) -> list[Derived]:
     # a heading that names a check ("Check Airplane Mode") gives way to the sentences under it; under a
     # heading whose text is the agent's own work ("Use the get_closure_history tool to ...", "Ask the
     # customer ..."), the heading ("Check for Previous Retention Attempts") is a step of it, not a question
-    agents |= {heading for s, heading, is_heading, _ in sentences if heading and not is_heading and (
+    named = {sentences[d.position][0] for d in found
+             if isinstance(d, DerivedCheck) and not d.heading and sentences[d.position][2]}
+    agents |= {heading for s, heading, is_heading, _ in sentences if heading in named and not is_heading and (
         _AGENT_SIDE.search(s) or re.search(_AGENT_READER_RU if doc.lang == "ru" else _AGENT_READER_EN, s))}
     body_sections = {d.heading for d in found if isinstance(d, (DerivedCheck, DerivedLink)) and d.heading} | agents
     found = [d for d in found if not (isinstance(d, DerivedCheck) and not d.heading
