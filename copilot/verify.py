@@ -27,7 +27,7 @@ from copilot.config import VerificationSettings
 from copilot.number_words import words_to_digits
 from copilot.schema import Grounding, SentenceCheck
 from copilot.text import (EntityFn, citations_of, entities, has_negation, is_factual, list_leads, split_sentences,
-                          strip_citations)
+                          strip_citations, with_lead)
 from knowledge_base.language import detect_language
 from knowledge_base.tokenizer import tokenize
 
@@ -108,7 +108,10 @@ class Verifier:
         s_tokens = set(tokenize(words_to_digits(sentence)))
         p_tokens = set(tokenize(words_to_digits(passage)))
         lexical = len(s_tokens & p_tokens) / len(s_tokens) if s_tokens else 0.0
-        p_sentences = [strip_citations(x) for x in split_sentences(passage)] or [passage]
+        units = split_sentences(passage)
+        p_sentences = [strip_citations(x) for x in units] or [passage]
+        # a list item as drafts quote it, with the line that leads it (its negation, its condition)
+        p_sentences += [strip_citations(with_lead(lead, unit)) for lead, unit in zip(list_leads(units), units) if lead]
         # clauses too: a draft often restates one half of "A; B" or "A, but B"
         p_sentences += [c.strip() for x in p_sentences for c in _CLAUSE.split(x)
                         if c.strip() and len(c.split()) >= 4 and c.strip() != x]

@@ -134,3 +134,17 @@ def test_the_verifier_binds_a_list_items_fact_to_the_fact_of_its_lead():
     sentence = with_lead("Returned equipment is accepted for 30 days after the contract ends:",
                          "by courier pickup, which costs 300 RUB.")
     assert Verifier(VerificationSettings()).support(sentence, passage).missing == []
+
+
+def test_a_quoted_list_item_is_checked_against_the_item_with_its_lead_not_without_it():
+    # the lead's negation is the quoted sentence's: against the bare item it read as "negation differs"
+    cases = [("Не все платежи поступают сразу:", "банковский перевод по номеру договора — в течение 3 рабочих дней.",
+              "Не все платежи поступают сразу:\n- банковская карта или СБП — сразу;\n"
+              "- банковский перевод по номеру договора — в течение 3 рабочих дней."),
+             ("Not every payment arrives at once:", "a bank transfer by contract number takes up to 3 business days.",
+              "Not every payment arrives at once:\n- a card or SBP payment is credited instantly;\n"
+              "- a bank transfer by contract number takes up to 3 business days.")]
+    verifier = Verifier(VerificationSettings())
+    for lead, item, passage in cases:
+        support = verifier.support(with_lead(lead, item), passage)
+        assert not support.negation_mismatch and verifier.supported(support), support
