@@ -192,11 +192,10 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
         scores[i] += 0.3 * len(tokens & plan.boost_terms) / (len(plan.boost_terms) or 1)
         scores[i] -= 0.1 * rank + 0.02 * pos
     chosen: list[int] = []
+    terms = [set(tokenize(c[3])) for c in cands]
     for i in np.argsort(-scores):
-        tokens = set(tokenize(cands[i][3]))
-        # a restatement: most of one sentence's terms are in the other, whichever is the longer
-        if any(len(tokens & set(tokenize(cands[j][3]))) / (min(len(tokens), len(set(tokenize(cands[j][3])))) or 1) > 0.6
-               for j in chosen):
+        # a restatement: most of one sentence's terms are in the other, whichever is the shorter
+        if any(len(terms[i] & terms[j]) / (min(len(terms[i]), len(terms[j])) or 1) > 0.6 for j in chosen):
             continue
         chosen.append(int(i))
         if len(chosen) == limit:

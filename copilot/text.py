@@ -82,7 +82,8 @@ def with_lead(lead: str, item: str) -> str:
     # "Keep in mind that:" goes straight on; a clause takes a comma; anything else keeps its colon
     joint = " " if re.search(r"(?<!\w)(?:that|что|чтобы)$", lead, re.I) else \
         ", " if _CONDITIONAL_LEAD.match(lead.lstrip()) else ": "
-    return f"{lead}{joint}{item.strip().rstrip(';,.').rstrip()}."
+    item = item.strip().rstrip(";,.").rstrip()
+    return f"{lead}{joint}{item}" + ("" if item.endswith(("?", "!")) else ".")
 
 
 def citations_of(sentence: str) -> list[int]:

@@ -125,6 +125,8 @@ def test_a_list_ends_at_a_line_that_is_no_item_and_a_lead_reads_on_as_the_text_s
     assert with_lead("Keep in mind that:", "the box stays yours;") == "Keep in mind that the box stays yours."
     assert with_lead("**If it is late:**", "a fee is charged.") == "If it is late, a fee is charged."
     assert with_lead("Monthly fees:", "home internet: 550 RUB;") == "Monthly fees: home internet: 550 RUB."
+    assert with_lead("Если код не пришёл:", "проверьте, не в спаме ли письмо!") == \
+        "Если код не пришёл, проверьте, не в спаме ли письмо!"
 
 
 def test_the_verifier_binds_a_list_items_fact_to_the_fact_of_its_lead():
