@@ -1,8 +1,8 @@
 """Paragraph lines joined back where the source wrapped them at a fixed width.
 
 Manuals and help-centre exports are often written with hard-wrapped lines ("If you have
-also forgotten your\\npassword, open my.volna.example ..."). Read line by line, such a
-paragraph yields half-sentences: a draft would quote "password, open my.volna.example,
+also forgotten your\\npassword, open the account page ..."). Read line by line, such a
+paragraph yields half-sentences: a draft would quote "password, open the account page,
 click Forgot password" and derivation would miss a check split over two lines. Markdown
 itself treats a single line break inside a paragraph as a space; this does the same, but
 only where a line clearly goes on:
