@@ -81,18 +81,18 @@ class Verifier:
                 self._vectors = dict(list(self._vectors.items())[-10000:])
         return np.stack([self._vectors[t] for t in texts])
 
-    def _unbound(self, sentence_entities: set[str], passage: str) -> list[str]:
+    def _unbound(self, sentence_entities: set[str], units: list[str], leads: list[str]) -> list[str]:
         """Entities that the passage has, but never together: a plan name and "220" both
         appear in a plans table, on different rows. Every entity must share a window of two
-        consecutive lines or sentences of the passage with the others."""
+        consecutive lines or sentences of the passage (`units`, each with its list lead in
+        `leads`) with the others."""
         if len(sentence_entities) < 2:
             return []
-        units = split_sentences(passage) or [passage]  # a line each, wrapped paragraphs joined
         # a table row stands alone; sentences may carry a fact on into the next one, and a list
         # item into the line that leads the list ("Returned within 30 days:" + "by courier for 300 RUB")
         windows = [self.entities(" ".join(units[i : i + 1 if units[i].lstrip().startswith("|") else i + 2]))
                    for i in range(len(units))]
-        windows += [self.entities(f"{lead} {unit}") for lead, unit in zip(list_leads(units), units) if lead]
+        windows += [self.entities(f"{lead} {unit}") for lead, unit in zip(leads, units) if lead]
         if any(sentence_entities <= w for w in windows):
             return []
         best = max(windows, key=lambda w: len(sentence_entities & w))
@@ -102,16 +102,17 @@ class Verifier:
         """How well `passage` supports `sentence` (citations already stripped)."""
         own = self.entities(sentence) - self.entities(allowed_extra)
         missing = sorted(own - self.entities(passage))
+        units = split_sentences(passage) or [passage]  # a line each, wrapped paragraphs joined
+        leads = list_leads(units)
         if not missing:
-            missing = [f"{m} (not with the rest)" for m in self._unbound(own, passage)]
+            missing = [f"{m} (not with the rest)" for m in self._unbound(own, units, leads)]
         # "fifty" and "50" are the same word to the lexical score too
         s_tokens = set(tokenize(words_to_digits(sentence)))
         p_tokens = set(tokenize(words_to_digits(passage)))
         lexical = len(s_tokens & p_tokens) / len(s_tokens) if s_tokens else 0.0
-        units = split_sentences(passage)
-        p_sentences = [strip_citations(x) for x in units] or [passage]
+        p_sentences = [strip_citations(x) for x in units]
         # a list item as drafts quote it, with the line that leads it (its negation, its condition)
-        p_sentences += [strip_citations(with_lead(lead, unit)) for lead, unit in zip(list_leads(units), units) if lead]
+        p_sentences += [strip_citations(with_lead(lead, unit)) for lead, unit in zip(leads, units) if lead]
         # clauses too: a draft often restates one half of "A; B" or "A, but B"
         p_sentences += [c.strip() for x in p_sentences for c in _CLAUSE.split(x)
                         if c.strip() and len(c.split()) >= 4 and c.strip() != x]
