@@ -22,14 +22,16 @@ import re
 
 WRAP_WIDTH = 60  # a line at least this long, ending mid-sentence, was wrapped (typical widths: 72-100)
 _BLOCK = re.compile(r"^\s*(?:#{1,6}\s|[-*•+]\s|\d+[.)]\s|\||>|```|~~~)")
-_HARD_BREAK = re.compile(r"(?: {2,}|\t|\\)$")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
-_ENDED = re.compile(r"[.!?…:;][\"'»”)*_\]]*$")
+# (line ends are read with str methods: a regular expression anchored at "$" and searched over a
+# line retries at every blank of a long run of blanks, in time quadratic in its length)
+_HARD_BREAK = ("  ", "\\")
+_CLOSERS = "\"'»”)*_]"
 
 
 def _goes_on(line: str, after: str) -> bool:
     """Whether `after` continues the paragraph line `line` (see the module's rules)."""
-    if not line.strip() or not after.strip() or _HARD_BREAK.search(line) or _BLOCK.match(after):
+    if not line.strip() or not after.strip() or line.endswith(_HARD_BREAK) or _BLOCK.match(after):
         return False
     if re.match(r"\s*(?:#|\||```|~~~)", line):  # a heading, a table row or a fence stands alone
         return False
@@ -39,7 +41,7 @@ def _goes_on(line: str, after: str) -> bool:
     if body.endswith(",") or _BLOCK.match(line) and re.match(r"\s{2,}\S", after):
         return True  # a list item goes on in its indented next line
     # list items often end with no full stop ("- Ask the user to check X" and then "**If Y:**")
-    return not _BLOCK.match(line) and len(body) >= WRAP_WIDTH and not _ENDED.search(body)
+    return not _BLOCK.match(line) and len(body) >= WRAP_WIDTH and body.rstrip(_CLOSERS)[-1:] not in ".!?…:;"
 
 
 def unwrap(text: str) -> str:
