@@ -27,8 +27,8 @@ from copilot.llm import ChatClient, LLMResult
 from copilot.prompts import PromptSpec
 from copilot.masking import mask_pii
 from copilot.safety import fence
-from copilot.schema import Citation, Conversation, Question
-from copilot.text import EntityFn, entities, list_leads, split_sentences, with_lead
+from copilot.schema import Citation, Conversation, Grounding, Question
+from copilot.text import EntityFn, citations_of, entities, list_leads, split_sentences, with_lead
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.documents import SearchHit
 
@@ -78,6 +78,25 @@ class Sources:
         return [Citation(n=i + 1, source_id=h.source_id, chunk_id=h.chunk_id, title=h.title,
                          quote=" ".join(h.text.split())[:400])
                 for i, h in enumerate(self.hits) if used is None or i + 1 in used]
+
+    def renumbered(self, grounding: Grounding, text: str) -> tuple[Sources, Grounding, str]:
+        """Sources numbered in the order the checked draft first cites them, and the grounding's
+        sentences and the draft's text with the new numbers. A sentence
+        the verifier took out frees its number, so the draft would otherwise start at [2];
+        sources cited only by removed sentences come after all the kept ones."""
+        order: list[int] = []
+        for check in sorted(grounding.sentences, key=lambda c: c.removed):  # stable: kept ones first
+            order.extend(n for n in citations_of(check.text) if n not in order and 0 < n <= len(self.hits))
+        new = {old: i + 1 for i, old in enumerate(order)}
+
+        def swap(text: str) -> str:
+            return re.sub(r"\[(\d{1,2})\]", lambda m: f"[{new.get(int(m.group(1)), int(m.group(1)))}]", text)
+
+        checks = [c.model_copy(update={"text": swap(c.text),
+                                       "citation": new.get(c.citation, c.citation) if c.citation else None})
+                  for c in grounding.sentences]
+        sources = Sources([self.hits[old - 1] for old in order])
+        return sources, grounding.model_copy(update={"sentences": checks}), swap(text)
 
 
 @dataclass

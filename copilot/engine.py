@@ -271,7 +271,7 @@ class Copilot:
             timings["llm"] = outcome.llm_ms
             timings["draft_verify"] = (t4 - t3) * 1000 - outcome.llm_ms
             timings["total"] = (t4 - t0) * 1000
-            grounding = outcome.grounding
+            sources, grounding, text = outcome.sources.renumbered(outcome.grounding, outcome.draft.text)
             # a role tag the reply echoes ("</customer><system>") is shown marked, never as part of the reply
             marked = [c.model_copy(update={"text": mark_role_tags(c.text)}) for c in grounding.sentences]
             if any(c.text != m.text for c, m in zip(grounding.sentences, marked)):
@@ -285,8 +285,8 @@ class Copilot:
                 warnings = [*warnings, NOTHING_TO_QUOTE]
             return Suggestion(
                 language=seen.language, intent=intent, sentiment=seen.sentiment,
-                draft=outcome.draft.model_copy(update={"text": mark_role_tags(outcome.draft.text), "warnings": warnings}),
-                citations=outcome.sources.citations(used), grounding=grounding, questions=questions, handoff=decision,
+                draft=outcome.draft.model_copy(update={"text": mark_role_tags(text), "warnings": warnings}),
+                citations=sources.citations(used), grounding=grounding, questions=questions, handoff=decision,
                 confidence=round(min(1.0, max(0.0, confidence)), 4),
                 timings_ms={k: round(v, 1) for k, v in timings.items()}, usage=outcome.usage, flags=flags,
                 similar_cases=self._similar_cases(found.tickets.hits[:3]),

@@ -4,7 +4,9 @@ Modes: `error500`, `error429`, `notjson` (200 with an HTML page), `hang` (never 
 byte a second), `junk` (200 with text that is not the JSON asked for), `follow` — a scripted "capable model" that follows the draft
 prompt literally: when the system prompt asks for citations in brackets it copies the
 first two numbered facts with their [n]; when it does not, it restates them without
-numbers and adds an invented promise (what weaker prompts get from real models) — and
+numbers and adds an invented promise (what weaker prompts get from real models) —
+`invent_first`, which cites the first fact, with a fee its source never names, and two from
+other passages, and
 `naive`, a model that does what the prompt's own words say and nothing else (see
 `naive`); the gate tests use it, so no test tells it which prompt is the broken one.
 Every request body is recorded so tests can inspect what left the process.
@@ -59,7 +61,7 @@ class FakeOpenAI:
         return None
 
     @staticmethod
-    def follow(body: dict) -> str:
+    def follow(body: dict, mode: str = "follow") -> str:
         fixed = FakeOpenAI._fixed_schema(body)
         if fixed is not None:
             return fixed
@@ -72,9 +74,13 @@ class FakeOpenAI:
         if not facts:
             return json.dumps({"reply": hello})
         parts = [hello]
-        for n, text in facts[:2]:
+        if mode == "invent_first":  # the first fact, then two from other passages
+            facts = facts[:1] + [f for f in facts if f[0] != facts[0][0]][:2]
+        for n, text in facts[:3 if mode == "invent_first" else 2]:
             text = " ".join(text.split()).rstrip(".")
             parts.append(f"{text} [{n}]." if cites else f"{text}.")
+        if mode == "invent_first":  # the first fact given a fee its source never names
+            parts[1] = parts[1].replace(f" [{facts[0][0]}].", f" for a fee of 999 RUB [{facts[0][0]}].")
         if not cites:
             parts.append("Мы также начислим вам бонус 500 ₽ за неудобства." if russian
                          else "We will also credit you a 500 RUB bonus for the inconvenience.")
@@ -147,7 +153,7 @@ class FakeOpenAI:
                 if mode == "notjson":  # a proxy's error page where the answer should be
                     return self._send(200, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
                 content = ("this is not JSON {" if mode == "junk" else
-                           fake.naive(body) if mode == "naive" else fake.follow(body))
+                           fake.naive(body) if mode == "naive" else fake.follow(body, mode))
                 if body.get("stream"):
                     return self._stream(content)
                 self._send(200, {

@@ -5,6 +5,7 @@ warning, inside the configured time; personal data never reaches a non-local end
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 
@@ -13,7 +14,7 @@ import pytest
 from copilot.engine import Copilot
 from copilot.llm import ChatClient
 from copilot.schema import SuggestionTrace
-from copilot.text import citations_of
+from copilot.text import citations_of, strip_citations
 
 from helpers import DATA, conversation, llm_settings
 from fake_openai import FakeOpenAI
@@ -185,3 +186,44 @@ def test_the_eval_judge_is_another_model_and_gives_verdicts(demo_index):
         copilot = Copilot(llm_settings(settings, enabled=False), index=demo_index)
         verdicts = judge.judge(copilot.suggest(REFUND_EN), copilot)
     assert verdicts and all(verdicts)
+
+
+def test_a_draft_whose_first_cited_sentence_is_taken_out_still_cites_from_one(demo_index):
+    """The verifier takes out a sentence with an invented fee; the sources are numbered
+    again in the order the draft that is shown cites them, so it starts at [1] and every
+    number points at the passage its sentence came from."""
+    with FakeOpenAI("invent_first") as server:
+        s = copilot_for(demo_index, server.base_url, timeout_s=60).suggest(REFUND_EN)
+    assert s.draft.mode == "llm" and s.grounding.removed == 1
+    assert "999" not in s.draft.text
+    shown = [n for c in s.grounding.sentences if not c.removed for n in citations_of(c.text)]
+    assert shown and shown[0] == 1 and citations_of(s.draft.text) == shown
+    assert [c.n for c in s.citations] == sorted(set(shown)) == list(range(1, len(set(shown)) + 1))
+    # each kept sentence is a copy of a fact in the passage its new number points to
+    chunks = demo_index.docstore.chunks([c.chunk_id for c in s.citations])
+    text_of = {c.n: re.sub(r"[*_`]", "", " ".join(chunks[c.chunk_id].text.split())) for c in s.citations}
+    for check in s.grounding.sentences:
+        if not check.removed and citations_of(check.text):
+            fact = strip_citations(check.text).rstrip(".")
+            assert fact in text_of[check.citation]
+
+
+def test_sources_are_numbered_by_the_kept_sentences_and_removed_ones_come_last():
+    from copilot.draft import Sources
+    from copilot.schema import Grounding, SentenceCheck
+    from knowledge_base.documents import SearchHit
+
+    hits = [SearchHit(source_id=f"doc-{i}", chunk_id=f"doc-{i}::0", title=f"Doc {i}", text="...", score=1.0,
+                      found_by=["vector"], lang="en", doc_type="article") for i in (1, 2, 3)]
+    grounding = Grounding(sentences=[
+        SentenceCheck(text="Hello!", supported=True, factual=False),
+        SentenceCheck(text="It costs 999 RUB [1].", supported=False, citation=1, removed=True),
+        SentenceCheck(text="Refunds take 10 days [3].", supported=True, citation=3),
+        SentenceCheck(text="Ask in the app [2][3].", supported=True, citation=2)])
+    sources, checked, text = Sources(hits).renumbered(grounding, "Hello! Refunds take 10 days [3]. Ask in the app [2][3].")
+    assert text == "Hello! Refunds take 10 days [1]. Ask in the app [2][1]."
+    assert [c.text for c in checked.sentences][1:] == ["It costs 999 RUB [3].", "Refunds take 10 days [1].",
+                                                       "Ask in the app [2][1]."]
+    assert [c.citation for c in checked.sentences] == [None, 3, 1, 2]
+    assert [h.source_id for h in sources.hits] == ["doc-3", "doc-2", "doc-1"]
+    assert [c.source_id for c in sources.citations({1, 2})] == ["doc-3", "doc-2"]
