@@ -12,7 +12,7 @@ from knowledge_base.tokenizer import tokenize
 from knowledge_base.wrapping import unwrap
 
 _CITE = re.compile(r"\s*\[(\d{1,2})\]")
-_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|no|tel|т\.е|т\.д|т\.п|т\.к|ул|д|кв|г|руб|мин|пр|пер|стр|тел|им|др|пн|вт|ср|чт|пт|сб|вс)\.)$", re.I)
+_ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|no|tel|т\.е|т\.д|т\.п|т\.к|ул|д|кв|г|руб|мин|пр|пер|стр|тел|им|др|пн|вт|ср|чт|пт|сб|вс|см|напр|рис)\.)$", re.I)
 # a sentence may end inside emphasis or quotes: "**...started.** The fee"
 _SPLIT = re.compile(r"(?<=[.!?…])(?:\*\*|__|[»\"')\]])*\s+|\n+")
 
@@ -33,13 +33,23 @@ _NON_FACTUAL = re.compile(
 
 
 
+_STEP_NUMBER = re.compile(r"(?:^|(?<=:)\s+)\d{1,2}[.)]$")
+_STEP_OPENS = re.compile(r"(?:^|(?<=:)\s+)\d{1,2}\)\s+(?=\S)")
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences, with a citation written after the full stop ("... days. [2]") moved back
     to the sentence it belongs to, abbreviations ("ул.", "e.g.") not ending one, and a
     line break where the source wrapped a paragraph not ending one either."""
     raw = [p.strip(" -•*\t") for p in _SPLIT.split(unwrap(text.strip())) if p and p.strip(" -•*\t")]
     out: list[str] = []
-    for part in raw:
+    for i, part in enumerate(raw):
+        # a step's number ("1. Open ...", "To reset it: 1. Open ...", "2) Tap ...") marks the list, it states nothing
+        if i + 1 < len(raw):
+            part = _STEP_NUMBER.sub("", part)
+        part = _STEP_OPENS.sub(lambda m: " " if m.start() else "", part)
+        if not part:
+            continue
         lead = re.match(r"^((?:\[\d{1,2}\]\s*)+)(.*)$", part)
         if lead and out:
             out[-1] = f"{out[-1]} {lead.group(1).strip()}"
