@@ -164,6 +164,10 @@ _AGENT_SIDE = re.compile(r"\b(in (the|our) (system|crm|records|database|tools?)|
                          r"(?:look|pull|bring) up (?:the )?(?:customer|user|caller|client)'s|"
                          r"the line associated|account details|make sure (that )?you|you (must|should) first|"
                          r"в (системе|crm|базе|карточке))\b|\w_\w|\(\)", _I)
+_TOOL = re.compile(r"\w_\w|\(\)")  # a tool's name: `close_account_7392`, `get_details()`
+# ... unless the step is about the customer ("Confirm the address the customer would like ...") or quotes
+# what to ask them ("Check if customer reported it: 'Did you report it lost?'")
+_ABOUT_CUSTOMER = re.compile(r"\b(?:customer|user|caller|client)s?\b|клиент|абонент|пользовател|['\"«][^'\"«»]*\?", _I)
 # (`\w_\w` finds an identifier like `user_id`; `\w+_\w+` did too, in time quadratic in a word's length)
 # a reference entry ("Check Status Bar - Shows what icons ...") describes an action, it is not one
 _DEFINITION = re.compile(r"^\S.{2,60}?\s[-–—]\s[A-ZА-ЯЁ]")
@@ -207,8 +211,8 @@ def _yes_no_en(clause: str) -> str:
     clause = clause.strip().rstrip(".:;,")
     m = re.match(rf"^(?P<subj>you|(?:the|your|a|any|an)\s+[\w' -]{{1,40}}?|[A-Z][\w-]*(?:\s+[\w-]+){{0,3}}?)\s+{_AUX}\b\s+(?P<rest>.+)$",
                  clause, _I)
-    if m and re.search(r"\s(?:that|which|whom?)\s+(?:you|they|we|he|she)$", m.group("subj"), _I):
-        # "the address that you would like the card mailed to": a thing named by its own clause, to tell
+    if m and re.search(r"\s(?:(?:that|which|whom?)\s+)?(?:you|they|we|he|she)$", m.group("subj"), _I):
+        # "the address (that) you would like the card mailed to": a thing named by its own clause, to tell
         return f"Could you tell me {clause}?"
     # "the card that was sent is active": that auxiliary is the relative clause's, not the one to invert
     if m and len(m.group("subj").split()) <= 5 and not re.search(r"\s(?:that|which|who)$", m.group("subj"), _I):
@@ -256,7 +260,12 @@ def _question_en(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
             return _topic(rest, "en"), _yes_no_en(body)
         return _topic(rest, "en"), f"Could you tell me {wh} {body}?"
     if pattern is _ASK_FOR_EN:
-        return _topic(rest, "en"), f"Could you tell me {_you_en(rest)}?"
+        body = _you_en(rest)
+        # "Ask customer for preferred card design": what they are asked for is theirs
+        if not re.match(r"(?:the|a|an|your|their|his|her|its|any|some|all|each|every|this|that|these|those|which|what|"
+                        r"how|when|where|why|who|whether|if|my|our|one|two|three|\d)\b", body, _I):
+            body = f"your {body}"
+        return _topic(rest, "en"), f"Could you tell me {body}?"
     verb = m.group("verb").lower()
     body = _you_en(rest)
     if verb in ("tell", "tell you", "describe", "provide", "send", "share", "give", "say", "read out", "read", "note"):
@@ -408,7 +417,7 @@ def _question_ru(m: "_Trimmed", pattern: re.Pattern) -> tuple[str, str] | None:
 _THEN = re.compile(r"(?:,\s*|\s+)(?:(?:and|then|and then)\s+(?=(?:note|record|log|write|add|update|mark|call|offer|"
                    r"escalate|transfer|wait|contact|provide|explain|inform|advise|proceed|keep|ask|try|opt|prepare|"
                    r"save|submit|request|review|retry)\s+(?:it|this|that|them|the|a|an|their|your|"
-                   r"down|in|for|to|with|out)\b)|or\s+(?=(?:note|record|log|escalate|contact|explain|inform|advise|"
+                   r"down|in|for|to|with|out)\b|(?:explain|inform|advise|mention)\s+\w)|or\s+(?=(?:note|record|log|escalate|contact|explain|inform|advise|"
                    r"proceed|prepare)\s+(?:it|this|that|them|the|a|an|their|your|to|with)\b))"
                    r"|(?:,\s*|\s+)(?:и|или|затем|а затем|потом)\s+(?=\w+(?:ите|йте)(?:сь)?(?!\w))", _I)
 
@@ -830,16 +839,28 @@ def _condition_only(condition: str, lang: str) -> str:
     return (_DO_RU if lang == "ru" else _DO_EN).split(condition, maxsplit=1)[0].strip(" ,")
 
 
+# a heading that says what to do, not what happened: "How to send a request", "Block it straight
+# away" (a verb and its object), «Как подать запрос», «Сразу заблокируйте доступ»
+_HOW_TO = re.compile(r"^(?:how (?:to|do|can|should)|what to do|как|что делать)\b", _I)
+_VERB_OBJECT_EN = re.compile(r"^([a-z]+(?<!ing))\s+(?:it|them|your|the|a|an|this|that|these|those|all|our|everything)\b", _I)
+_IMPERATIVE_WORD_RU = re.compile(r"^(?:\w+\s+)?[а-яё]+(?:ите|йте|ьте)(?:сь)?\b", _I)
+
+
+def _instruction(heading: str) -> bool:
+    verb = _VERB_OBJECT_EN.match(heading)
+    return bool(_HOW_TO.match(heading) or _IMPERATIVE_WORD_RU.match(heading)
+                or verb and not set(tokenize(verb.group(1))) <= function_terms())  # not "If your ...", "On the ..."
+
+
 def _situation(heading: str, title: str) -> str:
     """What a handoff sentence with no condition of its own is about: its section, or the whole
     document's subject when the section only says that it hands off ("When to escalate",
-    "Эскалация") or there is none ("Incident: duplicate charges ... This requires immediate
-    escalation")."""
-    for text in (heading, title):
-        text = " ".join(text.split())
-        if text and not re.search(r"escalat|transfer|handoff|hand.off|эскалац|передач", text, _I):
-            return text
-    return ""
+    "Эскалация") or what to do ("Block it straight away"), or there is none ("Incident:
+    duplicate charges ... This requires immediate escalation")."""
+    named = [t for t in (" ".join(heading.split()), " ".join(title.split()))
+             if t and not re.search(r"escalat|transfer|handoff|hand.off|эскалац|передач", t, _I)]
+    # both say what to do: the document's subject, as its title words it, is the wider one
+    return next((t for t in named if not _instruction(t)), named[-1] if named else "")
 
 
 def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "") -> tuple[HandoffReason, str] | None:
@@ -1122,6 +1143,12 @@ def derive(doc: SourceDocument) -> list[Derived]:
              if isinstance(d, DerivedCheck) and not d.heading and sentences[d.position][2]}
     agents |= {heading for s, heading, is_heading, _ in sentences if heading in named and not is_heading and (
         _AGENT_SIDE.search(s) or re.search(_AGENT_READER_RU if doc.lang == "ru" else _AGENT_READER_EN, s))}
+    # a procedure whose steps call the agent's tools ("Use close_bank_account_7392 to close the account") is
+    # the agent's: its steps ("Verify pre-closure requirements are met") are its own checks, not questions
+    tooled = {heading for s, heading, is_heading, _ in sentences if not is_heading and _TOOL.search(s)}
+    found = [d for d in found if not (isinstance(d, DerivedCheck) and d.form == "step" and not d.states
+                                      and sentences[d.position][1] in tooled and not sentences[d.position][2]
+                                      and not _ABOUT_CUSTOMER.search(d.sentence))]
     body_sections = {d.heading for d in found if isinstance(d, (DerivedCheck, DerivedLink)) and d.heading} | agents
     found = [d for d in found if not (isinstance(d, DerivedCheck) and not d.heading
                                       and sentences[d.position][2] and sentences[d.position][0] in body_sections)]

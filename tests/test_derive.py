@@ -60,6 +60,13 @@ def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
      ["Could you tell me whether the parcel that was returned is back in stock?"]),
     ("Confirm the address that the customer would like to mail the card to.", "en",
      ["Could you tell me the address that you would like to mail the card to?"]),
+    # the same thing named by a clause with no "that": not "Would the address you like ...?"
+    ("Confirm the address the customer would like the card mailed to.", "en",
+     ["Could you tell me the address you would like the card mailed to?"]),
+    ("Check the date the customer was charged.", "en", ["Could you tell me the date you were charged?"]),
+    # what the customer is asked for is theirs; the agent's next act ("and explain fees") is not asked
+    ("Ask customer for preferred card design (CLASSIC or CUSTOM) and explain fees.", "en",
+     ["Could you tell me your preferred card design (CLASSIC or CUSTOM)?"]),
     ("Look at the router lights.", "en", ["router lights"]),
     ("Попросите клиента назвать номер договора.", "ru", ["номер договора", "Подскажите"]),
     ("Уточните у клиента, с какого дня не работает телевидение.", "ru", ["с какого дня не работает телевидение"]),
@@ -132,6 +139,27 @@ def test_checks_become_questions_to_the_customer_in_the_sources_language(sentenc
 ])
 def test_prescriptions_statements_and_agent_duties_are_not_checks(sentence, lang):
     assert check_of(sentence, lang) is None
+
+
+@pytest.mark.parametrize("lang,procedure,customers", [
+    ("en", "## Closure procedure\n1. Verify pre-closure requirements are met.\n2. Check that the account balance is "
+           "zero.\n3. Confirm the address the customer would like the card mailed to.\n4. Use close_account_123 to close "
+           "the account.\n", ["Could you tell me the address you would like the card mailed to?"]),
+    ("ru", "## Закрытие счёта\n1. Проверьте, выполнены ли условия закрытия.\n2. Проверьте, что баланс счёта нулевой.\n"
+           "3. Уточните у клиента адрес, на который отправить карту.\n4. Закройте счёт инструментом close_account_123.\n",
+     ["Подскажите, пожалуйста, адрес, на который отправить карту?"]),
+])
+def test_the_steps_of_a_procedure_the_agent_runs_with_its_tools_are_not_asked(lang, procedure, customers):
+    """A procedure that calls the agent's tools is the agent's: "Verify pre-closure requirements are met" is
+    its own check. A step about the customer in it is still asked; without the tool the steps are asked."""
+    def questions(text: str) -> list[str]:
+        return [d.question for d in derive(SourceDocument(id="d", title="Accounts", text=text, lang=lang))
+                if isinstance(d, DerivedCheck)]
+
+    assert questions(procedure) == customers
+    by_hand = procedure.replace("4. Use close_account_123 to close the account.", "4. Close the account.").replace(
+        "4. Закройте счёт инструментом close_account_123.", "4. Закройте счёт.")
+    assert len(questions(by_hand)) == 3
 
 
 def test_a_workflows_branches_are_one_question_in_the_workflows_order():

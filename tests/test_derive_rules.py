@@ -60,3 +60,35 @@ def test_a_section_heading_is_the_condition_and_a_heading_about_escalating_gives
     rules = [d for d in derive(SourceDocument(id="cards", title="Cards and travel", text=text, lang="en"))
              if isinstance(d, DerivedRule)]
     assert [r.condition for r in rules] == ["Card blocked abroad", "Cards and travel"]
+
+
+@pytest.mark.parametrize("lang,title,heading,sentence", [
+    ("en", "Suspected fraud: SIM swap, calls asking for codes", "Block it straight away",
+     "If you write to us in the chat instead, the agent passes your case to the fraud team."),
+    ("en", "Requesting a copy of your personal data", "How to send a request",
+     "If you contact us through the chat, the agent will pass your request to the privacy team."),
+    ("ru", "Подозрение на мошенничество: чужие входы", "Сразу заблокируйте доступ",
+     "Если вы пишете нам в чат, оператор передаст обращение в отдел безопасности."),
+    ("ru", "Как запросить копию персональных данных", "Как подать запрос",
+     "Если вы обращаетесь через чат, оператор передаст запрос в отдел по защите данных."),
+])
+def test_a_heading_that_says_what_to_do_gives_way_to_the_documents_subject(lang, title, heading, sentence):
+    """"Block it straight away" names no case a conversation could meet; the title does. When
+    the title too says how ("Как запросить ..."), the title: it is the wider subject."""
+    rules = [d for d in derive(SourceDocument(id="doc", title=title, text=f"## {heading}\n{sentence}\n", lang=lang))
+             if isinstance(d, DerivedRule)]
+    assert [r.condition for r in rules] == [title]
+
+
+@pytest.mark.parametrize("lang,heading", [
+    ("en", "Refunding a double charge"),      # a gerund names the case
+    ("en", "If your card is blocked abroad"),  # a condition, not a verb and its object
+    ("en", "On the fourth request"),
+    ("ru", "Двойное списание после сбоя"),
+])
+def test_a_heading_that_names_the_case_stays_the_condition(lang, heading):
+    sentence = ("If you write to us in the chat instead, the agent passes your case to the card team." if lang == "en"
+                else "Если вы пишете нам в чат, оператор передаст обращение в отдел карт.")
+    rules = [d for d in derive(SourceDocument(id="doc", title="Cards", text=f"## {heading}\n{sentence}\n", lang=lang))
+             if isinstance(d, DerivedRule)]
+    assert [r.condition for r in rules] == [heading]
