@@ -36,6 +36,16 @@ LANGUAGE_NAMES = {"en": "English", "ru": "Russian"}
 GREETING = {"en": "Hello", "ru": "Здравствуйте"}
 EMPATHY = {"en": "I'm sorry for the trouble.", "ru": "Приносим извинения за неудобства."}
 ASK_INTRO = {"en": "To help you faster, could you tell me:", "ru": "Чтобы помочь быстрее, подскажите, пожалуйста:"}
+# when the first question asks in the intro's own words ("Подскажите, пожалуйста, номер договора"),
+# an intro that asks nothing, so the reply does not say it twice
+ASK_INTRO_PLAIN = {"en": "To help you faster, a few questions:", "ru": "Чтобы помочь быстрее, уточню несколько моментов:"}
+_INTRO_ASKS = {"en": "could you tell me", "ru": "подскажите"}
+
+
+def ask_intro(lang: str, questions: list[Question]) -> str:
+    lang = lang if lang in ASK_INTRO else "en"
+    first = questions[0].text.lower() if questions else ""
+    return ASK_INTRO_PLAIN[lang] if first.startswith(_INTRO_ASKS[lang]) else ASK_INTRO[lang]
 
 
 class DraftAnswer(BaseModel):
@@ -231,7 +241,8 @@ def _greeting(plan: DraftPlan) -> str:
 def _with_citation(sentence: str, n: int) -> str:
     body = sentence.rstrip()
     end = body[-1] if body and body[-1] in ".!" else "."
-    return f"{body.rstrip('.!')} [{n}]{end}"
+    # a list item quoted alone ends in the list's ";" or ",": the reply's sentence ends at its full stop
+    return f"{body.rstrip(' .!;,')} [{n}]{end}"
 
 
 def promise_parts(plan: DraftPlan, sources: Sources) -> list[str]:
@@ -253,7 +264,7 @@ def policy_statements(plan: DraftPlan) -> list[str]:
 def engine_statements(plan: DraftPlan) -> list[str]:
     """Sentences the engine itself adds that state no knowledge-base fact: greeting,
     empathy, the questions and their lead-in, the lead-in of a handoff promise."""
-    intro = ASK_INTRO.get(plan.language, "")
+    intro = ask_intro(plan.language, plan.questions)
     out = [_greeting(plan), EMPATHY.get(plan.language, ""), intro]
     out.extend(q.text for q in plan.questions)
     if plan.questions:  # the lead-in ends with a colon, so it reads as one sentence with the first question
@@ -268,7 +279,7 @@ def engine_statements(plan: DraftPlan) -> list[str]:
 def _closing_parts(plan: DraftPlan, sources: Sources) -> list[str]:
     parts = promise_parts(plan, sources)
     if plan.questions:
-        parts.append(ASK_INTRO.get(plan.language, ASK_INTRO["en"]))
+        parts.append(ask_intro(plan.language, plan.questions))
         parts.extend(q.text for q in plan.questions)
     return parts
 
@@ -330,6 +341,6 @@ def complete_llm_reply(reply: str, plan: DraftPlan, sources: Sources) -> str:
         extra.extend(promise_parts(plan, sources))
     missing_q = [q for q in plan.questions if q.text[:30].lower() not in lowered]
     if missing_q:
-        extra.append(ASK_INTRO.get(plan.language, ASK_INTRO["en"]))
+        extra.append(ask_intro(plan.language, missing_q))
         extra.extend(q.text for q in missing_q)
     return " ".join([text, *extra]).strip()

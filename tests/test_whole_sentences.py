@@ -173,3 +173,41 @@ def test_a_model_reply_with_numbered_steps_loses_no_sentence_to_the_step_numbers
         text, grounding = Verifier(VerificationSettings()).verify(reply, {1: passage})
         assert grounding.removed == 0 and grounding.unsupported == 0 and grounding.supported == 2
         assert text == "Hello! To reset it: Open the app and tap Profile [1]. Tap Forgot password [1]."
+
+
+def _plan(lang: str, passage: str, questions: list[str]):
+    from copilot.draft import DraftPlan
+    from copilot.schema import Question
+
+    hit = SearchHit(source_id="tv", chunk_id="tv::0", title="TV", text=passage, score=1.0, found_by=["lexical"],
+                    lang=lang, doc_type="article")
+    return DraftPlan(language=lang, customer_name=None, answer_hits=[hit], covered=True, negative=False,
+                     questions=[Question(fact=f"f{i}", text=q, why="") for i, q in enumerate(questions)],
+                     handoff_promise=None, policy_hit=None, query="tv packages prices пакеты цены", query_vector=None)
+
+
+def test_a_quoted_list_item_ends_at_a_full_stop_not_at_the_lists_semicolon():
+    from copilot.draft import Sources, retrieval_draft
+
+    passage = "Prices:\n- TV: TV Basic for 299 RUB, TV Max for 499 RUB and more;\n- Internet: Volna 300 for 750 RUB a month."
+    draft = retrieval_draft(_plan("en", passage, []), Sources(), None)
+    assert "499 RUB and more [1]." in draft and ";" not in draft
+
+
+def test_the_question_intro_does_not_ask_twice_in_either_language():
+    from copilot.draft import Sources, engine_statements, retrieval_draft
+
+    for lang, questions, doubled, intro in [
+        ("ru", ["Подскажите, пожалуйста, номер договора: 10 цифр.", "С какого момента не работает ТВ?"],
+         "пожалуйста: Подскажите", "Чтобы помочь быстрее, уточню несколько моментов: Подскажите, пожалуйста, номер"),
+        ("en", ["Could you tell me your contract number?", "Since when has TV not worked?"],
+         "tell me: Could you tell me", "To help you faster, a few questions: Could you tell me your contract number?"),
+    ]:
+        plan = _plan(lang, "", questions)
+        draft = retrieval_draft(plan, Sources(), None)
+        assert doubled not in draft and intro in draft
+        assert any(intro in s for s in engine_statements(plan))  # the verifier reads the intro with its question as the engine's
+        # a first question in its own words keeps the intro that asks
+        plan = _plan(lang, "", questions[::-1])
+        assert ("подскажите, пожалуйста: С какого" if lang == "ru" else "could you tell me: Since when") in \
+            retrieval_draft(plan, Sources(), None)
