@@ -222,9 +222,15 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
         scores[i] -= 0.1 * rank + 0.02 * pos
     chosen: list[int] = []
     terms = [set(tokenize(c[3])) for c in cands]
+    promised = [set(tokenize(promise)) for promise, _ in plan.promises()]
+
+    def restates(a: set[str], b: set[str]) -> bool:
+        """Most of one sentence's terms are in the other, whichever is the shorter."""
+        return len(a & b) / (min(len(a), len(b)) or 1) > 0.6
+
     for i in np.argsort(-scores):
-        # a restatement: most of one sentence's terms are in the other, whichever is the shorter
-        if any(len(terms[i] & terms[j]) / (min(len(terms[i]), len(terms[j])) or 1) > 0.6 for j in chosen):
+        # nor what the handoff promise already says ("call the fraud line ... right away")
+        if any(restates(terms[i], terms[j]) for j in chosen) or any(restates(terms[i], p) for p in promised):
             continue
         chosen.append(int(i))
         if len(chosen) == limit:
