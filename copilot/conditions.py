@@ -375,8 +375,8 @@ _REPHRASE = (
     (re.compile(r"(?<![а-яё])выключ(?P<end>[а-яё]*)\s+(?P<obj>(?:[а-яё-]+\s+){0,2}?)и\s+(?:снова\s+|обратно\s+|потом\s+)?"
                 r"включ[а-яё]*(?:\s+(?:снова|обратно|заново))?", _I),
      lambda m: f"перезагруз{m.group('end')} {m.group('obj')}"),
-    # "выключала из розетки" is unplugging
-    (re.compile(r"(?<![а-яё])выключ(?P<end>[а-яё]*)(?P<obj>\s+(?:[а-яё-]+\s+){0,2}?из\s+розетк)", _I),
+    # "выключала из розетки", «отключите от розетки» is unplugging
+    (re.compile(r"(?<![а-яё])(?:вы|от)ключ(?P<end>[а-яё]*)(?P<obj>\s+(?:[а-яё-]+\s+){0,2}?(?:из|от)\s+розетк)", _I),
      lambda m: f"выдерн{m.group('end')}{m.group('obj')}"),
 )
 # where a knowledge base says what a step is: "Reboot the router: unplug the power ...",

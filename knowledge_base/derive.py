@@ -164,11 +164,12 @@ _AGENT_SIDE = re.compile(r"\b(in (the|our) (system|crm|records|database|tools?)|
                          r"(?:look|pull|bring) up (?:the )?(?:customer|user|caller|client)'s|"
                          r"the line associated|account details|make sure (that )?you|you (must|should) first|"
                          r"в (системе|crm|базе|карточке))\b|\w_\w|\(\)", _I)
+# (`\w_\w` finds an identifier like `user_id`; `\w+_\w+` did too, in time quadratic in a word's length)
+# the steps of a procedure that calls one of the agent's tools are the agent's own
 _TOOL = re.compile(r"\w_\w|\(\)")  # a tool's name: `close_account_7392`, `get_details()`
 # ... unless the step is about the customer ("Confirm the address the customer would like ...") or quotes
 # what to ask them ("Check if customer reported it: 'Did you report it lost?'")
 _ABOUT_CUSTOMER = re.compile(r"\b(?:customer|user|caller|client)s?\b|клиент|абонент|пользовател|['\"«][^'\"«»]*\?", _I)
-# (`\w_\w` finds an identifier like `user_id`; `\w+_\w+` did too, in time quadratic in a word's length)
 # a reference entry ("Check Status Bar - Shows what icons ...") describes an action, it is not one
 _DEFINITION = re.compile(r"^\S.{2,60}?\s[-–—]\s[A-ZА-ЯЁ]")
 
@@ -852,6 +853,7 @@ def _instruction(heading: str) -> bool:
                 or verb and not set(tokenize(verb.group(1))) <= function_terms())  # not "If your ...", "On the ..."
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every sentence of a section with the same heading and title
 def _situation(heading: str, title: str) -> str:
     """What a handoff sentence with no condition of its own is about: its section, or the whole
     document's subject when the section only says that it hands off ("When to escalate",

@@ -107,6 +107,8 @@ def test_a_condition_on_a_state_the_customer_did_not_contradict_stays(sentence, 
     ("Reboot the router.", "I restarted the router twice."),
     ("Перезагрузите роутер.", "Роутер выключила и включила, не помогло."),
     ("Выньте блок питания роутера из розетки на 30 секунд.", "Роутер из розетки выдёргивала дважды."),
+    ("Если не работает ТВ, отключите от розетки и приставку на полминуты.", "Приставку выключала из розетки."),
+    ("Unplug the Volna Box for half a minute.", "I unplugged the Volna Box, nothing changed."),
     # a site the customer already reported on
     ("Check status.example.org for an outage in your area.", "Nothing about our street on status.example.org."),
     ("Откройте status.example.org, например на телефоне.", "На status.example.org висит авария по району."),
@@ -145,6 +147,7 @@ def test_a_step_the_knowledge_base_defines_by_another_is_the_same_step(step, sai
     ("Reboot: unplug the power for 30 seconds.", "The speed drops every evening."),
     ("Check the router lights.", "I unplugged the router."),  # a definition holds for its own object only
     ("Посмотрите на индикаторы роутера.", "Роутер из розетки выдёргивала."),
+    ("Отключите автоплатёж в приложении.", "Роутер отключала от розетки."),  # switching off is no unplugging
 ])
 def test_another_step_stays(step, said):
     assert not already_done(step, said, step_definitions([DEFINES_EN, DEFINES_RU, CHECK_CABLE_EN, CHECK_CABLE_RU]))
