@@ -61,7 +61,15 @@ class FakeOpenAI:
         return None
 
     @staticmethod
-    def follow(body: dict, mode: str = "follow") -> str:
+    def follow(body: dict) -> str:
+        return FakeOpenAI._copy_facts(body, invent_first=False)
+
+    @staticmethod
+    def invent_first(body: dict) -> str:
+        return FakeOpenAI._copy_facts(body, invent_first=True)
+
+    @staticmethod
+    def _copy_facts(body: dict, invent_first: bool) -> str:
         fixed = FakeOpenAI._fixed_schema(body)
         if fixed is not None:
             return fixed
@@ -74,12 +82,12 @@ class FakeOpenAI:
         if not facts:
             return json.dumps({"reply": hello})
         parts = [hello]
-        if mode == "invent_first":  # the first fact, then two from other passages
+        if invent_first:  # the first fact, then two from other passages
             facts = facts[:1] + [f for f in facts if f[0] != facts[0][0]][:2]
-        for n, text in facts[:3 if mode == "invent_first" else 2]:
+        for n, text in facts[:3 if invent_first else 2]:
             text = " ".join(text.split()).rstrip(".")
             parts.append(f"{text} [{n}]." if cites else f"{text}.")
-        if mode == "invent_first":  # the first fact given a fee its source never names
+        if invent_first:  # the first fact given a fee its source never names
             parts[1] = parts[1].replace(f" [{facts[0][0]}].", f" for a fee of 999 RUB [{facts[0][0]}].")
         if not cites:
             parts.append("Мы также начислим вам бонус 500 ₽ за неудобства." if russian
@@ -153,7 +161,8 @@ class FakeOpenAI:
                 if mode == "notjson":  # a proxy's error page where the answer should be
                     return self._send(200, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
                 content = ("this is not JSON {" if mode == "junk" else
-                           fake.naive(body) if mode == "naive" else fake.follow(body, mode))
+                           fake.naive(body) if mode == "naive" else
+                           fake.invent_first(body) if mode == "invent_first" else fake.follow(body))
                 if body.get("stream"):
                     return self._stream(content)
                 self._send(200, {
