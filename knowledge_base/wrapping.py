@@ -25,7 +25,7 @@ _BLOCK = re.compile(r"^\s*(?:#{1,6}\s|[-*•+]\s|\d+[.)]\s|\||>|```|~~~)")
 _FENCE = re.compile(r"^\s*(?:```|~~~)")
 # (line ends are read with str methods: a regular expression anchored at "$" and searched over a
 # line retries at every blank of a long run of blanks, in time quadratic in its length)
-_HARD_BREAK = ("  ", "\\")
+_HARD_BREAK = ("  ", "\t", "\\")
 _CLOSERS = "\"'»”)*_]"
 
 

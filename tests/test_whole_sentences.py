@@ -52,6 +52,11 @@ def test_lists_labels_headings_tables_marked_breaks_and_code_stay_lines():
         # a Markdown hard break (two trailing spaces) marks a line that must stay one
         "- Less than 3 months: 2 points, which the scoring adds to the total for the account  \n"
         "Note: coverage is subject to the policy terms.",
+        # ... and so do a trailing backslash and a trailing tab, however long the line
+        "The replacement card is sent to the address on file, and it arrives in about five days\\\n"
+        "Tracking starts once it has shipped.",
+        "The replacement card is sent to the address on file, and it arrives in about five days\t\n"
+        "Tracking starts once it has shipped.",
         "## Fees and charges for a replacement card ordered by phone\nThe fee is 100 RUB.",
         "| plan | price |\n|---|---|\n| S | 390 |",
         "```\nresult = get_user_dispute_history(user_id,\n    limit=5)\n```\nthen read the result.",
