@@ -270,9 +270,18 @@ class DocStore:
             [(d.id, source_id, d.kind, d.position, d.model_dump_json()) for d in derived])
 
     def replace_derived(self, source_id: str, derived: list[Derived]) -> None:
-        """Derive again for an unchanged document (the derivation rules changed)."""
+        """Derive again for an unchanged document (the derivation rules changed). The source
+        did not change, so a proposal the new rules make exactly as before keeps its review
+        (a supervisor's approval, rejection or edit survives an upgrade); a new or reworded
+        one is pending."""
         with self._lock, self._db:
+            kept = {row[0]: row[1:] for row in self._db.execute(
+                "SELECT id, item, status, edited, reviewer, reviewed_at FROM derived WHERE source_id=?", (source_id,))}
             self._write_derived(source_id, derived)
+            self._db.executemany(
+                "UPDATE derived SET status=?, edited=?, reviewer=?, reviewed_at=? WHERE id=?",
+                [(*kept[d.id][1:], d.id) for d in derived
+                 if d.id in kept and kept[d.id][1] != "pending" and kept[d.id][0] == d.model_dump_json()])
 
     def _record(self, row: tuple) -> DerivedRecord:
         return DerivedRecord(item=self._DERIVED.validate_json(row[0]), status=row[1],

@@ -350,6 +350,29 @@ def test_reingesting_keeps_reviews_and_a_changed_source_goes_back_to_review(guid
     assert any("APN" in r.item.question for r in store.derived(kind="check"))
 
 
+def test_new_derivation_rules_keep_the_reviews_of_proposals_they_make_unchanged(guide_copilot, tmp_path):
+    """An upgrade that changes the rules (DERIVE_VERSION) derives every unchanged source again:
+    a proposal it makes exactly as before keeps its approval, rejection or edit; one it words
+    differently goes back for review."""
+    store = guide_copilot.index.docstore
+    speed, cellular = (next(r for r in store.derived(kind="check") if word in r.item.question)
+                       for word in ("speed test", "cellular"))
+    edited = speed.item.model_copy(update={"question": "What does a speed test show right now?"})
+    store.review_derived(speed.item.id, "approved", "sam", edited=edited)
+    store.review_derived(cellular.item.id, "rejected", "sam")
+    # what older rules made of the cellular check: worded otherwise than the rules of today
+    older = cellular.item.model_copy(update={"question": "Do you have cellular service?"})
+    with store._db:
+        store._db.execute("UPDATE derived SET item=? WHERE id=?", (older.model_dump_json(), cellular.item.id))
+    store.set_meta("derive_version", "0")
+
+    report = Ingestor(guide_copilot.index).run([tmp_path / "kb"])
+    assert report.unchanged == 1 and store.get_meta("derive_version") != "0"
+    by_id = {r.item.id: r for r in store.derived()}
+    assert by_id[speed.item.id].status == "approved" and by_id[speed.item.id].effective.question == edited.question
+    assert by_id[cellular.item.id].status == "pending" and by_id[cellular.item.id].item == cellular.item
+
+
 @pytest.mark.parametrize("sentence", ["If this is not the case, escalate to technical support.",
                                       "If still not resolved: escalate to technical support",
                                       "Если проблема не решена, передайте обращение специалисту."])
