@@ -33,7 +33,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "47"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "48"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -844,12 +844,18 @@ def _condition_only(condition: str, lang: str) -> str:
 # away" (a verb and its object), «Как подать запрос», «Сразу заблокируйте доступ»
 _HOW_TO = re.compile(r"^(?:how (?:to|do|can|should)|what to do|как|что делать)\b", _I)
 _VERB_OBJECT_EN = re.compile(r"^([a-z]+(?<!ing))\s+(?:it|them|your|the|a|an|this|that|these|those|all|our|everything)\b", _I)
-_IMPERATIVE_WORD_RU = re.compile(r"^(?:\w+\s+)?[а-яё]+(?:ите|йте|ьте)(?:сь)?\b", _I)
+_IMPERATIVE_WORD_RU = re.compile(r"^(?:\w+\s+)?(?P<verb>[а-яё]+(?:ите|йте|ьте)(?:сь)?)\b", _I)
+
+
+def _imperative_ru(heading: str) -> bool:
+    """«Сразу заблокируйте доступ», not «На сайте» or «О кредите» (nouns that end the same way)."""
+    m = _IMPERATIVE_WORD_RU.match(heading)
+    return bool(m) and any("impr" in p.tag for p in _morph().parse(m.group("verb").lower()))
 
 
 def _instruction(heading: str) -> bool:
     verb = _VERB_OBJECT_EN.match(heading)
-    return bool(_HOW_TO.match(heading) or _IMPERATIVE_WORD_RU.match(heading)
+    return bool(_HOW_TO.match(heading) or _imperative_ru(heading)
                 or verb and not set(tokenize(verb.group(1))) <= function_terms())  # not "If your ...", "On the ..."
 
 

@@ -85,6 +85,8 @@ def test_a_heading_that_says_what_to_do_gives_way_to_the_documents_subject(lang,
     ("en", "If your card is blocked abroad"),  # a condition, not a verb and its object
     ("en", "On the fourth request"),
     ("ru", "Двойное списание после сбоя"),
+    ("ru", "На сайте висит оплата"),          # nouns ending like an imperative (-йте, -ите)
+    ("ru", "О кредите после закрытия счёта"),
 ])
 def test_a_heading_that_names_the_case_stays_the_condition(lang, heading):
     sentence = ("If you write to us in the chat instead, the agent passes your case to the card team." if lang == "en"
