@@ -138,7 +138,8 @@ def says_state(outcome: str, customer_text: str) -> bool:
 def _denied_stems(text: str) -> set[str]:
     """Stems that a negation governs: "doesn't arrive", "не приходит", "no internet"."""
     out: set[str] = set()
-    for m in re.finditer(rf"(?<!\w){_NEG}(?!\w)\s+((?:[\w-]+\s+)?[\w-]+)", text.replace("n't", " not"), _I):
+    # "ничего нет в списке": a run of negations governs the words after the last
+    for m in re.finditer(rf"(?<!\w)(?:{_NEG}(?!\w)\s+)+((?:[\w-]+\s+)?[\w-]+)", text.replace("n't", " not"), _I):
         out |= set(tokenize(m.group(1)))
     return out
 
@@ -357,6 +358,7 @@ _DONE_RU = re.compile(r"(?<![а-яё])(?P<verb>[а-яё]{4,}(?:ал|ял|ил|е
 # "I've restarted the phone, flipped airplane mode on and off": the verbs listed after the first
 _DONE_EN_MORE = re.compile(r"(?:,|\band\b|\bthen\b)\s+(?:also\s+|even\s+|then\s+)?(?P<verb>[a-z]+ed)\b(?P<rest>[^.!?,;]*)", _I)
 _AUX = {"try", "tri", "did"}  # "I tried restarting it" / "I did restart it": the step is in what follows
+_OBJECT_WORDS = {"it", "them", "this", "that", "the", "a", "an", "my", "our", "his", "her", "their", "another", "both"}
 
 # one step, several words. The language's own: "restart" is "reboot", "turn it off and on"
 # is a reboot, "выключить из розетки" is unplugging; step_definitions() reads what a
@@ -406,7 +408,10 @@ class StepDefinition:
 
 
 def _verb_key(word: str) -> str:
-    return word.lower().replace("ё", "е")[:5]
+    word = word.lower().replace("ё", "е")
+    if re.fullmatch(r"[a-z]{2,}ied", word):  # "tried" is "try", "applied" is "apply"
+        word = word[:-3] + "y"
+    return word[:5]
 
 
 def _imperative(m: re.Match, name: str) -> bool:
@@ -474,7 +479,9 @@ def already_done(sentence: str, customer_text: str, definitions: Iterable[StepDe
         rest = done.group("rest")
         if said[:3] in _AUX:  # "tried restarting the router": the verb is the next word
             nxt = re.match(r"\W*(?:to\s+)?(\w+)", rest)
-            said, rest = (_verb_key(nxt.group(1)), rest[nxt.end():]) if nxt else (said, rest)
+            # unless the next word is its object: "tried it in my husband's phone" is the step "try"
+            if nxt and nxt.group(1).lower() not in _OBJECT_WORDS:
+                said, rest = _verb_key(nxt.group(1)), rest[nxt.end():]
         window = f"{customer_text[max(0, done.start() - 60):done.start()]} {rest[:80]}"
         # a step that names no object ("Reboot: unplug the power ...") is the one in question
         if said in same and (not objects or objects & set(tokenize(window))):

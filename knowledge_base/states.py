@@ -15,7 +15,7 @@ import re
 
 _I = re.I | re.U
 
-NEG = r"(?:not|n't|no|never|не|нет|ни)"
+NEG = r"(?:not|n't|no|never|nothing|не|нет|ни|ничего)"
 
 # what a customer has or has none of: "no mobile data", «нет связи»
 _SERVICES = (r"(?:data|internet|connection|connectivity|service|signal|network|coverage|wi-?fi|"

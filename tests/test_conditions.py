@@ -83,6 +83,8 @@ def test_a_step_the_customer_already_took_is_not_suggested_again(step, said, don
     ("If the code does not arrive at all, check the phone number.", "The SMS code arrives, but the site says it is wrong."),
     ("Если код не приходит совсем, проверьте номер телефона.", "Код из SMS приходит, но сайт пишет, что он неверный."),
     ("If the Internet light is still red after a reboot, the fault is on the line.", "The light is not red any more."),
+    ("If your area is listed, our engineers already know about it.", "I checked the status page, there's nothing listed for our area."),
+    ("Если ваш район есть в списке, инженеры уже знают о проблеме.", "Проверила сайт, для нашего района ничего нет в списке."),
 ])
 def test_a_condition_on_a_state_the_customer_said_is_otherwise_is_ruled_out(sentence, said):
     assert ruled_out(sentence, said)
@@ -96,6 +98,8 @@ def test_a_condition_on_a_state_the_customer_said_is_otherwise_is_ruled_out(sent
     ("Если баланс ушёл в минус, действует льготный период.", "Лампочка на роутере зелёная."),  # another thing
     ("If the Internet light is still red after a reboot, the fault is on the line.", "The Internet light is red, I rebooted."),
     ("Если код не приходит совсем, проверьте номер телефона.", "Код из SMS не приходит уже час."),
+    ("If your area is listed, our engineers already know about it.", "I checked the status page and our area is listed."),
+    ("Если ваш район есть в списке, инженеры уже знают о проблеме.", "Проверила сайт: наш район есть в списке."),
 ])
 def test_a_condition_on_a_state_the_customer_did_not_contradict_stays(sentence, said):
     assert not ruled_out(sentence, said)
@@ -116,6 +120,8 @@ def test_a_condition_on_a_state_the_customer_did_not_contradict_stays(sentence, 
     ("Turn airplane mode on, wait a few seconds and turn it off.", "I've restarted the phone, flipped airplane mode on and off."),
     ("Reboot: unplug the power for 30 seconds.", "Ran the test five times. I rebooted the router before testing."),
     ("Connect a computer to the router with a network cable.", "On Volna 500. Connected my PC to the router with a cable."),
+    # "tried" with its object right after it is the step "try" itself
+    ("Try the SIM in another phone.", "I even tried it in my husband's phone and his says 'No SIM' too."),
 ])
 def test_the_same_step_in_other_words_is_not_suggested_again(step, said):
     assert already_done(step, said)
@@ -148,6 +154,7 @@ def test_a_step_the_knowledge_base_defines_by_another_is_the_same_step(step, sai
     ("Check the router lights.", "I unplugged the router."),  # a definition holds for its own object only
     ("Посмотрите на индикаторы роутера.", "Роутер из розетки выдёргивала."),
     ("Отключите автоплатёж в приложении.", "Роутер отключала от розетки."),  # switching off is no unplugging
+    ("Try the SIM in another phone.", "I tried restarting the router."),  # "tried" before another verb
 ])
 def test_another_step_stays(step, said):
     assert not already_done(step, said, step_definitions([DEFINES_EN, DEFINES_RU, CHECK_CABLE_EN, CHECK_CABLE_RU]))
