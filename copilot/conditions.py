@@ -489,6 +489,14 @@ def already_done(sentence: str, customer_text: str, definitions: Iterable[StepDe
     return False
 
 
+def explains(sentence: str) -> bool:
+    """A statement that tells nothing to do and states no condition ("A Wi-Fi result tells you
+    about Wi-Fi, not about the line."): written right after a step on its line, it is that
+    step's reason, and goes with the step when the customer already took it."""
+    s = sentence.strip()
+    return not (_IMPERATIVE_EN.match(s) or _IMPERATIVE_RU.match(s) or conditions(s) or s.endswith("?"))
+
+
 def _first_person_more(customer_text: str) -> list[re.Match]:
     """The past-tense verbs listed after a first-person one in the same sentence."""
     out = []

@@ -18,7 +18,7 @@ import numpy as np
 from pydantic import BaseModel, Field, create_model
 
 from copilot.audience import for_agents, internal_section
-from copilot.conditions import (StepDefinition, already_done, contact_heading, contact_line, invites_contact,
+from copilot.conditions import (StepDefinition, already_done, contact_heading, contact_line, explains, invites_contact,
                                 names_only_channel, retry_already_past, ruled_out, sends_to_channel,
                                 step_definitions, under_ruled_out_diagnosis, without_channel)
 from copilot.prompt_budget import fit_to_budget
@@ -40,6 +40,9 @@ ASK_INTRO = {"en": "To help you faster, could you tell me:", "ru": "Чтобы �
 # an intro that asks nothing, so the reply does not say it twice
 ASK_INTRO_PLAIN = {"en": "To help you faster, a few questions:", "ru": "Чтобы помочь быстрее, уточню несколько моментов:"}
 _INTRO_ASKS = {"en": "could you tell me", "ru": "подскажите"}
+# a sentence's passage scoring half the best one's costs it 0.25: about as much as sharing a
+# quarter of the query's terms (chosen on the dev splits of the demo and composition sets: 0.3 and 0.5 tried)
+SCORE_GAP_WEIGHT = 0.5
 
 
 def ask_intro(lang: str, questions: list[Question]) -> str:
@@ -160,6 +163,8 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
         if internal_section(hit.title) or sum(agents) >= 2:
             continue  # a section of the agent's manual: the rest of it is written to the agent too
         skip = under_ruled_out_diagnosis(sentences, customer_text) if customer_text else set()
+        if customer_text:
+            skip |= _reasons_of_done_steps(hit.text, sentences, customer_text)
         heading = hit.heading or ""
         leads = list_leads(sentences)
         for pos, raw in enumerate(sentences):
@@ -182,6 +187,28 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
                     or _META.match(s) or not re.search(r"[.!]$", s) and words < 9):
                 continue
             out.append((rank, pos, hit, s))
+    return out
+
+
+def _reasons_of_done_steps(text: str, sentences: list[str], customer_text: str) -> set[int]:
+    """Positions of the statements that follow, on the same line of the passage, a step the
+    customer already took ("2. Connect a computer with a cable. A Wi-Fi result tells you about
+    Wi-Fi, not about the line." after "connected my PC with a cable"): the step's reason is moot."""
+    steps = step_definitions([text])
+    out: set[int] = set()
+    starts: list[int] = []
+    cursor = 0
+    for sentence in sentences:  # where each sentence starts in the passage (-1: not found as written)
+        at = text.find(sentence.strip()[:25], cursor)
+        starts.append(at)
+        cursor = at if at >= 0 else cursor
+    done = False
+    for i, sentence in enumerate(sentences):
+        same_line = i > 0 and starts[i] > starts[i - 1] >= 0 and "\n" not in text[starts[i - 1]:starts[i]]
+        if done and same_line and explains(sentence):
+            out.add(i)
+            continue  # a second reason on the line goes too
+        done = already_done(sentence, customer_text, steps)
     return out
 
 
@@ -214,8 +241,13 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True) + 1e-9
         q = np.asarray(plan.query_vector, dtype=np.float32)
         scores += (vecs @ (q / (np.linalg.norm(q) + 1e-9)) - 0.8) * 5
-    for i, (rank, pos, _, s) in enumerate(cands):
+    # how far each passage's retrieval score falls below the best one's: a rank says the wifi
+    # passage comes third, not that it scored a third of the two that name the customer's E-203
+    top = max((c[2].score for c in cands), default=0.0)
+    for i, (rank, pos, hit, s) in enumerate(cands):
         tokens = set(tokenize(s))
+        if top > 0:
+            scores[i] -= SCORE_GAP_WEIGHT * (1 - hit.score / top)
         scores[i] += len(tokens & q_tokens) / (len(q_tokens) or 1)
         scores[i] += 0.3 if plan.entities(s) else 0.0  # deadlines, fees, numbers: the facts people ask for
         scores[i] += 0.3 * len(tokens & plan.boost_terms) / (len(plan.boost_terms) or 1)

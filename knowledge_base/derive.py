@@ -33,7 +33,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "48"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "49"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 

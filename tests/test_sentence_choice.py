@@ -1,0 +1,57 @@
+"""Which knowledge-base sentences a retrieval-only draft quotes: the passages retrieval
+scored far higher are preferred to a weak one that happens to share a word with the
+question, and the reason given for a step the customer already took goes with the step."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.draft import DraftPlan, candidate_sentences, select_sentences
+from knowledge_base.documents import SearchHit
+
+
+def _hit(n: int, text: str, score: float, lang: str) -> SearchHit:
+    return SearchHit(source_id=f"doc{n}", chunk_id=f"doc{n}::0", title=f"Doc {n}", text=text, score=score,
+                     found_by=["lexical"], lang=lang, doc_type="article")
+
+
+def _plan(lang: str, query: str, hits: list[SearchHit]) -> DraftPlan:
+    return DraftPlan(language=lang, customer_name=None, answer_hits=hits, covered=True, negative=False,
+                     questions=[], handoff_promise=None, policy_hit=None, query=query, query_vector=None)
+
+
+@pytest.mark.parametrize("lang,query,strong,weak", [
+    ("en", "My television shows error E-203, what does it mean?",
+     "The subscription is not active: check your balance and top it up.",
+     "Phones, televisions, cameras and speakers all share one Wi-Fi network."),
+    ("ru", "Телевизор показывает ошибку E-203, что это значит?",
+     "Подписка не активна: проверьте баланс и пополните счёт.",
+     "Телефоны, телевизоры, камеры и колонки делят один Wi-Fi."),
+])
+def test_a_passage_retrieval_scored_far_higher_wins_over_a_shared_word(lang, query, strong, weak):
+    hits = [_hit(0, "| Code | Meaning |\n|---|---|", 2.0, lang), _hit(1, strong, 1.9, lang), _hit(2, weak, 0.55, lang)]
+    chosen = select_sentences(_plan(lang, query, hits), None, 1)
+    assert [s for _, s in chosen] == [strong]
+
+
+STEPS_EN = ("## Measure the speed the right way\n"
+            "1. Connect a computer to the router with a network cable. A Wi-Fi result tells you about Wi-Fi, not about the line.\n"
+            "2. Open speedtest.example.org and run the test a few times.\n"
+            "Older computers have a network port limited to 100 Mbit/s.")
+STEPS_RU = ("## Как правильно измерить скорость\n"
+            "1. Подключите компьютер к роутеру кабелем. Замер по Wi-Fi показывает скорость Wi-Fi, а не линии.\n"
+            "2. Откройте speedtest.example.org и запустите тест несколько раз.\n"
+            "У старых компьютеров сетевой порт бывает рассчитан на 100 Мбит/с.")
+
+
+@pytest.mark.parametrize("lang,passage,done,not_done,reason", [
+    ("en", STEPS_EN, "Connected my PC to the router with a cable, the test shows 120 Mbit/s.",
+     "My internet is slow in the evenings.", "A Wi-Fi result tells you about Wi-Fi, not about the line."),
+    ("ru", STEPS_RU, "Подключил компьютер к роутеру кабелем, тест показывает 120 Мбит/с.",
+     "Вечером интернет медленный.", "Замер по Wi-Fi показывает скорость Wi-Fi, а не линии."),
+])
+def test_the_reason_for_a_step_already_taken_goes_with_it(lang, passage, done, not_done, reason):
+    hit = _hit(0, passage, 1.0, lang)
+    after = [s for *_, s in candidate_sentences([hit], customer_text=done)]
+    assert reason not in after and any("100" in s for s in after)  # the next lines stay
+    assert reason in [s for *_, s in candidate_sentences([hit], customer_text=not_done)]
