@@ -358,6 +358,7 @@ _DONE_RU = re.compile(r"(?<![а-яё])(?P<verb>[а-яё]{4,}(?:ал|ял|ил|е
 # "I've restarted the phone, flipped airplane mode on and off": the verbs listed after the first
 _DONE_EN_MORE = re.compile(r"(?:,|\band\b|\bthen\b)\s+(?:also\s+|even\s+|then\s+)?(?P<verb>[a-z]+ed)\b(?P<rest>[^.!?,;]*)", _I)
 _AUX = {"try", "tri", "did"}  # "I tried restarting it" / "I did restart it": the step is in what follows
+_AUX_RU = {"пробо", "попро"}  # «пробовала перезагрузить роутер», «попробовал перезагрузить»
 _OBJECT_WORDS = {"it", "them", "this", "that", "the", "a", "an", "my", "our", "his", "her", "their", "another", "both"}
 
 # one step, several words. The language's own: "restart" is "reboot", "turn it off and on"
@@ -471,13 +472,13 @@ def already_done(sentence: str, customer_text: str, definitions: Iterable[StepDe
     if not m:
         return False
     verb, objects = _verb_key(m.group("verb")), set(tokenize(m.group("rest")))
-    if verb in _LOOK and {s.lower() for s in _SITE.findall(m.group("rest"))} & {s.lower() for s in _SITE.findall(customer_text)}:
+    if verb in _LOOK and _reported_on(_SITE.findall(m.group("rest")), customer_text):
         return True
     same = same_step(verb, objects, definitions)
     for done in (*_DONE_EN.finditer(customer_text), *_first_person_more(customer_text), *_DONE_RU.finditer(customer_text)):
         said = _verb_key(done.group("verb"))
         rest = done.group("rest")
-        if said[:3] in _AUX:  # "tried restarting the router": the verb is the next word
+        if said[:3] in _AUX or said in _AUX_RU:  # "tried restarting the router": the verb is the next word
             nxt = re.match(r"\W*(?:to\s+)?(\w+)", rest)
             # unless the next word is its object: "tried it in my husband's phone" is the step "try"
             if nxt and nxt.group(1).lower() not in _OBJECT_WORDS:
@@ -487,6 +488,43 @@ def already_done(sentence: str, customer_text: str, definitions: Iterable[StepDe
         if said in same and (not objects or objects & set(tokenize(window))):
             return True
     return False
+
+
+# an answer that says yes, and a question about what the customer has done ("Have you tried
+# rebooting the router?", "Did you check the cable?", «Вы перезагружали роутер?»)
+_YES = re.compile(r"^\W*(?:yes|yeah|yep|yup|sure|of course|already|i did|i have|we did|we have|"
+                  r"да|ага|угу|конечно|уже)(?![\w'])", _I)
+_ASKED_DONE_EN = re.compile(r"\b(?P<aux>have|did)\s+you\s+(?P<rest>[^?]+)\?", _I)
+_ASKED_DONE_RU = re.compile(r"(?:^|(?<=[.!?]\s))(?:а\s+)?(?:вы\s+)?(?:уже\s+)?(?P<rest>[а-яё]+(?:ли|ла|ло)\b[^?]*)\?", _I)
+
+
+def said_by_customer(messages: Iterable[tuple[str, str]]) -> str:
+    """What the customer said, for the checks against contradicting them: their own turns,
+    and each of the agent's questions about what they did that they answered yes to, as
+    their own statement ("Have you tried rebooting the router?" - "Yes, twice" says "I have
+    tried rebooting the router"; «Вы перезагружали роутер?» - «Да» says «перезагружали
+    роутер»). `messages` are (role, text) in order."""
+    out: list[str] = []
+    last_agent = ""
+    for role, text in messages:
+        if role != "customer":
+            last_agent = text
+            continue
+        if last_agent and _YES.match(text):
+            out.extend(f"I {m.group('aux').lower()} {m.group('rest').strip()}." for m in _ASKED_DONE_EN.finditer(last_agent))
+            out.extend(f"{m.group('rest').strip()}." for m in _ASKED_DONE_RU.finditer(last_agent)
+                       if _DONE_RU.match(m.group("rest")))
+        out.append(text)
+        last_agent = ""
+    return "\n".join(out)
+
+
+def _reported_on(sites: list[str], customer_text: str) -> bool:
+    """The customer reports on one of the sites: by its address, or as its first label's
+    page ("status.example.org" is "the status page", "the status site")."""
+    said = {s.lower() for s in _SITE.findall(customer_text)}
+    return any(site.lower() in said or re.search(rf"\b{re.escape(site.split('.')[0])}\s+(?:page|site|website)\b",
+                                                 customer_text, _I) for site in sites)
 
 
 def explains(sentence: str) -> bool:

@@ -131,6 +131,13 @@ class DraftPlan:
     refusal: str | None = None     # an off-topic request: the desk's polite refusal, nothing else
     channel: str | None = None     # where the conversation happens: no "write to us in the chat" inside a chat
     steps: tuple[StepDefinition, ...] | None = None  # steps the answer passages define by others
+    said: str = ""  # what the customer said, with the agent's questions they answered yes to (said_by_customer)
+
+    @property
+    def customer_said(self) -> str:
+        """The text checked for what a sentence would contradict: not the search query, which
+        leaves out numbers and the agent's questions."""
+        return self.said or self.query
 
     def promises(self) -> list[tuple[str, SearchHit | None]]:
         """The handoff promise (of the route taken) with the escalation passage that backs
@@ -219,8 +226,9 @@ def contradicts(plan: DraftPlan, sentence: str) -> bool:
     (asking them to contact us)."""
     if plan.steps is None:  # the passages' own definitions of steps, read once
         plan.steps = step_definitions(h.text for h in plan.answer_hits)
-    return (ruled_out(sentence, plan.query) or already_done(sentence, plan.query, plan.steps)
-            or retry_already_past(sentence, plan.query) or sends_to_channel(sentence, plan.channel)
+    said = plan.customer_said
+    return (ruled_out(sentence, said) or already_done(sentence, said, plan.steps)
+            or retry_already_past(sentence, said) or sends_to_channel(sentence, plan.channel)
             or bool(plan.handoff_promise and invites_contact(sentence)))
 
 
@@ -230,7 +238,7 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
     shared terms, the passage's rank, and terms of the best past resolution; none whose
     condition the customer ruled out ("if only one device ..." after "none of my devices"),
     no step they already took, and none that sends them to the channel they are already on."""
-    cands = [c for c in candidate_sentences(plan.answer_hits, customer_text=plan.query, channel=plan.channel)
+    cands = [c for c in candidate_sentences(plan.answer_hits, customer_text=plan.customer_said, channel=plan.channel)
              if not contradicts(plan, c[3])]
     if not cands or limit <= 0:
         return []

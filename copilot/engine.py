@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from copilot import anamnesis, handoff as handoff_policy
 from copilot.config import Settings, get_settings
-from copilot.conditions import says_state
+from copilot.conditions import said_by_customer, says_state
 from copilot.desk import resolve_desk
 from copilot.draft import DraftPlan, Sources, engine_statements, llm_draft, policy_statements, retrieval_draft
 from copilot.errors import BadInputError, LLMUnavailableError
@@ -595,6 +595,7 @@ class Copilot:
             boost_terms=set(tokenize(best_info.resolution if best_info else "")), entities=self.entities,
             refusal=self.desk.off_topic_reply(seen.language) if refusal else None,
             channel=conversation.channel or self.desk.channel,
+            said=said_by_customer((m.role, m.text) for m in conversation.messages),
         )
 
     def _policy_hit(self, reason: str, lang: str) -> SearchHit | None:

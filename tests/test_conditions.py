@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.conditions import (already_done, contact_heading, contact_line, invites_contact, names_only_channel,
+from copilot.conditions import (said_by_customer, already_done, contact_heading, contact_line, invites_contact, names_only_channel,
                                 retry_already_past, ruled_out, says_state, sends_to_channel, step_definitions,
                                 under_ruled_out_diagnosis, without_channel)
 
@@ -115,6 +115,7 @@ def test_a_condition_on_a_state_the_customer_did_not_contradict_stays(sentence, 
     ("Unplug the Volna Box for half a minute.", "I unplugged the Volna Box, nothing changed."),
     # a site the customer already reported on
     ("Check status.example.org for an outage in your area.", "Nothing about our street on status.example.org."),
+    ("Check status.example.org for an outage in your area.", "There's nothing on the status page for my area."),
     ("Откройте status.example.org, например на телефоне.", "На status.example.org висит авария по району."),
     # the steps listed after the first, and a step that names no object of its own
     ("Turn airplane mode on, wait a few seconds and turn it off.", "I've restarted the phone, flipped airplane mode on and off."),
@@ -150,6 +151,7 @@ def test_a_step_the_knowledge_base_defines_by_another_is_the_same_step(step, sai
     ("Unplug the Volna Box for half a minute.", "I unplugged the router."),  # another object
     ("Проверьте кабель в порту WAN.", "Роутер выключила и включила."),
     ("Откройте status.example.org.", "Интернет пропал после обеда."),                 # nothing reported from the site
+    ("Check status.example.org for an outage.", "The help page says to reboot, I did not look at anything else."),
     ("Reboot: unplug the power for 30 seconds.", "The speed drops every evening."),
     ("Check the router lights.", "I unplugged the router."),  # a definition holds for its own object only
     ("Посмотрите на индикаторы роутера.", "Роутер из розетки выдёргивала."),
@@ -374,3 +376,23 @@ def test_a_state_word_is_taken_out_where_it_stands_not_inside_another_word():
     # «нет» inside «интернета», "red" inside "entered": what is left still names the thing
     assert states_in("У меня нет мобильного интернета")[1].split() == ["У", "меня", "мобильного", "интернета"]
     assert states_in("I entered the code, the light is red") == ({"light": {"red"}}, "I entered the code, the light is  ")
+
+
+@pytest.mark.parametrize("turns,step,done", [
+    # the agent asked about a step and the customer said yes: the step is theirs, in either language
+    (["The Internet light's been red since this morning.",
+      "Sorry about that! Have you tried rebooting the router and checking the cable in the WAN port?",
+      "Yes, rebooted twice, the cable is in properly."], "Reboot the router: unplug the power for 30 seconds.", True),
+    (["No internet since lunch.", "Did you restart the router?", "Yep."], "Restart the router and wait two minutes.", True),
+    (["Интернета нет с утра.", "Понимаю. Вы перезагружали роутер?", "Да, два раза."],
+     "Перезагрузите роутер: выньте блок питания на 30 секунд.", True),
+    (["Интернета нет с утра.", "Пробовали перезагрузить роутер?", "Да"],
+     "Перезагрузите роутер: выньте блок питания на 30 секунд.", True),
+    # a no, or a question about something else, says nothing done
+    (["No internet.", "Have you rebooted the router?", "No, not yet."], "Reboot the router.", False),
+    (["Интернета нет с утра.", "Вы перезагружали роутер?", "Нет, ещё не пробовала."], "Перезагрузите роутер.", False),
+    (["No internet.", "Is the Internet light red?", "Yes."], "Reboot the router.", False),
+])
+def test_a_step_the_agent_asked_about_and_the_customer_confirmed_is_done(turns, step, done):
+    roles = ["customer", "agent"] * len(turns)
+    assert already_done(step, said_by_customer(zip(roles, turns))) is done

@@ -55,3 +55,20 @@ def test_the_reason_for_a_step_already_taken_goes_with_it(lang, passage, done, n
     after = [s for *_, s in candidate_sentences([hit], customer_text=done)]
     assert reason not in after and any("100" in s for s in after)  # the next lines stay
     assert reason in [s for *_, s in candidate_sentences([hit], customer_text=not_done)]
+
+
+@pytest.mark.parametrize("lang,turns,step,other", [
+    ("en", ["The Internet light's been red since this morning.", "Have you tried rebooting the router?", "Yes, twice."],
+     "Reboot the router: unplug the power for 30 seconds, then plug it back in.",
+     "If the Internet light is still red after a reboot, the fault is on the line."),
+    ("ru", ["Индикатор Internet красный с утра.", "Вы перезагружали роутер?", "Да, два раза."],
+     "Перезагрузите роутер: выньте блок питания на 30 секунд и включите снова.",
+     "Если после перезагрузки Internet всё ещё красный, неисправность на линии."),
+])
+def test_a_step_the_customer_confirmed_to_the_agent_is_not_suggested_again(lang, turns, step, other):
+    from copilot.conditions import said_by_customer
+
+    plan = _plan(lang, " ".join(turns[::2]), [_hit(0, f"{step}\n{other}", 1.0, lang)])
+    assert step in [s for _, s in select_sentences(plan, None, 2)]  # the search query holds no agent question
+    plan.said = said_by_customer(zip(["customer", "agent", "customer"], turns))
+    assert [s for _, s in select_sentences(plan, None, 2)] == [other]
