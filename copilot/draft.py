@@ -235,7 +235,7 @@ def contradicts(plan: DraftPlan, sentence: str) -> bool:
 def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[float]]] | None,
                      limit: int) -> list[tuple[SearchHit, str]]:
     """The sentences that best answer the question: semantic closeness to the query,
-    shared terms, the passage's rank, and terms of the best past resolution; none whose
+    shared terms, the passage's rank and retrieval score, and terms of the best past resolution; none whose
     condition the customer ruled out ("if only one device ..." after "none of my devices"),
     no step they already took, and none that sends them to the channel they are already on."""
     cands = [c for c in candidate_sentences(plan.answer_hits, customer_text=plan.customer_said, channel=plan.channel)
