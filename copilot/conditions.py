@@ -523,8 +523,12 @@ def _reported_on(sites: list[str], customer_text: str) -> bool:
     """The customer reports on one of the sites: by its address, or as its first label's
     page ("status.example.org" is "the status page", "the status site")."""
     said = {s.lower() for s in _SITE.findall(customer_text)}
-    return any(site.lower() in said or re.search(rf"\b{re.escape(site.split('.')[0])}\s+(?:page|site|website)\b",
-                                                 customer_text, _I) for site in sites)
+    for site in sites:
+        label = site.split(".")[0]  # a name, not "my" of my.example.org nor "www"
+        if site.lower() in said or len(label) >= 4 and re.search(rf"\b{re.escape(label)}\s+(?:page|site|website)\b",
+                                                                 customer_text, _I):
+            return True
+    return False
 
 
 def explains(sentence: str) -> bool:

@@ -156,7 +156,8 @@ _META = re.compile(r"^(this (article|page|guide)|in this (article|page)|here you
 
 
 def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text: str = "",
-                        channel: str | None = None) -> list[tuple[int, int, SearchHit, str]]:
+                        channel: str | None = None,
+                        steps: tuple[StepDefinition, ...] | None = None) -> list[tuple[int, int, SearchHit, str]]:
     """(hit rank, position, hit, sentence) for answer-like sentences of the top passages:
     not headings, table rows, questions, lead-ins ending in a colon or "this article", nor
     what follows a diagnosis the customer ruled out, nor a list item whose bold lead is a
@@ -171,7 +172,8 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
             continue  # a section of the agent's manual: the rest of it is written to the agent too
         skip = under_ruled_out_diagnosis(sentences, customer_text) if customer_text else set()
         if customer_text:
-            skip |= _reasons_of_done_steps(hit.text, sentences, customer_text)
+            skip |= _reasons_of_done_steps(hit.text, sentences, customer_text,
+                                           step_definitions([hit.text]) if steps is None else steps)
         heading = hit.heading or ""
         leads = list_leads(sentences)
         for pos, raw in enumerate(sentences):
@@ -197,11 +199,11 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
     return out
 
 
-def _reasons_of_done_steps(text: str, sentences: list[str], customer_text: str) -> set[int]:
+def _reasons_of_done_steps(text: str, sentences: list[str], customer_text: str,
+                           steps: tuple[StepDefinition, ...]) -> set[int]:
     """Positions of the statements that follow, on the same line of the passage, a step the
     customer already took ("2. Connect a computer with a cable. A Wi-Fi result tells you about
     Wi-Fi, not about the line." after "connected my PC with a cable"): the step's reason is moot."""
-    steps = step_definitions([text])
     out: set[int] = set()
     starts: list[int] = []
     cursor = 0
@@ -219,15 +221,20 @@ def _reasons_of_done_steps(text: str, sentences: list[str], customer_text: str) 
     return out
 
 
+def _steps(plan: DraftPlan) -> tuple[StepDefinition, ...]:
+    """The answer passages' own definitions of steps, read once per plan."""
+    if plan.steps is None:
+        plan.steps = step_definitions(h.text for h in plan.answer_hits)
+    return plan.steps
+
+
 def contradicts(plan: DraftPlan, sentence: str) -> bool:
     """The sentence would contradict the conversation: a condition the customer ruled out, a
     step they already took (under any verb the passages give for it), a retry on a day they
     report as past, the channel they are on, or, beside the handoff promise, a second route
     (asking them to contact us)."""
-    if plan.steps is None:  # the passages' own definitions of steps, read once
-        plan.steps = step_definitions(h.text for h in plan.answer_hits)
     said = plan.customer_said
-    return (ruled_out(sentence, said) or already_done(sentence, said, plan.steps)
+    return (ruled_out(sentence, said) or already_done(sentence, said, _steps(plan))
             or retry_already_past(sentence, said) or sends_to_channel(sentence, plan.channel)
             or bool(plan.handoff_promise and invites_contact(sentence)))
 
@@ -238,7 +245,8 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
     shared terms, the passage's rank and retrieval score, and terms of the best past resolution; none whose
     condition the customer ruled out ("if only one device ..." after "none of my devices"),
     no step they already took, and none that sends them to the channel they are already on."""
-    cands = [c for c in candidate_sentences(plan.answer_hits, customer_text=plan.customer_said, channel=plan.channel)
+    cands = [c for c in candidate_sentences(plan.answer_hits, customer_text=plan.customer_said, channel=plan.channel,
+                                            steps=_steps(plan))
              if not contradicts(plan, c[3])]
     if not cands or limit <= 0:
         return []

@@ -152,6 +152,7 @@ def test_a_step_the_knowledge_base_defines_by_another_is_the_same_step(step, sai
     ("Проверьте кабель в порту WAN.", "Роутер выключила и включила."),
     ("Откройте status.example.org.", "Интернет пропал после обеда."),                 # nothing reported from the site
     ("Check status.example.org for an outage.", "The help page says to reboot, I did not look at anything else."),
+    ("Open my.example.org and check your balance.", "I checked my page on the bank's site, the money left."),
     ("Reboot: unplug the power for 30 seconds.", "The speed drops every evening."),
     ("Check the router lights.", "I unplugged the router."),  # a definition holds for its own object only
     ("Посмотрите на индикаторы роутера.", "Роутер из розетки выдёргивала."),
