@@ -215,7 +215,7 @@ class RetrievalSettings(BaseModel):
     off_topic: bool = Field(True, description="Tell off-topic requests (outside what the business does) from "
                             "questions the knowledge base does not answer: a polite refusal, not a handoff.")
     off_topic_margin: float = Field(
-        -0.02, ge=-1, le=1, description="Off-topic when a request's similarity to the knowledge base minus its "
+        -0.025, ge=-1, le=1, description="Off-topic when a request's similarity to the knowledge base minus its "
         "similarity to everyday requests (knowledge_base/calibration/background.jsonl), three closest on each side, "
         "is below this; chosen on the dev split of evals/datasets/scope.")
 

@@ -5,6 +5,7 @@ handoff; a request for a person is a handoff whatever it is about."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from copilot.desk import Desk
@@ -91,13 +92,54 @@ def test_a_business_whose_domain_is_an_everyday_request_keeps_it(tmp_path, sessi
     assert s.intent.label != OFF_TOPIC
 
 
+def test_the_background_holds_three_requests_of_one_language_per_topic():
+    """The three closest everyday requests must be able to come from one topic; with one
+    request per topic an everyday question had one near neighbour and two unrelated ones."""
+    import json
+    from collections import Counter
+
+    from knowledge_base.domain import BACKGROUND, NEIGHBOURS
+
+    rows = [json.loads(line) for line in BACKGROUND.read_text(encoding="utf-8").splitlines() if line.strip()]
+    per_topic = Counter(row["topic"] for row in rows)
+    assert min(per_topic.values()) >= NEIGHBOURS
+    assert all(len({row["lang"] for row in rows if row["topic"] == topic}) == 1 for topic in per_topic)
+    assert {row["lang"] for row in rows} == {"en", "ru"}
+    assert len({row["text"].casefold() for row in rows}) == len(rows)
+
+
+def test_a_topic_the_knowledge_base_claims_goes_as_a_whole(tmp_path, session_cache):
+    """One booking request worded like the restaurant's own article is enough: its other,
+    differently worded requests go with it, while the unrelated topics stay."""
+    import json
+
+    topics = {
+        "booking": ["You can reserve a table for up to ten guests online or by phone.",
+                    "Is it fine to bring a birthday cake along for dessert?",
+                    "We are twelve colleagues, is there a quiet corner for us?"],
+        "weather": ["Will it rain tomorrow?", "How cold will it get this weekend?", "Is a storm coming tonight?"],
+        "chess": ["What are the rules of chess?", "How does castling work?", "Can a pawn move backwards?"],
+        "knitting": ["How do I knit a scarf?", "Which needles for thick wool?", "How do I cast on stitches?"],
+    }
+    path = tmp_path / "background.jsonl"
+    path.write_text("".join(json.dumps({"lang": "en", "topic": t, "text": text}) + "\n"
+                            for t, texts in topics.items() for text in texts), encoding="utf-8")
+    restaurant = copilot_over(RESTAURANT, tmp_path, session_cache)
+    gate = DomainGate(restaurant.index, path=path)
+    kept = gate._background()["en"]
+    embed = restaurant.index.embedding.embeddings.embed_query
+    kept_texts = {text for texts in topics.values() for text in texts
+                  if any(abs(float(np.dot(row, embed(text)) / np.linalg.norm(embed(text))) - 1) < 1e-4 for row in kept)}
+    assert kept_texts == {text for t in ("weather", "chess", "knitting") for text in topics[t]}
+
+
 def test_the_scope_eval_counts_refusals_per_language_and_writes_where_it_loses(demo_index):
     from evals.bench import scope
 
     result = scope.run(demo_index.settings, "dev")
     for lang in ("en", "ru"):
         refused, total = result.rate(lang, "off_domain", "refused")
-        assert total == 10 and refused >= 4  # dev, where the margin was chosen (5 and 7 of 10 when chosen)
+        assert total == 10 and refused >= 6  # dev, where the margin was chosen (9 and 7 of 10 when chosen)
         assert result.rate(lang, "covered", "refused")[0] == 0
         assert result.rate(lang, "in_domain_uncovered", "refused")[0] == 0
     text = scope.markdown(result)
