@@ -56,7 +56,8 @@ def test_an_agents_remark_is_not_a_question(lang):
 
 @pytest.mark.parametrize("turns,value", [
     (("No internet since this morning", "Could you tell me what you've already tried?", "nothing yet"), "nothing yet"),
-    (("Нет интернета с утра", "Подскажите, пожалуйста, что уже попробовали?", "ничего пока"), "ничего пока"),
+    (("Интернет пропал, пока я была на работе", "Подскажите, пожалуйста, что уже попробовали?", "ничего пока"),
+     "ничего пока"),
     (("No internet", "Which devices are affected?", "all of them. Since the storm"), "all of them"),
 ])
 def test_a_fact_of_no_particular_shape_is_the_reply_to_its_own_question(turns, value):

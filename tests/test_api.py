@@ -30,7 +30,7 @@ ARTICLES = ["refunds-en.md", "refunds-ru.md", "internet-no-connection-en.md", "i
 SCHEMA = json.loads((REPO / "docs" / "openapi.json").read_text(encoding="utf-8"))
 TOKENS = {role: new_token(f"{role}-desk", role) for role in ("operator", "supervisor", "admin")}
 REFUND_EN = conversation("How long does a refund take to reach my card after it is approved?")
-NO_INTERNET_RU = conversation("Здравствуйте, дома не работает интернет.")
+NO_INTERNET_RU = conversation("Добрый день! Пока был на работе, дома отключился интернет, дети не могут сделать уроки.")
 
 
 def auth(role: str) -> dict[str, str]:

@@ -234,7 +234,8 @@ def test_suggestion_reply_note_and_hand_off_reach_the_conversation(fake, engine)
 def test_a_russian_suggestion_note_is_labelled_in_russian(fake, engine):
     chatwoot = ChatwootConnector(cw_settings(fake.url))
     suggestion = engine.suggest({"messages": [{"role": "customer", "text":
-                                                          "Здравствуйте, дома не работает интернет."}]})
+                                               "Добрый день! Пока был на работе, дома отключился интернет, "
+                                               "дети не могут сделать уроки."}]})
     chatwoot.post_suggestion(HelpdeskRef(helpdesk="chatwoot", conversation_id="10"), suggestion)
     note = fake.posted(10)[0]["content"]
     assert "Черновик ответа" in note and "Draft reply" not in note
@@ -321,10 +322,12 @@ def test_a_customer_message_gets_the_suggestion_as_a_private_note(webhook, fake)
 
 
 def test_a_russian_customer_message_gets_a_russian_note(webhook, fake):
-    fake.add(31, [{"id": 900, "content": "Здравствуйте, дома не работает интернет.", "message_type": 0,
+    fake.add(31, [{"id": 900, "content": "Добрый день! Пока был на работе, дома отключился интернет, "
+                                         "дети не могут сделать уроки.", "message_type": 0,
                    "private": False, "created_at": 1700000000, "sender": {"id": 3, "type": "contact"}}])
     event = fixture("webhook_message_created.json")
-    event.update(id=900, content="Здравствуйте, дома не работает интернет.")
+    event.update(id=900, content="Добрый день! Пока был на работе, дома отключился интернет, "
+                                 "дети не могут сделать уроки.")
     event["conversation"]["id"] = 31
     assert webhook.post("/v1/connectors/chatwoot/webhook", **signed(event)).status_code == 202
     note = fake.posted(31)[0]["content"]

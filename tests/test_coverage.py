@@ -27,7 +27,7 @@ UNCOVERED = [
 ]
 COVERED = [
     ("en", "No internet at home since this morning, the Internet light on the router is red."),
-    ("ru", "С утра дома нет интернета, на роутере красным горит лампочка Internet."),
+    ("ru", "Пропал интернет на всех устройствах после ремонта в подъезде, лампочка Internet на роутере красная."),
 ]
 
 

@@ -1028,7 +1028,8 @@ def test_two_paths_routed_by_a_check_not_yet_answered_are_both_asked_about(tmp_p
             "ru": "Не работает мобильный интернет. Тест скорости показывает нет соединения."}[lang]
     assert {q.source_id for q in copilot.suggest(conversation(said)).questions if q.source_id} == {f"path-2-1-{lang}"}
     # saying what "no connection" means does too, in either language
-    said = {"en": "My mobile data stopped working this morning.", "ru": "С утра не работает мобильный интернет."}[lang]
+    said = {"en": "My mobile data stopped working this morning.",
+            "ru": "В поездке по области не работает мобильный интернет."}[lang]
     assert {q.source_id for q in copilot.suggest(conversation(said)).questions if q.source_id} == {f"path-2-1-{lang}"}
 
 

@@ -120,8 +120,9 @@ DEMO = [
     ("Расторгла договор на прошлой неделе, дома остался ваш роутер арендный. Куда его сдать и до "
      "какого срока? Если не сдам что будет", "ru", "equipment-rental-return-ru"),
     # tests/data/retrieval_queries.jsonl, a known miss of plain RRF
-    ("Third time your engineer didn't show up. I want to file an official complaint and I expect "
-     "to be compensated for the days off I wasted.", "en", "complaints-compensation-en"),
+    ("Twice now the installer cancelled our appointment on the morning itself and I took unpaid leave both "
+     "times. Where do I send an official complaint, and will you cover my lost wages?", "en",
+     "complaints-compensation-en"),
 ]
 
 
@@ -220,8 +221,8 @@ def test_feedback_terms_are_the_rare_words_the_top_passages_share(lang):
 # A long written-up case with two needs (tests/data/retrieval_queries.jsonl) after who the customer is:
 # without feedback one need's article is not in the top 6.
 TWO_NEEDS = {
-    "en": (["all the lamps on the router are blinking orange for a few minutes now, is it broken?? should I pull "
-            "the plug", "my neighbour somehow knows our wifi password and uses it. how do I change it to something "
+    "en": (["my volna router's lights are all blinking orange. is it installing some update? how long until I can "
+            "get online again, I need to print boarding passes", "my neighbour somehow knows our wifi password and uses it. how do I change it to something "
             "else"], ["router-lights-en", "router-wifi-settings-en"]),
     "ru": (["тариф 300 мегабит а спидтест даже по проводу показывает 60-80. вечером страницы еле грузятся",
             "Скажите, а если у вас ночью профилактика и интернета нет, мне за эти часы что-то пересчитают?"],
@@ -277,7 +278,8 @@ BRIDGED = [
     ("en", "I put 2000 on the wrong contract number yesterday, it was supposed to go to my mum's account "
            "not mine. Can I have it back?", "refunds-en"),
     ("ru", "Уезжаю из страны насовсем, хочу всё у вас закрыть. Как это сделать?", "contract-termination-ru"),
-    ("ru", "Оплатила в понедельник банковским переводом, а на балансе до сих пор ничего нет", "payment-not-credited-ru"),
+    ("ru", "Отправила деньги за интернет с карты мужа в четверг, прошло уже три дня, а в личном кабинете всё тот "
+           "же минус", "payment-not-credited-ru"),
 ]
 
 

@@ -202,8 +202,8 @@ def test_profile_contract_number_counts_as_given():
     ("Is there a problem if I pay late? How much is the fee?", False),
     # "fail" in any form, and "no" + what is missing with the word that says which one
     ("Picture messages fail on my phone.", True),
-    ("My phone has no mobile data since this morning.", True),
-    ("На телефоне нет мобильного интернета с утра.", True),
+    ("Since I landed in Sochi my phone has no mobile data.", True),
+    ("На даче у мамы на телефоне нет мобильного интернета.", True),
     ("Интернет еле работает по вечерам", True),
     ("Роутер зависает каждый час", True),
     ("Приложение лагает", True),

@@ -13,19 +13,19 @@ from knowledge_base.derive import DerivedCheck, derive
 from knowledge_base.documents import SearchHit, SourceDocument
 from knowledge_base.wrapping import unwrap
 
-WRAPPED_EN = ("From now on the password reset codes go to the new number. If you have also forgotten your\n"
-              "password, open my.volna.example, click **Forgot password** and enter the code that arrives\n"
-              "on the new phone. The code is valid for 10 minutes.")
+WRAPPED_EN = ("From now on the payment reminders go to the new number. If the old SIM is still in your other\n"
+              "phone, open my.volna.example, click **Notification settings** and turn off the SMS copy to\n"
+              "the old number. The change applies within 10 minutes.")
 WRAPPED_RU = ("Если вы забыли и пароль, откройте my.volna.example, нажмите «Забыли пароль» и введите код,\n"
               "который придёт на новый номер. Код действует 10 минут.")
 
 
 def test_a_wrapped_paragraph_splits_into_whole_sentences_in_both_languages():
     assert split_sentences(WRAPPED_EN) == [
-        "From now on the password reset codes go to the new number.",
-        "If you have also forgotten your password, open my.volna.example, click **Forgot password** and enter "
-        "the code that arrives on the new phone.",
-        "The code is valid for 10 minutes."]
+        "From now on the payment reminders go to the new number.",
+        "If the old SIM is still in your other phone, open my.volna.example, click **Notification settings** and "
+        "turn off the SMS copy to the old number.",
+        "The change applies within 10 minutes."]
     assert split_sentences(WRAPPED_RU) == [
         "Если вы забыли и пароль, откройте my.volna.example, нажмите «Забыли пароль» и введите код, "
         "который придёт на новый номер.",
@@ -74,8 +74,8 @@ def test_a_draft_never_quotes_half_of_a_wrapped_sentence():
     hit = SearchHit(source_id="phone", chunk_id="phone::0", title="Changing the contact phone", text=WRAPPED_EN,
                     score=1.0, found_by=["lexical"], lang="en", doc_type="article")
     quoted = [c[3] for c in candidate_sentences([hit])]
-    assert ("If you have also forgotten your password, open my.volna.example, click Forgot password and enter the "
-            "code that arrives on the new phone.") in quoted
+    assert ("If the old SIM is still in your other phone, open my.volna.example, click Notification settings and "
+            "turn off the SMS copy to the old number.") in quoted
     assert all(s[0].isupper() for s in quoted), quoted
 
 
