@@ -202,6 +202,19 @@ def test_no_held_out_message_is_copied_into_the_unit_tests_or_the_routing_uttera
     assert not report.pairs, [(p.held_out, p.other, p.why) for p in report.pairs]
 
 
+@pytest.mark.slow
+def test_no_held_out_message_is_near_anything_we_write_train_or_tune_on(tmp_path, session_cache):
+    """`copilot eval audit-splits` as it runs by default, embedder included: every unit test,
+    test data file, routing utterance and calibration file (the retrieval queries and the
+    background of everyday requests too) is clear of the held-out customer messages."""
+    from evals.audit_splits import run
+    from helpers import make_settings
+
+    report = run(make_settings(tmp_path, session_cache))
+    assert report.held_out_texts > 200
+    assert not report.pairs, [(p.held_out, p.other, p.why) for p in report.pairs]
+
+
 def test_data_files_with_a_byte_order_mark_or_broken_json_are_still_compared(tmp_path):
     """Test corpora keep hostile files on purpose; the audit reads them as text, not crash on them."""
     (tmp_path / "bom.json").write_text('\ufeff{"text": "my router blinks red all night"}', encoding="utf-8")
