@@ -39,10 +39,6 @@ log = logging.getLogger("copilot")
 
 BACKGROUND = Path(__file__).with_name("calibration") / "background.jsonl"
 NEIGHBOURS = 3
-# nearer by this much: the demo desk's Russian articles sit up to ~0.015 nearer everyday Russian
-# requests than those are to each other (an embedder's habit, not a claim); a two-article
-# restaurant desk is 0.04 nearer a table booking than any other everyday request
-CLAIM_MARGIN = 0.02
 PRUNING = 4  # the version of the pruning rule below: the cached background of an older one is rebuilt
 
 
@@ -68,8 +64,9 @@ class DomainGate:
                 row = json.loads(line)
                 self._texts.setdefault(row["lang"], []).append(row["text"])
                 self._topics.setdefault(row["lang"], []).append(row.get("topic") or row["text"])
-        self._version = hashlib.sha1(f"{index.embedding.model_id}\x00{PRUNING}\x00{sorted(self._texts.items())}\x00"
-                                     f"{sorted(self._topics.items())}".encode()).hexdigest()
+        self._claim_margin = index.settings.retrieval.off_topic_claim_margin
+        self._version = hashlib.sha1(f"{index.embedding.model_id}\x00{PRUNING}\x00{self._claim_margin}\x00"
+                                     f"{sorted(self._texts.items())}\x00{sorted(self._topics.items())}".encode()).hexdigest()
         self._cache = index.index_dir / "domain_background.npz"
         self._kept: tuple[int, dict[str, np.ndarray]] | None = None
         self._lock = threading.Lock()
@@ -95,7 +92,7 @@ class DomainGate:
             # each side, not three: a two-article desk has no third passage to average in
             others = np.array([row[topics != topics[i]].max(initial=0.0) for i, row in enumerate(sims)])
             own = np.array([self._kb_similarity(v, lang, k=1) for v in vectors])
-            claimed = own - others >= CLAIM_MARGIN
+            claimed = own - others >= self._claim_margin
             # a topic goes as a whole when the knowledge base claims any of its requests: a variant
             # worded further from the articles must not keep the business's own topic off-topic
             dropped = set(topics[claimed])

@@ -218,6 +218,11 @@ class RetrievalSettings(BaseModel):
         -0.025, ge=-1, le=1, description="Off-topic when a request's similarity to the knowledge base minus its "
         "similarity to everyday requests (knowledge_base/calibration/background.jsonl), three closest on each side, "
         "is below this; chosen on the dev split of evals/datasets/scope.")
+    off_topic_claim_margin: float = Field(
+        0.02, ge=0, le=1, description="A topic of everyday requests is this knowledge base's own business (and leaves "
+        "the background) when one of its requests has a passage nearer to it than any request of another topic by this "
+        "much. The demo desk's Russian articles sit up to 0.017 nearer unrelated everyday Russian requests (an "
+        "embedder's habit, not a claim); a two-article restaurant desk is 0.04 nearer a table booking.")
 
 
 class InstructionSettings(BaseModel):
