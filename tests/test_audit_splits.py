@@ -203,14 +203,16 @@ def test_no_held_out_message_is_copied_into_the_unit_tests_or_the_routing_uttera
 
 
 @pytest.mark.slow
-def test_no_held_out_message_is_near_anything_we_write_train_or_tune_on(tmp_path, session_cache):
+def test_no_held_out_message_is_near_anything_we_write_train_or_tune_on(tmp_path):
     """`copilot eval audit-splits` as it runs by default, embedder included: every unit test,
     test data file, routing utterance and calibration file (the retrieval queries and the
-    background of everyday requests too) is clear of the held-out customer messages."""
+    background of everyday requests too) is clear of the held-out customer messages. Its own
+    vector cache: the session's must not hold the tests' customer messages, which other tests
+    check are never written to disk."""
     from evals.audit_splits import run
     from helpers import make_settings
 
-    report = run(make_settings(tmp_path, session_cache))
+    report = run(make_settings(tmp_path / "data", tmp_path / "cache"))
     assert report.held_out_texts > 200
     assert not report.pairs, [(p.held_out, p.other, p.why) for p in report.pairs]
 
