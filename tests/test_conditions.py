@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.conditions import (said_by_customer, already_done, contact_heading, contact_line, invites_contact, names_only_channel,
-                                retry_already_past, ruled_out, says_state, sends_to_channel, step_definitions,
-                                under_ruled_out_diagnosis, without_channel)
+from copilot.conditions import (already_done, contact_heading, contact_line, invites_contact, names_only_channel,
+                                retry_already_past, ruled_out, said_by_customer, says_state, sends_to_channel,
+                                step_definitions, under_ruled_out_diagnosis, without_channel)
 
 ONE_EN = "If only one device has no internet while the others work, restart that device."
 ALL_EN = "If all your devices lose Wi-Fi, restart the router."
