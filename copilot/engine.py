@@ -241,7 +241,7 @@ class Copilot:
             else self._intent(found, conversation)
 
         rules = self._rule_matches(found, seen.customer_text) \
-            if covered and seen.problem_report and "already_tried" in seen.facts \
+            if covered and "already_tried" in seen.facts \
             and tried_something(seen.facts["already_tried"].evidence) else []
         inputs = handoff_policy.HandoffInputs(
             language=seen.language, signals=seen.signals, rule_matches=rules, covered=covered, off_topic=off_topic,
