@@ -43,11 +43,14 @@ SIGNALS: dict[str, re.Pattern] = {
         r"(call|writ|contact|ask|report|explain|tell|told|messag|chat|complain|reach|ring)\w*",
         r"\b(call|writ|contact|ask|report|explain|tell|messag|chat|complain|reach|ring)\w*( to| you| out| about (this|it))*( for)? (the|a) "
         r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time\b", r"\balready (called|written|wrote|contacted|told|explained|reported)\b",
+        # "my third email about this": the Nth message they send, not a call they receive
+        r"\b(second|third|fourth|fifth|\d+(st|nd|rd|th)) (message|email|e-mail|letter|request|ticket|complaint|chat)s?\b",
         r"\bagain and again\b", r"\b(called|contacted|written|wrote)( to)?( you)? (twice|three times|\d+ times|several times|many times)\b",
         r"\bno ?one (called|helped|came|answered|showed up)\b", r"\bnobody (called|helped|came|answered|showed up)\b",
         r"\b(didn'?t|did not|never) (show up|come|call back)\b", r"\bhow many times\b",
         # "третий раз пишу", not "третий раз за день приходят смс" (that is something done to them)
         r"(втор|трет|четв[её]рт|пят|десят)\w* раз(?![^.?!]{0,25}(приход|пришл|присыла|пропада|отключа|списыва|снима|звонят))",
+        r"(втор|трет|четв[её]рт|пят|десят)\w* (обращени|письм|заявк|жалоб)\w*",
         r"уже (звонил|писал|обращал|говорил|объяснял|сообщал)",
         r"в который раз", r"сколько можно", r"никто не (перезвонил|помог|решил|пришёл|пришел|ответил|приехал)",
         r"(\d+|два|три|несколько|много) раза? (звонил|писал|обращал)", r"(мастер|техник)\w* не (пришёл|пришел|приехал)", r"не перезвонил"),
@@ -83,7 +86,10 @@ SIGNALS: dict[str, re.Pattern] = {
         r"\bsomeone (called|asked|logged|used|changed|replaced|is using|got)\b", r"\basked (me )?(for )?(the |a |my )?(sms |one-time |verification )?code\b",
         r"\bhack\w*\b", r"\bfraud\w*\b", r"\bscammer\w*\b", r"\bstolen\b", r"\b(unknown|strange|suspicious) (login|log-in|sign-in|call|sms|activity)s?\b", r"\bnot me\b",
         r"мошенни", r"взлом", r"украл", r"кража", r"\bне я\b", r"чуж\w* (вход|устройств)", r"кто-то (звонил|вош|зашел|зашёл|сменил|заменил|пытал|просил|получил)",
-        r"просил\w* (назвать |продиктовать |сказать )?код", r"код из (смс|sms)", r"(сим|sim)-?карт\w* (был\w* )?(заменен|замен[её]н|перевыпущ)",
+        r"просил\w* (назвать |продиктовать |сказать )?код",
+        # the code asked for or given away, as in English: "the SMS code arrives but is rejected" is a login problem
+        r"(продикт|назва|назвал|сказал|сообщил|спрашива|спросил|попроси|выпыта)\w*[^.?!]{0,25}код\w* из (смс|sms)",
+        r"код\w* из (смс|sms)[^.?!]{0,30}(продиктовал|назвал|сказал|сообщил|отправил им|переслал)", r"(сим|sim)-?карт\w* (был\w* )?(заменен|замен[её]н|перевыпущ)",
         r"замени\w* (мою )?(сим|sim)", r"подозрительн\w* (вход|звон|смс|активн)",
         r"(сим|sim|код|вход|парол|кабинет)[^.?!]{0,60}(я )?(их |его |ничего )?не (менял|заказывал|делал|просил|заменял|входил|запрашивал)",
         r"я (ничего )?не (менял|заказывал|делал|просил|заменял|входил|запрашивал)[^.?!]{0,60}(сим|sim|код|вход|парол|кабинет)",

@@ -37,11 +37,14 @@ def test_language_is_decided_by_the_script(text, lang):
     ("Эскалируйте, пожалуйста, мою жалобу", "explicit_human"),
     ("This is the third time I'm writing about this", "repeat_contact"),
     ("уже третий раз пишу, никто не перезвонил", "repeat_contact"),
+    ("Fourth email about the same bill and still no answer", "repeat_contact"),
+    ("Это моё третье обращение по одному и тому же счёту", "repeat_contact"),
     ("I'll take you to court and complain to Rospotrebnadzor", "legal_threat"),
     ("подам в суд и напишу жалобу в Роспотребнадзор", "legal_threat"),
     ("Someone called and asked me for the SMS code", "fraud"),
     ("пришло смс что сим-карта заменена, я ничего не менял", "fraud"),
     ("приходят смс с кодом для сброса пароля, я их не запрашивал", "fraud"),
+    ("позвонили якобы из поддержки, спросили код из СМС, и я его назвала", "fraud"),
     ("в договоре поменялась почта на какую-то чужую", "fraud"),
     ("my contract now shows someone else's email", "fraud"),
     ("I'm 84 and live alone", "vulnerable"),
@@ -63,6 +66,9 @@ def test_signals_in_both_languages(text, signal):
     "What is your escalation process for outages?",
     "I'm 33 and my card was declined at the shop, why?",
     "Мне 25 лет, какой тариф посоветуете?",
+    # the code arriving and being rejected is a login problem, not someone after the code
+    "Код из СМС для входа приходит, ввожу его, а сайт пишет, что код неверный",
+    "The SMS code for the login arrives, I type it in and the site says it is wrong",
 ])
 def test_calm_questions_raise_no_alarm(text):
     names = {s.name for s in detect_signals(conv(text))}
