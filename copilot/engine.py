@@ -377,8 +377,9 @@ class Copilot:
                       words_always: bool = False) -> list[handoff_policy.RuleMatch]:
         """Rules of the matched articles whose situation the customer describes ("the
         Internet light stays red after a reboot"), for `reasons` (None: any reason). For
-        `policy_requires_human` called only once the diagnosis is done (a problem report where
-        the customer already tried the usual steps); other reasons come from the customer's
+        `policy_requires_human` called only once the diagnosis is done (the customer already
+        tried the usual steps; a fault told as measurements alone, with no complaint word, is
+        one too); other reasons come from the customer's
         words, which are more precise, and their rules only say whether the desk keeps a case
         it would otherwise handle itself (`_rule_reasons`). A derived condition must also share
         a good part of its words with the customer's; with `words_always`, a front-matter one too."""
