@@ -37,7 +37,7 @@ def test_language_is_decided_by_the_script(text, lang):
     ("Эскалируйте, пожалуйста, мою жалобу", "explicit_human"),
     ("This is the third time I'm writing about this", "repeat_contact"),
     ("уже третий раз пишу, никто не перезвонил", "repeat_contact"),
-    ("Fourth email about the same bill and still no answer", "repeat_contact"),
+    ("This is my fourth email about the same bill and still no answer", "repeat_contact"),
     ("Это моё третье обращение по одному и тому же счёту", "repeat_contact"),
     ("I'll take you to court and complain to Rospotrebnadzor", "legal_threat"),
     ("подам в суд и напишу жалобу в Роспотребнадзор", "legal_threat"),
@@ -69,6 +69,9 @@ def test_signals_in_both_languages(text, signal):
     # the code arriving and being rejected is a login problem, not someone after the code
     "Код из СМС для входа приходит, ввожу его, а сайт пишет, что код неверный",
     "The SMS code for the login arrives, I type it in and the site says it is wrong",
+    # a second request for something is not a second contact
+    "My balance is paid off now, can I submit a second request for a higher limit?",
+    "Можно подать вторую заявку на увеличение лимита?",
 ])
 def test_calm_questions_raise_no_alarm(text):
     names = {s.name for s in detect_signals(conv(text))}
