@@ -130,7 +130,7 @@ class DraftPlan:
     entities: EntityFn = entities  # with the desk's plan names
     refusal: str | None = None     # an off-topic request: the desk's polite refusal, nothing else
     channel: str | None = None     # where the conversation happens: no "write to us in the chat" inside a chat
-    steps: tuple[StepDefinition, ...] | None = None  # steps the answer passages define by others
+    steps: tuple[StepDefinition, ...] | None = None  # steps the answer passages' articles define by others
     said: str = ""  # what the customer said, with the agent's questions they answered yes to (said_by_customer)
 
     @property
@@ -222,7 +222,8 @@ def _reasons_of_done_steps(text: str, sentences: list[str], customer_text: str,
 
 
 def _steps(plan: DraftPlan) -> tuple[StepDefinition, ...]:
-    """The answer passages' own definitions of steps, read once per plan."""
+    """The steps the plan was given (the engine reads them off the whole articles), else the
+    answer passages' own definitions, read once per plan."""
     if plan.steps is None:
         plan.steps = step_definitions(h.text for h in plan.answer_hits)
     return plan.steps

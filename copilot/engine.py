@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from copilot import anamnesis, handoff as handoff_policy
 from copilot.config import Settings, get_settings
-from copilot.conditions import said_by_customer, says_state
+from copilot.conditions import said_by_customer, says_state, step_definitions
 from copilot.desk import resolve_desk
 from copilot.draft import DraftPlan, Sources, engine_statements, llm_draft, policy_statements, retrieval_draft
 from copilot.errors import BadInputError, LLMUnavailableError
@@ -39,7 +39,7 @@ from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_
 from copilot.understand import Signal, Understanding, understand
 from copilot.verify import Verifier, language_problem
 from knowledge_base.tokenizer import tokenize
-from knowledge_base.derive import link_purpose, resolve_link
+from knowledge_base.derive import codes_in, link_purpose, resolve_link
 from knowledge_base.domain import DomainGate
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
 from knowledge_base.index import KnowledgeIndex
@@ -382,12 +382,16 @@ class Copilot:
         one too); other reasons come from the customer's
         words, which are more precise, and their rules only say whether the desk keeps a case
         it would otherwise handle itself (`_rule_reasons`). A derived condition must also share
-        a good part of its words with the customer's; with `words_always`, a front-matter one too."""
+        a good part of its words with the customer's; with `words_always`, a front-matter one too.
+        A condition that names error codes is not met by a customer who names other codes only
+        ("E-101 stays after a reboot" when the TV shows E-203): a code is an identifier, and near in
+        meaning says nothing about which one."""
         if found.query_vector is None:
             return []
         import numpy as np
 
         said = set(tokenize(customer_text))
+        named = codes_in(customer_text)
 
         q = np.asarray(found.query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0
@@ -395,6 +399,8 @@ class Copilot:
         for source_id, rules in self._article_rules(found.top_docs).items():
             for reason, when, sentence, origin, review in rules:
                 if not when or (reasons is not None and reason not in reasons):
+                    continue
+                if named and (codes := codes_in(when)) and not codes & named:
                     continue
                 # a derived rule is also compared as the whole sentence it came from: its condition
                 # alone ("по кабелю меньше 70% от тарифа") is shorter than what customers write
@@ -597,7 +603,17 @@ class Copilot:
             refusal=self.desk.off_topic_reply(seen.language) if refusal else None,
             channel=conversation.channel or self.desk.channel,
             said=said_by_customer((m.role, m.text) for m in conversation.messages),
+            steps=self._document_steps(found.answers.hits),
         )
+
+    def _document_steps(self, hits: list[SearchHit]) -> tuple:
+        """The steps the answer passages' whole articles define by others ("Reboot the box: unplug
+        it ..."): the definition is often in another chunk than the sentence that uses the step."""
+        texts: list[str] = []
+        for source_id in dict.fromkeys(h.source_id for h in hits):
+            ids = self.index.docstore.chunk_ids(source_id)
+            texts += [c.text for c in self.index.docstore.chunks(ids).values()]
+        return step_definitions(texts)
 
     def _policy_hit(self, reason: str, lang: str) -> SearchHit | None:
         """The escalation-protocol passage that backs the promise made to the customer; none
