@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from copilot import anamnesis, handoff as handoff_policy
 from copilot.config import Settings, get_settings
-from copilot.conditions import said_by_customer, says_state, step_definitions
+from copilot.conditions import StepDefinition, said_by_customer, says_state, step_definitions
 from copilot.desk import resolve_desk
 from copilot.draft import DraftPlan, Sources, engine_statements, llm_draft, policy_statements, retrieval_draft
 from copilot.errors import BadInputError, LLMUnavailableError
@@ -606,7 +606,7 @@ class Copilot:
             steps=self._document_steps(found.answers.hits),
         )
 
-    def _document_steps(self, hits: list[SearchHit]) -> tuple:
+    def _document_steps(self, hits: list[SearchHit]) -> tuple[StepDefinition, ...]:
         """The steps the answer passages' whole articles define by others ("Reboot the box: unplug
         it ..."): the definition is often in another chunk than the sentence that uses the step."""
         texts: list[str] = []

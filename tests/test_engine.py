@@ -281,8 +281,8 @@ def test_a_diagnosed_fault_told_as_states_alone_still_goes_to_the_team_the_artic
     ("Приставка Volna Box со вчера показывает код E-203. Два раза выдёргивала её из розетки, код тот же.", "ru"),
 ])
 def test_a_rule_about_one_error_code_does_not_fire_for_another(retrieval_copilot, text, lang):
-    # the TV article sends "E-101 after a reboot" to the 2nd line; E-203 after a reboot is near
-    # in meaning (about 0.87), but it is a balance matter the article answers, not that rule
+    # the TV article sends "E-101 after a reboot" to the 2nd line; E-203 after a reboot is near it
+    # in meaning, but it is a balance matter the article answers, not that rule
     s = retrieval_copilot.suggest(conversation(text))
     assert s.language == lang
     assert "policy_requires_human" not in s.handoff.reasons, s.handoff
@@ -296,8 +296,9 @@ def test_a_rule_about_the_code_the_customer_names_still_fires(retrieval_copilot)
 
 
 def test_a_step_defined_elsewhere_in_the_article_counts_as_done(retrieval_copilot):
-    # "Reboot the box: unplug it ..." is in another chunk of the TV article than the sentence that
-    # asks to unplug the box; the customer who rebooted it is not told to unplug it again
+    # the TV article defines "Reboot the box: unplug it ..." in a chunk the search did not bring (only
+    # its other chunks did); the planned-outages article's "unplug the Volna Box" is then still a
+    # step the customer who rebooted the box already took
     from copilot.conditions import already_done, step_definitions
     from knowledge_base.documents import SearchHit
 
