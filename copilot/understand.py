@@ -43,15 +43,17 @@ SIGNALS: dict[str, re.Pattern] = {
         r"(call|writ|contact|ask|report|explain|tell|told|messag|chat|complain|reach|ring)\w*",
         r"\b(call|writ|contact|ask|report|explain|tell|messag|chat|complain|reach|ring)\w*( to| you| out| about (this|it))*( for)? (the|a) "
         r"(second|third|fourth|fifth|\d+(st|nd|rd|th)) time\b", r"\balready (called|written|wrote|contacted|told|explained|reported)\b",
-        # "my third email about this": the Nth message they sent; not "the second request is approved"
-        # (a request for a limit) nor "a second email from you" (one they received)
-        r"\bmy (second|third|fourth|fifth|\d+(st|nd|rd|th)) (message|email|e-mail|ticket|chat)s?\b",
+        # "my third email about this", "Fourth email about the same bill": the Nth message they sent, said
+        # as theirs or opening a sentence; not "the second request is approved" (a request for a limit)
+        # nor "a second email from you" (one they received)
+        r"(?:\bmy |\bthis is (?:the |my )?|(?:^|[.!?]\s+))(second|third|fourth|fifth|\d+(st|nd|rd|th)) "
+        r"(message|email|e-mail|ticket|chat|complaint)s?\b",
         r"\bagain and again\b", r"\b(called|contacted|written|wrote)( to)?( you)? (twice|three times|\d+ times|several times|many times)\b",
         r"\bno ?one (called|helped|came|answered|showed up)\b", r"\bnobody (called|helped|came|answered|showed up)\b",
         r"\b(didn'?t|did not|never) (show up|come|call back)\b", r"\bhow many times\b",
         # "третий раз пишу", not "третий раз за день приходят смс" (that is something done to them)
         r"(втор|трет|четв[её]рт|пят|десят)\w* раз(?![^.?!]{0,25}(приход|пришл|присыла|пропада|отключа|списыва|снима|звонят))",
-        r"мо[её] (втор|трет|четв[её]рт|пят|десят)\w* (обращени|письм)\w*",
+        r"(?:мо[её] |(?<!\w)это (?:уже )?|(?:^|[.!?]\s+))(втор|трет|четв[её]рт|пят|десят)\w* (обращени|письм|жалоб)\w*",
         r"уже (звонил|писал|обращал|говорил|объяснял|сообщал)",
         r"в который раз", r"сколько можно", r"никто не (перезвонил|помог|решил|пришёл|пришел|ответил|приехал)",
         r"(\d+|два|три|несколько|много) раза? (звонил|писал|обращал)", r"(мастер|техник)\w* не (пришёл|пришел|приехал)", r"не перезвонил"),

@@ -38,6 +38,8 @@ def test_language_is_decided_by_the_script(text, lang):
     ("This is the third time I'm writing about this", "repeat_contact"),
     ("уже третий раз пишу, никто не перезвонил", "repeat_contact"),
     ("This is my fourth email about the same bill and still no answer", "repeat_contact"),
+    ("Fourth email about the same bill and still no answer", "repeat_contact"),
+    ("Третья жалоба за месяц, а счёт всё тот же", "repeat_contact"),
     ("Это моё третье обращение по одному и тому же счёту", "repeat_contact"),
     ("I'll take you to court and complain to Rospotrebnadzor", "legal_threat"),
     ("подам в суд и напишу жалобу в Роспотребнадзор", "legal_threat"),
@@ -72,6 +74,8 @@ def test_signals_in_both_languages(text, signal):
     # a second request for something is not a second contact
     "My balance is paid off now, can I submit a second request for a higher limit?",
     "Можно подать вторую заявку на увеличение лимита?",
+    "The second request is approved, what happens next with my limit?",
+    "Got a second email from you about the new tariff, is it the same offer?",
 ])
 def test_calm_questions_raise_no_alarm(text):
     names = {s.name for s in detect_signals(conv(text))}
