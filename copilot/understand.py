@@ -57,15 +57,16 @@ SIGNALS: dict[str, re.Pattern] = {
         r"уже (звонил|писал|обращал|говорил|объяснял|сообщал)",
         r"в который раз", r"сколько можно", r"никто не (перезвонил|помог|решил|пришёл|пришел|ответил|приехал)",
         r"(\d+|два|три|несколько|много) раза? (звонил|писал|обращал)", r"(мастер|техник)\w* не (пришёл|пришел|приехал)", r"не перезвонил"),
-    # what the agent suggested did not help; in two turns, or said outright, it is a loop
+    # what the agent suggested did not help; in two turns, or said outright, it is a loop.
+    # "rebooted twice, nothing changed" is one step that failed, in either language
     "steps_failed": _rx(
         r"\b(did that|done that|tried that|tried (it|all|everything)|didn'?t help|did not help|doesn'?t help|"
-        r"no (use|luck|change)|still (drops|dropping|the same|not|no|doesn'?t|isn'?t|won'?t))\b",
-        r"не помогл|не помогает|без толку|бесполезно|толку нет|(сделал|сделала|делал|делала|пробовал|пробовала)\w*,? (но |а )?(не|опять|снова|всё равно|все равно)"),
+        r"no (use|luck|change)|nothing (has )?changed|still (drops|dropping|the same|not|no|doesn'?t|isn'?t|won'?t))\b",
+        r"не помогл|не помогает|без толку|бесполезно|толку нет|ничего не (меняется|изменилось)|без изменений|(сделал|сделала|делал|делала|пробовал|пробовала)\w*,? (но |а )?(не|опять|снова|всё равно|все равно)"),
     "loop_outright": _rx(
         r"\b((done|did|tried) everything( you (said|asked|told me))?|going nowhere|nothing (helps|helped)|"
         r"same (answer|thing) every time|round in circles)\b",
-        r"ничего не (помогает|помогло|меняется|изменилось)|(вс[её]|все) (уже )?(сделал|перепробовал|попробовал)|"
+        r"ничего не (помогает|помогло)|(вс[её]|все) (уже )?(сделал|перепробовал|попробовал)|"
         r"каждый раз одно и то же|по кругу|толку ноль"),
     # the problem came back: a loop only together with anger
     "recurrence": _rx(

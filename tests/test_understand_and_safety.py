@@ -155,6 +155,17 @@ def test_one_failed_step_is_not_a_loop_but_two_or_nothing_helps_is():
     assert frustrated(detect_signals(outright))
 
 
+@pytest.mark.parametrize("said, again", [
+    ("Restarted the modem twice this morning, nothing changed.", "Swapped the cable too, nothing has changed."),
+    ("Перезапускал модем два раза с утра, ничего не изменилось.", "Кабель тоже поменял, ничего не меняется."),
+])
+def test_nothing_changed_after_a_step_is_one_failed_step_in_either_language(said, again):
+    # the same words weigh the same in both languages: a first message that tried one
+    # thing is not a loop (no supervisor), the same report turn after turn is
+    assert not frustrated(detect_signals(conv(said)))
+    assert "loop" in {s.name for s in detect_signals(conv(said, "Check the cable, please.", again))}
+
+
 def test_a_recurring_problem_alone_is_not_frustration():
     assert not frustrated(detect_signals(conv("снова не показывает телевизор")))
 
