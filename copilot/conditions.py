@@ -359,6 +359,10 @@ _DONE_RU = re.compile(r"(?<![а-яё])(?P<verb>[а-яё]{4,}(?:ал|ял|ил|е
 _DONE_EN_MORE = re.compile(r"(?:,|\band\b|\bthen\b)\s+(?:also\s+|even\s+|then\s+)?(?P<verb>[a-z]+ed)\b(?P<rest>[^.!?,;]*)", _I)
 _AUX = {"try", "tri", "did"}  # "I tried restarting it" / "I did restart it": the step is in what follows
 _AUX_RU = {"пробо", "попро"}  # «пробовала перезагрузить роутер», «попробовал перезагрузить»
+# "I've rebooted the thing a hundred times", «перезагружала эту штуку»: a word for whatever
+# device is at hand names no other object, so it stands for the step's own
+_ANY_DEVICE = re.compile(r"^\s*(?:(?:the|this|that|my|our|эту|эта|это|этот|мою|мой|моё|мое)\s+)?"
+                         r"(?:thing|thingy|device|gadget|штук[уаи]|штуковин\w*|устройств\w*|девайс\w*|аппарат\w*)(?!\w)", _I)
 _OBJECT_WORDS = {"it", "them", "this", "that", "the", "a", "an", "my", "our", "his", "her", "their", "another", "both"}
 
 # one step, several words. The language's own: "restart" is "reboot", "turn it off and on"
@@ -485,7 +489,7 @@ def already_done(sentence: str, customer_text: str, definitions: Iterable[StepDe
                 said, rest = _verb_key(nxt.group(1)), rest[nxt.end():]
         window = f"{customer_text[max(0, done.start() - 60):done.start()]} {rest[:80]}"
         # a step that names no object ("Reboot: unplug the power ...") is the one in question
-        if said in same and (not objects or objects & set(tokenize(window))):
+        if said in same and (not objects or objects & set(tokenize(window)) or _ANY_DEVICE.match(rest)):
             return True
     return False
 

@@ -123,6 +123,9 @@ def test_a_condition_on_a_state_the_customer_did_not_contradict_stays(sentence, 
     ("Connect a computer to the router with a network cable.", "On Volna 500. Connected my PC to the router with a cable."),
     # "tried" with its object right after it is the step "try" itself
     ("Try the SIM in another phone.", "I even tried it in my husband's phone and his says 'No SIM' too."),
+    # a word for whatever device is at hand stands for the step's own
+    ("Restart the modem.", "Offline since lunch. Restarted the thing like twenty times."),
+    ("Перезагрузите модем.", "Интернета нет с обеда. Раз двадцать перезагружал эту штуку."),
 ])
 def test_the_same_step_in_other_words_is_not_suggested_again(step, said):
     assert already_done(step, said)
@@ -158,6 +161,7 @@ def test_a_step_the_knowledge_base_defines_by_another_is_the_same_step(step, sai
     ("Посмотрите на индикаторы роутера.", "Роутер из розетки выдёргивала."),
     ("Отключите автоплатёж в приложении.", "Роутер отключала от розетки."),  # switching off is no unplugging
     ("Try the SIM in another phone.", "I tried restarting the router."),  # "tried" before another verb
+    ("Restart the modem.", "My tablet won't load pages, I restarted it."),  # "it" is the tablet
 ])
 def test_another_step_stays(step, said):
     assert not already_done(step, said, step_definitions([DEFINES_EN, DEFINES_RU, CHECK_CABLE_EN, CHECK_CABLE_RU]))
