@@ -134,8 +134,8 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "What have you already tried to fix it?",
          "ru": "Что вы уже пробовали сделать, чтобы это исправить?"},
         {"en": "So we don't repeat steps you have already done.", "ru": "Чтобы не повторять то, что уже сделано."},
-        given=_p(r"\b(restart\w*|reboot\w*|re-?started|unplug\w*|plugged|turned (it )?(off|on)|switched (it )?(off|on)|power[- ]cycl\w*|reset\w*|tried|checked the cable)\b",
-                 r"(перезагру|перезапуск|выключ|включ\w* снова|выдерг|выдёрг|вытаск|отключал|пробовал|сбрасывал|переткн|передёрг|передерг|проверил\w* кабел)"),
+        given=_p(r"\b(restart\w*|reboot\w*|re-?started|unplug\w*|plugged|turned (it )?(off|on)|switched (it )?(off|on)|power[- ]cycl\w*|reset\w*|tried|trying|attempt\w*|checked the cable)\b",
+                 r"(перезагру|перезапуск|выключ|включ\w* снова|выдерг|выдёрг|вытаск|отключал|пробовал|пробую|пыта[юел]\w*|попытк\w*|сбрасывал|переткн|передёрг|передерг|проверил\w* кабел)"),
         asked=_p(r"(have|did) you (already )?(try|tried|restart|reboot|unplug)|what have you tried|"
                  r"what you(?:'ve| have)? (?:already )?tried", r"пробовали|перезагружали|что (вы )?уже (делали|пробовали)"),
         many=True,

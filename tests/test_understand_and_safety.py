@@ -179,6 +179,15 @@ def test_facts_given_in_any_turn_are_recognised():
     assert "devices_affected" not in facts
 
 
+@pytest.mark.parametrize("text", [
+    "Been trying to log in since the morning, the site keeps saying the code is wrong.",
+    "С утра пытаюсь войти в кабинет, сайт всё время пишет, что код неверный.",
+])
+def test_an_attempt_described_answers_what_was_tried_in_either_language(text):
+    # "What have you already tried?" after the customer told us what they keep trying is a re-ask
+    assert "already_tried" in given_facts(conv(text), fact_book(demo_desk()))
+
+
 @pytest.mark.parametrize("text,facts", [
     ("Вчера оплачивал связь 590 р картой в приложении", {"payment_date", "payment_amount", "payment_method"}),
     ("Заплатил 1 500р через СБП позавчера", {"payment_date", "payment_amount", "payment_method"}),
