@@ -8,7 +8,8 @@ What a problem needs comes from three places, in this order of trust:
     used while pending review unless the desk accepts approved ones only, never when
     rejected, and never for an article whose front matter already lists its facts;
   - what agents asked in similar past tickets (a question agents keep asking is worth asking);
-  - the desk's basics for any reported problem (when it started, what was tried), last.
+  - the desk's basics for any reported problem (when it started, what was tried), last, and
+    only where no matched article's front matter lists what its problem needs.
 A check the text tells the agent to ask, or a workflow's branch, outranks past tickets; a
 self-help step written to the customer ("Check your balance") ranks below them, and below
 the basics unless it is about a fact of the desk's vocabulary.
@@ -336,6 +337,8 @@ def candidates(language: str, articles: list[ArticleFacts], ticket_questions: li
         if key and key not in out:
             offer(Candidate(key, text, WHY_TICKETS.get(language, WHY_TICKETS["en"]).format(n=count),
                             0.3 + 0.05 * count, "tickets"))
+    if any(article.required_facts for article in articles):
+        basics = ()  # an article's front matter lists what its problem needs: the basics pad nothing
     for i, key in enumerate(basics):
         if key not in out and key in facts and facts[key].question.get(language):
             offer(Candidate(key, facts[key].question[language], WHY_BASICS.get(language, WHY_BASICS["en"]),

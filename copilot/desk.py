@@ -118,7 +118,7 @@ class Desk(BaseModel):
         default_factory=lambda: ["since_when", "already_tried"],
         description="Facts worth establishing for any reported problem when neither the articles nor past "
         "tickets say more (when it started, what was already tried; a desk that identifies customers by "
-        "contract adds contract_number).")
+        "contract adds contract_number); not asked when a matched article's front matter lists its facts.")
     channel: Literal["chat", "email", "phone"] | None = Field(
         None, description="Where this desk's conversations happen unless the conversation says otherwise: a "
         "knowledge-base sentence telling the customer to contact us through it ('write to us in the chat' in a "

@@ -10,7 +10,7 @@ from copilot.anamnesis import ArticleFacts, questions
 from copilot.config import AnamnesisSettings
 from copilot.facts import GivenFact
 from knowledge_base.derive import DerivedCheck, check_of, derive, requests_of
-from knowledge_base.documents import SourceDocument
+from knowledge_base.documents import RequiredFact, SourceDocument
 
 
 def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
@@ -203,6 +203,21 @@ TV = {
     "ru": doc("## Зависает картинка\n1. Проверьте кабель HDMI между приставкой и телевизором.\n"
               "2. Посмотрите на индикаторы роутера.\n", "ru"),
 }
+
+
+def test_the_basics_pad_the_questions_only_where_no_front_matter_lists_what_to_establish():
+    basics = ["since_when", "already_tried"]
+    billing = ArticleFacts("autopay", [
+        RequiredFact(fact="contract_number", question={"en": "Your contract number?", "ru": "Номер договора?"}),
+        RequiredFact(fact="payment_amount", question={"en": "How much was charged?", "ru": "Какую сумму списали?"})])
+    for lang in ("en", "ru"):
+        # "what have you tried, e.g. restarting the router?" is no question for a double charge
+        assert [q.fact for q in questions(lang, [billing], [], {}, basics=basics)] == ["contract_number", "payment_amount"]
+        # an article that lists nothing leaves the slots to the basics
+        assert [q.fact for q in questions(lang, [ArticleFacts("notes")], [], {}, basics=basics)] == basics
+        # nor does a neighbour without front matter bring them back
+        assert "already_tried" not in [q.fact for q in questions(lang, [billing, ArticleFacts("notes")], [], {},
+                                                                   basics=basics)]
 
 
 def test_a_weak_self_help_step_does_not_fill_the_slots_the_basics_left():
