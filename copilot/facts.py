@@ -260,7 +260,13 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         "contact_phone",
         {"en": "Which contact phone number is on the contract?", "ru": "Какой контактный номер телефона указан в договоре?"},
         {"en": "Codes are sent to the contact phone.", "ru": "Коды приходят на контактный телефон."},
-        given=_p(r"(\+7|\b8)[\s(-]*9\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}\b"),
+        # the number itself, or that the customer no longer has the one on the contract ("I changed my
+        # number", "the code goes to the old number", «старой симки больше нет»)
+        given=_p(r"(\+7|\b8)[\s(-]*9\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}\b",
+                 r"\b(?:changed|lost|no longer have|don'?t have) (?:my |the |that |an? )?(?:old |contact )?(?:phone )?(?:number|sim)\b",
+                 r"\b(?:old|previous) (?:phone )?number\b",
+                 r"(?<!\w)(?:поменял|сменил|потерял)\w*\s+(?:[а-яё]+\s+){0,2}?(?:номер|телефон|сим)\w*",
+                 r"(?<!\w)(?:стар|прежн)\w* (?:номер\w*|сим\w*)"),
         asked=_p(r"(contact )?phone number", r"(контактн\w* )?(номер )?телефон"),
         kind="phone",
     ),

@@ -179,6 +179,16 @@ def test_facts_given_in_any_turn_are_recognised():
     assert "devices_affected" not in facts
 
 
+@pytest.mark.parametrize("text,given", [
+    ("Got a new SIM last month and lost my old number, so the login code never reaches me.", True),
+    ("В прошлом месяце сменил номер, старая симка выброшена, код для входа не доходит.", True),
+    ("What phone number should I call to reach your office?", False),
+])
+def test_a_number_the_customer_no_longer_has_answers_the_contact_phone_question(text, given):
+    # "do you still have the contact number?" after "I lost my old number" is a re-ask
+    assert ("contact_phone" in given_facts(conv(text), fact_book(demo_desk()))) is given
+
+
 @pytest.mark.parametrize("text", [
     "Been trying to log in since the morning, the site keeps saying the code is wrong.",
     "С утра пытаюсь войти в кабинет, сайт всё время пишет, что код неверный.",
