@@ -609,11 +609,9 @@ class Copilot:
     def _document_steps(self, hits: list[SearchHit]) -> tuple[StepDefinition, ...]:
         """The steps the answer passages' whole articles define by others ("Reboot the box: unplug
         it ..."): the definition is often in another chunk than the sentence that uses the step."""
-        texts: list[str] = []
-        for source_id in dict.fromkeys(h.source_id for h in hits):
-            ids = self.index.docstore.chunk_ids(source_id)
-            texts += [c.text for c in self.index.docstore.chunks(ids).values()]
-        return step_definitions(texts)
+        store = self.index.docstore
+        return step_definitions(c.text for source_id in dict.fromkeys(h.source_id for h in hits)
+                                for c in store.chunks_of(source_id))
 
     def _policy_hit(self, reason: str, lang: str) -> SearchHit | None:
         """The escalation-protocol passage that backs the promise made to the customer; none
