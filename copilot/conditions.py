@@ -347,22 +347,24 @@ def invites_contact(sentence: str) -> bool:
 # ("If it doesn't, unplug the router")
 _AFTER_IF = r"^[\W\d]*(?:(?:if|when|если|когда)\b[^,;:.!?—]*,\s*)?"
 _IMPERATIVE_RU = re.compile(_AFTER_IF + r"(?P<verb>[а-яё]+(?:ите|йте|ьте))(?:сь)?\b(?P<rest>(?:[^,;:.!?—]|\.(?=\w))*)", _I)
-_IMPERATIVE_EN = re.compile(_AFTER_IF + r"(?P<verb>restart|reboot|check|open|look|visit|go|see|unplug|plug|turn|switch|"
-                            r"reset|update|reinstall|clear|close|move|connect|disconnect|remove|insert|run|test|try|top up|"
+_IMPERATIVE_EN = re.compile(_AFTER_IF + r"(?P<verb>restart|reboot|check|make sure|ensure|verify|open|look|visit|go|see|"
+                            r"unplug|plug|turn|switch|"
+                            r"reset|update|reinstall|clear|close|move|connect|disconnect|remove|insert|pull|run|test|try|top up|"
                             r"pay)\b(?P<rest>(?:[^,;:.!?—]|\.(?=\w))*)", _I)
 # what the customer says they did: a first-person past tense (English), a past-tense verb (Russian)
 # ("Connected my PC to the router": chat English drops the "I")
 _DONE_EN = re.compile(r"(?:\b(?:i|we)(?:'ve| have| had)?(?: already| also| even)? |(?:^|(?<=[.!?]))\s*(?:already\s+)?)"
-                      r"(?P<verb>[a-z]+ed|ran|did|tried)\b(?P<rest>[^.!?,;]*)", _I)
+                      r"(?P<verb>[a-z]+ed|ran|reset|did|tried)\b(?P<rest>[^.!?,;]*)", _I)
 _DONE_RU = re.compile(r"(?<![а-яё])(?P<verb>[а-яё]{4,}(?:ал|ял|ил|ел|ул)(?:а|и|ся|ась|ись)?)(?![а-яё])(?P<rest>[^.!?,;]*)", _I)
 # "I've restarted the phone, flipped airplane mode on and off": the verbs listed after the first
 _DONE_EN_MORE = re.compile(r"(?:,|\band\b|\bthen\b)\s+(?:also\s+|even\s+|then\s+)?(?P<verb>[a-z]+ed)\b(?P<rest>[^.!?,;]*)", _I)
-_AUX = {"try", "tri", "did"}  # "I tried restarting it" / "I did restart it": the step is in what follows
+_AUX = {"tri", "did"}  # "I tried restarting it" / "I did restart it": the step is in what follows
 _AUX_RU = {"пробо", "попро"}  # «пробовала перезагрузить роутер», «попробовал перезагрузить»
 # "I've rebooted the thing a hundred times", «перезагружала эту штуку»: a word for whatever
 # device is at hand names no other object, so it stands for the step's own
 _ANY_DEVICE = re.compile(r"^\s*(?:(?:the|this|that|my|our|эту|эта|это|этот|мою|мой|моё|мое)\s+)?"
                          r"(?:thing|thingy|device|gadget|штук[уаи]|штуковин\w*|устройств\w*|девайс\w*|аппарат\w*)(?!\w)", _I)
+_IRREGULAR = {"ran": "run"}
 _OBJECT_WORDS = {"it", "them", "this", "that", "the", "a", "an", "my", "our", "his", "her", "their", "another", "both"}
 
 # one step, several words. The language's own: "restart" is "reboot", "turn it off and on"
@@ -370,7 +372,7 @@ _OBJECT_WORDS = {"it", "them", "this", "that", "the", "a", "an", "my", "our", "h
 # knowledge base defines ("Reboot the router: unplug the power for 30 seconds").
 _SAME_STEP: tuple[frozenset[str], ...] = (
     frozenset({"resta", "reboo", "перез"}),
-    frozenset({"unplu", "pull", "выньт", "вынут", "выним", "вынул", "выдер"}),
+    frozenset({"unplu", "pull", "выньт", "вынут", "выним", "вынул", "выдер", "вытащ", "вытас"}),
     frozenset({"check", "look", "прове", "посмо"}),
     frozenset({"turn", "switc", "flip", "flipp", "toggl"}),
 )
@@ -400,6 +402,12 @@ _OBJ_AFTER = re.compile(r"\s+(?:the|your|it|its|a|an|all)\b", _I)
 _STOP_EN = frozenset(STOPWORDS_EN)
 _LOOK = {"check", "open", "look", "visit", "go", "see", "прове", "откро", "посмо", "зайди", "загля"}
 _SITE = re.compile(r"(?<![\w@.-])(?:[a-z0-9-]+\.)+[a-z]{2,}(?![\w-])", _I)
+# a check, whose outcome the customer may already have told: "Check that the power adapter is
+# firmly plugged in", "Make sure ...", «Проверьте, что ...», «Убедитесь, что ...»
+_CHECK = {"check", "make", "ensur", "verif", "прове", "убеди"}
+_OWNER = frozenset(tokenize("my your our his her its their ваш мой наш свой этот"))
+_COPULA = re.compile(r"\b(?:is|are|was|were|seems?|looks?|stays?|sits?)\b|'s\b|'re\b", _I)
+_CHECK_LEAD = re.compile(r"^\s*(?:(?:that|whether|if)\b|,?\s*(?:что|ли|есть ли|нет ли)(?![а-яё]))", _I)
 
 
 @dataclass(frozen=True)
@@ -413,9 +421,12 @@ class StepDefinition:
 
 
 def _verb_key(word: str) -> str:
+    """A verb's first letters, an English one stemmed first: "turned" is "turn", "opened" is
+    "open" (five letters of "turned" are not "turn"); Russian forms share their first five
+    letters ("перезагрузите", "перезагружал")."""
     word = word.lower().replace("ё", "е")
-    if re.fullmatch(r"[a-z]{2,}ied", word):  # "tried" is "try", "applied" is "apply"
-        word = word[:-3] + "y"
+    if re.fullmatch(r"[a-z]+(?: sure)?", word):
+        word = _IRREGULAR.get(word) or next(iter(tokenize(word)), word)
     return word[:5]
 
 
@@ -478,6 +489,8 @@ def already_done(sentence: str, customer_text: str, definitions: Iterable[StepDe
     verb, objects = _verb_key(m.group("verb")), set(tokenize(m.group("rest")))
     if verb in _LOOK and _reported_on(_SITE.findall(m.group("rest")), customer_text):
         return True
+    if verb in _CHECK and _told_outcome(_checked(sentence, m), customer_text):
+        return True
     same = same_step(verb, objects, definitions)
     for done in (*_DONE_EN.finditer(customer_text), *_first_person_more(customer_text), *_DONE_RU.finditer(customer_text)):
         said = _verb_key(done.group("verb"))
@@ -489,9 +502,17 @@ def already_done(sentence: str, customer_text: str, definitions: Iterable[StepDe
                 said, rest = _verb_key(nxt.group(1)), rest[nxt.end():]
         window = f"{customer_text[max(0, done.start() - 60):done.start()]} {rest[:80]}"
         # a step that names no object ("Reboot: unplug the power ...") is the one in question
-        if said in same and (not objects or objects & set(tokenize(window)) or _ANY_DEVICE.match(rest)):
+        if said in same and not _opposite(rest, m.group("rest")) \
+                and (not objects or objects & set(tokenize(window)) or _ANY_DEVICE.match(rest)):
             return True
     return False
+
+
+def _opposite(said: str, step: str) -> bool:
+    """The two go opposite ways, each said in the next few words: "turned it on" is not "turn
+    off" ("turned airplane mode off and on" is read as a reboot before this)."""
+    a, b = (re.match(r"\s*(?:[\w'-]+\s+){0,3}?(on|off)\b", text, _I) for text in (said, step))
+    return bool(a and b and a.group(1).lower() != b.group(1).lower())
 
 
 # an answer that says yes, and a question about what the customer has done ("Have you tried
@@ -532,6 +553,47 @@ def _reported_on(sites: list[str], customer_text: str) -> bool:
         if site.lower() in said or len(label) >= 4 and re.search(rf"\b{re.escape(label)}\s+(?:page|site|website)\b",
                                                                  customer_text, _I):
             return True
+    return False
+
+
+def _checked(sentence: str, m: re.Match) -> str:
+    """What a check looks at: its object ("your balance"), or the clause after «Проверьте, что»."""
+    rest = m.group("rest")
+    if not _subject(rest):
+        rest = re.split(r"[.;:!?—]", sentence[m.end():], maxsplit=1)[0]
+    return _CHECK_LEAD.sub("", rest)
+
+
+def _reports(clause: str) -> bool:
+    """The clause says how a thing is, not what someone did to it: "the adapter is firmly
+    plugged in", «блок питания плотно вставлен»; not "I plugged the cable back", «кабель вынимала»."""
+    if re.search(r"[а-яё]", clause, _I):
+        return not _DONE_RU.search(clause)
+    return bool(_COPULA.search(clause))
+
+
+def _told_outcome(checked: str, customer_text: str) -> bool:
+    """The customer states, of the thing a check looks at, what the check would find: "the power
+    adapter is firmly plugged in" answers "Check that the power adapter is firmly plugged into the
+    router", "my balance is positive" answers "Check your balance". A state of the thing (light
+    colour, balance sign), or most of what the check names; not in a question, a condition or a
+    denial ("the adapter isn't in"), and not the complaint itself ("my mobile data stopped
+    working" says nothing of the mobile data settings)."""
+    target = _subject(_states(checked)[1]) - _OWNER  # "your balance" is the balance
+    if not target:
+        return False
+    for sentence in re.split(r"(?<=[.!?\n])\s*", customer_text):
+        if sentence.rstrip().endswith("?"):
+            continue
+        for clause in _CLAUSE.split(sentence):
+            if re.search(rf"(?<!\w){_NEG}(?!\w)|n't\b|^\s*(?:if|when|если|когда)\b", clause, _I):
+                continue
+            states, rest = _states(clause)
+            if "service" in states:
+                continue
+            shared = target & (_subject(rest) - _OWNER)
+            if states and shared == target or len(shared) >= 2 and len(shared) >= len(target) / 2 and _reports(clause):
+                return True
     return False
 
 

@@ -62,6 +62,15 @@ def test_a_sentence_sending_the_customer_to_the_channel_they_are_on(sentence, ch
     ("Check status.volna.example for outages in your area.", "I already checked status.volna.example, nothing there.", True),
     ("Перезагрузите роутер: выньте блок питания на 30 секунд.", "роутер уже перезагружал два раза", True),
     ("Проверьте сетевой кабель, который идёт к приставке.", "Перезагружал, кабели проверил, ошибка та же.", True),
+    # a short English verb in the past ("turned" is "turn"), an irregular one, «вытащила» for «выньте»
+    ("Turn off Wi-Fi calling in the phone settings.", "I turned off Wi-Fi calling yesterday.", True),
+    ("Look at the lights on the modem.", "I looked at the lights on the modem, nothing unusual.", True),
+    ("Open the settings app and find Mobile data.", "Opened the settings app, it says mobile data is on.", True),
+    ("Run the speed test at speedtest.example.org.", "I ran the speed test twice.", True),
+    ("Pull the cable out of the port and push it back.", "I pulled the cable out of the port and pushed it back.", True),
+    ("Выньте SIM-карту и вставьте её снова.", "SIM-карту вытаскивал и вставлял обратно, не помогло.", True),
+    ("Выньте кабель из порта и вставьте обратно до щелчка.", "Кабель из порта вытащила и вставила до щелчка.", True),
+    ("Turn off Wi-Fi calling in the phone settings.", "I turned on the phone this morning.", False),
     # another step, another object, or nothing done yet: the step stays
     ("Unplug the router's power for 30 seconds.", "I rebooted the router.", False),
     ("Restart the router and wait two minutes.", "I restarted my phone.", False),
@@ -402,3 +411,38 @@ def test_a_state_word_is_taken_out_where_it_stands_not_inside_another_word():
 def test_a_step_the_agent_asked_about_and_the_customer_confirmed_is_done(turns, step, done):
     roles = ["customer", "agent"] * len(turns)
     assert already_done(step, said_by_customer(zip(roles, turns))) is done
+
+
+@pytest.mark.parametrize("check,said", [
+    ("Check that the power adapter is firmly plugged into the router and into a working socket.",
+     "The power adapter is firmly plugged in, the light is still red."),
+    ("Check your balance.", "My balance is positive, 300 RUB."),
+    ("Make sure the lights are not blinking orange.", "All the lights are solid green."),
+    ("Проверьте, что блок питания плотно вставлен в роутер и в исправную розетку.",
+     "Блок питания плотно вставлен, лампочка всё равно красная."),
+    ("Проверьте баланс.", "Баланс положительный, 300 рублей."),
+    ("Убедитесь, что индикаторы не мигают оранжевым.", "Все индикаторы горят ровным зелёным."),
+])
+def test_a_check_whose_outcome_the_customer_already_told_is_not_suggested(check, said):
+    assert already_done(check, said)
+
+
+@pytest.mark.parametrize("check,said", [
+    # a question, a denial, a condition: nothing was found out
+    ("Check that the power adapter is firmly plugged into the router and into a working socket.",
+     "Is the power adapter plugged in properly?"),
+    ("Check that the power adapter is firmly plugged into the router and into a working socket.",
+     "The power adapter isn't plugged in firmly, it keeps falling out."),
+    ("Проверьте, что блок питания плотно вставлен в роутер и в исправную розетку.", "А блок питания точно вставлен?"),
+    ("Проверьте баланс.", "Если баланс в плюсе, почему не работает?"),
+    # naming the thing without its state
+    ("Check your balance.", "I topped up my balance yesterday."),
+    ("Проверьте баланс.", "Вчера пополнила баланс."),
+    # the complaint says nothing of the settings the check looks at
+    ("Check the mobile data settings.", "My mobile data stopped working this morning."),
+    ("Проверьте настройки мобильного интернета.", "Мобильный интернет перестал работать."),
+    ("Make sure the lights are not blinking orange.", "The internet does not work."),
+])
+def test_a_check_stays_until_the_customer_tells_its_outcome(check, said):
+    assert not already_done(check, said)
+

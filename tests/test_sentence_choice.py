@@ -72,3 +72,22 @@ def test_a_step_the_customer_confirmed_to_the_agent_is_not_suggested_again(lang,
     assert step in [s for _, s in select_sentences(plan, None, 2)]  # the search query holds no agent question
     plan.said = said_by_customer(zip(["customer", "agent", "customer"], turns))
     assert [s for _, s in select_sentences(plan, None, 2)] == [other]
+
+
+@pytest.mark.parametrize("lang,text,said,asked,gone,kept", [
+    ("en", "## The light is red\n1. Check that the power adapter is firmly plugged into the router and into a working socket.\n"
+           "2. Unplug the router for 30 seconds, then plug it back in.",
+     "The power adapter is firmly plugged in, but the light stays red.", "Why is the router light red?",
+     "power adapter", "Unplug the router"),
+    ("ru", "## Индикатор горит красным\n1. Проверьте, что блок питания плотно вставлен в роутер и в исправную розетку.\n"
+           "2. Выньте вилку роутера из розетки на 30 секунд и вставьте обратно.",
+     "Блок питания плотно вставлен, но индикатор всё равно красный.", "Почему индикатор роутера красный?",
+     "блок питания", "Выньте вилку роутера"),
+])
+def test_a_check_the_customer_already_reported_on_is_not_quoted(lang, text, said, asked, gone, kept):
+    hits = [_hit(0, text, 1.0, lang)]
+    chosen = " ".join(s for _, s in select_sentences(_plan(lang, said, hits), None, 3))
+    assert gone not in chosen and kept in chosen, chosen
+    # a customer who only asks still gets the check
+    chosen = " ".join(s for _, s in select_sentences(_plan(lang, asked, hits), None, 3))
+    assert gone in chosen and kept in chosen, chosen
