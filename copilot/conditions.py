@@ -353,7 +353,7 @@ _IMPERATIVE_EN = re.compile(_AFTER_IF + r"(?P<verb>restart|reboot|check|make sur
                             r"pay)\b(?P<rest>(?:[^,;:.!?—]|\.(?=\w))*)", _I)
 # what the customer says they did: a first-person past tense (English), a past-tense verb (Russian)
 # ("Connected my PC to the router": chat English drops the "I")
-_DONE_EN = re.compile(r"(?:\b(?:i|we)(?:'ve| have| had)?(?: already| also| even)? |(?:^|(?<=[.!?]))\s*(?:already\s+)?)"
+_DONE_EN = re.compile(r"(?:\b(?:i|we)(?:'ve| have| had)?(?: already| also| even)? |(?:^|(?<=[.!?(]))\s*(?:already\s+)?)"
                       r"(?P<verb>[a-z]+ed|ran|reset|did|tried)\b(?P<rest>[^.!?,;]*)", _I)
 _DONE_RU = re.compile(r"(?<![а-яё])(?P<verb>[а-яё]{4,}(?:ал|ял|ил|ел|ул)(?:а|и|ся|ась|ись)?)(?![а-яё])(?P<rest>[^.!?,;]*)", _I)
 # "I've restarted the phone, flipped airplane mode on and off": the verbs listed after the first

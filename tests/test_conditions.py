@@ -71,6 +71,8 @@ def test_a_sentence_sending_the_customer_to_the_channel_they_are_on(sentence, ch
     ("Выньте SIM-карту и вставьте её снова.", "SIM-карту вытаскивал и вставлял обратно, не помогло.", True),
     ("Выньте кабель из порта и вставьте обратно до щелчка.", "Кабель из порта вытащила и вставила до щелчка.", True),
     ("Turn off Wi-Fi calling in the phone settings.", "I turned on the phone this morning.", False),
+    # a clause in brackets drops its "I" as a sentence does
+    ("Try the SIM in another phone.", "The card is scratched and nothing reads it (tried it in my son's phone as well).", True),
     # another step, another object, or nothing done yet: the step stays
     ("Unplug the router's power for 30 seconds.", "I rebooted the router.", False),
     ("Restart the router and wait two minutes.", "I restarted my phone.", False),
