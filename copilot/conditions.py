@@ -348,9 +348,8 @@ def invites_contact(sentence: str) -> bool:
 _AFTER_IF = r"^[\W\d]*(?:(?:if|when|если|когда)\b[^,;:.!?—]*,\s*)?"
 _IMPERATIVE_RU = re.compile(_AFTER_IF + r"(?P<verb>[а-яё]+(?:ите|йте|ьте))(?:сь)?\b(?P<rest>(?:[^,;:.!?—]|\.(?=\w))*)", _I)
 _IMPERATIVE_EN = re.compile(_AFTER_IF + r"(?P<verb>restart|reboot|check|make sure|ensure|verify|open|look|visit|go|see|"
-                            r"unplug|plug|turn|switch|"
-                            r"reset|update|reinstall|clear|close|move|connect|disconnect|remove|insert|pull|run|test|try|top up|"
-                            r"pay)\b(?P<rest>(?:[^,;:.!?—]|\.(?=\w))*)", _I)
+                            r"unplug|plug|turn|switch|reset|update|reinstall|clear|close|move|connect|disconnect|remove|"
+                            r"insert|pull|run|test|try|top up|pay)\b(?P<rest>(?:[^,;:.!?—]|\.(?=\w))*)", _I)
 # what the customer says they did: a first-person past tense (English), a past-tense verb (Russian)
 # ("Connected my PC to the router": chat English drops the "I")
 _DONE_EN = re.compile(r"(?:\b(?:i|we)(?:'ve| have| had)?(?: already| also| even)? |(?:^|(?<=[.!?(]))\s*(?:already\s+)?)"
@@ -582,6 +581,8 @@ def _told_outcome(checked: str, customer_text: str) -> bool:
     target = _subject(_states(checked)[1]) - _OWNER  # "your balance" is the balance
     if not target:
         return False
+    # split at line ends too, not with split_sentences: chat messages often end without a full
+    # stop, and one joined to the next message's question would be skipped as a question
     for sentence in re.split(r"(?<=[.!?\n])\s*", customer_text):
         if sentence.rstrip().endswith("?"):
             continue
