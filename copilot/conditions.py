@@ -149,7 +149,9 @@ def _polarity_ruled_out(cond: str, said: list[tuple[dict[str, set[str]], set[str
     they denied: "if the code does not arrive" after "the code arrives"."""
     c_tokens, c_denied, c_said = _subject(cond), _denied_stems(cond), _asserted_stems(cond)
     for _, _, clause in said:
-        k_tokens, k_denied, k_said = _subject(clause), _denied_stems(clause), _asserted_stems(clause)
+        # a condition states its case of the thing it names ("if your SIM works ..."); a customer
+        # names things in passing ("my SIM card got bent" says nothing of the phone's "No SIM")
+        k_tokens, k_denied, k_said = _subject(clause), _denied_stems(clause), _asserted_stems(clause, named=False)
         shared = c_tokens & k_tokens
         # the side that does not deny must say it, not name it ("connects", not "lost the connection")
         if len(shared) >= 2 and any(t in c_denied and t not in k_denied and t in k_said
@@ -163,9 +165,18 @@ def _polarity_ruled_out(cond: str, said: list[tuple[dict[str, set[str]], set[str
 _NOMINAL = re.compile(r"(?:tion|sion|ment|ness|ity|ance|ence|ние|ния|нию|нием|нии|ость|ости|ство|ства)$", _I)
 
 
-def _asserted_stems(text: str) -> set[str]:
-    """Stems of the words that are not nominalisations."""
-    return {t for word in re.findall(r"[\w-]+", text) if not _NOMINAL.search(word) for t in tokenize(word)}
+# a word right after one of these is named, not said: "my SIM card got bent" says nothing of
+# whether there is a SIM, so it does not answer the phone's "No SIM"
+_DETERMINER = re.compile(r"^(?:my|the|a|an|your|our|his|her|their|this|that|these|those|мо[йяеёи]\w*|наш\w*|ваш\w*|"
+                         r"тво[йяеёи]\w*|эт[оаиу]\w*|этот)$", _I)
+
+
+def _asserted_stems(text: str, named: bool = True) -> set[str]:
+    """Stems of the words that are not nominalisations, nor (unless `named`) a word a
+    determiner introduces."""
+    words = re.findall(r"[\w-]+", text)
+    return {t for i, word in enumerate(words) if not _NOMINAL.search(word)
+            and (named or not (i and _DETERMINER.match(words[i - 1]))) for t in tokenize(word)}
 
 
 def ruled_out(sentence: str, customer_text: str) -> bool:

@@ -93,6 +93,10 @@ def test_a_step_the_customer_already_took_is_not_suggested_again(step, said, don
     # the denial of what they affirmed, or the other way round
     ("If the code does not arrive at all, check the phone number.", "The SMS code arrives, but the site says it is wrong."),
     ("Если код не приходит совсем, проверьте номер телефона.", "Код из SMS приходит, но сайт пишет, что он неверный."),
+    ("If the code does not arrive at all, check the phone number.", "My code arrives, only late."),
+    # a condition states its case of what it names: "your SIM works" against "No SIM" there too
+    ("If your SIM works in a second phone, the card is fine.", "I put it in my wife's phone and it shows No SIM there too."),
+    ("Если ваша SIM работает в другом телефоне, карта исправна.", "В телефоне мужа тоже пишет «Нет SIM»."),
     ("If the Internet light is still red after a reboot, the fault is on the line.", "The light is not red any more."),
     ("If your area is listed, our engineers already know about it.", "I checked the status page, there's nothing listed for our area."),
     ("Если ваш район есть в списке, инженеры уже знают о проблеме.", "Проверила сайт, для нашего района ничего нет в списке."),
@@ -111,6 +115,11 @@ def test_a_condition_on_a_state_the_customer_said_is_otherwise_is_ruled_out(sent
     ("Если код не приходит совсем, проверьте номер телефона.", "Код из SMS не приходит уже час."),
     ("If your area is listed, our engineers already know about it.", "I checked the status page and our area is listed."),
     ("Если ваш район есть в списке, инженеры уже знают о проблеме.", "Проверила сайт: наш район есть в списке."),
+    # a thing the customer names ("my SIM") is not a thing they say is there
+    ('- **It doesn\'t work there either, or the phone says "No SIM"**: the SIM is replaced only in an office.',
+     "My SIM card got bent and now the phone does not see it."),
+    ("- **Там тоже не работает или телефон пишет «Нет SIM»** — карту меняют только в офисе.", "Моя SIM в телефоне погнулась."),
+    ("Если на экране нет сигнала, проверьте кабель HDMI.", "Мой сигнал на экране пропадает, но телевизор включается."),
 ])
 def test_a_condition_on_a_state_the_customer_did_not_contradict_stays(sentence, said):
     assert not ruled_out(sentence, said)
