@@ -28,8 +28,8 @@ from copilot.prompts import PromptSpec
 from copilot.masking import mask_pii
 from copilot.safety import fence
 from copilot.schema import Citation, Conversation, Grounding, Question
-from copilot.text import EntityFn, citations_of, entities, list_leads, split_sentences, with_lead
-from knowledge_base.tokenizer import tokenize
+from copilot.text import EntityFn, citations_of, entities, list_leads, split_sentences, table_cells, table_rows, with_lead
+from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.documents import SearchHit
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Russian"}
@@ -165,6 +165,7 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
     to the other route the sentence offers, and a contact list's line naming only that
     channel goes."""
     out = []
+    row_keys: set[str] = set()  # "Volna 300" in the plans table and in the speed table: the first one read
     for rank, hit in enumerate(hits[:max_hits]):
         sentences = split_sentences(hit.text)
         agents = [for_agents(x) for x in sentences]
@@ -176,10 +177,18 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
                                            step_definitions([hit.text]) if steps is None else steps)
         heading = hit.heading or ""
         leads = list_leads(sentences)
+        rows = _rows_asked_about(sentences, customer_text)
         for pos, raw in enumerate(sentences):
             if raw.lstrip().startswith("#"):
                 heading = raw
                 continue
+            row = rows[pos]
+            if row:  # a table row as a sentence, with the header naming its cells
+                key = " ".join(tokenize(table_cells(raw)[0]))
+                if key in row_keys:
+                    continue
+                row_keys.add(key)
+                raw = row
             if leads[pos]:  # "When the contract ends:" + "the money left ...": the item keeps its condition
                 raw = with_lead(leads[pos], raw)
             if re.fullmatch(r"#+\s*\d+[.)]?", heading.strip()):  # "## 5." split from its text
@@ -192,10 +201,43 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
                 continue
             s = without_channel(_clean(raw), channel)
             words = len(s.split())
-            if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < 5 or words > 60
+            # a row is whole however short ("Volna Box: 3,490 RUB."); a short line is a fragment
+            if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < (3 if row else 5) or words > 60
                     or _META.match(s) or not re.search(r"[.!]$", s) and words < 9):
                 continue
             out.append((rank, pos, hit, s))
+    return out
+
+
+def _table_runs(rows: list[str]) -> list[int]:
+    """For each position, the number of the table its row belongs to (-1: not a row)."""
+    out, table, inside = [], -1, False
+    for row in rows:
+        if row and not inside:
+            table += 1
+        inside = bool(row)
+        out.append(table if row else -1)
+    return out
+
+
+def _rows_asked_about(sentences: list[str], customer_text: str) -> list[str]:
+    """The table rows (read as sentences) that may answer the customer: a row whose first
+    cell (what the table lists: a plan, an error code) they named in full, or whose cells
+    share two of their terms (one shared word, "Volna" of "Volna 100" in the row "Volna 300",
+    is chance). A table is looked up by what it lists; a row no one asked about is a data dump."""
+    rows = table_rows(sentences)
+    said = set(tokenize(customer_text)) - function_terms()  # "all these lights" names no row "All lights"
+    runs = _table_runs(rows)
+    keys = [set(tokenize(table_cells(sentences[i])[0])) if row else set() for i, row in enumerate(rows)]
+    out = [""] * len(rows)
+    for i, row in enumerate(rows):
+        if not row:
+            continue
+        # a first cell that repeats ("Internet" for green, red and off) does not name a row
+        unique = sum(1 for j, k in enumerate(keys) if runs[j] == runs[i] and k == keys[i]) == 1
+        named = unique and bool(keys[i]) and keys[i] <= said
+        if named or len(said & set(tokenize(" ".join(table_cells(sentences[i]))))) >= 2:
+            out[i] = row
     return out
 
 
@@ -271,6 +313,9 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
         scores[i] -= 0.1 * rank + 0.02 * pos
     chosen: list[int] = []
     terms = [set(tokenize(c[3])) for c in cands]
+    # one row of a table: "Volna 300: ..." and "Volna 500: ..." side by side is the table again
+    runs = {c[2].chunk_id: _table_runs(table_rows(split_sentences(c[2].text))) for c in cands}
+    table = [(c[2].chunk_id, runs[c[2].chunk_id][c[1]]) if runs[c[2].chunk_id][c[1]] >= 0 else None for c in cands]
     promised = [set(tokenize(promise)) for promise, _ in plan.promises()]
 
     def restates(a: set[str], b: set[str]) -> bool:
@@ -280,6 +325,8 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
     for i in np.argsort(-scores):
         # nor what the handoff promise already says ("call the fraud line ... right away")
         if any(restates(terms[i], terms[j]) for j in chosen) or any(restates(terms[i], p) for p in promised):
+            continue
+        if table[i] and any(table[j] == table[i] for j in chosen):
             continue
         chosen.append(int(i))
         if len(chosen) == limit:

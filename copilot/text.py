@@ -96,6 +96,49 @@ def with_lead(lead: str, item: str) -> str:
     return f"{lead}{joint}{item}" + ("" if item.endswith(("?", "!")) else ".")
 
 
+_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
+_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*$")
+
+
+def table_cells(row: str) -> list[str]:
+    return [re.sub(r"\*\*|__|`", "", c).strip() for c in _ROW.match(row).group(1).split("|")]
+
+
+def _header_word(cell: str) -> str:
+    """"Price" reads "price" inside a sentence; "SIM", "Wi-Fi" keep their capitals."""
+    return cell[0].lower() + cell[1:] if len(cell) > 1 and cell[1].islower() else cell
+
+
+def table_rows(sentences: Sequence[str]) -> list[str]:
+    """For each sentence, the table row it is read as a sentence of its own with the table's
+    header ("| Volna Mobile L | 60 GB | 890 RUB |" under "| Plan | Data | Price |" is
+    "Volna Mobile L: data — 60 GB; price — 890 RUB."), else "". A row of a table whose
+    header is not in the text (a passage that starts inside the table) is left out: its
+    cells alone do not say what they are."""
+    out = [""] * len(sentences)
+    header: list[str] | None = None
+    for i, sentence in enumerate(sentences):
+        if not _ROW.match(sentence) or _RULE.match(sentence):
+            if not _RULE.match(sentence):
+                header = None
+            continue
+        if i + 1 < len(sentences) and _RULE.match(sentences[i + 1]):
+            header = table_cells(sentence)
+            continue
+        cells = table_cells(sentence)
+        if header is None or len(cells) != len(header) or not cells[0]:
+            continue
+        pairs = [(h, c) for h, c in zip(header[1:], cells[1:]) if c.strip("—–- ")]
+        if not pairs:
+            continue
+        if len(header) == 2:
+            body = pairs[0][1]
+        else:
+            body = "; ".join(f"{_header_word(h)} — {c}" if h else c for h, c in pairs)
+        out[i] = f"{cells[0]}: {body}".rstrip(" .") + "."
+    return out
+
+
 def citations_of(sentence: str) -> list[int]:
     return [int(n) for n in _CITE.findall(sentence)]
 

@@ -27,7 +27,7 @@ from copilot.config import VerificationSettings
 from copilot.number_words import words_to_digits
 from copilot.schema import Grounding, SentenceCheck
 from copilot.text import (EntityFn, citations_of, entities, has_negation, is_factual, list_leads, split_sentences,
-                          strip_citations, with_lead)
+                          strip_citations, table_rows, with_lead)
 from knowledge_base.language import detect_language
 from knowledge_base.tokenizer import tokenize
 
@@ -81,11 +81,11 @@ class Verifier:
                 self._vectors = dict(list(self._vectors.items())[-10000:])
         return np.stack([self._vectors[t] for t in texts])
 
-    def _unbound(self, sentence_entities: set[str], units: list[str], leads: list[str]) -> list[str]:
+    def _unbound(self, sentence_entities: set[str], units: list[str], leads: list[str], rows: list[str]) -> list[str]:
         """Entities that the passage has, but never together: a plan name and "220" both
         appear in a plans table, on different rows. Every entity must share a window of two
         consecutive lines or sentences of the passage (`units`, each with its list lead in
-        `leads`) with the others."""
+        `leads`, a table row read with its header in `rows`) with the others."""
         if len(sentence_entities) < 2:
             return []
         # a table row stands alone; sentences may carry a fact on into the next one, and a list
@@ -93,6 +93,7 @@ class Verifier:
         windows = [self.entities(" ".join(units[i : i + 1 if units[i].lstrip().startswith("|") else i + 2]))
                    for i in range(len(units))]
         windows += [self.entities(f"{lead} {unit}") for lead, unit in zip(leads, units) if lead]
+        windows += [self.entities(row) for row in rows if row]  # "First 3 months" names the 3
         if any(sentence_entities <= w for w in windows):
             return []
         best = max(windows, key=lambda w: len(sentence_entities & w))
@@ -104,8 +105,9 @@ class Verifier:
         missing = sorted(own - self.entities(passage))
         units = split_sentences(passage) or [passage]  # a line each, wrapped paragraphs joined
         leads = list_leads(units)
+        rows = table_rows(units)
         if not missing:
-            missing = [f"{m} (not with the rest)" for m in self._unbound(own, units, leads)]
+            missing = [f"{m} (not with the rest)" for m in self._unbound(own, units, leads, rows)]
         # "fifty" and "50" are the same word to the lexical score too
         s_tokens = set(tokenize(words_to_digits(sentence)))
         p_tokens = set(tokenize(words_to_digits(passage)))
@@ -113,6 +115,7 @@ class Verifier:
         p_sentences = [strip_citations(x) for x in units]
         # a list item as drafts quote it, with the line that leads it (its negation, its condition)
         p_sentences += [strip_citations(with_lead(lead, unit)) for lead, unit in zip(leads, units) if lead]
+        p_sentences += [row for row in rows if row]  # a table row as drafts quote it
         # clauses too: a draft often restates one half of "A; B" or "A, but B"
         p_sentences += [c.strip() for x in p_sentences for c in _CLAUSE.split(x)
                         if c.strip() and len(c.split()) >= 4 and c.strip() != x]
