@@ -122,10 +122,11 @@ def table_rows(sentences: Sequence[str]) -> list[str]:
             if not _RULE.match(sentence):
                 header = None
             continue
-        if i + 1 < len(sentences) and _RULE.match(sentences[i + 1]):
-            header = table_cells(sentence)
-            continue
         cells = table_cells(sentence)
+        # an HTML table without <th> converts with an empty header: its first row names the cells
+        if i + 1 < len(sentences) and _RULE.match(sentences[i + 1]) or header is not None and not any(header):
+            header = cells
+            continue
         if header is None or len(cells) != len(header) or not cells[0]:
             continue
         pairs = [(h, c) for h, c in zip(header[1:], cells[1:]) if c.strip("—–- ")]

@@ -124,3 +124,19 @@ def test_a_quoted_row_is_supported_by_its_passage_and_a_changed_price_is_not():
 def test_a_short_row_is_a_whole_fact(lang, table, asked, row):
     """A line of three words is a fragment; a row of three words is the price."""
     assert [s for *_, s in candidate_sentences([_hit(table, lang)], customer_text=asked)] == [row]
+
+
+@pytest.mark.parametrize("html", [
+    "<html lang='en'><body><h1>Device prices</h1><table><thead><tr><th>Device</th><th>Price</th></tr></thead>"
+    "<tbody><tr><td>Home Box</td><td>2,500 RUB</td></tr></tbody></table></body></html>",
+    # a help-centre export without <th>: the first row names the cells
+    "<html lang='en'><body><h1>Device prices</h1><table><tr><td><b>Device</b></td><td><b>Price</b></td></tr>"
+    "<tr><td>Home Box</td><td>2,500 RUB</td></tr></table></body></html>",
+])
+def test_a_table_of_a_help_centre_page_reads_the_same(tmp_path, html):
+    from knowledge_base.loaders import SourceFile, load_file
+
+    page = tmp_path / "prices.html"
+    page.write_text(html, encoding="utf-8")
+    doc, = load_file(SourceFile(page, tmp_path), 1_000_000).documents
+    assert [r for r in table_rows(split_sentences(doc.text)) if r] == ["Home Box: 2,500 RUB."]
