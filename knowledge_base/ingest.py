@@ -48,6 +48,8 @@ class IngestReport(BaseModel):
     documents: int = 0
     chunks: int = 0
     derived: int = Field(0, description="Checks and handoff rules derived from new or changed documents.")
+    recut: str | None = Field(None, description="Why unchanged documents were cut into passages again (the "
+                              "chunker or its settings changed), if they were.")
     desk_file: str | None = Field(None, description="The desk configuration recorded with the index, if any.")
     instructions: list[str] = Field(default_factory=list, description="Passages that speak to the model, flagged: "
                                     "never quoted into a draft nor given to the model.")
@@ -55,7 +57,7 @@ class IngestReport(BaseModel):
 
     def summary(self) -> str:
         return (f"added {self.added}, updated {self.updated}, unchanged {self.unchanged}, "
-                f"removed {self.removed}, failed {self.failed}")
+                f"removed {self.removed}, failed {self.failed}") + (f" ({self.recut})" if self.recut else "")
 
 
 @dataclass
@@ -163,6 +165,12 @@ class Ingestor:
         # a fresh docstore has no target yet: that is not a change (forcing would embed everything twice)
         stored_target = idx.docstore.get_meta("vector_target")
         target_changed = stored_target is not None and stored_target != idx.vector_target
+        # passages cut by another chunker or with other chunk settings are cut again: an unchanged
+        # document would otherwise keep its old passages whatever COPILOT_CHUNKING__* now says
+        stored_cut = idx.docstore.get_meta("chunking")
+        rechunk = idx.docstore.count_chunks() > 0 and stored_cut != self.chunker.signature
+        if rechunk:
+            report.recut = f"passages cut again: chunking was '{stored_cut or 'v1'}', now '{self.chunker.signature}'"
 
         stored = idx.docstore.documents()
         loaded, bad_files, scopes = self._load(paths, report, stored)
@@ -184,7 +192,7 @@ class Ingestor:
         rederive = idx.docstore.get_meta("derive_version") != DERIVE_VERSION
         for doc in cleaned:
             old = stored.get(doc.id)
-            if old and old.content_hash == doc.content_hash() and not embedder_changed:
+            if old and old.content_hash == doc.content_hash() and not embedder_changed and not rechunk:
                 report.unchanged += 1
                 if (old.root, old.path) != (roots[doc.id], doc.path):
                     idx.docstore.move_document(doc.id, roots[doc.id], doc.path)
@@ -235,6 +243,9 @@ class Ingestor:
         t = time.perf_counter()
         self._record_desk_file(paths, report)
         idx.docstore.set_meta("derive_version", DERIVE_VERSION)
+        # another folder's documents still have the old passages: they are cut on its next ingest
+        if not (rechunk and set(idx.docstore.documents()) - kept_ids):
+            idx.docstore.set_meta("chunking", self.chunker.signature)
         idx.docstore.set_meta("embedding_model", idx.embedding.model_id)
         idx.docstore.set_meta("vector_target", idx.vector_target)
         report.instructions = scan_index(idx)

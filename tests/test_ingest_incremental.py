@@ -170,3 +170,42 @@ def test_a_running_index_sees_an_ingest_made_by_another_process(demo_kb_copy, tm
     found = [h for h in after if h.source_id == "password-reset-en"]
     assert found and "vector" in found[0].found_by
     kb.close()
+
+
+_PRICES = ("---\nid: prices-en\ntitle: Device prices\nlang: en\n---\n# Device prices\n\n"
+           "Every device can be bought outright or rented by the month; prices include VAT.\n\n"
+           "| Device | Buy | Rent |\n|---|---|---|\n"
+           + "".join(f"| Home device model {n} with a long descriptive name | {n},500 RUB | {n}9 RUB a month |\n"
+                     for n in range(1, 16)))
+
+
+def test_changed_chunk_settings_cut_unchanged_documents_again(tmp_path, session_cache):
+    """COPILOT_CHUNKING__* applies to documents that did not change, and a table cut across
+    passages repeats its header in each, so every row still says what its cells are."""
+    from copilot.text import split_sentences, table_rows
+
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    (folder / "prices.md").write_text(_PRICES, encoding="utf-8")
+    settings = make_settings(tmp_path / "data", session_cache)
+    kb = KnowledgeIndex(settings)
+    first = Ingestor(kb).run([folder])
+    assert first.added == 1 and first.recut is None
+    cut_before = kb.docstore.chunks_of("prices-en")
+    assert len(cut_before) > 1  # the table is longer than one passage
+    for chunk in cut_before:
+        sentences = split_sentences(chunk.text)
+        rows = [s for s in sentences if s.startswith("| Home")]
+        assert rows and all(table_rows(sentences)[sentences.index(r)] for r in rows), chunk.chunk_id
+    assert Ingestor(kb).run([folder]).unchanged == 1
+    kb.close()
+
+    smaller = settings.model_copy(update={"chunking": settings.chunking.model_copy(update={"chunk_tokens": 96})})
+    kb = KnowledgeIndex(smaller)
+    again = Ingestor(kb).run([folder])
+    assert (again.updated, again.unchanged) == (1, 0)
+    assert "tokens=96" in again.recut and "tokens=96" in again.summary()
+    assert len(kb.docstore.chunk_ids("prices-en")) > len(cut_before)
+    consistent(kb)
+    assert Ingestor(kb).run([folder]).unchanged == 1  # cut once, not on every run
+    kb.close()
