@@ -8,6 +8,8 @@ import re
 from typing import Callable, Sequence
 
 from copilot.number_words import words_to_digits
+from knowledge_base.tables import ROW, RULE
+from knowledge_base.tables import cells as table_cells
 from knowledge_base.tokenizer import tokenize
 from knowledge_base.wrapping import unwrap
 
@@ -96,14 +98,6 @@ def with_lead(lead: str, item: str) -> str:
     return f"{lead}{joint}{item}" + ("" if item.endswith(("?", "!")) else ".")
 
 
-_ROW = re.compile(r"^\s*\|(.*)\|\s*$")
-_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*$")
-
-
-def table_cells(row: str) -> list[str]:
-    return [re.sub(r"\*\*|__|`", "", c).strip() for c in _ROW.match(row).group(1).split("|")]
-
-
 def _header_word(cell: str) -> str:
     """"Price" reads "price" inside a sentence; "SIM", "Wi-Fi" keep their capitals."""
     return cell[0].lower() + cell[1:] if len(cell) > 1 and cell[1].islower() else cell
@@ -118,13 +112,13 @@ def table_rows(sentences: Sequence[str]) -> list[str]:
     out = [""] * len(sentences)
     header: list[str] | None = None
     for i, sentence in enumerate(sentences):
-        if not _ROW.match(sentence) or _RULE.match(sentence):
-            if not _RULE.match(sentence):
+        if not ROW.match(sentence) or RULE.match(sentence):
+            if not RULE.match(sentence):
                 header = None
             continue
         cells = table_cells(sentence)
         # an HTML table without <th> converts with an empty header: its first row names the cells
-        if i + 1 < len(sentences) and _RULE.match(sentences[i + 1]) or header is not None and not any(header):
+        if i + 1 < len(sentences) and RULE.match(sentences[i + 1]) or header is not None and not any(header):
             header = cells
             continue
         if header is None or len(cells) != len(header) or not cells[0]:

