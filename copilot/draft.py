@@ -165,7 +165,7 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
     to the other route the sentence offers, and a contact list's line naming only that
     channel goes."""
     out = []
-    row_keys: set[str] = set()  # "Volna 300" in the plans table and in the speed table: the first one read
+    row_keys: set[str] = set()  # "Home 300" in the plans table and in the speed table: the first one read
     for rank, hit in enumerate(hits[:max_hits]):
         sentences = split_sentences(hit.text)
         agents = [for_agents(x) for x in sentences]
@@ -201,7 +201,7 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
                 continue
             s = without_channel(_clean(raw), channel)
             words = len(s.split())
-            # a row is whole however short ("Volna Box: 3,490 RUB."); a short line is a fragment
+            # a row is whole however short ("Home Box: 2,500 RUB."); a short line is a fragment
             if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < (3 if row else 5) or words > 60
                     or _META.match(s) or not re.search(r"[.!]$", s) and words < 9):
                 continue
@@ -223,7 +223,7 @@ def _table_runs(rows: list[str]) -> list[int]:
 def _rows_asked_about(sentences: list[str], customer_text: str) -> list[str]:
     """The table rows (read as sentences) that may answer the customer: a row whose first
     cell (what the table lists: a plan, an error code) they named in full, or whose cells
-    share two of their terms (one shared word, "Volna" of "Volna 100" in the row "Volna 300",
+    share two of their terms (one shared word, "Home" of "Home 100" in the row "Home 300",
     is chance). A table is looked up by what it lists; a row no one asked about is a data dump."""
     rows = table_rows(sentences)
     said = set(tokenize(customer_text)) - function_terms()  # "all these lights" names no row "All lights"
@@ -313,7 +313,7 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
         scores[i] -= 0.1 * rank + 0.02 * pos
     chosen: list[int] = []
     terms = [set(tokenize(c[3])) for c in cands]
-    # one row of a table: "Volna 300: ..." and "Volna 500: ..." side by side is the table again
+    # one row of a table: "Home 300: ..." and "Home 500: ..." side by side is the table again
     runs = {c[2].chunk_id: _table_runs(table_rows(split_sentences(c[2].text))) for c in cands}
     table = [(c[2].chunk_id, runs[c[2].chunk_id][c[1]]) if runs[c[2].chunk_id][c[1]] >= 0 else None for c in cands]
     promised = [set(tokenize(promise)) for promise, _ in plan.promises()]

@@ -105,8 +105,8 @@ def _header_word(cell: str) -> str:
 
 def table_rows(sentences: Sequence[str]) -> list[str]:
     """For each sentence, the table row it is read as a sentence of its own with the table's
-    header ("| Volna Mobile L | 60 GB | 890 RUB |" under "| Plan | Data | Price |" is
-    "Volna Mobile L: data — 60 GB; price — 890 RUB."), else "". A row of a table whose
+    header ("| Mobile Max | 40 GB | 700 RUB |" under "| Plan | Data | Price |" is
+    "Mobile Max: data — 40 GB; price — 700 RUB."), else "". A row of a table whose
     header is not in the text (a passage that starts inside the table) is left out: its
     cells alone do not say what they are."""
     out = [""] * len(sentences)

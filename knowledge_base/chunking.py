@@ -25,7 +25,7 @@ CHUNK_VERSION = "2"
 
 def _with_table_header(pieces: list[str]) -> list[str]:
     """A piece that starts inside a table gets the table's header and rule lines first: a row
-    without its header does not say what its cells are ("| Volna 500 | 950 | 475 |")."""
+    without its header does not say what its cells are ("| Home 500 | 950 | 475 |")."""
     out: list[str] = []
     header: str | None = None
     for piece in pieces:
