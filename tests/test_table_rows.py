@@ -140,3 +140,21 @@ def test_a_table_of_a_help_centre_page_reads_the_same(tmp_path, html):
     page.write_text(html, encoding="utf-8")
     doc, = load_file(SourceFile(page, tmp_path), 1_000_000).documents
     assert [r for r in table_rows(split_sentences(doc.text)) if r] == ["Home Box: 2,500 RUB."]
+
+
+def test_a_long_table_without_th_keeps_the_row_that_names_its_cells_in_every_passage():
+    """Cut across passages, the empty header of an HTML table without <th> is repeated with
+    the row under it that names the cells; a data row is never read as the header."""
+    from knowledge_base.chunking import Chunker
+    from knowledge_base.documents import SourceDocument
+
+    body = "|  |  |\n| --- | --- |\n| **Device** | **Price** |\n" + "".join(
+        f"| Home device model {n} with a long descriptive name | {n},500 RUB |\n" for n in range(1, 16))
+    doc = SourceDocument(id="prices", title="Device prices", text=body, lang="en", path="prices.html")
+    chunks = Chunker(chunk_tokens=96, overlap_tokens=0).split(doc)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        sentences = split_sentences(chunk.text)
+        read = table_rows(sentences)
+        data = [i for i, s in enumerate(sentences) if s.startswith("| Home")]
+        assert data and all(read[i].startswith("Home device model") for i in data), chunk.text[:120]
