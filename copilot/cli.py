@@ -453,17 +453,23 @@ def eval_scope(
 ) -> None:
     """Off-topic requests get a refusal and no handoff; in-domain questions the knowledge
     base does not answer keep the handoff; covered ones are never refused. The scope set
-    and the demo cases of one split, per language, retrieval-only; written to
-    docs/benchmarks.md. The index must hold the demo desk."""
+    and the demo cases of one split, per language, retrieval-only; then the requests every
+    desk takes (a refund, a complaint) on a copy of the demo desk without its money and
+    account articles. Written to docs/benchmarks.md. The index must hold the demo desk."""
+    import tempfile
+
     from evals.bench import scope
     from evals.bench.docs import update_section
 
     if split not in ("dev", "test"):
         fail(f"--split must be dev or test, not '{split}'")
-    with user_errors():
+    with user_errors(), tempfile.TemporaryDirectory(prefix="copilot-scope-") as tmp:
         result = scope.run(settings_for(index), split)
+        desk = scope.run_without_billing(settings_for(index), Path(tmp), split)
     update_section(f"scope-{split}", f"copilot eval scope --split {split}", scope.markdown(result))
+    update_section(f"scope-desk-{split}", f"copilot eval scope --split {split}", scope.desk_markdown(desk))
     out.print(scope.summary(result), highlight=False)
+    out.print(scope.desk_summary(desk), highlight=False)
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 

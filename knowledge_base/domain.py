@@ -7,6 +7,13 @@ than to what the business wrote, by more than a margin: off-topic, which gets a 
 promise of a specialist. A question inside the domain that the knowledge base does not
 answer stays close to it (a static IP is still about internet access) and keeps its handoff.
 
+What any support desk takes, whatever it sells (a disputed charge, a refund, closing the
+account, a complaint about how the customer was treated: `calibration/desk_requests.jsonl`),
+is the business's own even when its articles are all troubleshooting: a phone manual says
+nothing about bills, and "you charged me twice" is near the background's bank fees. A request
+nearer those than the background, by `off_topic_desk_margin` (stricter than the other
+margin: another business's refund is near them too), is never off-topic.
+
 The background is written as topics of three or more requests each (the three closest
 must be able to come from one topic: with one request per topic, an everyday question had
 one near neighbour and two unrelated ones, and stayed nearer the knowledge base). It is
@@ -38,8 +45,14 @@ from knowledge_base.index import KnowledgeIndex
 log = logging.getLogger("copilot")
 
 BACKGROUND = Path(__file__).with_name("calibration") / "background.jsonl"
+DESK_REQUESTS = Path(__file__).with_name("calibration") / "desk_requests.jsonl"
 NEIGHBOURS = 3
 PRUNING = 4  # the version of the pruning rule below: the cached background of an older one is rebuilt
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()] if path.exists() else []
 
 
 def _top_mean(similarities: np.ndarray) -> float:
@@ -54,21 +67,23 @@ class DomainGate:
     """`margin(...)`: similarity of a request to the knowledge base minus its similarity to
     the closest everyday request; None when the language has no background or no vector."""
 
-    def __init__(self, index: KnowledgeIndex, path: Path = BACKGROUND):
+    def __init__(self, index: KnowledgeIndex, path: Path = BACKGROUND, desk_path: Path = DESK_REQUESTS):
         self.index = index
         self.path = path
         self._texts: dict[str, list[str]] = {}
         self._topics: dict[str, list[str]] = {}
-        for line in path.read_text(encoding="utf-8").splitlines() if path.exists() else []:
-            if line.strip():
-                row = json.loads(line)
-                self._texts.setdefault(row["lang"], []).append(row["text"])
-                self._topics.setdefault(row["lang"], []).append(row.get("topic") or row["text"])
+        for row in _rows(path):
+            self._texts.setdefault(row["lang"], []).append(row["text"])
+            self._topics.setdefault(row["lang"], []).append(row.get("topic") or row["text"])
+        self._desk_texts: dict[str, list[str]] = {}
+        for row in _rows(desk_path):
+            self._desk_texts.setdefault(row["lang"], []).append(row["text"])
         self._claim_margin = index.settings.retrieval.off_topic_claim_margin
         self._version = hashlib.sha1(f"{index.embedding.model_id}\x00{PRUNING}\x00{self._claim_margin}\x00"
-                                     f"{sorted(self._texts.items())}\x00{sorted(self._topics.items())}".encode()).hexdigest()
+                                     f"{sorted(self._texts.items())}\x00{sorted(self._topics.items())}\x00"
+                                     f"{sorted(self._desk_texts.items())}".encode()).hexdigest()
         self._cache = index.index_dir / "domain_background.npz"
-        self._kept: tuple[int, dict[str, np.ndarray]] | None = None
+        self._kept: tuple[int, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] | None = None
         self._lock = threading.Lock()
 
     def _kb_similarity(self, vector: np.ndarray | list[float], lang: str, k: int = NEIGHBOURS) -> float:
@@ -78,13 +93,17 @@ class DomainGate:
                                          keep=self.index.lexical.filter_for(filters))
         return float(np.mean([s for _, s in found])) if found else 0.0
 
-    def _build(self, generation: int) -> dict[str, np.ndarray]:
-        """Per language, the background vectors this knowledge base does not claim."""
+    def _build(self, generation: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Per language, the background vectors this knowledge base does not claim, and the
+        vectors of the requests every desk takes."""
+        embed = self.index.embedding.embeddings.embed_query
+        desk = {lang: _unit(np.array([embed(t) for t in texts], dtype=np.float32))
+                for lang, texts in self._desk_texts.items() if self.index.embedding.knows(lang)}
         kept: dict[str, np.ndarray] = {}
         for lang, texts in self._texts.items():
             if not self.index.embedding.knows(lang):
                 continue
-            vectors = _unit(np.array([self.index.embedding.embeddings.embed_query(t) for t in texts], dtype=np.float32))
+            vectors = _unit(np.array([embed(t) for t in texts], dtype=np.float32))
             topics = np.array(self._topics[lang], dtype=object)
             sims = vectors @ vectors.T
             # claimed: the knowledge base has a passage nearer the request than any request of
@@ -97,43 +116,60 @@ class DomainGate:
             # worded further from the articles must not keep the business's own topic off-topic
             dropped = set(topics[claimed])
             kept[lang] = vectors[[t not in dropped for t in topics]]
-        return kept
+        return kept, desk
 
-    def _background(self) -> dict[str, np.ndarray]:
+    def _vectors(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         generation = self.index.docstore.generation()
         with self._lock:
             if self._kept and self._kept[0] == generation:
                 return self._kept[1]
-            kept = self._load(generation)
-            if kept is None:
-                kept = self._build(generation)
-                self._save(generation, kept)
-            self._kept = (generation, kept)
-            return kept
+            built = self._load(generation)
+            if built is None:
+                built = self._build(generation)
+                self._save(generation, built)
+            self._kept = (generation, built)
+            return built
 
-    def _load(self, generation: int) -> dict[str, np.ndarray] | None:
-        """The pruned background computed for this index generation by any process."""
+    def _background(self) -> dict[str, np.ndarray]:
+        return self._vectors()[0]
+
+    def _load(self, generation: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+        """The pruned background (and the desk's requests) computed for this index generation by any process."""
         try:
             with np.load(self._cache) as data:
                 if str(data["version"]) != self._version or int(data["generation"]) != generation:
                     return None
-                return {key.removeprefix("lang_"): data[key] for key in data.files if key.startswith("lang_")}
+                return tuple({key.removeprefix(prefix): data[key] for key in data.files if key.startswith(prefix)}
+                             for prefix in ("lang_", "desk_"))  # type: ignore[return-value]
         except (OSError, KeyError, ValueError):
             return None
 
-    def _save(self, generation: int, kept: dict[str, np.ndarray]) -> None:
+    def _save(self, generation: int, built: tuple[dict[str, np.ndarray], dict[str, np.ndarray]]) -> None:
+        kept, desk = built
         tmp = self._cache.with_suffix(f".{os.getpid()}.tmp.npz")
         try:
-            np.savez(tmp, version=self._version, generation=generation, **{f"lang_{k}": v for k, v in kept.items()})
+            np.savez(tmp, version=self._version, generation=generation, **{f"lang_{k}": v for k, v in kept.items()},
+                     **{f"desk_{k}": v for k, v in desk.items()})
             os.replace(tmp, self._cache)  # readers see the old file or the new one, never half of one
         except OSError as exc:  # a read-only index folder: keep it in memory, recompute in the next process
             log.warning("domain background not cached in %s: %s", self._cache.parent, exc)
 
     def margin(self, query_vector: list[float] | None, lang: str) -> float | None:
+        """How far inside the business's domain a request is; below `off_topic_margin`: off-topic."""
         if query_vector is None:
             return None
-        background = self._background().get(lang)
+        kept, desk = self._vectors()
+        background = kept.get(lang)
         if background is None or len(background) < NEIGHBOURS:
             return None
         q = _unit(np.asarray(query_vector, dtype=np.float32))
-        return self._kb_similarity(query_vector, lang) - _top_mean(background @ q)
+        everyday = _top_mean(background @ q)
+        margin = self._kb_similarity(query_vector, lang) - everyday
+        if lang in desk:
+            # what any desk takes (a disputed charge, a refund, closing the account) is this business's
+            # too, whether or not its articles say a word about billing; held to its own, stricter margin
+            # (a shop's refund or a landlord's deposit is near these too), put on the scale of the other
+            retrieval = self.index.settings.retrieval
+            margin = max(margin, _top_mean(desk[lang] @ q) - everyday
+                         - retrieval.off_topic_desk_margin + retrieval.off_topic_margin)
+        return margin

@@ -218,6 +218,14 @@ class RetrievalSettings(BaseModel):
         -0.025, ge=-1, le=1, description="Off-topic when a request's similarity to the knowledge base minus its "
         "similarity to everyday requests (knowledge_base/calibration/background.jsonl), three closest on each side, "
         "is below this; chosen on the dev split of evals/datasets/scope.")
+    off_topic_desk_margin: float = Field(
+        -0.01, ge=-1, le=1, description="Never off-topic when a request is at least this much nearer the requests every "
+        "support desk takes (knowledge_base/calibration/desk_requests.jsonl: a disputed charge, a refund, closing the "
+        "account, a complaint) than to everyday requests, three closest on each side: a desk whose articles are all "
+        "troubleshooting still handles its customers' money. Stricter than off_topic_margin: another business's refund "
+        "or a landlord's deposit is near these too. Chosen on the dev splits of evals/datasets/scope (`copilot eval "
+        "scope`: the demo desk without its money and account articles refused 2/10 en and 1/10 ru of the desk's own "
+        "requests at 0.0, none at -0.01 or -0.02, and no more off-domain requests at any of them).")
     off_topic_claim_margin: float = Field(
         0.02, ge=0, le=1, description="A topic of everyday requests is this knowledge base's own business (and leaves "
         "the background) when one of its requests has a passage nearer to it than any request of another topic by this "

@@ -6,6 +6,12 @@ Data: `evals/datasets/scope/out_of_scope.jsonl` (hand-written, 100 messages: off
 requests and in-domain questions the demo desk does not cover, both languages, dev/test)
 next to the demo desk's own eval cases of the same split (everything they ask is inside
 the domain). Retrieval-only: the model decides neither.
+
+What every desk takes (a disputed charge, a refund, closing the account, a complaint) is
+never off-topic, even where the articles are all troubleshooting: `run_without_billing`
+asks `evals/datasets/scope/desk_business.jsonl` (hand-written, 40 messages, both
+languages, dev/test) of a copy of the demo desk with its money and account articles left
+out, next to the off-domain requests of the same split, which must still be refused.
 """
 
 from __future__ import annotations
@@ -23,13 +29,17 @@ from copilot.schema import Conversation, Message
 from evals.dataset import DATASETS, load_dataset
 
 SCOPE_FILE = DATASETS / "scope" / "out_of_scope.jsonl"
+DESK_FILE = DATASETS / "scope" / "desk_business.jsonl"
+# articles tagged with any of these are about the customer's money, contract or account
+MONEY_AND_ACCOUNT = frozenset({"billing", "payment", "refund", "charges", "compensation", "complaint", "account",
+                               "termination", "pause", "debt", "promotion", "personal-data", "password"})
 
 
 class ScopeCase(BaseModel):
     id: str
     split: Literal["dev", "test"]
     language: Literal["en", "ru"]
-    kind: Literal["off_domain", "in_domain_uncovered"]
+    kind: Literal["off_domain", "in_domain_uncovered", "desk_business"]
     text: str = Field(min_length=1)
     origin: str = "hand-written"
 
@@ -62,6 +72,7 @@ class Outcome(BaseModel):
 class ScopeResult(BaseModel):
     split: str
     outcomes: list[Outcome]
+    articles: int | None = None  # the articles of the knowledge base asked, when it is a copy
 
     def rate(self, lang: str, kind: str, what: str) -> tuple[int, int]:
         rows = [o for o in self.outcomes if o.language == lang and o.kind == kind]
@@ -83,14 +94,55 @@ class ScopeResult(BaseModel):
         return round(sum(o.kind == "off_domain" for o in refused) / len(refused), 3) if refused else None
 
 
+def _items(cases: list[ScopeCase]) -> list[tuple[str, str, str, Conversation]]:
+    return [(c.id, c.language, c.kind, Conversation(messages=[Message(role="customer", text=c.text)])) for c in cases]
+
+
 def run(settings: Settings, split: str = "test") -> ScopeResult:
     settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"enabled": False})})
-    copilot = Copilot(settings)
-    items: list[tuple[str, str, str, Conversation]] = [
-        (c.id, c.language, c.kind, Conversation(messages=[Message(role="customer", text=c.text)]))
-        for c in load_scope(split)]
+    items = _items(load_scope(split))
     items += [(c.id, c.language, "covered", c.conversation) for c in load_dataset([DATASETS], split)
               if c.tags.category != "not_covered"]  # everything else the demo cases ask is inside the domain
+    return ScopeResult(split=split, outcomes=_outcomes(Copilot(settings), items))
+
+
+def without_money_and_account(source: Path, target: Path) -> int:
+    """Copy the desk's articles whose tags say nothing of money, contract or account (no
+    imports, no past tickets: they talk about bills too); the number copied."""
+    import yaml
+
+    target.mkdir(parents=True, exist_ok=True)
+    copied = 0
+    for path in sorted((source / "articles").glob("*.md")):
+        meta = yaml.safe_load(path.read_text(encoding="utf-8").split("---", 2)[1]) or {}
+        if not MONEY_AND_ACCOUNT & set(meta.get("tags") or []):
+            (target / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+            copied += 1
+    return copied
+
+
+def run_without_billing(settings: Settings, workdir: Path, split: str = "test") -> ScopeResult:
+    """The desk-business requests and the off-domain ones of `split` on a copy of the demo
+    desk without its money and account articles, in its own index under `workdir`."""
+    from knowledge_base.index import KnowledgeIndex
+    from knowledge_base.ingest import Ingestor
+
+    kb = workdir / "kb"
+    copied = without_money_and_account(settings.demo_kb, kb)
+    if not copied:
+        raise RuntimeError(f"no troubleshooting article in {settings.demo_kb / 'articles'}")
+    bare = settings.model_copy(update={"index_dir": workdir / "index",
+                                       "llm": settings.llm.model_copy(update={"enabled": False})})
+    index = KnowledgeIndex(bare)
+    report = Ingestor(index).run([kb], reset=True)
+    if report.failed:
+        index.close()
+        raise RuntimeError(f"the copied desk did not ingest: {report.errors[:3]}")
+    cases = load_scope(split, DESK_FILE) + [c for c in load_scope(split) if c.kind == "off_domain"]
+    return ScopeResult(split=split, outcomes=_outcomes(Copilot(bare, index=index), _items(cases)), articles=copied)
+
+
+def _outcomes(copilot: Copilot, items: list[tuple[str, str, str, Conversation]]) -> list[Outcome]:
     outcomes = []
     try:
         for case_id, lang, kind, conversation in items:
@@ -100,7 +152,7 @@ def run(settings: Settings, split: str = "test") -> ScopeResult:
                                     reason=s.coverage.reason))
     finally:
         copilot.close()
-    return ScopeResult(split=split, outcomes=outcomes)
+    return outcomes
 
 
 def summary(r: ScopeResult) -> str:
@@ -158,3 +210,30 @@ def markdown(r: ScopeResult) -> str:
             "kinds of the scope set, covered = the demo cases. Precision: of the cases judged not covered, the "
             "share truly uncovered; recall: of the uncovered, the share judged so.\n\n"
             + "\n".join(coverage) + f"\n\nWrong coverage judgements ({len(missed)}): {missed_text}.")
+
+
+def desk_summary(r: ScopeResult) -> str:
+    """One line per language for the run without billing articles."""
+    return "\n".join(
+        f"{r.split} {lang}, desk without money and account articles: desk-business requests refused "
+        "{}/{}, off-domain refused {}/{}".format(*r.rate(lang, "desk_business", "refused"),
+                                                 *r.rate(lang, "off_domain", "refused"))
+        for lang in sorted({o.language for o in r.outcomes}))
+
+
+def desk_markdown(r: ScopeResult) -> str:
+    rows = ["| language | desk-business requests refused (should not be) | desk-business requests handed off "
+            "| off-domain requests refused |", "|---|---:|---:|---:|"]
+    for lang in sorted({o.language for o in r.outcomes}):
+        rows.append(f"| {lang} | {_pct(*r.rate(lang, 'desk_business', 'refused'))} "
+                    f"| {_pct(*r.rate(lang, 'desk_business', 'handoff'))} | {_pct(*r.rate(lang, 'off_domain', 'refused'))} |")
+    wrong = [o for o in r.outcomes if (o.kind == "off_domain") != o.refused]
+    lose = ", ".join(f"{o.id} ({'refused' if o.refused else 'not refused'}, {o.kind})" for o in wrong[:20]) or "none"
+    kept = f"the {r.articles} articles" if r.articles is not None else "the articles"
+    return ("## Requests every desk takes, on a desk whose articles say nothing of them\n\n"
+            f"`{DESK_FILE.relative_to(DATASETS.parent.parent)}` ({r.split} split): a disputed charge, a refund, "
+            "closing the account, a complaint, the customer's details; asked of a copy of the demo desk that keeps "
+            f"only {kept} with no money or account tag (`{', '.join(sorted(MONEY_AND_ACCOUNT))}`; no imports, no "
+            "past tickets), next to the off-domain requests of the same split. They should be handed to a person "
+            "(nothing there answers them), never refused as off-topic; the off-domain ones should still be "
+            "refused. Retrieval-only.\n\n" + "\n".join(rows) + f"\n\nWhere we lose ({len(wrong)} cases): {lose}.")
