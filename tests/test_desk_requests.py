@@ -37,7 +37,7 @@ DESK_BUSINESS = [
     ("en", "I'd like to end my contract with you, how do I do that?"),
     ("en", "Your agent hung up on me yesterday and I want to make a formal complaint."),
     ("ru", "С карты дважды сняли абонентскую плату, верните одно списание."),
-    ("ru", "Хочу расторгнуть с вами договор, что для этого нужно?"),
+    ("ru", "Как перестать быть вашим клиентом, какие бумаги подписать?"),
     ("ru", "Ваш сотрудник вчера бросил трубку, хочу подать официальную жалобу."),
 ]
 
