@@ -151,8 +151,48 @@ def _clean(sentence: str) -> str:
     return " ".join(s.split())
 
 
-_META = re.compile(r"^(this (article|page|guide)|in this (article|page)|here you|эта статья|в этой статье|"
+# a sentence about the text itself ("This document serves as a guide for ...", «В этом разделе описано ...»)
+_META = re.compile(r"^(this (article|page|guide|document|manual|handbook|section|chapter)|"
+                   r"in this (article|page|guide|document|manual|section|chapter)|"
+                   r"the (manual|document|guide|handbook) (is|covers|describes|explains|provides|serves|contains|outlines)\b|"
+                   r"here you|эт(а|от|ом|ой) (стать|документ|руководств|раздел|инструкци)|в этой статье|"
+                   r"данн(ый|ая|ое|ом|ой) (документ|стать|руководств|раздел|инструкци)|"
                    r"здесь (мы )?(рассказ|описан)|ниже (мы )?(рассказ|описан))", re.I)
+# a lead naming the text's parts ("The main sections covered are:", «Основные разделы документа:»)
+_PARTS = re.compile(r"^(the )?(main |following )?(sections|parts|chapters|topics)( (covered|that follow|below|included|"
+                    r"of (this|the) (document|manual|guide|handbook|article)))?( are)?:$|"
+                    r"^(основные |следующие )?(разделы|части|главы|темы)( (документа|руководства|инструкции|статьи))?:$", re.I)
+# ... and the next one when it goes on about it ("It provides detailed procedures ...")
+_GOES_ON = re.compile(r"^(it|они|он|она|оно)\b", re.I)
+_ITEM = re.compile(r"\s*(?:[-*•+]|\d+[.)])\s+[*_]*")  # what starts a list item's line, up to its text
+
+
+def _starts(text: str, sentences: list[str]) -> list[int]:
+    """Where each sentence starts in the passage (-1: not found as written)."""
+    starts: list[int] = []
+    cursor = 0
+    for sentence in sentences:
+        at = text.find(sentence.strip()[:25], cursor)
+        starts.append(at)
+        cursor = at if at >= 0 else cursor
+    return starts
+
+
+def _about_the_text(text: str, sentences: list[str]) -> set[int]:
+    """Positions of the sentences that describe the document rather than answer anything,
+    and of the list items under such a lead ("The main sections covered are:" + a list of them)."""
+    out: set[int] = set()
+    starts = _starts(text, sentences)
+    listing = False  # inside the list a sentence about the text leads
+    for pos, sentence in enumerate(sentences):
+        clean = _clean(sentence)
+        at = starts[pos]
+        item = at >= 0 and bool(_ITEM.fullmatch(text[text.rfind("\n", 0, at) + 1:at]))
+        listing = listing and (item or at < 0 or "\n" not in text[starts[pos - 1]:at])
+        if _META.match(clean) or _PARTS.match(clean) or pos - 1 in out and _GOES_ON.match(clean) or listing:
+            out.add(pos)
+            listing = listing or clean.endswith(":")
+    return out
 
 
 def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text: str = "",
@@ -178,6 +218,7 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
         heading = hit.heading or ""
         leads = list_leads(sentences)
         rows = _rows_asked_about(sentences, customer_text)
+        meta = _about_the_text(hit.text, sentences)
         for pos, raw in enumerate(sentences):
             if raw.lstrip().startswith("#"):
                 heading = raw
@@ -203,7 +244,7 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
             words = len(s.split())
             # a row is whole however short ("Home Box: 2,500 RUB."); a short line is a fragment
             if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < (3 if row else 5) or words > 60
-                    or _META.match(s) or not re.search(r"[.!]$", s) and words < 9):
+                    or pos in meta or not re.search(r"[.!]$", s) and words < 9):
                 continue
             out.append((rank, pos, hit, s))
     return out
@@ -247,12 +288,7 @@ def _reasons_of_done_steps(text: str, sentences: list[str], customer_text: str,
     customer already took ("2. Connect a computer with a cable. A Wi-Fi result tells you about
     Wi-Fi, not about the line." after "connected my PC with a cable"): the step's reason is moot."""
     out: set[int] = set()
-    starts: list[int] = []
-    cursor = 0
-    for sentence in sentences:  # where each sentence starts in the passage (-1: not found as written)
-        at = text.find(sentence.strip()[:25], cursor)
-        starts.append(at)
-        cursor = at if at >= 0 else cursor
+    starts = _starts(text, sentences)
     done = False
     for i, sentence in enumerate(sentences):
         same_line = i > 0 and starts[i] > starts[i - 1] >= 0 and "\n" not in text[starts[i - 1]:starts[i]]

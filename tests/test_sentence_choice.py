@@ -91,3 +91,27 @@ def test_a_check_the_customer_already_reported_on_is_not_quoted(lang, text, said
     # a customer who only asks still gets the check
     chosen = " ".join(s for _, s in select_sentences(_plan(lang, asked, hits), None, 3))
     assert gone in chosen and kept in chosen, chosen
+
+
+ABOUT_THE_TEXT = [
+    ("en", "# Introduction\n\nThis handbook is a reference for the staff of the service desk. It sets out the checks and "
+           "fixes for the commonest faults of home printers. The parts that follow are:\n\n"
+           "*   **Paper jams**: Covers paper stuck in the tray or the rollers.\n"
+           "*   **Faded prints**: Covers toner and ink that run low.\n\n"
+           "A printer that shows a red light after a restart needs a repair visit.",
+     "A printer that shows a red light after a restart needs a repair visit."),
+    ("ru", "# Введение\n\nЭтот документ — справочник для сотрудников сервисной службы. Он описывает проверки и "
+           "исправления частых неполадок домашних принтеров. Основные разделы документа:\n\n"
+           "*   **Замятие бумаги**: Бумага застряла в лотке или в роликах.\n"
+           "*   **Бледная печать**: Заканчивается тонер или чернила.\n\n"
+           "Если после перезапуска на принтере горит красный индикатор, нужен выезд мастера.",
+     "Если после перезапуска на принтере горит красный индикатор, нужен выезд мастера."),
+]
+
+
+@pytest.mark.parametrize("lang,text,answer", ABOUT_THE_TEXT)
+def test_a_manuals_words_about_itself_are_not_quoted(lang, text, answer):
+    """"This handbook is a reference ...", the sentence that goes on about it ("It sets out ...")
+    and the list of its parts under such a lead answer no customer; the fact after them does."""
+    chosen = [c[3] for c in candidate_sentences([_hit(1, text, 1.0, lang)])]
+    assert chosen == [answer]
