@@ -163,7 +163,9 @@ _PARTS = re.compile(r"^(the )?(main |following )?(sections|parts|chapters|topics
                     r"of (this|the) (document|manual|guide|handbook|article)))?( are)?:$|"
                     r"^(основные |следующие )?(разделы|части|главы|темы)( (документа|руководства|инструкции|статьи))?:$", re.I)
 # ... and the next one when it goes on about it ("It provides detailed procedures ...")
-_GOES_ON = re.compile(r"^(it|они|он|она|оно)\b", re.I)
+_GOES_ON = re.compile(r"^(it|they) (provides?|covers?|describes?|explains?|contains?|outlines?|lists?|sets? out|includes?|"
+                      r"serves?|is (designed|structured|intended|meant|written)|are (designed|written))\b|"
+                      r"^(он|она|оно|они) (описыва|содерж|объясня|рассказыва|охватыва|перечисля|предназнач|включа)", re.I)
 _ITEM = re.compile(r"\s*(?:[-*•+]|\d+[.)])\s+[*_]*")  # what starts a list item's line, up to its text
 
 
@@ -188,7 +190,7 @@ def _about_the_text(text: str, sentences: list[str]) -> set[int]:
         clean = _clean(sentence)
         at = starts[pos]
         item = at >= 0 and bool(_ITEM.fullmatch(text[text.rfind("\n", 0, at) + 1:at]))
-        listing = listing and (item or at < 0 or "\n" not in text[starts[pos - 1]:at])
+        listing = listing and (item or at < 0 or starts[pos - 1] >= 0 and "\n" not in text[starts[pos - 1]:at])
         if _META.match(clean) or _PARTS.match(clean) or pos - 1 in out and _GOES_ON.match(clean) or listing:
             out.add(pos)
             listing = listing or clean.endswith(":")
