@@ -93,3 +93,20 @@ def test_the_scope_eval_asks_the_desks_requests_of_a_desk_without_billing_articl
         assert off_total == 10 and off >= 7
     text = scope.desk_markdown(result)
     assert "| en |" in text and "| ru |" in text and "Where we lose" in text and f"the {copied} articles" in text
+
+
+def test_the_desk_requests_are_cached_with_the_background_and_an_edit_rebuilds_them(manual_desk, tmp_path, monkeypatch):
+    from knowledge_base.domain import DomainGate
+
+    first = DomainGate(manual_desk.index)
+    background, desk = first._vectors()
+    assert set(desk) == {"en", "ru"} and all(len(v) >= 3 for v in desk.values())
+    again = DomainGate(manual_desk.index)  # another process: loads both from the cache
+    monkeypatch.setattr(again, "_build", lambda generation: pytest.fail("recomputed"))
+    assert {k: v.shape for k, v in again._vectors()[1].items()} == {k: v.shape for k, v in desk.items()}
+    edited = tmp_path / "desk.jsonl"
+    edited.write_text(DESK_REQUESTS.read_text(encoding="utf-8")
+                      + json.dumps({"lang": "en", "text": "Please send the receipt for my last payment."}) + "\n",
+                      encoding="utf-8")
+    changed = DomainGate(manual_desk.index, desk_path=edited)
+    assert changed._vectors()[1]["en"].shape[0] == desk["en"].shape[0] + 1  # not the stale cache
