@@ -55,6 +55,15 @@ def copilot_over(files: dict[str, str], tmp_path: Path, cache_dir: Path, judge_c
     return Copilot(settings, index=index)
 
 
+# requests outside what any desk of the demo kind does, both languages
+OFF_DOMAIN = [
+    ("en", "Could you book me a table for six at a Georgian restaurant on Saturday evening?"),
+    ("en", "Please write a short poem about autumn for my daughter's school assignment."),
+    ("ru", "Подскажите рецепт сырников, чтобы были пышные."),
+    ("ru", "Какой фильм посмотреть сегодня вечером с друзьями?"),
+]
+
+
 def conversation(*turns: str, **profile) -> dict:
     """Customer and agent turns, alternating, starting with the customer."""
     roles = ["customer", "agent"]

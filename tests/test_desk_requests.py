@@ -15,7 +15,7 @@ import pytest
 from copilot.engine import OFF_TOPIC
 from knowledge_base.domain import DESK_REQUESTS
 
-from helpers import conversation, copilot_over
+from helpers import OFF_DOMAIN, conversation, copilot_over
 
 MANUAL = {
     "no-signal.md": "---\nid: no-signal\ntitle: No signal on the phone\nlang: en\n---\n# No signal on the phone\n\n"
@@ -39,13 +39,6 @@ DESK_BUSINESS = [
     ("ru", "С карты дважды сняли абонентскую плату, верните одно списание."),
     ("ru", "Как перестать быть вашим клиентом, какие бумаги подписать?"),
     ("ru", "Ваш сотрудник вчера бросил трубку, хочу подать официальную жалобу."),
-]
-
-OFF_DOMAIN = [
-    ("en", "Could you book me a table for six at a Georgian restaurant on Saturday evening?"),
-    ("en", "Please write a short poem about autumn for my daughter's school assignment."),
-    ("ru", "Подскажите рецепт сырников, чтобы были пышные."),
-    ("ru", "Какой фильм посмотреть сегодня вечером с друзьями?"),
 ]
 
 
@@ -110,3 +103,14 @@ def test_the_desk_requests_are_cached_with_the_background_and_an_edit_rebuilds_t
                       encoding="utf-8")
     changed = DomainGate(manual_desk.index, desk_path=edited)
     assert changed._vectors()[1]["en"].shape[0] == desk["en"].shape[0] + 1  # not the stale cache
+
+
+def test_a_desk_copy_with_broken_front_matter_stops_with_one_line_naming_the_file(tmp_path):
+    from evals.bench import scope
+    from knowledge_base.errors import SourceError
+
+    (tmp_path / "desk" / "articles").mkdir(parents=True)
+    (tmp_path / "desk" / "articles" / "broken.md").write_text("---\ntags: [wifi\n---\n# Wi-Fi\n", encoding="utf-8")
+    with pytest.raises(SourceError) as caught:
+        scope.without_money_and_account(tmp_path / "desk", tmp_path / "copy")
+    assert "broken.md" in str(caught.value) and "\n" not in str(caught.value)

@@ -13,14 +13,7 @@ from copilot.engine import OFF_TOPIC
 from copilot.handoff import HandoffInputs, decide
 from knowledge_base.domain import DomainGate
 
-from helpers import conversation, copilot_over, demo_desk
-
-OFF_DOMAIN = [
-    ("en", "Could you book me a table for six at a Georgian restaurant on Saturday evening?"),
-    ("en", "Please write a short poem about autumn for my daughter's school assignment."),
-    ("ru", "Подскажите рецепт сырников, чтобы были пышные."),
-    ("ru", "Какой фильм посмотреть сегодня вечером с друзьями?"),
-]
+from helpers import OFF_DOMAIN, conversation, copilot_over, demo_desk
 
 
 @pytest.mark.parametrize("lang,text", OFF_DOMAIN)

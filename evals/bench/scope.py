@@ -27,6 +27,7 @@ from copilot.engine import OFF_TOPIC, Copilot, build_query
 from copilot.jsonl import read_records
 from copilot.schema import Conversation, Message
 from evals.dataset import DATASETS, load_dataset
+from knowledge_base.errors import SourceError
 
 SCOPE_FILE = DATASETS / "scope" / "out_of_scope.jsonl"
 DESK_FILE = DATASETS / "scope" / "desk_business.jsonl"
@@ -108,13 +109,14 @@ def run(settings: Settings, split: str = "test") -> ScopeResult:
 
 def without_money_and_account(source: Path, target: Path) -> int:
     """Copy the desk's articles whose tags say nothing of money, contract or account (no
-    imports, no past tickets: they talk about bills too); the number copied."""
-    import yaml
+    imports, no past tickets: they talk about bills too); the number copied. Front matter
+    that cannot be read stops with the loader's one-line error naming the file."""
+    from knowledge_base.loaders import _split_front_matter
 
     target.mkdir(parents=True, exist_ok=True)
     copied = 0
     for path in sorted((source / "articles").glob("*.md")):
-        meta = yaml.safe_load(path.read_text(encoding="utf-8").split("---", 2)[1]) or {}
+        meta, _, _ = _split_front_matter(str(path), path.read_text(encoding="utf-8"))
         if not MONEY_AND_ACCOUNT & set(meta.get("tags") or []):
             (target / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
             copied += 1
@@ -130,14 +132,14 @@ def run_without_billing(settings: Settings, workdir: Path, split: str = "test") 
     kb = workdir / "kb"
     copied = without_money_and_account(settings.demo_kb, kb)
     if not copied:
-        raise RuntimeError(f"no troubleshooting article in {settings.demo_kb / 'articles'}")
+        raise SourceError(str(settings.demo_kb / "articles"), "no article without a money or account tag to ask")
     bare = settings.model_copy(update={"index_dir": workdir / "index",
                                        "llm": settings.llm.model_copy(update={"enabled": False})})
     index = KnowledgeIndex(bare)
     report = Ingestor(index).run([kb], reset=True)
     if report.failed:
         index.close()
-        raise RuntimeError(f"the copied desk did not ingest: {report.errors[:3]}")
+        raise SourceError(str(kb), f"the copy of the desk did not ingest: {report.errors[0]}")
     cases = load_scope(split, DESK_FILE) + [c for c in load_scope(split) if c.kind == "off_domain"]
     return ScopeResult(split=split, outcomes=_outcomes(Copilot(bare, index=index), _items(cases)), articles=copied)
 
