@@ -473,6 +473,29 @@ def eval_scope(
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
+@eval_app.command("small-talk")
+def eval_small_talk(
+    split: str = typer.Option("test", "--split", help="dev or test."),
+    index: Optional[Path] = IndexOption,
+) -> None:
+    """Greetings, thanks and goodbyes get the desk's short reply (no search, question,
+    specialist or refusal); requests that look like them are answered as requests. The
+    small-talk set of one split, retrieval-only, with the reply on and off. Written to
+    docs/benchmarks.md."""
+    from evals.bench import small_talk
+    from evals.bench.docs import update_section
+
+    if split not in ("dev", "test"):
+        fail(f"--split must be dev or test, not '{split}'")
+    with user_errors():
+        on = small_talk.run(settings_for(index), split, small_talk=True)
+        off = small_talk.run(settings_for(index), split, small_talk=False)
+    update_section(f"small-talk-{split}", f"copilot eval small-talk --split {split}", small_talk.markdown(on, off))
+    out.print(small_talk.summary(off), highlight=False)
+    out.print(small_talk.summary(on), highlight=False)
+    out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
+
+
 @eval_app.command("audit-splits")
 def eval_audit_splits(
     dataset: Optional[list[Path]] = typer.Option(None, "--dataset", help="Held-out cases: JSONL file(s) or folder "

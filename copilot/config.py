@@ -234,6 +234,10 @@ class RoutingSettings(BaseModel):
         "false handoffs (2 -> 4 of 43 ordinary tasks, all frustration) with no transfer gained (5/5 either way; "
         "2026-12-05, after the third batch of utterances); its thresholds were chosen on labelled single "
         "utterances where most are positives (`copilot eval routing`).")
+    small_talk: bool = Field(
+        True, description="Answer customer turns that ask nothing (a greeting alone, \"I have a question\", thanks, a "
+        "goodbye; copilot/small_talk.py) with the desk's own reply, without a search, a question or a specialist. "
+        "Off: every turn is searched like a request (`copilot eval small-talk` measures both).")
 
 
 class RTSettings(BaseModel):

@@ -152,6 +152,15 @@ class Desk(BaseModel):
         return ("I'm sorry, I can't help with that here: it is outside the services we support. "
                 + (f"I can help with {scope}." if scope else "I can help with questions about our own products and services."))
 
+    def small_talk_reply(self, act: str, lang: str) -> str:
+        """The reply to customer turns that ask nothing (copilot/small_talk.py): after a greeting
+        or "I have a question", an invitation to ask; after thanks or a goodbye, whether
+        anything else is needed."""
+        if act == "greeting":
+            return "Чем могу помочь?" if lang == "ru" else "How can I help you?"
+        return ("Рады помочь! Подскажите, можем ли мы помочь ещё чем-нибудь?" if lang == "ru"
+                else "Glad to help! Is there anything else I can help you with?")
+
     def route(self, reason: str) -> HandoffRoute:
         return self.routes.get(reason) or neutral_routes()[reason]  # type: ignore[call-overload]
 

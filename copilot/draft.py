@@ -129,6 +129,8 @@ class DraftPlan:
     boost_terms: set[str] = field(default_factory=set)  # from the best past resolution
     entities: EntityFn = entities  # with the desk's plan names
     refusal: str | None = None     # an off-topic request: the desk's polite refusal, nothing else
+    # the customer's pending turns ask nothing (copilot/small_talk.py): the act and the desk's reply, nothing else
+    small_talk: tuple[str, str] | None = None
     channel: str | None = None     # where the conversation happens: no "write to us in the chat" inside a chat
     steps: tuple[StepDefinition, ...] | None = None  # steps the answer passages' articles define by others
     said: str = ""  # what the customer said, with the agent's questions they answered yes to (said_by_customer)
@@ -413,6 +415,7 @@ def engine_statements(plan: DraftPlan) -> list[str]:
         # the last sentence carries the desk's promise when a passage backs it
         out.extend(split_sentences(promise)[:-1] if hit is not None else split_sentences(promise))
     out.extend(split_sentences(plan.refusal or ""))
+    out.extend(split_sentences(plan.small_talk[1] if plan.small_talk else ""))
     return [s for s in out if s]
 
 
@@ -427,6 +430,9 @@ def _closing_parts(plan: DraftPlan, sources: Sources) -> list[str]:
 def retrieval_draft(plan: DraftPlan, sources: Sources,
                     embed: Callable[[list[str]], list[list[float]]] | None) -> str:
     """A reply built only from retrieved sentences (cited) and the engine's decisions."""
+    if plan.small_talk:  # a greeting is answered with one; thanks and goodbyes mid-conversation are not
+        act, reply = plan.small_talk
+        return f"{_greeting(plan)} {reply}" if act == "greeting" else reply
     parts = [_greeting(plan)]
     if plan.negative:
         parts.append(EMPATHY.get(plan.language, EMPATHY["en"]))

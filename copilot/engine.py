@@ -33,6 +33,7 @@ from copilot.prompts import load_prompt
 from copilot.masking import mask_pii, scrub
 from copilot.safety import fence, injection_evidence
 from copilot.safety import greeting_name, mark_role_tags, promise_in, screen_customer
+from copilot.small_talk import asks_nothing
 from copilot.schema import (Conversation, Coverage, Draft, Grounding, Intent, Question, SimilarCase, Suggestion,
                             SuggestionTrace)
 from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_citations
@@ -218,6 +219,11 @@ class Copilot:
         seen = understand(conversation, self.facts, self._routing_signals(conversation))
         t1 = time.perf_counter()
         timings["understand"] = (t1 - t0) * 1000
+        act = asks_nothing(conversation) if self.settings.routing.small_talk else None
+        if act is not None:
+            answered = self._nothing_asked(conversation, seen, act, timings, t0)
+            if answered is not None:
+                return answered
 
         found = self._retrieve(conversation, seen.language)
         turns = [m.text for m in conversation.messages if m.role == "customer"]
@@ -308,6 +314,35 @@ class Copilot:
         return assemble(worded or replace(retrieval, usage=spent, llm_ms=llm_ms), warnings)
 
     # -- the stages ----------------------------------------------------------------------
+    def _nothing_asked(self, conversation: Conversation, seen: Understanding, act: str,
+                       timings: dict[str, float], t0: float) -> Suggestion | None:
+        """The customer's pending turns ask nothing (a greeting, thanks, a goodbye): the desk's
+        reply, without a search, a question or a specialist. None when what they said before
+        still brings a person in ("get me a human", anger): the usual flow handles that."""
+        inputs = handoff_policy.HandoffInputs(
+            language=seen.language, signals=seen.signals, rule_matches=[], covered=True, intent=act,
+            customer_request=" ".join(mask_pii(seen.first_customer_turn, self.keep_ids).text.split())[:300],
+            facts=seen.facts)
+        decision, _evidence = handoff_policy.decide(inputs, self.desk)
+        if decision.needed:
+            return None
+        plan = DraftPlan(
+            language=seen.language, answer_hits=[], covered=True, negative=False, questions=[],
+            customer_name=greeting_name(conversation.profile.name, self.settings.safety.profile_name_max_chars),
+            handoff_promise=None, policy_hit=None, query="", query_vector=None,
+            small_talk=(act, self.desk.small_talk_reply(act, seen.language)))
+        outcome = self._retrieval_draft(plan, seen.customer_text)
+        turns = [m.text for m in conversation.messages if m.role == "customer"]
+        flags = safety_flags(turns, [], self.keep_ids, self._instruction_detector(),
+                             self.settings.instructions.max_classified_sentences)
+        flags.append(f"asks_nothing: {act} (nothing to search for or answer in the customer's last turn)")
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        return Suggestion(
+            language=seen.language, intent=Intent(label=act, confidence=1.0), sentiment=seen.sentiment,
+            draft=outcome.draft, grounding=outcome.grounding, handoff=decision, confidence=1.0,
+            timings_ms={k: round(v, 1) for k, v in timings.items()}, flags=flags,
+            facts={k: v.evidence for k, v in seen.facts.items()})
+
     def _routing_signals(self, conversation: Conversation) -> list[Signal]:
         """What the routing classifier hears in the customer's turns (a request for a
         person, a legal threat, fraud, a vulnerable customer, frustration), in the

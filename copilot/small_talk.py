@@ -1,0 +1,197 @@
+"""Customer turns that ask nothing yet: a greeting alone ("Hi!", «Здравствуйте»), a bare "I have
+a question", thanks and goodbyes ("thanks, that worked!", «Спасибо, всё заработало»).
+
+Searched like a request, such a turn matches some article at random ("Здравствуйте" quoted a
+promotion and the fraud line) or nothing (handed to a specialist as "no grounded answer", or
+refused as off-topic: "Hello?" is nearer everyday requests than any knowledge base). The reply
+they need is the engine's own: "How can I help you?", "Is there anything else I can help with?".
+
+Only the customer's turns since the agent last wrote count: "my internet is down" then "hello?"
+is a customer waiting for an answer, not a new greeting. A turn counts only when every clause
+of it is one of the formulas below, so "thanks, but it still doesn't work" and "Hi, my TV shows
+E-101" are requests. The formulas are the closed class of conversational phrases of each
+language, not any desk's words; an acknowledgement ("ok", «понятно») counts only when the
+agent's last turn asked nothing (after a question it is the customer's answer).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from copilot.facts import asking
+from copilot.schema import Conversation
+from copilot.text import split_sentences
+
+Act = Literal["greeting", "closing"]
+
+_CLAUSES = re.compile(r"[.!?,;:…\n()]+|\s+[-–—]\s+|\s+(?:and|и|а)\s+(?=(?:thank|спасиб|благодар))")
+_NAME = re.compile(r"^(?:[A-ZА-ЯЁ][a-zа-яё]+(?:\s+|$)){1,2}$")  # "Anna", «Анна Петровна»
+_CAPITALISED = re.compile(r"(?<=\w )[A-ZА-ЯЁ][a-zа-яё]+")  # inside a sentence: a name, not the sentence's first word
+_EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]|[:;]-?[)(D]+|\)+$")
+
+_GREETING = {
+    "en": [
+        r"(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day))(?: there| again| all| everyone|"
+        r" team| support| guys| folks)*",
+        r"(?:is )?(?:any ?one|any ?body|some ?one|some ?body)(?: (?:there|here|around|online|available))?",
+        r"are you (?:still )?(?:there|here|online|available)",
+        r"(?:i )?(?:have|'ve got|got|need to ask|want to ask|would like to ask) (?:a |one |another |some |two |a few |"
+        r"a couple of |a couple )?(?:quick |small |short |simple )?(?:question|questions|query)",
+        r"if you have a (?:minute|moment|sec|second)|if (?:that's|it's) ok|if possible",
+        r"(?:a |one |another )?quick question",
+        r"(?:i was wondering if |i wonder if )?(?:can|could|would|will|you could) (?:you |someone |somebody |anyone |"
+        r"any of you )?(?:please )?(?:help|assist)(?: me| us)?(?: please)?(?: with something| out)?",
+        r"(?:i )?(?:need|want|would like) (?:some |your )?(?:help|assistance)(?: please)?",
+        r"(?:can|may|could) i ask (?:you )?(?:a question|something|a quick question)(?: please)?",
+        r"help(?: me)?(?: please)?", r"please",
+        r"how are you(?: doing| today)?",
+    ],
+    "ru": [
+        r"(?:здравствуйте|здравствуй|привет|приветствую|алло|ау|добрый (?:день|вечер)|доброе утро|доброй ночи|"
+        r"доброго (?:дня|вечера|утра|времени суток))(?: ещё раз| всем)?",
+        r"(?:есть )?(?:кто[- ]?нибудь|кто[- ]?то|кто)(?: тут| здесь| на связи)?",
+        r"вы (?:ещё )?(?:тут|здесь|на связи)",
+        r"(?:у меня )?(?:к вам )?(?:есть )?(?:один |небольшой |короткий |простой |ещё один |такой |пара |несколько |"
+        r"пара небольших |два )?(?:вопрос|вопросик|вопросы|вопросов|вопроса|вопросиков)",
+        r"если можно|если есть минутка|если не сложно|если не трудно",
+        r"(?:можно|могу я|хочу|хотел бы|хотела бы) (?:задать |спросить )?(?:вам )?(?:один |небольшой )?"
+        r"(?:вопрос|спросить|кое-что)",
+        r"(?:вы )?(?:можете|сможете|не могли бы вы|не подскажете,? можете) (?:мне )?помочь(?: пожалуйста)?",
+        r"(?:мне )?(?:нужна|нужно|требуется|необходима) (?:ваша )?помощь(?: пожалуйста)?",
+        r"помогите(?: пожалуйста)?(?: мне)?", r"пожалуйста",
+        r"как (?:ваши )?дела",
+    ],
+}
+_CLOSING = {
+    "en": [
+        r"(?:thanks|thank you|thank u|thx|thnx|thanx|tnx|ty|many thanks|cheers|much appreciated|"
+        r"(?:i )?(?:really |truly )?appreciate (?:it|that|this|your help))"
+        r"(?: (?:so|very) much| a lot| a ton| again| so much again)*"
+        # what the agent did ("for your help", "for sorting that out"), never "for nothing"
+        r"(?: for (?!nothing)(?:the |your |all )?\w+(?: \w+)?(?: (?:that|it|this) (?:out|up))?)?",
+        r"(?:that|it|this) (?:worked|helped|did it|did the trick|fixed it|solved it|sorted it)(?: out)?"
+        r"(?: (?:perfectly|fine|great))?",
+        r"(?:it|everything|all)(?:'s| is)? (?:works|working|fine|good|ok|okay|sorted|fixed|resolved|solved)"
+        r"(?: now| again)*",
+        r"(?:works|working|fixed|sorted) (?:now|again)",
+        r"good to know|(?:that )?makes sense|(?:that's|that is) clear|(?:that's|that is) good news",
+        r"(?:all|everything) (?:good|sorted|fixed|set|clear|done)(?: now)?",
+        r"(?:problem|issue) (?:solved|fixed|resolved|sorted)",
+        r"(?:that's|that is|that was) (?:all|everything|it|helpful|very helpful)(?: for now)?",
+        r"(?:nothing else|no more questions|no other questions|no further questions)(?: for now)?",
+        r"(?:bye|goodbye|good bye|bye bye|see you|take care|have a (?:nice|good|great|lovely) "
+        r"(?:day|evening|weekend|one))",
+        r"(?:great|perfect|awesome|excellent|brilliant|wonderful|super|nice|cool|lovely|amazing)(?: thanks)?",
+    ],
+    "ru": [
+        r"(?:спасибо|благодарю|спс|мерси)(?: вам| большое| огромное| ещё раз| вам большое| большое вам)*"
+        r"(?: за (?!ничего)\w+(?: \w+)?)?",
+        r"(?:всё |все |теперь |уже )*(?:заработало|работает|получилось|помогло|решилось|исправилось|наладилось|"
+        r"в порядке|норм|нормально)(?: теперь| уже| всё)*",
+        r"(?:это |вы )?(?:мне )?(?:очень )?помогл[оиа]?",
+        r"(?:вопрос|проблема) (?:решён|решен|решена|снят|закрыт|закрыта)",
+        r"(?:больше )?(?:ничего не нужно|вопросов нет|нет вопросов|вопросов больше нет|больше ничего)",
+        r"(?:до свидания|всего доброго|всего хорошего|хорошего (?:дня|вечера)|пока)",
+        r"(?:отлично|супер|класс|замечательно|прекрасно|здорово|чудесно)",
+    ],
+}
+# "found it", "updated", «обновил», «записалась»: what the customer did, said with thanks ("updated, works
+# now", «Обновил, загрузилось. Благодарю!»); alone it may be a step of a diagnosis, so it needs a closing
+_DONE = {
+    "en": [r"(?:i )?(?:just |have |'ve )?(?:\w+ed|found|got|did|done|made|sent|paid|set|put|seen)"
+           r"(?: it| that| them| this| the \w+)?(?: now)?"],
+    "ru": [r"(?:я )?(?:уже |всё |все )?\w+(?:л|ла|ло|ли|лся|лась|лось|лись)(?: всё| уже)?"],
+}
+# "ah", «ааа», «ой» before the words that count
+_INTERJECTION = re.compile(r"^(?:(?:a+h*|o+h*|wow|yay|phew|hmm+|well|а+|о+|ой|ух ты|ура|ну|вау)(?:\s+|$))+", re.I)
+# an acknowledgement: an answer after an agent's question, a closing otherwise
+_ACK = {
+    "en": [r"(?:ok|okay|k|alright|all right|got it|understood|i see|noted|sure|fine|right)(?: then)?"],
+    "ru": [r"(?:ок|окей|хорошо|ладно|понятно|ясно|понял|поняла|принято|ага)(?: тогда)?"],
+}
+
+
+def _compiled(table: dict[str, list[str]]) -> str:
+    # "ё" is written as "е" as often as not: both sides are read with "е"
+    return "|".join(f"(?:{p})" for lang in table.values() for p in lang).replace("ё", "е")
+
+
+_G, _C, _A = _compiled(_GREETING), _compiled(_CLOSING), _compiled(_ACK)
+_IS_GREETING, _IS_CLOSING, _IS_ACK, _IS_DONE = (re.compile(p, re.I) for p in (_G, _C, _A, _compiled(_DONE)))
+# several formulas in one clause without punctuation: "ok thanks bye", «спасибо до свидания»
+_FORMULAS = re.compile(rf"(?:{_G}|{_C}|{_A})(?:\s+(?:{_G}|{_C}|{_A}))+", re.I)
+_TRAILING_NAME = re.compile(r"^(.+?)\s+((?:[A-ZА-ЯЁ][a-zа-яё]+\s*){1,2})$")
+
+
+def _clause_act(clause: str) -> str | None:
+    """'greeting', 'closing', 'ack', 'name', 'done', 'empty' or None (the clause says something else)."""
+    text = " ".join(_EMOJI.sub(" ", clause).replace("ё", "е").replace("Ё", "Е").split())
+    if not text:
+        return "empty"
+    plain = _INTERJECTION.sub("", text.lower().replace("’", "'")).strip()
+    if not plain:
+        return "empty"
+    if _IS_GREETING.fullmatch(plain):
+        return "greeting"
+    if _IS_CLOSING.fullmatch(plain):
+        return "closing"
+    if _IS_ACK.fullmatch(plain):
+        return "ack"
+    if _FORMULAS.fullmatch(plain):
+        if _IS_CLOSING.search(plain):
+            return "closing"
+        return "ack" if _IS_ACK.search(plain) else "greeting"
+    named = _TRAILING_NAME.match(text)  # "Hi Anna", "Thanks John"
+    if named and _clause_act(named.group(1)) in ("greeting", "closing"):
+        return _clause_act(named.group(1))
+    if _IS_DONE.fullmatch(plain):
+        return "done"
+    if _NAME.match(text):
+        return "name"
+    return None
+
+
+def turn_act(text: str, answers_question: bool = False, agent_spoke: bool = True,
+             names: frozenset[str] = frozenset()) -> Act | None:
+    """What one customer turn does when it asks nothing: 'greeting' (hello, "I have a question")
+    or 'closing' (thanks, it works, bye; "ok" once an agent has said something); None when any
+    part of it says something else. A capitalised word alone is a name next to a greeting
+    ("Hi, Anna") or when the conversation names someone so (`names`: «Меня зовут Артём»)."""
+    acts: list[str] = []
+    for sentence in split_sentences(text) or [text]:
+        for clause in _CLAUSES.split(sentence.replace("ё", "е")):
+            act = _clause_act(clause)
+            if act is None:
+                return None
+            if act == "name" and not (acts and acts[-1] == "greeting") and not set(clause.split()) <= names:
+                return None  # "Broken. Thanks" is not a name
+            if act != "empty":
+                acts.append(act)
+    if not set(acts) - {"name", "done"} or ("done" in acts and "closing" not in acts):
+        return None  # names alone, or what the customer did without a thank-you (a step of a diagnosis)
+    if "closing" in acts:
+        return "closing"
+    if "ack" in acts:
+        if answers_question:  # "ok" to "Did that help?" is the customer's answer
+            return None
+        return "closing" if agent_spoke else "greeting"  # "ok" opening a chat acknowledges nothing
+    return "greeting"
+
+
+def asks_nothing(conversation: Conversation) -> Act | None:
+    """The conversation's pending customer turns (since the agent last wrote) ask nothing:
+    'greeting' when they only open the conversation or announce a question, 'closing' when they
+    thank, say goodbye or acknowledge; None when any of them says something to answer."""
+    messages = conversation.messages
+    last_agent = max((i for i, m in enumerate(messages) if m.role == "agent"), default=-1)
+    pending = [m.text for m in messages[last_agent + 1:] if m.role == "customer" and m.text.strip()]
+    if not pending:
+        return None
+    agent_asked = last_agent >= 0 and any(asking(s) for s in split_sentences(messages[last_agent].text))
+    names = frozenset(w for m in messages[:last_agent + 1] for w in _CAPITALISED.findall(m.text.replace("ё", "е"))) \
+        | frozenset((conversation.profile.name or "").replace("ё", "е").split())
+    acts = [turn_act(text, answers_question=agent_asked, agent_spoke=last_agent >= 0, names=names) for text in pending]
+    if any(a is None for a in acts):
+        return None
+    return "closing" if "closing" in acts else "greeting"

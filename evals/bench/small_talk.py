@@ -1,0 +1,124 @@
+"""Turns that ask nothing (a greeting alone, "I have a question", thanks, a goodbye) get the
+desk's own short reply, not a search: no quoted article, no question, no specialist, no
+off-topic refusal. Requests dressed as small talk ("hi, my card was declined", "thanks, but it
+still doesn't work", "no" to "Did that help?") are answered as requests.
+
+Data: `evals/datasets/small_talk/small_talk.jsonl` (hand-written conversations, any business,
+both languages, dev/test: greetings, closings after an agent's answer, and requests that look
+like them), asked of the configured index (the demo desk); retrieval-only. Run twice: with the
+small-talk reply on (the product) and off (every turn searched as a request, as before).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from copilot.config import Settings
+from copilot.engine import OFF_TOPIC, Copilot
+from copilot.jsonl import read_records
+from copilot.schema import Conversation, Message
+from evals.dataset import DATASETS
+
+SMALL_TALK_FILE = DATASETS / "small_talk" / "small_talk.jsonl"
+ACTS = ("greeting", "closing")
+
+
+class SmallTalkCase(BaseModel):
+    id: str
+    split: Literal["dev", "test"]
+    language: Literal["en", "ru"]
+    kind: Literal["greeting", "closing", "request"]
+    conversation: list[Message] = Field(min_length=1)
+    origin: str = "hand-written"
+
+
+class Outcome(BaseModel):
+    id: str
+    language: str
+    kind: str
+    answered_as: str   # the intent the suggestion gave: greeting, closing, or a request's
+    handoff: bool
+    refused: bool      # answered as off-topic
+    cited: bool        # quoted the knowledge base
+    asked: bool        # asked diagnostic questions
+
+    @property
+    def right(self) -> bool:
+        if self.kind == "request":
+            return self.answered_as not in ACTS
+        return self.answered_as == self.kind and not (self.handoff or self.refused or self.cited or self.asked)
+
+
+class SmallTalkResult(BaseModel):
+    split: str
+    small_talk: bool  # the setting the run used
+    outcomes: list[Outcome]
+
+    def count(self, lang: str, kinds: tuple[str, ...], what: str) -> tuple[int, int]:
+        rows = [o for o in self.outcomes if o.language == lang and o.kind in kinds]
+        return sum(bool(getattr(o, what)) for o in rows), len(rows)
+
+
+def load_cases(split: str, path: Path = SMALL_TALK_FILE) -> list[SmallTalkCase]:
+    return [case for _, case in read_records(path, SmallTalkCase, "case") if split == "all" or case.split == split]
+
+
+def run(settings: Settings, split: str = "test", small_talk: bool = True) -> SmallTalkResult:
+    settings = settings.model_copy(update={
+        "llm": settings.llm.model_copy(update={"enabled": False}),
+        "routing": settings.routing.model_copy(update={"small_talk": small_talk})})
+    copilot = Copilot(settings)
+    outcomes = []
+    try:
+        for case in load_cases(split):
+            s = copilot.suggest(Conversation(messages=case.conversation))
+            outcomes.append(Outcome(id=case.id, language=case.language, kind=case.kind, answered_as=s.intent.label,
+                                    handoff=s.handoff.needed, refused=s.intent.label == OFF_TOPIC,
+                                    cited=bool(s.citations), asked=bool(s.questions)))
+    finally:
+        copilot.close()
+    return SmallTalkResult(split=split, small_talk=small_talk, outcomes=outcomes)
+
+
+def _pct(n: int, total: int) -> str:
+    return f"{n}/{total} ({n / total:.2f})" if total else "n/a"
+
+
+def _row(r: SmallTalkResult, lang: str) -> list[str]:
+    talk = [o for o in r.outcomes if o.language == lang and o.kind in ACTS]
+    requests = [o for o in r.outcomes if o.language == lang and o.kind == "request"]
+    return [_pct(sum(o.right for o in talk), len(talk)), _pct(*r.count(lang, ACTS, "handoff")),
+            _pct(*r.count(lang, ACTS, "refused")), _pct(*r.count(lang, ACTS, "cited")),
+            _pct(sum(not o.right for o in requests), len(requests))]
+
+
+def summary(r: SmallTalkResult) -> str:
+    return "\n".join(f"{r.split} {lang}, small talk {'on' if r.small_talk else 'off'}: answered as such "
+                     "{}, handed off {}, refused {}, quoted an article {}; requests taken for small talk {}"
+                     .format(*_row(r, lang)) for lang in sorted({o.language for o in r.outcomes}))
+
+
+def markdown(on: SmallTalkResult, off: SmallTalkResult) -> str:
+    rows = ["| language | small-talk reply | greetings and closings answered as such (no handoff, refusal, "
+            "citation or question) | handed off | refused as off-topic | quoted an article | requests taken for "
+            "small talk (should be 0) |", "|---|---|---:|---:|---:|---:|---:|"]
+    for lang in sorted({o.language for o in on.outcomes}):
+        for r in (off, on):
+            rows.append(f"| {lang} | {'on' if r.small_talk else 'off (every turn searched)'} | "
+                        + " | ".join(_row(r, lang)) + " |")
+    wrong = [o for o in on.outcomes if not o.right]
+    lose = ", ".join(f"{o.id} ({o.kind} answered as {o.answered_as}"
+                     + "".join(f", {w}" for w in ("handoff", "refused", "cited", "asked") if getattr(o, w)) + ")"
+                     for o in wrong[:20]) or "none"
+    counts = {k: sum(o.kind == k for o in on.outcomes) for k in ("greeting", "closing", "request")}
+    return ("## Turns that ask nothing (greetings, thanks, goodbyes)\n\n"
+            f"`{SMALL_TALK_FILE.relative_to(DATASETS.parent.parent)}` ({on.split} split, both languages): "
+            f"{counts['greeting']} conversations whose pending customer turns only greet or announce a question, "
+            f"{counts['closing']} that only thank, confirm it works or say goodbye after an agent's answer, and "
+            f"{counts['request']} requests that look like them (a request inside a greeting or thanks, \"no\" to an "
+            "agent's question, a question then \"hello??\"); any business, asked of the demo desk, retrieval-only. "
+            "With the reply off, every turn is searched like a request (the behaviour before it).\n\n"
+            + "\n".join(rows) + f"\n\nWhere we lose with the reply on ({len(wrong)} cases): {lose}.")

@@ -1,0 +1,101 @@
+"""Customer turns that ask nothing: a greeting alone, "I have a question", thanks, a goodbye.
+Searched like a request, "Здравствуйте" quoted a promotion and the fraud line, "Hello?" was
+refused as off-topic and "thanks, that worked!" went to a specialist as a question without an
+answer. They get the desk's own short reply; requests wrapped in the same words do not."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.engine import OFF_TOPIC
+from copilot.schema import Conversation
+from copilot.small_talk import asks_nothing, turn_act
+
+from helpers import conversation, llm_settings
+
+
+@pytest.mark.parametrize("text, act", [
+    ("Hello?", "greeting"), ("Hi Anna!", "greeting"), ("good evening, is anyone there?", "greeting"),
+    ("Hi there, I have a quick question", "greeting"), ("can you help me please", "greeting"),
+    ("Здравствуйте", "greeting"), ("Добрый день! У меня вопрос.", "greeting"), ("Есть кто-нибудь?", "greeting"),
+    ("thanks, that worked!", "closing"), ("Great, all sorted now. Bye!", "closing"), ("ok thanks bye", "closing"),
+    ("Спасибо, всё заработало!", "closing"), ("Понятно, спасибо 🙂", "closing"),
+    ("Отлично, спасибо, до свидания!", "closing"),
+])
+def test_turns_that_ask_nothing(text, act):
+    assert turn_act(text) == act
+
+
+@pytest.mark.parametrize("text", [
+    "Hi, my TV shows E-101", "thanks, but it still doesn't work", "thanks for nothing", "ok, and how much is it?",
+    "Good morning! I have a question about my bill", "help me with my router",
+    "Привет, не работает ТВ", "Спасибо. Ещё вопрос: сколько стоит роутер?", "Здравствуйте! Вопрос по счёту",
+])
+def test_requests_in_the_same_words_are_requests(text):
+    assert turn_act(text) is None
+
+
+def _conv(*turns: tuple[str, str]) -> Conversation:
+    return Conversation(messages=[{"role": role, "text": text} for role, text in turns])
+
+
+def test_only_the_turns_since_the_agent_spoke_count():
+    # a question then "hello??": the customer is waiting for an answer, not greeting again
+    assert asks_nothing(_conv(("customer", "my internet is down"), ("customer", "hello??"))) is None
+    assert asks_nothing(_conv(("customer", "У меня не работает интернет"), ("agent", "Перезагрузите роутер."),
+                              ("customer", "Спасибо, помогло!"))) == "closing"
+    assert asks_nothing(_conv(("customer", "Hi"), ("agent", "Hello! How can I help?"),
+                              ("customer", "my bill is wrong"))) is None
+
+
+def test_ok_answers_a_question_and_closes_a_statement():
+    asked = _conv(("customer", "internet down"), ("agent", "Please restart the router. Did that help?"), ("customer", "ok"))
+    told = _conv(("customer", "internet down"), ("agent", "The outage in your area ends at 18:00."), ("customer", "ok"))
+    assert asks_nothing(asked) is None  # "ok" to a question is the customer's answer
+    assert asks_nothing(told) == "closing"
+    assert asks_nothing(_conv(("customer", "ok"))) == "greeting"  # opening a chat, it acknowledges nothing
+
+
+@pytest.mark.parametrize("turns, lang, act, reply", [
+    (("Hello?",), "en", "greeting", "Hello! How can I help you?"),
+    (("Здравствуйте",), "ru", "greeting", "Здравствуйте! Чем могу помочь?"),
+    (("My router's red light is on", "Please restart the router; the light should turn green.",
+      "thanks, that worked!"), "en", "closing", "anything else"),
+    (("Горит красная лампочка на роутере", "Перезагрузите роутер, индикатор должен стать зелёным.",
+      "Спасибо, всё заработало!"), "ru", "closing", "ещё чем-нибудь"),
+])
+def test_the_desk_replies_without_a_search_a_question_or_a_specialist(retrieval_copilot, turns, lang, act, reply):
+    s = retrieval_copilot.suggest(conversation(*turns))
+    assert s.language == lang and s.intent.label == act
+    assert reply in s.draft.text
+    assert not s.handoff.needed and not s.citations and not s.questions
+    assert any(f.startswith("asks_nothing:") for f in s.flags)
+
+
+def test_the_name_of_the_profile_is_greeted(retrieval_copilot):
+    s = retrieval_copilot.suggest(conversation("Hi, I have a question", name="Maria"))
+    assert s.draft.text == "Hello, Maria! How can I help you?"
+
+
+def test_requests_wrapped_in_thanks_are_answered(retrieval_copilot):
+    s = retrieval_copilot.suggest(conversation("My router's red light is on", "Please restart the router.",
+                                               "Thanks, but the light is still red"))
+    assert s.intent.label not in ("greeting", "closing")
+    assert s.citations or s.handoff.needed
+
+
+def test_a_person_asked_for_earlier_is_still_handed_off(retrieval_copilot):
+    s = retrieval_copilot.suggest(conversation("I want to speak to a human right now", "One moment please.", "ok thanks"))
+    assert s.handoff.needed and "explicit_human_request" in s.handoff.reasons
+
+
+def test_off_the_reply_searches_every_turn(demo_index):
+    from copilot.engine import Copilot
+
+    settings = llm_settings(demo_index.settings, enabled=False)
+    off = Copilot(settings.model_copy(update={"routing": settings.routing.model_copy(update={"small_talk": False})}),
+                  index=demo_index)
+    s = off.suggest(conversation("Hello?"))
+    # what it did before: a greeting is nearer everyday requests than the desk's articles
+    assert s.intent.label in (OFF_TOPIC, "not_covered") or s.citations or s.handoff.needed
+    assert not any(f.startswith("asks_nothing:") for f in s.flags)
