@@ -480,19 +480,18 @@ def eval_small_talk(
 ) -> None:
     """Greetings, thanks and goodbyes get the desk's short reply (no search, question,
     specialist or refusal); requests that look like them are answered as requests. The
-    small-talk set of one split, retrieval-only, with the reply on and off. Written to
-    docs/benchmarks.md."""
+    small-talk set of one split, retrieval-only: the reply off, the formulas alone, and the
+    formulas then the classifier (the default). Written to docs/benchmarks.md."""
     from evals.bench import small_talk
     from evals.bench.docs import update_section
 
     if split not in ("dev", "test"):
         fail(f"--split must be dev or test, not '{split}'")
     with user_errors():
-        on = small_talk.run(settings_for(index), split, small_talk=True)
-        off = small_talk.run(settings_for(index), split, small_talk=False)
-    update_section(f"small-talk-{split}", f"copilot eval small-talk --split {split}", small_talk.markdown(on, off))
-    out.print(small_talk.summary(off), highlight=False)
-    out.print(small_talk.summary(on), highlight=False)
+        runs = [small_talk.run(settings_for(index), split, mode) for mode in small_talk.MODES]
+    update_section(f"small-talk-{split}", f"copilot eval small-talk --split {split}", small_talk.markdown(runs))
+    for r in runs:
+        out.print(small_talk.summary(r), highlight=False)
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
@@ -501,7 +500,7 @@ def eval_audit_splits(
     dataset: Optional[list[Path]] = typer.Option(None, "--dataset", help="Held-out cases: JSONL file(s) or folder "
                                                  "(default: evals/datasets; rows with split test or holdout)."),
     against: Optional[list[Path]] = typer.Option(None, "--against", help="Files or folders we write, train or tune "
-                                                 "on (default: tests, the routing utterances, the calibration data)."),
+                                                 "on (default: tests, the routing and small-talk utterances, the calibration data)."),
     lexical_only: bool = typer.Option(False, "--lexical-only", help="No embedder: RapidFuzz scores only."),
     doc: bool = typer.Option(False, "--doc", help="Write the result into docs/evals.md."),
 ) -> None:

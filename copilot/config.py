@@ -237,7 +237,11 @@ class RoutingSettings(BaseModel):
     small_talk: bool = Field(
         True, description="Answer customer turns that ask nothing (a greeting alone, \"I have a question\", thanks, a "
         "goodbye; copilot/small_talk.py) with the desk's own reply, without a search, a question or a specialist. "
-        "Off: every turn is searched like a request (`copilot eval small-talk` measures both).")
+        "Off: every turn is searched like a request (`copilot eval small-talk` measures each setting).")
+    small_talk_classifier: bool = Field(
+        True, description="Also judge the turns the conversational formulas leave open (a clause that is none of "
+        "them: \"good evening, hope you can help\") with the classifier over embeddings (copilot/small_talk/"
+        "classifier.py), in the languages the embedder knows. Off: the formulas alone.")
 
 
 class RTSettings(BaseModel):

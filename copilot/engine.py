@@ -46,6 +46,7 @@ from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, Tic
 from knowledge_base.index import KnowledgeIndex
 from knowledge_base.settings import RetrievalSettings
 from knowledge_base.instructions import InstructionDetector
+from knowledge_base.language import detect_language
 from knowledge_base.retriever import HybridRetriever
 
 log = logging.getLogger("copilot")
@@ -199,6 +200,7 @@ class Copilot:
         self._title_cache: tuple[int, dict[str, dict[str, str]]] | None = None
         self.domain = DomainGate(self.index)
         self._instructions: InstructionDetector | None = None  # loaded (or trained) on first use
+        self._small_talk = None  # the small-talk classifier, loaded (or trained) on first use
 
     # -- the flow ------------------------------------------------------------------------
     def suggest(self, conversation: Conversation | dict, trace: SuggestionTrace | None = None, *,
@@ -219,7 +221,8 @@ class Copilot:
         seen = understand(conversation, self.facts, self._routing_signals(conversation))
         t1 = time.perf_counter()
         timings["understand"] = (t1 - t0) * 1000
-        act = asks_nothing(conversation) if self.settings.routing.small_talk else None
+        act = asks_nothing(conversation, self._small_talk_acts if self.settings.routing.small_talk_classifier
+                           else None) if self.settings.routing.small_talk else None
         if act is not None:
             answered = self._nothing_asked(conversation, seen, act, timings, t0)
             if answered is not None:
@@ -314,6 +317,21 @@ class Copilot:
         return assemble(worded or replace(retrieval, usage=spent, llm_ms=llm_ms), warnings)
 
     # -- the stages ----------------------------------------------------------------------
+    def _small_talk_acts(self, texts: list[str]) -> list[str | None]:
+        """The small-talk classifier's act for each turn (trained on first use, then cached);
+        None for a turn in a language the embedder does not know."""
+        known = [t for t in texts if self.index.embedding.knows(detect_language(t))]
+        if not known:
+            return [None] * len(texts)
+        if self._small_talk is None:
+            from copilot.small_talk.classifier import SmallTalkClassifier
+
+            self._small_talk = SmallTalkClassifier.load_or_train(
+                self.index.embedding.embeddings.embed_documents, self.index.embedding.model_id,
+                self.settings.cache_dir).with_embedder(self.index.embedding.customer.embed_documents)
+        judged = dict(zip(known, self._small_talk.acts(known)))
+        return [judged.get(t) for t in texts]
+
     def _nothing_asked(self, conversation: Conversation, seen: Understanding, act: str,
                        timings: dict[str, float], t0: float) -> Suggestion | None:
         """The customer's pending turns ask nothing (a greeting, thanks, a goodbye): the desk's

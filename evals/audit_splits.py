@@ -39,7 +39,8 @@ from rapidfuzz import fuzz, process, utils
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT_SPLITS = ("test", "holdout")
 # what tests, training and calibration are written in; paths relative to the repository
-DEFAULT_AGAINST = ("tests", "copilot/routing/utterances.jsonl", "knowledge_base/calibration")
+DEFAULT_AGAINST = ("tests", "copilot/routing/utterances.jsonl", "copilot/small_talk/utterances.jsonl",
+                   "knowledge_base/calibration")
 DATA_SUFFIXES = (".jsonl", ".json", ".yaml", ".yml", ".txt", ".md", ".csv")
 # keys whose values are bookkeeping, not text a model sees
 SKIP_KEYS = frozenset({"id", "split", "origin", "lang", "language", "note", "labels", "kind", "source_id"})

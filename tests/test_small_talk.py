@@ -15,21 +15,21 @@ from helpers import conversation, llm_settings
 
 
 @pytest.mark.parametrize("text, act", [
-    ("Hello?", "greeting"), ("Hi Anna!", "greeting"), ("good evening, is anyone there?", "greeting"),
-    ("Hi there, I have a quick question", "greeting"), ("can you help me please", "greeting"),
-    ("Здравствуйте", "greeting"), ("Добрый день! У меня вопрос.", "greeting"), ("Есть кто-нибудь?", "greeting"),
+    ("Hello?", "greeting"), ("Hi Anna!", "greeting"), ("evening, anybody around?", "greeting"),
+    ("hey, a question", "greeting"), ("can you help me please", "greeting"),
+    ("Здравствуйте", "greeting"), ("Добрый вечер, вопросик", "greeting"), ("Есть кто-нибудь?", "greeting"),
     ("thanks, that worked!", "closing"), ("Great, all sorted now. Bye!", "closing"), ("ok thanks bye", "closing"),
     ("Спасибо, всё заработало!", "closing"), ("Понятно, спасибо 🙂", "closing"),
-    ("Отлично, спасибо, до свидания!", "closing"),
+    ("Супер, благодарю!", "closing"),
 ])
 def test_turns_that_ask_nothing(text, act):
     assert turn_act(text) == act
 
 
 @pytest.mark.parametrize("text", [
-    "Hi, my TV shows E-101", "thanks, but it still doesn't work", "thanks for nothing", "ok, and how much is it?",
+    "Hi, my TV shows E-101", "thanks, yet the lamp stays amber", "thanks for nothing", "ok, and how much is it?",
     "Good morning! I have a question about my bill", "help me with my router",
-    "Привет, не работает ТВ", "Спасибо. Ещё вопрос: сколько стоит роутер?", "Здравствуйте! Вопрос по счёту",
+    "Привет, не работает ТВ", "Благодарю. Почём приставка?", "Привет, счёт странный",
 ])
 def test_requests_in_the_same_words_are_requests(text):
     assert turn_act(text) is None
@@ -44,8 +44,7 @@ def test_only_the_turns_since_the_agent_spoke_count():
     assert asks_nothing(_conv(("customer", "my internet is down"), ("customer", "hello??"))) is None
     assert asks_nothing(_conv(("customer", "У меня не работает интернет"), ("agent", "Перезагрузите роутер."),
                               ("customer", "Спасибо, помогло!"))) == "closing"
-    assert asks_nothing(_conv(("customer", "Hi"), ("agent", "Hello! How can I help?"),
-                              ("customer", "my bill is wrong"))) is None
+    assert asks_nothing(_conv(("customer", "Hi"), ("agent", "Hello!"), ("customer", "bill looks wrong"))) is None
 
 
 def test_ok_answers_a_question_and_closes_a_statement():
@@ -56,25 +55,26 @@ def test_ok_answers_a_question_and_closes_a_statement():
     assert asks_nothing(_conv(("customer", "ok"))) == "greeting"  # opening a chat, it acknowledges nothing
 
 
-@pytest.mark.parametrize("turns, lang, act, reply", [
-    (("Hello?",), "en", "greeting", "Hello! How can I help you?"),
-    (("Здравствуйте",), "ru", "greeting", "Здравствуйте! Чем могу помочь?"),
+@pytest.mark.parametrize("turns, lang, act, opens", [
+    (("Hello?",), "en", "greeting", "Hello! "),
+    (("Здравствуйте",), "ru", "greeting", "Здравствуйте! "),
     (("My router's red light is on", "Please restart the router; the light should turn green.",
-      "thanks, that worked!"), "en", "closing", "anything else"),
+      "thanks, that worked!"), "en", "closing", ""),
     (("Горит красная лампочка на роутере", "Перезагрузите роутер, индикатор должен стать зелёным.",
-      "Спасибо, всё заработало!"), "ru", "closing", "ещё чем-нибудь"),
+      "Спасибо, всё заработало!"), "ru", "closing", ""),
 ])
-def test_the_desk_replies_without_a_search_a_question_or_a_specialist(retrieval_copilot, turns, lang, act, reply):
+def test_the_desk_replies_without_a_search_a_question_or_a_specialist(retrieval_copilot, turns, lang, act, opens):
     s = retrieval_copilot.suggest(conversation(*turns))
     assert s.language == lang and s.intent.label == act
-    assert reply in s.draft.text
+    # a greeting is greeted back; thanks mid-conversation get no second "Hello!"
+    assert s.draft.text == opens + retrieval_copilot.desk.small_talk_reply(act, lang)
     assert not s.handoff.needed and not s.citations and not s.questions
     assert any(f.startswith("asks_nothing:") for f in s.flags)
 
 
 def test_the_name_of_the_profile_is_greeted(retrieval_copilot):
     s = retrieval_copilot.suggest(conversation("Hi, I have a question", name="Maria"))
-    assert s.draft.text == "Hello, Maria! How can I help you?"
+    assert s.draft.text == f"Hello, Maria! {retrieval_copilot.desk.small_talk_reply('greeting', 'en')}"
 
 
 def test_requests_wrapped_in_thanks_are_answered(retrieval_copilot):

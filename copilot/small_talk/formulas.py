@@ -1,17 +1,11 @@
-"""Customer turns that ask nothing yet: a greeting alone ("Hi!", «Здравствуйте»), a bare "I have
-a question", thanks and goodbyes ("thanks, that worked!", «Спасибо, всё заработало»).
-
-Searched like a request, such a turn matches some article at random ("Здравствуйте" quoted a
-promotion and the fraud line) or nothing (handed to a specialist as "no grounded answer", or
-refused as off-topic: "Hello?" is nearer everyday requests than any knowledge base). The reply
-they need is the engine's own: "How can I help you?", "Is there anything else I can help with?".
-
-Only the customer's turns since the agent last wrote count: "my internet is down" then "hello?"
-is a customer waiting for an answer, not a new greeting. A turn counts only when every clause
-of it is one of the formulas below, so "thanks, but it still doesn't work" and "Hi, my TV shows
-E-101" are requests. The formulas are the closed class of conversational phrases of each
-language, not any desk's words; an acknowledgement ("ok", «понятно») counts only when the
-agent's last turn asked nothing (after a question it is the customer's answer).
+"""The formulas of conversation in each language: greetings ("Hi!", «Здравствуйте», "I have a
+question"), thanks and goodbyes ("thanks, that worked!", «Спасибо, всё заработало»),
+acknowledgements ("ok", «понятно»), and what the customer did said with thanks ("updated,
+works now"). The closed class of conversational phrases of each language, not any desk's
+words. A turn is judged clause by clause: when every clause is a formula, the formulas alone
+say what it does; a clause that is none of them leaves the turn to the classifier
+(copilot/small_talk/classifier.py), so "thanks, but it still doesn't work" and "Hi, my TV
+shows E-101" are never taken for small talk by the formulas.
 """
 
 from __future__ import annotations
@@ -19,27 +13,24 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from copilot.facts import asking
-from copilot.schema import Conversation
 from copilot.text import split_sentences
 
 Act = Literal["greeting", "closing"]
 
 _CLAUSES = re.compile(r"[.!?,;:…\n()]+|\s+[-–—]\s+|\s+(?:and|и|а)\s+(?=(?:thank|спасиб|благодар))")
 _NAME = re.compile(r"^(?:[A-ZА-ЯЁ][a-zа-яё]+(?:\s+|$)){1,2}$")  # "Anna", «Анна Петровна»
-_CAPITALISED = re.compile(r"(?<=\w )[A-ZА-ЯЁ][a-zа-яё]+")  # inside a sentence: a name, not the sentence's first word
 _EMOJI = re.compile(r"[\U0001F000-\U0001FAFF\u2600-\u27BF\uFE0F]|[:;]-?[)(D]+|\)+$")
 
 _GREETING = {
     "en": [
-        r"(?:hi|hello|hey|hiya|howdy|greetings|good (?:morning|afternoon|evening|day))(?: there| again| all| everyone|"
+        r"(?:hi|hello|hey|hiya|howdy|greetings|(?:good )?(?:morning|afternoon|evening)|good day)(?: there| again| all| everyone|"
         r" team| support| guys| folks)*",
         r"(?:is )?(?:any ?one|any ?body|some ?one|some ?body)(?: (?:there|here|around|online|available))?",
         r"are you (?:still )?(?:there|here|online|available)",
         r"(?:i )?(?:have|'ve got|got|need to ask|want to ask|would like to ask) (?:a |one |another |some |two |a few |"
         r"a couple of |a couple )?(?:quick |small |short |simple )?(?:question|questions|query)",
         r"if you have a (?:minute|moment|sec|second)|if (?:that's|it's) ok|if possible",
-        r"(?:a |one |another )?quick question",
+        r"(?:(?:a|one|another|quick|small|short|little) )*questions?",
         r"(?:i was wondering if |i wonder if )?(?:can|could|would|will|you could) (?:you |someone |somebody |anyone |"
         r"any of you )?(?:please )?(?:help|assist)(?: me| us)?(?: please)?(?: with something| out)?",
         r"(?:i )?(?:need|want|would like) (?:some |your )?(?:help|assistance)(?: please)?",
@@ -152,12 +143,10 @@ def _clause_act(clause: str) -> str | None:
     return None
 
 
-def turn_act(text: str, answers_question: bool = False, agent_spoke: bool = True,
-             names: frozenset[str] = frozenset()) -> Act | None:
-    """What one customer turn does when it asks nothing: 'greeting' (hello, "I have a question")
-    or 'closing' (thanks, it works, bye; "ok" once an agent has said something); None when any
-    part of it says something else. A capitalised word alone is a name next to a greeting
-    ("Hi, Anna") or when the conversation names someone so (`names`: «Меня зовут Артём»)."""
+def clause_acts(text: str, names: frozenset[str] = frozenset()) -> list[str] | None:
+    """What each clause of a turn is ('greeting', 'closing', 'ack', 'name', 'done'), or None
+    when a clause is none of the formulas. A capitalised word alone is a name next to a
+    greeting ("Hi, Anna") or when the conversation names someone so (`names`: «Меня зовут Артём»)."""
     acts: list[str] = []
     for sentence in split_sentences(text) or [text]:
         for clause in _CLAUSES.split(sentence.replace("ё", "е")):
@@ -168,6 +157,12 @@ def turn_act(text: str, answers_question: bool = False, agent_spoke: bool = True
                 return None  # "Broken. Thanks" is not a name
             if act != "empty":
                 acts.append(act)
+    return acts
+
+
+def act_of(acts: list[str], answers_question: bool = False, agent_spoke: bool = True) -> Act | None:
+    """What a turn made only of formulas does: 'greeting' or 'closing'; None when it still
+    says something to answer ("ok" to "Did that help?", "restarted it" without a thank-you)."""
     if not set(acts) - {"name", "done"} or ("done" in acts and "closing" not in acts):
         return None  # names alone, or what the customer did without a thank-you (a step of a diagnosis)
     if "closing" in acts:
@@ -179,19 +174,19 @@ def turn_act(text: str, answers_question: bool = False, agent_spoke: bool = True
     return "greeting"
 
 
-def asks_nothing(conversation: Conversation) -> Act | None:
-    """The conversation's pending customer turns (since the agent last wrote) ask nothing:
-    'greeting' when they only open the conversation or announce a question, 'closing' when they
-    thank, say goodbye or acknowledge; None when any of them says something to answer."""
-    messages = conversation.messages
-    last_agent = max((i for i, m in enumerate(messages) if m.role == "agent"), default=-1)
-    pending = [m.text for m in messages[last_agent + 1:] if m.role == "customer" and m.text.strip()]
-    if not pending:
-        return None
-    agent_asked = last_agent >= 0 and any(asking(s) for s in split_sentences(messages[last_agent].text))
-    names = frozenset(w for m in messages[:last_agent + 1] for w in _CAPITALISED.findall(m.text.replace("ё", "е"))) \
-        | frozenset((conversation.profile.name or "").replace("ё", "е").split())
-    acts = [turn_act(text, answers_question=agent_asked, agent_spoke=last_agent >= 0, names=names) for text in pending]
-    if any(a is None for a in acts):
-        return None
-    return "closing" if "closing" in acts else "greeting"
+def turn_act(text: str, answers_question: bool = False, agent_spoke: bool = True,
+             names: frozenset[str] = frozenset()) -> Act | None:
+    """What one customer turn does by the formulas alone: 'greeting', 'closing', or None."""
+    acts = clause_acts(text, names)
+    return None if acts is None else act_of(acts, answers_question, agent_spoke)
+
+
+def formula_features(text: str) -> list[float]:
+    """What the classifier reads off the formulas: the share of the turn's clauses that are
+    formulas, whether one greets, closes or acknowledges, and the turn's length in words."""
+    clauses = [c for sentence in split_sentences(text) or [text]
+               for c in _CLAUSES.split(sentence.replace("ё", "е")) if _clause_act(c) != "empty"]
+    acts = [_clause_act(c) for c in clauses]
+    share = sum(a is not None for a in acts) / len(acts) if acts else 0.0
+    return [share, float("greeting" in acts), float("closing" in acts), float("ack" in acts),
+            float(len(text.split()))]
