@@ -91,6 +91,18 @@ def test_an_off_topic_request_shows_the_operator_why_the_draft_declines(ui):
     assert not any("Hand off to a person" in w.value for w in [*at.warning, *at.error])
 
 
+def test_a_greeting_alone_gets_an_invitation_and_the_operator_is_told_nothing_was_searched(ui):
+    at = app(ui, "olga")
+    at.text_area(key="new_turn").input("Good evening!")
+    at.button(key="FormSubmitter:add-turn-Add turn").click().run()
+    button(at, "Suggest").click().run()
+    assert not at.exception
+    s = at.session_state["suggestion"]
+    assert s.intent.label == "greeting" and not s.citations and not s.handoff.needed
+    assert any(i.value.startswith("Nothing asked yet") for i in at.info)
+    assert not any("Hand off to a person" in w.value for w in [*at.warning, *at.error])
+
+
 def test_operator_inserts_edits_and_marks_sent(ui):
     at = app(ui, "olga")
     at.selectbox(key="demo_choice").select(next(o for o in at.selectbox(key="demo_choice").options if o.startswith("EN · Hi, the internet")))

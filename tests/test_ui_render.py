@@ -68,3 +68,10 @@ def test_citation_titles_are_cut_at_a_word_never_mid_word():
         assert short.endswith("…") and len(short) <= 41
         assert title.startswith(short[:-1]) and title[len(short) - 1] == " "  # the cut falls between words
     assert short_title("Проблемы с ТВ: нет сигнала, ошибки и пропавшие каналы") == "Проблемы с ТВ: нет сигнала, ошибки и…"
+
+
+def test_the_operator_is_told_why_a_greeting_or_a_thank_you_got_no_search():
+    for act, en, ru in (("greeting", "Nothing asked yet", "Вопроса ещё нет"), ("closing", "Nothing asked:", "Вопроса нет")):
+        s = suggestion().model_copy(update={"flags": [f"asks_nothing: {act} (nothing to search for)"]})
+        assert flag_notes(s)[0].startswith(en) and "nothing was searched" in flag_notes(s)[0]
+        assert flag_notes(s, "ru")[0].startswith(ru)

@@ -69,6 +69,10 @@ def flag_notes(s: Suggestion, lang: str = "en") -> list[str]:
             quoted = re.search(r'"(.*)"', said)
             notes.append(t(lang, "note_procedure", reason=reason_label(reason, lang),
                            said=t(lang, "note_said", words=plain_md(quoted.group(1))) if quoted else ""))
+        elif name == "asks_nothing":
+            act = detail.split()[0] if detail.split() else ""
+            if act in ("greeting", "closing"):
+                notes.append(t(lang, f"note_asks_nothing_{act}"))
         elif name == "no_knowledge_in_language":
             notes.append(t(lang, "note_no_knowledge", language=detail.strip()))
         elif name == "screened_by_patterns":

@@ -106,6 +106,10 @@ EN = {
                "{ms} ms",
     "note_off_topic": "Off-topic: the request is outside what this knowledge base is about, so the draft declines "
                       "politely and promises no specialist ({detail}).",
+    "note_asks_nothing_greeting": "Nothing asked yet: the customer only greets or says they have a question, so the "
+                                  "draft invites the question; nothing was searched.",
+    "note_asks_nothing_closing": "Nothing asked: the customer thanks, confirms it works or says goodbye, so the draft "
+                                 "asks whether anything else is needed; nothing was searched.",
     "note_procedure": "{reason}{said}: this desk handles it itself when the knowledge base covers the request, so the "
                       "draft follows the matched article's procedure and no handoff is proposed (desk setting "
                       "handled_when_covered).",
@@ -222,6 +226,10 @@ RU = {
                "{confidence} · {ms} мс",
     "note_off_topic": "Не по теме: запрос вне того, о чём эта база знаний, поэтому черновик вежливо отказывает и не "
                       "обещает специалиста ({detail}).",
+    "note_asks_nothing_greeting": "Вопроса ещё нет: клиент только здоровается или пишет, что у него вопрос, поэтому "
+                                  "черновик предлагает его задать; поиск не выполнялся.",
+    "note_asks_nothing_closing": "Вопроса нет: клиент благодарит, подтверждает, что всё работает, или прощается, "
+                                 "поэтому черновик спрашивает, нужно ли ещё что-то; поиск не выполнялся.",
     "note_procedure": "{reason}{said}: этот отдел решает такое сам, когда база знаний покрывает запрос, поэтому "
                       "черновик следует процедуре найденной статьи и передача не предлагается (настройка отдела "
                       "handled_when_covered).",
