@@ -98,8 +98,9 @@ class Services:
             return
         cancelled = threading.Event()
         cancelled.set()
-        self.copilot.suggest({"messages": [{"role": "customer", "text": "Hello, a question about my service."}]},
-                             cancel=cancelled)
+        # a request, not a greeting: a greeting alone is answered without a search (copilot/small_talk)
+        self.copilot.suggest({"messages": [{"role": "customer", "text": "My service stopped working this morning, "
+                                            "what should I check?"}]}, cancel=cancelled)
 
     def close(self) -> None:
         for thing in reversed(self._owned):
