@@ -290,7 +290,7 @@ class Copilot:
             confidence = found.answers.confidence * (grounding.supported / factual if factual else 1.0)
             used = {n for s in grounding.sentences if not s.removed for n in citations_of(s.text)}
             if outcome.draft.mode == "retrieval" and covered and not used and not decision.needed:
-                # a greeting alone: say why, rather than leave the operator guessing
+                # a draft that is only a greeting: say why, rather than leave the operator guessing
                 warnings = [*warnings, NOTHING_TO_QUOTE]
             return Suggestion(
                 language=seen.language, intent=intent, sentiment=seen.sentiment,
