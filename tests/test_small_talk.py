@@ -99,3 +99,26 @@ def test_off_the_reply_searches_every_turn(demo_index):
     # what it did before: a greeting is nearer everyday requests than the desk's articles
     assert s.intent.label in (OFF_TOPIC, "not_covered") or s.citations or s.handoff.needed
     assert not any(f.startswith("asks_nothing:") for f in s.flags)
+
+
+@pytest.mark.parametrize("turn", ["Oh great.", "thanks for nothing", "yeah right", "Ну спасибо, очень помогли, ага",
+                                  "Ну отлично"])
+def test_thanks_that_mean_the_opposite_are_never_small_talk(turn):
+    told = _conv(("customer", "my parcel is late"), ("agent", "It will arrive in two weeks."), ("customer", turn))
+    # neither the formulas nor the classifier are asked: a stub that would call it a closing is never reached
+    assert asks_nothing(told, classify=lambda texts: ["closing"] * len(texts)) is None
+
+
+def test_the_classifier_is_asked_only_about_turns_the_formulas_leave_open():
+    asked: list[list[str]] = []
+
+    def classify(texts):
+        asked.append(texts)
+        return ["greeting"] * len(texts)
+
+    assert asks_nothing(_conv(("customer", "Hello!")), classify) == "greeting" and asked == []
+    assert asks_nothing(_conv(("customer", "yo, anybody home at support")), classify) == "greeting"
+    assert asked == [["yo, anybody home at support"]]
+    asked.clear()
+    assert asks_nothing(_conv(("customer", "router dead")), classify) is None  # too short to leave to it
+    assert asked == []

@@ -94,6 +94,14 @@ _DONE = {
            r"(?: it| that| them| this| the \w+)?(?: now)?"],
     "ru": [r"(?:я )?(?:уже |всё |все )?\w+(?:л|ла|ло|ли|лся|лась|лось|лись)(?: всё| уже)?"],
 }
+# thanks and praise that mean the opposite: "oh great", "thanks for nothing", «ну спасибо», «очень помогли, ага».
+# Idioms of each language, not a judgement of tone: a turn with one is never small talk (a sincere "oh great,
+# thanks!" is then searched as a request, as it was before small talk was answered)
+_SARCASM = re.compile(
+    r"^\W*(?:oh|just|yeah)\W+(?:great|perfect|wonderful|brilliant|fantastic|lovely|thanks)\b|\bjust (?:great|perfect)\b"
+    r"|\bthanks?(?: you)?(?: \w+){0,2} for nothing\b|\byeah,? right\b|\bvery helpful(?:,)? not\b"
+    r"|^\W*ну\W+(?:спасибо|отлично|супер|класс|прекрасно|замечательно|здорово|молодцы)"
+    r"|спасибо\W+(?:\w+\W+){0,2}(?:ни за что|ничем не помогли|за ничего)|\W(?:ага|угу)\W*$|(?<!\w)ага,? (?:конечно|щас)", re.I)
 # "ah", «ааа», «ой» before the words that count
 _INTERJECTION = re.compile(r"^(?:(?:a+h*|o+h*|wow|yay|phew|hmm+|well|а+|о+|ой|ух ты|ура|ну|вау)(?:\s+|$))+", re.I)
 # an acknowledgement: an answer after an agent's question, a closing otherwise
@@ -141,6 +149,11 @@ def _clause_act(clause: str) -> str | None:
     if _NAME.match(text):
         return "name"
     return None
+
+
+def sarcastic(text: str) -> bool:
+    """Thanks or praise that say the opposite ("oh great", «ну спасибо»): never small talk."""
+    return bool(_SARCASM.search(" ".join(text.replace("ё", "е").split())))
 
 
 def clause_acts(text: str, names: frozenset[str] = frozenset()) -> list[str] | None:

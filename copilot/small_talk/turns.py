@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from copilot.facts import asking
 from copilot.schema import Conversation
-from copilot.small_talk.formulas import Act, act_of, clause_acts
+from copilot.small_talk.formulas import Act, act_of, clause_acts, sarcastic
 from copilot.text import split_sentences
 
 # judges the turns the formulas leave open: one act or None per text
@@ -43,6 +43,8 @@ def asks_nothing(conversation: Conversation, classify: Classify | None = None) -
     acts: list[Act | None] = []
     open_turns: list[str] = []
     for text in pending:
+        if sarcastic(text):  # not for the formulas nor the classifier: "ну спасибо, очень помогли" is anger
+            return None
         clauses = clause_acts(text, names)
         if clauses is not None:
             acts.append(act_of(clauses, answers_question=agent_asked, agent_spoke=last_agent >= 0))
