@@ -101,7 +101,7 @@ def test_off_the_reply_searches_every_turn(demo_index):
     assert not any(f.startswith("asks_nothing:") for f in s.flags)
 
 
-@pytest.mark.parametrize("turn", ["Oh great.", "thanks for nothing", "yeah right", "Ну спасибо, очень помогли, ага",
+@pytest.mark.parametrize("turn", ["Oh great.", "thanks for nothing", "yeah right", "Ну спасибо, удружили", "Помогли, ага",
                                   "Ну отлично"])
 def test_thanks_that_mean_the_opposite_are_never_small_talk(turn):
     told = _conv(("customer", "my parcel is late"), ("agent", "It will arrive in two weeks."), ("customer", turn))
