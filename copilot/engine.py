@@ -219,10 +219,11 @@ class Copilot:
         timings: dict[str, float] = {}
 
         seen = understand(conversation, self.facts, self._routing_signals(conversation))
-        t1 = time.perf_counter()
-        timings["understand"] = (t1 - t0) * 1000
+        # whether the turns ask anything at all is part of understanding them
         act = asks_nothing(conversation, self._small_talk_acts if self.settings.routing.small_talk_classifier
                            else None) if self.settings.routing.small_talk else None
+        t1 = time.perf_counter()
+        timings["understand"] = (t1 - t0) * 1000
         if act is not None:
             answered = self._nothing_asked(conversation, seen, act, timings, t0)
             if answered is not None:

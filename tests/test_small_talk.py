@@ -121,4 +121,6 @@ def test_the_classifier_is_asked_only_about_turns_the_formulas_leave_open():
     assert asked == [["yo, anybody home at support"]]
     asked.clear()
     assert asks_nothing(_conv(("customer", "router dead")), classify) is None  # too short to leave to it
+    pasted = " ".join(["the box blinks and then the screen goes dark again"] * 40)
+    assert asks_nothing(_conv(("customer", pasted)), classify) is None  # too long: a pasted transcript
     assert asked == []

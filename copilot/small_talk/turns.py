@@ -17,8 +17,11 @@ from copilot.text import split_sentences
 Classify = Callable[[list[str]], list[Act | None]]
 
 _CAPITALISED = re.compile(r"(?<=\w )[A-ZА-ЯЁ][a-zа-яё]+")  # inside a sentence: a name, not its first word
-# "no", "yes, still red": a turn this short is an answer or a terse report, never left to the classifier
+# "no", "yes, still red": a turn this short is an answer or a terse report, never left to the classifier;
+# one this long says something (no greeting or thank-you of the training turns has more than 10 words),
+# and a pasted transcript is not embedded for nothing
 MIN_CLASSIFIED_WORDS = 3
+MAX_CLASSIFIED_WORDS = 25
 
 
 def pending_turns(conversation: Conversation) -> tuple[list[str], int]:
@@ -48,7 +51,7 @@ def asks_nothing(conversation: Conversation, classify: Classify | None = None) -
         clauses = clause_acts(text, names)
         if clauses is not None:
             acts.append(act_of(clauses, answers_question=agent_asked, agent_spoke=last_agent >= 0))
-        elif classify is not None and len(text.split()) >= MIN_CLASSIFIED_WORDS:
+        elif classify is not None and MIN_CLASSIFIED_WORDS <= len(text.split()) <= MAX_CLASSIFIED_WORDS:
             open_turns.append(text)
         else:
             return None
