@@ -124,3 +124,22 @@ def test_the_classifier_is_asked_only_about_turns_the_formulas_leave_open():
     pasted = " ".join(["the box blinks and then the screen goes dark again"] * 40)
     assert asks_nothing(_conv(("customer", pasted)), classify) is None  # too long: a pasted transcript
     assert asked == []
+
+
+@pytest.mark.slow
+def test_the_small_talk_eval_on_dev_beats_searching_every_turn_and_takes_no_request(demo_index):
+    from evals.bench import small_talk
+
+    runs = [small_talk.run(demo_index.settings, "dev", mode) for mode in small_talk.MODES]
+    off, _, both = runs
+    for lang in ("en", "ru"):
+        talk = [o for o in both.outcomes if o.language == lang and o.kind != "request"]
+        requests = [o for o in both.outcomes if o.language == lang and o.kind == "request"]
+        assert len(talk) == 20 and len(requests) == 12
+        assert sum(o.right for o in talk) >= 18  # dev, where the formulas were extended (20 of 20 then)
+        assert all(o.right for o in requests)
+        assert both.other_turns[lang][0] == 0 and both.other_turns[lang][1] > 90
+        # searched as requests, the same turns were quoted an article, refused or handed off
+        assert sum(o.right for o in off.outcomes if o.language == lang and o.kind != "request") == 0
+    text = small_talk.markdown(runs)
+    assert text.count("| en |") == 3 and text.count("| ru |") == 3 and "Where we lose" in text
