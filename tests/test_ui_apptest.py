@@ -81,22 +81,24 @@ def test_operator_gets_a_suggestion_and_sends_it_as_is(ui):
     assert at.session_state["turns"][-1] == {"role": "agent", "text": row.actions[-1].final_text}
 
 
-def test_an_off_topic_request_shows_the_operator_why_the_draft_declines(ui):
+def suggested(ui, text: str) -> AppTest:
+    """The panel after the operator adds one customer turn and asks for a suggestion."""
     at = app(ui, "olga")
-    at.text_area(key="new_turn").input("Please book me a table for six at a Georgian restaurant on Saturday.")
+    at.text_area(key="new_turn").input(text)
     at.button(key="FormSubmitter:add-turn-Add turn").click().run()
     button(at, "Suggest").click().run()
     assert not at.exception
+    return at
+
+
+def test_an_off_topic_request_shows_the_operator_why_the_draft_declines(ui):
+    at = suggested(ui, "Please book me a table for six at a Georgian restaurant on Saturday.")
     assert any(i.value.startswith("Off-topic:") for i in at.info)
     assert not any("Hand off to a person" in w.value for w in [*at.warning, *at.error])
 
 
 def test_a_greeting_alone_gets_an_invitation_and_the_operator_is_told_nothing_was_searched(ui):
-    at = app(ui, "olga")
-    at.text_area(key="new_turn").input("Good evening!")
-    at.button(key="FormSubmitter:add-turn-Add turn").click().run()
-    button(at, "Suggest").click().run()
-    assert not at.exception
+    at = suggested(ui, "Good evening!")
     s = at.session_state["suggestion"]
     assert s.intent.label == "greeting" and not s.citations and not s.handoff.needed
     assert any(i.value.startswith("Nothing asked yet") for i in at.info)

@@ -46,8 +46,8 @@ from copilot.jsonl import read_records
 from copilot.schema import Conversation, Message
 from copilot.understand import SIGNALS, detect_signals
 from knowledge_base.language import detect_language
-from knowledge_base.logistic import (L2_GRID, best_threshold, fit_logistic, log_loss, one_blas_thread,
-                                    sigmoid, stratified_folds)
+from knowledge_base.logistic import (best_threshold, chosen_l2, cross_validated, fit_logistic, one_blas_thread, sigmoid,
+                                    stratified_folds)
 
 if TYPE_CHECKING:
     from copilot.config import Settings
@@ -128,23 +128,6 @@ class _Standardiser(NamedTuple):
         return (X - self.mean) / self.scale
 
 
-def cross_validated(X: np.ndarray, y: np.ndarray, folds: np.ndarray,
-                    grid: Sequence[float] = L2_GRID) -> dict[float, np.ndarray]:
-    """For each lambda of `grid`, out-of-fold probabilities: each item scored by a model
-    that never saw it. Within a fold the lambdas go from strong to weak, each starting
-    from the previous solution (a few Newton steps instead of a dozen)."""
-    out = {l2: np.zeros(len(y)) for l2 in grid}
-    for f in np.unique(folds):
-        train, held = folds != f, folds == f
-        std = _Standardiser.fit(X[train])
-        Xt, Xh = std(X[train]), std(X[held])
-        start = None
-        for l2 in sorted(grid, reverse=True):
-            start = fit_logistic(Xt, y[train], l2, start=start)
-            out[l2][held] = sigmoid(Xh @ start[0] + start[1])
-    return out
-
-
 # -- the classifier ------------------------------------------------------------------------
 
 class RoutingSignal(NamedTuple):
@@ -217,7 +200,7 @@ class RoutingClassifier:
             oof_by_l2 = cross_validated(X, Y[:, j], folds)
             # lambda by out-of-fold log loss (a proper score: smooth, unlike the F1 at the best cut,
             # which moves by single utterances), then the threshold by F1 on those probabilities
-            l2s[j] = min(oof_by_l2, key=lambda l2: (log_loss(oof_by_l2[l2], Y[:, j]), -l2))
+            l2s[j] = chosen_l2(oof_by_l2, Y[:, j])
             cv_probabilities[:, j] = oof_by_l2[l2s[j]]
             thresholds[j], cv_f1[j] = best_threshold(cv_probabilities[:, j], Y[:, j])
             weights[j], bias[j] = fit_logistic(std(X), Y[:, j], l2s[j])

@@ -36,7 +36,8 @@ from pydantic import BaseModel, Field
 from copilot.jsonl import read_records
 from copilot.small_talk import formulas
 from copilot.small_talk.formulas import Act, formula_features, turn_act
-from knowledge_base.logistic import FOLDS, L2_GRID, fit_logistic, log_loss, one_blas_thread, sigmoid, stratified_folds
+from knowledge_base.logistic import (chosen_l2, cross_validated, fit_logistic, one_blas_thread, sigmoid,
+                                    stratified_folds)
 
 DATA = Path(__file__).with_name("utterances.jsonl")
 ROUTING_DATA = Path(__file__).resolve().parent.parent / "routing" / "utterances.jsonl"
@@ -111,17 +112,9 @@ class SmallTalkClassifier:
             # asks nothing vs a request, on every turn; then which act, on the small talk alone
             for j, (rows, y) in enumerate(((np.ones(len(turns), bool), talk.astype(np.float64)), (talk, closing))):
                 idx = np.nonzero(rows)[0]
-                Xs, ys, fs = X[idx], y[idx], folds[idx]
-                oof = {l2: np.zeros(len(ys)) for l2 in L2_GRID}
-                for f in range(FOLDS):
-                    tr, held = fs != f, fs == f
-                    m, d = Xs[tr].mean(axis=0), Xs[tr].std(axis=0)
-                    sc = np.where(d > 1e-8, d, 1.0)
-                    wb = None
-                    for l2 in sorted(L2_GRID, reverse=True):  # strong to weak, each from the previous solution
-                        wb = fit_logistic((Xs[tr] - m) / sc, ys[tr], l2, start=wb)
-                        oof[l2][held] = sigmoid(((Xs[held] - m) / sc) @ wb[0] + wb[1])
-                l2 = min(L2_GRID, key=lambda v: (log_loss(oof[v], ys), -v))
+                Xs, ys = X[idx], y[idx]
+                oof = cross_validated(Xs, ys, folds[idx])
+                l2 = chosen_l2(oof, ys)
                 w, b = fit_logistic((Xs - mean) / scale, ys, l2)
                 W.append(w)
                 B.append(b)
