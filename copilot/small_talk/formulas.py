@@ -36,11 +36,27 @@ _GREETING = {
         r"(?:i )?(?:need|want|would like) (?:some |your )?(?:help|assistance)(?: please)?",
         r"(?:can|may|could) i ask (?:you )?(?:a question|something|a quick question)(?: please)?",
         r"help(?: me)?(?: please)?", r"please",
-        r"how are you(?: doing| today)?",
+        r"how are you(?: doing| today)?|how(?:'s| is) it going|how r u",
+        # the spoken and stretched forms of chat ("hellooo", "heyyy", "yo", "g'day")
+        r"(?:um+ |so )?(?:h+e+l+o+|he+y+|hi+|yo|sup|g'?day|knock knock)(?: again| there| all)?",
+        r"(?:i )?hope (?:you're|you are|all is|everything is|you're doing|you are doing) (?:well|ok|good|fine)"
+        r"(?: today)?|hope you're having a (?:good|nice|great) day|nice to meet you",
+        r"(?:sorry|apologies)(?: to bother you| for the late message| to trouble you)?",
+        r"(?:(?:i've|i have|i've got|got) )?(?:a |one )?(?:quick |small )?(?:query|enquiry|inquiry)|quick one(?: for you)?",
+        r"(?:(?:you|do you) )?(?:got|have) a (?:minute|min|sec|second|moment)|do you have a moment",
+        r"(?:are )?(?:you|u) (?:still )?(?:there|around|on|free)|still there",
+        r"(?:(?:i'm|i am|i was) )?hoping (?:to get |for )?(?:some |a bit of )?(?:help|support|assistance)(?: today)?|"
+        r"(?:(?:i'm|i am|i was) )?hoping (?:you|someone|somebody) (?:can|could) (?:help|assist)(?: me)?|"
+        r"i hope (?:you|someone|somebody) can (?:help|assist)(?: me)?|wondering if you (?:can|could) help",
+        r"(?:i )?(?:need|'m after|am after|could use) (?:a bit of |some |a little )?(?:help|advice|support|"
+        r"assistance|a hand)(?: please)?|(?:could|can) i get some help|i'?d appreciate (?:some|your) help",
     ],
     "ru": [
-        r"(?:здравствуйте|здравствуй|привет|приветствую|алло|ау|добрый (?:день|вечер)|доброе утро|доброй ночи|"
-        r"доброго (?:дня|вечера|утра|времени суток))(?: ещё раз| всем)?",
+        # with the spoken and misspelt forms chats are full of («здрасьте», «здраствуйте», «прив»)
+        r"(?:(?:снова|опять|ещё раз|и снова) )?(?:здравствуйте|здравствуй|здраствуйте|здравсвуйте|здрасьте|здрасте|"
+        r"привет|приветик|приветики|прив|приветствую|алло|аллё|ау|хай|хеллоу|салют|здарова|добрый(?: (?:день|вечер))?|"
+        r"доброе утро|доброй ночи|доброго (?:дня|вечера|утра|утречка|времени суток))(?: ещё раз| всем| вам| снова)?",
+        r"(?:это )?(?:снова|опять) (?:я|к вам)|это (?:снова |опять )?я",
         r"(?:есть )?(?:кто[- ]?нибудь|кто[- ]?то|кто)(?: тут| здесь| на связи)?",
         r"вы (?:ещё )?(?:тут|здесь|на связи)",
         r"(?:у меня )?(?:к вам )?(?:есть )?(?:один |небольшой |короткий |простой |ещё один |такой |пара |несколько |"
@@ -51,6 +67,10 @@ _GREETING = {
         r"(?:вы )?(?:можете|сможете|не могли бы вы|не подскажете,? можете) (?:мне )?помочь(?: пожалуйста)?",
         r"(?:мне )?(?:нужна|нужно|требуется|необходима) (?:ваша )?помощь(?: пожалуйста)?",
         r"помогите(?: пожалуйста)?(?: мне)?", r"пожалуйста",
+        # announcing a question without asking it: «подскажите, пожалуйста», «можно вас отвлечь?»
+        r"(?:не )?подскажите(?: пожалуйста)?|подскажете|поможете|выручайте|(?:сможете|можете) подсказать",
+        r"(?:можно|могу) (?:вас|я вас) (?:побеспокоить|отвлечь|спросить)|(?:у вас )?есть (?:минутка|пара минут|минута)",
+        r"(?:извините|простите)(?: пожалуйста)?",
         r"как (?:ваши )?дела",
     ],
 }
@@ -76,17 +96,26 @@ _CLOSING = {
         r"(?:great|perfect|awesome|excellent|brilliant|wonderful|super|nice|cool|lovely|amazing)(?: thanks)?",
     ],
     "ru": [
-        r"(?:спасибо|благодарю|спс|мерси)(?: вам| большое| огромное| ещё раз| вам большое| большое вам)*"
-        r"(?: за (?!ничего)\w+(?: \w+)?)?",
+        r"(?:спасибо|спасибочки|спасибки|благодарю|благодарочка|спс|пасиб|пасибо|пасибки|сенкс|мерси)(?: вам| большое| "
+        r"огромное| огромнейшее| ещё раз| вам большое| большое вам| от души)*(?: за (?!ничего)\w+(?: \w+)?)?",
+        # «всё ок», «всё ясно»: a closing; a bare «ок» or «ясно» is an acknowledgement (an answer after a question)
+        r"(?:всё|все) (?:ок|окей|ясно|понятно)|то что надо",
+        r"(?:можно )?закрывать(?: обращение| заявку)?|на этом всё|это всё|это был единственный вопрос",
         r"(?:всё |все |теперь |уже )*(?:заработало|работает|получилось|помогло|решилось|исправилось|наладилось|"
         r"в порядке|норм|нормально)(?: теперь| уже| всё)*",
         r"(?:это |вы )?(?:мне )?(?:очень )?помогл[оиа]?",
         r"(?:вопрос|проблема) (?:решён|решен|решена|снят|закрыт|закрыта)",
         r"(?:больше )?(?:ничего не нужно|вопросов нет|нет вопросов|вопросов больше нет|больше ничего)",
-        r"(?:до свидания|всего доброго|всего хорошего|хорошего (?:дня|вечера)|пока)",
-        r"(?:отлично|супер|класс|замечательно|прекрасно|здорово|чудесно)",
+        r"(?:до свидания|всего доброго|всего хорошего|хорошего (?:дня|вечера)(?: вам)?|удачного дня|удачи(?: вам)?|"
+        r"до связи|пока)",
+        r"(?:отлично|супер|класс|замечательно|прекрасно|здорово|чудесно|круто|ура)",
     ],
 }
+# whom a greeting is for («здравствуйте, оператор», "hi, support team"): after a greeting only, as a name is;
+# alone, «оператор» or "agent" asks for a person
+_ADDRESSEE = re.compile(r"(?:(?:уважаем|дорог)(?:ая|ые|ой)\s+)?(?:служба поддержки|поддержка|оператор|девушка|"
+                        r"молодой человек|уважаем(?:ая|ые))|(?:dear |the )?(?:support(?: team)?|team|agent|operator)",
+                        re.I)
 # "found it", "updated", «обновил», «записалась»: what the customer did, said with thanks ("updated, works
 # now", «Обновил, загрузилось. Благодарю!»); alone it may be a step of a diagnosis, so it needs a closing
 _DONE = {
@@ -107,7 +136,8 @@ _INTERJECTION = re.compile(r"^(?:(?:a+h*|o+h*|wow|yay|phew|hmm+|well|а+|о+|о�
 # an acknowledgement: an answer after an agent's question, a closing otherwise
 _ACK = {
     "en": [r"(?:ok|okay|k|alright|all right|got it|understood|i see|noted|sure|fine|right)(?: then)?"],
-    "ru": [r"(?:ок|окей|хорошо|ладно|понятно|ясно|понял|поняла|принято|ага)(?: тогда)?"],
+    "ru": [r"(?:ок|окей|хорошо|ладно|понятно|ясно|ясно-понятно|ясненько|понятненько|понял|поняла|принял|приняла|"
+           r"принято|ага)(?: вас)?(?: тогда)?"],
 }
 
 
@@ -146,6 +176,8 @@ def _clause_act(clause: str) -> str | None:
         return _clause_act(named.group(1))
     if _IS_DONE.fullmatch(plain):
         return "done"
+    if _ADDRESSEE.fullmatch(plain):
+        return "name"
     if _NAME.match(text):
         return "name"
     return None
