@@ -236,7 +236,7 @@ class RoutingSettings(BaseModel):
         "utterances where most are positives (`copilot eval routing`).")
     small_talk: bool = Field(
         True, description="Answer customer turns that ask nothing (a greeting alone, \"I have a question\", thanks, a "
-        "goodbye; copilot/small_talk.py) with the desk's own reply, without a search, a question or a specialist. "
+        "goodbye; copilot/small_talk/) with the desk's own reply, without a search, a question or a specialist. "
         "Off: every turn is searched like a request (`copilot eval small-talk` measures each setting).")
     small_talk_classifier: bool = Field(
         True, description="Also judge the turns the conversational formulas leave open (a clause that is none of "

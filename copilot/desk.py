@@ -153,7 +153,7 @@ class Desk(BaseModel):
                 + (f"I can help with {scope}." if scope else "I can help with questions about our own products and services."))
 
     def small_talk_reply(self, act: str, lang: str) -> str:
-        """The reply to customer turns that ask nothing (copilot/small_talk.py): after a greeting
+        """The reply to customer turns that ask nothing (copilot/small_talk/): after a greeting
         or "I have a question", an invitation to ask; after thanks or a goodbye, whether
         anything else is needed."""
         if act == "greeting":

@@ -129,7 +129,7 @@ class DraftPlan:
     boost_terms: set[str] = field(default_factory=set)  # from the best past resolution
     entities: EntityFn = entities  # with the desk's plan names
     refusal: str | None = None     # an off-topic request: the desk's polite refusal, nothing else
-    # the customer's pending turns ask nothing (copilot/small_talk.py): the act and the desk's reply, nothing else
+    # the customer's pending turns ask nothing (copilot/small_talk/): the act and the desk's reply, nothing else
     small_talk: tuple[str, str] | None = None
     channel: str | None = None     # where the conversation happens: no "write to us in the chat" inside a chat
     steps: tuple[StepDefinition, ...] | None = None  # steps the answer passages' articles define by others
