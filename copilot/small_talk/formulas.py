@@ -161,26 +161,25 @@ def _clause_act(clause: str) -> str | None:
     plain = _INTERJECTION.sub("", text.lower().replace("’", "'")).strip()
     if not plain:
         return "empty"
-    if _IS_GREETING.fullmatch(plain):
-        return "greeting"
-    if _IS_CLOSING.fullmatch(plain):
-        return "closing"
-    if _IS_ACK.fullmatch(plain):
-        return "ack"
+    for pattern, act in ((_IS_GREETING, "greeting"), (_IS_CLOSING, "closing"), (_IS_ACK, "ack")):
+        if pattern.fullmatch(plain):
+            return act
     if _FORMULAS.fullmatch(plain):
         if _IS_CLOSING.search(plain):
             return "closing"
         return "ack" if _IS_ACK.search(plain) else "greeting"
     named = _TRAILING_NAME.match(text)  # "Hi Anna", "Thanks John"
-    if named and _clause_act(named.group(1)) in ("greeting", "closing"):
-        return _clause_act(named.group(1))
+    head = _clause_act(named.group(1)) if named else None
+    if head in ("greeting", "closing"):
+        return head
     if _IS_DONE.fullmatch(plain):
         return "done"
-    if _ADDRESSEE.fullmatch(plain):
-        return "name"
-    if _NAME.match(text):
-        return "name"
-    return None
+    return "name" if _ADDRESSEE.fullmatch(plain) or _NAME.match(text) else None
+
+
+def _clauses(text: str) -> list[str]:
+    """The turn's clauses: its sentences cut at commas, brackets and dashes ("ё" read as "е")."""
+    return [c for sentence in split_sentences(text) or [text] for c in _CLAUSES.split(sentence.replace("ё", "е"))]
 
 
 def sarcastic(text: str) -> bool:
@@ -193,15 +192,14 @@ def clause_acts(text: str, names: frozenset[str] = frozenset()) -> list[str] | N
     when a clause is none of the formulas. A capitalised word alone is a name next to a
     greeting ("Hi, Anna") or when the conversation names someone so (`names`: «Меня зовут Артём»)."""
     acts: list[str] = []
-    for sentence in split_sentences(text) or [text]:
-        for clause in _CLAUSES.split(sentence.replace("ё", "е")):
-            act = _clause_act(clause)
-            if act is None:
-                return None
-            if act == "name" and not (acts and acts[-1] == "greeting") and not set(clause.split()) <= names:
-                return None  # "Broken. Thanks" is not a name
-            if act != "empty":
-                acts.append(act)
+    for clause in _clauses(text):
+        act = _clause_act(clause)
+        if act is None:
+            return None
+        if act == "name" and not (acts and acts[-1] == "greeting") and not set(clause.split()) <= names:
+            return None  # "Broken. Thanks" is not a name
+        if act != "empty":
+            acts.append(act)
     return acts
 
 
@@ -229,9 +227,7 @@ def turn_act(text: str, answers_question: bool = False, agent_spoke: bool = True
 def formula_features(text: str) -> list[float]:
     """What the classifier reads off the formulas: the share of the turn's clauses that are
     formulas, whether one greets, closes or acknowledges, and the turn's length in words."""
-    clauses = [c for sentence in split_sentences(text) or [text]
-               for c in _CLAUSES.split(sentence.replace("ё", "е")) if _clause_act(c) != "empty"]
-    acts = [_clause_act(c) for c in clauses]
+    acts = [a for a in map(_clause_act, _clauses(text)) if a != "empty"]
     share = sum(a is not None for a in acts) / len(acts) if acts else 0.0
     return [share, float("greeting" in acts), float("closing" in acts), float("ack" in acts),
             float(len(text.split()))]
