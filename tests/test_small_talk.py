@@ -143,3 +143,19 @@ def test_the_small_talk_eval_on_dev_beats_searching_every_turn_and_takes_no_requ
         assert sum(o.right for o in off.outcomes if o.language == lang and o.kind != "request") == 0
     text = small_talk.markdown(runs)
     assert text.count("| en |") == 3 and text.count("| ru |") == 3 and "Where we lose" in text
+
+
+def test_a_bad_line_of_the_small_talk_data_is_one_line_naming_file_line_and_field(tmp_path):
+    from copilot.errors import BadInputError
+    from copilot.small_talk.classifier import training_turns
+    from evals.bench.small_talk import load_cases
+
+    bad = tmp_path / "cases.jsonl"
+    bad.write_text('{"id": "x", "split": "dev", "language": "de", "kind": "greeting", '
+                   '"conversation": {"messages": [{"role": "customer", "text": "Hallo"}]}}\n', encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"cases\.jsonl:1: field 'language'"):
+        load_cases("dev", bad)
+    turns = tmp_path / "turns.jsonl"
+    turns.write_text('{"text": "hi", "lang": "en", "label": "greeting", "origin": "t"}\n{"text": \n', encoding="utf-8")
+    with pytest.raises(BadInputError, match=r"turns\.jsonl:2: invalid JSON"):
+        training_turns(turns, tmp_path / "none.jsonl")
