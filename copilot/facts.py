@@ -152,8 +152,9 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
     ),
     FactDef(
         "error_code",
-        {"en": "Is there an error code or message on the screen (for example E-101)?",
-         "ru": "Есть ли на экране код ошибки или сообщение (например, E-101)?"},
+        # no example code: a code is the desk's own (derive.py lists the knowledge base's codes instead)
+        {"en": "Is there an error code or message on the screen? What does it say exactly?",
+         "ru": "Есть ли на экране код ошибки или сообщение? Что именно там написано?"},
         {"en": "Each error code has its own fix.", "ru": "У каждого кода ошибки своё решение."},
         given=_p(r"\b[EЕ][- ]?\d{3}\b", r"\b(error|message)\b[^.?!]{0,20}(says|shows|:)", r"(ошибк|сообщени|надпис)\w*[^.?!]{0,20}(пишет|:|«|\")"),
         asked=_p(r"error (code|message)|code on the screen|what does the screen", r"код ошибки|ошибк\w* на экране|что пишет|какая ошибка"),

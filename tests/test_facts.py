@@ -186,3 +186,19 @@ def test_a_message_that_says_nothing_of_travel_gives_no_travel_fact():
     from copilot.facts import facts_asked
     assert facts_asked("Are you travelling abroad at the moment?") == ["traveling"]
     assert facts_asked("Вы сейчас за границей?") == ["traveling"]
+
+
+def test_the_built_in_questions_name_nothing_of_one_desk():
+    """The default questions are asked on any desk: an example code, brand or address from the
+    demo desk ("for example E-101") would be a code that desk's customers never see."""
+    import re
+
+    from tests.helpers import DEMO_KB
+
+    demo_text = " ".join(p.read_text(encoding="utf-8") for p in DEMO_KB.rglob("*.md"))
+    demo_ids = set(re.findall(r"\b[A-ZЕ]-?\d{2,4}\b", demo_text)) | {"Volna", "Волна", "Волны"}
+    assert "E-101" in demo_ids  # the check sees the demo desk's codes
+    for fact in FACTS.values():
+        for text in [*fact.question.values(), *fact.why.values()]:
+            named = set(re.findall(r"\b[A-ZЕ]-?\d{2,4}\b", text)) | {w for w in demo_ids if w in text}
+            assert not named & demo_ids, f"{fact.key}: {text}"
