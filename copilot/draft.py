@@ -28,7 +28,8 @@ from copilot.prompts import PromptSpec
 from copilot.masking import mask_pii
 from copilot.safety import fence
 from copilot.schema import Citation, Conversation, Grounding, Question
-from copilot.text import EntityFn, citations_of, entities, list_leads, split_sentences, table_cells, table_rows, with_lead
+from copilot.text import (EntityFn, citations_of, entities, leans_on_previous, list_leads, split_sentences, table_cells,
+                          table_rows, with_lead)
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.documents import SearchHit
 
@@ -157,7 +158,9 @@ def _clean(sentence: str) -> str:
 _META = re.compile(r"^(this (article|page|guide|document|manual|handbook|section|chapter)|"
                    r"in this (article|page|guide|document|manual|section|chapter)|"
                    r"the (manual|document|guide|handbook) (is|covers|describes|explains|provides|serves|contains|outlines)\b|"
-                   r"here you|эт(а|от|ом|ой) (стать|документ|руководств|раздел|инструкци)|в этой статье|"
+                   r"here you|here(?:'s| is| are) (?:how|what|where|when|why|everything)\b|"
+                   r"эт(а|от|ом|ой) (стать|документ|руководств|раздел|инструкци)|в этой статье|"
+                   r"(?:ниже|далее|вот)\s+(?:—\s*)?(?:как|что|о том)\b|"
                    r"данн(ый|ая|ое|ом|ой) (документ|стать|руководств|раздел|инструкци)|"
                    r"здесь (мы )?(рассказ|описан)|ниже (мы )?(рассказ|описан))", re.I)
 # a lead naming the text's parts ("The main sections covered are:", «Основные разделы документа:»)
@@ -362,14 +365,31 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
         """Most of one sentence's terms are in the other, whichever is the shorter."""
         return len(a & b) / (min(len(a), len(b)) or 1) > 0.6
 
-    for i in np.argsort(-scores):
+    def fits(i: int) -> bool:
         # nor what the handoff promise already says ("call the fraud line ... right away")
         if any(restates(terms[i], terms[j]) for j in chosen) or any(restates(terms[i], p) for p in promised):
+            return False
+        return not (table[i] and any(table[j] == table[i] for j in chosen))
+
+    at = {(c[2].chunk_id, c[1]): i for i, c in enumerate(cands)}
+    for i in map(int, np.argsort(-scores)):
+        if i in chosen or not fits(i):
             continue
-        if table[i] and any(table[j] == table[i] for j in chosen):
+        # "For example, ...", "It is reviewed within 5 days": only with the sentence before it,
+        # which comes in first (it must be a candidate itself, and fit)
+        chain, whole = [i], True
+        while whole and leans_on_previous(cands[chain[-1]][3]):
+            j = at.get((cands[chain[-1]][2].chunk_id, cands[chain[-1]][1] - 1))
+            if j in chosen:
+                break
+            whole = j is not None
+            chain += [j] if j is not None else []
+        # the first thought may take its two sentences even in a one-sentence answer
+        room = limit - len(chosen) if chosen else max(limit, 2)
+        if not whole or len(chain) > room or any(not fits(k) for k in chain[1:]):
             continue
-        chosen.append(int(i))
-        if len(chosen) == limit:
+        chosen.extend(reversed(chain))
+        if len(chosen) >= limit:
             break
     chosen.sort(key=lambda i: (cands[i][0], cands[i][1]))
     return [(cands[i][2], cands[i][3]) for i in chosen]

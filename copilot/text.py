@@ -87,6 +87,24 @@ def list_leads(sentences: Sequence[str]) -> list[str]:
     return out
 
 
+# what a sentence opens with when it goes on from the one before it: an example of it, a
+# pronoun for what it named, the next step, its consequence ("For example, if ...", "It is
+# reviewed within 5 days", "Then ...", «Например, ...», «Это ...», «Поэтому ...»)
+_LEANS = re.compile(
+    r"^[\s*_]*(?:for (?:example|instance)|e\.g\.|however|also|otherwise|instead|in (?:that|this|such a) case|"
+    r"then|after that|therefore|that'?s why|this|that|these|those|it|its|they|their|such|"
+    r"например|к примеру|однако|также|тоже|иначе|вместо этого|в (?:этом|таком|том) случае|тогда|затем|потом|"
+    r"после этого|поэтому|при этом|кроме того|эт(?:о|от|а|и|ой|ого|им|у)|так(?:ой|ая|ое|ие)|"
+    r"он|она|оно|они|его|её|ее|их)(?!\w)", re.I)
+
+
+def leans_on_previous(sentence: str) -> bool:
+    """The sentence reads as a continuation of the one before it in its text ("For example,
+    if there was no service for 30 hours, ...", "It is reviewed within 5 business days"):
+    quoted alone, it says something of nothing the reply has named."""
+    return bool(_LEANS.match(sentence))
+
+
 def with_lead(lead: str, item: str) -> str:
     """A list item read with the line that leads it, so that a quoted item keeps its condition:
     "When the contract ends, the money left on your balance is refunded on request." """

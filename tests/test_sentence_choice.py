@@ -115,3 +115,60 @@ def test_a_manuals_words_about_itself_are_not_quoted(lang, text, answer):
     and the list of its parts under such a lead answer no customer; the fact after them does."""
     chosen = [c[3] for c in candidate_sentences([_hit(1, text, 1.0, lang)])]
     assert chosen == [answer]
+
+
+# an example, a pronoun or a next step goes on from the sentence before it ("For example, ...",
+# "It is reviewed within ...", «Например, ...»): quoted alone it speaks of nothing the reply named
+LEANING = [
+    ("en", "I had 30 hours without service: is one day's fee credited?",
+     "If an outage lasts more than 24 hours, the daily fee is credited for every full day without service.",
+     "For example, after 30 hours without service one day's fee is credited, after three full days three days' fees."),
+    ("ru", "Мне что-то положено за аварию? Связи не было 30 часов.",
+     "Если авария длится больше 24 часов, мы начисляем абонентскую плату за каждый полный день без связи.",
+     "Например, если связи не было 30 часов, вернётся плата за один день, если трое полных суток — за три дня."),
+]
+
+
+@pytest.mark.parametrize("lang,query,rule,example", LEANING)
+def test_a_sentence_that_goes_on_from_the_one_before_comes_with_it(lang, query, rule, example):
+    """The example matches the question best (its words: "30 hours"); in a one-sentence answer
+    it still comes with the rule it is an example of, in the passage's order."""
+    hit = _hit(0, f"## {'Compensation' if lang == 'en' else 'Компенсация'}\n{rule} {example}", 1.0, lang)
+    chosen = [s for _, s in select_sentences(_plan(lang, query, [hit]), None, 1)]
+    assert chosen == [rule, example]
+
+
+@pytest.mark.parametrize("lang,query,rule,example", LEANING)
+def test_a_sentence_that_goes_on_from_a_heading_is_not_quoted(lang, query, rule, example):
+    """After a heading there is nothing before it to bring: the example is left out, another
+    passage's sentence answers."""
+    hits = [_hit(0, f"## {'Example' if lang == 'en' else 'Пример'}\n{example}", 1.0, lang),
+            _hit(1, rule, 1.0, lang)]
+    chosen = [s for _, s in select_sentences(_plan(lang, query, hits), None, 1)]
+    assert chosen == [rule]
+
+
+@pytest.mark.parametrize("sentence,leans", [
+    ("For example, the light stays red.", True), ("It is reviewed within 5 business days.", True),
+    ("That means a firmware update.", True), ("Then hold the Reset button.", True),
+    ("Itemised bills are free.", False), ("There is no fee.", False), ("If you paid twice, ...", False),
+    ("Например, если связи не было.", True), ("Это значит, что идёт обновление.", True),
+    ("Поэтому дату удобно выбрать заранее.", True), ("Онлайн-оплата зачисляется сразу.", False),
+    ("Этажи выше пятого ...", False), ("Тогда перезагрузите роутер.", True),
+])
+def test_what_reads_as_going_on_from_the_sentence_before(sentence, leans):
+    from copilot.text import leans_on_previous
+
+    assert leans_on_previous(sentence) is leans
+
+
+@pytest.mark.parametrize("lang,text,answer", [
+    ("en", "You can get money back if you paid by mistake or were charged twice. "
+           "Here is how to apply, how long each step takes and what cannot be refunded.",
+     "You can get money back if you paid by mistake or were charged twice."),
+    ("ru", "Деньги можно вернуть, если вы заплатили по ошибке или списание прошло дважды. "
+           "Ниже — как подать заявку, сколько это займёт и что вернуть нельзя.",
+     "Деньги можно вернуть, если вы заплатили по ошибке или списание прошло дважды."),
+])
+def test_a_sentence_announcing_what_follows_is_not_quoted(lang, text, answer):
+    assert [c[3] for c in candidate_sentences([_hit(1, text, 1.0, lang)])] == [answer]
