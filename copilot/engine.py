@@ -218,7 +218,9 @@ class Copilot:
         conversation = validated(conversation)
         timings: dict[str, float] = {}
 
-        seen = understand(conversation, self.facts, self._routing_signals(conversation))
+        languages = self.settings.language
+        seen = understand(conversation, self.facts, self._routing_signals(conversation),
+                          languages.other_language_margin if languages.other_languages else None)
         # whether the turns ask anything at all is part of understanding them
         act = asks_nothing(conversation, self._small_talk_acts if self.settings.routing.small_talk_classifier
                            else None) if self.settings.routing.small_talk else None
@@ -239,9 +241,7 @@ class Copilot:
             flags.append(f"off_topic: nearer everyday requests than this knowledge base (margin {found.domain_margin:+.3f})")
         # an off-topic request is answered by nobody here: no passages, no questions, no specialist
         covered = found.answers.covered and not off_topic
-        if seen.language not in self._kb_languages():
-            # questions and answers would have to be in another language: say so instead of mixing
-            flags.append(f"no_knowledge_in_language: {seen.language}")
+        flags += self._language_flags(seen)
         t2 = time.perf_counter()
         timings["retrieval"] = (t2 - t1) * 1000
         trace.query = found.query
@@ -355,6 +355,7 @@ class Copilot:
         flags = safety_flags(turns, [], self.keep_ids, self._instruction_detector(),
                              self.settings.instructions.max_classified_sentences)
         flags.append(f"asks_nothing: {act} (nothing to search for or answer in the customer's last turn)")
+        flags += self._language_flags(seen)
         timings["total"] = (time.perf_counter() - t0) * 1000
         return Suggestion(
             language=seen.language, intent=Intent(label=act, confidence=1.0), sentiment=seen.sentiment,
@@ -396,6 +397,16 @@ class Copilot:
         kept = [h for h in result.hits if h.chunk_id not in flagged][:k]
         left_out = [h for h in result.hits if h.chunk_id in flagged]
         return result.model_copy(update={"hits": kept, "covered": result.covered and bool(kept)}), left_out
+
+    def _language_flags(self, seen: Understanding) -> list[str]:
+        """The customer writes a language the knowledge base has no text in: say so instead of
+        mixing languages. English or Russian without articles get no questions or answers from
+        it; another language ("de") keeps the draft in English (Russian), and the operator is told."""
+        if seen.language not in self._kb_languages():
+            return [f"no_knowledge_in_language: {seen.language}"]
+        if seen.written_in and seen.written_in not in self._kb_languages():
+            return [f"no_knowledge_in_language: {seen.written_in} (the draft is in {seen.language})"]
+        return []
 
     def _kb_languages(self) -> set[str]:
         generation = self.index.docstore.generation()

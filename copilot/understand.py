@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from copilot.facts import FACTS, FactDef, GivenFact, answered_questions, asking, given_facts
 from copilot.schema import Conversation, Sentiment
 from copilot.text import split_sentences
-from knowledge_base.language import detect_language
+from knowledge_base.language import detect_language, written_in
 
 _I = re.I | re.U
 
@@ -359,6 +359,22 @@ def conversation_language(conversation: Conversation, customer_text: str | None 
     return detect_language(conversation.customer_text() if customer_text is None else customer_text, default="en")
 
 
+def customer_language(conversation: Conversation, language: str, margin: float | None,
+                      customer_text: str | None = None) -> str:
+    """The language the customer writes in: `language` (English or Russian, by the letters),
+    or another language of the same letters their latest turn, else all their turns, is
+    evidently in (`written_in`); `margin` None: `language`."""
+    if margin is None:
+        return language
+    last = next((m.text for m in reversed(conversation.messages) if m.role == "customer"), "")
+    for text in (last, conversation.customer_text() if customer_text is None else customer_text):
+        if detect_language(text, default="") == language:
+            other = written_in(text, margin, language)
+            if other != language:
+                return other
+    return language
+
+
 @dataclass(frozen=True)
 class Understanding:
     """What the engine knows about the conversation before it searches, computed once."""
@@ -372,6 +388,7 @@ class Understanding:
     problem_report: bool        # something is broken or wrong (vs. a question)
     needs_diagnosis: bool       # anamnesis questions before an answer
     replied: list[str] = field(default_factory=list)  # what agents asked that the customer answered
+    written_in: str = ""  # the customer's own language when it is not `language` ("de"): the draft stays in `language`
 
 
 def own_words(conversation: Conversation) -> str:
@@ -389,15 +406,18 @@ def own_words(conversation: Conversation) -> str:
 
 
 def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
-               extra_signals: list[Signal] = ()) -> Understanding:
+               extra_signals: list[Signal] = (), other_language_margin: float | None = None) -> Understanding:
     """`extra_signals` are found by other means (the routing classifier); a signal the
-    patterns already found keeps the patterns' evidence."""
+    patterns already found keeps the patterns' evidence. `other_language_margin`: see
+    `customer_language` (None: English and Russian by their letters alone)."""
     customer_text = conversation.customer_text()
     signals = detect_signals(conversation)
     signals += [s for s in extra_signals if s.name not in {x.name for x in signals}]
     problem = is_problem_report(customer_text)
+    language = conversation_language(conversation, customer_text)
+    written = customer_language(conversation, language, other_language_margin, customer_text)
     return Understanding(
-        language=conversation_language(conversation, customer_text),
+        language=language,
         customer_text=customer_text,
         first_customer_turn=next(m.text for m in conversation.messages if m.role == "customer"),
         signals=signals,
@@ -406,4 +426,5 @@ def understand(conversation: Conversation, facts: dict[str, FactDef] = FACTS,
         problem_report=problem,
         needs_diagnosis=needs_diagnosis(customer_text, problem, own_words(conversation)),
         replied=answered_questions(conversation),
+        written_in=written if written != language else "",
     )

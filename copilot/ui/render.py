@@ -74,7 +74,11 @@ def flag_notes(s: Suggestion, lang: str = "en") -> list[str]:
             if act in ("greeting", "closing"):
                 notes.append(t(lang, f"note_asks_nothing_{act}"))
         elif name == "no_knowledge_in_language":
-            notes.append(t(lang, "note_no_knowledge", language=detail.strip()))
+            written, _, draft_in = detail.strip().partition(" ")
+            if draft_in:  # "de (the draft is in en)": the draft is in another language than the customer's
+                notes.append(t(lang, "note_other_language", language=written, draft=s.language))
+            else:
+                notes.append(t(lang, "note_no_knowledge", language=written))
         elif name == "screened_by_patterns":
             notes.append(t(lang, "note_screened", count=detail.split()[0]))
     if not s.coverage.covered and not any(f.startswith("off_topic:") for f in s.flags):

@@ -116,6 +116,9 @@ EN = {
     "note_said": " (the customer said “{words}”)",
     "note_no_knowledge": "The knowledge base has no articles in '{language}': no questions or answers could be taken "
                          "from it in the customer's language.",
+    "note_other_language": "The customer seems to write in '{language}', and the knowledge base has no articles in "
+                           "it: the draft and questions are in '{draft}'. Translate them, or answer in the customer's "
+                           "language yourself.",
     "note_not_covered": "Not covered by the knowledge base: {reason}.",
     "note_screened": "A long conversation: {count} of the customer's sentences were checked for instructions to the "
                      "model by the fixed patterns only, not by the classifier; read them before sending.",
@@ -236,6 +239,8 @@ RU = {
     "note_said": " (клиент написал «{words}»)",
     "note_no_knowledge": "В базе знаний нет статей на языке '{language}': вопросы и ответы на языке клиента взять "
                          "неоткуда.",
+    "note_other_language": "Похоже, клиент пишет на языке '{language}', а в базе знаний нет статей на нём: черновик "
+                           "и вопросы на языке '{draft}'. Переведите их или ответьте клиенту на его языке сами.",
     "note_not_covered": "База знаний это не покрывает: {reason}.",
     "note_screened": "Длинная переписка: {count} предложений клиента проверены на указания модели только "
                      "шаблонами, без классификатора; прочитайте их перед отправкой.",
