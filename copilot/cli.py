@@ -473,6 +473,30 @@ def eval_scope(
     out.print(f"updated {get_settings().benchmarks_file}", highlight=False)
 
 
+@eval_app.command("desk")
+def eval_desk(
+    folder: Path = typer.Argument(..., help="A desk folder: kb/ (the knowledge as a team brings it) and cases.jsonl "
+                                  "(e.g. evals/desks/homebot)."),
+    split: str = typer.Option("test", "--split", help="dev, test or all."),
+) -> None:
+    """A knowledge base we did not write, in both languages and without annotations: its kb/
+    ingested into an index of its own (reused while its files are unchanged), each case of
+    the split through the engine, retrieval-only. Sources found, facts carried, diagnostic
+    questions and re-asks, handoffs, off-domain refusals and coverage per language; written
+    to docs/benchmarks.md."""
+    from evals.bench import desk
+    from evals.bench.docs import update_section
+
+    if split not in ("dev", "test", "all"):
+        fail(f"--split must be dev, test or all, not '{split}'")
+    with user_errors():
+        result = desk.run(get_settings(), folder, split)
+    written = update_section(f"desk-{folder.name}-{split}", f"copilot eval desk {folder} --split {split}",
+                             desk.markdown(result))
+    out.print(desk.summary(result), highlight=False)
+    out.print(f"updated {written}", highlight=False)
+
+
 @eval_app.command("small-talk")
 def eval_small_talk(
     split: str = typer.Option("test", "--split", help="dev or test."),
