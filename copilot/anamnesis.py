@@ -30,7 +30,7 @@ from copilot.schema import Question
 from copilot.text import split_sentences
 from knowledge_base.derive import DerivedCheck, code_key, codes_in, condition_parts, is_code
 from knowledge_base.documents import RequiredFact
-from knowledge_base.tokenizer import tokenize
+from knowledge_base.tokenizer import function_terms, tokenize
 
 MAX_QUESTIONS = 3
 WHY_DERIVED = {"en": "The knowledge base checks this first ({source}).",
@@ -279,8 +279,19 @@ def _negated_near(sentence: str, need: set[str]) -> bool:
     return at is not None and any(_NEGATION.search(w) for w in words[max(0, at - 3):at])
 
 
+def described(condition: str, sentences: list[str]) -> bool:
+    """The customer describes the situation a check's own if-clause names: two thirds of its
+    content words (stemmed) in one of their sentences ("my robot won't charge anymore" for "the
+    robot still does not charge"; «перестал заряжаться» for «робот всё равно не заряжается»)."""
+    need = set(tokenize(condition)) - function_terms()
+    if not need:
+        return False
+    return any(3 * len(need & set(tokenize(s))) >= 2 * len(need) for s in sentences)
+
+
 def _met(check: DerivedCheck, sentences: list[str], facts: dict[str, FactDef] = FACTS) -> bool:
-    return meets(check.condition, check.lang, sentences, facts)
+    return meets(check.condition, check.lang, sentences, facts) or (
+        check.condition_from == "sentence" and described(check.condition, sentences))
 
 
 def candidates(language: str, articles: list[ArticleFacts], ticket_questions: list[list[str]],

@@ -33,7 +33,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "49"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "50"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -62,6 +62,10 @@ class DerivedCheck(_Proposal):
                               "is given when the customer names the subject with one of them.")
     condition: str = Field("", description="A follow-up: the branch outcome it is checked under ('the user is "
                            "traveling'); asked only once the customer's words meet it.")
+    condition_from: Literal["branch", "sentence"] = Field(
+        "branch", description="branch: the condition is a workflow outcome or a code's section above the check; "
+        "sentence: the check's own if-clause ('If the robot still does not charge, ask for the error code'), met "
+        "when the customer describes it.")
 
 
 class DerivedRule(_Proposal):
@@ -456,6 +460,14 @@ class _Trimmed:
 def _names_something(text: str) -> bool:
     return any(w not in _TOPIC_STOP_EN and w not in _TOPIC_STOP_RU and not w.isdigit()
                for w in re.findall(r"[\w'-]+", text.lower()))
+
+
+# an ask that names the customer ("ask the customer for ...", «уточните у клиента ...», «спросите ...»): under an
+# if-clause, "ask for a new code and try again" is the reader's own step
+_TO_THE_CUSTOMER = {
+    "en": re.compile(rf"^\s*(?:please\s+)?(?:ask|have|get|request)\s+{_WHO_EN}\b", _I),
+    "ru": re.compile(r"^\s*(?:попросите|предложите|уточните|спросите|узнайте|выясните)\b", _I),
+}
 
 
 _CHECKS: list[tuple[str, re.Pattern]] = [
@@ -1078,19 +1090,27 @@ def derive(doc: SourceDocument) -> list[Derived]:
                                      means=routed[2], sentence=sentence, heading=heading))
             continue
         check = check_of(sentence, doc.lang)
+        own_condition = ""
+        if check is None and not (nested or is_heading or branch_condition):
+            # "If the robot still does not charge, ask the customer for the error code": an ask under its own
+            # condition, asked once the customer's words meet it (a self-help step under one is what to do next)
+            c = _IF_CLAUSE.match(sentence.strip("*"))
+            told = check_of(c.group("rest"), doc.lang) if c and _TO_THE_CUSTOMER[doc.lang].match(c.group("rest")) else None
+            if told and told[2] == "ask":
+                check, own_condition = told, c.group("cond").strip()
         if check and nested:
             continue  # a step under another step's own condition: what to do next, not a first question
         if check:
             topic, question, form = check
             # what to check once a branch's outcome is known ("If the user is traveling: ask whether roaming
             # is on") is a follow-up, asked when the customer's words meet that outcome
-            condition = branch_condition if after_outcome else code
+            condition = own_condition or (branch_condition if after_outcome else code)
             if (topic, condition) not in seen_topics:
                 seen_topics.add((topic, condition))
                 found.append(DerivedCheck(id=_id(doc.id, "check", sentence), source_id=doc.id, lang=doc.lang,
                                           position=pos, topic=topic, question=question, form=form,
                                           sentence=sentence, heading="" if is_heading else heading,
-                                          condition=condition))
+                                          condition=condition, condition_from="sentence" if own_condition else "branch"))
             continue
         asked = [] if nested or is_heading else requests_of(sentence, doc.lang)
         for topic, question in asked:

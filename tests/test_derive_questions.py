@@ -295,3 +295,33 @@ def test_a_check_stops_where_the_next_instruction_starts(sentence, lang, questio
 ])
 def test_a_check_is_asked_without_the_reason_its_sentence_gives(sentence, lang, question):
     assert [c.question for c in derive(doc(f"- {sentence}", lang)) if isinstance(c, DerivedCheck)] == [question]
+
+
+@pytest.mark.parametrize("lang,text,customer,other,question", [
+    ("en", "## The robot does not charge\n1. Wipe the charging contacts with a dry cloth.\n"
+           "If the robot still does not charge, ask the customer for the error code the app shows.",
+     "My robot vacuum won't charge anymore, it just sits on the dock.",
+     "The robot cleans fine but the app shows the wrong map.",
+     "Could you tell me the error code the app shows?"),
+    ("ru", "## Робот не заряжается\n1. Протрите контакты зарядки сухой тканью.\n"
+           "Если робот всё равно не заряжается, уточните у клиента код ошибки в приложении.",
+     "Робот-пылесос перестал заряжаться, стоит на станции и ничего.",
+     "Робот убирает нормально, но в приложении неправильная карта.",
+     "Подскажите, пожалуйста, код ошибки в приложении?"),
+])
+def test_an_ask_under_its_own_if_clause_is_asked_once_the_customer_describes_it(lang, text, customer, other, question):
+    """"If X, ask the customer for Y" (an agent handbook's usual line): Y is asked when the
+    customer's words describe X, with the sentence behind it; not for another problem."""
+    checks = [c for c in derive(doc(text, lang)) if isinstance(c, DerivedCheck) and c.condition_from == "sentence"]
+    assert [c.question for c in checks] == [question] and checks[0].sentence.startswith(("If", "Если"))
+    assert question in [q for _, q in asked(lang, [doc(text, lang)], customer)]
+    assert question not in [q for _, q in asked(lang, [doc(text, lang)], other)]
+
+
+@pytest.mark.parametrize("sentence,lang", [
+    ("If it was generated more than 15 minutes ago, ask for a new code and try again.", "en"),
+    ("If the robot is still under warranty, it is repaired free of charge.", "en"),
+    ("Если робот на гарантии, ремонт бесплатный.", "ru"),
+])
+def test_an_if_clause_that_does_not_ask_the_customer_is_no_check(sentence, lang):
+    assert not [c for c in derive(doc(sentence, lang)) if isinstance(c, DerivedCheck)]
