@@ -201,7 +201,7 @@ def markdown(r: ScopeResult) -> str:
                             for o in missed[:20]) or "none"
     wrong = [o for o in r.outcomes if (o.kind == "off_domain") != o.refused]
     lose = ", ".join(f"{o.id} ({'refused' if o.refused else 'not refused'}, {o.kind})" for o in wrong[:20]) or "none"
-    return ("## Off-topic requests (refusal, not handoff)\n\n"
+    return (f"## Off-topic requests (refusal, not handoff), {r.split} split\n\n"
             f"`{SCOPE_FILE.relative_to(DATASETS.parent.parent)}` ({r.split} split): requests outside what a "
             "telecom provider does and questions inside its domain that the demo desk does not answer, with the "
             f"demo desk's own {r.split} cases (all inside its domain) beside them; retrieval-only. An off-domain "
@@ -232,7 +232,7 @@ def desk_markdown(r: ScopeResult) -> str:
     wrong = [o for o in r.outcomes if (o.kind == "off_domain") != o.refused]
     lose = ", ".join(f"{o.id} ({'refused' if o.refused else 'not refused'}, {o.kind})" for o in wrong[:20]) or "none"
     kept = f"the {r.articles} articles" if r.articles is not None else "the articles"
-    return ("## Requests every desk takes, on a desk whose articles say nothing of them\n\n"
+    return (f"## Requests every desk takes, on a desk whose articles say nothing of them, {r.split} split\n\n"
             f"`{DESK_FILE.relative_to(DATASETS.parent.parent)}` ({r.split} split): a disputed charge, a refund, "
             "closing the account, a complaint, the customer's details; asked of a copy of the demo desk that keeps "
             f"only {kept} with no money or account tag (`{', '.join(sorted(MONEY_AND_ACCOUNT))}`; no imports, no "

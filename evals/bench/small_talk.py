@@ -142,7 +142,7 @@ def markdown(runs: list[SmallTalkResult]) -> str:
                      + "".join(f", {w}" for w in ("handoff", "refused", "cited", "asked") if getattr(o, w)) + ")"
                      for o in wrong[:24]) or "none"
     counts = {k: sum(o.kind == k for o in last.outcomes) for k in ("greeting", "closing", "request")}
-    return ("## Turns that ask nothing (greetings, thanks, goodbyes)\n\n"
+    return (f"## Turns that ask nothing (greetings, thanks, goodbyes), {last.split} split\n\n"
             f"`{SMALL_TALK_FILE.relative_to(DATASETS.parent.parent)}` ({last.split} split, both languages): "
             f"{counts['greeting']} conversations whose pending customer turns only greet or announce a question, "
             f"{counts['closing']} that only thank, confirm it works or say goodbye after an agent's answer, and "

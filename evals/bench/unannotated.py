@@ -95,7 +95,7 @@ def markdown(c: Comparison) -> str:
                             f"({'n/a' if gap is None else f'{gap:+.2f}'})")
     rows.append("")
     rows.append("Target (within 0.10 of the annotated desk): " + "; ".join(verdicts) + ".")
-    return ("## The demo desk without annotations\n\n"
+    return (f"## The demo desk without annotations, {c.split} split\n\n"
             f"Every `required_facts` and `handoff` key removed from {c.stripped_files} articles; the same "
             f"{c.split} cases, retrieval-only drafts. Questions and policy handoffs then come only from checks and "
             "rules derived from the articles' text, past tickets and the desk's configuration. Target: anamnesis "
