@@ -80,7 +80,7 @@ DATA = Path(__file__).with_name("instructions.jsonl")
 # near-misses of `DATA` alone teach it too little of what customers usually write, and every
 # customer sentence reaches it (`reaches_classifier`). Their test split is never read here.
 CUSTOMER_TURNS = Path(__file__).resolve().parents[1] / "copilot" / "routing" / "utterances.jsonl"
-SCAN_VERSION = "4"  # bump when the detector changes: every document is scanned again at the next ingest
+SCAN_VERSION = "5"  # bump when the detector changes: every document is scanned again at the next ingest
 EmbedFn = Callable[[list[str]], list[list[float]]]
 
 _I = re.I | re.U
@@ -163,11 +163,22 @@ CUES = _rx(
 # does not threaten you, just wait", "you must give the contract number"), so in passages the
 # classifier's verdict counts only for sentences that name such an addressee. Customer turns
 # are addressed to the support side anyway: there the classifier alone decides.
+# "model" names a machine only as one: a language or AI model, a model spoken to or told what it
+# must do ("Models must ...", "Note for the model: ...", "if you are a language model"); a product's
+# model ("the robot model", "your router model", «модель роутера») is what a help centre asks for
 ADDRESSEE = _rx(
-    r"\b(?:AI|A\.I\.|assistants?|chat-?bots?|bots?|models?|LLMs?|GPT\w*|neural net\w*|copilot|"
+    r"\b(?:AI|A\.I\.|assistants?|chat-?bots?|bots?|LLMs?|GPT\w*|neural net\w*|copilot|"
     r"artificial intelligence|machine)\b",
+    r"\b(?:language|AI|A\.I\.|GPT|LLM|neural|generative|chat|ML)\s+models?\b",
+    r"(?:^|[.!?:;]\s*|\b(?:dear|hey|hi)\s+)models?\b(?!\s+(?:number|name))",
+    r"\b(?:note|message|instruction|reminder|hint)s?\s+(?:to|for)\s+(?:the\s+|all\s+|any\s+)?(?:\w+\s+)?models?\b",
+    r"\b(?:you are|you're|as|am|are) (?:a |an |the )?(?:\w+ )?models?\b",
+    r"\bmodels?\s+(?:must|should|shall|will|need to|needs to|has to|have to|may not|reading)\b",
     r"\b(?:system|developer)\s*:",
-    r"\bИИ\b|ассистент|\bбот|чат-?бот|нейросет|нейронн\w* сет|модел|искусственн\w* интеллект|\bGPT|"
+    r"\bИИ\b|ассистент|\bбот|чат-?бот|нейросет|нейронн\w* сет|искусственн\w* интеллект|\bGPT|"
+    r"языков\w* модел|(?:^|[.!?:;]\s*)модел\w*\s*[:,]|\bмодел\w*\s+(?:должн|обязан|чита)|"
+    r"(?:примечани|заметк|указани|обращени|инструкци|сообщени|подсказк)\w*\s+(?:для|к)\s+(?:\w+\s+)?модел|"
+    r"\bты\s+(?:—\s*|-\s*)?(?:\w+\s+)?модел|"
     r"систем\w*\s*:|разработчик\w*\s*:",
 )
 

@@ -128,7 +128,9 @@ def kb_fingerprint(kb: Path) -> str:
 
 
 def desk_index(settings: Settings, desk: Path) -> tuple[Settings, int]:
-    """Settings whose index holds the desk's kb/ (ingested once per content), and its document count."""
+    """Settings whose index holds the desk's kb/, and its document count. Ingested as a user
+    would: into the same folder each time (named by the files' content), where unchanged
+    documents are skipped and only a new chunker, derivation or screening version redoes them."""
     from knowledge_base.index import KnowledgeIndex
     from knowledge_base.ingest import Ingestor
 
@@ -140,11 +142,9 @@ def desk_index(settings: Settings, desk: Path) -> tuple[Settings, int]:
                                       "llm": settings.llm.model_copy(update={"enabled": False})})
     index = KnowledgeIndex(own)
     try:
-        if not (folder / "complete").exists() or index.docstore.count_documents() == 0:
-            report = Ingestor(index).run([kb], reset=True)
-            if report.failed:
-                raise SourceError(f"{kb}: {report.failed} files did not ingest: {report.errors[:3]}")
-            (folder / "complete").write_text("ingested\n")
+        report = Ingestor(index).run([kb])
+        if report.failed:
+            raise SourceError(f"{kb}: {report.failed} files did not ingest: {report.errors[:3]}")
         documents = index.docstore.count_documents()
     finally:
         index.close()
