@@ -55,6 +55,35 @@ class ArticleFacts:
     rank: int | None = None
 
 
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[*_`#>|]", " ", text).split()).lower()
+
+
+def _found_in(check: DerivedCheck, passages: list[str]) -> int | None:
+    """The first of the passages search found that holds the check's sentence, if any."""
+    sentence = _plain(check.sentence)[:60]
+    return next((i for i, p in enumerate(passages) if sentence and sentence in p), None)
+
+
+def section_first(checks: list, passages: list[str]) -> list:
+    """An article's checks with those in the passages search found it by first, then the rest,
+    each group in the source's order (a workflow's order is the diagnostic order): a handbook's
+    Wi-Fi section asks its own checks, not the manual's first section's; a passage that holds
+    the whole article changes nothing. A check spliced in from another part of a workflow
+    ("Follow Path 1 first") goes with the article's check before it. `checks` are tuples whose
+    first item is the check."""
+    plain = [_plain(p) for p in passages]
+    if not plain or not checks:
+        return checks
+    own = checks[0][0].source_id
+    places, last = [], 0
+    for item in checks:
+        if item[0].source_id == own:
+            last = 0 if _found_in(item[0], plain) is not None else 1
+        places.append(last)
+    return [item for _, item in sorted(zip(places, checks), key=lambda x: x[0])]
+
+
 @dataclass
 class Candidate:
     key: str

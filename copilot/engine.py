@@ -523,7 +523,8 @@ class Copilot:
         for source_id in docs:
             stored = self.index.docstore.document(source_id)
             required = stored.info.required_facts if stored else []
-            checks = self._checks_in_order(source_id)
+            passages = [h.text for h in found.answers.hits if h.source_id == source_id]
+            checks = anamnesis.section_first(self._checks_in_order(source_id), passages)
             if required or checks:
                 articles.append(anamnesis.ArticleFacts(source_id, required, [(c, s) for c, s, _ in checks],
                                                        {c.id: step for c, _, step in checks if step is not None}))

@@ -294,13 +294,22 @@ _PROBLEM = _rx(
     # whole words: «еле» sits inside «телефоне», «завис» inside «зависит от», «лага» inside «предлагаете»
     r"(?<!\w)зави(?:с|сл[аои]|са(?:ет|ют|ние|ния)|снет|снут)(?!\w)|"
     r"не открыва|заблокир|не приход|проблем|неполад|сбо[йи]|неисправ|глюч|(?<!\w)лага(?:ет|ют|л[аио]?)?(?!\w)|не отправля|не загружа|не подключа|"
-    r"не соединя|не ловит|недоступ")
+    r"не соединя|не ловит|недоступ",
+    # a thing that does not do what it should, whatever the thing: "the robot doesn't mop", "won't turn
+    # on", "never goes above 8%", «не моет», «не горит», «кнопки не нажимаются» (the present's third
+    # person: «не хочу», «не знаю» are the customer's own wishes and knowledge, and a Russian past
+    # does not say whose: «интернетом не пользовался» is what the customer did not do)
+    r"\b(?:doesn'?t|does not|won'?t|will not|isn'?t|is not|aren'?t|are not|never|no longer)\s+"
+    r"(?!(?:know|want|need|have|matter|apply|mean|cost|include)\b)(?:\w+\s+)?\w+(?:s|ed|ing)?\b",
+    r"(?<!\w)не\s+(?:\w+\s+)?[а-яё]+(?:[еи]т|[ую]т|[ая]т|[еи]тся|[ую]тся|[ая]тся)(?!\w)",
+)
 
 
 _DIAGNOSTIC_QUESTION = _rx(
-    r"\b(why|what'?s (going on|wrong|happening|up)|what should i do|can you (check|look)|what happened|"
+    r"\b(why|what'?s (going on|wrong|happening|up)|what is (going on|wrong|happening)|what should i do|can you (check|look)|what happened|"
     r"is (it|something|there something|anything) (broken|wrong)|did it die)\b",
     r"почему|что (случилось|происходит|(мне )?делать|не так)|в ч[её]м (дело|причина)|провер(ьте|ите)|что это значит|"
+    r"что с (ним|ней|ними)\b|"
     r"что-то не так")
 # asking for help with what they reported: "can you help?" after "X is broken" is not a how-to question
 _HELP = _rx(

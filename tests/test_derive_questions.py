@@ -325,3 +325,27 @@ def test_an_ask_under_its_own_if_clause_is_asked_once_the_customer_describes_it(
 ])
 def test_an_if_clause_that_does_not_ask_the_customer_is_no_check(sentence, lang):
     assert not [c for c in derive(doc(sentence, lang)) if isinstance(c, DerivedCheck)]
+
+
+HANDBOOK = {
+    "en": "# Agent handbook\n## What to ask first\nAsk the customer for the order number.\n"
+          "## 3.2 The robot does not charge\nAsk the customer whether the power switch under the cover is on.\n"
+          "Ask what the light on the dock does.\n## 3.3 Wi-Fi setup\nAsk which network the customer uses.",
+    "ru": "# Справочник оператора\n## Что спросить сначала\nУточните у клиента номер заказа.\n"
+          "## 3.2 Робот не заряжается\nСпросите, включён ли выключатель под крышкой.\n"
+          "Спросите, как горит индикатор на базе.\n## 3.3 Подключение к Wi-Fi\nСпросите, какая сеть у клиента.",
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_a_handbooks_section_search_found_asks_its_own_checks_first(lang):
+    """Search found the handbook by its charging section: that section's questions come before
+    the manual's first section's, then the rest in the source's order."""
+    from copilot.anamnesis import section_first
+
+    checks = [(c, "pending") for c in derive(doc(HANDBOOK[lang], lang, "handbook")) if isinstance(c, DerivedCheck)]
+    found = ["\n".join(HANDBOOK[lang].splitlines()[4:6])]  # the charging section's passage
+    ordered = [c.question for c, _ in section_first(checks, found)]
+    assert ordered[:2] == [c.question for c, _ in checks[1:3]] and ordered[2] == checks[0][0].question
+    assert section_first(checks, []) == checks  # nothing found: the source's order
+    assert section_first(checks, [HANDBOOK[lang]]) == checks  # a passage holding it all: a workflow's order

@@ -257,6 +257,17 @@ def test_profile_contract_number_counts_as_given():
     ("Сколько стоит тариф? Цена зависит от региона?", False),
     ("Какие тарифы вы предлагаете?", False),
     ("В какие часы работает отделение?", False),
+    # a thing that does not do what it should, whatever the thing (not only a connection)
+    ("The robot doesn't mop anymore, the pad stays dry.", True),
+    ("The battery never goes above 8%, what is wrong with it", True),
+    ("салфетка после уборки абсолютно сухая, робот не моет", True),
+    ("Поставили на базу — ничего не горит, кнопки не нажимаются", True),
+    ("Пылесос начал скрежетать при уборке. Что с ним?", True),
+    # the customer's own wishes, knowledge and past acts are not a fault
+    ("I don't know how to pay by card", False),
+    ("Я не хочу платить за сентябрь, сколько стоит пауза?", False),
+    ("Весь сентябрь интернетом не пользовался, можно вернуть деньги?", False),
+    ("Does the plan include roaming?", False),
 ])
 def test_questions_are_asked_for_problems_not_for_how_to_questions(text, diagnose):
     assert needs_diagnosis(conv(text).customer_text()) is diagnose
