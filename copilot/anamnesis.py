@@ -67,21 +67,19 @@ def _found_in(check: DerivedCheck, passages: list[str]) -> int | None:
 
 def section_first(checks: list, passages: list[str]) -> list:
     """An article's checks with those in the passages search found it by first, then the rest,
-    each group in the source's order (a workflow's order is the diagnostic order): a handbook's
-    Wi-Fi section asks its own checks, not the manual's first section's; a passage that holds
-    the whole article changes nothing. A check spliced in from another part of a workflow
-    ("Follow Path 1 first") goes with the article's check before it. `checks` are tuples whose
-    first item is the check."""
+    each group in the source's order: a handbook's Wi-Fi section asks its own checks, not the
+    manual's first section's; a passage that holds the whole article changes nothing. A
+    workflow (checks spliced in from the parts it sends the agent through first, branches)
+    keeps its order, which is the diagnostic order. `checks` are tuples whose first item is
+    the check."""
     plain = [_plain(p) for p in passages]
     if not plain or not checks:
         return checks
     own = checks[0][0].source_id
-    places, last = [], 0
-    for item in checks:
-        if item[0].source_id == own:
-            last = 0 if _found_in(item[0], plain) is not None else 1
-        places.append(last)
-    return [item for _, item in sorted(zip(places, checks), key=lambda x: x[0])]
+    if any(item[0].source_id != own or item[0].form == "branch" for item in checks):
+        return checks  # a workflow (it sends the agent through other parts, it branches): its order holds
+    found = [_found_in(item[0], plain) is not None for item in checks]
+    return [item for _, item in sorted(zip(found, checks), key=lambda x: not x[0])]
 
 
 @dataclass
