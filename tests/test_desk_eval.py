@@ -131,3 +131,26 @@ def test_a_desk_runs_end_to_end_and_says_where_it_loses(small_desk, tmp_path, se
     finally:
         index.close()
     assert again.unchanged == 2 and again.chunks_embedded == 0
+
+
+@pytest.mark.slow
+def test_the_homebee_desk_keeps_its_articles_and_asks_only_what_its_text_backs(tmp_path, session_cache):
+    """A robot retailer's desk (evals/desks/homebot): no help-centre sentence about a product's
+    model is taken for an instruction to the model (that left whole articles out), and on the
+    dev split every question comes from its text, its tickets or the basics, in the customer's
+    language, and the diagnostic cases get questions."""
+    from knowledge_base.index import KnowledgeIndex
+
+    settings = make_settings(tmp_path / "data", session_cache)
+    folder = desk.DESKS / "homebot"
+    result = desk.run(settings, folder, "dev")
+    own, _ = desk.desk_index(settings, folder)
+    index = KnowledgeIndex(own)
+    try:
+        assert index.docstore.flagged_passages() == []
+    finally:
+        index.close()
+    for lang in ("en", "ru"):
+        f = desk.figures(result, lang)
+        assert f["unbacked"][0] == 0 and f["wrong_language"][0] == 0
+        assert f["asked"][0] >= 2 and f["off_domain_refused"][0] == f["off_domain_refused"][1]
