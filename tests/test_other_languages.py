@@ -20,7 +20,7 @@ MARGIN = 1.5
     ("Bonjour, ma connexion ne marche plus depuis hier.", "fr"),
     ("Hola, no tengo internet desde ayer", "es"),
     ("Dzień dobry, internet nie działa od wczoraj", "pl"),
-    ("Добрий день, у мене не працює інтернет з учорашнього вечора", "uk"),
+    ("Добрий день, хочу змінити тариф на дешевший з наступного місяця", "uk"),
     ("Скажіть, будь ласка, як оплатити рахунок?", "uk"),
     # English and Russian with brands, loanwords, transliteration and typos stay themselves
     ("My router shows a red light and the internet is down", "en"),
@@ -29,7 +29,7 @@ MARGIN = 1.5
     ("pls help router kaput", "en"),
     ("privet, u menya ne rabotaet internet", "en"),
     ("ok ta, bye", "en"),
-    ("Здравствуйте, не работает интернет", "ru"),
+    ("Здравствуйте, подскажите, где посмотреть историю платежей", "ru"),
     ("Доброго дня, Марина", "ru"),
     ("Роутер мигает красным, перезагрузка не помогла", "ru"),
 ])
@@ -44,7 +44,7 @@ def test_a_text_too_short_to_tell_keeps_its_letters_language():
 
 @pytest.mark.parametrize("text,written,draft", [
     ("Hallo, mein Internet funktioniert seit gestern nicht. Der Router blinkt rot.", "de", "en"),
-    ("Добрий день, у мене не працює інтернет з учорашнього вечора, роутер блимає червоним.", "uk", "ru"),
+    ("Доброго вечора, телевізійна приставка показує помилку і не вмикається вже другий день.", "uk", "ru"),
 ])
 def test_the_operator_learns_the_draft_is_not_in_the_customers_language(retrieval_copilot, text, written, draft):
     s = retrieval_copilot.suggest(conversation(text))
