@@ -522,7 +522,7 @@ def eval_small_talk(
 @eval_app.command("audit-splits")
 def eval_audit_splits(
     dataset: Optional[list[Path]] = typer.Option(None, "--dataset", help="Held-out cases: JSONL file(s) or folder "
-                                                 "(default: evals/datasets; rows with split test or holdout)."),
+                                                 "(default: evals/datasets and evals/desks; rows with split test or holdout)."),
     against: Optional[list[Path]] = typer.Option(None, "--against", help="Files or folders we write, train or tune "
                                                  "on (default: tests, the routing and small-talk utterances, the calibration data)."),
     lexical_only: bool = typer.Option(False, "--lexical-only", help="No embedder: RapidFuzz scores only."),

@@ -276,7 +276,8 @@ def run(settings, datasets: list[Path] | None = None, against: list[Path] | None
     """The audit with the configured embedder (its vectors cached like the index's)."""
     from knowledge_base.embeddings import make_embeddings
 
-    held, ids, used = held_out_texts(datasets or [ROOT / "evals" / "datasets"])
+    # the demo desk's eval sets and the desks we did not write (their cases.jsonl; tickets have no split)
+    held, ids, used = held_out_texts(datasets or [ROOT / "evals" / "datasets", ROOT / "evals" / "desks"])
     others = against_texts(against or [ROOT / p for p in DEFAULT_AGAINST], exclude=exclude or [])
     emb = make_embeddings(settings.embedding, settings.cache_dir) if embed else None
     return audit(held, ids, others, emb.embeddings if emb else None, thresholds,
