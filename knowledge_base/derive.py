@@ -462,14 +462,6 @@ def _names_something(text: str) -> bool:
                for w in re.findall(r"[\w'-]+", text.lower()))
 
 
-# an ask that names the customer ("ask the customer for ...", «уточните у клиента ...», «спросите ...»): under an
-# if-clause, "ask for a new code and try again" is the reader's own step
-_TO_THE_CUSTOMER = {
-    "en": re.compile(rf"^\s*(?:please\s+)?(?:ask|have|get|request)\s+{_WHO_EN}\b", _I),
-    "ru": re.compile(r"^\s*(?:попросите|предложите|уточните|спросите|узнайте|выясните)\b", _I),
-}
-
-
 _CHECKS: list[tuple[str, re.Pattern]] = [
     ("en", _ASK_EN), ("en", _ASK_WH_EN), ("en", _ASK_FOR_EN), ("en", _CHECK_EN),
     ("ru", _ASK_RU), ("ru", _CLARIFY_RU), ("ru", _CHECK_RU),
@@ -1094,8 +1086,11 @@ def derive(doc: SourceDocument) -> list[Derived]:
         if check is None and not (nested or is_heading or branch_condition):
             # "If the robot still does not charge, ask the customer for the error code": an ask under its own
             # condition, asked once the customer's words meet it (a self-help step under one is what to do next)
+            # in English the ask must name the customer: "ask for a new code and try again" is the reader's own step
+            # (a Russian ask, «уточните», «спросите», is the agent's already)
             c = _IF_CLAUSE.match(sentence.strip("*"))
-            told = check_of(c.group("rest"), doc.lang) if c and _TO_THE_CUSTOMER[doc.lang].match(c.group("rest")) else None
+            named = c and (doc.lang == "ru" or _AGENT_READER_EN.match(c.group("rest")))
+            told = check_of(c.group("rest"), doc.lang) if named else None
             if told and told[2] == "ask":
                 check, own_condition = told, c.group("cond").strip()
         if check and nested:

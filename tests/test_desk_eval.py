@@ -154,3 +154,19 @@ def test_the_homebee_desk_keeps_its_articles_and_asks_only_what_its_text_backs(t
         f = desk.figures(result, lang)
         assert f["unbacked"][0] == 0 and f["wrong_language"][0] == 0
         assert f["asked"][0] >= 2 and f["off_domain_refused"][0] == f["off_domain_refused"][1]
+
+
+def test_a_folder_without_cases_or_knowledge_is_a_one_line_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from copilot.cli import app
+
+    (tmp_path / "nodesk" / "kb").mkdir(parents=True)
+    for folder, missing in ((tmp_path / "nodesk", "no cases file"), (tmp_path / "elsewhere", "no cases file")):
+        result = CliRunner().invoke(app, ["eval", "desk", str(folder), "--split", "dev"])
+        assert result.exit_code == 2, result.output
+        assert missing in result.output and "Traceback" not in result.output
+    (tmp_path / "nodesk" / "kb").rmdir()
+    (tmp_path / "nodesk" / "cases.jsonl").write_text("", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "desk", str(tmp_path / "nodesk"), "--split", "dev"])
+    assert result.exit_code == 2 and "no knowledge folder" in result.output

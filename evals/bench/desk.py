@@ -85,7 +85,7 @@ class DeskResult(BaseModel):
 def load_cases(desk: Path, split: str) -> list[DeskCase]:
     path = desk / "cases.jsonl"
     if not path.exists():
-        raise SourceError(f"{path}: no cases file (a desk folder holds kb/ and cases.jsonl)")
+        raise SourceError(str(path), "no cases file (a desk folder holds kb/ and cases.jsonl)")
     cases = [c for _, c in read_records(path, DeskCase, "case")]
     return [c for c in cases if split == "all" or c.split == split]
 
@@ -136,7 +136,7 @@ def desk_index(settings: Settings, desk: Path) -> tuple[Settings, int]:
 
     kb = desk / "kb"
     if not kb.is_dir():
-        raise SourceError(f"{kb}: no knowledge folder (a desk folder holds kb/ and cases.jsonl)")
+        raise SourceError(str(kb), "no knowledge folder (a desk folder holds kb/ and cases.jsonl)")
     folder = settings.data_dir / "desks" / f"{desk.name}-{kb_fingerprint(kb)}"
     own = settings.model_copy(update={"index_dir": folder / "index",
                                       "llm": settings.llm.model_copy(update={"enabled": False})})
@@ -144,7 +144,7 @@ def desk_index(settings: Settings, desk: Path) -> tuple[Settings, int]:
     try:
         report = Ingestor(index).run([kb])
         if report.failed:
-            raise SourceError(f"{kb}: {report.failed} files did not ingest: {report.errors[:3]}")
+            raise SourceError(str(kb), f"{report.failed} files did not ingest: {'; '.join(report.errors[:3])}")
         documents = index.docstore.count_documents()
     finally:
         index.close()
