@@ -677,34 +677,57 @@ def bench_calibrate(
                                       "knowledge_base/calibration/out_of_scope.jsonl)."),
     dev: bool = typer.Option(True, "--dev/--no-dev", help="Also the dev split of the demo and scope eval sets "
                              "(never their test split)."),
+    desks: bool = typer.Option(True, "--desks/--no-desks", help="Also the other businesses' desks of "
+                               "knowledge_base/calibration/desks, each searched on an index of its own."),
 ) -> None:
     """Fit the retrieval confidence ("does the knowledge base cover this?") for the
     configured embedder on labelled queries, and save it. The index must hold the demo desk."""
+    from copilot.jsonl import read_records
     from knowledge_base import calibrate
-    from knowledge_base.index import KnowledgeIndex
     from knowledge_base.coverage import CALIBRATION_FILE
+    from knowledge_base.folder_index import folder_index
+    from knowledge_base.index import KnowledgeIndex
     from knowledge_base.retriever import HybridRetriever
 
+    opened: list[KnowledgeIndex] = []
     with user_errors():
-        kb = KnowledgeIndex(settings_for(index))
+        settings = settings_for(index)
+        kb = KnowledgeIndex(settings)
+        opened.append(kb)
         if kb.docstore.count_documents() == 0:
             fail(f"the index in {kb.index_dir} is empty; run `copilot ingest knowledge_base/demo` first")
         in_file, out_file = in_scope or calibrate.IN_SCOPE, out_of_scope or calibrate.OUT_OF_SCOPE
         inside, outside = calibrate.read(in_file), calibrate.read(out_file)
-        origin = f"{in_file.name}, {out_file.name}"
         if dev:
             from evals.bench.scope import dev_queries
 
             more_in, more_out = dev_queries()
             inside, outside = inside + more_in, outside + more_out
-            origin += ", dev cases of the demo and scope sets"
-        result = calibrate.fit(HybridRetriever(kb), inside, outside, origin)
+        groups = [calibrate.Group("demo", HybridRetriever(kb), inside, outside)]
+        # every desk's queries are read before any desk is ingested: a typo fails at once
+        labelled = {desk: [q for _, q in read_records(desk / "queries.jsonl", calibrate.DeskQuery, "query")]
+                    for desk in sorted(p for p in calibrate.DESKS.glob("*") if p.is_dir())} if desks else {}
+        for desk, queries in labelled.items():
+            own, _ = folder_index(settings, desk / "kb", f"calibration-{desk.name}")
+            opened.append(KnowledgeIndex(own))
+            groups.append(calibrate.Group(desk.name, HybridRetriever(opened[-1]), *calibrate.by_label(queries)))
+        try:
+            result = calibrate.fit(groups)
+        finally:
+            for opened_index in opened:
+                opened_index.close()
     result.save()
     model = result.models.get(kb.embedding.model_id)
-    if model:
-        out.print(f"{kb.embedding.model_id}: out-of-fold accuracy {model.cv_accuracy}", highlight=False)
-    out.print(f"lexical only: out-of-fold accuracy {result.lexical_only.cv_accuracy}", highlight=False)
+    for name, fitted in ((kb.embedding.model_id, model), ("lexical only", result.lexical_only)):
+        if fitted:
+            out.print(f"{name}: out-of-fold accuracy {fitted.cv_accuracy}", highlight=False)
     out.print(f"saved {CALIBRATION_FILE}", highlight=False)
+    if len(groups) > 1:
+        from evals.bench.docs import update_section
+
+        written = update_section("calibration", "copilot bench calibrate" + ("" if dev else " --no-dev"),
+                                 calibrate.markdown(result, kb.embedding.model_id))
+        out.print(f"updated {written}", highlight=False)
 
 
 @bench_app.command("retrieval")

@@ -68,6 +68,17 @@ class CoverageFeatures(BaseModel):
         return float(self.lang == "ru") if name == "ru" else float(getattr(self, name))
 
 
+class HeldOutDesk(BaseModel):
+    """How a model fitted without one desk judges that desk's queries of one language."""
+
+    desk: str
+    lang: str
+    not_covered: int = Field(description="Queries the desk does not answer.")
+    not_covered_found: int = Field(description="... judged not covered.")
+    covered: int = Field(description="Queries the desk answers.")
+    covered_refused: int = Field(description="... judged not covered.")
+
+
 class CoverageModel(BaseModel):
     """Logistic model of "the knowledge base covers this query" over standardised features:
     z = bias + sum(weight[f] * (x[f] - mean[f]) / scale[f]);  confidence = 1 / (1 + exp(-z)).
@@ -81,6 +92,8 @@ class CoverageModel(BaseModel):
     reference: dict[str, float] = Field(default_factory=dict)
     fitted_on: str = ""
     cv_accuracy: float | None = Field(None, description="Accuracy out of fold (10-fold) on the training queries.")
+    held_out_desks: list[HeldOutDesk] = Field(default_factory=list, description="Each training desk, per "
+                                                "language, under a model fitted on the other desks only.")
 
     def contributions(self, features: CoverageFeatures) -> dict[str, float]:
         """Each feature's push on z relative to a typical covered query (negative: towards 'not covered')."""

@@ -18,7 +18,6 @@ sentence of the knowledge base or a past ticket, in the customer's language.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from pathlib import Path
 from typing import Literal
@@ -31,6 +30,7 @@ from copilot.jsonl import read_records
 from copilot.schema import Conversation, HandoffReason, Question, SuggestionTrace
 from evals.metrics.resolution import contains
 from knowledge_base.errors import SourceError
+from knowledge_base.folder_index import folder_index
 from knowledge_base.language import detect_language
 from knowledge_base.tokenizer import function_terms, tokenize
 
@@ -119,36 +119,10 @@ def _matches(expected: str, found: str) -> bool:
     return found == expected or found.startswith(expected + "#")
 
 
-def kb_fingerprint(kb: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in kb.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(kb)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
 def desk_index(settings: Settings, desk: Path) -> tuple[Settings, int]:
-    """Settings whose index holds the desk's kb/, and its document count. Ingested as a user
-    would: into the same folder each time (named by the files' content), where unchanged
-    documents are skipped and only a new chunker, derivation or screening version redoes them."""
-    from knowledge_base.index import KnowledgeIndex
-    from knowledge_base.ingest import Ingestor
-
-    kb = desk / "kb"
-    if not kb.is_dir():
-        raise SourceError(str(kb), "no knowledge folder (a desk folder holds kb/ and cases.jsonl)")
-    folder = settings.data_dir / "desks" / f"{desk.name}-{kb_fingerprint(kb)}"
-    own = settings.model_copy(update={"index_dir": folder / "index",
-                                      "llm": settings.llm.model_copy(update={"enabled": False})})
-    index = KnowledgeIndex(own)
-    try:
-        report = Ingestor(index).run([kb])
-        if report.failed:
-            raise SourceError(str(kb), f"{report.failed} files did not ingest: {'; '.join(report.errors[:3])}")
-        documents = index.docstore.count_documents()
-    finally:
-        index.close()
-    return own, documents
+    """Settings whose index holds the desk's kb/ (knowledge_base/folder_index.py), model off."""
+    own, documents = folder_index(settings, desk / "kb", desk.name)
+    return own.model_copy(update={"llm": own.llm.model_copy(update={"enabled": False})}), documents
 
 
 def run(settings: Settings, desk: Path, split: str = "dev") -> DeskResult:
