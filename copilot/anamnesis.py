@@ -94,6 +94,7 @@ class Candidate:
     review: str | None = None
     topic: str = ""                                  # a derived check's subject ("mobile data")
     states: list[str] = field(default_factory=list)  # a workflow branch's states ("on", "off")
+    options: list[str] = field(default_factory=list)  # the answers its sentence lists ("Buzz 3", "Buzz 5 Pro")
 
 
 def _slug(topic: str) -> str:
@@ -229,6 +230,8 @@ def _stated(c: "Candidate", sentences: list[str]) -> bool:
     mode") is a subject too."""
     if not c.states and _can_said(c.text, sentences):
         return True
+    if any(_names(option, sentence) for option in c.options for sentence in sentences):
+        return True  # one of the answers the source lists ("my buzz 5 pro ...")
     if c.states and all(is_code(s) for s in c.states):
         # which code the customer sees: naming any code answers it
         return any(codes_in(sentence) for sentence in sentences)
@@ -252,6 +255,12 @@ def _stated(c: "Candidate", sentences: list[str]) -> bool:
     return False
 
 
+def _names(option: str, sentence: str) -> bool:
+    """The sentence names the option: its words, stemmed, in a row ("buzz 5 pro"; «на базовом»)."""
+    need, words = tokenize(option), tokenize(sentence)
+    return bool(need) and any(words[i:i + len(need)] == need for i in range(len(words) - len(need) + 1))
+
+
 # a multi-word name in a question ("Data Saver", "Wi-Fi Calling"): what it is about
 _NAMED = re.compile(r"\b[A-ZА-ЯЁ][\w-]+(?:\s+[A-ZА-ЯЁ][\w-]+)+")
 
@@ -264,7 +273,8 @@ def _head(state: str) -> tuple[str, ...]:
 
 
 def _as_candidate(check: DerivedCheck) -> Candidate:
-    return Candidate("", check.question, "", 0.0, "derived", topic=check.topic, states=check.states)
+    return Candidate("", check.question, "", 0.0, "derived", topic=check.topic, states=check.states,
+                     options=check.options)
 
 
 def meets(condition: str, lang: str, sentences: list[str], facts: dict[str, FactDef] = FACTS) -> bool:
@@ -360,7 +370,7 @@ def candidates(language: str, articles: list[ArticleFacts], ticket_questions: li
                 score = 0.05 - 0.01 * min(i, 4) - 0.01 * rank
             offer(Candidate(key, check.question, WHY_DERIVED.get(language, WHY_DERIVED["en"]).format(
                 source=check.source_id), score, "derived", check.source_id, check.sentence, status,
-                topic=check.topic, states=check.states))
+                topic=check.topic, states=check.states, options=check.options))
     asked = Counter(key for questions in ticket_questions
                     for key in {k for q in questions for k in facts_asked(q, facts)})
     for key, count in asked.items():

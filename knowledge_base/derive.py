@@ -33,7 +33,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "50"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "51"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -62,6 +62,8 @@ class DerivedCheck(_Proposal):
                               "is given when the customer names the subject with one of them.")
     condition: str = Field("", description="A follow-up: the branch outcome it is checked under ('the user is "
                            "traveling'); asked only once the customer's words meet it.")
+    options: list[str] = Field(default_factory=list, description="The answers the sentence lists ('Ask for the robot "
+                               "model: Buzz 3, Buzz 5 Pro or Glide W1'): a customer who names one has answered it.")
     condition_from: Literal["branch", "sentence"] = Field(
         "branch", description="branch: the condition is a workflow outcome or a code's section above the check; "
         "sentence: the check's own if-clause ('If the robot still does not charge, ask for the error code'), met "
@@ -598,6 +600,30 @@ def requests_of(sentence: str, lang: str) -> list[tuple[str, str]]:
     return out
 
 
+# after the colon of an ask, a short list of the possible answers: "A, B or C", «A, B или C»
+# (a comma between digits is a decimal one: «2,4 ГГц»)
+_OPTION_LIST = re.compile(r"^(?P<before>[^:]+):\s*(?P<items>[^:;!?]+?)\s*(?:[.;!?](?:\s|$)|$)")
+_OPTION_SPLIT = re.compile(r"\s*,(?!\d)\s*(?:(?:or|and|или|и|либо)\s+)?|\s+(?:or|and|или|и|либо)\s+", re.I)
+
+
+def listed_answers(sentence: str) -> list[str]:
+    """The answers an ask lists after its colon ("Ask for the robot model: Buzz 3, Buzz 5 Pro
+    or Glide W1" -> Buzz 3, Buzz 5 Pro, Glide W1): two to eight short names (capitalised, quoted
+    or numbered: a product, a plan, a model), after one thing asked for. Not the parts of an
+    answer ("which class they want: name, club, date"), not examples for half of a double ask
+    ("when it started and what changed: a new router, ...")."""
+    m = _OPTION_LIST.match(sentence.replace("*", "").strip())
+    if not m or re.search(r"\b(?:and|и)\b", m.group("before"), re.I):
+        return []
+    raw = [i.strip() for i in _OPTION_SPLIT.split(m.group("items"))]
+    items = [i.strip("\"'«»“”") for i in raw]
+    if not 2 <= len(items) <= 8 or any(not i or len(i.split()) > 4 for i in items):
+        return []
+    if not all(re.match(r"[\"'«“]|[A-ZА-ЯЁ0-9]", r) for r in raw):
+        return []
+    return items
+
+
 def check_of(sentence: str, lang: str) -> tuple[str, str, str] | None:
     """(topic, question, form) when the sentence tells the agent (or the reader) to
     establish something, else None."""
@@ -1105,7 +1131,8 @@ def derive(doc: SourceDocument) -> list[Derived]:
                 found.append(DerivedCheck(id=_id(doc.id, "check", sentence), source_id=doc.id, lang=doc.lang,
                                           position=pos, topic=topic, question=question, form=form,
                                           sentence=sentence, heading="" if is_heading else heading,
-                                          condition=condition, condition_from="sentence" if own_condition else "branch"))
+                                          condition=condition, condition_from="sentence" if own_condition else "branch",
+                                          options=listed_answers(sentence) if form == "ask" else []))
             continue
         asked = [] if nested or is_heading else requests_of(sentence, doc.lang)
         for topic, question in asked:

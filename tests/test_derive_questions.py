@@ -4,6 +4,8 @@ match and of its neighbours are ordered. Pure functions: no index, no model."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from copilot.anamnesis import ArticleFacts, questions
@@ -325,6 +327,34 @@ def test_an_ask_under_its_own_if_clause_is_asked_once_the_customer_describes_it(
 ])
 def test_an_if_clause_that_does_not_ask_the_customer_is_no_check(sentence, lang):
     assert not [c for c in derive(doc(sentence, lang)) if isinstance(c, DerivedCheck)]
+
+
+@pytest.mark.parametrize("lang,text,named,other", [
+    ("en", "Ask the customer for the **coffee machine model**: Brewmaster 2, Brewmaster 4 Duo or Pico.",
+     "my brewmaster 4 duo leaks water from the bottom", "my coffee machine leaks water from the bottom"),
+    ("ru", "Уточните у клиента **тариф**: «Старт», «Семейный» или «Бизнес Плюс».",
+     "Я на семейном, и интернет постоянно пропадает", "У меня постоянно пропадает интернет"),
+])
+def test_a_check_whose_sentence_lists_the_answers_is_answered_by_naming_one(lang, text, named, other):
+    """"Ask for the model: A, B or C": a customer who wrote one of them has answered it; one
+    who did not is asked."""
+    check = next(c for c in derive(doc(text, lang)) if isinstance(c, DerivedCheck))
+    assert len(check.options) == 3
+    assert [q for _, q in asked(lang, [doc(text, lang)], other)] == [check.question]
+    assert asked(lang, [doc(text, lang)], named) == []
+
+
+@pytest.mark.parametrize("sentence", [
+    "Ask the customer for the order number: it starts with HB- and has 7 digits.",
+    "Ask the customer for: the error code, the time it appeared",
+    "Уточните у клиента номер договора: он указан в счёте и в личном кабинете.",
+    "Ask which class they want: name, club, date and start time.",
+    "Спросите, когда началась проблема и что изменилось накануне: новый роутер, переезд, падение.",
+    "Спросите, какая сеть: нужна 2,4 ГГц.",
+])
+def test_what_follows_a_colon_is_no_list_of_answers_when_it_is_a_clause_or_a_topic(sentence):
+    lang = "ru" if re.search("[а-я]", sentence) else "en"
+    assert all(c.options == [] for c in derive(doc(sentence, lang)) if isinstance(c, DerivedCheck))
 
 
 HANDBOOK = {
