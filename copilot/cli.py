@@ -726,7 +726,7 @@ def bench_calibrate(
         from evals.bench.docs import update_section
 
         written = update_section("calibration", "copilot bench calibrate" + ("" if dev else " --no-dev"),
-                                 calibrate.markdown(result, kb.embedding.model_id))
+                                 calibrate.markdown(result, kb.embedding.model_id, with_dev=dev))
         out.print(f"updated {written}", highlight=False)
 
 

@@ -167,13 +167,14 @@ def fit(groups: list[Group]) -> Calibration:
     return calibration
 
 
-def markdown(calibration: Calibration, model_id: str) -> str:
-    """The held-out-desk figures of the fitted models, for docs/benchmarks.md."""
+def markdown(calibration: Calibration, model_id: str, with_dev: bool = True) -> str:
+    """The held-out-desk figures of the fitted models, for docs/benchmarks.md (`with_dev`: the
+    demo desk's queries include the dev split of its eval sets)."""
+    demo = "in_scope.jsonl and out_of_scope.jsonl" + (", and the dev split of the demo and scope sets" if with_dev else "")
     lines = ["Does the \"not covered\" judgement carry to a desk it was not fitted on? Each desk's labelled "
              "first messages, judged by a model fitted on the other desks only (at the 0.5 the engine uses; "
-             "`COPILOT_RETRIEVAL__MIN_CONFIDENCE`). Desks: the demo desk (knowledge_base/calibration/in_scope.jsonl, "
-             "out_of_scope.jsonl and the dev split of the demo and scope sets) and the other businesses of "
-             "knowledge_base/calibration/desks.", ""]
+             f"`COPILOT_RETRIEVAL__MIN_CONFIDENCE`). Desks: the demo desk (knowledge_base/calibration/{demo}) and "
+             "the other businesses of knowledge_base/calibration/desks.", ""]
     for name, model in ((model_id, calibration.models.get(model_id)), ("lexical only", calibration.lexical_only)):
         if model is None or not model.held_out_desks:
             continue

@@ -37,6 +37,7 @@ def test_each_desk_is_judged_by_a_model_fitted_without_it():
     assert (a.covered_refused, a.not_covered_found) == (0, 2)
     report = calibrate.markdown(Calibration(models={"m": model}), "m")
     assert "| c | en | 0/2 (0.00) | 2/2 (1.00) |" in report
+    assert "dev split" in report and "dev split" not in calibrate.markdown(Calibration(models={"m": model}), "m", False)
 
 
 def test_one_desk_has_no_held_out_figures():
