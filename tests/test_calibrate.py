@@ -121,9 +121,12 @@ def test_fit_on_two_desks_keeps_each_desks_figures(tmp_path, session_cache):
     assert all(h.covered == 1 and h.not_covered == 1 for h in model.held_out_desks)
     assert {(h.desk, h.lang) for h in result.lexical_only.held_out_desks} == {(h.desk, h.lang)
                                                                               for h in model.held_out_desks}
-    # a second run finds the same desk's index and ingests nothing again
+    # the index is named by the files' content: the same files find it again, an edited one gets its own
     own, _ = folder_index(settings, bikes, "bikes")
     assert own.index_dir == opened[0].index_dir
+    (bikes / "tariffs-en.md").write_text("# Tariffs\n\nA bike costs 5 RUB a minute.\n", encoding="utf-8")
+    edited, documents = folder_index(settings, bikes, "bikes")
+    assert edited.index_dir != opened[0].index_dir and documents == 4
 
 
 def test_a_broken_calibration_desk_is_a_one_line_error(tmp_path, monkeypatch, demo_index_dir):
