@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from copilot.desk import Desk
 from copilot.schema import Conversation
-from copilot.text import split_sentences
+from copilot.text import CODE, SHOWN_CODE, split_sentences
 
 _I = re.I | re.U
 
@@ -156,7 +156,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "Is there an error code or message on the screen? What does it say exactly?",
          "ru": "Есть ли на экране код ошибки или сообщение? Что именно там написано?"},
         {"en": "Each error code has its own fix.", "ru": "У каждого кода ошибки своё решение."},
-        given=_p(r"\b[EЕ][- ]?\d{3}\b", r"\b(error|message)\b[^.?!]{0,20}(says|shows|:)", r"(ошибк|сообщени|надпис)\w*[^.?!]{0,20}(пишет|:|«|\")"),
+        given=_p(SHOWN_CODE, r"\b(error|message)\b[^.?!]{0,20}(says|shows|:)", r"(ошибк|сообщени|надпис)\w*[^.?!]{0,20}(пишет|:|«|\")"),
         asked=_p(r"error (code|message)|code on the screen|what does the screen", r"код ошибки|ошибк\w* на экране|что пишет|какая ошибка"),
         kind="code",
     ),
@@ -320,7 +320,7 @@ VALUE_TYPES: dict[str, list[re.Pattern]] = {
         r"(?<!\w)после \d{1,2}(?::\d\d)?(?: час\w*| вечера| утра)?", r"(?<!\w)(?:весь день|круглые сутки|в час пик)(?!\w)"),
     "amount": _p(r"(?:[$€]\s?)\d[\d\s,.]*\d", r"\d(?:[\d\s,.]*\d)?\s*(?:rub\w*|roubles?|rur|usd|eur|dollars?|euros?|руб\w*|₽|р\.|р\b|тыс\w*(?: руб\w*)?)"),
     "speed": _p(r"\d+(?:[.,]\d+)?(?:\s*[-–]\s*\d+(?:[.,]\d+)?)?\s*(?:mbit/s|mbit|mbps|mb/s|megabits?|gbit/s|gbps|kbit/s|мбит/с|мбит\w*|мб/с|мегабит\w*|мбс|гбит\w*|кбит\w*)"),
-    "code": _p(r"\b[EЕ][- ]?\d{3}\b", r"«[^»\n]{1,60}»|\"[^\"\n]{1,60}\"|“[^”\n]{1,60}”", r"(?<=:)\s*[^.?!\n«\"“]{2,60}"),
+    "code": _p(CODE, r"«[^»\n]{1,60}»|\"[^\"\n]{1,60}\"|“[^”\n]{1,60}”", r"(?<=:)\s*[^.?!\n«\"“]{2,60}"),
     "phone": _p(r"(?:\+7|\b8)[\s(-]*9\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}\b"),
     "state": _p(r"(?:\b(?:not |no )?(?:red|green|orange|amber|yellow|blue|white|off|unlit|blink\w*|flash\w*|solid|steady)\b"
                 r"|(?<!\w)(?:не )?(?:красн\w*|зел[её]н\w*|оранж\w*|ж[её]лт\w*|син\w*|бел\w*|гор\w*|мига\w*|погас\w*|светит\w*))"),

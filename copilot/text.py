@@ -18,13 +18,28 @@ _ABBREV = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|approx|no|tel|т\.е|т\.д|т\.
 # a sentence may end inside emphasis or quotes: "**...started.** The fee"
 _SPLIT = re.compile(r"(?<=[.!?…])(?:\*\*|__|[»\"')\]])*\s+|\n+")
 
+# An error or status code as manuals and customers of any desk write it: capitals, then digits
+# ("E-101", "E01", "W3", "ERR42", «Е-305» with a Cyrillic look-alike), or a hex status ("0x80070005").
+# Case-sensitive: "page 12" and "iPhone 15" are no codes.
+CODE = r"(?-i:(?<![\w-])[A-ZА-ЯЁ]{1,4}-?\d{1,5}(?![\w-]))|(?i:(?<![\w-])0x[0-9a-f]{4,8}(?![\w-]))"
+# ... written as one the customer sees: with a dash ("E-101"), or next to a word that says it is a
+# code or is shown ("error W3", "it shows E01", «пишет Е01», "E01 on the display", "error 651"); a
+# bare "S23" is a phone model as often as a code
+_CODE_SEEN = (r"\b(?:errors?|codes?|faults?|shows?|showing|displays?|displaying|screen|says|reads|flashes)|ошибк\w*|код\w*|"
+              r"экран\w*|диспле\w*|пиш(?:ет|ут)|показыва\w*|высвечива\w*|выда(?:ёт|ет|ют)|гор(?:ит|ят)")
+SHOWN_CODE = (rf"(?-i:(?<![\w-])[A-ZА-ЯЁ]{{1,4}}-\d{{1,5}}(?![\w-]))|(?:{_CODE_SEEN})\W{{1,3}}(?:\w{{1,5}}\W{{1,3}})?(?:{CODE})"
+              rf"|(?:{CODE})\W{{1,3}}(?:errors?\b|codes?\b|on the (?:screen|display)|ошибк\w*|код\w*|на (?:экране|дисплее))"
+              r"|\b(?:error|ошибк\w*)\W{1,3}(?:code\W{1,3}|№\s?|#)?\d{3,5}\b")  # "error 651", «ошибка 691»
+
 _ENTITY_RXS = [
     ("link", re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:example|ru|com|org|net)(?:/[\w/.-]*)?\b|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)),
     ("phone", re.compile(r"\+7[\s(]*\d{3}[\s)]*\d{3}[\s-]*\d{2}[\s-]*\d{2}")),
-    ("code", re.compile(r"\b[EЕ]-\d{3}\b")),
+    ("code", re.compile(CODE)),
     ("time", re.compile(r"\b\d{1,2}:\d{2}\b")),
     ("number", re.compile(r"\d+(?:[\s\u00a0\u202f,.]\d{3})*(?:[.,]\d+)?")),
 ]
+# Cyrillic letters that look Latin, lower-cased as the recognizer compares codes
+_LOOK_ALIKES = str.maketrans("авекмнорстх", "abekmhopctx")
 _NEGATION = re.compile(r"\b(not|no|never|cannot|can't|won't|don't|doesn't|isn't|aren't|without|none|nor|unable)\b|"
                        r"(?<![\w-])(не|нет|нельзя|никогда|ни|без|невозможно)(?![\w-])", re.I)
 _NON_FACTUAL = re.compile(
@@ -183,8 +198,8 @@ class EntityRecognizer:
                 elif kind == "number":
                     value = re.sub(r"[\s\u00a0\u202f]", "", value)
                     value = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", value)
-                elif kind == "code":
-                    value = value.replace("е", "e")
+                elif kind == "code":  # "E-101", "e101" and «Е-101» are one code
+                    value = value.translate(_LOOK_ALIKES).replace("-", "")
                 found.add(f"{kind}:{value}")
                 text = text.replace(m.group(0), " ")  # a phone's digits are not also numbers
         return found

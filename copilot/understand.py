@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from copilot.facts import FACTS, FactDef, GivenFact, answered_questions, asking, given_facts
 from copilot.schema import Conversation, Sentiment
-from copilot.text import split_sentences
+from copilot.text import SHOWN_CODE, split_sentences
 from knowledge_base.language import detect_language, written_in
 
 _I = re.I | re.U
@@ -286,7 +286,7 @@ _PROBLEM = _rx(
     r"problems?|issues?|trouble|unable to|unavailable|not available|sluggish|laggy|glitch\w*|fault\w*|malfunction\w*|"
     r"(not|isn'?t|aren'?t|wasn'?t) (connecting|loading|sending|going through|coming through|arriving|receiving)|"
     r"never (works?|arrives?|loads?|sends?|go(?:es)? through|comes? through|connects?))\b",
-    r"\bE-?\d{3}\b",
+    SHOWN_CODE,
     r"не работа|перестал|нет (?:мобильного |домашнего )?(интернета|сети|сигнала|связи|изображения|картинки)|пропал|пропада|отваливает|отключил|медленн|тормоз|"
     r"ошибк|не могу|не получается|не удается|не удаётся|сломал|не заходит|не пришл|не пришёл|не пришел|не зачисл|не поступил|"
     r"(списал|сняли|списали|снял|взял|взяли)\w*[^.?!]{0,20}(дважды|два раза)|(дважды|два раза) (списал|снял|взял)|дважды|"

@@ -42,6 +42,10 @@ def values(*turns: str, book=FACTS) -> dict[str, str]:
     ("by cable it's 30-40 Mbps, I sent you the tests", "speed_test_result", "30-40 Mbps"),
     ("My TV shows E-101 on a black screen since the update", "error_code", "E-101"),
     ("На экране ошибка: «Нет сигнала», пульт не помогает", "error_code", "Нет сигнала"),
+    # codes of any desk's shape, not only the demo desk's "E-101"
+    ("the app shows W3 and the robot stops in the hallway", "error_code", "W3"),
+    ("пылесос пищит, на дисплее E01, щётка не крутится", "error_code", "E01"),
+    ("Windows says 0x80070005 when the update installs", "error_code", "0x80070005"),
     ("call me at +7 912 345-67-89 after six", "contact_phone", "+7 912 345-67-89"),
     # states and short phrases
     ("The red light is blinking on the router.", "router_lights", "red blinking"),
@@ -151,6 +155,9 @@ def test_a_reply_to_the_agents_question_gives_its_fact(turns, key, value):
 
 @pytest.mark.parametrize("turns,key", [
     (("My top-up hasn't shown up", "When did you pay?", "by card, from the app"), "payment_date"),  # no date in it
+    # a phone model or a product is no error code, whatever its letters and digits
+    (("My Galaxy S23 keeps dropping calls at home",), "error_code"),
+    (("Купил робот X20, он не заряжается на базе",), "error_code"),
     (("Платёж не дошёл", "Какая сумма была оплачена?", "вчера вечером"), "payment_amount"),  # a date, not an amount
     (("Интернета нет", "Что показывают индикаторы?", "4455667788"), "contract_number"),  # nobody asked for it
     (("No internet", "When did you pay?"), "payment_date"),  # not answered yet

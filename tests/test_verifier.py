@@ -29,7 +29,20 @@ def test_entities_are_normalised():
     assert entities("в течение десяти дней") == {"number:10"}
     assert "phone:78007001235" in entities("call +7 800 700-12-35")
     demo = EntityRecognizer(demo_desk().plan_names)
-    assert {"plan:volna 300", "code:e-203", "link:my.volna.example"} <= demo("Volna 300, E-203, my.volna.example")
+    assert {"plan:volna 300", "code:e203", "link:my.volna.example"} <= demo("Volna 300, E-203, my.volna.example")
+
+
+@pytest.mark.parametrize("source,same,other", [
+    ("Code E01 means the brush is stuck.", "If you see E01, clean the brush.", "If you see F01, clean the brush."),
+    ("Ошибка Е-305: подписка не активна.", "При ошибке E305 проверьте подписку.", "При ошибке E-350 проверьте подписку."),
+    ("W3 on the display: the water tank is empty.", "W3 means the tank is empty.", "W8 means the tank is empty."),
+])
+def test_a_code_of_any_shape_is_one_fact_however_it_is_written(source, same, other):
+    """A draft that swaps one code for another states a wrong fact even when the digits match
+    ("F01" for "E01"); the same code with or without a dash, or with a Cyrillic look-alike, is
+    the same fact."""
+    assert entities(same) <= entities(source)
+    assert not entities(other) <= entities(source)
 
 
 def test_sentences_split_with_citations_kept_in_place():
