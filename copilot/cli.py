@@ -647,7 +647,7 @@ def llm_serve(
     from copilot.local_llm import gguf_path, serve
 
     settings = get_settings().llm
-    port = port or urlparse(settings.base_url).port or 8088
+    port = port or urlparse(settings.base_url).port or settings.local_port
     with user_errors():
         path = gguf_path(settings)
         err.print(f"serving {path.name} as '{settings.model}' on http://{host}:{port}/v1 (Ctrl-C to stop)",

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,9 +33,18 @@ LOCAL_LLM_PORT = 8088
 class LLMSettings(BaseModel):
     base_url: str = Field(
         f"http://127.0.0.1:{LOCAL_LLM_PORT}/v1",
-        description="OpenAI-compatible endpoint. The default is the local llama.cpp server, "
+        description="OpenAI-compatible endpoint. The default is the local llama.cpp server on `local_port`, "
         "which the app and CLI start themselves when nothing answers there.",
     )
+    local_port: int = Field(LOCAL_LLM_PORT, ge=1, le=65535, description="Loopback port of the bundled model "
+                            "server: the default endpoint, and the one the app starts the model on (two copilots "
+                            "on one machine, or a port already taken, each get their own).")
+
+    @model_validator(mode="after")
+    def _default_endpoint_on_local_port(self) -> "LLMSettings":
+        if "base_url" not in self.model_fields_set:
+            self.base_url = f"http://127.0.0.1:{self.local_port}/v1"
+        return self
     model: str = Field("smollm2-135m-instruct", description="Model name sent to the endpoint.")
     api_key: SecretStr = Field(SecretStr("local"), description="API key (any value for local).")
     enabled: bool = Field(True, description="False: always draft in retrieval-only mode.")

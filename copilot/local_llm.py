@@ -46,7 +46,7 @@ def gguf_path(settings: LLMSettings) -> Path:
 
 def is_local_default(settings: LLMSettings) -> bool:
     url = urlparse(settings.base_url)
-    return url.hostname in {"127.0.0.1", "localhost"} and url.port == LOCAL_LLM_PORT
+    return url.hostname in {"127.0.0.1", "localhost"} and url.port == settings.local_port
 
 
 def answering(base_url: str, timeout: float = 1.0) -> bool:
@@ -109,7 +109,7 @@ class LocalLLMProcess:
         env = {**os.environ, "COPILOT_LLM__BASE_URL": self.settings.base_url}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "copilot.cli", "llm", "serve", "--host", url.hostname or "127.0.0.1",
-             "--port", str(url.port or LOCAL_LLM_PORT), "--parent-pid", str(os.getpid())],
+             "--port", str(url.port or self.settings.local_port), "--parent-pid", str(os.getpid())],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
         )
         deadline = time.monotonic() + wait_s

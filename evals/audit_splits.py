@@ -234,16 +234,21 @@ def audit(held: list[Text], held_ids: set[str], against: list[Text], embedder: E
     shape = (len(compared), len(held))
     cos, lex, cop = np.zeros(shape, np.float32), np.zeros(shape, np.float32), np.zeros(shape, np.float32)
     if compared and held:
-        a_txt, h_txt = [a.text for a in compared], [h.text for h in held]
+        # a string written in several places is scored once (a fifth of the texts are repeats)
+        a_txt = list(dict.fromkeys(a.text for a in compared))
+        pos = {text: i for i, text in enumerate(a_txt)}
+        row = np.array([pos[a.text] for a in compared])
+        h_txt = [h.text for h in held]
         lex = process.cdist(a_txt, h_txt, scorer=fuzz.token_sort_ratio, processor=utils.default_process,
-                            dtype=np.float32)
+                            dtype=np.float32, workers=-1)[row]
         cop = process.cdist(a_txt, h_txt, scorer=fuzz.partial_ratio, processor=utils.default_process,
-                            dtype=np.float32)
+                            dtype=np.float32, workers=-1)
         a_len = np.array([len(utils.default_process(x)) for x in a_txt])
         h_len = np.array([len(utils.default_process(x)) for x in h_txt])
         cop[np.minimum.outer(a_len, h_len) < t.copied_min_chars] = 0  # a short phrase matches anywhere
+        cop = cop[row]
         if embedder is not None:
-            cos = _unit(embedder.embed_documents(a_txt)) @ _unit(embedder.embed_documents(h_txt)).T
+            cos = (_unit(embedder.embed_documents(a_txt)) @ _unit(embedder.embed_documents(h_txt)).T)[row]
         hit = (lex >= t.lexical_min) | (cop >= t.copied_min) | (cos >= t.cosine_min)
         for i, j in zip(*np.nonzero(hit)):
             why = ("cosine" if cos[i, j] >= t.cosine_min else "lexical" if lex[i, j] >= t.lexical_min

@@ -23,6 +23,17 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The suite sets its own configuration; none may leak in from the shell.
 for _key in [k for k in os.environ if k.startswith("COPILOT_")]:
     del os.environ[_key]
+# `make test` runs the suite in two pytest-xdist workers: each starts the bundled model on a
+# port of its own, so one worker stopping its server never cuts the other's off; and each
+# computes on one thread (embedder, torch, model server): OpenMP's and llama.cpp's threads wait
+# for each other spinning, so with the other worker busy on the second core a two-thread
+# computation crawls (tried: a 46 s eval took 12 minutes, a 24 s one 7)
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+WORKER_ENV = ({"COPILOT_LLM__LOCAL_PORT": str(18088 + int(_WORKER[2:])), "COPILOT_LLM__SERVE_THREADS": "1"}
+              if _WORKER.startswith("gw") else {})
+os.environ.update(WORKER_ENV)
+if _WORKER:
+    os.environ["OMP_NUM_THREADS"] = "1"
 
 
 @pytest.fixture(autouse=True)
@@ -38,9 +49,19 @@ def keep_main_module():
         sys.modules["__main__"] = main
 
 
+def _shared_root(tmp_path_factory) -> Path | None:
+    """The folder every xdist worker of this run shares (None when run in one process)."""
+    return tmp_path_factory.getbasetemp().parent if _WORKER else None
+
+
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("embedding-cache")
+    # one cache for all workers: a passage is embedded once per run (SQLite, WAL, busy timeout)
+    shared = _shared_root(tmp_path_factory)
+    if shared is None:
+        return tmp_path_factory.mktemp("embedding-cache")
+    (shared / "embedding-cache").mkdir(exist_ok=True)
+    return shared / "embedding-cache"
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +75,8 @@ def isolated_settings(tmp_path, monkeypatch, session_cache):
     monkeypatch.setenv("COPILOT_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("COPILOT_CACHE_DIR", str(session_cache))
     monkeypatch.setenv("COPILOT_CONFIG", str(tmp_path / "no-copilot.toml"))
+    for key, value in WORKER_ENV.items():
+        monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -65,12 +88,27 @@ def demo_index_dir(tmp_path_factory, session_cache) -> Path:
     from knowledge_base.index import KnowledgeIndex
     from knowledge_base.ingest import Ingestor
 
+    def ingest(data: Path) -> None:
+        kb = KnowledgeIndex(make_settings(data, session_cache))
+        report = Ingestor(kb).run([DEMO_KB])
+        kb.close()
+        assert report.failed == 0, report.errors
+
     data = tmp_path_factory.mktemp("demo-data")
-    settings = make_settings(data, session_cache)
-    kb = KnowledgeIndex(settings)
-    report = Ingestor(kb).run([DEMO_KB])
-    kb.close()
-    assert report.failed == 0, report.errors
+    shared = _shared_root(tmp_path_factory)
+    if shared is None:
+        ingest(data)
+        return data
+    # under xdist the first worker ingests, the others wait and take a copy (each opens its own)
+    from filelock import FileLock
+
+    built = shared / "demo-data"
+    with FileLock(str(shared / "demo-data.lock")):
+        if not (built / ".complete").exists():
+            shutil.rmtree(built, ignore_errors=True)
+            ingest(built)
+            (built / ".complete").touch()
+    shutil.copytree(built, data, dirs_exist_ok=True)
     return data
 
 

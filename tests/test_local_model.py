@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import pytest
 
-from copilot.config import LOCAL_LLM_PORT
 from copilot.engine import new_copilot
 from copilot.local_llm import LocalLLMProcess, answering
 from copilot.schema import SuggestionTrace
@@ -64,7 +63,7 @@ def test_the_local_server_is_started_when_nothing_answers(demo_index, monkeypatc
     """With the default local endpoint silent, the engine factory starts the server."""
     import copilot.local_llm as local_llm
 
-    settings = llm_settings(demo_index.settings, enabled=True, base_url=f"http://127.0.0.1:{LOCAL_LLM_PORT}/v1")
+    settings = llm_settings(demo_index.settings, enabled=True, base_url=f"http://127.0.0.1:{demo_index.settings.llm.local_port}/v1")
     if answering(settings.llm.base_url):
         pytest.skip("something already serves the default local port")
     new_copilot(settings, index=demo_index)
