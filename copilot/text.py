@@ -183,8 +183,8 @@ class EntityRecognizer:
 
     def __init__(self, names: Sequence[str] = ()):
         kinds = list(_ENTITY_RXS)
-        if names:  # before times and numbers: a plan "Home 300" is one name, not the number 300
-            kinds.insert(3, ("plan", re.compile("|".join(f"(?:{n})" for n in names), re.I)))
+        if names:  # before codes, times and numbers: "Home 300" and "Router AX3000" are one name each
+            kinds.insert(2, ("plan", re.compile("|".join(f"(?:{n})" for n in names), re.I)))
         self._kinds = kinds
 
     def __call__(self, text: str) -> set[str]:
