@@ -39,12 +39,6 @@ class LLMSettings(BaseModel):
     local_port: int = Field(LOCAL_LLM_PORT, ge=1, le=65535, description="Loopback port of the bundled model "
                             "server: the default endpoint, and the one the app starts the model on (two copilots "
                             "on one machine, or a port already taken, each get their own).")
-
-    @model_validator(mode="after")
-    def _default_endpoint_on_local_port(self) -> "LLMSettings":
-        if "base_url" not in self.model_fields_set:
-            self.base_url = f"http://127.0.0.1:{self.local_port}/v1"
-        return self
     model: str = Field("smollm2-135m-instruct", description="Model name sent to the endpoint.")
     api_key: SecretStr = Field(SecretStr("local"), description="API key (any value for local).")
     enabled: bool = Field(True, description="False: always draft in retrieval-only mode.")
@@ -86,6 +80,12 @@ class LLMSettings(BaseModel):
 
         host = urlparse(self.base_url).hostname or ""
         return host in {"127.0.0.1", "localhost", "::1"}
+
+    @model_validator(mode="after")
+    def _default_endpoint_on_local_port(self) -> "LLMSettings":
+        if "base_url" not in self.model_fields_set:
+            self.base_url = f"http://127.0.0.1:{self.local_port}/v1"
+        return self
 
 
 class HandoffSettings(BaseModel):
