@@ -8,6 +8,7 @@ import re
 from typing import Callable, Sequence
 
 from copilot.number_words import words_to_digits
+from knowledge_base.derive import code_key
 from knowledge_base.tables import ROW, RULE
 from knowledge_base.tables import cells as table_cells
 from knowledge_base.tokenizer import tokenize
@@ -38,8 +39,6 @@ _ENTITY_RXS = [
     ("time", re.compile(r"\b\d{1,2}:\d{2}\b")),
     ("number", re.compile(r"\d+(?:[\s\u00a0\u202f,.]\d{3})*(?:[.,]\d+)?")),
 ]
-# Cyrillic letters that look Latin, lower-cased as the recognizer compares codes
-_LOOK_ALIKES = str.maketrans("авекмнорстх", "abekmhopctx")
 _NEGATION = re.compile(r"\b(not|no|never|cannot|can't|won't|don't|doesn't|isn't|aren't|without|none|nor|unable)\b|"
                        r"(?<![\w-])(не|нет|нельзя|никогда|ни|без|невозможно)(?![\w-])", re.I)
 _NON_FACTUAL = re.compile(
@@ -199,7 +198,7 @@ class EntityRecognizer:
                     value = re.sub(r"[\s\u00a0\u202f]", "", value)
                     value = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", value)
                 elif kind == "code":  # "E-101", "e101" and «Е-101» are one code
-                    value = value.translate(_LOOK_ALIKES).replace("-", "")
+                    value = code_key(value).lower()
                 found.add(f"{kind}:{value}")
                 text = text.replace(m.group(0), " ")  # a phone's digits are not also numbers
         return found

@@ -85,6 +85,18 @@ def test_a_planted_copy_an_id_and_a_quoted_case_are_flagged_and_nothing_else(tin
     assert report.files["tests/utterances.jsonl"].flagged == 0
 
 
+def test_a_copy_written_in_two_files_is_named_in_both(tiny_repo):
+    """The audit scores a repeated string once; the report still names every place it stands."""
+    data, tests = tiny_repo
+    (tests / "test_again.py").write_text(f"FIRST = 'a clean line of text here'\nAGAIN = {HELD_OUT_MESSAGE!r}\n",
+                                         encoding="utf-8")
+    held, ids, _ = held_out_texts([data], root=data.parent)
+    report = audit(held, ids, against_texts([tests], root=tests.parent), embedder=None)
+    copies = {p.other for p in report.pairs if p.held_out == "t-1#m1"}
+    assert copies == {"tests/test_leaky.py:2", "tests/test_again.py:2"}
+    assert report.files["tests/test_again.py"].flagged == 1 and report.files["tests/test_again.py"].max_lexical == 100
+
+
 def test_the_report_names_ids_and_scores_never_the_held_out_text(tiny_repo):
     from evals.audit_splits import markdown
 
