@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from copilot.desk import Desk
 from copilot.schema import Conversation
-from copilot.text import CODE, SHOWN_CODE, split_sentences
+from copilot.text import CODE, PHONE, SHOWN_CODE, split_sentences
 
 _I = re.I | re.U
 
@@ -263,7 +263,7 @@ FACTS: dict[str, FactDef] = {f.key: f for f in [
         {"en": "Codes are sent to the contact phone.", "ru": "Коды приходят на контактный телефон."},
         # the number itself, or that the customer no longer has the one on the contract ("I changed my
         # number", "the code goes to the old number", «старой симки больше нет»)
-        given=_p(r"(\+7|\b8)[\s(-]*9\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}\b",
+        given=_p(PHONE,
                  r"\b(?:changed|lost|no longer have|don'?t have) (?:my |the |that |an? )?(?:old |contact )?(?:phone )?(?:number|sim)\b",
                  r"\b(?:old|previous) (?:phone )?number\b",
                  r"(?<!\w)(?:поменял|сменил|потерял)\w*\s+(?:[а-яё]+\s+){0,2}?(?:номер|телефон|сим)\w*",
@@ -321,7 +321,7 @@ VALUE_TYPES: dict[str, list[re.Pattern]] = {
     "amount": _p(r"(?:[$€]\s?)\d[\d\s,.]*\d", r"\d(?:[\d\s,.]*\d)?\s*(?:rub\w*|roubles?|rur|usd|eur|dollars?|euros?|руб\w*|₽|р\.|р\b|тыс\w*(?: руб\w*)?)"),
     "speed": _p(r"\d+(?:[.,]\d+)?(?:\s*[-–]\s*\d+(?:[.,]\d+)?)?\s*(?:mbit/s|mbit|mbps|mb/s|megabits?|gbit/s|gbps|kbit/s|мбит/с|мбит\w*|мб/с|мегабит\w*|мбс|гбит\w*|кбит\w*)"),
     "code": _p(CODE, r"«[^»\n]{1,60}»|\"[^\"\n]{1,60}\"|“[^”\n]{1,60}”", r"(?<=:)\s*[^.?!\n«\"“]{2,60}"),
-    "phone": _p(r"(?:\+7|\b8)[\s(-]*9\d{2}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}\b"),
+    "phone": _p(PHONE),
     "state": _p(r"(?:\b(?:not |no )?(?:red|green|orange|amber|yellow|blue|white|off|unlit|blink\w*|flash\w*|solid|steady)\b"
                 r"|(?<!\w)(?:не )?(?:красн\w*|зел[её]н\w*|оранж\w*|ж[её]лт\w*|син\w*|бел\w*|гор\w*|мига\w*|погас\w*|светит\w*))"),
     "address": _p(

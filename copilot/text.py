@@ -32,9 +32,23 @@ SHOWN_CODE = (rf"(?-i:(?<![\w-])[A-ZА-ЯЁ]{{1,4}}-\d{{1,5}}(?![\w-]))|(?:{_COD
               rf"|(?:{CODE})\W{{1,3}}(?:errors?\b|codes?\b|on the (?:screen|display)|ошибк\w*|код\w*|на (?:экране|дисплее))"
               r"|\b(?:error|ошибк\w*)\W{1,3}(?:code\W{1,3}|№\s?|#)?\d{3,5}\b")  # "error 651", «ошибка 691»
 
+# A phone number as a customer or an article of any country writes it: international ("+44 20 7946 0958",
+# "+7 (916) 123-45-67"), Russian with the trunk 8 ("8 800 555-35-35"), North American with its
+# separators ("(212) 555-0142", "1-800-555-0199"); a bare run of ten digits is as often an order number
+PHONE = (r"(?<![\w+])\+\s?\d(?:[\s\u00a0.\-()]{0,2}\d){7,14}(?!\d)"
+         r"|(?<![\w+.,])8[\s(\-]*\d{3}[\s)\-]*\d{3}[\s.\-]*\d{2}[\s.\-]*\d{2}(?![\d]|[.,]\d)"
+         r"|(?<![\w+.,/:-])(?:1[\s.\-])?(?:\(\d{3}\)\s?|\d{3}[.\-])\d{3}[\s.\-]\d{4}(?![\d]|[.,]\d)")
+
+
+def phone_key(number: str) -> str:
+    """One phone number however it is written: its last ten digits ("+7 916 ..." = "8 916 ...",
+    "+1 212 ..." = "(212) ...")."""
+    return re.sub(r"\D", "", number)[-10:]
+
+
 _ENTITY_RXS = [
     ("link", re.compile(r"\b[\w-]+(?:\.[\w-]+)*\.(?:example|ru|com|org|net)(?:/[\w/.-]*)?\b|[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)),
-    ("phone", re.compile(r"\+7[\s(]*\d{3}[\s)]*\d{3}[\s-]*\d{2}[\s-]*\d{2}")),
+    ("phone", re.compile(PHONE)),
     ("code", re.compile(CODE)),
     ("time", re.compile(r"\b\d{1,2}:\d{2}\b")),
     ("number", re.compile(r"\d+(?:[\s\u00a0\u202f,.]\d{3})*(?:[.,]\d+)?")),
@@ -193,7 +207,7 @@ class EntityRecognizer:
             for m in rx.finditer(text):
                 value = m.group(0).lower().rstrip(".")
                 if kind == "phone":
-                    value = re.sub(r"\D", "", value)
+                    value = phone_key(value)
                 elif kind == "number":
                     value = re.sub(r"[\s\u00a0\u202f]", "", value)
                     value = re.sub(r"(?<=\d)[,.](?=\d{3}\b)", "", value)

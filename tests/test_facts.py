@@ -47,6 +47,10 @@ def values(*turns: str, book=FACTS) -> dict[str, str]:
     ("пылесос пищит, на дисплее E01, щётка не крутится", "error_code", "E01"),
     ("Windows says 0x80070005 when the update installs", "error_code", "0x80070005"),
     ("call me at +7 912 345-67-89 after six", "contact_phone", "+7 912 345-67-89"),
+    # a number of any country, not only a Russian mobile
+    ("you can reach me on +44 20 7946 0958 any time", "contact_phone", "+44 20 7946 0958"),
+    ("my number is (212) 555-0142, call after 5", "contact_phone", "(212) 555-0142"),
+    ("перезвоните на 8 (495) 123-45-67 вечером", "contact_phone", "8 (495) 123-45-67"),
     # states and short phrases
     ("The red light is blinking on the router.", "router_lights", "red blinking"),
     ("Интернет горит красным, остальные зелёные", "router_lights", "горит красным зелёные"),
