@@ -48,7 +48,7 @@ run: install
 	$(BIN)/streamlit run app.py --server.headless true --browser.gatherUsageStats false
 
 test: install browser rt
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"

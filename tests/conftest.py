@@ -36,6 +36,21 @@ if _WORKER:
     os.environ["OMP_NUM_THREADS"] = "1"
 
 
+def pytest_collection_modifyitems(config, items):
+    """The order the two xdist workers take test files in (`make test` passes
+    --no-loadscope-reorder): one file that needs the demo index first, so a worker starts
+    ingesting it at once, then the files that need none, so the other worker has work while it
+    waits for that index instead of idling, then the rest; larger files first within each."""
+    files: dict[str, list] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    needs_index = {f for f, tests in files.items() if any("demo_index_dir" in t.fixturenames for t in tests)}
+    by_size = sorted(files, key=lambda f: -len(files[f]))  # stable: ties keep the collection order
+    with_index = [f for f in by_size if f in needs_index]
+    order = with_index[:1] + [f for f in by_size if f not in needs_index] + with_index[1:]
+    items[:] = [t for f in order for t in files[f]]
+
+
 @pytest.fixture(autouse=True)
 def keep_main_module():
     """Streamlit's AppTest replaces sys.modules['__main__'] with the script it ran; a

@@ -50,6 +50,9 @@ def test_a_code_of_any_shape_is_one_fact_however_it_is_written(source, same, oth
      "Call the hotline on +44 20 7946 0985."),
     ("Звоните на горячую линию 8 800 555-35-35.", "Номер горячей линии: +7 (800) 555 35 35.", "Звоните по номеру 8 800 555-53-35."),
     ("Call us at (212) 555-0142 on weekdays.", "Our number is 1-212-555-0142.", "Call us at (212) 555-0124."),
+    # hours in brackets after a number are not more of its digits
+    ("Call the fraud line **+7 800 700-12-35**. It works 24/7.", "Call the fraud line +7 800 700-12-35 (24/7).",
+     "Call the fraud line +7 800 700-12-53 (24/7)."),
 ])
 def test_a_phone_number_of_any_country_is_one_fact_however_it_is_written(source, same, other):
     """A draft that changes a digit of a phone number states a wrong number, even when each group
