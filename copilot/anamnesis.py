@@ -234,7 +234,7 @@ def _stated(c: "Candidate", sentences: list[str]) -> bool:
         return True  # one of the answers the source lists ("my buzz 5 pro ...")
     if c.states and all(is_code(s) for s in c.states):
         # which code the customer sees: naming any code answers it
-        return any(codes_in(sentence) for sentence in sentences)
+        return any(codes_in(sentence, c.states) for sentence in sentences)
     subjects = [set(tokenize(c.topic))] + [set(tokenize(n)) for n in _NAMED.findall(c.text)]
     subjects = [need for need in subjects if need]
     # a state's head word ("on", "off", "missing"; "not traveling"), case and stems aside
@@ -284,7 +284,7 @@ def meets(condition: str, lang: str, sentences: list[str], facts: dict[str, Fact
     answer; where it is a yes-no fact of the vocabulary, the vocabulary's words for it count
     ("I'm abroad" meets "the user is traveling", "I'm at home" meets "not traveling")."""
     if is_code(condition):  # the section of one code ("E-101"): met when the customer names that code
-        return any(code_key(condition) in codes_in(sentence) for sentence in sentences)
+        return any(code_key(condition) in codes_in(sentence, [condition]) for sentence in sentences)
     parts = condition_parts(condition, lang)
     if not parts:
         return False

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -33,7 +34,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "51"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "52"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -1205,9 +1206,10 @@ def derive(doc: SourceDocument) -> list[Derived]:
     return _answers_decided(sorted(found, key=lambda d: d.position), sentences)
 
 
-# a code that names a section: "E-101", "ERR 42", "Ошибка E-305"; the text must say it is a code
-# (capital letters: "iOS 17" or "Page 12" is no code)
-_CODE = r"[A-ZА-ЯЁ]{1,4}[- ]?\d{2,5}"
+# a code that names a section: "E-101", "ERR 42", "Ошибка E-305", an appliance's "E1" or "F3"; the text
+# must say it is a code (capital letters: "iOS 17" or "Page 12" is no code; one digit only joined:
+# "TIER 1" or "STEP 2" is a heading's number)
+_CODE = r"[A-ZА-ЯЁ]{1,4}(?:[- ]?\d{2,5}|-?\d)"
 _CODE_HEADING = re.compile(rf"^(?:(?i:error|code|ошибка|код)\s+)?(?P<code>{_CODE})(?![\w-])")
 _CODE_WORDS = re.compile(r"\b(?:errors?|codes?|error codes?)\b|ошибк|(?<!\w)код(?:ы|а|ов)?\b", _I)
 
@@ -1240,11 +1242,15 @@ def _codes_question(codes: list[str], lang: str) -> str:
     return f"Do you see an error code or message, for example {listed}? Which one?"
 
 
-def codes_in(text: str) -> set[str]:
+def codes_in(text: str, known: Iterable[str] = ()) -> set[str]:
     """The codes a customer's words name ("на экране Е-305", "e101" -> {"E305"}, {"E101"}); typed in
-    small letters only when joined to the digits ("page 12" is no code)."""
-    return {code_key(m.group(0)) for m in re.finditer(rf"(?<!\w){_CODE}(?![\w-])", text, _I)
-            if re.search(r"[^\W\d_]", m.group(0)) and (" " not in m.group(0) or re.sub(r"[\d -]", "", m.group(0)).isupper())}
+    small letters only when joined to the digits ("page 12" is no code). A code of one digit counts
+    only when it is one of the `known` ones (the desk's own: "E1" in "the display shows E1"), since a
+    customer's "PS5" or "S9" is a device as often as a code."""
+    known_keys = {code_key(k) for k in known}
+    found = {code_key(m.group(0)) for m in re.finditer(rf"(?<!\w){_CODE}(?![\w-])", text, _I)
+             if re.search(r"[^\W\d_]", m.group(0)) and (" " not in m.group(0) or re.sub(r"[\d -]", "", m.group(0)).isupper())}
+    return {c for c in found if re.search(r"\d\d", c) or c in known_keys}
 
 
 def _answers_decided(found: list[Derived], sentences: list[tuple[str, str, bool, bool]]) -> list[Derived]:

@@ -128,9 +128,55 @@ def test_a_code_sections_steps_wait_until_the_customer_names_that_code():
         assert any(cable in q for _, q in asked(lang, [doc(text, lang)], customer=same))
 
 
+WASHER_EN = """# Error codes on the display
+The display shows a code when the washer stops.
+
+## E1: water does not drain
+1. Check the drain hose for kinks.
+2. Clean the pump filter.
+
+## E2: door not locked
+Press the door until it clicks.
+
+## F3: water heater fault
+Only a technician can replace the heater.
+"""
+
+WASHER_RU = """# Коды ошибок на дисплее
+Когда машина останавливается, на дисплее появляется код.
+
+## E1: вода не сливается
+1. Проверьте, не перегнут ли сливной шланг.
+2. Почистите фильтр насоса.
+
+## E2: дверца не заблокирована
+Прижмите дверцу до щелчка.
+
+## F3: неисправен нагреватель
+Нагреватель меняет только мастер.
+"""
+
+
+def test_codes_of_one_digit_name_sections_and_are_read_in_the_customers_words():
+    """An appliance manual's "E1", "F3": which code the customer sees is asked first, and naming
+    one (in small letters too) brings that section's own steps, not another's."""
+    for text, lang, nothing, hose, other, same in (
+            (WASHER_EN, "en", "The washer stopped mid-cycle.", "drain hose", "The display shows E2 now.",
+             "It stopped and the display shows e1."),
+            (WASHER_RU, "ru", "Машина остановилась посреди стирки.", "сливной шланг", "На дисплее E2.",
+             "Остановилась, на дисплее е1.")):
+        first_fact, first = asked(lang, [doc(text, lang)], customer=nothing)[0]
+        assert first_fact == "error_code" and all(code in first for code in ("E1", "E2", "F3"))
+        assert not any(hose in q for _, q in asked(lang, [doc(text, lang)], customer=other))
+        same_questions = [q for _, q in asked(lang, [doc(text, lang)], customer=same)]
+        assert any(hose in q for q in same_questions) and not any("E2" in q for q in same_questions), same_questions
+
+
 def test_words_and_numbers_are_not_taken_for_a_code():
     # "which code do you see" stays open when the customer names a page or a version, not a code
-    for customer in ("The guide says see page 12.", "My phone is on iOS 17.", "Смотрел на странице 12."):
+    # nor a device of one digit that is none of the desk's codes
+    for customer in ("The guide says see page 12.", "My phone is on iOS 17.", "Смотрел на странице 12.",
+                     "My PS5 gets no picture through the box.", "Подключил PS5, и всё пропало."):
         lang = "ru" if "Смотрел" in customer else "en"
         assert asked(lang, [doc(TV_RU if lang == "ru" else TV_EN, lang)], customer=customer)[0][0] == "error_code"
 
@@ -139,6 +185,10 @@ def test_headings_that_are_not_codes_make_no_code_question():
     text = "# Plans\nOur plans.\n\n## A1 Lite\nSmall.\n\n## A2 Max\nBig.\n"
     assert not [d for d in derive(doc(text)) if isinstance(d, DerivedCheck)]
     assert not [d for d in derive(doc(text.replace("Our plans", "Наши тарифы"), "ru")) if isinstance(d, DerivedCheck)]
+    # a heading's spaced number in a text that speaks of codes: "TIER 1", "STEP 2" are no codes
+    tiers = ("# Closing reasons\nPick the reason code.\n\n## TIER 1 - Operational\nFees.\n\n## TIER 2 - Personal\n"
+             "Moving.\n\n## TIER 3 - Other\nAnything else.\n")
+    assert not [d for d in derive(doc(tiers)) if isinstance(d, DerivedCheck) and d.states]
 
 
 def test_the_best_matchs_own_requests_come_before_a_neighbours_self_help_step():
