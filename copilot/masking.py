@@ -88,6 +88,7 @@ _INTL_PHONE = re.compile(r"(?<![\w+])\+\s?\d(?:[\s\u00a0.\-()]{0,2}\d){7,14}(?!\
 _CARD = re.compile(rf"(?<![\d.,])\d(?:{_SEP}\d){{12,18}}(?![\d]|[.,]\d)")
 _RU_PHONE = re.compile(r"(?<![\w+.,])(?:8|7)[\s(\-]*\d{3}[\s)\-]*\d{3}[\s.\-]*\d{2}[\s.\-]*\d{2}(?![\d]|[.,]\d)")
 # a bare ten digits: "9161234567", "(916) 123-45-67", "(212) 555-0142"
+_NANP_PHONE = re.compile(r"(?<![\w+.,/:-])(?:1[\s.\-])?(?:\(\d{3}\)\s?|\d{3}[.\-])\d{3}[.\-]\d{4}(?![\d]|[.,]\d)")
 _TEN_PHONE = re.compile(r"(?<![\w+.,/:-])(?:\(\d{3}\)\s?|\d{3}[\s.\-]?)\d{3}[\s.\-]?\d{2}[\s.\-]?\d{2}(?![\d]|[.,:/-]\d)")
 # a Russian passport: a 4-digit series (written "4509" or "45 09") and a 6-digit number, together,
 # side by side, or apart with their names ("серия 4509, номер 654321", "series 4509 No. 654321");
@@ -160,7 +161,7 @@ def public_values(texts: Iterable[str]) -> set[str]:
     data, normalised: the desk's hotline in a cited article stays in a draft."""
     values: set[str] = set()
     for text in texts:
-        for rx in (_INTL_PHONE, _RU_PHONE, _TEN_PHONE, _CARD):
+        for rx in (_INTL_PHONE, _RU_PHONE, _NANP_PHONE, _TEN_PHONE, _CARD):
             values |= {_digits(m.group(0)) for m in rx.finditer(text)}
         values |= {m.group(0).lower() for m in _PLAIN_EMAIL.finditer(text)}
         values |= {re.sub(r"\s", "", iban).upper() for m in _IBAN.finditer(text) if (iban := _iban_in(m.group(0)))}
@@ -221,6 +222,9 @@ def mask_pii(text: str, keep: re.Pattern | None = None, public: set[str] | froze
     sub(_CARD, "CARD", lambda d, m, t: 13 <= len(d) <= 19 and not kept(d)
         and (luhn_ok(d) or bool(_CARD_WORDS.search(_before(t, m)))))
     sub(_RU_PHONE, "PHONE", lambda d, m, t: not kept(d) and not _NOT_PHONE_WORDS.search(_before(t, m, 25)))
+    # written the North American way ("415.555.2671", "1-415-555-2671"): a phone wherever it stands,
+    # say alone as the phone a customer gave, unless labelled an order
+    sub(_NANP_PHONE, "PHONE", lambda d, m, t: not kept(d) and not _NOT_PHONE_WORDS.search(_before(t, m, 25)))
     # ten bare digits: a mobile number (9xx) or one the customer calls a phone, unless labelled an order
     sub(_TEN_PHONE, "PHONE", lambda d, m, t: not kept(d) and not _NOT_PHONE_WORDS.search(_before(t, m, 25))
         and (d.startswith("9") or m.group(0).startswith("(") or bool(_PHONE_WORDS.search(_before(t, m)))))

@@ -22,6 +22,9 @@ from copilot.verify import Verifier, language_problem
     ("my US number is +1 212 555 0142", "555 0142", "PHONE"),
     ("перезвоните на 9161234567", "9161234567", "PHONE"),
     ("my phone: (212) 555-0142", "555-0142", "PHONE"),
+    # the North American way, with no word around it (a phone the copilot read as a fact, stored alone)
+    ("415.555.2671", "555.2671", "PHONE"),
+    ("1-415-555-2671", "555-2671", "PHONE"),
     ("мой номер 8 (916) 123-45-67", "123-45-67", "PHONE"),
     ("the card is 4111.1111.1111.1111", "4111.1111", "CARD"),
     ("списали с 4111-1111-1111-1111", "4111-1111", "CARD"),
