@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 from pydantic import BaseModel, Field, create_model
 
+from copilot.answer_kind import asked_kinds, states_kind
 from copilot.audience import for_agents, internal_section
 from copilot.conditions import (StepDefinition, already_done, contact_heading, contact_line, explains, invites_contact,
                                 names_only_channel, retry_already_past, ruled_out, sends_to_channel,
@@ -44,6 +45,7 @@ _INTRO_ASKS = {"en": "could you tell me", "ru": "подскажите"}
 # a sentence's passage scoring half the best one's costs it 0.25: about as much as sharing a
 # quarter of the query's terms (chosen on the dev splits of the demo and composition sets: 0.3 and 0.5 tried)
 SCORE_GAP_WEIGHT = 0.5
+ANSWER_KIND_WEIGHT = 0.4  # a sentence giving the kind of value the customer asks for ("when" -> "within 5 days")
 
 
 def ask_intro(lang: str, questions: list[Question]) -> str:
@@ -337,6 +339,7 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
     if not cands or limit <= 0:
         return []
     q_tokens = set(tokenize(plan.query))
+    asked = asked_kinds(plan.customer_said)
     scores = np.zeros(len(cands))
     if embed is not None and plan.query_vector is not None:
         vecs = np.asarray(embed([c[3] for c in cands]), dtype=np.float32)
@@ -354,6 +357,15 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
         scores[i] += 0.3 if plan.entities(s) else 0.0  # deadlines, fees, numbers: the facts people ask for
         scores[i] += 0.3 * len(tokens & plan.boost_terms) / (len(plan.boost_terms) or 1)
         scores[i] -= 0.1 * rank + 0.02 * pos
+    # the best sentence giving each kind of value asked for ("when ..." -> "within 5 days") comes
+    # up; one is the answer, the others would crowd the draft with the same kind of figure. Only
+    # from the best match's own article: another article's deadline is of another procedure (a
+    # return's, asked about a cancellation)
+    best_source = plan.answer_hits[0].source_id if plan.answer_hits else None
+    for kind in asked:
+        giving = [i for i, c in enumerate(cands) if c[2].source_id == best_source and states_kind(c[3], kind)]
+        if giving:
+            scores[max(giving, key=lambda i: scores[i])] += ANSWER_KIND_WEIGHT
     chosen: list[int] = []
     terms = [set(tokenize(c[3])) for c in cands]
     # one row of a table: "Home 300: ..." and "Home 500: ..." side by side is the table again

@@ -172,3 +172,32 @@ def test_what_reads_as_going_on_from_the_sentence_before(sentence, leans):
 ])
 def test_a_sentence_announcing_what_follows_is_not_quoted(lang, text, answer):
     assert [c[3] for c in candidate_sentences([_hit(1, text, 1.0, lang)])] == [answer]
+
+
+CANCEL_EN = ("## Cancelling an order\n"
+             "While the order says Packing, you can cancel it in the app (version 3.2 or later): open the order and "
+             "press Cancel.\n"
+             "The money comes back to your card within 3-10 business days.")
+CANCEL_RU = ("## Отмена заказа\n"
+             "Пока заказ в статусе «Собирается», его можно отменить в приложении (версия 3.2 и новее): откройте заказ и "
+             "нажмите «Отменить».\n"
+             "Деньги вернутся на карту в течение 3–10 рабочих дней.")
+DELIVERY_EN = ("## Courier delivery\n"
+               "The courier brings the order to your door on the day you choose, between 9:00 and 21:00.\n"
+               "Courier delivery costs 390 RUB, and orders from 15,000 RUB are delivered free.")
+DELIVERY_RU = ("## Доставка курьером\n"
+               "Курьер привозит заказ к двери в выбранный день, с 9:00 до 21:00.\n"
+               "Доставка курьером стоит 390 руб., заказы от 15 000 руб. доставляем бесплатно.")
+
+
+@pytest.mark.parametrize("lang,passage,question,answer", [
+    ("en", CANCEL_EN, "I want to cancel my order, it says Packing. When do I get the money back?", "3-10 business days"),
+    ("ru", CANCEL_RU, "Хочу отменить заказ, он в статусе «Собирается». Когда вернутся деньги?", "3–10 рабочих дней"),
+    ("en", DELIVERY_EN, "How much is it to have the courier bring my order to the door?", "390 RUB"),
+    ("ru", DELIVERY_RU, "Сколько стоит, чтобы курьер привёз заказ к двери?", "390 руб."),
+])
+def test_the_sentence_giving_the_kind_of_value_asked_for_is_chosen(lang, passage, question, answer):
+    """"When ...?" is answered by the sentence with the time in it, "how much ...?" by the one
+    with the price, not by the procedure around them."""
+    chosen = select_sentences(_plan(lang, question, [_hit(0, passage, 1.0, lang)]), None, 1)
+    assert len(chosen) == 1 and answer in chosen[0][1], chosen
