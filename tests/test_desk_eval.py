@@ -87,6 +87,11 @@ def test_a_sheets_rows_are_found_under_the_sheet_and_nothing_else_is():
 def test_a_question_on_what_the_customer_said_is_a_reask():
     assert desk._asks_again("order number: HB-1234567", "What is your order number?")
     assert not desk._asks_again("order number: HB-1234567", "Which error code does the app show?")
+    # one word of a two-word topic is the subject, not the question
+    assert desk._asks_again("robot model: Buzz 5 Pro", "Which robot model do you have?")
+    assert not desk._asks_again("robot model: Buzz 5 Pro", "Look at the status light on top of the robot: what does it show?")
+    assert not desk._asks_again("модель робота: Buzz 3", "Что показывает индикатор на роботе?")
+    assert desk._asks_again("first-time setup", "Is this a first setup or was the robot connected before?")
 
 
 def test_a_bad_case_line_names_file_line_and_field(small_desk):

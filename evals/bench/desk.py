@@ -91,8 +91,9 @@ def load_cases(desk: Path, split: str) -> list[DeskCase]:
 
 
 def _topic_terms(item: str) -> set[str]:
-    """The content words of an item's topic, stemmed ("order number: HB-1234567" -> order, number)."""
-    return set(tokenize(item.split(":", 1)[0])) - function_terms()
+    """The content words of an item's topic, stemmed ("order number: HB-1234567" -> order, number);
+    a hyphenated word by its parts ("first-time setup" -> first, time, setup)."""
+    return {t for t in tokenize(item.split(":", 1)[0]) if "-" not in t} - function_terms()
 
 
 def covered_by(item: str, questions: list[str]) -> bool:
@@ -103,8 +104,11 @@ def covered_by(item: str, questions: list[str]) -> bool:
 
 
 def _asks_again(item: str, question: str) -> bool:
+    """The question names most of a known item's topic: "Which robot model do you have?" asks
+    "robot model: Buzz 5 Pro" again, "Look at the status light on top of the robot" does not (half
+    of a two-word topic is one shared word); a one-word topic ("код") is too thin to tell."""
     terms = _topic_terms(item)
-    return bool(terms) and len(terms & set(tokenize(question))) * 2 >= len(terms) and len(terms) > 1
+    return len(terms) > 1 and len(terms & set(tokenize(question))) * 2 > len(terms)
 
 
 def _backed(q: Question) -> bool:
