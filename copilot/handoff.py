@@ -29,6 +29,7 @@ _SIGNAL_REASONS: dict[str, HandoffReason] = {
     "vulnerable": "vulnerable_customer",
     "compensation": "complaint_compensation",
     "identity_change": "account_verification_required",
+    "instalment": "policy_requires_human",
     "personal_data": "policy_requires_human",
 }
 _URGENCY = {"low": 0, "medium": 1, "high": 2}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import conversation, copilot_over
 from knowledge_base.derive import DerivedRule, derive, rule_of
 from knowledge_base.documents import SourceDocument
 
@@ -95,26 +94,3 @@ def test_a_heading_that_names_the_case_stays_the_condition(lang, heading):
     rules = [d for d in derive(SourceDocument(id="doc", title="Cards", text=f"## {heading}\n{sentence}\n", lang=lang))
              if isinstance(d, DerivedRule)]
     assert [r.condition for r in rules] == [heading]
-
-
-SHOP = {
-    "payment-en.md": "---\nid: payment-en\ntitle: Paying for a robot\nlang: en\n---\n"
-                     "Robots can be bought in instalments for 6 or 12 months with no overpayment. You fill in a short "
-                     "form at checkout and the partner bank decides within 2 minutes. If the bank refuses, choose "
-                     "another payment method.\n",
-    "payment-ru.md": "---\nid: payment-ru\ntitle: Оплата робота\nlang: ru\n---\n"
-                     "Робота можно купить в рассрочку на 6 или 12 месяцев без переплаты. Короткую анкету заполняют "
-                     "при оформлении заказа, банк-партнёр принимает решение за 2 минуты. Если банк отказал, выберите "
-                     "другой способ оплаты.\n",
-}
-@pytest.mark.slow
-def test_a_question_about_instalments_on_a_desk_that_explains_them_is_answered(tmp_path, session_cache):
-    """Whether a person handles instalments is a desk's policy, not the product's (the demo
-    desk's own article sends debt instalment plans to its billing team): a shop whose help
-    centre explains them answers the question from it, in both languages."""
-    shop = copilot_over(SHOP, tmp_path, session_cache, judge_coverage=False)
-    for lang, question in (("en", "Can I buy the robot in instalments? What if the bank says no?"),
-                           ("ru", "Можно купить робота в рассрочку? А если банк откажет?")):
-        answered = shop.suggest(conversation(question))
-        assert not answered.handoff.needed, answered.handoff
-        assert ("2 minutes" if lang == "en" else "2 минуты") in answered.draft.text
