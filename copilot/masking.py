@@ -87,8 +87,10 @@ _SEP = r"[ \u00a0.\-_/]?"
 _INTL_PHONE = re.compile(r"(?<![\w+])\+\s?\d(?:[\s\u00a0.\-()]{0,2}\d){7,14}(?!\d)")
 _CARD = re.compile(rf"(?<![\d.,])\d(?:{_SEP}\d){{12,18}}(?![\d]|[.,]\d)")
 _RU_PHONE = re.compile(r"(?<![\w+.,])(?:8|7)[\s(\-]*\d{3}[\s)\-]*\d{3}[\s.\-]*\d{2}[\s.\-]*\d{2}(?![\d]|[.,]\d)")
-# written the North American way: "415.555.2671", "(212) 555-0142", "1-800-555-0199"
-_NANP_PHONE = re.compile(r"(?<![\w+.,/:-])(?:1[\s.\-])?(?:\(\d{3}\)\s?|\d{3}[.\-])\d{3}[.\-]\d{4}(?![\d]|[.,]\d)")
+# written the North American way: "415.555.2671", "(212) 555-0142", "1-800-555-0199" (also read by the
+# verifier as one number, copilot/text.py PHONE)
+NANP_PHONE = r"(?<![\w+.,/:-])(?:1[\s.\-])?(?:\(\d{3}\)\s?|\d{3}[.\-])\d{3}[\s.\-]\d{4}(?![\d]|[.,]\d)"
+_NANP_PHONE = re.compile(NANP_PHONE)
 # a bare ten digits: "9161234567", "(916) 123-45-67", "(212) 555-0142"
 _TEN_PHONE = re.compile(r"(?<![\w+.,/:-])(?:\(\d{3}\)\s?|\d{3}[\s.\-]?)\d{3}[\s.\-]?\d{2}[\s.\-]?\d{2}(?![\d]|[.,:/-]\d)")
 # a Russian passport: a 4-digit series (written "4509" or "45 09") and a 6-digit number, together,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
+from copilot.masking import NANP_PHONE
 from copilot.number_words import words_to_digits
 from knowledge_base.derive import code_key
 from knowledge_base.tables import ROW, RULE
@@ -39,7 +40,7 @@ SHOWN_CODE = (rf"(?-i:(?<![\w-])[A-ZА-ЯЁ]{{1,4}}-\d{{1,5}}(?![\w-]))|(?:{_COD
 PHONE = (r"(?<![\w+])\+(?=(?:[\s\u00a0.\-()]{0,3}\d){8})\s?\d{1,3}(?:[\s\u00a0.\-]?\(\d{1,4}\))?"
          r"(?:[\s\u00a0.\-]?\d{1,4}){2,5}(?!\d)"
          r"|(?<![\w+.,])8[\s(\-]*\d{3}[\s)\-]*\d{3}[\s.\-]*\d{2}[\s.\-]*\d{2}(?![\d]|[.,]\d)"
-         r"|(?<![\w+.,/:-])(?:1[\s.\-])?(?:\(\d{3}\)\s?|\d{3}[.\-])\d{3}[\s.\-]\d{4}(?![\d]|[.,]\d)")
+         rf"|{NANP_PHONE}")
 
 
 def phone_key(number: str) -> str:
