@@ -250,9 +250,8 @@ class Copilot:
         intent = Intent(label=OFF_TOPIC, confidence=found.answers.confidence) if off_topic \
             else self._intent(found, conversation)
 
-        rules = self._rule_matches(found, seen.customer_text) \
-            if covered and "already_tried" in seen.facts \
-            and tried_something(seen.facts["already_tried"].evidence) else []
+        diagnosed = "already_tried" in seen.facts and tried_something(seen.facts["already_tried"].evidence)
+        rules = self._rule_matches(found, seen.customer_text, diagnosed=diagnosed) if covered else []
         inputs = handoff_policy.HandoffInputs(
             language=seen.language, signals=seen.signals, rule_matches=rules, covered=covered, off_topic=off_topic,
             intent=intent.label,
@@ -439,15 +438,18 @@ class Copilot:
 
     def _rule_matches(self, found: Retrieved, customer_text: str,
                       reasons: frozenset[str] | None = frozenset({"policy_requires_human"}),
-                      words_always: bool = False) -> list[handoff_policy.RuleMatch]:
+                      words_always: bool = False, diagnosed: bool = True) -> list[handoff_policy.RuleMatch]:
         """Rules of the matched articles whose situation the customer describes ("the
-        Internet light stays red after a reboot"), for `reasons` (None: any reason). For
-        `policy_requires_human` called only once the diagnosis is done (the customer already
-        tried the usual steps; a fault told as measurements alone, with no complaint word, is
-        one too); other reasons come from the customer's
-        words, which are more precise, and their rules only say whether the desk keeps a case
-        it would otherwise handle itself (`_rule_reasons`). A derived condition must also share
-        a good part of its words with the customer's; with `words_always`, a front-matter one too.
+        Internet light stays red after a reboot"), for `reasons` (None: any reason). Until the
+        diagnosis is done (`diagnosed`: the customer already tried the usual steps; a fault told
+        as measurements alone, with no complaint word, is one too) only rules whose condition
+        is a request ("The customer asks for an instalment plan") apply, and those only when
+        the customer used the request's own words: near in meaning alone, "how long until a
+        bank transfer shows" would meet a rule on payment plans. Other reasons come from the
+        customer's words, which are more precise, and their rules only say whether the desk
+        keeps a case it would otherwise handle itself (`_rule_reasons`). A derived condition
+        must also share a good part of its words with the customer's; with `words_always`, a
+        front-matter one too.
         A condition that names error codes is not met by a customer who names other codes only
         ("E-101 stays after a reboot" when the TV shows E-203): a code is an identifier, and near in
         meaning says nothing about which one."""
@@ -462,31 +464,40 @@ class Copilot:
         q /= np.linalg.norm(q) or 1.0
         matches = []
         for source_id, rules in self._article_rules(found.top_docs).items():
-            for reason, when, sentence, origin, review in rules:
+            for reason, when, sentence, origin, review, decided in rules:
                 if not when or (reasons is not None and reason not in reasons):
+                    continue
+                # what the customer asks for: the condition's own words when only a person decides there
+                request = handoff_policy.requested(when) or (when if decided else "")
+                if not (diagnosed or request):
                     continue
                 if named and (codes := codes_in(when)) and not codes & named:
                     continue
                 # a derived rule is also compared as the whole sentence it came from: its condition
-                # alone ("по кабелю меньше 70% от тарифа") is shorter than what customers write
+                # alone ("по кабелю меньше 70% от тарифа") is shorter than what customers write;
+                # a request as what is asked for, without what the desk then does
                 sim = max(self._similarity(text, q) for text in dict.fromkeys(
-                    [when, sentence] if origin == "derived" else [when]))
-                if sim >= self.settings.handoff.rule_similarity and (
-                        (origin != "derived" and not words_always) or _shares_words(when, said)):
+                    [when, sentence] if origin == "derived" else [when, request] if request else [when]))
+                if request:
+                    worded = _shares_words(request, said)
+                else:
+                    worded = (origin != "derived" and not words_always) or _shares_words(when, said)
+                if sim >= self.settings.handoff.rule_similarity and worded:
                     matches.append(handoff_policy.RuleMatch(source_id, reason, when, round(sim, 3), sentence,
                                                             origin, review))
         return matches
 
     def _article_rules(self, source_ids: list[str]) -> dict[str, list[tuple]]:
-        """source id -> its handoff rules as (reason, condition, sentence, origin, review): the
-        front matter's, else the derived rules this desk uses (an article whose front matter
-        lists its rules is not second-guessed by derived ones)."""
+        """source id -> its handoff rules as (reason, condition, sentence, origin, review, decided
+        by a person): the front matter's, else the derived rules this desk uses (an article whose
+        front matter lists its rules is not second-guessed by derived ones)."""
         derived = self._usable_derived(source_ids, "rule")
         out: dict[str, list[tuple]] = {}
         for source_id in source_ids:
             stored = self.index.docstore.document(source_id)
-            written = [(r.reason, r.when, r.when, "front_matter", None) for r in (stored.info.handoff if stored else [])]
-            out[source_id] = written or [(r.reason, r.condition, r.sentence, "derived", status)
+            written = [(r.reason, r.when, r.when, "front_matter", None, False)
+                       for r in (stored.info.handoff if stored else [])]
+            out[source_id] = written or [(r.reason, r.condition, r.sentence, "derived", status, r.request)
                                          for r, status in derived.get(source_id, [])]
         return out
 

@@ -9,6 +9,7 @@ customer wants, the facts already collected and what was tried, so nobody asks t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from copilot.desk import Desk, HandoffRoute
@@ -29,7 +30,6 @@ _SIGNAL_REASONS: dict[str, HandoffReason] = {
     "vulnerable": "vulnerable_customer",
     "compensation": "complaint_compensation",
     "identity_change": "account_verification_required",
-    "instalment": "policy_requires_human",
     "personal_data": "policy_requires_human",
 }
 _URGENCY = {"low": 0, "medium": 1, "high": 2}
@@ -37,6 +37,22 @@ _URGENCY = {"low": 0, "medium": 1, "high": 2}
 PERSON_LED: frozenset[str] = frozenset({
     "fraud_or_security", "legal_or_regulatory_threat", "frustration_or_loop", "explicit_human_request",
     "vulnerable_customer", "complaint_compensation"})
+
+
+# a rule whose condition is something the customer asks for ("The customer asks for an instalment
+# plan ...", «Клиент просит рассрочку ...») rather than a state a diagnosis reaches
+_REQUEST = re.compile(
+    r"^\W*(?:(?:if|when|если|когда)\s+)?(?:the\s+|a\s+)?(?:customer|client|user|caller|subscriber|buyer|"
+    r"клиент|абонент|пользовател|покупател)\w*\s+(?:asks?|requests?|wants?|demands?|insists?|would like|"
+    r"прос\w*|треб\w*|хоч\w*|хоче\w*|запрашива\w*|настаива\w*)\s+(?:for\s+|to\s+|on\s+|that\s+|чтобы\s+|на\s+)?"
+    r"(?P<what>[^:;.!?—]+)", re.I)
+
+
+def requested(condition: str) -> str:
+    """What a rule's condition says the customer asks for ("an instalment plan for the debt"),
+    or "" when it describes a situation instead."""
+    m = _REQUEST.match(condition)
+    return " ".join(m.group("what").split()) if m else ""
 
 
 @dataclass

@@ -128,7 +128,6 @@ SIGNALS: dict[str, re.Pattern] = {
         r"(смен|помен|измен)\w* (контактн\w* )?(номер|телефон|почт|e-?mail)", r"переоформ",
         r"(переписа|перевест|передат|оформит)\w*[^.?!]{0,30}на (другого человека|меня|себя|мужа|жену|сына|дочь|мать|отца|нового)",
         r"владел\w* договор", r"(старого|того) номера (больше )?нет", r"номер (телефона )?(уже )?не (мой|действует|работает)"),
-    "instalment": _rx(r"\binstal?ments?\b", r"\bpayment plan\b", r"\bpay (it )?(in parts|later|off over)\b", r"рассрочк", r"по частям", r"отсрочк"),
     "personal_data": _rx(
         r"\bpersonal (data|information|info)\b", r"\b(delete|erase|remove|copy of) (all )?(my )?(personal )?(data|information|info)\b",
         r"\bwhat data (do )?you (have|keep|store)\b", r"\bgdpr\b",

@@ -34,7 +34,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "52"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "53"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -77,6 +77,9 @@ class DerivedRule(_Proposal):
     kind: Literal["rule"] = "rule"
     reason: HandoffReason
     condition: str = Field(description="When the rule applies, in the source's words.")
+    request: bool = Field(False, description="The source says only a person decides ('only the billing team decides "
+                          "on it'): the condition is something the customer asks for, met once they ask for it in its "
+                          "words, with no diagnosis first.")
 
 
 class DerivedLink(_Proposal):
@@ -796,16 +799,56 @@ _HANDOFF_EN = re.compile(
     # mentioned after the verb ("refer someone to open an account ... the person you refer receives $35")
     r"\b(?:to|with)\s+(?:a |an |the |our |your )?(?:[\w-]+\s+){0,2}?(human|person|live agent|human agent|agent|specialist|"
     r"supervisor|manager|second line|2nd line|tier 2|technical support|tech support|support team|team|department|engineer)\b", _I)
-_ONLY_EN = re.compile(r"\bonly (?:a |an |the )?(human|person|agent|specialist|supervisor|manager|staff member|operator)s?\b"
-                      r"[^.;]{0,20}?\b(can|may|is allowed to|are allowed to)\b\s+(?P<what>[^.;]+)", _I)
+# the case itself handed to a team named by its own name ("escalate to Billing", "forward the ticket to
+# Logistics", «передайте обращение в биллинг»): the object says it is the case, whoever takes it
+# (a team, not someone of the customer's, "pass the request to a friend", nor an address the customer
+# writes to: "направьте претензию на complaints@...")
+_TEAM_EN = r"(?!(?:a|an|someone|somebody|anyone|another|other|your|his|her|their|my|friend|relative)\b|[\w.-]*@)([\w-]+)"
+_CASE_HANDED_EN = (
+    re.compile(r"\b(transfer(?:s|red)?|escalat(?:e|es|ed)|pass(?:es|ed)?|refer(?:s|red)?|route[sd]?|forward(?:s|ed)?|"
+               r"hand(?:s|ed)?)\s+(?:(?:the|this|that|such)\s+)?(?:case|ticket|request|conversation|chat|"
+               rf"call|enquiry|inquiry|query)s?\s+(?:on\s+|over\s+)?to\s+(?:the\s+|our\s+)?{_TEAM_EN}", _I),
+    re.compile(rf"\b(escalat(?:e|es|ed))\s+(?:it\s+|them\s+)?to\s+(?:the\s+|our\s+)?{_TEAM_EN}", _I))
+_CASE_HANDED_RU = re.compile(
+    r"(переда(?:й|йте|ть|[её]тся|ется|ют|ст|дут|дим|[её]м|[её]т)|переведите|перевести|перевед[её]м|переведут|"
+    r"направьте|направить|направим|направля\w*|эскалир\w*)\s+(?:(?:эт|так|его|её|такое)\w*\s+)?"
+    r"(?:обращени\w*|запрос\w*|заявк\w*|дело|тикет\w*|диалог\w*|чат\w*|разговор\w*|звон\w*)\s+"
+    r"(?:в|во|на|к)\s+(?!(?:друг|трет|родствен|знаком|сосед|себ|мен|него|неё|нее)\w*|[\w.-]*@)([\w-]+)", _I)
+
+
+def _handoff(text: str, lang: str) -> re.Match | None:
+    """Where a sentence says the case goes to a person: group 1 is the verb, the last group
+    who takes it."""
+    if lang == "ru":
+        return _HANDOFF_RU.search(text) or _CASE_HANDED_RU.search(text)
+    return _HANDOFF_EN.search(text) or next((m for rx in _CASE_HANDED_EN if (m := rx.search(text))), None)
+
+
+# only a person decides: "only a senior specialist can approve a return", "only the billing team
+# decides on it", "is decided only by the complaints team"; what the customer asks for is then theirs
+_PERSON_EN = (r"(?:a |an |the |our )?(?:[\w-]+ ){0,2}?(human|person|agent|specialist|supervisor|manager|staff member|"
+              r"operator|team|department)s?\b")
+_ONLY_EN = re.compile(rf"\bonly {_PERSON_EN}[^.;]{{0,20}}?\b(can|may|is allowed to|are allowed to|decides?|approves?)\b"
+                      r"\s*(?P<what>[^.;]*)", _I)
+_DECIDED_BY_EN = re.compile(rf"\b(?:decided|made|approved|granted|taken)\s+only\s+by\s+{_PERSON_EN}", _I)
 _HANDOFF_RU = re.compile(
     # the instruction and the promise alike: «передайте», «оператор передаст», «мы передадим»
     r"(переда(й|йте|ть|[её]тся|ется|ют|ст|дут|дим|[её]м|[её]т)|переведите|перевести|перевед[её]м|переведут|переключите|"
     r"эскалируйте|эскалир\w*|направьте|направить|направим|"
     r"передача)[^.;]{0,60}?(специалист\w*|оператор\w*|сотрудник\w*|втор\w* лини\w*|2-?\w* лини\w*|руководител\w*|"
     r"отдел\w*|технической поддержк\w*|техподдержк\w*|инженер\w*|человек\w*)", _I)
-_ONLY_RU = re.compile(r"только\s+(оператор|специалист|сотрудник|человек|руководитель|менеджер)\w*\s+(может|вправе|решает|"
-                      r"имеет право)\s*(?P<what>[^.;]+)", _I)
+_PERSON_RU = r"(?:\w+\s+)?(оператор|специалист|сотрудник|человек|руководител|менеджер|отдел|служб)\w*"
+_ONLY_RU = re.compile(rf"только\s+{_PERSON_RU}(?:\s+[а-яё]+(?:ов|ев|ей|ых|их|ия|ии|а|ы))?\s+(может|могут|вправе|решает|"
+                      r"решают|имеет право|принимает решение|одобряет|согласует)\s*(?P<what>[^.;]*)", _I)
+_DECIDED_BY_RU = re.compile(rf"(?:принима\w+|реша\w+|одобря\w+|согласу\w+)\s+только\s+{_PERSON_RU}", _I)
+
+
+def decided_by_person(sentence: str, lang: str) -> bool:
+    """The sentence says only a person decides or may do something ("only the billing team
+    decides on it", «решение принимает только отдел расчётов»): what the customer asks for there
+    goes to that person."""
+    only, by = (_ONLY_RU, _DECIDED_BY_RU) if lang == "ru" else (_ONLY_EN, _DECIDED_BY_EN)
+    return bool(only.search(sentence) or by.search(sentence))
 # the case itself is said to need a person, no one named: "This requires immediate escalation",
 # "Такие обращения требуют немедленной эскалации"
 _NEEDS_EN = re.compile(r"\b(requires?|needs?|must be given|calls? for)\s+(?:an?\s+)?(?:immediate\s+|urgent\s+|manual\s+)?"
@@ -909,8 +952,8 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
     ("This requires immediate escalation", "use transfer_to_human_agents") and has neither
     is about its `situation` (the section or document it stands in)."""
     text = sentence.strip().strip("*").strip()
-    only = (_ONLY_RU if lang == "ru" else _ONLY_EN).search(text)
-    handoff = (_HANDOFF_RU if lang == "ru" else _HANDOFF_EN).search(text)
+    only = (_ONLY_RU if lang == "ru" else _ONLY_EN).search(text) or (_DECIDED_BY_RU if lang == "ru" else _DECIDED_BY_EN).search(text)
+    handoff = _handoff(text, lang)
     if handoff and not only and lang == "en" and re.match(
             r"\s+(?:the |your |a |an |some )?(?:money|funds|balance|payment|amount|\d|number|sim|data|credit)",
             text[handoff.end(1):], _I):
@@ -926,7 +969,8 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
         return None
     cond = _CONDITION.search(text)
     if cond:
-        condition = (cond.group("cond") or cond.group("cond_ru") or "").strip(" ,:")
+        # a clause set off by dashes ends the condition: "if you were in hospital – we can look into it"
+        condition = re.split(r"\s[–—]\s", (cond.group("cond") or cond.group("cond_ru") or ""))[0].strip(" ,:")
         # the condition ends where the handoff itself is said (", transfer ...", ", обращение передаётся ...")
         condition = re.split(r"[,:]\s*(?:\w+\s+){0,3}?(?:transfer|escalat|hand|pass|refer|forward|route|connect|переда|переведите|"
                              r"перевод|эскалир|направ)", condition, flags=_I)[0]
@@ -936,14 +980,16 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
             # case is the section's, the condition only how the customer got in touch
             condition, cond = situation, None
     elif only:
-        condition = only.group("what").strip()
+        what = (only.groupdict().get("what") or "").strip()
+        # "only the billing team decides on it": what "it" is, the section says
+        condition = what if len(what.split()) >= 2 and not _vague(what) else heading_condition or situation
     else:
         condition = heading_condition or (situation if needs else "")
         if not heading_condition and re.search(r"\btools?\b|инструмент", condition, _I):
             return None  # a section on the transfer tools ("Required Agent Discoverable Tools"): how, not when
     if not condition or len(condition.split()) < 2 or _vague(condition):
         return None
-    said = (_HANDOFF_RU if lang == "ru" else _HANDOFF_EN).search(f"{condition} {_tool_words(condition)}")
+    said = _handoff(f"{condition} {_tool_words(condition)}", lang)
     if cond and said and not re.search(r"\b(?:request|ask|want|demand|insist)\w*|просит|требует|хочет",
                                        condition[: said.start()], _I):
         return None  # "When using the transfer tool, select ...", "Use when the transfer is due to ...": how, not when
@@ -963,7 +1009,7 @@ def list_lead(sentence: str, lang: str) -> tuple[HandoffReason, str] | None:
     """(reason, sentence) when the line hands the case over on conditions listed below it
     ("Escalate to the security team when:", «Передайте обращение специалисту, если:»)."""
     text = sentence.strip().strip("*").strip()
-    if not _LIST_LEAD.search(text) or not (_HANDOFF_RU if lang == "ru" else _HANDOFF_EN).search(text):
+    if not _LIST_LEAD.search(text) or not _handoff(text, lang):
         return None
     reason: HandoffReason = next((code for code, rx in _REASON_WORDS if rx.search(text)), "policy_requires_human")
     return reason, text
@@ -1080,7 +1126,8 @@ def derive(doc: SourceDocument) -> list[Derived]:
                 # the source says it in two lines: the lead that hands over and the bullet that says when
                 found.append(DerivedRule(id=_id(doc.id, "rule", sentence + rule[1]), source_id=doc.id, lang=doc.lang,
                                          position=pos, reason=rule[0], condition=rule[1],
-                                         sentence=f"{listed[1]} {sentence}", heading=heading))
+                                         sentence=f"{listed[1]} {sentence}", heading=heading,
+                                         request=decided_by_person(listed[1], doc.lang)))
             continue
         if not nested:
             listed = None  # the list ends at a heading or a line that is no bullet
@@ -1152,7 +1199,7 @@ def derive(doc: SourceDocument) -> list[Derived]:
             seen_rules.add(rule[1])
             found.append(DerivedRule(id=_id(doc.id, "rule", sentence + rule[1]), source_id=doc.id, lang=doc.lang,
                                      position=pos, reason=rule[0], condition=rule[1], sentence=sentence,
-                                     heading=heading))
+                                     heading=heading, request=decided_by_person(sentence, doc.lang)))
     if codes:
         # sections named by codes ("E-101: no signal", "E-203: ...") are the branches of one decision:
         # which code the customer sees; the text does not tell the agent to ask it, so it ranks as a step

@@ -94,3 +94,59 @@ def test_a_heading_that_names_the_case_stays_the_condition(lang, heading):
     rules = [d for d in derive(SourceDocument(id="doc", title="Cards", text=f"## {heading}\n{sentence}\n", lang=lang))
              if isinstance(d, DerivedRule)]
     assert [r.condition for r in rules] == [heading]
+
+
+@pytest.mark.parametrize("sentence,lang,condition", [
+    ("If the charge is disputed after 60 days, escalate to Billing.", "en", "the charge is disputed after 60 days"),
+    ("If the parcel is lost, forward the ticket to Logistics with the tracking number.", "en", "the parcel is lost"),
+    ("Если списание оспаривают позже 60 дней, передайте обращение в биллинг.", "ru", "списание оспаривают позже 60 дней"),
+    ("Если посылка потерялась, направьте заявку в логистику.", "ru", "посылка потерялась"),
+])
+def test_a_case_handed_to_a_team_named_by_its_own_name_is_a_rule(sentence, lang, condition):
+    """A desk's teams have names of their own ("Billing", «биллинг»): the case as the object
+    says a person takes it over, whoever that is."""
+    assert rule_of(sentence, "", lang) == ("policy_requires_human", condition)
+
+
+@pytest.mark.parametrize("sentence,lang", [
+    ("If you are away, you can pass the request to a friend.", "en"),
+    ("If you disagree, forward the request to complaints@shop.example.", "en"),
+    ("Если вы в отъезде, можно передать заявку на другого человека.", "ru"),
+    ("Если вопрос не решится, направьте претензию на complaints@volna.example.", "ru"),
+    ("Если уезжаете, передайте заявку на complaints@volna.example.", "ru"),
+])
+def test_a_request_the_customer_passes_on_is_no_rule(sentence, lang):
+    assert rule_of(sentence, "", lang) is None
+
+
+@pytest.mark.parametrize("sentence,lang,situation,condition", [
+    ("Only a senior specialist can approve a return after 14 days.", "en", "Returns", "approve a return after 14 days"),
+    ("The decision is made only by the billing team: the agent passes on your request.", "en",
+     "If you can't pay: an instalment plan", "If you can't pay: an instalment plan"),
+    ("Explain that a plan can be requested and that only the billing team decides on it.", "en", "Debt plans", "Debt plans"),
+    ("Решение о рассрочке принимает только отдел расчётов.", "ru", "Если платить нечем: рассрочка",
+     "Если платить нечем: рассрочка"),
+    ("Только старший специалист может одобрить возврат после 14 дней.", "ru", "Возврат", "одобрить возврат после 14 дней"),
+])
+def test_only_a_person_deciding_is_a_rule_on_what_the_customer_asks_for(sentence, lang, situation, condition):
+    """"Only the billing team decides on it": the condition is what is asked for, in the
+    sentence's words or its section's, and the derived rule is marked as a request."""
+    assert rule_of(sentence, "", lang, situation=situation) == ("policy_requires_human", condition)
+    doc = SourceDocument(id="doc", title="Payments", text=f"## {situation}\n{sentence}\n", lang=lang)
+    rules = [d for d in derive(doc) if isinstance(d, DerivedRule)]
+    assert [r.request for r in rules] == [True]
+
+
+@pytest.mark.parametrize("sentence,lang", [
+    ("Only customers with a verified account can pay later.", "en"),
+    ("The card is only accepted by the terminal.", "en"),
+    ("Только клиенты с подтверждённым аккаунтом могут платить позже.", "ru"),
+])
+def test_only_said_of_customers_or_things_is_no_rule(sentence, lang):
+    assert rule_of(sentence, "", lang, situation="Paying later") is None
+
+
+def test_a_condition_ends_at_a_clause_set_off_by_dashes():
+    sentence = ("In exceptional cases – for example, if you were in hospital or the order arrived late – we can look "
+                "into it, but only a senior specialist can approve a return after 14 days.")
+    assert rule_of(sentence, "", "en") == ("policy_requires_human", "you were in hospital or the order arrived late")
