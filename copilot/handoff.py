@@ -44,7 +44,7 @@ PERSON_LED: frozenset[str] = frozenset({
 _REQUEST = re.compile(
     r"^\W*(?:(?:if|when|если|когда)\s+)?(?:the\s+|a\s+)?(?:customer|client|user|caller|subscriber|buyer|"
     r"клиент|абонент|пользовател|покупател)\w*\s+(?:asks?|requests?|wants?|demands?|insists?|would like|"
-    r"прос\w*|треб\w*|хоч\w*|хоче\w*|запрашива\w*|настаива\w*)\s+(?:for\s+|to\s+|on\s+|that\s+|чтобы\s+|на\s+)?"
+    r"прос\w*|треб\w*|хоч\w*|запрашива\w*|настаива\w*)\s+(?:for\s+|to\s+|on\s+|that\s+|чтобы\s+|на\s+)?"
     r"(?P<what>[^:;.!?—]+)", re.I)
 
 
