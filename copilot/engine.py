@@ -40,7 +40,7 @@ from copilot.text import EntityRecognizer, citations_of, split_sentences, strip_
 from copilot.understand import Signal, Understanding, understand
 from copilot.verify import Verifier, language_problem
 from knowledge_base.tokenizer import tokenize
-from knowledge_base.derive import codes_in, link_purpose, resolve_link
+from knowledge_base.derive import codes_in, desk_codes, link_purpose, resolve_link
 from knowledge_base.domain import DomainGate
 from knowledge_base.documents import SearchFilters, SearchHit, SearchResult, TicketInfo
 from knowledge_base.index import KnowledgeIndex
@@ -458,12 +458,18 @@ class Copilot:
         import numpy as np
 
         said = set(tokenize(customer_text))
-        named = codes_in(customer_text)
+        by_article = self._article_rules(found.top_docs)
+        # the desk's one-digit codes too ("E1", "E2"), as its rules and the matched articles' checks (the
+        # code sections of a manual) write them; a customer's "PS5" is no code of theirs
+        checks = self._usable_derived(found.top_docs, "check")
+        known = {c for listed in by_article.values() for rule in listed for c in desk_codes(rule[1])} \
+            | {c for listed in checks.values() for check, _ in listed for state in check.states for c in desk_codes(state)}
+        named = codes_in(customer_text, known)
 
         q = np.asarray(found.query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0
         matches = []
-        for source_id, rules in self._article_rules(found.top_docs).items():
+        for source_id, rules in by_article.items():
             for reason, when, sentence, origin, review, decided in rules:
                 if not when or (reasons is not None and reason not in reasons):
                     continue
@@ -471,7 +477,7 @@ class Copilot:
                 request = handoff_policy.requested(when) or (when if decided else "")
                 if not (diagnosed or request):
                     continue
-                if named and (codes := codes_in(when)) and not codes & named:
+                if named and (codes := codes_in(when, known)) and not codes & named:
                     continue
                 # a derived rule is also compared as the whole sentence it came from: its condition
                 # alone ("по кабелю меньше 70% от тарифа") is shorter than what customers write;

@@ -84,7 +84,11 @@ _PLAIN_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _I)
 
 # digits in groups, any separator style: "4111 1111 1111 1111", "4111.1111.1111.1111", "4111-1111-..."
 _SEP = r"[ \u00a0.\-_/]?"
-_INTL_PHONE = re.compile(r"(?<![\w+])\+\s?\d(?:[\s\u00a0.\-()]{0,2}\d){7,14}(?!\d)")
+# international: "+7 916 123-45-67", "+44 (0)20 7946 0958"; brackets only round the code after the
+# country's, so "+7 800 700-12-35 (24/7)" ends before "(24" (also the verifier's, copilot/text.py PHONE)
+INTL_PHONE = (r"(?<![\w+])\+(?=(?:[\s\u00a0.\-()]{0,3}\d){8})\s?\d{1,3}(?:[\s\u00a0.\-]?\(\d{1,4}\))?"
+              r"(?:[\s\u00a0.\-]?\d{1,4}){2,5}(?!\d)")
+_INTL_PHONE = re.compile(INTL_PHONE)
 _CARD = re.compile(rf"(?<![\d.,])\d(?:{_SEP}\d){{12,18}}(?![\d]|[.,]\d)")
 _RU_PHONE = re.compile(r"(?<![\w+.,])(?:8|7)[\s(\-]*\d{3}[\s)\-]*\d{3}[\s.\-]*\d{2}[\s.\-]*\d{2}(?![\d]|[.,]\d)")
 # written the North American way: "415.555.2671", "(212) 555-0142", "1-800-555-0199" (also read by the

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from copilot.masking import NANP_PHONE
+from copilot.masking import INTL_PHONE, NANP_PHONE
 from copilot.number_words import words_to_digits
 from knowledge_base.derive import code_key
 from knowledge_base.tables import ROW, RULE
@@ -36,9 +36,7 @@ SHOWN_CODE = (rf"(?-i:(?<![\w-])[A-ZА-ЯЁ]{{1,4}}-\d{{1,5}}(?![\w-]))|(?:{_COD
 # A phone number as a customer or an article of any country writes it: international ("+44 20 7946 0958",
 # "+7 (916) 123-45-67"), Russian with the trunk 8 ("8 800 555-35-35"), North American with its
 # separators ("(212) 555-0142", "1-800-555-0199"); a bare run of ten digits is as often an order number
-# (brackets only round the code after the country's: "+7 495 123-45-67 (24/7)" ends before "(24")
-PHONE = (r"(?<![\w+])\+(?=(?:[\s\u00a0.\-()]{0,3}\d){8})\s?\d{1,3}(?:[\s\u00a0.\-]?\(\d{1,4}\))?"
-         r"(?:[\s\u00a0.\-]?\d{1,4}){2,5}(?!\d)"
+PHONE = (rf"{INTL_PHONE}"
          r"|(?<![\w+.,])8[\s(\-]*\d{3}[\s)\-]*\d{3}[\s.\-]*\d{2}[\s.\-]*\d{2}(?![\d]|[.,]\d)"
          rf"|{NANP_PHONE}")
 

@@ -1295,9 +1295,18 @@ def codes_in(text: str, known: Iterable[str] = ()) -> set[str]:
     only when it is one of the `known` ones (the desk's own: "E1" in "the display shows E1"), since a
     customer's "PS5" or "S9" is a device as often as a code."""
     known_keys = {code_key(k) for k in known}
-    found = {code_key(m.group(0)) for m in re.finditer(rf"(?<!\w){_CODE}(?![\w-])", text, _I)
-             if re.search(r"[^\W\d_]", m.group(0)) and (" " not in m.group(0) or re.sub(r"[\d -]", "", m.group(0)).isupper())}
-    return {c for c in found if re.search(r"\d\d", c) or c in known_keys}
+    return {c for c in _written_codes(text) if re.search(r"\d\d", c) or c in known_keys}
+
+
+def _written_codes(text: str) -> set[str]:
+    return {code_key(m.group(0)) for m in re.finditer(rf"(?<!\w){_CODE}(?![\w-])", text, _I)
+            if re.search(r"[^\W\d_]", m.group(0)) and (" " not in m.group(0) or re.sub(r"[\d -]", "", m.group(0)).isupper())}
+
+
+def desk_codes(text: str) -> set[str]:
+    """Every code a desk's own text names, one digit too ("if E1 stays after a reboot"): the
+    known codes a customer's words are read against (`codes_in`)."""
+    return _written_codes(text)
 
 
 def _answers_decided(found: list[Derived], sentences: list[tuple[str, str, bool, bool]]) -> list[Derived]:

@@ -78,6 +78,17 @@ def test_near_misses_are_not_masked(text):
     assert mask_pii(text).text == text
 
 
+@pytest.mark.parametrize("text,masked", [
+    ("call me on +7 916 123-45-67 (18:00-22:00)", "call me on [PHONE] (18:00-22:00)"),
+    ("мой номер +7 916 123-45-67 (9-18)", "мой номер [PHONE] (9-18)"),
+    ("+44 (0)20 7946 0958 (24/7)", "[PHONE] (24/7)"),
+])
+def test_a_phone_number_ends_where_its_digits_do_not_at_the_bracket_after_it(text, masked):
+    """Brackets belong to a number only round the code after the country's: the hours or a
+    note in brackets after it stay readable."""
+    assert mask_pii(text).text == masked
+
+
 @pytest.mark.parametrize("text", ["паспорт 4509" + " " * 200_000 + "654321", "IBAN DE61" + " 7016" * 100_000,
                                   "passport no. 4509," + "\u00a0" * 200_000 + "x"])
 def test_long_runs_are_read_in_work_that_grows_with_their_length(text):

@@ -122,3 +122,35 @@ def test_a_rule_derived_from_only_a_person_deciding_hands_off_the_request(tmp_pa
     for lang, question in neighbours.items():
         s = shop.suggest(conversation(question))
         assert not s.handoff.needed, (lang, s.handoff)
+
+
+_E1_RULE = {
+    "en": "  - reason: policy_requires_human\n    when: \"E1 stays after the brush is cleaned and the robot rebooted: the "
+          "service centre repairs it.\"\n",
+    "ru": "  - reason: policy_requires_human\n    when: \"E1 не пропадает после чистки щётки и перезагрузки робота: "
+          "робота ремонтирует сервисный центр.\"\n",
+}
+ERRORS = {
+    "errors-en.md": "---\nid: errors-en\ntitle: Robot error codes\nlang: en\nhandoff:\n" + _E1_RULE["en"] + "---\n"
+                    "When something stops the robot, it beeps and shows an error code on the display.\n"
+                    "## E1: the brush is stuck\nClean the main brush, then reboot the robot.\n"
+                    "## E2: a wheel is stuck\nLift the robot, clean both wheels, then reboot the robot.\n",
+    "errors-ru.md": "---\nid: errors-ru\ntitle: Коды ошибок робота\nlang: ru\nhandoff:\n" + _E1_RULE["ru"] + "---\n"
+                    "Когда что-то мешает роботу, он пищит и показывает код ошибки на дисплее.\n"
+                    "## E1: застряла щётка\nПочистите основную щётку и перезагрузите робота.\n"
+                    "## E2: застряло колесо\nПоднимите робота, почистите оба колеса и перезагрузите робота.\n",
+}
+
+
+@pytest.mark.slow
+def test_a_rule_about_a_one_digit_code_fires_for_that_code_only(tmp_path, session_cache):
+    """A manual's codes may have one digit ("E1", "E2"): a rule about E1 is not met by a
+    customer whose robot shows E2 after the same steps, however near the words are."""
+    shop = copilot_over(ERRORS, tmp_path, session_cache, judge_coverage=False)
+    said = {"en": "The robot shows {code}. I cleaned the brush and the wheels and rebooted it, still {code}.",
+            "ru": "Робот показывает {code}. Почистил щётку и колёса, перезагрузил, всё равно {code}."}
+    for lang, text in said.items():
+        other = shop.suggest(conversation(text.format(code="E2")))
+        assert "policy_requires_human" not in other.handoff.reasons, (lang, other.handoff)
+        same = shop.suggest(conversation(text.format(code="E1")))
+        assert "policy_requires_human" in same.handoff.reasons, (lang, same.handoff)
