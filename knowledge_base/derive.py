@@ -843,12 +843,18 @@ _ONLY_RU = re.compile(rf"только\s+{_PERSON_RU}(?:\s+[а-яё]+(?:ов|ев
 _DECIDED_BY_RU = re.compile(rf"(?:принима\w+|реша\w+|одобря\w+|согласу\w+)\s+только\s+{_PERSON_RU}", _I)
 
 
+def _only_person(text: str, lang: str) -> re.Match | None:
+    only, by = (_ONLY_RU, _DECIDED_BY_RU) if lang == "ru" else (_ONLY_EN, _DECIDED_BY_EN)
+    return only.search(text) or by.search(text)
+
+
 def decided_by_person(sentence: str, lang: str) -> bool:
     """The sentence says only a person decides or may do something ("only the billing team
     decides on it", «решение принимает только отдел расчётов»): what the customer asks for there
     goes to that person."""
-    only, by = (_ONLY_RU, _DECIDED_BY_RU) if lang == "ru" else (_ONLY_EN, _DECIDED_BY_EN)
-    return bool(only.search(sentence) or by.search(sentence))
+    return _only_person(sentence, lang) is not None
+
+
 # the case itself is said to need a person, no one named: "This requires immediate escalation",
 # "Такие обращения требуют немедленной эскалации"
 _NEEDS_EN = re.compile(r"\b(requires?|needs?|must be given|calls? for)\s+(?:an?\s+)?(?:immediate\s+|urgent\s+|manual\s+)?"
@@ -952,7 +958,7 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
     ("This requires immediate escalation", "use transfer_to_human_agents") and has neither
     is about its `situation` (the section or document it stands in)."""
     text = sentence.strip().strip("*").strip()
-    only = (_ONLY_RU if lang == "ru" else _ONLY_EN).search(text) or (_DECIDED_BY_RU if lang == "ru" else _DECIDED_BY_EN).search(text)
+    only = _only_person(text, lang)
     handoff = _handoff(text, lang)
     if handoff and not only and lang == "en" and re.match(
             r"\s+(?:the |your |a |an |some )?(?:money|funds|balance|payment|amount|\d|number|sim|data|credit)",

@@ -32,32 +32,37 @@ def test_a_condition_that_describes_a_situation_is_no_request(condition):
     assert requested(condition) == ""
 
 
+def _article(doc_id: str, title: str, lang: str, body: str, when: str = "") -> str:
+    """A knowledge-base file; `when`: the condition of its front matter's policy handoff rule."""
+    rule = f'handoff:\n  - reason: policy_requires_human\n    when: "{when}"\n' if when else ""
+    return f"---\nid: {doc_id}\ntitle: {title}\nlang: {lang}\n{rule}---\n{body}"
+
+
 SHOP = {
-    "payment-en.md": "---\nid: payment-en\ntitle: Paying for a robot\nlang: en\n---\n"
-                     "Robots can be bought in instalments for 6 or 12 months with no overpayment. You fill in a short "
-                     "form at checkout and the partner bank decides within 2 minutes. If the bank refuses, choose "
-                     "another payment method.\n",
-    "payment-ru.md": "---\nid: payment-ru\ntitle: Оплата робота\nlang: ru\n---\n"
-                     "Робота можно купить в рассрочку на 6 или 12 месяцев без переплаты. Короткую анкету заполняют "
-                     "при оформлении заказа, банк-партнёр принимает решение за 2 минуты. Если банк отказал, выберите "
-                     "другой способ оплаты.\n",
+    "payment-en.md": _article(
+        "payment-en", "Paying for a robot", "en",
+        "Robots can be bought in instalments for 6 or 12 months with no overpayment. You fill in a short form at "
+        "checkout and the partner bank decides within 2 minutes. If the bank refuses, choose another payment method.\n"),
+    "payment-ru.md": _article(
+        "payment-ru", "Оплата робота", "ru",
+        "Робота можно купить в рассрочку на 6 или 12 месяцев без переплаты. Короткую анкету заполняют при оформлении "
+        "заказа, банк-партнёр принимает решение за 2 минуты. Если банк отказал, выберите другой способ оплаты.\n"),
 }
 
-_RULE = {
-    "en": "  - reason: policy_requires_human\n    when: \"The customer asks to return a robot after the 30 days: only the "
-          "returns team decides, within 2 business days.\"\n",
-    "ru": "  - reason: policy_requires_human\n    when: \"Клиент просит вернуть робота после 30 дней: решает только отдел "
-          "возвратов, в течение 2 рабочих дней.\"\n",
-}
 RETURNS = {
-    "returns-en.md": "---\nid: returns-en\ntitle: Returning a robot\nlang: en\nhandoff:\n" + _RULE["en"] + "---\n"
-                     "You can return a robot within 30 days of delivery if it is complete and undamaged. Pack it in "
-                     "the original box and book a courier pickup in your account. The refund reaches your card "
-                     "within 5 business days after the warehouse checks the robot.\n",
-    "returns-ru.md": "---\nid: returns-ru\ntitle: Возврат робота\nlang: ru\nhandoff:\n" + _RULE["ru"] + "---\n"
-                     "Робота можно вернуть в течение 30 дней после доставки, если он в полной комплектации и без "
-                     "повреждений. Упакуйте его в родную коробку и закажите курьера в личном кабинете. Деньги "
-                     "вернутся на карту в течение 5 рабочих дней после проверки на складе.\n",
+    "returns-en.md": _article(
+        "returns-en", "Returning a robot", "en",
+        "You can return a robot within 30 days of delivery if it is complete and undamaged. Pack it in the original "
+        "box and book a courier pickup in your account. The refund reaches your card within 5 business days after "
+        "the warehouse checks the robot.\n",
+        when="The customer asks to return a robot after the 30 days: only the returns team decides, within 2 "
+             "business days."),
+    "returns-ru.md": _article(
+        "returns-ru", "Возврат робота", "ru",
+        "Робота можно вернуть в течение 30 дней после доставки, если он в полной комплектации и без повреждений. "
+        "Упакуйте его в родную коробку и закажите курьера в личном кабинете. Деньги вернутся на карту в течение 5 "
+        "рабочих дней после проверки на складе.\n",
+        when="Клиент просит вернуть робота после 30 дней: решает только отдел возвратов, в течение 2 рабочих дней."),
 }
 
 
@@ -93,16 +98,18 @@ def test_a_request_rule_hands_off_the_request_and_not_its_neighbours(tmp_path, s
 
 
 LATE_RETURNS = {  # no front matter: the rule is derived from "approved only by a senior specialist"
-    "late-returns-en.md": "---\nid: late-returns-en\ntitle: Returning a vacuum\nlang: en\n---\n"
-                          "## Returns after 14 days\nAfter 14 days a standard return is no longer possible. A return "
-                          "after 14 days is approved only by a senior specialist, who answers within 3 business days.\n"
-                          "## Returns within 14 days\nBook a courier pickup in your account. The refund reaches your "
-                          "card within 5 business days after the warehouse checks the vacuum.\n",
-    "late-returns-ru.md": "---\nid: late-returns-ru\ntitle: Возврат пылесоса\nlang: ru\n---\n"
-                          "## Возврат после 14 дней\nПосле 14 дней обычный возврат уже невозможен. Возврат после 14 дней "
-                          "одобряет только старший специалист, он ответит в течение 3 рабочих дней.\n"
-                          "## Возврат в течение 14 дней\nЗакажите курьера в личном кабинете. Деньги вернутся на карту в "
-                          "течение 5 рабочих дней после проверки пылесоса на складе.\n",
+    "late-returns-en.md": _article(
+        "late-returns-en", "Returning a vacuum", "en",
+        "## Returns after 14 days\nAfter 14 days a standard return is no longer possible. A return after 14 days is "
+        "approved only by a senior specialist, who answers within 3 business days.\n"
+        "## Returns within 14 days\nBook a courier pickup in your account. The refund reaches your card within 5 "
+        "business days after the warehouse checks the vacuum.\n"),
+    "late-returns-ru.md": _article(
+        "late-returns-ru", "Возврат пылесоса", "ru",
+        "## Возврат после 14 дней\nПосле 14 дней обычный возврат уже невозможен. Возврат после 14 дней одобряет только "
+        "старший специалист, он ответит в течение 3 рабочих дней.\n"
+        "## Возврат в течение 14 дней\nЗакажите курьера в личном кабинете. Деньги вернутся на карту в течение 5 рабочих "
+        "дней после проверки пылесоса на складе.\n"),
 }
 
 
@@ -124,21 +131,19 @@ def test_a_rule_derived_from_only_a_person_deciding_hands_off_the_request(tmp_pa
         assert not s.handoff.needed, (lang, s.handoff)
 
 
-_E1_RULE = {
-    "en": "  - reason: policy_requires_human\n    when: \"E1 stays after the brush is cleaned and the robot rebooted: the "
-          "service centre repairs it.\"\n",
-    "ru": "  - reason: policy_requires_human\n    when: \"E1 не пропадает после чистки щётки и перезагрузки робота: "
-          "робота ремонтирует сервисный центр.\"\n",
-}
 ERRORS = {
-    "errors-en.md": "---\nid: errors-en\ntitle: Robot error codes\nlang: en\nhandoff:\n" + _E1_RULE["en"] + "---\n"
-                    "When something stops the robot, it beeps and shows an error code on the display.\n"
-                    "## E1: the brush is stuck\nClean the main brush, then reboot the robot.\n"
-                    "## E2: a wheel is stuck\nLift the robot, clean both wheels, then reboot the robot.\n",
-    "errors-ru.md": "---\nid: errors-ru\ntitle: Коды ошибок робота\nlang: ru\nhandoff:\n" + _E1_RULE["ru"] + "---\n"
-                    "Когда что-то мешает роботу, он пищит и показывает код ошибки на дисплее.\n"
-                    "## E1: застряла щётка\nПочистите основную щётку и перезагрузите робота.\n"
-                    "## E2: застряло колесо\nПоднимите робота, почистите оба колеса и перезагрузите робота.\n",
+    "errors-en.md": _article(
+        "errors-en", "Robot error codes", "en",
+        "When something stops the robot, it beeps and shows an error code on the display.\n"
+        "## E1: the brush is stuck\nClean the main brush, then reboot the robot.\n"
+        "## E2: a wheel is stuck\nLift the robot, clean both wheels, then reboot the robot.\n",
+        when="E1 stays after the brush is cleaned and the robot rebooted: the service centre repairs it."),
+    "errors-ru.md": _article(
+        "errors-ru", "Коды ошибок робота", "ru",
+        "Когда что-то мешает роботу, он пищит и показывает код ошибки на дисплее.\n"
+        "## E1: застряла щётка\nПочистите основную щётку и перезагрузите робота.\n"
+        "## E2: застряло колесо\nПоднимите робота, почистите оба колеса и перезагрузите робота.\n",
+        when="E1 не пропадает после чистки щётки и перезагрузки робота: робота ремонтирует сервисный центр."),
 }
 
 
