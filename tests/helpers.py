@@ -56,6 +56,27 @@ def copilot_over(files: dict[str, str], tmp_path: Path, cache_dir: Path, judge_c
     return Copilot(settings, index=index)
 
 
+def proposals_page(copilot, tmp_path):
+    """The supervisors' page of derived proposals, signed in as a supervisor."""
+    from streamlit.testing.v1 import AppTest
+
+    from copilot.auth import Auth, hash_password
+    from copilot.config import AuthSettings, UserAccount
+    from copilot.feedback.store import FeedbackStore
+
+    settings = copilot.settings.model_copy(update={"auth": AuthSettings(users=[
+        UserAccount(username="sam", role="supervisor", password_hash=hash_password("sup-secret"))])})
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    for key, value in {"settings": settings, "copilot": copilot, "store": FeedbackStore(settings.feedback, tmp_path),
+                       "auth": Auth(settings)}.items():
+        at.session_state[key] = value
+    at.session_state["user"] = Auth(settings).users["sam"]
+    at.run()
+    at.switch_page("copilot/ui/pages/proposals.py").run()
+    assert not at.exception
+    return at
+
+
 # requests outside what any desk of the demo kind does, both languages
 OFF_DOMAIN = [
     ("en", "Could you book me a table for six at a Georgian restaurant on Saturday evening?"),

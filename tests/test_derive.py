@@ -11,7 +11,7 @@ from knowledge_base.derive import DerivedCheck, DerivedLink, DerivedRule, check_
 from knowledge_base.documents import SourceDocument
 from knowledge_base.ingest import Ingestor
 
-from helpers import conversation, copilot_over
+from helpers import conversation, copilot_over, proposals_page
 
 
 def doc(text: str, lang: str = "en", id: str = "guide") -> SourceDocument:
@@ -388,28 +388,6 @@ def test_a_derived_rule_fires_once_diagnosed_and_cites_its_sentence(guide_copilo
     cited = s.handoff.rules[0]
     assert cited.origin == "derived" and cited.source_id == "mobile-data-guide" and cited.review == "pending"
     assert cited.sentence == "If the speed is still slow after Data Saver is off, escalate to technical support."
-
-
-def proposals_page(copilot: Copilot, tmp_path):
-    """The supervisors' page of derived proposals, signed in as a supervisor."""
-    from streamlit.testing.v1 import AppTest
-
-    from copilot.auth import Auth, hash_password
-    from copilot.config import AuthSettings, UserAccount
-    from copilot.feedback.store import FeedbackStore
-    from helpers import REPO
-
-    settings = copilot.settings.model_copy(update={"auth": AuthSettings(users=[
-        UserAccount(username="sam", role="supervisor", password_hash=hash_password("sup-secret"))])})
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
-    for key, value in {"settings": settings, "copilot": copilot, "store": FeedbackStore(settings.feedback, tmp_path),
-                       "auth": Auth(settings)}.items():
-        at.session_state[key] = value
-    at.session_state["user"] = Auth(settings).users["sam"]
-    at.run()
-    at.switch_page("copilot/ui/pages/proposals.py").run()
-    assert not at.exception
-    return at
 
 
 def test_supervisors_approve_edit_and_reject_proposals_on_their_page(guide_copilot, tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from copilot.handoff import requested
-from helpers import conversation, copilot_over
+from helpers import conversation, copilot_over, proposals_page
 
 
 @pytest.mark.parametrize("condition,asked", [
@@ -129,6 +129,17 @@ def test_a_rule_derived_from_only_a_person_deciding_hands_off_the_request(tmp_pa
     for lang, question in neighbours.items():
         s = shop.suggest(conversation(question))
         assert not s.handoff.needed, (lang, s.handoff)
+
+    # supervisors see such a rule as one on what the customer asks for; rejected, it no longer applies
+    at = proposals_page(shop, tmp_path)
+    at.selectbox(key="dp-kind").select("rule").run()
+    store = shop.index.docstore
+    rule = next(r for r in store.derived(kind="rule") if r.item.source_id == "late-returns-en")
+    assert rule.item.request and rule.item.condition == "Returns after 14 days"
+    assert at.text_input(key=f"dq-{rule.item.id}").label.startswith("Applies when the customer asks for this")
+    at.button(key=f"dr-{rule.item.id}").click().run()
+    s = shop.suggest(conversation(asks["en"]))
+    assert "policy_requires_human" not in s.handoff.reasons, s.handoff
 
 
 ERRORS = {

@@ -28,6 +28,7 @@ EN = {
     "first_from": "Its checks are asked first from the article titled",
     "reason": "Reason: {reason}",
     "applies_when": "Applies when",
+    "applies_asked": "Applies when the customer asks for this (only a person decides; no diagnosis first)",
     "first_100": "The first 100 are shown: narrow the list with the search.",
 }
 
@@ -56,5 +57,6 @@ RU = {
     "first_from": "Сначала задаются проверки из статьи с заголовком",
     "reason": "Причина: {reason}",
     "applies_when": "Применяется, когда",
+    "applies_asked": "Применяется, когда клиент просит об этом (решает только сотрудник; без диагностики)",
     "first_100": "Показаны первые 100: сузьте список поиском.",
 }

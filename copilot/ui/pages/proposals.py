@@ -54,7 +54,9 @@ for r in records[:100]:
             wording = st.text_input(L("proposals.first_from"), value=item.target, key=f"dq-{item.id}")
         else:
             st.text(L("proposals.reason", reason=reason_label(item.reason, lang)))
-            wording = st.text_input(L("proposals.applies_when"), value=item.condition, key=f"dq-{item.id}")
+            # a rule on what only a person decides applies once the customer asks for it, with no diagnosis first
+            wording = st.text_input(L("proposals.applies_asked" if item.request else "proposals.applies_when"),
+                                    value=item.condition, key=f"dq-{item.id}")
         x, y = st.columns(2)
         if x.button(L("common.approve"), key=f"da-{item.id}", type="primary"):
             field = {"check": "question", "rule": "condition", "link": "target"}[item.kind]
