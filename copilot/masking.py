@@ -85,7 +85,7 @@ _PLAIN_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", _I)
 # digits in groups, any separator style: "4111 1111 1111 1111", "4111.1111.1111.1111", "4111-1111-..."
 _SEP = r"[ \u00a0.\-_/]?"
 # international: "+7 916 123-45-67", "+44 (0)20 7946 0958"; brackets only round the code after the
-# country's, so "+7 800 700-12-35 (24/7)" ends before "(24" (also the verifier's, copilot/text.py PHONE)
+# country's, so "+7 495 123-45-67 (24/7)" ends before "(24" (also the verifier's, copilot/text.py PHONE)
 INTL_PHONE = (r"(?<![\w+])\+(?=(?:[\s\u00a0.\-()]{0,3}\d){8})\s?\d{1,3}(?:[\s\u00a0.\-]?\(\d{1,4}\))?"
               r"(?:[\s\u00a0.\-]?\d{1,4}){2,5}(?!\d)")
 _INTL_PHONE = re.compile(INTL_PHONE)
