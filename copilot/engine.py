@@ -460,11 +460,15 @@ class Copilot:
         said = set(tokenize(customer_text))
         by_article = self._article_rules(found.top_docs)
         # the desk's one-digit codes too ("E1", "E2"), as its rules and the matched articles' checks (the
-        # code sections of a manual) write them; a customer's "PS5" is no code of theirs
-        checks = self._usable_derived(found.top_docs, "check")
-        known = {c for listed in by_article.values() for rule in listed for c in desk_codes(rule[1])} \
-            | {c for listed in checks.values() for check, _ in listed for state in check.states for c in desk_codes(state)}
-        named = codes_in(customer_text, known)
+        # code sections of a manual) write them; a customer's "PS5" is no code of theirs. A customer who
+        # writes nothing code-shaped names none, and the checks need not be read.
+        named: set[str] = set()
+        known: set[str] = set()
+        if desk_codes(customer_text):
+            checks = self._usable_derived(found.top_docs, "check")
+            known = {c for listed in by_article.values() for rule in listed for c in desk_codes(rule[1])} | {
+                c for listed in checks.values() for check, _ in listed for state in check.states for c in desk_codes(state)}
+            named = codes_in(customer_text, known)
 
         q = np.asarray(found.query_vector, dtype=np.float32)
         q /= np.linalg.norm(q) or 1.0

@@ -66,6 +66,23 @@ RETURNS = {
 }
 
 
+# a question on the same articles that asks for something else than the rule's request
+REFUND_WHEN = {"en": "How long does the refund take to reach my card?", "ru": "Через сколько дней деньги придут на карту?"}
+
+
+def _asks_handed_off(shop, asks: dict[str, str], article: str) -> dict:
+    """Each ask is handed off citing the rule's article (`article`-en, -ru); the refund question is
+    not. Returns the refund question's suggestions by language."""
+    for lang, question in asks.items():
+        s = shop.suggest(conversation(question))
+        assert s.handoff.needed and "policy_requires_human" in s.handoff.reasons, (lang, s.handoff)
+        assert f"{article}-{lang}" in str(s.handoff.model_dump()), s.handoff
+    neighbours = {lang: shop.suggest(conversation(question)) for lang, question in REFUND_WHEN.items()}
+    for lang, s in neighbours.items():
+        assert not s.handoff.needed, (lang, s.handoff)
+    return neighbours
+
+
 @pytest.mark.slow
 def test_a_question_about_instalments_on_a_desk_that_explains_them_is_answered(tmp_path, session_cache):
     """The demo desk's own article sends debt instalment plans to its billing team; a shop whose
@@ -85,15 +102,7 @@ def test_a_request_rule_hands_off_the_request_and_not_its_neighbours(tmp_path, s
     shop = copilot_over(RETURNS, tmp_path, session_cache, judge_coverage=False)
     asks = {"en": "I got my robot 6 weeks ago and want to return it, it's past the 30 days. Can I still return the robot?",
             "ru": "Робота доставили полтора месяца назад, 30 дней уже прошли. Можно мне всё-таки вернуть робота?"}
-    for lang, question in asks.items():
-        s = shop.suggest(conversation(question))
-        assert s.handoff.needed and "policy_requires_human" in s.handoff.reasons, (lang, s.handoff)
-        assert f"returns-{lang}" in str(s.handoff.model_dump()), s.handoff
-    neighbours = {"en": "How long does the refund take to reach my card?",
-                  "ru": "Через сколько дней деньги придут на карту?"}
-    for lang, question in neighbours.items():
-        s = shop.suggest(conversation(question))
-        assert not s.handoff.needed, (lang, s.handoff)
+    for lang, s in _asks_handed_off(shop, asks, "returns").items():
         assert ("5 business days" if lang == "en" else "5 рабочих дней") in s.draft.text
 
 
@@ -120,15 +129,7 @@ def test_a_rule_derived_from_only_a_person_deciding_hands_off_the_request(tmp_pa
     shop = copilot_over(LATE_RETURNS, tmp_path, session_cache, judge_coverage=False)
     asks = {"en": "The vacuum came 3 weeks ago and I don't like it. Can I still return it after 14 days?",
             "ru": "Пылесос привезли 3 недели назад, не подошёл. Можно оформить возврат после 14 дней?"}
-    for lang, question in asks.items():
-        s = shop.suggest(conversation(question))
-        assert s.handoff.needed and "policy_requires_human" in s.handoff.reasons, (lang, s.handoff)
-        assert f"late-returns-{lang}" in str(s.handoff.model_dump()), s.handoff
-    neighbours = {"en": "How long does the refund take to reach my card?",
-                  "ru": "Через сколько дней деньги придут на карту?"}
-    for lang, question in neighbours.items():
-        s = shop.suggest(conversation(question))
-        assert not s.handoff.needed, (lang, s.handoff)
+    _asks_handed_off(shop, asks, "late-returns")
 
     # supervisors see such a rule as one on what the customer asks for; rejected, it no longer applies
     at = proposals_page(shop, tmp_path)
