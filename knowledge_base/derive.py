@@ -34,7 +34,7 @@ from knowledge_base.states import states_in
 from knowledge_base.tokenizer import function_terms, tokenize
 from knowledge_base.wrapping import unwrap
 
-DERIVE_VERSION = "53"  # bump when the rules change: stored proposals are derived again
+DERIVE_VERSION = "54"  # bump when the rules change: stored proposals are derived again
 
 _I = re.I | re.U
 
@@ -816,12 +816,21 @@ _CASE_HANDED_RU = re.compile(
     r"(?:в|во|на|к)\s+(?!(?:друг|трет|родствен|знаком|сосед|себ|мен|него|неё|нее)\w*|[\w.-]*@)([\w-]+)", _I)
 
 
+# to escalate is to hand the case up, whoever takes it: "or escalate internally if the condition persists",
+# "escalate with logs if ...", «эскалируйте, если ...»; as an instruction or what is done with the case,
+# not "if the dispute escalates" (grows)
+_ESCALATE_EN = re.compile(r"(?:(?:^|[,;:]\s*|\b(?:or|and|then|must|should|please|to|will|we|always|immediately)\s+)(?=escalate\b)|"
+                          r"\b(?:is|are|be|been|gets?)\s+(?=escalated\b))(escalated?)\b", _I)
+_ESCALATE_RU = re.compile(r"(эскалируйте|эскалировать|эскалируем|эскалируется|эскалирует|эскалируют)(?!\w)", _I)
+
+
 def _handoff(text: str, lang: str) -> re.Match | None:
     """Where a sentence says the case goes to a person: group 1 is the verb, the last group
-    who takes it."""
+    who takes it (the verb itself when no one is named)."""
     if lang == "ru":
-        return _HANDOFF_RU.search(text) or _CASE_HANDED_RU.search(text)
-    return _HANDOFF_EN.search(text) or next((m for rx in _CASE_HANDED_EN if (m := rx.search(text))), None)
+        return _HANDOFF_RU.search(text) or _CASE_HANDED_RU.search(text) or _ESCALATE_RU.search(text)
+    return _HANDOFF_EN.search(text) or next((m for rx in _CASE_HANDED_EN if (m := rx.search(text))), None) \
+        or _ESCALATE_EN.search(text)
 
 
 # only a person decides: "only a senior specialist can approve a return", "only the billing team
@@ -885,7 +894,7 @@ _REASON_WORDS: list[tuple[HandoffReason, re.Pattern]] = [
 
 
 _GENERIC = set(tokenize("still not no none resolved resolve working work works issue issues problem problems persist "
-                        "persists case cases help helped helps fixed fix after steps step above all checking checked "
+                        "persists case cases help helped helps fixed fix after steps step above all checking checked condition situation "
                         "this that it remains remain не нет всё все ещё еще решено решена решён помогло помогает "
                         "проблема проблемы остаётся остается работает шаги шагов выше это"))
 
@@ -911,7 +920,8 @@ def _channel_only(condition: str) -> bool:
 # a condition ends where what to do then begins: "If it is hard for you to get to an office, contact
 # support", «Если вам трудно добраться до офиса, обратитесь в поддержку»
 _DO_EN = re.compile(r",\s+(?:please\s+|then\s+|just\s+)?(?:contact|call|write|follow|ask|tell|use|go|visit|send|open|"
-                    r"try|wait|explain|offer|proceed|inform|let|see|make|take|give|keep|stop|select|choose|click|"
+                    r"try|retry|wait|explain|offer|proceed|inform|let|see|make|take|give|keep|stop|select|choose|click|"
+                    r"capture|note|record|log|document|collect|gather|check|verify|confirm|escalate|transfer|"
                     r"press|restart|reboot|do not|don't|never|always)\b", _I)
 _DO_RU = re.compile(r",\s+(?:пожалуйста,?\s+|то\s+|тогда\s+|сначала\s+)?\w+(?:ите|йте)(?:сь)?(?!\w)", _I)
 
@@ -974,6 +984,10 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
     if not only and not handoff:
         return None
     cond = _CONDITION.search(text)
+    if cond and (re.match(r"to\s", cond.group("cond") or "", _I) or handoff and cond.start() < handoff.start() and re.search(
+            r"\b(?:otherwise|else)\b|иначе|в противном случае", text[cond.end("cond") if cond.group("cond") else
+                                                                 cond.end("cond_ru"):handoff.start()] or "", _I)):
+        return None  # "When to clear vs. when to escalate": no condition; "proceed if X; otherwise escalate": not X
     if cond:
         # a clause set off by dashes ends the condition: "if you were in hospital – we can look into it"
         condition = re.split(r"\s[–—]\s", (cond.group("cond") or cond.group("cond_ru") or ""))[0].strip(" ,:")

@@ -150,3 +150,31 @@ def test_a_condition_ends_at_a_clause_set_off_by_dashes():
     sentence = ("In exceptional cases – for example, if you were in hospital or the order arrived late – we can look "
                 "into it, but only a senior specialist can approve a return after 14 days.")
     assert rule_of(sentence, "", "en") == ("policy_requires_human", "you were in hospital or the order arrived late")
+
+
+@pytest.mark.parametrize("sentence,lang,condition", [
+    ("Escalate with logs if multiple attempts produce the same result.", "en", "multiple attempts produce the same result"),
+    ("If you suspect the voucher was misused, stop the process and escalate per the security procedure.", "en",
+     "you suspect the voucher was misused"),
+    ("Such cases are escalated if the customer was charged twice.", "en", "the customer was charged twice"),
+    ("Если оплата не прошла трижды, эскалируйте обращение.", "ru", "оплата не прошла трижды"),
+    ("Если показания счётчика не сходятся, заявку эскалируем.", "ru", "показания счётчика не сходятся"),
+])
+def test_an_escalation_with_no_one_named_is_a_rule(sentence, lang, condition):
+    """To escalate is to hand the case up whoever takes it: "escalate with logs if ...", "stop
+    the process and escalate per the security procedure", «эскалируйте обращение»."""
+    assert rule_of(sentence, "", lang) == ("policy_requires_human", condition)
+
+
+@pytest.mark.parametrize("sentence,lang", [
+    ("Only proceed if the code matches; otherwise, revert to standard verification or escalate.", "en"),
+    ("When to Clear vs. When to Escalate", "en"),
+    ("If the dispute escalates, keep every letter you received.", "en"),
+    ("Retry later or escalate internally if the condition persists.", "en"),
+    ("Если конфликт эскалируется, сохраните переписку.", "ru"),
+    ("Продолжайте, если код совпал; иначе эскалируйте обращение.", "ru"),
+])
+def test_an_escalation_under_no_condition_of_the_case_is_no_rule(sentence, lang):
+    """The handoff of the "otherwise" branch is not the condition's; "when to escalate" and a
+    dispute that escalates (grows) say nothing of when; "the condition persists" names nothing."""
+    assert rule_of(sentence, "", lang) is None
