@@ -984,9 +984,8 @@ def rule_of(sentence: str, heading_condition: str, lang: str, situation: str = "
     if not only and not handoff:
         return None
     cond = _CONDITION.search(text)
-    if cond and (re.match(r"to\s", cond.group("cond") or "", _I) or handoff and cond.start() < handoff.start() and re.search(
-            r"\b(?:otherwise|else)\b|иначе|в противном случае", text[cond.end("cond") if cond.group("cond") else
-                                                                 cond.end("cond_ru"):handoff.start()] or "", _I)):
+    if cond and (re.match(r"to\s", cond.group("cond") or "", _I) or handoff and cond.end() < handoff.start()
+                 and re.search(r"\b(?:otherwise|else)\b|иначе|в противном случае", text[cond.end():handoff.start()], _I)):
         return None  # "When to clear vs. when to escalate": no condition; "proceed if X; otherwise escalate": not X
     if cond:
         # a clause set off by dashes ends the condition: "if you were in hospital – we can look into it"

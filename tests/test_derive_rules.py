@@ -157,6 +157,8 @@ def test_a_condition_ends_at_a_clause_set_off_by_dashes():
     ("If you suspect the voucher was misused, stop the process and escalate per the security procedure.", "en",
      "you suspect the voucher was misused"),
     ("Such cases are escalated if the customer was charged twice.", "en", "the customer was charged twice"),
+    ("If the issue persists for a week, capture the request context and escalate through internal support channels.",
+     "en", "the issue persists for a week"),
     ("Если оплата не прошла трижды, эскалируйте обращение.", "ru", "оплата не прошла трижды"),
     ("Если показания счётчика не сходятся, заявку эскалируем.", "ru", "показания счётчика не сходятся"),
 ])
