@@ -221,9 +221,10 @@ class Verifier:
         if best is not None and self.supported(best) and best.score >= self.settings.attach_threshold:
             return SentenceCheck(text=f"{plain.rstrip('.!')} [{best_n}].", supported=True, citation=best_n,
                                  score=best.score, reason=note + "citation added"), False
-        # an uncited fact with numbers or names cannot be checked: treated as invented
+        # a factual sentence that cites nothing and that no passage supports has no source to be weakly
+        # worded against: it is invented (a small model's "Вы не получается перезагрузкими поддержки"), never shown
         return SentenceCheck(text=text, supported=False, citation=None, score=best.score if best else 0.0,
-                             reason=note + "no citation"), bool(self.entities(plain))
+                             reason=note + "no citation"), True
 
 
 # --- the reply's language -----------------------------------------------------------------

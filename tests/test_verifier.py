@@ -98,7 +98,24 @@ def test_invalid_citations_are_removed_and_invented_numbers_never_shown(verifier
     text, g = verifier.verify(draft, {1: PASSAGE})
     assert "[7]" not in text and "30 business days" not in text
     assert "within 10 business days [1]" in text
-    assert g.removed == 1 and any("invalid citation [7]" in s.reason for s in g.sentences)
+    # "See also [7]": its citation invalid, it cites nothing that exists, so it is not shown either
+    assert "See also" not in text
+    assert g.removed == 2 and any("invalid citation [7]" in s.reason for s in g.sentences)
+
+
+def test_a_factual_sentence_that_cites_nothing_and_no_passage_supports_is_never_shown(verifier):
+    """Weak wording against a cited source is marked for the operator; a claim with no source at
+    all is not shown (a model's uncited sentence, numbers or not), in both languages."""
+    for lang, draft, invented in (
+            ("en", "The money arrives within 10 business days [1]. Our managers always double-check every "
+                   "application personally.", "double-check"),
+            ("ru", "Замер по Wi-Fi показывает скорость Wi-Fi, а не линии [1]. Вы не получается перезагрузкими "
+                   "поддержки, как вы не получается перезагрузкими поддержки.", "перезагрузкими")):
+        passage = PASSAGE if lang == "en" else "Замер по Wi-Fi показывает скорость Wi-Fi, а не линии."
+        text, g = verifier.verify(draft, {1: passage})
+        assert invented not in text, (lang, text)
+        assert "[1]" in text, (lang, text)
+        assert [c.reason for c in g.sentences if c.removed] == ["no citation"], (lang, g)
 
 
 def test_strict_mode_drops_every_unsupported_sentence(demo_index):
