@@ -77,9 +77,9 @@ def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_tex
     wrong_language = language_problem(text, lang)
     if wrong_language:
         return wrong_language
-    words = re.findall(r"\w+", strip_citations(text).lower())
-    grams = Counter(tuple(words[i : i + 6]) for i in range(len(words) - 5))
-    if any(count > 1 for count in grams.values()):  # a loop, within a sentence or across them
+    if _repeats(strip_citations(text), 6) or any(_repeats(s, 5) for s in split_sentences(strip_citations(text))):
+        # a loop across sentences; inside one sentence a shorter run is one too ("X, как X"),
+        # while two sentences of one answer may well share five words ("in the app Volna")
         return "the reply repeats itself"
     norms = [" ".join(strip_citations(s.text).lower().split()).rstrip(".!?") for s in grounding.sentences]
     customer = " ".join(customer_text.lower().split())
@@ -91,6 +91,13 @@ def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_tex
     if grounding.supported / (grounding.supported + bad) < 2 / 3:
         return f"{bad} of {grounding.supported + bad} factual sentences unsupported by the sources"
     return None
+
+
+def _repeats(text: str, n: int) -> bool:
+    """A run of n words that occurs twice in the text."""
+    words = re.findall(r"\w+", text.lower())
+    grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    return any(count > 1 for count in grams.values())
 
 
 def topic_of(source_id: str) -> str:

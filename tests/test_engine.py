@@ -193,6 +193,16 @@ def _grounding(*sentences: tuple[str, bool]):
     ([("The money is returned to the card or account you paid from; the money you paid is returned to the "
        "card or account you paid from; the money you paid is returned to the card [1].", True)], "",
      "the reply repeats itself"),
+    # ... or a five-word run twice in one sentence, in either language (the small model's junk)
+    ([("Замер по Wi-Fi показывает скорость Wi-Fi, а не линии [1].", True),
+      ("Вы не получается перезагрузкими поддержки, как вы не получается перезагрузкими поддержки.", False),
+      ("Проверьте скорость по кабелю [1].", True)], "", "the reply repeats itself"),
+    ([("Pay by card or SBP [1].", True), ("We can not help you now, we can not help you.", False),
+      ("The money arrives at once [1].", True)], "", "the reply repeats itself"),
+    # two sentences of one answer sharing five words are not a loop
+    ([("Top up the balance in the Volna app today [1].", True),
+      ("Check the payment history in the Volna app today [1].", True)],
+     "", None),
     # echoing the customer's question back
     ([("Через сколько дней деньги вернутся на карту?", False), ("Деньги вернутся за 10 рабочих дней [1].", True)],
      "Через сколько дней деньги вернутся на карту?", "the reply copies the customer's message"),
