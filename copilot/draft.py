@@ -251,8 +251,11 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
                 continue
             s = without_channel(_clean(raw), channel)
             words = len(s.split())
-            # a row is whole however short ("Home Box: 2,500 RUB."); a short line is a fragment
-            if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < (3 if row else 5) or words > 60
+            # a row is whole however short ("Home Box: 2,500 RUB."), and so is a short sentence giving a
+            # time or a price ("Заказ хранится 7 дней.": Russian says in four words what English says in
+            # six); another short line is a fragment ("Step 2.")
+            whole = row or re.search(r"[.!]$", s) and any(states_kind(s, kind) for kind in ("time", "money"))
+            if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < (3 if whole else 5) or words > 60
                     or pos in meta or not re.search(r"[.!]$", s) and words < 9):
                 continue
             out.append((rank, pos, hit, s))

@@ -201,3 +201,30 @@ def test_the_sentence_giving_the_kind_of_value_asked_for_is_chosen(lang, passage
     with the price, not by the procedure around them."""
     chosen = select_sentences(_plan(lang, question, [_hit(0, passage, 1.0, lang)]), None, 1)
     assert len(chosen) == 1 and answer in chosen[0][1], chosen
+
+
+PICKUP_EN = ("## Pickup points\n"
+             "When the order reaches the pickup point, you get a text message with a collection code.\n"
+             "Orders wait 7 days.\n"
+             "Step 2.\n"
+             "Bring the code and an identity document with you when you come to collect it.")
+PICKUP_RU = ("## Пункты выдачи\n"
+             "Когда заказ поступит в пункт, придёт СМС с кодом получения.\n"
+             "Заказ хранится 7 дней.\n"
+             "Шаг 2.\n"
+             "Возьмите с собой код и документ, удостоверяющий личность, когда придёте за заказом.")
+
+
+@pytest.mark.parametrize("lang,passage,question,answer", [
+    ("en", PICKUP_EN, "My order is at the pickup point and I'm away for 5 days. How long will it wait there?",
+     "Orders wait 7 days."),
+    ("ru", PICKUP_RU, "Заказ пришёл в пункт выдачи, а я уезжаю на 5 дней. Успею забрать?", "Заказ хранится 7 дней."),
+])
+def test_a_short_sentence_giving_a_time_or_a_price_is_quoted_and_a_short_fragment_is_not(lang, passage, question,
+                                                                                        answer):
+    """Russian says in four words what English says in six: a short sentence with the value
+    asked for is an answer, not a fragment; "Step 2." stays out."""
+    quoted = [s for *_, s in candidate_sentences([_hit(0, passage, 1.0, lang)])]
+    assert answer in quoted and not any(s.startswith(("Step", "Шаг")) for s in quoted), quoted
+    chosen = select_sentences(_plan(lang, question, [_hit(0, passage, 1.0, lang)]), None, 1)
+    assert [s for _, s in chosen] == [answer]
