@@ -79,7 +79,7 @@ def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_tex
         return wrong_language
     if _repeats(strip_citations(text), 6) or any(_repeats(s, 5) for s in split_sentences(strip_citations(text))):
         # a loop across sentences; inside one sentence a shorter run is one too ("X, как X"),
-        # while two sentences of one answer may well share five words ("in the app Volna")
+        # while two sentences of one answer may well share five words ("open the order in the app")
         return "the reply repeats itself"
     norms = [" ".join(strip_citations(s.text).lower().split()).rstrip(".!?") for s in grounding.sentences]
     customer = " ".join(customer_text.lower().split())
