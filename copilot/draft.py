@@ -254,9 +254,10 @@ def candidate_sentences(hits: list[SearchHit], max_hits: int = 5, customer_text:
             # a row is whole however short ("Home Box: 2,500 RUB."), and so is a short sentence giving a
             # time or a price ("Заказ хранится 7 дней.": Russian says in four words what English says in
             # six); another short line is a fragment ("Step 2.")
-            whole = row or re.search(r"[.!]$", s) and any(states_kind(s, kind) for kind in ("time", "money"))
-            if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < (3 if whole else 5) or words > 60
-                    or pos in meta or not re.search(r"[.!]$", s) and words < 9):
+            ends = bool(re.search(r"[.!]$", s))
+            whole = row or words >= 5 or ends and any(states_kind(s, kind) for kind in ("time", "money"))
+            if (s.startswith(("#", "|")) or s.endswith((":", "?")) or words < 3 or not whole or words > 60
+                    or pos in meta or not ends and words < 9):
                 continue
             out.append((rank, pos, hit, s))
     return out

@@ -77,7 +77,8 @@ def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_tex
     wrong_language = language_problem(text, lang)
     if wrong_language:
         return wrong_language
-    if _repeats(strip_citations(text), 6) or any(_repeats(s, 5) for s in split_sentences(strip_citations(text))):
+    plain = strip_citations(text)
+    if _repeats(plain, 6) or any(_repeats(s, 5) for s in split_sentences(plain)):
         # a loop across sentences; inside one sentence a shorter run is one too ("X, как X"),
         # while two sentences of one answer may well share five words ("open the order in the app")
         return "the reply repeats itself"
