@@ -699,7 +699,23 @@ class Copilot:
             channel=conversation.channel or self.desk.channel,
             said=said_by_customer((m.role, m.text) for m in conversation.messages),
             steps=self._document_steps(found.answers.hits),
+            more_of_best=self._more_of_best(found.answers.hits),
         )
+
+    def _more_of_best(self, hits: list[SearchHit]) -> list[SearchHit]:
+        """The best match's document's passages the search did not return (it returns one per
+        document first), for its audience, none that carries instructions to the model; they
+        carry the best match's score (the sentence choice ranks them below it)."""
+        if not hits:
+            return []
+        top, store = hits[0], self.index.docstore
+        returned = {h.chunk_id for h in hits}
+        chunks = [c for c in store.chunks_of(top.source_id)
+                  if c.chunk_id not in returned and c.audience == top.audience and c.lang == top.lang]
+        flagged = store.flagged_chunk_ids([c.chunk_id for c in chunks])
+        return [top.model_copy(update={"chunk_id": c.chunk_id, "heading": c.heading, "text": c.text,
+                                       "found_by": [], "vector_similarity": None, "lexical_score": None})
+                for c in chunks if c.chunk_id not in flagged and not injection_evidence(c.text)]
 
     def _document_steps(self, hits: list[SearchHit]) -> tuple[StepDefinition, ...]:
         """The steps the answer passages' whole articles define by others ("Reboot the box: unplug
