@@ -68,13 +68,25 @@ _STEP_NUMBER = re.compile(r"(?:^|(?<=:)\s+)\d{1,2}[.)]$")
 _STEP_OPENS = re.compile(r"(?:^|(?<=:)\s+)\d{1,2}\)\s+(?=\S)")
 
 
+def _pieces(text: str) -> list[str]:
+    """The text cut at sentence ends and line breaks, a table row kept whole however many
+    sentences its cells hold ("| E40 | Suction blocked | Empty the dustbin. Check the channel. |")."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        out.extend([line] if ROW.match(line) else _SPLIT.split(line))
+    return out
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences, with a citation written after the full stop ("... days. [2]") moved back
     to the sentence it belongs to, abbreviations ("ул.", "e.g.") not ending one, and a
     line break where the source wrapped a paragraph not ending one either."""
-    raw = [p.strip(" -•*\t") for p in _SPLIT.split(unwrap(text.strip())) if p and p.strip(" -•*\t")]
+    raw = [p.strip(" -•*\t") for p in _pieces(unwrap(text.strip())) if p and p.strip(" -•*\t")]
     out: list[str] = []
     for i, part in enumerate(raw):
+        if ROW.match(part):
+            out.append(part)
+            continue
         # a step's number ("1. Open ...", "To reset it: 1. Open ...", "2) Tap ...") marks the list, it states nothing
         if i + 1 < len(raw):
             part = _STEP_NUMBER.sub("", part)

@@ -158,3 +158,36 @@ def test_a_long_table_without_th_keeps_the_row_that_names_its_cells_in_every_pas
         read = table_rows(sentences)
         data = [i for i, s in enumerate(sentences) if s.startswith("| Home")]
         assert data and all(read[i].startswith("Home device model") for i in data), chunk.text[:120]
+
+
+@pytest.mark.parametrize("lang,table,row", [
+    ("en", "| Code | Meaning | What to do |\n|---|---|---|\n"
+           "| E40 | Suction blocked | Empty the dustbin. Then check the air channel behind it. |",
+     "E40: meaning — Suction blocked; what to do — Empty the dustbin. Then check the air channel behind it."),
+    ("ru", "| Код | Значение | Что делать |\n|---|---|---|\n"
+           "| E40 | Засорён канал всасывания | Опустошите контейнер. Затем проверьте канал за ним. |",
+     "E40: значение — Засорён канал всасывания; что делать — Опустошите контейнер. Затем проверьте канал за ним."),
+])
+def test_a_row_whose_cell_holds_sentences_stays_one_row(lang, table, row):
+    """A cell of several sentences ("Empty the dustbin. Then check ...") does not cut its row in pieces."""
+    assert [r for r in table_rows(split_sentences(table)) if r] == [row]
+    quoted = [s for *_, s in candidate_sentences([_hit(table, lang)], customer_text="E40?")]
+    assert quoted == [row]
+
+
+@pytest.mark.parametrize("lang,asked,intro,table,row", [
+    ("en", "My robot shows E40, something about suction. What do I do?",
+     "When the robot stops because of a suction problem, its light blinks orange and it beeps once.",
+     "| Code | Meaning | What to do |\n|---|---|---|\n| E40 | Suction blocked | Empty the dustbin. Then check the air channel. |\n"
+     "| E41 | Brush stuck | Clean the brush. |", "E40: meaning — Suction blocked"),
+    ("ru", "Робот показывает E40, что-то со всасыванием. Что делать?",
+     "Когда робот останавливается из-за проблемы со всасыванием, индикатор мигает оранжевым и робот пищит.",
+     "| Код | Значение | Что делать |\n|---|---|---|\n| E40 | Засорён канал всасывания | Опустошите контейнер. Затем проверьте канал. |\n"
+     "| E41 | Застряла щётка | Очистите щётку. |", "E40: значение — Засорён канал всасывания"),
+])
+def test_the_row_the_customer_named_wins_over_a_better_ranked_sentence_about_the_same(lang, asked, intro, table, row):
+    """The code the customer read out is looked up in the table, even when the passage that
+    introduces the codes ranks first."""
+    hits = [_hit(intro, lang), _hit(table, lang, n=1, score=0.2)]
+    chosen = [s for _, s in select_sentences(_plan(lang, asked, hits), None, 1)]
+    assert len(chosen) == 1 and chosen[0].startswith(row), chosen
