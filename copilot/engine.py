@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from pydantic import ValidationError
 
@@ -70,15 +70,17 @@ def build_query(conversation: Conversation, max_words: int | None = None) -> str
     return " ".join(words[:max_words or RetrievalSettings().query_max_words])
 
 
-def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_text: str = "") -> str | None:
+def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_text: str = "",
+                        sources: Sequence[str] = ()) -> str | None:
     """Why a model draft must not be shown, or None. Small models loop, echo the customer
     and mix supported with unsupported claims; any of these is worse than the
-    retrieval-only draft, so it is shown instead."""
+    retrieval-only draft, so it is shown instead. `sources`: the passages the model was
+    given (their own repeated wording is no loop)."""
     wrong_language = language_problem(text, lang)
     if wrong_language:
         return wrong_language
     plain = strip_citations(text)
-    if _repeats(plain, 6) or any(_repeats(s, 5) for s in split_sentences(plain)):
+    if _repeats(plain, 6, sources) or any(_repeats(s, 5, sources) for s in split_sentences(plain)):
         # a loop across sentences; inside one sentence a shorter run is one too ("X, как X"),
         # while two sentences of one answer may well share five words ("open the order in the app")
         return "the reply repeats itself"
@@ -94,11 +96,17 @@ def model_draft_problem(text: str, grounding: Grounding, lang: str, customer_tex
     return None
 
 
-def _repeats(text: str, n: int) -> bool:
-    """A run of n words that occurs twice in the text."""
+def _grams(text: str, n: int) -> list[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
-    grams = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-    return any(count > 1 for count in grams.values())
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+
+
+def _repeats(text: str, n: int, sources: Sequence[str] = ()) -> bool:
+    """A run of n words that the text repeats more often than the sources have it: two facts
+    that share "one payment was taken from your card twice" may both be quoted; the same fact
+    twice is a loop."""
+    seen = Counter(g for source in sources for g in _grams(source, n))
+    return any(count > max(1, seen[g]) for g, count in Counter(_grams(text, n)).items())
 
 
 def topic_of(source_id: str) -> str:
@@ -799,7 +807,8 @@ class Copilot:
             text = mask_pii(text, self.keep_ids).text
             checked, grounding = self.verifier.verify(text, sources.passages(), customer_text,
                                                       engine_statements(plan), policy_statements(plan))
-            problem = model_draft_problem(checked, grounding, plan.language, customer_text)
+            problem = model_draft_problem(checked, grounding, plan.language, customer_text,
+                                          list(sources.passages().values()))
             if problem is None and injected:
                 problem = promise_problem(grounding, engine_statements(plan) + policy_statements(plan))
             trace.llm_raw, trace.llm_grounding = text, grounding

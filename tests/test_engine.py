@@ -229,6 +229,24 @@ def test_a_model_draft_in_the_wrong_language_is_not_shown():
     assert model_draft_problem(text, _grounding((text, True)), "ru").startswith("wrong language")
 
 
+@pytest.mark.parametrize("lang,first,second", [
+    ("en", "The fastest way is a bank card in the app or on the website [1].",
+     "Set up autopay in the app or on the website under Autopay [2]."),
+    ("ru", "Если один платёж списался с карты два раза, деньги вернутся за 3 рабочих дня [1].",
+     "Если один платёж списался с карты два раза, напишите нам в чат [2]."),
+])
+def test_two_facts_that_share_their_sources_wording_are_no_loop_and_one_fact_twice_is(lang, first, second):
+    """"in the app or on the website" is the knowledge base's own wording in both facts."""
+    from copilot.engine import model_draft_problem
+
+    sources = [strip_citations(first), strip_citations(second)]
+    text = f"{first} {second}"
+    assert model_draft_problem(text, _grounding((first, True), (second, True)), lang, "", sources) is None
+    twice = f"{first} {first}"
+    assert model_draft_problem(twice, _grounding((first, True), (first, True)), lang, "",
+                               sources) == "the reply repeats itself"
+
+
 @pytest.mark.parametrize("turns,said_all,one_device", [
     (["None of my devices can connect to the internet since this morning, what should I do?"], "en", "only one device"),
     (["Ни на одном устройстве нет интернета с утра, что делать?"], "ru", "только на одном устройстве"),
