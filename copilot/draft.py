@@ -383,7 +383,8 @@ def select_sentences(plan: DraftPlan, embed: Callable[[list[str]], list[list[flo
         scores[i] -= 0.1 * rank + 0.02 * pos
         scores[i] -= MORE_OF_BEST_PENALTY if hit.chunk_id in more else 0.0
     # a table row the customer named ("E40", "Home 300") is what they asked about, wherever its passage ranks
-    named = {c[2].chunk_id: _named_rows(split_sentences(c[2].text), plan.customer_said) for c in cands}
+    passages = {c[2].chunk_id: c[2].text for c in cands}  # each passage read once, not once per sentence
+    named = {cid: _named_rows(split_sentences(text), plan.customer_said) for cid, text in passages.items()}
     for i, c in enumerate(cands):
         scores[i] += NAMED_ROW_WEIGHT if c[1] in named[c[2].chunk_id] else 0.0
     # the best sentence giving each kind of value asked for ("when ..." -> "within 5 days") comes
